@@ -1,0 +1,25 @@
+# The two commands a new machine needs: `make run` and `make test`.
+.PHONY: deps build run test bench clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	swift build
+
+## Runs what exists of the system on loopback and shows bus traffic in a tap (Ctrl-C stops everything).
+run: build
+	@scripts/run-local.sh
+
+## Builds everything (executables included: the tests start them as processes) and runs every test.
+test: deps
+	swift build --build-tests
+	swift test --skip-build
+
+## Prints throughput figures (release build).
+bench: deps
+	swift build -c release --product vectis-bench
+	.build/release/vectis-bench bus
+
+clean:
+	rm -rf .build .vectis

@@ -1,0 +1,99 @@
+// swift-tools-version: 6.0
+// Vectis Datto bus: five services on a ZeroMQ bus that watch Datto BCDR backups for MSPs.
+import PackageDescription
+
+let package = Package(
+    name: "vectis",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vectis-bus", targets: ["VectisBusMain"]),
+        .executable(name: "vectis-probe", targets: ["VectisProbe"]),
+        .executable(name: "vectis", targets: ["VectisCLIMain"]),
+        .executable(name: "vectis-bench", targets: ["VectisBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+    ],
+    targets: [
+        // MARK: Shared libraries, named by role
+        .systemLibrary(
+            name: "CZeroMQ",
+            path: "Shared/CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], path: "Shared/ZeroMQ"),
+        .target(name: "VectisContracts", path: "Shared/Contracts"),
+        .target(
+            name: "VectisBus",
+            dependencies: [
+                "ZeroMQ", "VectisContracts",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Shared/Bus"
+        ),
+        .target(
+            name: "VectisRuntime",
+            dependencies: [
+                "VectisBus",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Shared/Runtime"
+        ),
+
+        // MARK: Services: a library with all the logic, a thin executable
+        .target(name: "BusService", dependencies: ["ZeroMQ", "VectisRuntime"], path: "Services/Bus/BusService"),
+        .executableTarget(name: "VectisBusMain", dependencies: ["BusService"], path: "Services/Bus/Main"),
+
+        .target(
+            name: "VectisCLI",
+            dependencies: [
+                "VectisBus", "VectisContracts", "ZeroMQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/CLI/VectisCLI"
+        ),
+        .executableTarget(name: "VectisCLIMain", dependencies: ["VectisCLI"], path: "Services/CLI/Main"),
+
+        .executableTarget(
+            name: "VectisBench",
+            dependencies: [
+                "ZeroMQ", "VectisBus", "VectisContracts", "VectisRuntime", "BusService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Services/Bench"
+        ),
+
+        // MARK: Tests (real sockets, real processes)
+        .executableTarget(
+            name: "VectisProbe",
+            dependencies: [
+                "VectisBus", "VectisContracts",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tests/Probe"
+        ),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], path: "Tests/ZeroMQTests"),
+        .testTarget(name: "ContractsTests", dependencies: ["VectisContracts"], path: "Tests/ContractsTests"),
+        .testTarget(
+            name: "BusTests",
+            dependencies: [
+                "VectisBus", "VectisContracts", "VectisRuntime", "BusService", "VectisCLI", "ZeroMQ",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/BusTests"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

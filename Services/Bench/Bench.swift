@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vectis-bench", abstract: "Measure the bus and the pipeline; prints figures.",
+        subcommands: [BusBenchmark.self, CodecBenchmark.self])
+}
+

@@ -1,0 +1,225 @@
+import ArgumentParser
+import BusService
+import Foundation
+import Logging
+import ServiceLifecycle
+import VectisBus
+import VectisContracts
+import VectisRuntime
+import ZeroMQ
+
+/// `vectis-bench bus`: the same 100-byte payloads over a direct PUB→SUB pair and through `vectis-bus`.
+struct BusBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bus", abstract: "Messages/s: raw PUB→SUB, raw through vectis-bus, typed events through vectis-bus.")
+
+    @Option(help: "Messages per measurement.")
+    var count = 1_000_000
+
+    @Option(help: "Typed events per measurement (JSON encode + decode makes this path slower).")
+    var typedCount = 200_000
+
+    func run() async throws {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        let payload = [UInt8](repeating: 0x61, count: 100)
+
+        print("\(count) × 100-byte payloads (typed: \(typedCount) BackupRunObserved events), libzmq \(ZMQContext.libraryVersion)")
+        let direct = try RawPair.measure(count: count, payload: payload, viaProxy: nil)
+        print("raw PUB→SUB direct:        \(direct.summary)")
+
+        let proxy = BusProxy(
+            configuration: BusServerConfiguration(
+                publishBind: "tcp://127.0.0.1:*", subscribeBind: "tcp://127.0.0.1:*", tapBind: "tcp://127.0.0.1:*",
+                httpPort: 0),
+            metricsFactory: ServiceMetrics().factory, logger: logger)
+        let group = ServiceGroup(services: [proxy], gracefulShutdownSignals: [], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let endpoints = try await proxy.endpoints()
+            let viaBus = try RawPair.measure(count: count, payload: payload, viaProxy: endpoints)
+            print("raw through vectis-bus:    \(viaBus.summary)" + String(format: "  ratio to direct %.2f", viaBus.rate / direct.rate))
+            let typed = try await TypedPath.measure(count: typedCount, endpoints: endpoints, logger: logger)
+            print("typed through vectis-bus:  \(typed.summary)"
+                + String(format: "  ratio to raw via bus %.2f, to direct %.2f", typed.rate / viaBus.rate, typed.rate / direct.rate))
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+}
+
+/// What one measurement saw.
+struct Measurement {
+    var sent: Int
+    var received: Int
+    var elapsed: Duration
+
+    var rate: Double { Double(received) / seconds(elapsed) }
+    var lost: Int { sent - received }
+
+    var summary: String {
+        String(format: "%10.0f msg/s", rate) + (lost > 0 ? "  (\(lost) of \(sent) dropped at high-water marks)" : "")
+    }
+}
+
+/// Pre-encoded three-frame messages, no JSON work: what libzmq and the wrapper cost.
+///
+/// PUB sockets and the proxy drop at their high-water marks when the receiver falls behind, so the sender ends
+/// with "end" markers (repeated until seen) and the receiver reports how many data messages it got.
+enum RawPair {
+    static func measure(count: Int, payload: [UInt8], viaProxy: BusProxy.BoundEndpoints?) throws -> Measurement {
+        let context = try ZMQContext()
+        let endpoint = Latch<String>()
+        let warmed = Latch<Bool>()
+        let result = ResultBox()
+        let dataTopic = Array("bench.data".utf8)
+        let endTopic = Array("bench.end".utf8)
+        // The receiving socket lives on its own thread, as every socket loop does.
+        ZMQSocketThread.start(name: "bench-receiver") {
+            do {
+                let receiver = try ZMQSocket(context: context, type: .sub)
+                defer { receiver.close() }
+                try receiver.setLinger(milliseconds: 0)
+                try receiver.setReceiveHighWaterMark(0)
+                try receiver.subscribe("bench.")
+                if let viaProxy {
+                    try receiver.connect(viaProxy.subscribe)
+                    endpoint.set(viaProxy.publish)
+                } else {
+                    try receiver.bind("tcp://127.0.0.1:*")
+                    endpoint.set(try receiver.lastEndpoint)
+                }
+                var received = 0
+                var started: ContinuousClock.Instant?
+                var last = ContinuousClock.now
+                while true {
+                    guard let frames = try receiver.receiveMessage(dontWait: true) else {
+                        _ = try receiver.waitReadable(timeoutMilliseconds: 100)
+                        continue
+                    }
+                    if frames[0] == dataTopic {
+                        if started == nil { started = .now }
+                        received += 1
+                        last = .now
+                    } else if frames[0] == endTopic, started != nil {
+                        break
+                    } else {
+                        warmed.set(true)
+                    }
+                }
+                result.finish(received: received, elapsed: last - (started ?? last))
+            } catch {
+                result.finish(received: 0, elapsed: .zero)
+            }
+        }
+        let sender = try ZMQSocket(context: context, type: .pub)
+        defer { sender.close() }
+        try sender.setLinger(milliseconds: 0)
+        try sender.setSendHighWaterMark(0)
+        try sender.connect(try blockingWait(endpoint))
+        // Slow joiner: send warm-up messages until the subscription has reached this sender.
+        let warm: [[UInt8]] = [Array("bench.warm".utf8), [], []]
+        while warmed.current == nil {
+            try sender.send(warm)
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        let frames: [[UInt8]] = [dataTopic, Array(#"{"seq":1}"#.utf8), payload]
+        for _ in 0..<count {
+            try sender.send(frames)
+        }
+        while !result.isFinished {
+            try sender.send([endTopic, [], []])
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        let (received, elapsed) = result.wait()
+        return Measurement(sent: count, received: received, elapsed: elapsed)
+    }
+
+    private static func blockingWait(_ latch: Latch<String>) throws -> String {
+        while true {
+            if let value = latch.current { return value }
+            Thread.sleep(forTimeInterval: 0.001)
+        }
+    }
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+/// Hands a result from the receiving thread back to the benchmark.
+final class ResultBox: @unchecked Sendable {
+    // NSCondition guards `result`.
+    private let condition = NSCondition()
+    private var result: (received: Int, elapsed: Duration)?
+
+    func finish(received: Int, elapsed: Duration) {
+        condition.lock()
+        result = (received, elapsed)
+        condition.signal()
+        condition.unlock()
+    }
+
+    var isFinished: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return result != nil
+    }
+
+    func wait() -> (received: Int, elapsed: Duration) {
+        condition.lock()
+        defer { condition.unlock() }
+        while result == nil { condition.wait() }
+        return result!
+    }
+}
+
+/// `BusPublisher` → vectis-bus → `BusSubscriber`: header + body JSON encoded, validated and decoded.
+enum TypedPath {
+    static func measure(count: Int, endpoints: BusProxy.BoundEndpoints, logger: Logger) async throws -> Measurement {
+        let context = try ZMQContext()
+        var configuration = BusConfiguration(publishEndpoint: endpoints.publish, subscribeEndpoint: endpoints.subscribe)
+        configuration.sendHighWaterMark = 0
+        configuration.receiveHighWaterMark = 0
+        let metrics = BusMetrics(factory: ServiceMetrics().factory)
+        let subscriber = BusSubscriber(
+            context: context, configuration: configuration,
+            filters: [.exact(BackupRunObserved.topic), .exact(CollectorSyncCompleted.topic)],
+            metrics: metrics, logger: logger)
+        let publisher = BusPublisher(
+            context: context, configuration: configuration, stream: "bench/typed", metrics: metrics, logger: logger)
+        _ = await subscriber.waitUntilReady()
+        _ = await publisher.waitUntilReady()
+        let customer = CustomerRef(key: "org:1", name: "Acme")
+        let event = BackupRunObserved(
+            deviceSerial: "A1B2C3", agentVolume: "v1", agentName: "srv", customer: customer,
+            runAt: Date(), rawStatus: "success")
+        let end = CollectorSyncCompleted(syncId: "end", devices: 0, agents: 0, runsObserved: 0, requests: 0, durationSeconds: 0)
+        let sender = Task.detached {
+            for _ in 0..<count { publisher.publish(event) }
+            // Repeat the end marker until the receiver has seen one (it may be dropped like anything else).
+            while !Task.isCancelled {
+                publisher.publish(end)
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        var received = 0
+        var started: ContinuousClock.Instant?
+        var last = ContinuousClock.now
+        receiving: for await batch in subscriber.batches {
+            for item in batch {
+                if item.event is CollectorSyncCompleted {
+                    if started != nil { break receiving }
+                    continue
+                }
+                if started == nil { started = .now }
+                received += 1
+                last = .now
+            }
+        }
+        sender.cancel()
+        await publisher.close()
+        await subscriber.close()
+        return Measurement(sent: count, received: received, elapsed: last - (started ?? last))
+    }
+}

@@ -1,0 +1,3 @@
+import VectisCLI
+
+VectisCommand.main()

@@ -1,0 +1,138 @@
+import Foundation
+import VectisBus
+import VectisContracts
+
+/// Turns frames read from the bus's tap port into lines for a terminal, for `jq`, or as a hex dump.
+public struct TapFormatter {
+    public enum Style: Sendable { case pretty, json, raw }
+
+    public let style: Style
+    let codec = BusFrameCodec(maxMessageBytes: .max)
+
+    public init(style: Style) {
+        self.style = style
+    }
+
+    /// What the tap saw in one capture message.
+    public enum Captured {
+        /// A subscriber subscribing (`true`) or unsubscribing to a prefix: the XPUB side of the proxy.
+        case subscription(subscribe: Bool, prefix: String)
+        /// A command to the proxy's control socket (libzmq 4.3 copies those to the capture socket too).
+        case control(String)
+        case message(BusMessage)
+        case malformed(DropReason, frames: [[UInt8]])
+    }
+
+    public func classify(_ frames: [[UInt8]]) -> Captured {
+        if frames.count == 1, let first = frames[0].first, first == 0 || first == 1 {
+            return .subscription(subscribe: first == 1, prefix: String(decoding: frames[0].dropFirst(), as: UTF8.self))
+        }
+        if frames.count == 1, let command = String(validating: frames[0], as: UTF8.self),
+            ["STATISTICS", "PAUSE", "RESUME", "TERMINATE"].contains(command)
+        {
+            return .control(command)
+        }
+        switch codec.decode(frames: frames) {
+        case .success(let message): return .message(message)
+        case .failure(let reason): return .malformed(reason, frames: frames)
+        }
+    }
+
+    /// The output line(s) for one capture message, or nil when this style does not show it.
+    public func format(_ frames: [[UInt8]], receivedAt: Date = Date()) -> String? {
+        let captured = classify(frames)
+        switch style {
+        case .raw:
+            return rawDump(frames, captured: captured, receivedAt: receivedAt)
+        case .json:
+            guard case .message(let message) = captured else { return nil }
+            return jsonLine(message, receivedAt: receivedAt)
+        case .pretty:
+            switch captured {
+            case .subscription, .control: return nil
+            case .malformed(let reason, let frames):
+                return "\(clock(receivedAt))  !! malformed message (\(reason.rawValue), \(frames.count) frames) — subscribers drop it"
+            case .message(let message):
+                let body = SecretRedactor.redactedJSON(message.body).flatMap(compactJSON) ?? "<\(message.body.count) bytes, not JSON>"
+                return "\(clock(receivedAt))  \(message.topic)  \(message.header.stream)#\(message.header.seq)  \(body)"
+            }
+        }
+    }
+
+    func jsonLine(_ message: BusMessage, receivedAt: Date) -> String? {
+        let header = (try? codec.encoder.encode(message.header)).flatMap { SecretRedactor.redactedJSON(Array($0)) }
+        let body = SecretRedactor.redactedJSON(message.body) ?? NSNull()
+        let object: [String: Any] = [
+            "time": BusJSON.formatTimestamp(receivedAt),
+            "topic": message.topic,
+            "stream": message.header.stream,
+            "seq": message.header.seq,
+            "header": header ?? NSNull(),
+            "body": body,
+        ]
+        return compactJSON(object)
+    }
+
+    func rawDump(_ frames: [[UInt8]], captured: Captured, receivedAt: Date) -> String {
+        var lines: [String] = []
+        switch captured {
+        case .subscription(let subscribe, let prefix):
+            lines.append("\(clock(receivedAt))  [\(subscribe ? "subscribe" : "unsubscribe") \"\(prefix)\"]")
+        case .control(let command):
+            lines.append("\(clock(receivedAt))  [proxy control \(command)]")
+        case .message(let message):
+            lines.append("\(clock(receivedAt))  message \(message.topic), \(frames.count) frames")
+        case .malformed(let reason, _):
+            lines.append("\(clock(receivedAt))  malformed (\(reason.rawValue)), \(frames.count) frames")
+        }
+        for (index, frame) in frames.enumerated() {
+            // A JSON frame holding a secret-named field is dumped redacted, never as the original bytes.
+            var bytes = frame
+            var note = ""
+            if let redacted = SecretRedactor.redactedJSON(frame), let text = compactJSON(redacted),
+                Array(text.utf8) != frame, containsSecretField(frame)
+            {
+                bytes = Array(text.utf8)
+                note = " (redacted)"
+            }
+            lines.append("  frame \(index) [\(frame.count) bytes]\(note)")
+            lines.append(contentsOf: hexDump(bytes).map { "    " + $0 })
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func containsSecretField(_ frame: [UInt8]) -> Bool {
+        guard let value = try? JSONSerialization.jsonObject(with: Data(frame), options: [.fragmentsAllowed]) else {
+            return false
+        }
+        func walk(_ value: Any) -> Bool {
+            if let object = value as? [String: Any] {
+                return object.contains { SecretRedactor.isSecretField($0.key) || walk($0.value) }
+            }
+            if let array = value as? [Any] { return array.contains(where: walk) }
+            return false
+        }
+        return walk(value)
+    }
+
+    func hexDump(_ bytes: [UInt8]) -> [String] {
+        stride(from: 0, to: bytes.count, by: 16).map { offset in
+            let chunk = bytes[offset..<min(offset + 16, bytes.count)]
+            let hex = chunk.map { String(format: "%02x", $0) }.joined(separator: " ")
+            let ascii = String(chunk.map { (0x20...0x7e).contains($0) ? Character(UnicodeScalar($0)) : "." })
+            return String(format: "%04x  ", offset) + hex.padding(toLength: 48, withPad: " ", startingAt: 0) + "  " + ascii
+        }
+    }
+
+    private func clock(_ date: Date) -> String {
+        date.formatted(.iso8601.time(includingFractionalSeconds: true))
+    }
+}
+
+func compactJSON(_ value: Any) -> String? {
+    guard JSONSerialization.isValidJSONObject(value) || value is String || value is NSNumber || value is NSNull,
+        let data = try? JSONSerialization.data(
+            withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
+    else { return nil }
+    return String(decoding: data, as: UTF8.self)
+}

@@ -1,0 +1,43 @@
+/// Where the bus is and how a service's sockets behave on it.
+public struct BusConfiguration: Sendable {
+    /// `vectis-bus`'s XSUB endpoint: services publish here.
+    public var publishEndpoint: String
+    /// `vectis-bus`'s XPUB endpoint: services subscribe here.
+    public var subscribeEndpoint: String
+    /// `vectis-bus`'s capture PUB endpoint: taps read a copy of every frame here.
+    public var tapEndpoint: String
+    /// Messages queued per socket before libzmq drops (PUB) — lost messages are found again by seq and replay.
+    public var sendHighWaterMark: Int32
+    public var receiveHighWaterMark: Int32
+    /// A received message whose frames add up to more than this is dropped and counted.
+    public var maxMessageBytes: Int
+    public var heartbeatIntervalMilliseconds: Int32
+    public var reconnectIntervalMilliseconds: Int32
+    public var reconnectIntervalMaxMilliseconds: Int32
+    /// Most messages handed to the consumer in one batch (one transaction per batch downstream).
+    public var maxBatchSize: Int
+
+    public init(
+        publishEndpoint: String = "tcp://127.0.0.1:5550",
+        subscribeEndpoint: String = "tcp://127.0.0.1:5551",
+        tapEndpoint: String = "tcp://127.0.0.1:5552",
+        sendHighWaterMark: Int32 = 100_000,
+        receiveHighWaterMark: Int32 = 100_000,
+        maxMessageBytes: Int = 1 << 20,
+        heartbeatIntervalMilliseconds: Int32 = 2_000,
+        reconnectIntervalMilliseconds: Int32 = 100,
+        reconnectIntervalMaxMilliseconds: Int32 = 5_000,
+        maxBatchSize: Int = 512
+    ) {
+        self.publishEndpoint = publishEndpoint
+        self.subscribeEndpoint = subscribeEndpoint
+        self.tapEndpoint = tapEndpoint
+        self.sendHighWaterMark = sendHighWaterMark
+        self.receiveHighWaterMark = receiveHighWaterMark
+        self.maxMessageBytes = maxMessageBytes
+        self.heartbeatIntervalMilliseconds = heartbeatIntervalMilliseconds
+        self.reconnectIntervalMilliseconds = reconnectIntervalMilliseconds
+        self.reconnectIntervalMaxMilliseconds = reconnectIntervalMaxMilliseconds
+        self.maxBatchSize = maxBatchSize
+    }
+}

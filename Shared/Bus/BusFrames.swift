@@ -1,0 +1,87 @@
+import Foundation
+import VectisContracts
+
+/// Why a received message was dropped. Every reason has its own counter.
+public enum DropReason: String, Error, Sendable, CaseIterable {
+    /// Not exactly three frames `[topic][header][body]`.
+    case frameCount = "frame_count"
+    /// Larger than `maxMessageBytes`.
+    case oversized
+    /// Topic frame empty or not UTF-8.
+    case invalidTopic = "invalid_topic"
+    /// Header frame is not a valid header JSON object.
+    case invalidHeader = "invalid_header"
+    /// Header's schema version is newer than this build understands for the topic.
+    case unknownVersion = "unknown_version"
+    /// Body does not decode as the topic's type.
+    case invalidBody = "invalid_body"
+}
+
+/// A message as it travels: `[topic][header JSON][body JSON]`, the topic in its own frame so libzmq's prefix
+/// filtering never looks into a payload.
+public struct BusMessage: Sendable {
+    public var topic: String
+    public var header: MessageHeader
+    public var body: [UInt8]
+
+    public init(topic: String, header: MessageHeader, body: [UInt8]) {
+        self.topic = topic
+        self.header = header
+        self.body = body
+    }
+
+    public func decode<E: BusEvent>(_ type: E.Type, using decoder: JSONDecoder = BusJSON.makeDecoder()) throws -> E {
+        try decoder.decode(type, from: Data(body))
+    }
+}
+
+/// Encodes and validates frames. One instance per thread: it keeps its own JSON coders.
+public struct BusFrameCodec {
+    public let encoder = BusJSON.makeEncoder()
+    public let decoder = BusJSON.makeDecoder()
+    public var maxMessageBytes: Int
+
+    public init(maxMessageBytes: Int = 1 << 20) {
+        self.maxMessageBytes = maxMessageBytes
+    }
+
+    public func encode<E: BusEvent>(_ event: E, header: MessageHeader) throws -> [[UInt8]] {
+        [Array(E.topic.utf8), Array(try encoder.encode(header)), Array(try encoder.encode(event))]
+    }
+
+    public func encode(topic: String, header: MessageHeader, body: [UInt8]) throws -> [[UInt8]] {
+        [Array(topic.utf8), Array(try encoder.encode(header)), body]
+    }
+
+    /// Checks the frame layout, size, header and schema version. The body is left for ``decodeEvent(_:)``.
+    public func decode(frames: [[UInt8]]) -> Result<BusMessage, DropReason> {
+        guard frames.count == 3 else { return .failure(.frameCount) }
+        guard frames[0].count + frames[1].count + frames[2].count <= maxMessageBytes else {
+            return .failure(.oversized)
+        }
+        guard !frames[0].isEmpty, let topic = String(validating: frames[0], as: UTF8.self) else {
+            return .failure(.invalidTopic)
+        }
+        guard let header = try? decoder.decode(MessageHeader.self, from: Data(frames[1])) else {
+            return .failure(.invalidHeader)
+        }
+        if let known = EventCatalog.byTopic[topic], header.schemaVersion > known.schemaVersion || header.schemaVersion < 1 {
+            return .failure(.unknownVersion)
+        }
+        return .success(BusMessage(topic: topic, header: header, body: frames[2]))
+    }
+
+    /// Decodes the body as the type the catalog registers for the topic.
+    public func decodeEvent(_ message: BusMessage) -> Result<any BusEvent, DropReason> {
+        guard let type = EventCatalog.byTopic[message.topic] else { return .failure(.invalidBody) }
+        do {
+            return .success(try decodeBody(type, message.body))
+        } catch {
+            return .failure(.invalidBody)
+        }
+    }
+
+    private func decodeBody<E: BusEvent>(_ type: E.Type, _ body: [UInt8]) throws -> any BusEvent {
+        try decoder.decode(type, from: Data(body))
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import Logging
+import Synchronization
+import VectisContracts
+import ZeroMQ
+
+/// Publishes typed events onto the bus from any task or thread: `publisher.publish(BackupJobRecorded(...))`.
+///
+/// Each call is numbered in the publisher's stream and queued; one dedicated thread owns the PUB socket,
+/// encodes the queue in order and sends it. Publishing never blocks on the network.
+public final class BusPublisher: Sendable {
+    public let stream: String
+    private let queue = PendingQueue<Outgoing>()
+    private let nextSeq = Mutex<UInt64>(1)
+    private let readiness = Latch<Bool>()
+    private let thread: ZMQSocketThread
+
+    struct Outgoing: Sendable {
+        let header: MessageHeader
+        let topic: String
+        let body: Body
+
+        enum Body: Sendable {
+            case event(any BusEvent)
+            case encoded([UInt8])
+        }
+    }
+
+    /// Connects to the bus and starts the send thread. `firstSeq` continues a stream after a restart.
+    public init(
+        context: ZMQContext, configuration: BusConfiguration, stream: String, firstSeq: UInt64 = 1,
+        metrics: BusMetrics, logger: Logger
+    ) {
+        self.stream = stream
+        nextSeq.withLock { $0 = firstSeq }
+        let queue = self.queue
+        let readiness = self.readiness
+        thread = ZMQSocketThread.start(name: "bus-publisher \(stream)") {
+            BusPublisher.run(
+                context: context, configuration: configuration, queue: queue, readiness: readiness,
+                metrics: metrics, logger: logger)
+        }
+    }
+
+    /// Queues `event` and returns the header it will carry.
+    @discardableResult
+    public func publish<E: BusEvent>(
+        _ event: E, tenant: String = "default", customerKey: String? = nil, correlationId: String? = nil
+    ) -> MessageHeader? {
+        enqueue(topic: E.topic, schemaVersion: E.schemaVersion, body: .event(event), tenant: tenant,
+                customerKey: customerKey, correlationId: correlationId)
+    }
+
+    /// Queues an already-encoded body (tools and tests that send what no Swift type describes).
+    @discardableResult
+    public func publish(
+        topic: String, schemaVersion: Int = 1, body: [UInt8], tenant: String = "default", customerKey: String? = nil
+    ) -> MessageHeader? {
+        enqueue(topic: topic, schemaVersion: schemaVersion, body: .encoded(body), tenant: tenant,
+                customerKey: customerKey, correlationId: nil)
+    }
+
+    private func enqueue(
+        topic: String, schemaVersion: Int, body: Outgoing.Body, tenant: String, customerKey: String?,
+        correlationId: String?
+    ) -> MessageHeader? {
+        // Number and queue under one lock so seq order is send order.
+        let outgoing = queue.append { () -> Outgoing in
+            let seq = nextSeq.withLock { seq in
+                defer { seq += 1 }
+                return seq
+            }
+            let header = MessageHeader(
+                schemaVersion: schemaVersion, stream: stream, seq: seq, tenant: tenant, customerKey: customerKey,
+                correlationId: correlationId)
+            return Outgoing(header: header, topic: topic, body: body)
+        }
+        return outgoing?.header
+    }
+
+    /// The seq the next published message will get.
+    public var nextSequenceNumber: UInt64 { nextSeq.withLock { $0 } }
+
+    /// Messages queued but not yet handed to libzmq.
+    public var queuedCount: Int { queue.count }
+
+    /// True once a probe went through the bus and back (false if that did not happen within the timeout).
+    public func waitUntilReady() async -> Bool {
+        await readiness.wait()
+    }
+
+    public var isReady: Bool { readiness.current ?? false }
+
+    /// Sends what is queued, then closes the socket.
+    public func close() async {
+        queue.close()
+        await thread.finished()
+    }
+
+    private static func run(
+        context: ZMQContext, configuration: BusConfiguration, queue: PendingQueue<Outgoing>, readiness: Latch<Bool>,
+        metrics: BusMetrics, logger: Logger
+    ) {
+        let codec = BusFrameCodec(maxMessageBytes: configuration.maxMessageBytes)
+        do {
+            let socket = try ZMQSocket(context: context, type: .pub)
+            defer { socket.close() }
+            try socket.applyBusDefaults(configuration)
+            try socket.connect(configuration.publishEndpoint)
+
+            let ready = try probe(
+                context: context, configuration: configuration, socket: socket, codec: codec,
+                shouldStop: { queue.isClosed })
+            readiness.set(ready)
+            if !ready {
+                logger.warning(
+                    "bus not reachable yet; publishing anyway",
+                    metadata: ["endpoint": "\(configuration.publishEndpoint)"])
+            }
+
+            while true {
+                let (items, closed) = queue.takeAll(timeout: 0.1)
+                for item in items {
+                    let frames: [[UInt8]]
+                    switch item.body {
+                    case .event(let event):
+                        frames = try encode(event, header: item.header, codec: codec)
+                    case .encoded(let body):
+                        frames = try codec.encode(topic: item.topic, header: item.header, body: body)
+                    }
+                    try socket.send(frames)
+                    metrics.published.increment()
+                }
+                if closed && items.isEmpty { break }
+            }
+        } catch let error as ZMQError where error.isTerminated {
+            readiness.set(false)
+        } catch {
+            readiness.set(false)
+            logger.error("bus publisher stopped", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private static func encode(_ event: any BusEvent, header: MessageHeader, codec: BusFrameCodec) throws -> [[UInt8]] {
+        try codec.encode(event, header: header)
+    }
+
+    private static func probe(
+        context: ZMQContext, configuration: BusConfiguration, socket: ZMQSocket, codec: BusFrameCodec,
+        shouldStop: () -> Bool
+    ) throws -> Bool {
+        let echo = try ZMQSocket(context: context, type: .sub)
+        defer { echo.close() }
+        try echo.setLinger(milliseconds: 0)
+        let topic = BusProbe.makeTopic()
+        try echo.subscribe(topic)
+        try echo.connect(configuration.subscribeEndpoint)
+        return try BusProbe.roundTrip(
+            sender: socket, receiver: echo, topic: topic, codec: codec, timeout: .seconds(5),
+            shouldStop: shouldStop, other: { _ in })
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+
+/// The PSA a rule tickets into.
+public enum PSAKind: String, Codable, Sendable { case connectwise, autotask, halopsa }
+
+/// A rule decided to act.
+public struct RuleFired: BusEvent, Equatable {
+    public static let topic = "rule.fired"
+
+    public enum Action: String, Codable, Sendable {
+        case openTicket = "open-ticket", noteTicket = "note-ticket", closeTicket = "close-ticket", retry
+    }
+
+    public var ruleId: String
+    public var ruleName: String
+    public var templateId: String
+    public var action: Action
+    public var subject: AlertSubject
+    public var alertId: String?
+    public var failedNightsInARow: Int?
+    public var dryRun: Bool
+
+    public init(
+        ruleId: String, ruleName: String, templateId: String, action: Action, subject: AlertSubject,
+        alertId: String? = nil, failedNightsInARow: Int? = nil, dryRun: Bool = false
+    ) {
+        self.ruleId = ruleId
+        self.ruleName = ruleName
+        self.templateId = templateId
+        self.action = action
+        self.subject = subject
+        self.alertId = alertId
+        self.failedNightsInARow = failedNightsInARow
+        self.dryRun = dryRun
+    }
+}
+
+/// Fields every ticket event shares.
+public struct TicketRef: Codable, Sendable, Equatable {
+    /// Stable per problem (no dates or counts): one ticket per failing agent per rule.
+    public var dedupeKey: String
+    public var psa: PSAKind
+    /// The PSA's own ticket id.
+    public var externalId: String
+    public var ruleId: String
+    public var subject: AlertSubject
+
+    public init(dedupeKey: String, psa: PSAKind, externalId: String, ruleId: String, subject: AlertSubject) {
+        self.dedupeKey = dedupeKey
+        self.psa = psa
+        self.externalId = externalId
+        self.ruleId = ruleId
+        self.subject = subject
+    }
+}
+
+public struct TicketOpened: BusEvent, Equatable {
+    public static let topic = "ticket.opened"
+    public var ticket: TicketRef
+    public var summary: String
+    public init(ticket: TicketRef, summary: String) {
+        self.ticket = ticket
+        self.summary = summary
+    }
+}
+
+public struct TicketNoted: BusEvent, Equatable {
+    public static let topic = "ticket.noted"
+    public var ticket: TicketRef
+    public var note: String
+    public init(ticket: TicketRef, note: String) {
+        self.ticket = ticket
+        self.note = note
+    }
+}
+
+public struct TicketClosed: BusEvent, Equatable {
+    public static let topic = "ticket.closed"
+    public var ticket: TicketRef
+    public var note: String
+    public init(ticket: TicketRef, note: String) {
+        self.ticket = ticket
+        self.note = note
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built executables (`swift build --build-tests` builds them next to the test bundle).
+enum Binaries {
+    static let directory: URL = {
+        if let override = ProcessInfo.processInfo.environment["VECTIS_BIN_DIR"] {
+            return URL(fileURLWithPath: override)
+        }
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("vectis-bus").path) { return url }
+        }
+        return URL(fileURLWithPath: ".build/debug")
+    }()
+
+    static func path(_ name: String) -> String {
+        directory.appendingPathComponent(name).path
+    }
+}
+
+/// A child process with its output captured in files, killed if the test forgets it.
+final class RunningProcess: @unchecked Sendable {
+    let process = Process()
+    let stdoutURL: URL
+    let stderrURL: URL
+    let name: String
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        name = executable
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        stdoutURL = directory.appendingPathComponent("stdout")
+        stderrURL = directory.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : Binaries.path(executable))
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
+        process.standardError = try FileHandle(forWritingTo: stderrURL)
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
+
+    /// Waits until standard output or error contains `text`.
+    func waitForOutput(_ text: String, timeout: Duration = .seconds(20)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if stdout.contains(text) || stderr.contains(text) { return }
+            if !process.isRunning {
+                throw ProcessFailure("\(name) exited (\(process.terminationStatus)) before printing \"\(text)\": \(stderr)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ProcessFailure("\(name) did not print \"\(text)\" within \(timeout); stderr: \(stderr)")
+    }
+
+    /// Waits for the process to end; its exit status, or nil if it is still running at the timeout.
+    func waitForExit(timeout: Duration = .seconds(30)) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+}
+
+struct ProcessFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A TCP port nobody listens on right now.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+        }
+    }
+    guard bound else { throw ProcessFailure("no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// A `vectis-bus` process on free loopback ports.
+struct BusProcess {
+    let process: RunningProcess
+    let publish: String
+    let subscribe: String
+    let tap: String
+    let httpPort: Int
+
+    static func start(environment extra: [String: String] = [:]) async throws -> BusProcess {
+        let ports = try (0..<4).map { _ in try freePort() }
+        let publish = "tcp://127.0.0.1:\(ports[0])"
+        let subscribe = "tcp://127.0.0.1:\(ports[1])"
+        let tap = "tcp://127.0.0.1:\(ports[2])"
+        let process = try RunningProcess(
+            "vectis-bus", [],
+            environment: [
+                "VECTIS_BUS_PUBLISH_BIND": publish, "VECTIS_BUS_SUBSCRIBE_BIND": subscribe, "VECTIS_BUS_TAP_BIND": tap,
+                "VECTIS_HTTP_PORT": "\(ports[3])", "VECTIS_BUS_STATISTICS_INTERVAL_MS": "100",
+            ].merging(extra) { _, new in new })
+        try await process.waitForOutput("Server started and listening")
+        return BusProcess(process: process, publish: publish, subscribe: subscribe, tap: tap, httpPort: ports[3])
+    }
+
+    var endpointArguments: [String] {
+        ["--publish-endpoint", publish, "--subscribe-endpoint", subscribe]
+    }
+
+    func get(_ path: String) async throws -> (status: Int, body: String) {
+        let url = URL(string: "http://127.0.0.1:\(httpPort)\(path)")!
+        let (data, response) = try await URLSession.shared.data(from: url)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+}

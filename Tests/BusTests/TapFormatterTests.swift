@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+import VectisCLI
+import VectisContracts
+
+@Suite("vectis tap output")
+struct TapFormatterTests {
+    let encoder = BusJSON.makeEncoder()
+
+    func frames(topic: String, body: String) throws -> [[UInt8]] {
+        let header = MessageHeader(schemaVersion: 1, stream: "collector/a", seq: 9, tenant: "default")
+        return [Array(topic.utf8), Array(try encoder.encode(header)), Array(body.utf8)]
+    }
+
+    let secretBody = #"{"publicKey":"pub-123","secretKey":"s3cr3t-value","settings":{"apiToken":"tok-value","psa":[{"privateKey":"pk-value","PASSWORD":"pw-value"}]}}"#
+
+    @Test("JSON lines carry time, topic, stream, seq, header and body, with secret-named fields as ***")
+    func jsonLine() throws {
+        let line = try #require(TapFormatter(style: .json).format(try frames(topic: "collector.sync.started", body: secretBody)))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["topic"] as? String == "collector.sync.started")
+        #expect(object["stream"] as? String == "collector/a")
+        #expect(object["seq"] as? Int == 9)
+        #expect(object["time"] is String)
+        let body = try #require(object["body"] as? [String: Any])
+        #expect(body["publicKey"] as? String == "pub-123")
+        #expect(body["secretKey"] as? String == "***")
+        for secret in ["s3cr3t-value", "tok-value", "pk-value", "pw-value"] {
+            #expect(!line.contains(secret))
+        }
+    }
+
+    @Test("pretty and raw output never show a secret either")
+    func prettyAndRawRedacted() throws {
+        let input = try frames(topic: "collector.sync.started", body: secretBody)
+        for style in [TapFormatter.Style.pretty, .raw] {
+            let output = try #require(TapFormatter(style: style).format(input))
+            #expect(output.contains("collector.sync.started"))
+            // Raw output is hex; check the hex of the secret too.
+            let secretHex = Array("s3cr3t".utf8).map { String(format: "%02x", $0) }.joined(separator: " ")
+            #expect(!output.contains("s3cr3t") && !output.contains(secretHex), "\(style)")
+        }
+    }
+
+    @Test("raw mode labels subscription frames and proxy control commands; JSON mode leaves them out")
+    func subscriptionFrames() {
+        let subscribe = [[UInt8(1)] + Array("backup.job.".utf8)]
+        let unsubscribe = [[UInt8(0)] + Array("alert.".utf8)]
+        let raw = TapFormatter(style: .raw)
+        #expect(raw.format(subscribe)?.contains(#"[subscribe "backup.job."]"#) == true)
+        #expect(raw.format(unsubscribe)?.contains(#"[unsubscribe "alert."]"#) == true)
+        #expect(raw.format([Array("STATISTICS".utf8)])?.contains("[proxy control STATISTICS]") == true)
+        #expect(TapFormatter(style: .json).format(subscribe) == nil)
+        #expect(TapFormatter(style: .pretty).format([Array("STATISTICS".utf8)]) == nil)
+    }
+
+    @Test("pretty mode flags a malformed message instead of hiding it")
+    func malformedShown() {
+        let line = TapFormatter(style: .pretty).format([Array("backup.job.recorded".utf8), Array("{}".utf8)])
+        #expect(line?.contains("malformed message (frame_count, 2 frames)") == true)
+    }
+}

@@ -1,0 +1,107 @@
+import BusService
+import Foundation
+import Synchronization
+import Logging
+import ServiceLifecycle
+import Testing
+import VectisBus
+import VectisContracts
+import VectisRuntime
+import ZeroMQ
+
+/// A real `vectis-bus` proxy on ephemeral loopback ports, in this process.
+struct TestBus {
+    let proxy: BusProxy
+    let endpoints: BusProxy.BoundEndpoints
+    let metrics: ServiceMetrics
+
+    var configuration: BusConfiguration {
+        BusConfiguration(
+            publishEndpoint: endpoints.publish, subscribeEndpoint: endpoints.subscribe, tapEndpoint: endpoints.tap)
+    }
+
+    static var quietLogger: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    /// Runs `body` with a bus up, then stops the bus.
+    static func with<T>(
+        maxFrameBytes: Int64 = 16 << 20, _ body: (TestBus) async throws -> T
+    ) async throws -> T {
+        let metrics = ServiceMetrics()
+        let proxy = BusProxy(
+            configuration: BusServerConfiguration(
+                publishBind: "tcp://127.0.0.1:*", subscribeBind: "tcp://127.0.0.1:*", tapBind: "tcp://127.0.0.1:*",
+                httpPort: 0, maxFrameBytes: maxFrameBytes, statisticsIntervalMilliseconds: 100),
+            metricsFactory: metrics.factory, logger: quietLogger)
+        let group = ServiceGroup(services: [proxy], gracefulShutdownSignals: [], logger: quietLogger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            defer { tasks.cancelAll() }
+            let bus = TestBus(proxy: proxy, endpoints: try await proxy.endpoints(), metrics: metrics)
+            let result = try await body(bus)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        }
+    }
+}
+
+/// Drains a subscriber in the background so tests can wait for what they expect without cancelling the stream
+/// (cancelling the task that iterates a subscriber ends its stream for good, as it would in a service).
+final class TestInbox: Sendable {
+    private final class Store: Sendable {
+        let received = Mutex<[ReceivedEvent]>([])
+    }
+
+    private let store = Store()
+
+    init(_ subscriber: BusSubscriber) {
+        let store = self.store
+        Task {
+            for await batch in subscriber.batches {
+                store.received.withLock { $0 += batch }
+            }
+        }
+    }
+
+    var events: [ReceivedEvent] { store.received.withLock { $0 } }
+
+    /// Waits until `done` holds for everything received so far, or the timeout passes (recorded as an issue).
+    @discardableResult
+    func wait(
+        timeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation,
+        until done: ([ReceivedEvent]) -> Bool
+    ) async -> [ReceivedEvent] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let current = events
+            if done(current) { return current }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("timed out waiting for messages", sourceLocation: sourceLocation)
+        return events
+    }
+
+    /// Whether `done` holds within `timeout`, without recording an issue.
+    func holds(within timeout: Duration, _ done: ([ReceivedEvent]) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if done(events) { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return done(events)
+    }
+}
+
+extension BackupJobRecorded {
+    static func sample(_ id: Int64, status: Status = .failure) -> BackupJobRecorded {
+        BackupJobRecorded(
+            jobId: id, deviceSerial: "A1B2C3D4E5F6", agentVolume: "vol-\(id % 7)", agentName: "ACME-DC01",
+            customer: CustomerRef(key: "org:1", name: "Acme"), runAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(id)),
+            status: status, rawStatus: status.rawValue, errorMessage: status == .failure ? "BKP0615" : nil,
+            night: "2026-09-21", failedNightsInARow: 1)
+    }
+}

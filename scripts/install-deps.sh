@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, only if it is missing: libzmq, SQLite and libcurl headers,
+# pkg-config, and pyzmq for the Python interoperability test. Safe to run again.
+set -euo pipefail
+
+sudo_if_needed() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi
+}
+
+missing=()
+for package in libzmq3-dev libsqlite3-dev libcurl4-openssl-dev pkg-config; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c "import zmq" >/dev/null 2>&1; then
+  echo "installing: pyzmq (PyPI)"
+  python3 -m pip install --quiet pyzmq
+fi
