@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     ],
     targets: [
         // MARK: Shared libraries, named by role
@@ -39,9 +40,25 @@ let package = Package(
             path: "Shared/Bus"
         ),
         .target(
+            name: "VectisStorage",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            path: "Shared/Storage"
+        ),
+        .target(
+            name: "VectisDelivery",
+            dependencies: [
+                "VectisBus", "VectisContracts", "VectisStorage",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/Delivery"
+        ),
+        .target(
             name: "VectisRuntime",
             dependencies: [
-                "VectisBus",
+                "VectisBus", "VectisDelivery", "VectisStorage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -68,8 +85,10 @@ let package = Package(
         .executableTarget(
             name: "VectisBench",
             dependencies: [
-                "ZeroMQ", "VectisBus", "VectisContracts", "VectisRuntime", "BusService",
+                "ZeroMQ", "VectisBus", "VectisContracts", "VectisRuntime", "BusService", "VectisDelivery",
+                "VectisStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Services/Bench"
         ),
@@ -78,7 +97,10 @@ let package = Package(
         .executableTarget(
             name: "VectisProbe",
             dependencies: [
-                "VectisBus", "VectisContracts",
+                "VectisBus", "VectisContracts", "VectisDelivery", "VectisRuntime", "VectisStorage",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tests/Probe"
@@ -89,6 +111,8 @@ let package = Package(
             name: "BusTests",
             dependencies: [
                 "VectisBus", "VectisContracts", "VectisRuntime", "BusService", "VectisCLI", "ZeroMQ",
+                "VectisDelivery", "VectisStorage",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

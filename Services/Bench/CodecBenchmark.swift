@@ -33,12 +33,19 @@ struct CodecBenchmark: ParsableCommand {
         let header = MessageHeader(schemaVersion: 1, stream: "bench/codec", seq: 1, customerKey: "org:1")
         started = ContinuousClock.now
         for _ in 0..<count { _ = try codec.encoder.encode(header) }
-        let headerEncode = ContinuousClock.now - started
+        let foundationEncode = ContinuousClock.now - started
         started = ContinuousClock.now
         for _ in 0..<count { _ = try codec.decoder.decode(MessageHeader.self, from: Data(frames[1])) }
-        let headerDecode = ContinuousClock.now - started
-        print(String(format: "header alone:  encode %.1f µs, decode %.1f µs", seconds(headerEncode) / Double(count) * 1e6,
-                     seconds(headerDecode) / Double(count) * 1e6))
+        let foundationDecode = ContinuousClock.now - started
+        started = ContinuousClock.now
+        for _ in 0..<count { _ = header.jsonBytes() }
+        let handEncode = ContinuousClock.now - started
+        started = ContinuousClock.now
+        for _ in 0..<count { _ = try MessageHeader(jsonBytes: frames[1]) }
+        let handDecode = ContinuousClock.now - started
+        func micros(_ duration: Duration) -> Double { seconds(duration) / Double(count) * 1e6 }
+        print(String(format: "header, Foundation coders:  encode %.2f µs, decode %.2f µs", micros(foundationEncode), micros(foundationDecode)))
+        print(String(format: "header, hand-written codec: encode %.2f µs, decode %.2f µs", micros(handEncode), micros(handDecode)))
         print(String(format: "encode header+body:   %9.0f msg/s  (%.1f µs each, %d bytes)", Double(count) / seconds(encode),
                      seconds(encode) / Double(count) * 1e6, frames.map(\.count).reduce(0, +)))
         print(String(format: "validate+decode:      %9.0f msg/s  (%.1f µs each)", Double(decoded) / seconds(decode),

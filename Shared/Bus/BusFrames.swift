@@ -46,11 +46,11 @@ public struct BusFrameCodec {
     }
 
     public func encode<E: BusEvent>(_ event: E, header: MessageHeader) throws -> [[UInt8]] {
-        [Array(E.topic.utf8), Array(try encoder.encode(header)), Array(try encoder.encode(event))]
+        [Array(E.topic.utf8), header.jsonBytes(), Array(try encoder.encode(event))]
     }
 
     public func encode(topic: String, header: MessageHeader, body: [UInt8]) throws -> [[UInt8]] {
-        [Array(topic.utf8), Array(try encoder.encode(header)), body]
+        [Array(topic.utf8), header.jsonBytes(), body]
     }
 
     /// Checks the frame layout, size, header and schema version. The body is left for ``decodeEvent(_:)``.
@@ -62,7 +62,7 @@ public struct BusFrameCodec {
         guard !frames[0].isEmpty, let topic = String(validating: frames[0], as: UTF8.self) else {
             return .failure(.invalidTopic)
         }
-        guard let header = try? decoder.decode(MessageHeader.self, from: Data(frames[1])) else {
+        guard let header = try? MessageHeader(jsonBytes: frames[1]) else {
             return .failure(.invalidHeader)
         }
         if let known = EventCatalog.byTopic[topic], header.schemaVersion > known.schemaVersion || header.schemaVersion < 1 {

@@ -11,7 +11,8 @@ import ZeroMQ
 public final class BusPublisher: Sendable {
     public let stream: String
     private let queue = PendingQueue<Outgoing>()
-    private let nextSeq = Mutex<UInt64>(1)
+    /// Last seq given out, per topic (see `MessageHeader.seq`).
+    private let lastSeq = Mutex<[String: UInt64]>([:])
     private let readiness = Latch<Bool>()
     private let thread: ZMQSocketThread
 
@@ -23,16 +24,16 @@ public final class BusPublisher: Sendable {
         enum Body: Sendable {
             case event(any BusEvent)
             case encoded([UInt8])
+            /// Already framed (e.g. read back from an outbox): sent as is.
+            case frames([[UInt8]])
         }
     }
 
-    /// Connects to the bus and starts the send thread. `firstSeq` continues a stream after a restart.
+    /// Connects to the bus and starts the send thread.
     public init(
-        context: ZMQContext, configuration: BusConfiguration, stream: String, firstSeq: UInt64 = 1,
-        metrics: BusMetrics, logger: Logger
+        context: ZMQContext, configuration: BusConfiguration, stream: String, metrics: BusMetrics, logger: Logger
     ) {
         self.stream = stream
-        nextSeq.withLock { $0 = firstSeq }
         let queue = self.queue
         let readiness = self.readiness
         thread = ZMQSocketThread.start(name: "bus-publisher \(stream)") {
@@ -42,13 +43,28 @@ public final class BusPublisher: Sendable {
         }
     }
 
-    /// Queues `event` and returns the header it will carry.
+    /// Queues `event`, numbered in memory, and returns the header it will carry. Services that must not lose
+    /// events publish through their outbox instead (`Outbox.append`), which numbers them durably.
     @discardableResult
     public func publish<E: BusEvent>(
         _ event: E, tenant: String = "default", customerKey: String? = nil, correlationId: String? = nil
     ) -> MessageHeader? {
         enqueue(topic: E.topic, schemaVersion: E.schemaVersion, body: .event(event), tenant: tenant,
                 customerKey: customerKey, correlationId: correlationId)
+    }
+
+    /// Queues an unnumbered control message (seq 0): heartbeats, replay requests.
+    public func publishControl<E: BusEvent>(_ event: E, tenant: String = "default") {
+        let header = MessageHeader(schemaVersion: E.schemaVersion, stream: stream, seq: 0, tenant: tenant)
+        queue.append(Outgoing(header: header, topic: E.topic, body: .event(event)))
+    }
+
+    /// Queues messages framed elsewhere (an outbox), in order.
+    public func publish(frames messages: [[[UInt8]]]) {
+        let header = MessageHeader(schemaVersion: 1, stream: stream, seq: 0)
+        for frames in messages {
+            queue.append(Outgoing(header: header, topic: "", body: .frames(frames)))
+        }
     }
 
     /// Queues an already-encoded body (tools and tests that send what no Swift type describes).
@@ -66,9 +82,10 @@ public final class BusPublisher: Sendable {
     ) -> MessageHeader? {
         // Number and queue under one lock so seq order is send order.
         let outgoing = queue.append { () -> Outgoing in
-            let seq = nextSeq.withLock { seq in
-                defer { seq += 1 }
-                return seq
+            let seq = lastSeq.withLock { last in
+                let next = (last[topic] ?? 0) + 1
+                last[topic] = next
+                return next
             }
             let header = MessageHeader(
                 schemaVersion: schemaVersion, stream: stream, seq: seq, tenant: tenant, customerKey: customerKey,
@@ -78,8 +95,8 @@ public final class BusPublisher: Sendable {
         return outgoing?.header
     }
 
-    /// The seq the next published message will get.
-    public var nextSequenceNumber: UInt64 { nextSeq.withLock { $0 } }
+    /// The latest seq given out per topic by `publish(_:)`.
+    public var latestSeq: [String: UInt64] { lastSeq.withLock { $0 } }
 
     /// Messages queued but not yet handed to libzmq.
     public var queuedCount: Int { queue.count }
@@ -127,6 +144,8 @@ public final class BusPublisher: Sendable {
                         frames = try encode(event, header: item.header, codec: codec)
                     case .encoded(let body):
                         frames = try codec.encode(topic: item.topic, header: item.header, body: body)
+                    case .frames(let ready):
+                        frames = ready
                     }
                     try socket.send(frames)
                     metrics.published.increment()

@@ -8,7 +8,9 @@ public struct MessageHeader: Codable, Sendable, Equatable {
     public var messageId: UUID
     /// The sending stream, `<service>/<instance>`, e.g. `collector/host-1`.
     public var stream: String
-    /// Position in the stream, starting at 1, no gaps: a subscriber that sees a jump knows it missed messages.
+    /// Position among this stream's messages *of this topic*, starting at 1, no gaps: a subscriber that sees a
+    /// jump knows it missed messages. Counting per topic keeps gap detection right for subscribers that take
+    /// only some of a stream's topics. Control messages (heartbeats, replay requests) carry 0.
     public var seq: UInt64
     public var timestamp: Date
     /// The MSP partner account this message belongs to ("default" when there is only one).
@@ -21,7 +23,7 @@ public struct MessageHeader: Codable, Sendable, Equatable {
     public var replay: Bool?
 
     public init(
-        schemaVersion: Int, messageId: UUID = UUID(), stream: String, seq: UInt64, timestamp: Date = Date(),
+        schemaVersion: Int, messageId: UUID = .randomMessageID(), stream: String, seq: UInt64, timestamp: Date = Date(),
         tenant: String = "default", customerKey: String? = nil, correlationId: String? = nil, replay: Bool? = nil
     ) {
         self.schemaVersion = schemaVersion

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import VectisBus
+import VectisDelivery
 
 /// What every service reads from the environment (the README's configuration table lists each variable).
 public struct RuntimeConfiguration: Sendable {
@@ -13,13 +14,19 @@ public struct RuntimeConfiguration: Sendable {
     public var bus: BusConfiguration
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
+    public var delivery: DeliveryConfiguration
+    /// Where the service keeps its SQLite database (`<dataDirectory>/<service>.sqlite`).
+    public var dataDirectory: String
+
+    public var databasePath: String { "\(dataDirectory)/\(service).sqlite" }
 
     public var stream: String { "\(service)/\(instance)" }
 
     public init(
         service: String, instance: String = RuntimeConfiguration.defaultInstance, httpHost: String = "127.0.0.1",
         httpPort: Int, bus: BusConfiguration = BusConfiguration(), logLevel: Logger.Level = .info,
-        logFormat: LogFormat = .human
+        logFormat: LogFormat = .human, delivery: DeliveryConfiguration = DeliveryConfiguration(),
+        dataDirectory: String = ".vectis/data"
     ) {
         self.service = service
         self.instance = instance
@@ -28,6 +35,8 @@ public struct RuntimeConfiguration: Sendable {
         self.bus = bus
         self.logLevel = logLevel
         self.logFormat = logFormat
+        self.delivery = delivery
+        self.dataDirectory = dataDirectory
     }
 
     /// Reads `VECTIS_*` variables over the defaults for `service`.
@@ -48,12 +57,21 @@ public struct RuntimeConfiguration: Sendable {
         guard let format = LogFormat(rawValue: formatText) else {
             throw ConfigurationError(variable: "VECTIS_LOG_FORMAT", value: formatText, expected: "human or json")
         }
+        var delivery = DeliveryConfiguration()
+        delivery.heartbeatInterval = .milliseconds(
+            try env.int("VECTIS_HEARTBEAT_INTERVAL_MS", default: Int(delivery.heartbeatInterval.components.seconds) * 1000))
+        delivery.outboxMaxAge = .seconds(
+            try env.int("VECTIS_OUTBOX_MAX_AGE_HOURS", default: Int(delivery.outboxMaxAge.components.seconds) / 3600) * 3600)
+        delivery.outboxMaxRows = try env.int("VECTIS_OUTBOX_MAX_ROWS", default: delivery.outboxMaxRows)
+        delivery.replayRequestsPerSecond = try env.double(
+            "VECTIS_REPLAY_REQUESTS_PER_SECOND", default: delivery.replayRequestsPerSecond)
         self.init(
             service: service,
             instance: env.string("VECTIS_INSTANCE", default: Self.defaultInstance),
             httpHost: env.string("VECTIS_HTTP_HOST", default: "127.0.0.1"),
             httpPort: try env.int("VECTIS_HTTP_PORT", default: defaultHTTPPort),
-            bus: bus, logLevel: level, logFormat: format)
+            bus: bus, logLevel: level, logFormat: format, delivery: delivery,
+            dataDirectory: env.string("VECTIS_DATA_DIR", default: ".vectis/data"))
     }
 
     /// The host name, so replicas on different hosts or containers get distinct streams.

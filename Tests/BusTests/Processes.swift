@@ -35,6 +35,8 @@ final class RunningProcess: @unchecked Sendable {
     let stderrURL: URL
     let name: String
 
+    private let input = Pipe()
+
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         name = executable
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-tests-\(UUID().uuidString)")
@@ -48,6 +50,7 @@ final class RunningProcess: @unchecked Sendable {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)
+        process.standardInput = input
         try process.run()
     }
 
@@ -78,6 +81,24 @@ final class RunningProcess: @unchecked Sendable {
             try? await Task.sleep(for: .milliseconds(10))
         }
         return process.isRunning ? nil : process.terminationStatus
+    }
+
+    /// Writes a line to the process's standard input.
+    func send(_ line: String) {
+        input.fileHandleForWriting.write(Data((line + "\n").utf8))
+    }
+
+    /// Waits until standard output has a line that is exactly `line`.
+    func waitForLine(_ line: String, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if stdout.split(separator: "\n").contains(where: { $0 == line }) { return }
+            if !process.isRunning {
+                throw ProcessFailure("\(name) exited (\(process.terminationStatus)) before printing \"\(line)\": \(stderr)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw ProcessFailure("\(name) did not print \"\(line)\" within \(timeout); stderr: \(stderr)")
     }
 
     func signal(_ signal: Int32) {
@@ -116,8 +137,8 @@ struct BusProcess {
     let tap: String
     let httpPort: Int
 
-    static func start(environment extra: [String: String] = [:]) async throws -> BusProcess {
-        let ports = try (0..<4).map { _ in try freePort() }
+    static func start(environment extra: [String: String] = [:], ports given: [Int]? = nil) async throws -> BusProcess {
+        let ports = try given ?? (0..<4).map { _ in try freePort() }
         let publish = "tcp://127.0.0.1:\(ports[0])"
         let subscribe = "tcp://127.0.0.1:\(ports[1])"
         let tap = "tcp://127.0.0.1:\(ports[2])"
@@ -129,6 +150,12 @@ struct BusProcess {
             ].merging(extra) { _, new in new })
         try await process.waitForOutput("Server started and listening")
         return BusProcess(process: process, publish: publish, subscribe: subscribe, tap: tap, httpPort: ports[3])
+    }
+
+    /// Starts a new bus process on the same ports (after this one was stopped).
+    func restarted(environment: [String: String] = [:]) async throws -> BusProcess {
+        let ports = [publish, subscribe, tap].map { Int($0.split(separator: ":").last!)! } + [httpPort]
+        return try await BusProcess.start(environment: environment, ports: ports)
     }
 
     var endpointArguments: [String] {

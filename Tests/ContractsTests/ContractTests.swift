@@ -52,11 +52,15 @@ enum Samples {
             retryId: "r-1", deviceSerial: "A1B2C3D4E5F6", agentVolume: "vol-1", outcome: .noHook,
             detail: "No retry hook configured; start the backup from the appliance.", repolled: true,
             remoteWebURL: "https://device.dattobackup.com/x"),
-        BusReplayRequested(stream: "collector/host-1", fromSeq: 17, requestedBy: "backups/host-1", reason: .gap),
-        BusReplayUnavailable(stream: "collector/host-1", fromSeq: 1, firstAvailableSeq: 500, requestedBy: "backups/host-1"),
+        BusReplayRequested(
+            stream: "collector/host-1", topic: "backup.run.observed", fromSeq: 17, requestedBy: "backups/host-1",
+            reason: .gap),
+        BusReplayUnavailable(
+            stream: "collector/host-1", topic: "backup.run.observed", fromSeq: 1, firstAvailableSeq: 500,
+            requestedBy: "backups/host-1", resynchronisation: "the next full poll re-announces every agent"),
         ServiceHeartbeat(
-            service: "collector", instance: "host-1", version: "0.1.0", uptimeSeconds: 12.5,
-            streams: ["collector/host-1": 42], intervalSeconds: 5),
+            service: "collector", instance: "host-1", stream: "collector/host-1", version: "0.1.0", uptimeSeconds: 12.5,
+            latestSeq: ["backup.run.observed": 42, "datto.device.seen": 7], intervalSeconds: 5),
     ]
 }
 
@@ -121,6 +125,58 @@ struct ContractTests {
         for status in ["failure", "failed", "", "error"] {
             run.rawStatus = status
             #expect(!run.succeeded, "\(status)")
+        }
+    }
+}
+
+@Suite("Header JSON codec")
+struct HeaderCodecTests {
+    let encoder = BusJSON.makeEncoder()
+    let decoder = BusJSON.makeDecoder()
+
+    var headers: [MessageHeader] {
+        [
+            MessageHeader(schemaVersion: 1, stream: "collector/a", seq: 1, timestamp: Samples.at),
+            MessageHeader(
+                schemaVersion: 3, stream: "backups/host-1", seq: 9_007_199_254_740_993, timestamp: Date(timeIntervalSince1970: 0),
+                tenant: "msp-ü", customerKey: "name:acme \"north\"\\ltd/\u{1}\n", correlationId: "poll-7", replay: true),
+            MessageHeader(schemaVersion: 1, stream: "x/y", seq: 0, timestamp: Samples.at, customerKey: "org:1", replay: false),
+        ]
+    }
+
+    @Test("the hand-written writer produces exactly what JSONEncoder produces")
+    func writerMatchesFoundation() throws {
+        for header in headers {
+            #expect(header.jsonBytes() == Array(try encoder.encode(header)), "\(header)")
+        }
+    }
+
+    @Test("the hand-written reader reads what JSONDecoder reads, unknown fields and whitespace included")
+    func readerMatchesFoundation() throws {
+        for header in headers {
+            #expect(try MessageHeader(jsonBytes: header.jsonBytes()) == header)
+        }
+        let loose = #"""
+             { "tenant" : "default", "extra": {"nested": [1, {"a": "}"}], "n": -1.5e3}, "seq": 5,
+               "stream": "a/b", "schemaVersion": 1, "customerKey": null, "flag": true,
+               "messageId": "6F1C1E0B-5B8E-4E0C-9F59-0B8B8E0F2D11", "timestamp": "2026-01-01T00:00:00+01:00" }
+            """#
+        let header = try MessageHeader(jsonBytes: Array(loose.utf8))
+        #expect(header == (try decoder.decode(MessageHeader.self, from: Data(loose.utf8))))
+        #expect(header.seq == 5 && header.customerKey == nil)
+        #expect(header.timestamp == Date(timeIntervalSince1970: 1_767_222_000))
+    }
+
+    @Test("what JSONDecoder refuses, the reader refuses too")
+    func readerRejects() {
+        let bad = [
+            "", "{}", "[]", "{not json", #"{"schemaVersion":"1","messageId":"6F1C1E0B-5B8E-4E0C-9F59-0B8B8E0F2D11","stream":"a","seq":1,"timestamp":"2026-01-01T00:00:00Z","tenant":"d"}"#,
+            #"{"schemaVersion":1,"messageId":"nope","stream":"a","seq":1,"timestamp":"2026-01-01T00:00:00Z","tenant":"d"}"#,
+            #"{"schemaVersion":1,"messageId":"6F1C1E0B-5B8E-4E0C-9F59-0B8B8E0F2D11","stream":"a","seq":-1,"timestamp":"2026-01-01T00:00:00Z","tenant":"d"}"#,
+            #"{"schemaVersion":1,"messageId":"6F1C1E0B-5B8E-4E0C-9F59-0B8B8E0F2D11","stream":"a","seq":1,"timestamp":"2026-01-01T00:00:00Z"}"#,
+        ]
+        for text in bad {
+            #expect(throws: (any Error).self, "\(text)") { try MessageHeader(jsonBytes: Array(text.utf8)) }
         }
     }
 }

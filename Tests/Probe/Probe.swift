@@ -10,7 +10,7 @@ import ZeroMQ
 @main
 struct Probe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vectis-probe", subcommands: [Publish.self, Subscribe.self])
+        commandName: "vectis-probe", subcommands: [Publish.self, Subscribe.self, OutboxPublish.self, Consume.self])
 }
 
 struct Endpoints: ParsableArguments {

@@ -1,0 +1,146 @@
+import ArgumentParser
+import BusService
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+import VectisBus
+import VectisContracts
+import VectisDelivery
+import VectisRuntime
+import VectisStorage
+import ZeroMQ
+
+/// `vectis-bench reliable`: events/s end to end with the outbox and exactly-once apply on, beside the raw
+/// bus figure measured in the same run.
+struct ReliableBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reliable",
+        abstract: "Events/s: outbox append → relay → vectis-bus → exactly-once apply, beside the raw bus.")
+
+    @Option var count = 200_000
+    @Option(help: "Events appended per outbox transaction.") var batch = 1_000
+
+    @Flag(help: "Measure only the outbox append alone.") var appendOnly = false
+
+    func run() async throws {
+        try await appendAlone()
+        if appendOnly { return }
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        let proxy = BusProxy(
+            configuration: BusServerConfiguration(
+                publishBind: "tcp://127.0.0.1:*", subscribeBind: "tcp://127.0.0.1:*", tapBind: "tcp://127.0.0.1:*",
+                httpPort: 0),
+            metricsFactory: ServiceMetrics().factory, logger: logger)
+        let busGroup = ServiceGroup(services: [proxy], gracefulShutdownSignals: [], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await busGroup.run() }
+            let endpoints = try await proxy.endpoints()
+            let raw = try RawPair.measure(count: 1_000_000, payload: [UInt8](repeating: 0x61, count: 100), viaProxy: endpoints)
+            print("raw through vectis-bus:      \(raw.summary)")
+            let bus = BusConfiguration(publishEndpoint: endpoints.publish, subscribeEndpoint: endpoints.subscribe)
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-bench-\(UUID().uuidString)")
+            let owner = try Node(bus: bus, instance: "owner", path: directory.appendingPathComponent("owner.sqlite").path, subscriptions: [], logger: logger)
+            let reader = try Node(
+                bus: bus, instance: "reader", path: directory.appendingPathComponent("reader.sqlite").path,
+                subscriptions: [.exact(BackupRunObserved.topic)], logger: logger)
+            let group = ServiceGroup(services: owner.bus.services + reader.bus.services, gracefulShutdownSignals: [], logger: logger)
+            tasks.addTask { try await group.run() }
+            _ = await owner.bus.connection.publisher.waitUntilReady()
+            _ = await reader.bus.connection.subscriber!.waitUntilReady()
+
+            let customer = CustomerRef(key: "org:1", name: "Acme")
+            let started = ContinuousClock.now
+            var appended = 0
+            while appended < count {
+                let size = min(batch, count - appended)
+                let first = appended
+                try await owner.database.write { [outbox = owner.bus.outbox] db in
+                    for index in first..<(first + size) {
+                        try outbox.append(
+                            BackupRunObserved(
+                                deviceSerial: "A1B2C3", agentVolume: "v\(index % 1000)", agentName: "srv", customer: customer,
+                                runAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(index)), rawStatus: "success"),
+                            in: db)
+                    }
+                }
+                appended += size
+            }
+            let appendedAt = ContinuousClock.now
+            while try await reader.appliedCount() < count {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let elapsed = ContinuousClock.now - started
+            let rate = Double(count) / seconds(elapsed)
+            let appendRate = Double(count) / seconds(appendedAt - started)
+            print(String(format: "outbox append (%d per txn):   %10.0f events/s", batch, appendRate))
+            print(String(format: "reliable end to end:         %10.0f events/s  ratio to raw via bus %.3f  (%d events, %.2f s)",
+                         rate, rate / raw.rate, count, seconds(elapsed)))
+            print("  gaps \(reader.counter("vectis_bus_gaps_detected_total")), duplicates \(reader.counter("vectis_bus_duplicates_skipped_total")), replays \(owner.counter("vectis_bus_replays_served_total"))")
+            await group.triggerGracefulShutdown()
+            await busGroup.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
+    /// Outbox appends with nothing else running: the cost of the write side alone.
+    func appendAlone() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var migrator = DatabaseMigrator()
+        DeliveryTables.register(in: &migrator)
+        let database = try ServiceDatabase.open(at: directory.appendingPathComponent("alone.sqlite").path, migrator: migrator)
+        let outbox = Outbox(stream: "bench/alone", database: database)
+        let customer = CustomerRef(key: "org:1", name: "Acme")
+        let total = appendOnly ? count : min(count, 100_000)
+        let started = ContinuousClock.now
+        for first in stride(from: 0, to: total, by: batch) {
+            try await database.write { db in
+                for index in first..<min(first + batch, total) {
+                    try outbox.append(
+                        BackupRunObserved(
+                            deviceSerial: "A1B2C3", agentVolume: "v\(index % 1000)", agentName: "srv", customer: customer,
+                            runAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(index)), rawStatus: "success"),
+                        in: db)
+                }
+            }
+        }
+        let elapsed = ContinuousClock.now - started
+        print(String(format: "outbox append alone:         %10.0f events/s  (%.1f µs each, %d per transaction)",
+                     Double(total) / seconds(elapsed), seconds(elapsed) / Double(total) * 1e6, batch))
+    }
+
+    struct Node {
+        let bus: ReliableBus
+        let database: DatabasePool
+        let metrics = ServiceMetrics()
+
+        init(bus configuration: BusConfiguration, instance: String, path: String, subscriptions: [TopicFilter], logger: Logger) throws {
+            var migrator = DatabaseMigrator()
+            DeliveryTables.register(in: &migrator)
+            migrator.registerMigration("bench-v1") { db in
+                try db.execute(sql: "CREATE TABLE runs (volume TEXT NOT NULL, run_at DOUBLE NOT NULL, PRIMARY KEY (volume, run_at))")
+            }
+            database = try ServiceDatabase.open(at: path, migrator: migrator)
+            let runtime = RuntimeConfiguration(service: "bench", instance: instance, httpPort: 0, bus: configuration)
+            bus = try ReliableBus(
+                configuration: runtime, database: database, subscriptions: subscriptions, metrics: metrics, logger: logger
+            ) { received, db in
+                guard let run = received.event as? BackupRunObserved else { return }
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO runs (volume, run_at) VALUES (?, ?)")
+                    .execute(arguments: [run.agentVolume, run.runAt.timeIntervalSince1970])
+            }
+        }
+
+        func appliedCount() async throws -> Int {
+            try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs") ?? 0 }
+        }
+
+        func counter(_ name: String) -> Int {
+            metrics.render().split(separator: "\n").first { $0.hasPrefix(name + " ") }
+                .flatMap { Int(Double($0.split(separator: " ").last!) ?? 0) } ?? 0
+        }
+    }
+}

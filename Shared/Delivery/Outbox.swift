@@ -1,0 +1,173 @@
+import Foundation
+import GRDB
+import Synchronization
+import VectisBus
+import VectisContracts
+
+/// A service's outbox: events are appended inside the same SQLite transaction as the state change that
+/// caused them, and a relay sends them after commit. A crash between commit and send loses nothing.
+public final class Outbox: Sendable {
+    public let stream: String
+    let database: DatabasePool
+    let wake = WakeSignal()
+    private let encoder = Mutex(BusJSON.makeEncoder())
+
+    public init(stream: String, database: DatabasePool) {
+        self.stream = stream
+        self.database = database
+        // One observer for the pool's lifetime wakes the relay after any commit that added outbox rows.
+        database.add(transactionObserver: CommitObserver(wake: wake), extent: .databaseLifetime)
+    }
+
+    /// Appends `event` to the outbox in the caller's transaction and returns the seq it got in its topic.
+    @discardableResult
+    public func append<E: BusEvent>(
+        _ event: E, tenant: String = "default", customerKey: String? = nil, correlationId: String? = nil,
+        in db: Database
+    ) throws -> UInt64 {
+        let seq = try UInt64.fetchOne(
+            db.cachedStatement(sql: """
+                INSERT INTO bus_outbox_sequence (topic, last_seq) VALUES (?, 1)
+                ON CONFLICT (topic) DO UPDATE SET last_seq = last_seq + 1
+                RETURNING last_seq
+                """),
+            arguments: [E.topic])!
+        let header = MessageHeader(
+            schemaVersion: E.schemaVersion, stream: stream, seq: seq, tenant: tenant, customerKey: customerKey,
+            correlationId: correlationId)
+        let headerBytes = Data(header.jsonBytes())
+        let bodyBytes = try encoder.withLock { try $0.encode(event) }
+        try db.cachedStatement(sql: """
+            INSERT INTO bus_outbox (topic, seq, header, body, created_at) VALUES (?, ?, ?, ?, ?)
+            """
+        ).execute(arguments: [E.topic, seq, headerBytes, bodyBytes, Date().timeIntervalSince1970])
+        return seq
+    }
+
+    // MARK: Reading (the relay)
+
+    struct Row: Sendable {
+        var id: Int64
+        var topic: String
+        var seq: UInt64
+        var header: [UInt8]
+        var body: [UInt8]
+        var createdAt: Double
+
+        /// From `SELECT id, topic, seq, header, body, created_at` (by position: name lookups cost on a hot path).
+        init(_ row: GRDB.Row) {
+            id = row[0]
+            topic = row[1]
+            seq = row[2]
+            header = [UInt8](row[3] as Data)
+            body = [UInt8](row[4] as Data)
+            createdAt = row[5]
+        }
+
+        var frames: [[UInt8]] { [Array(topic.utf8), header, body] }
+    }
+
+    func rows(after id: Int64, limit: Int) async throws -> [Row] {
+        try await database.read { db in
+            try GRDB.Row.fetchAll(
+                db, sql: "SELECT id, topic, seq, header, body, created_at FROM bus_outbox WHERE id > ? ORDER BY id LIMIT ?", arguments: [id, limit]
+            ).map(Row.init)
+        }
+    }
+
+    /// Rows of `topic` from `fromSeq`, and the first seq still held (nil when the topic has none left).
+    func replayRows(topic: String, fromSeq: UInt64, limit: Int) async throws -> (rows: [Row], firstAvailable: UInt64?, latest: UInt64) {
+        try await database.read { db in
+            let rows = try GRDB.Row.fetchAll(
+                db, sql: "SELECT id, topic, seq, header, body, created_at FROM bus_outbox WHERE topic = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                arguments: [topic, fromSeq, limit]
+            ).map(Row.init)
+            let first = try UInt64.fetchOne(db, sql: "SELECT MIN(seq) FROM bus_outbox WHERE topic = ?", arguments: [topic])
+            let latest = try UInt64.fetchOne(
+                db, sql: "SELECT last_seq FROM bus_outbox_sequence WHERE topic = ?", arguments: [topic]) ?? 0
+            return (rows, first, latest)
+        }
+    }
+
+    /// The header of a stored row, marked as a replay.
+    func markedAsReplay(_ header: [UInt8]) throws -> [UInt8] {
+        var decoded = try MessageHeader(jsonBytes: header)
+        decoded.replay = true
+        return decoded.jsonBytes()
+    }
+
+    /// The latest seq of each topic this stream has published.
+    public func latestSeq() async throws -> [String: UInt64] {
+        try await database.read { db in
+            var result: [String: UInt64] = [:]
+            for row in try GRDB.Row.fetchAll(db, sql: "SELECT topic, last_seq FROM bus_outbox_sequence") {
+                result[row["topic"]] = row["last_seq"]
+            }
+            return result
+        }
+    }
+
+    func sentThrough() async throws -> Int64 {
+        try await database.read { db in
+            try Int64.fetchOne(db, sql: "SELECT sent_through FROM bus_outbox_state WHERE id = 1") ?? 0
+        }
+    }
+
+    func setSentThrough(_ id: Int64) async throws {
+        try await database.write { db in
+            try db.execute(sql: "UPDATE bus_outbox_state SET sent_through = ? WHERE id = 1", arguments: [id])
+        }
+    }
+
+    /// Rows committed but not yet handed to the socket, and the age of the oldest.
+    public func unsent() async throws -> (count: Int, oldestAgeSeconds: Double) {
+        try await database.read { db in
+            let sent = try Int64.fetchOne(db, sql: "SELECT sent_through FROM bus_outbox_state WHERE id = 1") ?? 0
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bus_outbox WHERE id > ?", arguments: [sent]) ?? 0
+            let oldest = try Double.fetchOne(
+                db, sql: "SELECT created_at FROM bus_outbox WHERE id > ? ORDER BY id LIMIT 1", arguments: [sent])
+            return (count, oldest.map { max(0, Date().timeIntervalSince1970 - $0) } ?? 0)
+        }
+    }
+
+    /// Deletes sent rows older than `maxAge` or beyond the newest `maxRows`. Returns how many went.
+    func prune(maxAge: Duration, maxRows: Int, sentThrough: Int64) async throws -> Int {
+        let cutoff = Date().timeIntervalSince1970 - Double(maxAge.components.seconds)
+        return try await database.write { db in
+            let newest = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM bus_outbox") ?? 0
+            try db.execute(
+                sql: "DELETE FROM bus_outbox WHERE id <= ? AND (created_at < ? OR id <= ?)",
+                arguments: [sentThrough, cutoff, newest - Int64(maxRows)])
+            return db.changesCount
+        }
+    }
+}
+
+/// Wakes the relay after a commit that inserted outbox rows.
+private final class CommitObserver: TransactionObserver, @unchecked Sendable {
+    // Only touched on the database's writer queue, one transaction at a time.
+    private var inserted = false
+    private let wake: WakeSignal
+
+    init(wake: WakeSignal) {
+        self.wake = wake
+    }
+
+    func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool {
+        if case .insert(let table) = eventKind { return table == "bus_outbox" }
+        return false
+    }
+
+    func databaseDidChange(with event: DatabaseEvent) {
+        inserted = true
+    }
+
+    func databaseDidCommit(_ db: Database) {
+        if inserted { wake.signal() }
+        inserted = false
+    }
+
+    func databaseDidRollback(_ db: Database) {
+        inserted = false
+    }
+}

@@ -1,0 +1,56 @@
+import GRDB
+import Logging
+import ServiceLifecycle
+import VectisBus
+import VectisContracts
+import VectisDelivery
+
+/// Everything a service needs to be on the bus without losing a message: its connection, its outbox and the
+/// relay that sends it, a consumer that applies what it subscribes to exactly once, and its heartbeat.
+///
+/// Add `services` to the service's application in this order; graceful shutdown runs in reverse, so the
+/// heartbeat stops first, the consumer finishes its batch, the relay sends what was committed, and only then
+/// the connection drains and closes.
+public final class ReliableBus: Sendable {
+    public let connection: BusConnection
+    public let outbox: Outbox
+    public let relay: OutboxRelay
+    public let consumer: BusConsumer
+    public let heartbeat: HeartbeatService
+    public let metrics: DeliveryMetrics
+
+    /// `subscriptions` are the data topics `handler` applies; control topics are added here.
+    public init(
+        configuration: RuntimeConfiguration, database: DatabasePool, subscriptions: [TopicFilter],
+        metrics serviceMetrics: ServiceMetrics, logger: Logger, version: String = VectisVersion.current,
+        handler: @escaping BusConsumer.Handler = { _, _ in }
+    ) throws {
+        connection = try BusConnection(
+            configuration: configuration, subscriptions: subscriptions + BusConsumer.controlFilters,
+            metrics: serviceMetrics, logger: logger)
+        metrics = DeliveryMetrics(factory: serviceMetrics.factory)
+        outbox = Outbox(stream: configuration.stream, database: database)
+        relay = OutboxRelay(
+            outbox: outbox, publisher: connection.publisher, configuration: configuration.delivery, metrics: metrics,
+            logger: logger)
+        consumer = BusConsumer(
+            subscriber: connection.subscriber!, publisher: connection.publisher, database: database,
+            filters: subscriptions, relay: relay, configuration: configuration.delivery, metrics: metrics,
+            logger: logger, handler: handler)
+        heartbeat = HeartbeatService(
+            service: configuration.service, instance: configuration.instance, version: version,
+            publisher: connection.publisher, outbox: outbox, interval: configuration.delivery.heartbeatInterval,
+            logger: logger)
+    }
+
+    public var services: [any Service] { [connection, relay, consumer, heartbeat] }
+
+    /// Ready when the publisher's probe came back and the service's own heartbeat keeps coming back.
+    public var readinessCheck: ReadinessCheck {
+        ReadinessCheck("bus") { [connection, consumer] in connection.publisher.isReady && consumer.isLive }
+    }
+}
+
+public enum VectisVersion {
+    public static let current = "0.1.0"
+}

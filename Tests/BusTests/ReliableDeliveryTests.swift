@@ -1,0 +1,160 @@
+import Foundation
+import GRDB
+import Testing
+import VectisBus
+import VectisContracts
+import VectisDelivery
+import ZeroMQ
+
+@Suite("Reliable delivery: outbox, exactly-once apply, replay")
+struct ReliableDeliveryTests {
+    @Test("an event appended in a transaction that rolls back is never published")
+    func outboxIsTransactional() async throws {
+        try await TestBus.with { testBus in
+            let owner = try ReliableNode(testBus, instance: "owner")
+            let reader = try ReliableNode(testBus, instance: "reader", subscriptions: [.exact(BackupJobRecorded.topic)])
+            #expect(await owner.waitUntilReady())
+            #expect(await reader.waitUntilReady())
+            struct Refused: Error {}
+            await #expect(throws: Refused.self) {
+                try await owner.database.write { [bus = owner.bus] db in
+                    try db.execute(sql: "INSERT INTO jobs (id) VALUES (1)")
+                    try bus.outbox.append(BackupJobRecorded.sample(1), in: db)
+                    throw Refused()
+                }
+            }
+            try await owner.publish(2...2)
+            #expect(try await eventually { try reader.applied().count == 1 })
+            #expect(try reader.applied().map(\.job) == [2])
+            #expect(try reader.applied().map(\.seq) == [1], "the rolled-back append did not use up a seq")
+            try await reader.stop()
+            try await owner.stop()
+        }
+    }
+
+    @Test("the same message twice, and a replay overlapping live traffic, change state once")
+    func duplicatesNeverApplyTwice() async throws {
+        try await TestBus.with { testBus in
+            let reader = try ReliableNode(testBus, instance: "reader", subscriptions: [.exact(BackupJobRecorded.topic)])
+            #expect(await reader.waitUntilReady())
+
+            // A raw peer delivers seq 1, seq 1 again, then seq 2.
+            let context = try ZMQContext()
+            let peer = try ZMQSocket(context: context, type: .pub)
+            try peer.setLinger(milliseconds: 0)
+            try peer.connect(testBus.endpoints.publish)
+            let codec = BusFrameCodec()
+            func frames(_ seq: UInt64) throws -> [[UInt8]] {
+                try codec.encode(
+                    BackupJobRecorded.sample(Int64(seq)), header: MessageHeader(schemaVersion: 1, stream: "raw/1", seq: seq))
+            }
+            // Slow joiner: repeat seq 1 until it lands; the repeats are themselves duplicates.
+            for _ in 0..<500 {
+                try peer.send(try frames(1))
+                if try await eventually(timeout: .milliseconds(20), { try reader.applied().count == 1 }) { break }
+            }
+            try peer.send(try frames(1))
+            try peer.send(try frames(2))
+            #expect(try await eventually { try reader.applied().count == 2 })
+            #expect(await eventually { reader.counter("vectis_bus_duplicates_skipped_total") >= 1 })
+
+            // An owner with an outbox; then a replay from seq 1 re-sends everything over live traffic.
+            let owner = try ReliableNode(testBus, instance: "owner")
+            #expect(await owner.waitUntilReady())
+            try await owner.publish(1...500)
+            #expect(try await eventually { try reader.applied().filter { $0.stream == owner.stream }.count == 500 })
+            let duplicatesBefore = reader.counter("vectis_bus_duplicates_skipped_total")
+            owner.bus.connection.publisher.publishControl(BusReplayRequested(
+                stream: owner.stream, topic: BackupJobRecorded.topic, fromSeq: 1, requestedBy: "test/1", reason: .gap))
+            try await owner.publish(501...600)
+            #expect(try await eventually { try reader.applied().filter { $0.stream == owner.stream }.count == 600 })
+            #expect(await eventually { reader.counter("vectis_bus_duplicates_skipped_total") >= duplicatesBefore + 500 })
+            #expect(try reader.applied().filter { $0.stream == owner.stream }.map(\.seq) == Array(1...600))
+            #expect(owner.counter("vectis_bus_replays_served_total") >= 1)
+            try await owner.stop()
+            try await reader.stop()
+        }
+    }
+
+    @Test("a gap is not applied past: the consumer asks for a replay from the first missing seq")
+    func gapAsksForReplay() async throws {
+        try await TestBus.with { testBus in
+            let reader = try ReliableNode(testBus, instance: "reader", subscriptions: [.exact(BackupJobRecorded.topic)])
+            #expect(await reader.waitUntilReady())
+            let context = try ZMQContext()
+            let metrics = BusMetrics()
+            let watcher = BusSubscriber(
+                context: context, configuration: testBus.configuration, filters: [.exact(BusReplayRequested.topic)],
+                metrics: metrics, logger: TestBus.quietLogger)
+            #expect(await watcher.waitUntilReady())
+            let requests = TestInbox(watcher)
+            let peer = try ZMQSocket(context: context, type: .pub)
+            try peer.setLinger(milliseconds: 0)
+            try peer.connect(testBus.endpoints.publish)
+            let codec = BusFrameCodec()
+            for _ in 0..<500 {
+                try peer.send(try codec.encode(
+                    BackupJobRecorded.sample(1), header: MessageHeader(schemaVersion: 1, stream: "raw/2", seq: 1)))
+                if try await eventually(timeout: .milliseconds(20), { try reader.applied().count == 1 }) { break }
+            }
+            try peer.send(try codec.encode(
+                BackupJobRecorded.sample(4), header: MessageHeader(schemaVersion: 1, stream: "raw/2", seq: 4)))
+            let seen = await requests.wait { events in
+                events.contains { ($0.event as? BusReplayRequested)?.stream == "raw/2" }
+            }
+            let request = try #require(seen.compactMap { $0.event as? BusReplayRequested }.first { $0.stream == "raw/2" })
+            #expect(request.fromSeq == 2)
+            #expect(request.topic == BackupJobRecorded.topic)
+            #expect(request.reason == .gap)
+            #expect(request.requestedBy == reader.stream)
+            #expect(try reader.applied().map(\.seq) == [1], "seq 4 waits for 2 and 3")
+            #expect(reader.counter("vectis_bus_gaps_detected_total") >= 1)
+            await watcher.close()
+            try await reader.stop()
+        }
+    }
+
+    @Test("a late subscriber whose range was pruned is told so, counts it, and applies what is left")
+    func replayUnavailable() async throws {
+        try await TestBus.with { testBus in
+            var delivery = DeliveryConfiguration(heartbeatInterval: .milliseconds(200), replayRetryAfter: .milliseconds(300))
+            delivery.outboxMaxRows = 100
+            delivery.pruneInterval = .milliseconds(100)
+            delivery.resynchronisation = "the next full poll re-announces every agent"
+            let owner = try ReliableNode(testBus, instance: "owner", delivery: delivery)
+            #expect(await owner.waitUntilReady())
+            try await owner.publish(1...1_000)
+            // Retention keeps the newest 100 sent rows.
+            #expect(try await eventually {
+                try owner.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bus_outbox") } == 100
+            })
+
+            let reader = try ReliableNode(testBus, instance: "late", subscriptions: [.exact(BackupJobRecorded.topic)])
+            #expect(await reader.waitUntilReady())
+            // The owner's heartbeat shows it at seq 1000; the reader asks from 1; 1…900 are gone.
+            #expect(try await eventually { try reader.applied().count == 100 })
+            #expect(try reader.applied().map(\.seq) == Array(901...1_000))
+            #expect(reader.counter("vectis_bus_replay_unavailable_total") == 1)
+            try await reader.stop()
+            try await owner.stop()
+        }
+    }
+
+    @Test("a storm of replay requests is throttled")
+    func replayStormThrottled() async throws {
+        try await TestBus.with { testBus in
+            let owner = try ReliableNode(testBus, instance: "owner")
+            #expect(await owner.waitUntilReady())
+            try await owner.publish(1...10)
+            let publisher = owner.bus.connection.publisher
+            for index in 0..<500 {
+                publisher.publishControl(BusReplayRequested(
+                    stream: owner.stream, topic: BackupJobRecorded.topic, fromSeq: 1, requestedBy: "storm/\(index)",
+                    reason: .gap))
+            }
+            #expect(await eventually { owner.counter("vectis_bus_replay_requests_throttled_total") >= 400 })
+            #expect(owner.counter("vectis_bus_replays_served_total") <= 100)
+            try await owner.stop()
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+import Synchronization
+import VectisBus
+import VectisContracts
+import VectisDelivery
+import VectisRuntime
+import VectisStorage
+
+/// One service's reliable bus, in this process, with its own SQLite file and a table of what it applied.
+final class ReliableNode: Sendable {
+    let bus: ReliableBus
+    let database: DatabasePool
+    let metrics: ServiceMetrics
+    let group: ServiceGroup
+    private let task: Mutex<Task<Void, Error>?> = Mutex(nil)
+
+    init(
+        _ testBus: TestBus, instance: String, subscriptions: [TopicFilter] = [],
+        delivery: DeliveryConfiguration = DeliveryConfiguration(
+            heartbeatInterval: .milliseconds(200), replayRetryAfter: .milliseconds(300))
+    ) throws {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("vectis-node-\(UUID().uuidString)/\(instance).sqlite").path
+        var migrator = DatabaseMigrator()
+        DeliveryTables.register(in: &migrator)
+        migrator.registerMigration("test-v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE applied (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT, topic TEXT, seq INTEGER, job INTEGER
+                );
+                CREATE TABLE jobs (id INTEGER PRIMARY KEY);
+                """)
+        }
+        database = try ServiceDatabase.open(at: path, migrator: migrator)
+        metrics = ServiceMetrics()
+        let runtime = RuntimeConfiguration(
+            service: "test", instance: instance, httpPort: 0, bus: testBus.configuration, delivery: delivery)
+        bus = try ReliableBus(
+            configuration: runtime, database: database, subscriptions: subscriptions, metrics: metrics,
+            logger: TestBus.quietLogger
+        ) { received, db in
+            let job = (received.event as? BackupJobRecorded)?.jobId
+            try db.execute(
+                sql: "INSERT INTO applied (stream, topic, seq, job) VALUES (?, ?, ?, ?)",
+                arguments: [received.header.stream, received.topic, received.header.seq, job])
+        }
+        group = ServiceGroup(services: bus.services, gracefulShutdownSignals: [], logger: TestBus.quietLogger)
+        let group = self.group
+        task.withLock { $0 = Task { try await group.run() } }
+    }
+
+    var stream: String { bus.connection.publisher.stream }
+
+    func waitUntilReady() async -> Bool {
+        let publisher = await bus.connection.publisher.waitUntilReady()
+        let subscriber = await bus.connection.subscriber!.waitUntilReady()
+        return publisher && subscriber
+    }
+
+    /// Appends `count` recorded jobs to the outbox, `perTransaction` at a time.
+    func publish(_ ids: ClosedRange<Int64>) async throws {
+        try await database.write { [bus] db in
+            for id in ids { try bus.outbox.append(BackupJobRecorded.sample(id), in: db) }
+        }
+    }
+
+    func applied() throws -> [(stream: String, seq: Int, job: Int?)] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT stream, seq, job FROM applied ORDER BY id").map {
+                ($0["stream"], $0["seq"], $0["job"])
+            }
+        }
+    }
+
+    func counter(_ name: String) -> Int {
+        metrics.render().split(separator: "\n").first { $0.hasPrefix(name + " ") }
+            .flatMap { Int(Double($0.split(separator: " ").last!) ?? 0) } ?? 0
+    }
+
+    func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await task.withLock { $0 }?.value
+    }
+}
+
+/// Polls `condition` until it holds or the timeout passes.
+func eventually(timeout: Duration = .seconds(20), _ condition: () throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try condition()
+}
