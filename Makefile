@@ -20,6 +20,8 @@ test: deps
 bench: deps
 	swift build -c release --product vectis-bench
 	.build/release/vectis-bench bus
+	.build/release/vectis-bench reliable
+	.build/release/vectis-bench codec
 
 clean:
 	rm -rf .build .vectis

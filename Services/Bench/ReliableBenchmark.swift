@@ -127,7 +127,7 @@ struct ReliableBenchmark: AsyncParsableCommand {
             let runtime = RuntimeConfiguration(service: "bench", instance: instance, httpPort: 0, bus: configuration)
             bus = try ReliableBus(
                 configuration: runtime, database: database, subscriptions: subscriptions, metrics: metrics, logger: logger
-            ) { received, db in
+            ) { received, db, _ in
                 guard let run = received.event as? BackupRunObserved else { return }
                 try db.cachedStatement(sql: "INSERT OR IGNORE INTO runs (volume, run_at) VALUES (?, ?)")
                     .execute(arguments: [run.agentVolume, run.runAt.timeIntervalSince1970])

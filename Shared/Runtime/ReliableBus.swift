@@ -19,24 +19,29 @@ public final class ReliableBus: Sendable {
     public let heartbeat: HeartbeatService
     public let metrics: DeliveryMetrics
 
+    /// Applies one received message inside the batch's transaction; append to the outbox it is given to
+    /// publish what the message caused in the same commit.
+    public typealias Handler = @Sendable (ReceivedEvent, Database, Outbox) throws -> Void
+
     /// `subscriptions` are the data topics `handler` applies; control topics are added here.
     public init(
         configuration: RuntimeConfiguration, database: DatabasePool, subscriptions: [TopicFilter],
         metrics serviceMetrics: ServiceMetrics, logger: Logger, version: String = VectisVersion.current,
-        handler: @escaping BusConsumer.Handler = { _, _ in }
+        handler: @escaping Handler = { _, _, _ in }
     ) throws {
         connection = try BusConnection(
             configuration: configuration, subscriptions: subscriptions + BusConsumer.controlFilters,
             metrics: serviceMetrics, logger: logger)
         metrics = DeliveryMetrics(factory: serviceMetrics.factory)
-        outbox = Outbox(stream: configuration.stream, database: database)
+        let outbox = Outbox(stream: configuration.stream, database: database)
+        self.outbox = outbox
         relay = OutboxRelay(
             outbox: outbox, publisher: connection.publisher, configuration: configuration.delivery, metrics: metrics,
             logger: logger)
         consumer = BusConsumer(
             subscriber: connection.subscriber!, publisher: connection.publisher, database: database,
             filters: subscriptions, relay: relay, configuration: configuration.delivery, metrics: metrics,
-            logger: logger, handler: handler)
+            logger: logger, handler: { received, db in try handler(received, db, outbox) })
         heartbeat = HeartbeatService(
             service: configuration.service, instance: configuration.instance, version: version,
             publisher: connection.publisher, outbox: outbox, interval: configuration.delivery.heartbeatInterval,

@@ -140,6 +140,48 @@ struct ReliableDeliveryTests {
         }
     }
 
+    @Test("a middle service publishes what it applied in the same transaction; downstream gets each exactly once")
+    func chainedServices() async throws {
+        try await TestBus.with { testBus in
+            let source = try ReliableNode(testBus, instance: "source")
+            let middle = try ReliableNode(
+                testBus, instance: "middle", subscriptions: [.exact(BackupJobRecorded.topic)], forwardAsRuns: true)
+            let sink = try ReliableNode(testBus, instance: "sink", subscriptions: [.exact(BackupRunObserved.topic)])
+            for node in [source, middle, sink] { #expect(await node.waitUntilReady()) }
+            try await source.publish(1...300)
+            #expect(try await eventually { try sink.applied().count == 300 })
+            #expect(try sink.applied().map(\.job) == (1...300).map { Int($0) })
+            #expect(try sink.applied().allSatisfy { $0.stream == middle.stream })
+            // Middle's outbox numbered them 1…300 as it applied them.
+            #expect(try sink.applied().map(\.seq) == Array(1...300))
+            for node in [sink, middle, source] { try await node.stop() }
+        }
+    }
+
+    @Test("a message its handler refuses is kept as a dead letter; the rest of the batch and the stream go on")
+    func deadLetter() async throws {
+        try await TestBus.with { testBus in
+            let owner = try ReliableNode(testBus, instance: "owner")
+            let reader = try ReliableNode(
+                testBus, instance: "reader", subscriptions: [.exact(BackupJobRecorded.topic)], refuseJob: 13)
+            #expect(await owner.waitUntilReady())
+            #expect(await reader.waitUntilReady())
+            try await owner.publish(1...50)
+            #expect(try await eventually { try reader.applied().count == 49 })
+            #expect(try reader.applied().compactMap(\.job) == (1...50).filter { $0 != 13 }.map { Int($0) })
+            let kept = try reader.database.read { db in
+                try Row.fetchAll(db, sql: "SELECT seq, error FROM bus_dead_letter")
+            }
+            #expect(kept.count == 1)
+            #expect(kept.first?["seq"] == 13)
+            #expect(reader.counter("vectis_bus_apply_failures_total") == 1)
+            try await owner.publish(51...51)
+            #expect(try await eventually { try reader.applied().count == 50 })
+            try await reader.stop()
+            try await owner.stop()
+        }
+    }
+
     @Test("a storm of replay requests is throttled")
     func replayStormThrottled() async throws {
         try await TestBus.with { testBus in

@@ -18,7 +18,7 @@ final class ReliableNode: Sendable {
     private let task: Mutex<Task<Void, Error>?> = Mutex(nil)
 
     init(
-        _ testBus: TestBus, instance: String, subscriptions: [TopicFilter] = [],
+        _ testBus: TestBus, instance: String, subscriptions: [TopicFilter] = [], forwardAsRuns: Bool = false, refuseJob: Int64? = nil,
         delivery: DeliveryConfiguration = DeliveryConfiguration(
             heartbeatInterval: .milliseconds(200), replayRetryAfter: .milliseconds(300))
     ) throws {
@@ -41,11 +41,22 @@ final class ReliableNode: Sendable {
         bus = try ReliableBus(
             configuration: runtime, database: database, subscriptions: subscriptions, metrics: metrics,
             logger: TestBus.quietLogger
-        ) { received, db in
-            let job = (received.event as? BackupJobRecorded)?.jobId
+        ) { received, db, outbox in
+            let job = (received.event as? BackupJobRecorded)?.jobId ?? (received.event as? BackupRunObserved)
+                .flatMap { Int64($0.agentVolume.dropFirst("job-".count)) }
+            struct Refused: Error {}
+            if let refuseJob, job == refuseJob { throw Refused() }
             try db.execute(
                 sql: "INSERT INTO applied (stream, topic, seq, job) VALUES (?, ?, ?, ?)",
                 arguments: [received.header.stream, received.topic, received.header.seq, job])
+            // A middle service: what it applies causes an event of its own, committed in the same transaction.
+            if forwardAsRuns, let recorded = received.event as? BackupJobRecorded {
+                try outbox.append(
+                    BackupRunObserved(
+                        deviceSerial: recorded.deviceSerial, agentVolume: "job-\(recorded.jobId)", agentName: recorded.agentName,
+                        customer: recorded.customer, runAt: recorded.runAt, rawStatus: recorded.rawStatus),
+                    customerKey: recorded.customer.key, correlationId: received.header.messageId.uuidString, in: db)
+            }
         }
         group = ServiceGroup(services: bus.services, gracefulShutdownSignals: [], logger: TestBus.quietLogger)
         let group = self.group

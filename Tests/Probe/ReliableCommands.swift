@@ -156,7 +156,7 @@ struct Consume: AsyncParsableCommand {
         let bus = try ReliableBus(
             configuration: options.runtime(), database: database, subscriptions: topics.map(TopicFilter.init),
             metrics: metrics, logger: logger
-        ) { received, db in
+        ) { received, db, _ in
             guard let run = received.event as? BackupRunObserved else { return }
             if delay > 0 { usleep(UInt32(delay)) }
             try db.execute(
