@@ -10,6 +10,8 @@ let package = Package(
         .executable(name: "vectis-probe", targets: ["VectisProbe"]),
         .executable(name: "vectis", targets: ["VectisCLIMain"]),
         .executable(name: "vectis-bench", targets: ["VectisBench"]),
+        .executable(name: "vectis-sandbox", targets: ["VectisSandboxMain"]),
+        .executable(name: "vectis-collector", targets: ["VectisCollectorMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -19,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
     ],
     targets: [
         // MARK: Shared libraries, named by role
@@ -73,6 +77,33 @@ let package = Package(
         .executableTarget(name: "VectisBusMain", dependencies: ["BusService"], path: "Services/Bus/Main"),
 
         .target(
+            name: "CollectorService",
+            dependencies: [
+                "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Services/Collector/CollectorService"
+        ),
+        .executableTarget(name: "VectisCollectorMain", dependencies: ["CollectorService"], path: "Services/Collector/Main"),
+
+        .target(
+            name: "DattoSandbox",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Services/Sandbox/DattoSandbox"
+        ),
+        .executableTarget(
+            name: "VectisSandboxMain",
+            dependencies: ["DattoSandbox", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Services/Sandbox/Main"
+        ),
+
+        .target(
             name: "VectisCLI",
             dependencies: [
                 "VectisBus", "VectisContracts", "ZeroMQ",
@@ -107,6 +138,17 @@ let package = Package(
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], path: "Tests/ZeroMQTests"),
         .testTarget(name: "ContractsTests", dependencies: ["VectisContracts"], path: "Tests/ContractsTests"),
+        .testTarget(
+            name: "CollectorTests",
+            dependencies: [
+                "CollectorService", "DattoSandbox", "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                "VectisBus", "BusService", "VectisCLI", "ZeroMQ",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/CollectorTests"
+        ),
         .testTarget(
             name: "BusTests",
             dependencies: [

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// Wakes one waiting loop; a signal sent while nobody waits is kept for the next wait.
-final class WakeSignal: Sendable {
+public final class WakeSignal: Sendable {
     private struct State {
         var pending = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -9,7 +9,9 @@ final class WakeSignal: Sendable {
 
     private let state = Mutex(State())
 
-    func signal() {
+    public init() {}
+
+    public func signal() {
         let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -22,7 +24,7 @@ final class WakeSignal: Sendable {
     }
 
     /// Returns on a signal or after `timeout`, whichever comes first.
-    func wait(timeout: Duration) async {
+    public func wait(timeout: Duration) async {
         let timer = Task { [weak self] in
             try? await Task.sleep(for: timeout)
             self?.signal()

@@ -1,0 +1,73 @@
+import Foundation
+import VectisRuntime
+
+/// Everything `vectis-collector` reads from the environment (the README's table lists each variable).
+public struct CollectorConfiguration: Sendable {
+    public var runtime: RuntimeConfiguration
+    public var regions: DattoRegions
+    public var pollInterval: Duration
+    /// Datto's budget per API key: at most this many requests in any `rateWindow`.
+    public var requestsPerWindow: Int
+    public var rateWindow: Duration
+    /// Devices whose assets are read at the same time.
+    public var concurrency: Int
+    public var requestTimeout: Duration
+    public var retry: DattoRetryPolicy
+    /// Bearer token the admin endpoints require.
+    public var adminToken: String
+    /// File holding the AES key that seals secrets at rest.
+    public var secretKeyFile: String
+
+    public init(
+        runtime: RuntimeConfiguration, regions: DattoRegions = DattoRegions(), pollInterval: Duration = .seconds(300),
+        requestsPerWindow: Int = 100, rateWindow: Duration = .seconds(60), concurrency: Int = 4,
+        requestTimeout: Duration = .seconds(30), retry: DattoRetryPolicy = DattoRetryPolicy(), adminToken: String,
+        secretKeyFile: String
+    ) {
+        self.runtime = runtime
+        self.regions = regions
+        self.pollInterval = pollInterval
+        self.requestsPerWindow = requestsPerWindow
+        self.rateWindow = rateWindow
+        self.concurrency = concurrency
+        self.requestTimeout = requestTimeout
+        self.retry = retry
+        self.adminToken = adminToken
+        self.secretKeyFile = secretKeyFile
+    }
+
+    public init(environment env: Environment) throws {
+        var runtime = try RuntimeConfiguration(service: "collector", defaultHTTPPort: 8081, environment: env)
+        runtime.delivery.resynchronisation = "the collector's next full poll re-announces every device and agent"
+        var retry = DattoRetryPolicy()
+        retry.backoffBase = .milliseconds(try env.int("VECTIS_DATTO_BACKOFF_MS", default: 5_000))
+        self.init(
+            runtime: runtime,
+            regions: DattoRegions.fromEnvironment(env.values),
+            pollInterval: .seconds(try env.int("VECTIS_DATTO_POLL_INTERVAL_SECONDS", default: 300)),
+            requestsPerWindow: try env.int("VECTIS_DATTO_REQUESTS_PER_MINUTE", default: 100),
+            rateWindow: .seconds(try env.int("VECTIS_DATTO_RATE_WINDOW_SECONDS", default: 60)),
+            concurrency: try env.int("VECTIS_DATTO_CONCURRENCY", default: 4),
+            requestTimeout: .seconds(try env.int("VECTIS_DATTO_TIMEOUT_SECONDS", default: 30)),
+            retry: retry,
+            adminToken: try Self.adminToken(env, dataDirectory: runtime.dataDirectory),
+            secretKeyFile: env.string("VECTIS_SECRET_KEY_FILE", default: "\(runtime.dataDirectory)/secret.key"))
+    }
+
+    /// `VECTIS_ADMIN_TOKEN`, or a token generated once into `<data>/admin-token` (0600) for local runs.
+    static func adminToken(_ env: Environment, dataDirectory: String) throws -> String {
+        if let token = env["VECTIS_ADMIN_TOKEN"] { return token }
+        let path = "\(dataDirectory)/admin-token"
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !token.isEmpty { return token }
+        }
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        var bytes = [UInt8](repeating: 0, count: 24)
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
+        let token = Data(bytes).base64EncodedString().replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "+", with: "-")
+        guard FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else { throw ConfigurationError(variable: "VECTIS_ADMIN_TOKEN", value: "(unset)", expected: "set, or \(path) writable") }
+        return token
+    }
+}

@@ -1,0 +1,43 @@
+import GRDB
+import VectisDelivery
+
+/// The collector's own tables, beside the delivery tables every service has.
+enum CollectorTables {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        DeliveryTables.register(in: &migrator)
+        migrator.registerMigration("collector-v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE datto_integration (
+                    tenant TEXT PRIMARY KEY NOT NULL,
+                    public_key TEXT NOT NULL,
+                    secret_sealed BLOB NOT NULL,
+                    region TEXT NOT NULL,
+                    is_default BOOLEAN NOT NULL DEFAULT 0,
+                    status TEXT NOT NULL,
+                    last_sync_started_at DOUBLE,
+                    last_sync_at DOUBLE,
+                    last_error TEXT,
+                    last_error_kind TEXT,
+                    devices INTEGER,
+                    agents INTEGER,
+                    runs_observed INTEGER,
+                    requests INTEGER,
+                    created_at DOUBLE NOT NULL,
+                    updated_at DOUBLE NOT NULL
+                );
+                -- Every run already published, by its natural key: re-polls of the same ~10 runs publish nothing.
+                CREATE TABLE observed_run (
+                    tenant TEXT NOT NULL,
+                    serial_number TEXT NOT NULL,
+                    volume TEXT NOT NULL,
+                    run_at DOUBLE NOT NULL,
+                    observed_at DOUBLE NOT NULL,
+                    PRIMARY KEY (tenant, serial_number, volume, run_at)
+                ) WITHOUT ROWID;
+                CREATE INDEX observed_run_age ON observed_run (observed_at);
+                """)
+        }
+        return migrator
+    }
+}

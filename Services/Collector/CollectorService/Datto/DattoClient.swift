@@ -1,0 +1,228 @@
+import Foundation
+import Logging
+import Synchronization
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A partner API key pair and the region it belongs to.
+public struct DattoCredentials: Sendable, Equatable {
+    public var publicKey: String
+    public var secretKey: String
+    public var region: String
+
+    public init(publicKey: String, secretKey: String, region: String) {
+        self.publicKey = publicKey
+        self.secretKey = secretKey
+        self.region = region
+    }
+}
+
+/// How hard the client tries before giving up on a request.
+public struct DattoRetryPolicy: Sendable {
+    /// Attempts per request, the first included.
+    public var maxAttempts: Int
+    /// Backoff for 5xx and timeouts: base, doubled each attempt, capped.
+    public var backoffBase: Duration
+    public var backoffCap: Duration
+    /// Longest `Retry-After` honoured; a longer one ends the attempt (the next poll retries).
+    public var retryAfterCap: Duration
+
+    public init(
+        maxAttempts: Int = 4, backoffBase: Duration = .seconds(5), backoffCap: Duration = .seconds(30),
+        retryAfterCap: Duration = .seconds(60)
+    ) {
+        self.maxAttempts = maxAttempts
+        self.backoffBase = backoffBase
+        self.backoffCap = backoffCap
+        self.retryAfterCap = retryAfterCap
+    }
+}
+
+/// The Datto BCDR Partner API over URLSession (libcurl on Linux): HTTP Basic with the key pair, JSON,
+/// pagination, tolerant decoding, a per-key request budget, and retries for 429, 5xx and timeouts (GET only:
+/// the client only ever reads).
+public final class DattoClient: Sendable {
+    public let baseURL: URL
+    let credentials: DattoCredentials
+    let limiter: RequestRateLimiter
+    let timeout: Duration
+    let retry: DattoRetryPolicy
+    let session: URLSession
+    let logger: Logger
+    private let requestCount = Mutex(0)
+
+    public init(
+        baseURL: URL, credentials: DattoCredentials, limiter: RequestRateLimiter, timeout: Duration = .seconds(30),
+        retry: DattoRetryPolicy = DattoRetryPolicy(), logger: Logger
+    ) {
+        self.baseURL = baseURL
+        self.credentials = credentials
+        self.limiter = limiter
+        self.timeout = timeout
+        self.retry = retry
+        self.logger = logger
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = Self.seconds(timeout)
+        configuration.httpCookieStorage = nil
+        configuration.urlCache = nil
+        session = URLSession(configuration: configuration)
+    }
+
+    /// HTTP requests made so far, retries included.
+    public var requestsMade: Int { requestCount.withLock { $0 } }
+
+    /// How many BCDR devices the key can see (the Test button).
+    public func visibleDeviceCount() async throws -> Int {
+        let page: DattoPage<DattoDevice> = try await get(
+            "/bcdr/device", query: [("_page", "1"), ("_perPage", "1"), ("showHiddenDevices", "1")])
+        return page.pagination.count ?? page.items.count
+    }
+
+    /// Every device, hidden ones included (they are carried with their flag), page by page.
+    public func devices(perPage: Int = 100) async throws -> [DattoDevice] {
+        var devices: [DattoDevice] = []
+        var page = 1
+        while true {
+            let result: DattoPage<DattoDevice> = try await get(
+                "/bcdr/device",
+                query: [("_page", String(page)), ("_perPage", String(perPage)), ("showHiddenDevices", "1"),
+                        ("showChildResellerDevices", "1")])
+            devices += result.items
+            if page >= result.pagination.totalPages || result.items.isEmpty { break }
+            page += 1
+        }
+        return devices
+    }
+
+    /// A device's agents and shares with their recent backups, whatever shape `/asset` comes in.
+    public func assets(serialNumber: String) async throws -> [DattoAsset] {
+        let escaped = serialNumber.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? serialNumber
+        let list: DattoAssetList = try await get("/bcdr/device/\(escaped)/asset", query: [])
+        return list.assets
+    }
+
+    // MARK: Requests
+
+    func get<T: Decodable>(_ path: String, query: [(String, String)]) async throws -> T {
+        let data = try await fetch(path, query: query)
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch {
+            throw DattoError.malformed(path, detail: Self.describe(decodingError: error, bytes: data.count))
+        }
+    }
+
+    private func fetch(_ path: String, query: [(String, String)]) async throws -> Data {
+        var components = URLComponents(url: baseURL.appendingPathComponent(String(path.dropFirst())), resolvingAgainstBaseURL: false)!
+        if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
+        var request = URLRequest(url: components.url!)
+        request.httpMethod = "GET"
+        request.timeoutInterval = Self.seconds(timeout)
+        let pair = Data("\(credentials.publicKey):\(credentials.secretKey)".utf8).base64EncodedString()
+        request.setValue("Basic \(pair)", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+
+        var attempt = 0
+        while true {
+            attempt += 1
+            try await limiter.acquire()
+            requestCount.withLock { $0 += 1 }
+            let data: Data
+            let response: URLResponse
+            do {
+                (data, response) = try await session.data(for: request)
+            } catch let error as URLError {
+                switch error.code {
+                case .timedOut:
+                    if attempt < retry.maxAttempts {
+                        try await backoff(attempt, path, reason: "timeout")
+                        continue
+                    }
+                    throw DattoError.timeout(path, seconds: Self.seconds(timeout))
+                case .cannotFindHost, .dnsLookupFailed:
+                    throw DattoError.unreachable(path, host: baseURL.host ?? "?", detail: "host name not found")
+                default:
+                    if attempt < retry.maxAttempts, [.cannotConnectToHost, .networkConnectionLost].contains(error.code) {
+                        try await backoff(attempt, path, reason: "connection failed")
+                        continue
+                    }
+                    throw DattoError.unreachable(path, host: baseURL.host ?? "?", detail: Self.describe(error))
+                }
+            }
+            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            switch status {
+            case 200..<300:
+                return data
+            case 401:
+                throw DattoError.unauthorized(path)
+            case 403:
+                throw DattoError.forbidden(path)
+            case 404:
+                throw path == "/bcdr/device" ? DattoError.wrongRegion(path) : DattoError.notFound(path)
+            case 429:
+                let wait = Self.retryAfter(response) ?? min(retry.backoffCap, retry.backoffBase * (1 << (attempt - 1)))
+                guard attempt < retry.maxAttempts, wait <= retry.retryAfterCap else {
+                    throw DattoError.rateLimited(path, attempts: attempt)
+                }
+                logger.notice(
+                    "Datto rate limit; waiting as asked",
+                    metadata: ["endpoint": "\(path)", "retryAfter": "\(wait)", "attempt": "\(attempt)"])
+                try await Task.sleep(for: wait)
+            case 408, 500...599:
+                guard attempt < retry.maxAttempts else {
+                    throw DattoError.serverError(path, status: status, attempts: attempt)
+                }
+                try await backoff(attempt, path, reason: "HTTP \(status)")
+            default:
+                throw DattoError.unexpectedStatus(path, status: status)
+            }
+        }
+    }
+
+    private func backoff(_ attempt: Int, _ path: String, reason: String) async throws {
+        let wait = min(retry.backoffCap, retry.backoffBase * (1 << (attempt - 1)))
+        logger.notice(
+            "Datto request failed; retrying", metadata: ["endpoint": "\(path)", "reason": "\(reason)", "wait": "\(wait)"])
+        try await Task.sleep(for: wait)
+    }
+
+    /// `Retry-After` as seconds or an HTTP date.
+    static func retryAfter(_ response: URLResponse) -> Duration? {
+        guard let value = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After") else { return nil }
+        if let seconds = Double(value.trimmingCharacters(in: .whitespaces)) { return .milliseconds(Int(max(0, seconds) * 1000)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return .milliseconds(Int(max(0, date.timeIntervalSinceNow) * 1000))
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    static func describe(_ error: URLError) -> String {
+        switch error.code {
+        case .cannotConnectToHost: "connection refused"
+        case .networkConnectionLost: "connection lost"
+        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate: "TLS failed"
+        default: "URL error \(error.code.rawValue)"
+        }
+    }
+
+    static func describe(decodingError error: Error, bytes: Int) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty:
+            "\(bytes) bytes that are not JSON, or JSON cut short"
+        case DecodingError.keyNotFound(let key, _):
+            "missing \"\(key.stringValue)\""
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
+            DecodingError.dataCorrupted(let context):
+            "unexpected value at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        default:
+            "unreadable body"
+        }
+    }
+}

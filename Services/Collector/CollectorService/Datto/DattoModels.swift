@@ -1,0 +1,281 @@
+import Foundation
+import VectisContracts
+
+/// A BCDR appliance, decoded tolerantly: every field the reference lists, each accepted in any of the types
+/// sources disagree on, none required but the serial number.
+public struct DattoDevice: Decodable, Sendable, Equatable {
+    public var serialNumber: String
+    public var name: String?
+    public var model: String?
+    public var lastSeenDate: Date?
+    public var clientCompanyName: String?
+    public var organizationId: Int64?
+    public var organizationName: String?
+    public var hidden: Bool
+    public var localStorageUsedBytes: Int64?
+    public var localStorageAvailableBytes: Int64?
+    public var offsiteStorageUsedBytes: Int64?
+    public var internalIP: String?
+    public var agentCount: Int?
+    public var shareCount: Int?
+    public var alertCount: Int?
+    public var servicePlan: String?
+    public var remoteWebUrl: String?
+
+    enum Keys: String, CodingKey {
+        case serialNumber, name, model, lastSeenDate, clientCompanyName, organizationId, organizationName, hidden
+        case localStorageUsed, localStorageAvailable, offsiteStorageUsed, internalIP, agentCount, shareCount, alertCount
+        case servicePlan, remoteWebUrl
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        guard let serial = c.flexibleString(.serialNumber), !serial.isEmpty else {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "device without serialNumber"))
+        }
+        serialNumber = serial
+        name = c.flexibleString(.name)
+        model = c.flexibleString(.model)
+        lastSeenDate = c.flexibleDate(.lastSeenDate)
+        clientCompanyName = c.flexibleString(.clientCompanyName)
+        organizationId = c.flexibleInt(.organizationId)
+        organizationName = c.flexibleString(.organizationName)
+        hidden = c.flexibleBool(.hidden) ?? false
+        localStorageUsedBytes = c.storageBytes(.localStorageUsed)
+        localStorageAvailableBytes = c.storageBytes(.localStorageAvailable)
+        offsiteStorageUsedBytes = c.storageBytes(.offsiteStorageUsed)
+        internalIP = c.flexibleString(.internalIP)
+        agentCount = c.flexibleInt(.agentCount).map(Int.init)
+        shareCount = c.flexibleInt(.shareCount).map(Int.init)
+        alertCount = c.flexibleInt(.alertCount).map(Int.init)
+        servicePlan = c.flexibleString(.servicePlan)
+        remoteWebUrl = c.flexibleString(.remoteWebUrl)
+    }
+}
+
+/// An agent or share on a device, with its recent backups.
+public struct DattoAsset: Decodable, Sendable, Equatable {
+    public var name: String
+    public var volume: String
+    public var type: String
+    public var localIp: String?
+    public var os: String?
+    public var fqdn: String?
+    public var agentVersion: String?
+    public var isPaused: Bool
+    public var isArchived: Bool
+    public var lastSnapshot: Date?
+    public var latestOffsite: Date?
+    public var lastScreenshotAttempt: Date?
+    public var lastScreenshotAttemptStatus: Bool?
+    public var backups: [DattoBackup]
+
+    enum Keys: String, CodingKey {
+        case name, volume, type, localIp, os, fqdn, agentVersion, isPaused, isArchived, lastSnapshot, latestOffsite
+        case lastScreenshotAttempt, lastScreenshotAttemptStatus, backups
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        guard let volume = c.flexibleString(.volume), !volume.isEmpty else {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "asset without volume"))
+        }
+        self.volume = volume
+        name = c.flexibleString(.name) ?? volume
+        type = c.flexibleString(.type)?.lowercased() ?? "agent"
+        localIp = c.flexibleString(.localIp)
+        os = c.flexibleString(.os)
+        fqdn = c.flexibleString(.fqdn)
+        agentVersion = c.flexibleString(.agentVersion)
+        isPaused = c.flexibleBool(.isPaused) ?? false
+        isArchived = c.flexibleBool(.isArchived) ?? false
+        lastSnapshot = c.flexibleDate(.lastSnapshot)
+        latestOffsite = c.flexibleDate(.latestOffsite)
+        lastScreenshotAttempt = c.flexibleDate(.lastScreenshotAttempt)
+        lastScreenshotAttemptStatus = c.flexibleBool(.lastScreenshotAttemptStatus)
+        // One unreadable run must not hide the others.
+        backups = (try? c.decode([Lossy<DattoBackup>].self, forKey: .backups))?.compactMap(\.value) ?? []
+    }
+}
+
+/// One entry of `backups[]`.
+public struct DattoBackup: Decodable, Sendable, Equatable {
+    public var timestamp: Date
+    public var status: String
+    public var errorMessage: String?
+    public var sizeBytes: Int64?
+    public var localVerificationStatus: String?
+    public var localVerificationErrors: [BackupVerification.Problem]
+    public var screenshotStatus: String?
+    public var screenshotImage: String?
+
+    enum Keys: String, CodingKey { case timestamp, backup, localVerification, advancedVerification }
+    enum BackupKeys: String, CodingKey { case status, errorMessage, totalUsedStorage }
+    enum VerificationKeys: String, CodingKey { case status, errors }
+    enum ProblemKeys: String, CodingKey { case errorType, errorMessage }
+    enum AdvancedKeys: String, CodingKey { case screenshotVerification }
+    enum ScreenshotKeys: String, CodingKey { case status, image }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        guard let timestamp = c.flexibleDate(.timestamp) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath, debugDescription: "backup without timestamp"))
+        }
+        self.timestamp = timestamp
+        let backup = try? c.nestedContainer(keyedBy: BackupKeys.self, forKey: .backup)
+        // A run without a readable status is not a confirmed success.
+        status = backup?.flexibleString(.status) ?? "unknown"
+        errorMessage = backup?.flexibleString(.errorMessage)
+        sizeBytes = backup?.flexibleInt(.totalUsedStorage)
+        let local = try? c.nestedContainer(keyedBy: VerificationKeys.self, forKey: .localVerification)
+        localVerificationStatus = local?.flexibleString(.status)
+        var problems: [BackupVerification.Problem] = []
+        if var errors = try? local?.nestedUnkeyedContainer(forKey: .errors) {
+            while !errors.isAtEnd {
+                guard let problem = try? errors.nestedContainer(keyedBy: ProblemKeys.self) else {
+                    _ = try? errors.decode(Lossy<String>.self)
+                    continue
+                }
+                problems.append(.init(type: problem.flexibleString(.errorType), message: problem.flexibleString(.errorMessage)))
+            }
+        }
+        localVerificationErrors = problems
+        let advanced = try? c.nestedContainer(keyedBy: AdvancedKeys.self, forKey: .advancedVerification)
+        let screenshot = try? advanced?.nestedContainer(keyedBy: ScreenshotKeys.self, forKey: .screenshotVerification)
+        screenshotStatus = screenshot?.flexibleString(.status)
+        screenshotImage = screenshot?.flexibleString(.image)
+    }
+}
+
+/// The paged envelope of `/bcdr/device`.
+struct DattoPage<Item: Decodable & Sendable>: Decodable, Sendable {
+    struct Pagination: Decodable, Sendable {
+        var page: Int
+        var perPage: Int
+        var totalPages: Int
+        var count: Int?
+
+        enum Keys: String, CodingKey { case page, perPage, totalPages, count }
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: Keys.self)
+            page = c.flexibleInt(.page).map(Int.init) ?? 1
+            perPage = c.flexibleInt(.perPage).map(Int.init) ?? 0
+            totalPages = c.flexibleInt(.totalPages).map(Int.init) ?? 0
+            count = c.flexibleInt(.count).map(Int.init)
+        }
+    }
+
+    var pagination: Pagination
+    var items: [Item]
+
+    enum Keys: String, CodingKey { case pagination, items }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        pagination = try c.decode(Pagination.self, forKey: .pagination)
+        items = (try c.decodeIfPresent([Lossy<Item>].self, forKey: .items) ?? []).compactMap(\.value)
+    }
+}
+
+/// `/asset` comes as a bare array, an object keyed by stringified index (`{"0": {...}}`), or `{items: [...]}`.
+struct DattoAssetList: Decodable, Sendable {
+    var assets: [DattoAsset]
+
+    init(from decoder: Decoder) throws {
+        if let array = try? decoder.singleValueContainer().decode([Lossy<DattoAsset>].self) {
+            assets = array.compactMap(\.value)
+            return
+        }
+        struct Envelope: Decodable { var items: [Lossy<DattoAsset>] }
+        if let envelope = try? decoder.singleValueContainer().decode(Envelope.self) {
+            assets = envelope.items.compactMap(\.value)
+            return
+        }
+        let keyed = try decoder.singleValueContainer().decode([String: Lossy<DattoAsset>].self)
+        assets = keyed.sorted { (Int($0.key) ?? .max, $0.key) < (Int($1.key) ?? .max, $1.key) }.compactMap(\.value.value)
+    }
+}
+
+/// Decodes an element if it can, so one bad item does not lose the rest.
+struct Lossy<Value: Decodable & Sendable>: Decodable, Sendable {
+    var value: Value?
+    init(from decoder: Decoder) throws {
+        value = try? Value(from: decoder)
+    }
+}
+
+// MARK: - Tolerant field readers
+
+extension KeyedDecodingContainer {
+    func flexibleString(_ key: Key) -> String? {
+        if let text = try? decodeIfPresent(String.self, forKey: key) { return text }
+        if let number = try? decodeIfPresent(Int64.self, forKey: key) { return String(number) }
+        if let number = try? decodeIfPresent(Double.self, forKey: key) { return String(number) }
+        return nil
+    }
+
+    func flexibleInt(_ key: Key) -> Int64? {
+        if let number = try? decodeIfPresent(Int64.self, forKey: key) { return number }
+        if let number = try? decodeIfPresent(Double.self, forKey: key), number.isFinite { return Int64(number) }
+        if let text = try? decodeIfPresent(String.self, forKey: key) { return Int64(text.trimmingCharacters(in: .whitespaces)) }
+        return nil
+    }
+
+    func flexibleBool(_ key: Key) -> Bool? {
+        if let flag = try? decodeIfPresent(Bool.self, forKey: key) { return flag }
+        if let number = try? decodeIfPresent(Int64.self, forKey: key) { return number != 0 }
+        if let text = try? decodeIfPresent(String.self, forKey: key) {
+            switch text.lowercased() {
+            case "true", "1", "yes": return true
+            case "false", "0", "no", "": return false
+            default: return nil
+            }
+        }
+        return nil
+    }
+
+    /// ISO-8601 with any offset, or epoch seconds (number or numeric string). 0 and null mean never.
+    func flexibleDate(_ key: Key) -> Date? {
+        if let seconds = flexibleEpoch(key) { return seconds }
+        guard let text = try? decodeIfPresent(String.self, forKey: key), !text.isEmpty else { return nil }
+        return BusJSON.parseTimestamp(text)
+    }
+
+    private func flexibleEpoch(_ key: Key) -> Date? {
+        var seconds: Double?
+        if let number = try? decodeIfPresent(Double.self, forKey: key) { seconds = number }
+        else if let text = try? decodeIfPresent(String.self, forKey: key), let number = Double(text) { seconds = number }
+        guard let seconds, seconds > 0 else { return nil }
+        // Some clients report milliseconds; anything past the year 5000 in seconds must be that.
+        return Date(timeIntervalSince1970: seconds > 95_617_584_000 ? seconds / 1000 : seconds)
+    }
+
+    /// `{"size": 1843, "units": "GB"}` (units read, never assumed), or a plain number of bytes.
+    func storageBytes(_ key: Key) -> Int64? {
+        if let storage = try? decodeIfPresent(DattoStorage.self, forKey: key), let size = storage.size {
+            let multiplier: Double
+            switch (storage.units ?? "B").uppercased() {
+            case "TB": multiplier = 1_099_511_627_776
+            case "GB": multiplier = 1_073_741_824
+            case "MB": multiplier = 1_048_576
+            case "KB": multiplier = 1_024
+            default: multiplier = 1
+            }
+            return Int64(size * multiplier)
+        }
+        return flexibleInt(key)
+    }
+}
+
+/// `{"size": 1843, "units": "GB"}`.
+struct DattoStorage: Decodable {
+    var size: Double?
+    var units: String?
+    enum Keys: String, CodingKey { case size, units }
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        size = c.flexibleInt(.size).map(Double.init) ?? (try? c.decodeIfPresent(Double.self, forKey: .size)) ?? nil
+        units = c.flexibleString(.units)
+    }
+}

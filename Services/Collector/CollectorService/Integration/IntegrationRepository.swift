@@ -1,0 +1,134 @@
+import Foundation
+import GRDB
+
+/// Where integrations are kept.
+public protocol IntegrationRepository: Sendable {
+    func all() async throws -> [DattoIntegration]
+    func find(tenant: String) async throws -> DattoIntegration?
+    /// The credentials to call Datto with (the secret decrypted for the call only).
+    func credentials(tenant: String) async throws -> DattoCredentials?
+    /// Creates or updates; a nil secret keeps the stored one. History (runs, cursors) is never touched.
+    func save(tenant: String, publicKey: String, secretKey: String?, region: String, makeDefault: Bool) async throws
+    func defaultTenant() async throws -> String?
+    func syncStarted(tenant: String, at: Date) async throws
+    func syncFinished(tenant: String, status: DattoIntegration.Status, at: Date, summary: SyncSummary?, error: DattoError?) async throws
+}
+
+/// Integrations in the collector's SQLite database, secrets sealed with the `SecretBox`.
+public struct SQLiteIntegrationRepository: IntegrationRepository {
+    let database: DatabasePool
+    let secrets: SecretBox
+
+    public init(database: DatabasePool, secrets: SecretBox) {
+        self.database = database
+        self.secrets = secrets
+    }
+
+    static func integration(_ row: Row) -> DattoIntegration {
+        DattoIntegration(
+            tenant: row["tenant"], publicKey: row["public_key"], region: row["region"], isDefault: row["is_default"],
+            status: DattoIntegration.Status(rawValue: row["status"]) ?? .neverSynced,
+            lastSyncStartedAt: (row["last_sync_started_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            lastSyncAt: (row["last_sync_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            lastError: row["last_error"], lastErrorKind: row["last_error_kind"], devices: row["devices"],
+            agents: row["agents"], runsObserved: row["runs_observed"], requests: row["requests"],
+            updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+    }
+
+    public func all() async throws -> [DattoIntegration] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM datto_integration ORDER BY is_default DESC, tenant").map(Self.integration)
+        }
+    }
+
+    public func find(tenant: String) async throws -> DattoIntegration? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM datto_integration WHERE tenant = ?", arguments: [tenant]).map(Self.integration)
+        }
+    }
+
+    public func credentials(tenant: String) async throws -> DattoCredentials? {
+        let row = try await database.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT public_key, secret_sealed, region FROM datto_integration WHERE tenant = ?", arguments: [tenant])
+        }
+        guard let row else { return nil }
+        return DattoCredentials(
+            publicKey: row["public_key"], secretKey: try secrets.open(row["secret_sealed"]), region: row["region"])
+    }
+
+    public func save(tenant: String, publicKey: String, secretKey: String?, region: String, makeDefault: Bool) async throws {
+        let sealed = try secretKey.map { try secrets.seal($0) }
+        try await database.write { db in
+            let now = Date().timeIntervalSince1970
+            let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM datto_integration WHERE tenant = ?", arguments: [tenant]) ?? false
+            let isFirst = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM datto_integration") == 0
+            if makeDefault || isFirst {
+                try db.execute(sql: "UPDATE datto_integration SET is_default = 0")
+            }
+            if exists {
+                try db.execute(
+                    sql: """
+                        UPDATE datto_integration SET public_key = ?, region = ?, updated_at = ?,
+                            secret_sealed = coalesce(?, secret_sealed), is_default = is_default OR ?
+                        WHERE tenant = ?
+                        """,
+                    arguments: [publicKey, region, now, sealed, makeDefault, tenant])
+            } else {
+                guard let sealed else { throw IntegrationError.secretRequired }
+                try db.execute(
+                    sql: """
+                        INSERT INTO datto_integration (tenant, public_key, secret_sealed, region, is_default, status,
+                            created_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, 'never-synced', ?, ?)
+                        """,
+                    arguments: [tenant, publicKey, sealed, region, makeDefault || isFirst, now, now])
+            }
+        }
+    }
+
+    public func defaultTenant() async throws -> String? {
+        try await database.read { db in
+            try String.fetchOne(db, sql: "SELECT tenant FROM datto_integration ORDER BY is_default DESC, tenant LIMIT 1")
+        }
+    }
+
+    public func syncStarted(tenant: String, at date: Date) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: "UPDATE datto_integration SET status = 'syncing', last_sync_started_at = ? WHERE tenant = ?",
+                arguments: [date.timeIntervalSince1970, tenant])
+        }
+    }
+
+    public func syncFinished(
+        tenant: String, status: DattoIntegration.Status, at date: Date, summary: SyncSummary?, error: DattoError?
+    ) async throws {
+        try await database.write { db in
+            if let summary {
+                try db.execute(
+                    sql: """
+                        UPDATE datto_integration SET status = ?, last_sync_at = ?, last_error = ?, last_error_kind = ?,
+                            devices = ?, agents = ?, runs_observed = ?, requests = ?
+                        WHERE tenant = ?
+                        """,
+                    arguments: [status.rawValue, date.timeIntervalSince1970, error?.message, error?.kind.rawValue,
+                                summary.devices, summary.agents, summary.runsObserved, summary.requests, tenant])
+            } else {
+                try db.execute(
+                    sql: "UPDATE datto_integration SET status = ?, last_error = ?, last_error_kind = ? WHERE tenant = ?",
+                    arguments: [status.rawValue, error?.message, error?.kind.rawValue, tenant])
+            }
+        }
+    }
+}
+
+public enum IntegrationError: Error, CustomStringConvertible {
+    case secretRequired
+
+    public var description: String {
+        switch self {
+        case .secretRequired: "secretKey is required the first time an integration is configured"
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import GRDB
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+import VectisContracts
+import VectisDelivery
+
+/// Polls every configured Datto integration on its interval, and at once when asked ("sync now").
+public final class DattoPoller: Service, Sendable {
+    let repository: any IntegrationRepository
+    let database: DatabasePool
+    let outbox: Outbox
+    let configuration: CollectorConfiguration
+    let logger: Logger
+    private let limiters = Mutex<[String: RequestRateLimiter]>([:])
+    private let requested = Mutex<[String: String]>([:])  // tenant → sync id promised to the caller
+    private let wake = WakeSignal()
+    private let syncs: [String: Counter]
+    private let requests: Counter
+    private let runs: Counter
+
+    public init(
+        repository: any IntegrationRepository, database: DatabasePool, outbox: Outbox,
+        configuration: CollectorConfiguration, metrics: any MetricsFactory, logger: Logger
+    ) {
+        self.repository = repository
+        self.database = database
+        self.outbox = outbox
+        self.configuration = configuration
+        self.logger = logger
+        var syncs: [String: Counter] = [:]
+        for result in ["ok", "partial", "error"] {
+            syncs[result] = Counter(label: "vectis_collector_syncs_total", dimensions: [("result", result)], factory: metrics)
+        }
+        self.syncs = syncs
+        requests = Counter(label: "vectis_collector_datto_requests_total", factory: metrics)
+        runs = Counter(label: "vectis_collector_runs_observed_total", factory: metrics)
+    }
+
+    /// Asks for a sync of `tenant` now; returns the id the sync will carry.
+    public func requestSync(tenant: String) -> String {
+        let id = requested.withLock { requested in
+            if let id = requested[tenant] { return id }
+            let id = "sync-\(UUID().uuidString.prefix(8).lowercased())"
+            requested[tenant] = id
+            return id
+        }
+        wake.signal()
+        return id
+    }
+
+    /// A client for these credentials; every client of one public key shares that key's request budget.
+    public func client(for credentials: DattoCredentials) -> DattoClient? {
+        guard let baseURL = configuration.regions.baseURL(for: credentials.region) else { return nil }
+        let limiter = limiters.withLock { limiters in
+            if let limiter = limiters[credentials.publicKey] { return limiter }
+            let limiter = RequestRateLimiter(limit: configuration.requestsPerWindow, window: configuration.rateWindow)
+            limiters[credentials.publicKey] = limiter
+            return limiter
+        }
+        return DattoClient(
+            baseURL: baseURL, credentials: credentials, limiter: limiter, timeout: configuration.requestTimeout,
+            retry: configuration.retry, logger: logger)
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { [self] in
+            while !Task.isCancelled {
+                for integration in (try? await repository.all()) ?? [] {
+                    let promised = requested.withLock { $0.removeValue(forKey: integration.tenant) }
+                    let due = integration.lastSyncStartedAt.map { Date().timeIntervalSince($0) >= DattoClient.seconds(configuration.pollInterval) } ?? true
+                    guard promised != nil || due else { continue }
+                    let trigger: SyncTrigger =
+                        promised != nil ? .manual : (integration.lastSyncStartedAt == nil ? .initial : .scheduled)
+                    await sync(integration, syncId: promised ?? "sync-\(UUID().uuidString.prefix(8).lowercased())", trigger: trigger)
+                }
+                await wake.wait(timeout: .seconds(1))
+            }
+        }
+    }
+
+    /// Runs one sync and records its outcome; never throws (a failed sync is a status, not a crash).
+    func sync(_ integration: DattoIntegration, syncId: String, trigger: SyncTrigger) async {
+        let tenant = integration.tenant
+        var metadata: Logger.Metadata = ["tenant": "\(tenant)", "sync": "\(syncId)", "trigger": "\(trigger.rawValue)"]
+        do {
+            let started = Date()
+            try await repository.syncStarted(tenant: tenant, at: started)
+            _ = try await database.write { [outbox] db in
+                try outbox.append(
+                    CollectorSyncStarted(syncId: syncId, trigger: trigger, region: integration.region, startedAt: started),
+                    tenant: tenant, correlationId: syncId, in: db)
+            }
+            guard let credentials = try await repository.credentials(tenant: tenant),
+                let client = client(for: credentials)
+            else {
+                throw DattoError(kind: .unreachable, endpoint: "", message: "No base URL is configured for region \(integration.region).")
+            }
+            logger.info("sync started", metadata: metadata)
+            let runner = SyncRunner(
+                tenant: tenant, client: client, database: database, outbox: outbox, concurrency: configuration.concurrency,
+                logger: logger)
+            do {
+                let summary = try await runner.run(syncId: syncId)
+                requests.increment(by: Int64(summary.requests))
+                runs.increment(by: Int64(summary.runsObserved))
+                let status: DattoIntegration.Status = summary.failedDevices > 0 ? .partial : .ok
+                syncs[status.rawValue]?.increment()
+                _ = try await database.write { [outbox] db in
+                    try outbox.append(
+                        CollectorSyncCompleted(
+                            syncId: syncId, devices: summary.devices, agents: summary.agents, runsObserved: summary.runsObserved,
+                            requests: summary.requests, durationSeconds: summary.durationSeconds),
+                        tenant: tenant, correlationId: syncId, in: db)
+                }
+                let partialError = summary.failedDevices > 0
+                    ? DattoError(kind: .serverError, endpoint: "/bcdr/device/{serial}/asset",
+                                 message: "\(summary.failedDevices) of \(summary.devices) devices could not be read; the next poll retries them.")
+                    : nil
+                try await repository.syncFinished(tenant: tenant, status: status, at: Date(), summary: summary, error: partialError)
+                metadata["devices"] = "\(summary.devices)"
+                metadata["agents"] = "\(summary.agents)"
+                metadata["newRuns"] = "\(summary.runsObserved)"
+                metadata["requests"] = "\(summary.requests)"
+                logger.info("sync completed", metadata: metadata)
+            } catch {
+                requests.increment(by: Int64(client.requestsMade))
+                throw error
+            }
+        } catch let error as DattoError {
+            await failed(tenant: tenant, syncId: syncId, error: error, metadata: metadata)
+        } catch is CancellationError {
+            try? await repository.syncFinished(tenant: tenant, status: .error, at: Date(), summary: nil,
+                                               error: DattoError(kind: .timeout, endpoint: "", message: "Sync interrupted by shutdown."))
+        } catch {
+            await failed(
+                tenant: tenant, syncId: syncId,
+                error: DattoError(kind: .unexpectedStatus, endpoint: "", message: "Sync failed: \(error)"), metadata: metadata)
+        }
+    }
+
+    private func failed(tenant: String, syncId: String, error: DattoError, metadata: Logger.Metadata) async {
+        syncs["error"]?.increment()
+        var metadata = metadata
+        metadata["error"] = "\(error.message)"
+        metadata["kind"] = "\(error.kind.rawValue)"
+        logger.error("sync failed", metadata: metadata)
+        do {
+            _ = try await database.write { [outbox] db in
+                try outbox.append(
+                    CollectorSyncFailed(syncId: syncId, errorKind: error.kind.rawValue, message: error.message,
+                                        endpoint: error.endpoint.isEmpty ? nil : error.endpoint),
+                    tenant: tenant, correlationId: syncId, in: db)
+            }
+            try await repository.syncFinished(tenant: tenant, status: .error, at: Date(), summary: nil, error: error)
+        } catch {
+            logger.error("could not record the failed sync", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The Test button: one request, the guide's line or the guide's error.
+    public func test(_ credentials: DattoCredentials) async -> ConnectionTestResult {
+        guard let client = client(for: credentials) else {
+            return ConnectionTestResult(
+                ok: false, message: "Unknown region \(credentials.region); use us or eu.", devices: nil, kind: "invalid-region",
+                endpoint: nil)
+        }
+        do {
+            let count = try await client.visibleDeviceCount()
+            return ConnectionTestResult(
+                ok: true, message: "Connected to Datto (\(credentials.region)) — \(count) BCDR devices visible", devices: count,
+                kind: nil, endpoint: nil)
+        } catch let error as DattoError {
+            logger.warning("Datto connection test failed", metadata: ["error": "\(error.message)", "kind": "\(error.kind.rawValue)"])
+            return ConnectionTestResult(ok: false, message: error.message, devices: nil, kind: error.kind.rawValue, endpoint: error.endpoint)
+        } catch {
+            return ConnectionTestResult(ok: false, message: "Test failed: \(error)", devices: nil, kind: "unexpected", endpoint: nil)
+        }
+    }
+}
+
+public struct ConnectionTestResult: Codable, Sendable, Equatable {
+    public var ok: Bool
+    public var message: String
+    public var devices: Int?
+    public var kind: String?
+    public var endpoint: String?
+}

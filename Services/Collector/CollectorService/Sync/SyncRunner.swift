@@ -1,0 +1,108 @@
+import Foundation
+import GRDB
+import Logging
+import VectisContracts
+import VectisDelivery
+
+/// What one sync found.
+public struct SyncSummary: Sendable, Equatable, Codable {
+    public var devices: Int
+    public var agents: Int
+    public var runsObserved: Int
+    public var requests: Int
+    /// Devices whose assets could not be read this time (the rest of the sync still counts).
+    public var failedDevices: Int
+    public var durationSeconds: Double
+}
+
+/// One sync of one integration: list devices, read each device's assets with bounded concurrency, and publish
+/// through the outbox — every device and agent, and each backup run the first time it is seen.
+struct SyncRunner {
+    let tenant: String
+    let client: DattoClient
+    let database: DatabasePool
+    let outbox: Outbox
+    let concurrency: Int
+    let logger: Logger
+
+    func run(syncId: String) async throws -> SyncSummary {
+        let started = ContinuousClock.now
+        let devices = try await client.devices()
+        var agents = 0
+        var runs = 0
+        var failed = 0
+        var firstFatal: DattoError?
+        try await withThrowingTaskGroup(of: (DattoDevice, Result<[DattoAsset], DattoError>).self) { group in
+            var pending = devices[...]
+            func startNext() {
+                guard let device = pending.popFirst() else { return }
+                group.addTask {
+                    do {
+                        return (device, .success(try await client.assets(serialNumber: device.serialNumber)))
+                    } catch let error as DattoError {
+                        return (device, .failure(error))
+                    }
+                }
+            }
+            for _ in 0..<max(1, concurrency) { startNext() }
+            while let (device, result) = try await group.next() {
+                switch result {
+                case .success(let assets):
+                    agents += assets.count
+                    runs += try await publish(device, assets: assets, syncId: syncId)
+                case .failure(let error):
+                    // Credentials or scope failing mid-sync fail the sync; one device's trouble does not.
+                    if [.unauthorized, .forbidden].contains(error.kind) {
+                        firstFatal = firstFatal ?? error
+                        group.cancelAll()
+                        continue
+                    }
+                    failed += 1
+                    logger.warning(
+                        "could not read a device's assets",
+                        metadata: ["tenant": "\(tenant)", "device": "\(device.serialNumber)", "error": "\(error.message)"])
+                    _ = try await publish(device, assets: nil, syncId: syncId)
+                }
+                if firstFatal == nil { startNext() }
+            }
+        }
+        if let firstFatal { throw firstFatal }
+        let elapsed = ContinuousClock.now - started
+        return SyncSummary(
+            devices: devices.count, agents: agents, runsObserved: runs, requests: client.requestsMade,
+            failedDevices: failed, durationSeconds: DattoClient.seconds(elapsed))
+    }
+
+    /// One transaction per device: its announcements and its new runs commit together. Returns new runs.
+    private func publish(_ device: DattoDevice, assets: [DattoAsset]?, syncId: String) async throws -> Int {
+        let customer = CustomerKey.of(device)
+        let tenant = self.tenant
+        let outbox = self.outbox
+        return try await database.write { db in
+            try outbox.append(
+                DattoDeviceSeen(device, customer: customer, assetVolumes: assets?.map(\.volume)),
+                tenant: tenant, customerKey: customer.key, correlationId: syncId, in: db)
+            var published = 0
+            let now = Date().timeIntervalSince1970
+            for asset in assets ?? [] {
+                try outbox.append(
+                    DattoAgentSeen(asset, device: device, customer: customer),
+                    tenant: tenant, customerKey: customer.key, correlationId: syncId, in: db)
+                // Oldest first, so consumers see an agent's runs in the order they happened.
+                for backup in asset.backups.sorted(by: { $0.timestamp < $1.timestamp }) {
+                    try db.cachedStatement(sql: """
+                        INSERT OR IGNORE INTO observed_run (tenant, serial_number, volume, run_at, observed_at)
+                        VALUES (?, ?, ?, ?, ?)
+                        """
+                    ).execute(arguments: [tenant, device.serialNumber, asset.volume, backup.timestamp.timeIntervalSince1970, now])
+                    guard db.changesCount == 1 else { continue }
+                    try outbox.append(
+                        BackupRunObserved(backup, asset: asset, device: device, customer: customer),
+                        tenant: tenant, customerKey: customer.key, correlationId: syncId, in: db)
+                    published += 1
+                }
+            }
+            return published
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The emulated Datto BCDR API under `/v1` (the account's region) and `/eu/v1` (the other region).
+struct DattoAPIController {
+    let state: SandboxState
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        for (prefix, region) in [("v1", "us"), ("eu/v1", "eu")] {
+            let group = router.group(RouterPath(prefix))
+            group.get("bcdr/device") { request, context in
+                try await respond(request, context, region: region, isDeviceList: true) { fault in
+                    try devices(request, fault: fault)
+                }
+            }
+            group.get("bcdr/device/:serial") { request, context in
+                try await respond(request, context, region: region) { _ in
+                    try device(context.parameters.require("serial"))
+                }
+            }
+            for filter in ["", "/agent", "/share"] {
+                group.get(RouterPath("bcdr/device/:serial/asset" + filter)) { request, context in
+                    try await respond(request, context, region: region) { fault in
+                        try assets(context.parameters.require("serial"), kind: filter.isEmpty ? nil : String(filter.dropFirst()),
+                                   volume: nil, fault: fault)
+                    }
+                }
+            }
+            group.get("bcdr/device/:serial/asset/:volume") { request, context in
+                try await respond(request, context, region: region) { fault in
+                    try assets(context.parameters.require("serial"), kind: nil, volume: context.parameters.require("volume"),
+                               fault: fault)
+                }
+            }
+            group.get("bcdr/device/:serial/alert") { request, context in
+                try await respond(request, context, region: region) { _ in
+                    guard try exists(context.parameters.require("serial")) else { return notFound() }
+                    return json(["pagination": ["page": 1, "perPage": 100, "totalPages": 0, "count": 0], "items": []])
+                }
+            }
+            // Any other route: Datto's Symfony edge answers 404 whatever the credentials.
+            group.get("**") { _, _ in notFound() }
+        }
+    }
+
+    // MARK: Responses
+
+    func devices(_ request: Request, fault: SandboxFault?) throws -> Response {
+        let page = max(1, request.uri.queryParameters.get("_page", as: Int.self) ?? 1)
+        let perPage = min(250, max(1, request.uri.queryParameters.get("_perPage", as: Int.self) ?? 100))
+        let showHidden = request.uri.queryParameters.get("showHiddenDevices", as: Int.self) ?? 1
+        let now = state.now
+        let start = state.configuration.fleet.start
+        let body: [String: Any] = state.fleet.withLock { fleet in
+            let visible = fleet.devices.filter { showHidden == 1 || !$0.hidden }
+            let totalPages = visible.isEmpty ? 0 : (visible.count + perPage - 1) / perPage
+            let slice = visible.dropFirst((page - 1) * perPage).prefix(perPage)
+            return [
+                "pagination": ["page": page, "perPage": perPage, "totalPages": totalPages, "count": visible.count],
+                "items": slice.map { DattoJSON.device($0, fleet: fleet, now: now, start: start) },
+            ]
+        }
+        return json(body, fault: fault)
+    }
+
+    func device(_ serial: String) -> Response {
+        let now = state.now
+        let start = state.configuration.fleet.start
+        let body: [String: Any]? = state.fleet.withLock { fleet in
+            fleet.devices.first { $0.serialNumber == serial }.map { DattoJSON.device($0, fleet: fleet, now: now, start: start) }
+        }
+        return body.map { json($0) } ?? notFound()
+    }
+
+    func exists(_ serial: String) -> Bool {
+        state.fleet.withLock { $0.devices.contains { $0.serialNumber == serial } }
+    }
+
+    func assets(_ serial: String, kind: String?, volume: String?, fault: SandboxFault?) -> Response {
+        let now = state.now
+        let start = state.configuration.fleet.start
+        let items: [[String: Any]]? = state.fleet.withLock { fleet in
+            guard let device = fleet.devices.first(where: { $0.serialNumber == serial }) else { return nil }
+            return device.assets
+                .filter { kind == nil || $0.kind.rawValue == kind }
+                .filter { volume == nil || $0.volume == volume }
+                .map { DattoJSON.asset($0, device: device, fleet: fleet, now: now, start: start) }
+        }
+        guard let items else { return notFound() }
+        // A bare array by default; the index-keyed object and the envelope are the other shapes seen live.
+        switch fault?.fault {
+        case .indexKeyedAssets:
+            var object: [String: Any] = [:]
+            for (index, item) in items.enumerated() { object[String(index)] = item }
+            return json(object)
+        case .envelopeAssets:
+            return json(["items": items])
+        default:
+            return json(items, fault: fault)
+        }
+    }
+
+    // MARK: Authentication, faults, rate counting
+
+    func respond(
+        _ request: Request, _ context: BasicRequestContext, region: String, isDeviceList: Bool = false,
+        _ body: (SandboxFault?) throws -> Response
+    ) async throws -> Response {
+        guard let key = authenticatedKey(request) else {
+            return error(401, "Unauthorized: invalid API key pair")
+        }
+        let inWindow = state.requests.withLock { $0.record(key: key.publicKey) }
+        let limit = state.configuration.enforcedRequestsPerMinute
+        if limit > 0 && inWindow > limit {
+            return rateLimited(retryAfter: 60, remaining: 0)
+        }
+        let path = request.uri.path
+        if let fault = state.takeFault(path: path) {
+            switch fault.fault {
+            case .unauthorized: return error(401, "Unauthorized: invalid API key pair")
+            case .forbidden: return error(403, "Forbidden")
+            case .wrongRegion: return notFound()
+            case .rateLimit: return rateLimited(retryAfter: fault.retryAfterSeconds ?? 2, remaining: 0)
+            case .gatewayTimeout: return error(504, "Gateway Timeout")
+            case .slow:
+                try await Task.sleep(for: .milliseconds(fault.delayMilliseconds ?? 3_000))
+                return try body(nil)
+            case .malformed:
+                return Response(status: .ok, headers: [.contentType: "application/json"],
+                                body: .init(byteBuffer: ByteBuffer(string: "<html><body>Service Unavailable</body></html>")))
+            case .truncated, .indexKeyedAssets, .envelopeAssets:
+                return try body(fault)
+            }
+        }
+        if key.scope != .bcdr { return error(403, "Forbidden: this API key has no access to BCDR") }
+        // A deliberate local convention (the real API has one host): the other region does not know the account.
+        if region != state.configuration.accountRegion { return notFound() }
+        return try body(nil)
+    }
+
+    func authenticatedKey(_ request: Request) -> SandboxKey? {
+        guard let header = request.headers[.authorization], header.hasPrefix("Basic "),
+            let decoded = Data(base64Encoded: String(header.dropFirst(6))),
+            let pair = String(data: decoded, encoding: .utf8), let colon = pair.firstIndex(of: ":")
+        else { return nil }
+        let publicKey = String(pair[..<colon])
+        let secret = String(pair[pair.index(after: colon)...])
+        return state.configuration.keys.first { $0.publicKey == publicKey && $0.secretKey == secret }
+    }
+
+    func json(_ value: Any, fault: SandboxFault? = nil) -> Response {
+        var data = DattoJSON.data(value)
+        if fault?.fault == .truncated { data = data.prefix(max(1, data.count / 2)) }
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    func error(_ status: Int, _ message: String) -> Response {
+        Response(
+            status: .init(code: status), headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: DattoJSON.data(["code": status, "message": message]))))
+    }
+
+    func notFound() -> Response {
+        error(404, "exception.notfoundhttpexception")
+    }
+
+    func rateLimited(retryAfter: Int, remaining: Int) -> Response {
+        var response = error(429, "API rate limited")
+        response.headers[.retryAfter] = String(retryAfter)
+        response.headers[HTTPField.Name("X-API-Limit-Remaining")!] = String(remaining)
+        response.headers[HTTPField.Name("X-API-Limit-Resets")!] = String(retryAfter)
+        response.headers[HTTPField.Name("X-API-Limit-Cost")!] = "1"
+        return response
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import Synchronization
+
+/// Everything the sandbox holds: the fleet, its clock, queued faults and the request log.
+public final class SandboxState: Sendable {
+    public let configuration: DattoSandboxConfiguration
+    let fleet: Mutex<Fleet>
+    private let clockOffset = Mutex<TimeInterval>(0)
+    private let startedAt = ContinuousClock.now
+    let faults = Mutex<[SandboxFault]>([])
+    let requests = Mutex<RequestLog>(RequestLog())
+
+    public init(configuration: DattoSandboxConfiguration) {
+        self.configuration = configuration
+        fleet = Mutex(Fleet(configuration.fleet))
+    }
+
+    /// The sandbox's "now": its start, plus advances, plus real time when configured.
+    public var now: Date {
+        var seconds = clockOffset.withLock { $0 }
+        if configuration.fleet.realTime {
+            let elapsed = ContinuousClock.now - startedAt
+            seconds += Double(elapsed.components.seconds)
+        }
+        return configuration.fleet.start.addingTimeInterval(seconds)
+    }
+
+    public func advanceClock(by seconds: TimeInterval) {
+        clockOffset.withLock { $0 += seconds }
+    }
+
+    /// Every run the API currently shows (each asset's recent history), for tests to compare against.
+    public func visibleRuns() -> [SandboxRun] {
+        let now = self.now
+        let start = configuration.fleet.start
+        return fleet.withLock { fleet in
+            fleet.devices.flatMap { device in
+                device.assets.flatMap { fleet.visibleRuns(of: $0, on: device, now: now, start: start) }
+            }
+        }
+    }
+
+    public var deviceCount: Int { fleet.withLock { $0.devices.count } }
+    public var assetCount: Int { fleet.withLock { $0.devices.reduce(0) { $0 + $1.assets.count } } }
+
+    /// Serial and volume of every asset, for scenario tests.
+    public func assets() -> [(serialNumber: String, volume: String, kind: String, hasRuns: Bool)] {
+        let now = self.now
+        return fleet.withLock { fleet in
+            fleet.devices.flatMap { device in
+                device.assets.map { (device.serialNumber, $0.volume, $0.kind.rawValue, $0.firstRun <= now) }
+            }
+        }
+    }
+
+    /// Makes the asset's runs fail from now on for `nights` nights.
+    public func fail(volume: String, nights: Int) -> Bool {
+        let now = self.now
+        return updateAsset(volume) { asset in
+            asset.failureWindows.append(now..<now.addingTimeInterval(Double(nights) * 86_400))
+        }
+    }
+
+    /// Ends every failure of the asset now.
+    public func recover(volume: String) -> Bool {
+        let now = self.now
+        return updateAsset(volume) { asset in
+            asset.failureWindows = asset.failureWindows.map { $0.lowerBound..<min($0.upperBound, max($0.lowerBound, now)) }
+        }
+    }
+
+    private func updateAsset(_ volume: String, _ change: (inout SandboxAsset) -> Void) -> Bool {
+        fleet.withLock { fleet in
+            for device in fleet.devices.indices {
+                if let asset = fleet.devices[device].assets.firstIndex(where: { $0.volume == volume }) {
+                    change(&fleet.devices[device].assets[asset])
+                    return true
+                }
+            }
+            return false
+        }
+    }
+
+    /// Adds a device for customer `customer` (an index) with `agents` agents that have not backed up yet.
+    public func addDevice(customer: Int, agents: Int) -> String {
+        let now = self.now
+        return fleet.withLock { fleet in
+            let serial = String(format: "%012llX", UInt64(0xA0_0000_0000) + UInt64(fleet.nextAssetId))
+            var device = SandboxDevice(
+                serialNumber: serial, name: "NEW-SIRIS-\(fleet.devices.count + 1)", model: "S5-4",
+                customer: min(max(0, customer), fleet.customers.count - 1), hidden: false, internalIP: "10.99.0.2",
+                localUsedGB: 10, localAvailableGB: 2_000, offsiteUsedGB: 0, assets: [])
+            for index in 0..<agents {
+                device.assets.append(newAgent(&fleet, name: "NEW-AGENT-\(index + 1)", now: now))
+            }
+            fleet.devices.append(device)
+            return serial
+        }
+    }
+
+    /// Adds an agent that has not backed up yet to a device; its volume, or nil for an unknown device.
+    public func addAgent(serialNumber: String, name: String) -> String? {
+        let now = self.now
+        return fleet.withLock { fleet in
+            guard let device = fleet.devices.firstIndex(where: { $0.serialNumber == serialNumber }) else { return nil }
+            let agent = newAgent(&fleet, name: name, now: now)
+            fleet.devices[device].assets.append(agent)
+            return agent.volume
+        }
+    }
+
+    private func newAgent(_ fleet: inout Fleet, name: String, now: Date) -> SandboxAsset {
+        fleet.nextAssetId += 1
+        return SandboxAsset(
+            volume: String(format: "%032llx", UInt64(fleet.nextAssetId) &* 0x9E37_79B9_7F4A_7C15), assetId: fleet.nextAssetId,
+            name: name, kind: .agent, os: "Windows Server 2022", ip: "10.99.0.\(fleet.nextAssetId % 200 + 10)",
+            agentVersion: "3.2.1.0", firstRun: now.addingTimeInterval(fleet.cadence), cadence: fleet.cadence,
+            isPaused: false, isArchived: false, failureWindows: [], reportsSize: false)
+    }
+}
+
+/// A fault queued through `/_sandbox/faults`, applied to the next matching requests.
+public struct SandboxFault: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case unauthorized, forbidden, wrongRegion = "wrong-region", rateLimit = "rate-limit"
+        case gatewayTimeout = "gateway-timeout", slow, malformed, truncated
+        case indexKeyedAssets = "index-keyed-assets", envelopeAssets = "envelope-assets"
+    }
+
+    public var fault: Kind
+    /// How many requests it affects.
+    public var count: Int?
+    /// Only requests whose path contains this.
+    public var path: String?
+    public var retryAfterSeconds: Int?
+    public var delayMilliseconds: Int?
+
+    public init(fault: Kind, count: Int? = 1, path: String? = nil, retryAfterSeconds: Int? = nil, delayMilliseconds: Int? = nil) {
+        self.fault = fault
+        self.count = count
+        self.path = path
+        self.retryAfterSeconds = retryAfterSeconds
+        self.delayMilliseconds = delayMilliseconds
+    }
+}
+
+/// Requests per API key, with the most seen in any 60-second window.
+struct RequestLog: Sendable {
+    struct PerKey: Sendable {
+        var recent: [ContinuousClock.Instant] = []
+        var total = 0
+        var maxPerMinute = 0
+    }
+
+    var keys: [String: PerKey] = [:]
+    var total = 0
+
+    /// Records a request; returns how many this key made in the last 60 seconds, this one included.
+    mutating func record(key: String, at instant: ContinuousClock.Instant = .now) -> Int {
+        total += 1
+        var entry = keys[key] ?? PerKey()
+        entry.recent.removeAll { instant - $0 >= .seconds(60) }
+        entry.recent.append(instant)
+        entry.total += 1
+        entry.maxPerMinute = max(entry.maxPerMinute, entry.recent.count)
+        keys[key] = entry
+        return entry.recent.count
+    }
+}
+
+extension SandboxState {
+    /// Takes the first queued fault that matches `path`, if any.
+    func takeFault(path: String) -> SandboxFault? {
+        faults.withLock { queue in
+            guard let index = queue.firstIndex(where: { $0.path.map { path.contains($0) } ?? true }) else { return nil }
+            let fault = queue[index]
+            let remaining = (fault.count ?? 1) - 1
+            if remaining > 0 { queue[index].count = remaining } else { queue.remove(at: index) }
+            return fault
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Hummingbird
+
+/// `/_sandbox/…`: move the clock, make agents fail and recover, add devices and agents, inject faults, and
+/// read what the sandbox saw. No authentication: the sandbox is a development and test tool.
+struct ScenarioController {
+    let state: SandboxState
+
+    struct Advance: Decodable { var hours: Double?; var seconds: Double? }
+    struct Nights: Decodable { var nights: Int }
+    struct NewDevice: Decodable { var customer: Int?; var agents: Int? }
+    struct NewAgent: Decodable { var name: String? }
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        let group = router.group("_sandbox")
+        group.get("state") { _, _ in
+            json([
+                "now": DattoJSON.timestamp(state.now), "devices": state.deviceCount, "assets": state.assetCount,
+                "publicKeys": state.configuration.keys.map(\.publicKey), "accountRegion": state.configuration.accountRegion,
+            ])
+        }
+        group.post("clock/advance") { request, context in
+            let body = try await request.decode(as: Advance.self, context: context)
+            state.advanceClock(by: (body.hours ?? 0) * 3_600 + (body.seconds ?? 0))
+            return json(["now": DattoJSON.timestamp(state.now)])
+        }
+        group.post("agents/:volume/fail") { request, context in
+            let body = try await request.decode(as: Nights.self, context: context)
+            guard state.fail(volume: try context.parameters.require("volume"), nights: body.nights) else {
+                return Response(status: .notFound)
+            }
+            return json(["failing": true, "nights": body.nights])
+        }
+        group.post("agents/:volume/recover") { _, context in
+            guard state.recover(volume: try context.parameters.require("volume")) else { return Response(status: .notFound) }
+            return json(["failing": false])
+        }
+        group.post("devices") { request, context in
+            let body = try await request.decode(as: NewDevice.self, context: context)
+            return json(["serialNumber": state.addDevice(customer: body.customer ?? 0, agents: body.agents ?? 1)])
+        }
+        group.post("devices/:serial/agents") { request, context in
+            let body = try await request.decode(as: NewAgent.self, context: context)
+            guard let volume = state.addAgent(serialNumber: try context.parameters.require("serial"), name: body.name ?? "NEW-AGENT")
+            else { return Response(status: .notFound) }
+            return json(["volume": volume])
+        }
+        group.post("faults") { request, context in
+            let fault = try await request.decode(as: SandboxFault.self, context: context)
+            state.faults.withLock { $0.append(fault) }
+            return json(["queued": state.faults.withLock { $0.count }])
+        }
+        group.delete("faults") { _, _ in
+            state.faults.withLock { $0.removeAll() }
+            return Response(status: .noContent)
+        }
+        group.get("stats") { _, _ in
+            let log = state.requests.withLock { $0 }
+            var keys: [String: Any] = [:]
+            for (key, entry) in log.keys { keys[key] = ["total": entry.total, "maxPerMinute": entry.maxPerMinute] }
+            return json(["total": log.total, "keys": keys])
+        }
+        group.delete("stats") { _, _ in
+            state.requests.withLock { $0 = RequestLog() }
+            return Response(status: .noContent)
+        }
+        group.get("truth") { _, _ in
+            let runs = state.visibleRuns().map { run -> [String: Any] in
+                [
+                    "serialNumber": run.serialNumber, "volume": run.volume,
+                    "timestamp": DattoJSON.timestamp(run.timestamp), "succeeded": run.succeeded,
+                ]
+            }
+            let assets = state.assets().map { ["serialNumber": $0.serialNumber, "volume": $0.volume, "type": $0.kind] }
+            return json(["runs": runs, "assets": assets, "devices": state.deviceCount])
+        }
+    }
+
+    func json(_ value: Any) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: DattoJSON.data(value))))
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import DattoSandbox
+import Foundation
+import Logging
+
+@main
+struct SandboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vectis-sandbox",
+        abstract: "Local emulations of the APIs Vectis talks to, for development and tests.",
+        subcommands: [DattoCommand.self])
+}
+
+struct DattoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "datto", abstract: "An emulated Datto BCDR Partner API with a generated fleet (not the real service).")
+
+    @Option var host = "127.0.0.1"
+    @Option var port = 9081
+    @Option var seed: UInt64 = 42
+    @Option var customers = 5
+    @Option var devicesPerCustomer = 2
+    @Option var agentsPerDevice = 4
+    @Option var sharesPerDevice = 1
+    @Option var failingAgents = 2
+    @Option(help: "Hours between an agent's backups.") var cadenceHours = 24.0
+    @Flag(help: "Let the sandbox clock follow real time too.") var realTime = false
+    @Option(help: "Answer 429 beyond this many requests per key per minute (0: only count).") var enforceRequestsPerMinute = 0
+
+    func run() async throws {
+        let fleet = FleetConfiguration(
+            seed: seed, customers: customers, devicesPerCustomer: devicesPerCustomer, agentsPerDevice: agentsPerDevice,
+            sharesPerDevice: sharesPerDevice, cadence: .seconds(Int(cadenceHours * 3_600)), failingAgents: failingAgents,
+            realTime: realTime)
+        let configuration = DattoSandboxConfiguration(
+            host: host, port: port, fleet: fleet, enforcedRequestsPerMinute: enforceRequestsPerMinute)
+        let (application, state) = buildDattoSandbox(configuration)
+        let key = configuration.keys[0]
+        FileHandle.standardError.write(Data("""
+            vectis-sandbox datto: http://\(host):\(port)/v1 (an emulation for development and tests, not Datto)
+              \(state.deviceCount) devices, \(state.assetCount) agents and shares; region \(configuration.accountRegion)
+              public key \(key.publicKey); secret key: see docs/datto-sandbox.md
+
+            """.utf8))
+        try await application.runService()
+    }
+}
