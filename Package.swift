@@ -136,12 +136,21 @@ let package = Package(
             ],
             path: "Tests/Probe"
         ),
+        .target(
+            name: "VectisTestSupport",
+            dependencies: [
+                "VectisBus", "VectisContracts", "VectisRuntime", "BusService", "ZeroMQ", "VectisDelivery", "VectisStorage",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/Support"
+        ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], path: "Tests/ZeroMQTests"),
         .testTarget(name: "ContractsTests", dependencies: ["VectisContracts"], path: "Tests/ContractsTests"),
         .testTarget(
             name: "CollectorTests",
             dependencies: [
-                "CollectorService", "DattoSandbox", "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                "VectisTestSupport", "CollectorService", "DattoSandbox", "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
                 "VectisBus", "BusService", "VectisCLI", "ZeroMQ",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -152,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "BusTests",
             dependencies: [
-                "VectisBus", "VectisContracts", "VectisRuntime", "BusService", "VectisCLI", "ZeroMQ",
+                "VectisTestSupport", "VectisBus", "VectisContracts", "VectisRuntime", "BusService", "VectisCLI", "ZeroMQ",
                 "VectisDelivery", "VectisStorage",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

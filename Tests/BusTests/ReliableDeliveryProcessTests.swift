@@ -1,3 +1,4 @@
+import VectisTestSupport
 import Foundation
 import GRDB
 import Testing

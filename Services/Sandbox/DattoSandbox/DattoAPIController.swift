@@ -110,10 +110,11 @@ struct DattoAPIController {
         guard let key = authenticatedKey(request) else {
             return error(401, "Unauthorized: invalid API key pair")
         }
-        let inWindow = state.requests.withLock { $0.record(key: key.publicKey) }
+        let window = state.configuration.rateWindow
+        let inWindow = state.requests.withLock { $0.record(key: key.publicKey, window: window) }
         let limit = state.configuration.enforcedRequestsPerMinute
         if limit > 0 && inWindow > limit {
-            return rateLimited(retryAfter: 60, remaining: 0)
+            return rateLimited(retryAfter: Int(window.components.seconds), remaining: 0)
         }
         let path = request.uri.path
         if let fault = state.takeFault(path: path) {

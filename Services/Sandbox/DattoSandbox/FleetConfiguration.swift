@@ -77,13 +77,15 @@ public struct DattoSandboxConfiguration: Sendable {
     /// The region the simulated partner account lives in; requests through the other region's base path get
     /// 404 on `/bcdr/device`. The real API has a single host (see docs/datto-sandbox.md); this is a local convention.
     public var accountRegion: String
-    /// When above 0, requests beyond this many per key per minute get 429 with `Retry-After`.
+    /// When above 0, requests beyond this many per key per `rateWindow` get 429 with `Retry-After`.
     public var enforcedRequestsPerMinute: Int
+    /// The window requests are counted in (a minute, like Datto; shorter in tests).
+    public var rateWindow: Duration
 
     public init(
         host: String = "127.0.0.1", port: Int = 9081, fleet: FleetConfiguration = FleetConfiguration(),
         keys: [SandboxKey] = DattoSandboxConfiguration.defaultKeys, accountRegion: String = "us",
-        enforcedRequestsPerMinute: Int = 0
+        enforcedRequestsPerMinute: Int = 0, rateWindow: Duration = .seconds(60)
     ) {
         self.host = host
         self.port = port
@@ -91,6 +93,7 @@ public struct DattoSandboxConfiguration: Sendable {
         self.keys = keys
         self.accountRegion = accountRegion
         self.enforcedRequestsPerMinute = enforcedRequestsPerMinute
+        self.rateWindow = rateWindow
     }
 
     /// A working key pair, and a pair whose key lacks the BCDR scope.

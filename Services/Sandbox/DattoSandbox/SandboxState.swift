@@ -41,6 +41,19 @@ public final class SandboxState: Sendable {
     }
 
     public var deviceCount: Int { fleet.withLock { $0.devices.count } }
+
+    /// The most requests one key made in any rate window.
+    public func maxRequestsPerWindow(publicKey: String) -> Int {
+        requests.withLock { $0.keys[publicKey]?.maxPerWindow ?? 0 }
+    }
+
+    public func queue(_ fault: SandboxFault) {
+        faults.withLock { $0.append(fault) }
+    }
+
+    public func clearFaults() {
+        faults.withLock { $0.removeAll() }
+    }
     public var assetCount: Int { fleet.withLock { $0.devices.reduce(0) { $0 + $1.assets.count } } }
 
     /// Serial and volume of every asset, for scenario tests.
@@ -149,20 +162,20 @@ struct RequestLog: Sendable {
     struct PerKey: Sendable {
         var recent: [ContinuousClock.Instant] = []
         var total = 0
-        var maxPerMinute = 0
+        var maxPerWindow = 0
     }
 
     var keys: [String: PerKey] = [:]
     var total = 0
 
-    /// Records a request; returns how many this key made in the last 60 seconds, this one included.
-    mutating func record(key: String, at instant: ContinuousClock.Instant = .now) -> Int {
+    /// Records a request; returns how many this key made in the last `window`, this one included.
+    mutating func record(key: String, window: Duration, at instant: ContinuousClock.Instant = .now) -> Int {
         total += 1
         var entry = keys[key] ?? PerKey()
-        entry.recent.removeAll { instant - $0 >= .seconds(60) }
+        entry.recent.removeAll { instant - $0 >= window }
         entry.recent.append(instant)
         entry.total += 1
-        entry.maxPerMinute = max(entry.maxPerMinute, entry.recent.count)
+        entry.maxPerWindow = max(entry.maxPerWindow, entry.recent.count)
         keys[key] = entry
         return entry.recent.count
     }

@@ -57,8 +57,8 @@ struct ScenarioController {
         group.get("stats") { _, _ in
             let log = state.requests.withLock { $0 }
             var keys: [String: Any] = [:]
-            for (key, entry) in log.keys { keys[key] = ["total": entry.total, "maxPerMinute": entry.maxPerMinute] }
-            return json(["total": log.total, "keys": keys])
+            for (key, entry) in log.keys { keys[key] = ["total": entry.total, "maxPerWindow": entry.maxPerWindow] }
+            return json(["total": log.total, "keys": keys, "windowSeconds": Int(state.configuration.rateWindow.components.seconds)])
         }
         group.delete("stats") { _, _ in
             state.requests.withLock { $0 = RequestLog() }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import VectisContracts
 
 /// `/v1/integrations/datto`: configure, test, sync and read the status of Datto integrations.
 struct IntegrationController {
@@ -16,13 +17,13 @@ struct IntegrationController {
 
     struct SyncRequest: Decodable { var tenant: String? }
 
-    struct Listing: ResponseEncodable { var integrations: [DattoIntegrationView] }
-    struct SyncStarted: ResponseEncodable { var tenant: String; var syncId: String }
-    struct Problem: ResponseEncodable { var error: String }
+    struct Listing: Encodable { var integrations: [DattoIntegrationView] }
+    struct SyncStarted: Encodable { var tenant: String; var syncId: String }
+    struct Problem: Encodable { var error: String }
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.get { _, _ in
-            Listing(integrations: try await repository.all().map(DattoIntegrationView.init))
+            try Response.json(Listing(integrations: try await repository.all().map(DattoIntegrationView.init)))
         }
         group.put { request, context in
             let settings = try await decode(Settings.self, request, context)
@@ -109,11 +110,9 @@ extension Optional {
 }
 
 extension Response {
-    /// JSON with ISO-8601 dates.
+    /// JSON with the bus's conventions (ISO-8601 UTC timestamps with milliseconds, sorted keys).
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = BusJSON.makeEncoder()
         return Response(
             status: status, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))

@@ -10,24 +10,24 @@ import VectisRuntime
 import ZeroMQ
 
 /// A real `vectis-bus` proxy on ephemeral loopback ports, in this process.
-struct TestBus {
-    let proxy: BusProxy
-    let endpoints: BusProxy.BoundEndpoints
-    let metrics: ServiceMetrics
+public struct TestBus {
+    public let proxy: BusProxy
+    public let endpoints: BusProxy.BoundEndpoints
+    public let metrics: ServiceMetrics
 
-    var configuration: BusConfiguration {
+    public var configuration: BusConfiguration {
         BusConfiguration(
             publishEndpoint: endpoints.publish, subscribeEndpoint: endpoints.subscribe, tapEndpoint: endpoints.tap)
     }
 
-    static var quietLogger: Logger {
+    public static var quietLogger: Logger {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         return logger
     }
 
     /// Runs `body` with a bus up, then stops the bus.
-    static func with<T>(
+    public static func with<T>(
         maxFrameBytes: Int64 = 16 << 20, _ body: (TestBus) async throws -> T
     ) async throws -> T {
         let metrics = ServiceMetrics()
@@ -51,14 +51,14 @@ struct TestBus {
 
 /// Drains a subscriber in the background so tests can wait for what they expect without cancelling the stream
 /// (cancelling the task that iterates a subscriber ends its stream for good, as it would in a service).
-final class TestInbox: Sendable {
+public final class TestInbox: Sendable {
     private final class Store: Sendable {
         let received = Mutex<[ReceivedEvent]>([])
     }
 
     private let store = Store()
 
-    init(_ subscriber: BusSubscriber) {
+    public init(_ subscriber: BusSubscriber) {
         let store = self.store
         Task {
             for await batch in subscriber.batches {
@@ -67,11 +67,11 @@ final class TestInbox: Sendable {
         }
     }
 
-    var events: [ReceivedEvent] { store.received.withLock { $0 } }
+    public var events: [ReceivedEvent] { store.received.withLock { $0 } }
 
     /// Waits until `done` holds for everything received so far, or the timeout passes (recorded as an issue).
     @discardableResult
-    func wait(
+    public func wait(
         timeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation,
         until done: ([ReceivedEvent]) -> Bool
     ) async -> [ReceivedEvent] {
@@ -86,7 +86,7 @@ final class TestInbox: Sendable {
     }
 
     /// Whether `done` holds within `timeout`, without recording an issue.
-    func holds(within timeout: Duration, _ done: ([ReceivedEvent]) -> Bool) async -> Bool {
+    public func holds(within timeout: Duration, _ done: ([ReceivedEvent]) -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if done(events) { return true }
@@ -97,7 +97,7 @@ final class TestInbox: Sendable {
 }
 
 extension BackupJobRecorded {
-    static func sample(_ id: Int64, status: Status = .failure) -> BackupJobRecorded {
+    public static func sample(_ id: Int64, status: Status = .failure) -> BackupJobRecorded {
         BackupJobRecorded(
             jobId: id, deviceSerial: "A1B2C3D4E5F6", agentVolume: "vol-\(id % 7)", agentName: "ACME-DC01",
             customer: CustomerRef(key: "org:1", name: "Acme"), runAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(id)),

@@ -10,8 +10,8 @@ import Glibc
 #endif
 
 /// The built executables (`swift build --build-tests` builds them next to the test bundle).
-enum Binaries {
-    static let directory: URL = {
+public enum Binaries {
+    public static let directory: URL = {
         if let override = ProcessInfo.processInfo.environment["VECTIS_BIN_DIR"] {
             return URL(fileURLWithPath: override)
         }
@@ -23,21 +23,21 @@ enum Binaries {
         return URL(fileURLWithPath: ".build/debug")
     }()
 
-    static func path(_ name: String) -> String {
+    public static func path(_ name: String) -> String {
         directory.appendingPathComponent(name).path
     }
 }
 
 /// A child process with its output captured in files, killed if the test forgets it.
-final class RunningProcess: @unchecked Sendable {
-    let process = Process()
+public final class RunningProcess: @unchecked Sendable {
+    public let process = Process()
     let stdoutURL: URL
     let stderrURL: URL
     let name: String
 
     private let input = Pipe()
 
-    init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         name = executable
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -58,11 +58,11 @@ final class RunningProcess: @unchecked Sendable {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
-    var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
+    public var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
+    public var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
 
     /// Waits until standard output or error contains `text`.
-    func waitForOutput(_ text: String, timeout: Duration = .seconds(20)) async throws {
+    public func waitForOutput(_ text: String, timeout: Duration = .seconds(20)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if stdout.contains(text) || stderr.contains(text) { return }
@@ -75,7 +75,7 @@ final class RunningProcess: @unchecked Sendable {
     }
 
     /// Waits for the process to end; its exit status, or nil if it is still running at the timeout.
-    func waitForExit(timeout: Duration = .seconds(30)) async -> Int32? {
+    public func waitForExit(timeout: Duration = .seconds(30)) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
@@ -84,12 +84,12 @@ final class RunningProcess: @unchecked Sendable {
     }
 
     /// Writes a line to the process's standard input.
-    func send(_ line: String) {
+    public func send(_ line: String) {
         input.fileHandleForWriting.write(Data((line + "\n").utf8))
     }
 
     /// Waits until standard output has a line that is exactly `line`.
-    func waitForLine(_ line: String, timeout: Duration = .seconds(60)) async throws {
+    public func waitForLine(_ line: String, timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if stdout.split(separator: "\n").contains(where: { $0 == line }) { return }
@@ -101,18 +101,18 @@ final class RunningProcess: @unchecked Sendable {
         throw ProcessFailure("\(name) did not print \"\(line)\" within \(timeout); stderr: \(stderr)")
     }
 
-    func signal(_ signal: Int32) {
+    public func signal(_ signal: Int32) {
         kill(process.processIdentifier, signal)
     }
 }
 
-struct ProcessFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct ProcessFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// A TCP port nobody listens on right now.
-func freePort() throws -> Int {
+public func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -130,14 +130,14 @@ func freePort() throws -> Int {
 }
 
 /// A `vectis-bus` process on free loopback ports.
-struct BusProcess {
-    let process: RunningProcess
-    let publish: String
-    let subscribe: String
-    let tap: String
-    let httpPort: Int
+public struct BusProcess {
+    public let process: RunningProcess
+    public let publish: String
+    public let subscribe: String
+    public let tap: String
+    public let httpPort: Int
 
-    static func start(environment extra: [String: String] = [:], ports given: [Int]? = nil) async throws -> BusProcess {
+    public static func start(environment extra: [String: String] = [:], ports given: [Int]? = nil) async throws -> BusProcess {
         let ports = try given ?? (0..<4).map { _ in try freePort() }
         let publish = "tcp://127.0.0.1:\(ports[0])"
         let subscribe = "tcp://127.0.0.1:\(ports[1])"
@@ -153,16 +153,16 @@ struct BusProcess {
     }
 
     /// Starts a new bus process on the same ports (after this one was stopped).
-    func restarted(environment: [String: String] = [:]) async throws -> BusProcess {
+    public func restarted(environment: [String: String] = [:]) async throws -> BusProcess {
         let ports = [publish, subscribe, tap].map { Int($0.split(separator: ":").last!)! } + [httpPort]
         return try await BusProcess.start(environment: environment, ports: ports)
     }
 
-    var endpointArguments: [String] {
+    public var endpointArguments: [String] {
         ["--publish-endpoint", publish, "--subscribe-endpoint", subscribe]
     }
 
-    func get(_ path: String) async throws -> (status: Int, body: String) {
+    public func get(_ path: String) async throws -> (status: Int, body: String) {
         let url = URL(string: "http://127.0.0.1:\(httpPort)\(path)")!
         let (data, response) = try await URLSession.shared.data(from: url)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))

@@ -10,14 +10,14 @@ import VectisRuntime
 import VectisStorage
 
 /// One service's reliable bus, in this process, with its own SQLite file and a table of what it applied.
-final class ReliableNode: Sendable {
-    let bus: ReliableBus
-    let database: DatabasePool
-    let metrics: ServiceMetrics
-    let group: ServiceGroup
+public final class ReliableNode: Sendable {
+    public let bus: ReliableBus
+    public let database: DatabasePool
+    public let metrics: ServiceMetrics
+    public let group: ServiceGroup
     private let task: Mutex<Task<Void, Error>?> = Mutex(nil)
 
-    init(
+    public init(
         _ testBus: TestBus, instance: String, subscriptions: [TopicFilter] = [], forwardAsRuns: Bool = false, refuseJob: Int64? = nil,
         delivery: DeliveryConfiguration = DeliveryConfiguration(
             heartbeatInterval: .milliseconds(200), replayRetryAfter: .milliseconds(300))
@@ -29,7 +29,7 @@ final class ReliableNode: Sendable {
         migrator.registerMigration("test-v1") { db in
             try db.execute(sql: """
                 CREATE TABLE applied (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT, topic TEXT, seq INTEGER, job INTEGER
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT, topic TEXT, seq INTEGER, job INTEGER, key TEXT
                 );
                 CREATE TABLE jobs (id INTEGER PRIMARY KEY);
                 """)
@@ -47,8 +47,8 @@ final class ReliableNode: Sendable {
             struct Refused: Error {}
             if let refuseJob, job == refuseJob { throw Refused() }
             try db.execute(
-                sql: "INSERT INTO applied (stream, topic, seq, job) VALUES (?, ?, ?, ?)",
-                arguments: [received.header.stream, received.topic, received.header.seq, job])
+                sql: "INSERT INTO applied (stream, topic, seq, job, key) VALUES (?, ?, ?, ?, ?)",
+                arguments: [received.header.stream, received.topic, received.header.seq, job, Self.key(of: received.event)])
             // A middle service: what it applies causes an event of its own, committed in the same transaction.
             if forwardAsRuns, let recorded = received.event as? BackupJobRecorded {
                 try outbox.append(
@@ -63,22 +63,39 @@ final class ReliableNode: Sendable {
         task.withLock { $0 = Task { try await group.run() } }
     }
 
-    var stream: String { bus.connection.publisher.stream }
+    /// What an event is about, as one string: the device, the agent, or the run.
+    public static func key(of event: (any BusEvent)?) -> String? {
+        switch event {
+        case let device as DattoDeviceSeen: device.serialNumber
+        case let agent as DattoAgentSeen: "\(agent.deviceSerial)/\(agent.volume)"
+        case let run as BackupRunObserved: "\(run.deviceSerial)/\(run.agentVolume)/\(Int(run.runAt.timeIntervalSince1970))"
+        default: nil
+        }
+    }
 
-    func waitUntilReady() async -> Bool {
+    /// Keys applied for `topic`, in apply order.
+    public func keys(_ topic: String) throws -> [String] {
+        try database.read { db in
+            try String.fetchAll(db, sql: "SELECT key FROM applied WHERE topic = ? ORDER BY id", arguments: [topic])
+        }
+    }
+
+    public var stream: String { bus.connection.publisher.stream }
+
+    public func waitUntilReady() async -> Bool {
         let publisher = await bus.connection.publisher.waitUntilReady()
         let subscriber = await bus.connection.subscriber!.waitUntilReady()
         return publisher && subscriber
     }
 
     /// Appends `count` recorded jobs to the outbox, `perTransaction` at a time.
-    func publish(_ ids: ClosedRange<Int64>) async throws {
+    public func publish(_ ids: ClosedRange<Int64>) async throws {
         try await database.write { [bus] db in
             for id in ids { try bus.outbox.append(BackupJobRecorded.sample(id), in: db) }
         }
     }
 
-    func applied() throws -> [(stream: String, seq: Int, job: Int?)] {
+    public func applied() throws -> [(stream: String, seq: Int, job: Int?)] {
         try database.read { db in
             try Row.fetchAll(db, sql: "SELECT stream, seq, job FROM applied ORDER BY id").map {
                 ($0["stream"], $0["seq"], $0["job"])
@@ -86,19 +103,19 @@ final class ReliableNode: Sendable {
         }
     }
 
-    func counter(_ name: String) -> Int {
+    public func counter(_ name: String) -> Int {
         metrics.render().split(separator: "\n").first { $0.hasPrefix(name + " ") }
             .flatMap { Int(Double($0.split(separator: " ").last!) ?? 0) } ?? 0
     }
 
-    func stop() async throws {
+    public func stop() async throws {
         await group.triggerGracefulShutdown()
         try await task.withLock { $0 }?.value
     }
 }
 
 /// Polls `condition` until it holds or the timeout passes.
-func eventually(timeout: Duration = .seconds(20), _ condition: () throws -> Bool) async rethrows -> Bool {
+public func eventually(timeout: Duration = .seconds(20), _ condition: () throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try condition() { return true }

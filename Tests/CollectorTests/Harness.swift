@@ -1,0 +1,167 @@
+import CollectorService
+import DattoSandbox
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+import VectisRuntime
+import VectisTestSupport
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Log lines kept in memory, so a test can read everything a service logged.
+final class CapturedLogs: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+
+    func logger(_ label: String) -> Logger {
+        Logger(label: label) { label in CapturingHandler(label: label, sink: self) }
+    }
+
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+
+    struct CapturingHandler: LogHandler {
+        let label: String
+        let sink: CapturedLogs
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+            sink.append("\(event.level) \(label): \(event.message) \(merged)")
+        }
+    }
+}
+
+/// A Datto sandbox, a bus and a collector, all real and on loopback, in this process.
+struct CollectorHarness {
+    let sandbox: SandboxState
+    let sandboxURL: String
+    let collector: Collector
+    let collectorURL: String
+    let dataDirectory: URL
+    let logs: CapturedLogs
+    let bus: TestBus
+    static let token = "test-admin-token"
+    static let key = DattoSandboxConfiguration.defaultKeys[0]
+
+    static func with(
+        fleet: FleetConfiguration = FleetConfiguration(), sandboxWindow: Duration = .seconds(60),
+        configure: (inout CollectorConfiguration) -> Void = { _ in },
+        _ body: (CollectorHarness) async throws -> Void
+    ) async throws {
+        try await TestBus.with { bus in
+            let sandboxPort = try freePort()
+            let (sandboxApp, sandbox) = buildDattoSandbox(
+                DattoSandboxConfiguration(port: sandboxPort, fleet: fleet, rateWindow: sandboxWindow),
+                logger: TestBus.quietLogger)
+            let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-collector-\(UUID().uuidString)")
+            let collectorPort = try freePort()
+            var runtime = RuntimeConfiguration(
+                service: "collector", instance: "test", httpPort: collectorPort, bus: bus.configuration,
+                dataDirectory: dataDirectory.path)
+            runtime.delivery.heartbeatInterval = .milliseconds(300)
+            var regions = DattoRegions()
+            regions.baseURLs["us"] = URL(string: "http://127.0.0.1:\(sandboxPort)/v1")!
+            regions.baseURLs["eu"] = URL(string: "http://127.0.0.1:\(sandboxPort)/eu/v1")!
+            var configuration = CollectorConfiguration(
+                runtime: runtime, regions: regions, pollInterval: .seconds(3_600), requestTimeout: .seconds(5),
+                retry: DattoRetryPolicy(maxAttempts: 3, backoffBase: .milliseconds(20), backoffCap: .milliseconds(100)),
+                adminToken: token, secretKeyFile: dataDirectory.appendingPathComponent("secret.key").path)
+            configure(&configuration)
+            let logs = CapturedLogs()
+            let (collectorApp, collector) = try buildApplication(
+                configuration, metrics: ServiceMetrics(), logger: logs.logger("vectis-collector"))
+            let group = ServiceGroup(
+                services: [sandboxApp, collectorApp], gracefulShutdownSignals: [], logger: TestBus.quietLogger)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                let harness = CollectorHarness(
+                    sandbox: sandbox, sandboxURL: "http://127.0.0.1:\(sandboxPort)", collector: collector,
+                    collectorURL: "http://127.0.0.1:\(collectorPort)", dataDirectory: dataDirectory, logs: logs, bus: bus)
+                try await harness.waitUntilUp()
+                try await body(harness)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+        }
+    }
+
+    func waitUntilUp() async throws {
+        for _ in 0..<200 {
+            if (try? await request("GET", "/healthz").status) == 200,
+                (try? await HTTP.send("GET", sandboxURL + "/healthz").status) == 200
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw ProcessFailure("collector or sandbox did not start")
+    }
+
+    /// A call to the collector's API with the admin token.
+    func request(_ method: String, _ path: String, _ body: [String: Any]? = nil, token: String? = token) async throws
+        -> (status: Int, body: String, json: [String: Any])
+    {
+        try await HTTP.send(method, collectorURL + path, body, bearer: token)
+    }
+
+    func configure(publicKey: String = key.publicKey, secretKey: String = key.secretKey, region: String = "us") async throws {
+        let response = try await request(
+            "PUT", "/v1/integrations/datto", ["publicKey": publicKey, "secretKey": secretKey, "region": region])
+        #expect([200, 201].contains(response.status), "\(response.body)")
+    }
+
+    func queueFault(_ fault: SandboxFault) {
+        sandbox.queue(fault)
+    }
+
+    /// Asks for a sync and waits until the integration reports it finished.
+    @discardableResult
+    func sync(timeout: Duration = .seconds(60)) async throws -> [String: Any] {
+        let before = try await integration()["lastSyncAt"] as? String
+        let started = try await request("POST", "/v1/integrations/datto/sync")
+        #expect(started.status == 202, "\(started.body)")
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let current = try await integration()
+            let status = current["status"] as? String
+            if status == "error" || ((current["lastSyncAt"] as? String) != before && status != "syncing") { return current }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ProcessFailure("sync did not finish within \(timeout)")
+    }
+
+    func integration() async throws -> [String: Any] {
+        let listing = try await request("GET", "/v1/integrations/datto")
+        return (listing.json["integrations"] as? [[String: Any]])?.first ?? [:]
+    }
+}
+
+enum HTTP {
+    static func send(_ method: String, _ url: String, _ body: [String: Any]? = nil, bearer: String? = nil) async throws
+        -> (status: Int, body: String, json: [String: Any])
+    {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = method
+        if let bearer { request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization") }
+        if let body {
+            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let text = String(decoding: data, as: UTF8.self)
+        let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, text, json)
+    }
+}

@@ -1,0 +1,216 @@
+import CollectorService
+import DattoSandbox
+import Foundation
+import GRDB
+import Synchronization
+import Testing
+import VectisBus
+import VectisContracts
+import VectisTestSupport
+import ZeroMQ
+
+@Suite("Collector: polling Datto through the outbox", .serialized)
+struct SyncTests {
+    static let fiftyDevices = FleetConfiguration(customers: 7, devicesPerCustomer: 7, agentsPerDevice: 4, sharesPerDevice: 1, unassignedDevices: 1)
+
+    func truthKeys(_ sandbox: SandboxState) -> Set<String> {
+        Set(sandbox.visibleRuns().map { "\($0.serialNumber)/\($0.volume)/\(Int($0.timestamp.timeIntervalSince1970))" })
+    }
+
+    func consumer(_ harness: CollectorHarness) async throws -> ReliableNode {
+        let node = try ReliableNode(
+            harness.bus, instance: "observer", subscriptions: [.prefix("datto."), .exact(BackupRunObserved.topic)])
+        #expect(await node.waitUntilReady())
+        return node
+    }
+
+    /// Bodies of what the collector committed to its outbox for `topic`.
+    func outboxBodies(_ harness: CollectorHarness, _ topic: String) throws -> [[String: Any]] {
+        let queue = try DatabaseQueue(path: harness.collector.database.path)
+        return try queue.read { db in
+            try Data.fetchAll(db, sql: "SELECT body FROM bus_outbox WHERE topic = ? ORDER BY id", arguments: [topic])
+        }.compactMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+    }
+
+    @Test("a full sync of a 50-device fleet announces every device and agent and every run exactly once; three more polls add no run")
+    func fullSync() async throws {
+        // A budget high enough for four back-to-back syncs; the budget itself has its own test.
+        try await CollectorHarness.with(fleet: Self.fiftyDevices, configure: { $0.requestsPerWindow = 1_000 }) { harness in
+            #expect(harness.sandbox.deviceCount == 50)
+            let observer = try await consumer(harness)
+            try await harness.configure()
+            let result = try await harness.sync()
+            #expect(result["status"] as? String == "ok")
+
+            let truth = truthKeys(harness.sandbox)
+            let agents = harness.sandbox.assets()
+            #expect(agents.contains { !$0.hasRuns }, "the fleet has agents that never backed up")
+            #expect(try await eventually { try observer.keys(BackupRunObserved.topic).count >= truth.count })
+            let runs = try observer.keys(BackupRunObserved.topic)
+            #expect(runs.count == truth.count)
+            #expect(Set(runs) == truth, "every run, each exactly once")
+            #expect(Set(try observer.keys(DattoDeviceSeen.topic)).count == 50)
+            #expect(Set(try observer.keys(DattoAgentSeen.topic)) == Set(agents.map { "\($0.serialNumber)/\($0.volume)" }),
+                    "every agent and share, those without backups included")
+
+            // Flags are carried, and an unassigned device lands on a visible customer.
+            let devices = try outboxBodies(harness, DattoDeviceSeen.topic)
+            #expect(devices.contains { $0["hidden"] as? Bool == true })
+            #expect(devices.contains { ($0["customer"] as? [String: Any])?["name"] as? String == "Unassigned" })
+            #expect(devices.contains { (($0["customer"] as? [String: Any])?["key"] as? String)?.hasPrefix("name:") == true })
+            let agentBodies = try outboxBodies(harness, DattoAgentSeen.topic)
+            #expect(agentBodies.contains { $0["isPaused"] as? Bool == true })
+            #expect(agentBodies.contains { $0["isArchived"] as? Bool == true })
+
+            let devicesBefore = try observer.keys(DattoDeviceSeen.topic).count
+            for _ in 0..<3 {
+                #expect(try await harness.sync()["status"] as? String == "ok")
+            }
+            // The re-announcements arrived, so anything else the polls published has too.
+            #expect(try await eventually { try observer.keys(DattoDeviceSeen.topic).count == devicesBefore + 150 })
+            #expect(try observer.keys(BackupRunObserved.topic).count == truth.count)
+            #expect(try outboxBodies(harness, BackupRunObserved.topic).count == truth.count)
+            try await observer.stop()
+        }
+    }
+
+    @Test("a new run is published on the next poll, and Datto's request budget is never exceeded")
+    func newRunWithinBudget() async throws {
+        let fleet = FleetConfiguration(customers: 2, devicesPerCustomer: 3, agentsPerDevice: 3, sharesPerDevice: 1)
+        try await CollectorHarness.with(fleet: fleet, sandboxWindow: .seconds(2), configure: { configuration in
+            configuration.requestsPerWindow = 3
+            configuration.rateWindow = .seconds(2)
+        }) { harness in
+            let observer = try await consumer(harness)
+            try await harness.configure()
+            let started = ContinuousClock.now
+            #expect(try await harness.sync()["status"] as? String == "ok")
+            // 8 requests at 3 per 2 s cannot take less than 4 s.
+            #expect(ContinuousClock.now - started >= .seconds(4))
+            let before = truthKeys(harness.sandbox)
+            #expect(try await eventually { try observer.keys(BackupRunObserved.topic).count == before.count })
+
+            harness.sandbox.advanceClock(by: 24 * 3_600)
+            let after = truthKeys(harness.sandbox)
+            let fresh = after.subtracting(before)
+            #expect(!fresh.isEmpty)
+            #expect(try await harness.sync()["status"] as? String == "ok")
+            #expect(try await eventually { try observer.keys(BackupRunObserved.topic).count == before.count + fresh.count })
+            #expect(Set(try observer.keys(BackupRunObserved.topic).suffix(fresh.count)) == fresh)
+            #expect(harness.sandbox.maxRequestsPerWindow(publicKey: CollectorHarness.key.publicKey) <= 3)
+            try await observer.stop()
+        }
+    }
+
+    @Test("a failing agent's runs carry Datto's status and error message; one device failing does not fail the sync")
+    func failuresAndPartialSync() async throws {
+        let fleet = FleetConfiguration(customers: 1, devicesPerCustomer: 3, agentsPerDevice: 2, sharesPerDevice: 0, failingAgents: 1)
+        try await CollectorHarness.with(fleet: fleet) { harness in
+            try await harness.configure()
+            // The second device's assets answer 504 on every attempt.
+            let serial = harness.sandbox.assets()[2].serialNumber
+            harness.queueFault(SandboxFault(fault: .gatewayTimeout, count: 3, path: "/\(serial)/asset"))
+            let result = try await harness.sync()
+            #expect(result["status"] as? String == "partial", "\(result)")
+            #expect((result["lastError"] as? String)?.contains("1 of 4 devices could not be read") == true, "\(result)")
+            let runs = try outboxBodies(harness, BackupRunObserved.topic)
+            #expect(!runs.contains { $0["deviceSerial"] as? String == serial })
+            let failed = runs.filter { $0["rawStatus"] as? String == "failure" }
+            #expect(!failed.isEmpty)
+            #expect(failed.allSatisfy { ($0["errorMessage"] as? String)?.isEmpty == false })
+            // The next poll picks the device up.
+            #expect(try await harness.sync()["status"] as? String == "ok")
+            #expect(try outboxBodies(harness, BackupRunObserved.topic).contains { $0["deviceSerial"] as? String == serial })
+        }
+    }
+}
+
+@Suite("Collector: the Datto secret never leaks", .serialized)
+struct SecretTests {
+    @Test("the secret is in no log line, no bus message, no API response, and not in the SQLite files")
+    func secretStaysSecret() async throws {
+        try await CollectorHarness.with { harness in
+            let secret = CollectorHarness.key.secretKey
+            let tapped = TapRecorder(endpoint: harness.bus.endpoints.tap)
+            try await Task.sleep(for: .milliseconds(300))
+            var responses: [String] = []
+            responses.append(try await harness.request(
+                "PUT", "/v1/integrations/datto",
+                ["publicKey": CollectorHarness.key.publicKey, "secretKey": secret, "region": "us"]).body)
+            responses.append(try await harness.request("POST", "/v1/integrations/datto/test").body)
+            responses.append(try await harness.request("POST", "/v1/integrations/datto/test", ["secretKey": "wrong-\(secret)"]).body)
+            try await harness.sync()
+            responses.append(try await harness.request("GET", "/v1/integrations/datto").body)
+            // Rotation: the same key re-entered keeps working and still shows only "set".
+            responses.append(try await harness.request(
+                "PUT", "/v1/integrations/datto",
+                ["publicKey": CollectorHarness.key.publicKey, "secretKey": secret, "region": "us"]).body)
+            try await Task.sleep(for: .milliseconds(500))
+            let frames = tapped.stop()
+
+            #expect(frames > 0, "the tap saw the sync's traffic")
+            #expect(!tapped.bytes.contains(Array(secret.utf8)))
+            for response in responses { #expect(!response.contains(secret), "\(response)") }
+            #expect(responses.last?.contains(#""secretKeySet":true"#) == true)
+            #expect(!harness.logs.text.isEmpty)
+            #expect(!harness.logs.text.contains(secret))
+            let files = try FileManager.default.contentsOfDirectory(atPath: harness.dataDirectory.path)
+            #expect(files.contains("collector.sqlite"))
+            for file in files {
+                let bytes = try Data(contentsOf: harness.dataDirectory.appendingPathComponent(file))
+                #expect(bytes.range(of: Data(secret.utf8)) == nil, "\(file)")
+            }
+            let keyFile = harness.dataDirectory.appendingPathComponent("secret.key").path
+            let permissions = try FileManager.default.attributesOfItem(atPath: keyFile)[.posixPermissions] as? Int
+            #expect(permissions == 0o600)
+        }
+    }
+}
+
+/// Everything that crosses the bus's tap port while it runs, as raw bytes.
+final class TapRecorder: Sendable {
+    private final class Store: Sendable {
+        let bytes = Mutex<[UInt8]>([])
+        let count = Mutex(0)
+        let stopping = Mutex(false)
+    }
+
+    private let store = Store()
+    private let thread: ZMQSocketThread
+
+    init(endpoint: String) {
+        let store = self.store
+        thread = ZMQSocketThread.start(name: "tap-recorder") {
+            guard let context = try? ZMQContext(), let socket = try? ZMQSocket(context: context, type: .sub) else { return }
+            defer { socket.close() }
+            try? socket.setLinger(milliseconds: 0)
+            try? socket.subscribe("")
+            try? socket.setReceiveTimeout(milliseconds: 50)
+            try? socket.connect(endpoint)
+            while !store.stopping.withLock({ $0 }) {
+                guard let frames = try? socket.receiveMessage() else { continue }
+                store.count.withLock { $0 += 1 }
+                store.bytes.withLock { bytes in for frame in frames { bytes += frame } }
+            }
+        }
+    }
+
+    var bytes: [UInt8] { store.bytes.withLock { $0 } }
+
+    /// Stops recording; returns how many messages were seen.
+    func stop() -> Int {
+        store.stopping.withLock { $0 = true }
+        _ = thread.join(timeout: .seconds(2))
+        return store.count.withLock { $0 }
+    }
+}
+
+extension Array where Element == UInt8 {
+    func contains(_ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, needle.count <= count else { return false }
+        for start in 0...(count - needle.count) where self[start] == needle[0] {
+            if Array(self[start..<(start + needle.count)]) == needle { return true }
+        }
+        return false
+    }
+}
