@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs the system locally on loopback: today that is vectis-bus and a tap showing its traffic.
-# Ctrl-C stops everything this script started.
+# Runs what exists of the system locally, on loopback, with embedded defaults:
+# vectis-bus, the Datto sandbox and vectis-collector; configures the Datto integration against the sandbox,
+# runs Test and a first sync, then shows the bus traffic in a tap. Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.build/debug
-mkdir -p .vectis/logs
+state=.vectis
+mkdir -p "$state/logs" "$state/data"
 
 children=()
 cleanup() {
@@ -15,27 +17,36 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-"$bin/vectis-bus" >.vectis/logs/bus.log 2>&1 &
-children+=($!)
-for _ in $(seq 1 100); do
-  curl -sf http://127.0.0.1:8080/readyz >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -sf http://127.0.0.1:8080/readyz >/dev/null || { echo "vectis-bus did not start; see .vectis/logs/bus.log"; exit 1; }
+wait_ready() { # name url
+  for _ in $(seq 1 150); do curl -sf "$2" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "$1 did not start; see $state/logs/$1.log"; exit 1
+}
+
+export VECTIS_DATA_DIR="$state/data"
+export VECTIS_DATTO_BASE_URL_US=http://127.0.0.1:9081/v1
+export VECTIS_DATTO_BASE_URL_EU=http://127.0.0.1:9081/eu/v1
+
+"$bin/vectis-bus" >"$state/logs/bus.log" 2>&1 & children+=($!)
+wait_ready bus http://127.0.0.1:8080/readyz
+"$bin/vectis-sandbox" datto --port 9081 --real-time >"$state/logs/sandbox-datto.log" 2>&1 & children+=($!)
+wait_ready sandbox-datto http://127.0.0.1:9081/healthz
+"$bin/vectis-collector" >"$state/logs/collector.log" 2>&1 & children+=($!)
+wait_ready collector http://127.0.0.1:8081/readyz
+
+# The sandbox's working key pair (docs/datto-sandbox.md); the secret goes in on stdin, never as an argument.
+echo "sandbox-secret-7c4f1e9a2b" | "$bin/vectis" datto configure --public-key sandbox-public-key --region us --secret-key-stdin
+"$bin/vectis" datto test
+"$bin/vectis" datto sync --wait
 
 cat <<TXT
-vectis-bus is running (log: .vectis/logs/bus.log)
-  publish   tcp://127.0.0.1:5550   services connect their PUB sockets here
-  subscribe tcp://127.0.0.1:5551   services connect their SUB sockets here
-  tap       tcp://127.0.0.1:5552   read-only copy of every message
-  http      http://127.0.0.1:8080/healthz  /readyz  /metrics
 
-Sending 5 sample backup runs through the bus so the tap below has something to show;
-in another terminal, '$bin/vectis tap --json' shows the same traffic as JSON lines.
+Running (logs in $state/logs, data in $state/data, admin token in $state/data/admin-token):
+  vectis-bus         tcp://127.0.0.1:5550 (publish) 5551 (subscribe) 5552 (tap)   http://127.0.0.1:8080/metrics
+  Datto sandbox      http://127.0.0.1:9081/v1   (emulation; scenario controls under /_sandbox)
+  vectis-collector   http://127.0.0.1:8081/healthz  /readyz  /metrics  /v1/integrations/datto
+Try: $bin/vectis datto status   |   $bin/vectis tap --json | jq .   |   $bin/vectis datto sync --wait
+Live bus traffic follows (heartbeats every 5 s; Ctrl-C stops everything):
 TXT
-
-( sleep 1; "$bin/vectis-probe" publish --count 5 --stream demo/run-local >/dev/null 2>&1 ) &
-children+=($!)
-"$bin/vectis" tap &
+"$bin/vectis" tap --topic collector. --topic service. --topic datto.device. &
 children+=($!)
 wait "${children[0]}"

@@ -116,10 +116,17 @@ struct CollectorHarness {
         try await HTTP.send(method, collectorURL + path, body, bearer: token)
     }
 
+    /// Saves the sandbox's keys and waits for the first sync, which saving starts.
     func configure(publicKey: String = key.publicKey, secretKey: String = key.secretKey, region: String = "us") async throws {
         let response = try await request(
             "PUT", "/v1/integrations/datto", ["publicKey": publicKey, "secretKey": secretKey, "region": region])
         #expect([200, 201].contains(response.status), "\(response.body)")
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let current = try await integration()
+            if current["lastSyncId"] != nil, !["syncing", "never-synced"].contains(current["status"] as? String) { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
     }
 
     func queueFault(_ fault: SandboxFault) {
@@ -129,14 +136,13 @@ struct CollectorHarness {
     /// Asks for a sync and waits until the integration reports it finished.
     @discardableResult
     func sync(timeout: Duration = .seconds(60)) async throws -> [String: Any] {
-        let before = try await integration()["lastSyncAt"] as? String
         let started = try await request("POST", "/v1/integrations/datto/sync")
         #expect(started.status == 202, "\(started.body)")
+        let syncId = started.json["syncId"] as? String
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let current = try await integration()
-            let status = current["status"] as? String
-            if status == "error" || ((current["lastSyncAt"] as? String) != before && status != "syncing") { return current }
+            if current["lastSyncId"] as? String == syncId, current["status"] as? String != "syncing" { return current }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw ProcessFailure("sync did not finish within \(timeout)")

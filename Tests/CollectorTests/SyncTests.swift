@@ -24,6 +24,14 @@ struct SyncTests {
         return node
     }
 
+    /// `serial/volume/epoch` of every run the collector published.
+    func publishedRunKeys(_ harness: CollectorHarness) throws -> Set<String> {
+        Set(try outboxBodies(harness, BackupRunObserved.topic).map { body in
+            let runAt = BusJSON.parseTimestamp(body["runAt"] as? String ?? "") ?? .distantPast
+            return "\(body["deviceSerial"] as? String ?? "")/\(body["agentVolume"] as? String ?? "")/\(Int(runAt.timeIntervalSince1970))"
+        })
+    }
+
     /// Bodies of what the collector committed to its outbox for `topic`.
     func outboxBodies(_ harness: CollectorHarness, _ topic: String) throws -> [[String: Any]] {
         let queue = try DatabaseQueue(path: harness.collector.database.path)
@@ -102,15 +110,38 @@ struct SyncTests {
         }
     }
 
+    @Test("every /asset shape Datto has been seen to send gives the same runs")
+    func assetShapes() async throws {
+        let fleet = FleetConfiguration(customers: 1, devicesPerCustomer: 2, agentsPerDevice: 2, sharesPerDevice: 1)
+        try await CollectorHarness.with(fleet: fleet) { harness in
+            // First sync: /asset as {"0": {...}, "1": {...}}; then one more device appears and /asset comes as {items}.
+            harness.queueFault(SandboxFault(fault: .indexKeyedAssets, count: 100, path: "/asset"))
+            try await harness.configure()
+            #expect(try await harness.integration()["status"] as? String == "ok")
+            let before = truthKeys(harness.sandbox)
+            #expect(try publishedRunKeys(harness) == before)
+            harness.sandbox.clearFaults()
+            let serial = harness.sandbox.addDevice(customer: 0, agents: 2)
+            harness.sandbox.advanceClock(by: 24 * 3_600)
+            harness.queueFault(SandboxFault(fault: .envelopeAssets, count: 100, path: "/asset"))
+            #expect(try await harness.sync()["status"] as? String == "ok")
+            // Everything visible before or now, each once (older runs have left the 10-run window meanwhile).
+            let published = try outboxBodies(harness, BackupRunObserved.topic)
+            #expect(try publishedRunKeys(harness) == before.union(truthKeys(harness.sandbox)))
+            #expect(published.count == before.union(truthKeys(harness.sandbox)).count)
+            #expect(try outboxBodies(harness, DattoAgentSeen.topic).contains { $0["deviceSerial"] as? String == serial })
+        }
+    }
+
     @Test("a failing agent's runs carry Datto's status and error message; one device failing does not fail the sync")
     func failuresAndPartialSync() async throws {
         let fleet = FleetConfiguration(customers: 1, devicesPerCustomer: 3, agentsPerDevice: 2, sharesPerDevice: 0, failingAgents: 1)
         try await CollectorHarness.with(fleet: fleet) { harness in
-            try await harness.configure()
-            // The second device's assets answer 504 on every attempt.
+            // The second device's assets answer 504 on every attempt of the first sync.
             let serial = harness.sandbox.assets()[2].serialNumber
             harness.queueFault(SandboxFault(fault: .gatewayTimeout, count: 3, path: "/\(serial)/asset"))
-            let result = try await harness.sync()
+            try await harness.configure()
+            let result = try await harness.integration()
             #expect(result["status"] as? String == "partial", "\(result)")
             #expect((result["lastError"] as? String)?.contains("1 of 4 devices could not be read") == true, "\(result)")
             let runs = try outboxBodies(harness, BackupRunObserved.topic)

@@ -1,11 +1,11 @@
 import ArgumentParser
 
 /// `vectis`: the operator's command line.
-public struct VectisCommand: ParsableCommand {
+public struct VectisCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vectis",
         abstract: "Operate the Vectis Datto bus.",
-        subcommands: [TapCommand.self])
+        subcommands: [TapCommand.self, DattoCommand.self])
 
     public init() {}
 }

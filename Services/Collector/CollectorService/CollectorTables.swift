@@ -15,6 +15,7 @@ enum CollectorTables {
                     region TEXT NOT NULL,
                     is_default BOOLEAN NOT NULL DEFAULT 0,
                     status TEXT NOT NULL,
+                    last_sync_id TEXT,
                     last_sync_started_at DOUBLE,
                     last_sync_at DOUBLE,
                     last_error TEXT,

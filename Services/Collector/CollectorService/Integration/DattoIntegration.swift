@@ -11,6 +11,7 @@ public struct DattoIntegration: Sendable, Equatable {
     public var region: String
     public var isDefault: Bool
     public var status: Status
+    public var lastSyncId: String?
     public var lastSyncStartedAt: Date?
     public var lastSyncAt: Date?
     public var lastError: String?
@@ -30,6 +31,8 @@ public struct DattoIntegrationView: Codable, Sendable, Equatable {
     public var region: String
     public var isDefault: Bool
     public var status: String
+    /// The id of the latest sync started (what `POST …/sync` returned), to tell when it has finished.
+    public var lastSyncId: String?
     public var lastSyncStartedAt: Date?
     public var lastSyncAt: Date?
     public var lastError: String?
@@ -49,6 +52,7 @@ public struct DattoIntegrationView: Codable, Sendable, Equatable {
         region = integration.region
         isDefault = integration.isDefault
         status = integration.status.rawValue
+        lastSyncId = integration.lastSyncId
         lastSyncStartedAt = integration.lastSyncStartedAt
         lastSyncAt = integration.lastSyncAt
         lastError = integration.lastError

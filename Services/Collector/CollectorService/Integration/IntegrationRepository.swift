@@ -10,7 +10,7 @@ public protocol IntegrationRepository: Sendable {
     /// Creates or updates; a nil secret keeps the stored one. History (runs, cursors) is never touched.
     func save(tenant: String, publicKey: String, secretKey: String?, region: String, makeDefault: Bool) async throws
     func defaultTenant() async throws -> String?
-    func syncStarted(tenant: String, at: Date) async throws
+    func syncStarted(tenant: String, syncId: String, at: Date) async throws
     func syncFinished(tenant: String, status: DattoIntegration.Status, at: Date, summary: SyncSummary?, error: DattoError?) async throws
 }
 
@@ -27,7 +27,7 @@ public struct SQLiteIntegrationRepository: IntegrationRepository {
     static func integration(_ row: Row) -> DattoIntegration {
         DattoIntegration(
             tenant: row["tenant"], publicKey: row["public_key"], region: row["region"], isDefault: row["is_default"],
-            status: DattoIntegration.Status(rawValue: row["status"]) ?? .neverSynced,
+            status: DattoIntegration.Status(rawValue: row["status"]) ?? .neverSynced, lastSyncId: row["last_sync_id"],
             lastSyncStartedAt: (row["last_sync_started_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             lastSyncAt: (row["last_sync_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             lastError: row["last_error"], lastErrorKind: row["last_error_kind"], devices: row["devices"],
@@ -93,11 +93,11 @@ public struct SQLiteIntegrationRepository: IntegrationRepository {
         }
     }
 
-    public func syncStarted(tenant: String, at date: Date) async throws {
+    public func syncStarted(tenant: String, syncId: String, at date: Date) async throws {
         try await database.write { db in
             try db.execute(
-                sql: "UPDATE datto_integration SET status = 'syncing', last_sync_started_at = ? WHERE tenant = ?",
-                arguments: [date.timeIntervalSince1970, tenant])
+                sql: "UPDATE datto_integration SET status = 'syncing', last_sync_id = ?, last_sync_started_at = ? WHERE tenant = ?",
+                arguments: [syncId, date.timeIntervalSince1970, tenant])
         }
     }
 

@@ -87,7 +87,7 @@ public final class DattoPoller: Service, Sendable {
         var metadata: Logger.Metadata = ["tenant": "\(tenant)", "sync": "\(syncId)", "trigger": "\(trigger.rawValue)"]
         do {
             let started = Date()
-            try await repository.syncStarted(tenant: tenant, at: started)
+            try await repository.syncStarted(tenant: tenant, syncId: syncId, at: started)
             _ = try await database.write { [outbox] db in
                 try outbox.append(
                     CollectorSyncStarted(syncId: syncId, trigger: trigger, region: integration.region, startedAt: started),

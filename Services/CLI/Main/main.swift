@@ -1,3 +1,0 @@
-import VectisCLI
-
-VectisCommand.main()
