@@ -28,23 +28,28 @@ struct BusBenchmark: AsyncParsableCommand {
         let direct = try RawPair.measure(count: count, payload: payload, viaProxy: nil)
         print("raw PUB→SUB direct:        \(direct.summary)")
 
-        let proxy = BusProxy(
-            configuration: BusServerConfiguration(
-                publishBind: "tcp://127.0.0.1:*", subscribeBind: "tcp://127.0.0.1:*", tapBind: "tcp://127.0.0.1:*",
-                httpPort: 0),
-            metricsFactory: ServiceMetrics().factory, logger: logger)
-        let group = ServiceGroup(services: [proxy], gracefulShutdownSignals: [], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            let endpoints = try await proxy.endpoints()
+        try await withBenchBus(logger: logger) { endpoints in
             let viaBus = try RawPair.measure(count: count, payload: payload, viaProxy: endpoints)
             print("raw through vectis-bus:    \(viaBus.summary)" + String(format: "  ratio to direct %.2f", viaBus.rate / direct.rate))
             let typed = try await TypedPath.measure(count: typedCount, endpoints: endpoints, logger: logger)
             print("typed through vectis-bus:  \(typed.summary)"
                 + String(format: "  ratio to raw via bus %.2f, to direct %.2f", typed.rate / viaBus.rate, typed.rate / direct.rate))
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
+    }
+}
+
+/// Runs `body` with a `vectis-bus` proxy on ephemeral loopback ports in this process, then stops it.
+func withBenchBus(logger: Logger, _ body: (BusProxy.BoundEndpoints) async throws -> Void) async throws {
+    let proxy = BusProxy(
+        configuration: BusServerConfiguration(
+            publishBind: "tcp://127.0.0.1:*", subscribeBind: "tcp://127.0.0.1:*", tapBind: "tcp://127.0.0.1:*", httpPort: 0),
+        metricsFactory: ServiceMetrics().factory, logger: logger)
+    let group = ServiceGroup(services: [proxy], gracefulShutdownSignals: [], logger: logger)
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        try await body(try await proxy.endpoints())
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
     }
 }
 

@@ -28,15 +28,7 @@ struct ReliableBenchmark: AsyncParsableCommand {
         if appendOnly { return }
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
-        let proxy = BusProxy(
-            configuration: BusServerConfiguration(
-                publishBind: "tcp://127.0.0.1:*", subscribeBind: "tcp://127.0.0.1:*", tapBind: "tcp://127.0.0.1:*",
-                httpPort: 0),
-            metricsFactory: ServiceMetrics().factory, logger: logger)
-        let busGroup = ServiceGroup(services: [proxy], gracefulShutdownSignals: [], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await busGroup.run() }
-            let endpoints = try await proxy.endpoints()
+        try await withBenchBus(logger: logger) { endpoints in
             let raw = try RawPair.measure(count: 1_000_000, payload: [UInt8](repeating: 0x61, count: 100), viaProxy: endpoints)
             print("raw through vectis-bus:      \(raw.summary)")
             let bus = BusConfiguration(publishEndpoint: endpoints.publish, subscribeEndpoint: endpoints.subscribe)
@@ -46,7 +38,7 @@ struct ReliableBenchmark: AsyncParsableCommand {
                 bus: bus, instance: "reader", path: directory.appendingPathComponent("reader.sqlite").path,
                 subscriptions: [.exact(BackupRunObserved.topic)], logger: logger)
             let group = ServiceGroup(services: owner.bus.services + reader.bus.services, gracefulShutdownSignals: [], logger: logger)
-            tasks.addTask { try await group.run() }
+            let nodes = Task { try await group.run() }
             _ = await owner.bus.connection.publisher.waitUntilReady()
             _ = await reader.bus.connection.subscriber!.waitUntilReady()
 
@@ -79,8 +71,7 @@ struct ReliableBenchmark: AsyncParsableCommand {
                          rate, rate / raw.rate, count, seconds(elapsed)))
             print("  gaps \(reader.counter("vectis_bus_gaps_detected_total")), duplicates \(reader.counter("vectis_bus_duplicates_skipped_total")), replays \(owner.counter("vectis_bus_replays_served_total"))")
             await group.triggerGracefulShutdown()
-            await busGroup.triggerGracefulShutdown()
-            try await tasks.waitForAll()
+            try await nodes.value
             try? FileManager.default.removeItem(at: directory)
         }
     }

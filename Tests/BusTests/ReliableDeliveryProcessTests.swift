@@ -59,6 +59,12 @@ struct ReliableDeliveryProcessTests {
         return rows
     }
 
+    /// SIGTERM to each; each must exit 0 (a clean shutdown) within 10 s.
+    func stopCleanly(_ processes: [RunningProcess]) async {
+        for process in processes { process.signal(SIGTERM) }
+        for process in processes { #expect(await process.waitForExit(timeout: .seconds(10)) == 0) }
+    }
+
     func metric(_ name: String, port: Int) async throws -> Double {
         let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
         let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix(name + " ") }
@@ -87,8 +93,7 @@ struct ReliableDeliveryProcessTests {
         let rows = try await waitForApplied(5_100)
         #expect(rows == Array(1...5_100))
         #expect(try await metric("vectis_bus_replays_requested_total", port: port) >= 1)
-        for process in [consumer, publisher, bus.process] { process.signal(SIGTERM) }
-        for process in [consumer, publisher, bus.process] { #expect(await process.waitForExit(timeout: .seconds(10)) == 0) }
+        await stopCleanly([consumer, publisher, bus.process])
     }
 
     @Test("events committed by a publisher killed before it sent them go out when it restarts, applied once")
@@ -110,8 +115,7 @@ struct ReliableDeliveryProcessTests {
         #expect(rows == Array(1...1_000))
         try await Task.sleep(for: .milliseconds(700))
         #expect(try applied().count == 1_000, "nothing applied twice")
-        for process in [consumer, publisher, bus.process] { process.signal(SIGTERM) }
-        for process in [consumer, publisher, bus.process] { #expect(await process.waitForExit(timeout: .seconds(10)) == 0) }
+        await stopCleanly([consumer, publisher, bus.process])
     }
 
     @Test("the bus restarted in the middle of 20,000 events: every one is applied exactly once")
@@ -133,8 +137,7 @@ struct ReliableDeliveryProcessTests {
         #expect(rows.count == 20_000)
         #expect(rows == Array(1...20_000))
         #expect(try await metric("vectis_bus_gaps_detected_total", port: port) >= 1)
-        for process in [consumer, publisher, bus.process] { process.signal(SIGTERM) }
-        for process in [consumer, publisher, bus.process] { #expect(await process.waitForExit(timeout: .seconds(10)) == 0) }
+        await stopCleanly([consumer, publisher, bus.process])
     }
 
     @Test("a slow consumer with a tiny receive high-water mark loses messages at the socket and replay fills every gap")
@@ -151,7 +154,6 @@ struct ReliableDeliveryProcessTests {
         let rows = try await waitForApplied(10_000, timeout: .seconds(120))
         #expect(rows == Array(1...10_000))
         #expect(try await metric("vectis_bus_gaps_detected_total", port: port) >= 1)
-        for process in [consumer, publisher, bus.process] { process.signal(SIGTERM) }
-        for process in [consumer, publisher, bus.process] { #expect(await process.waitForExit(timeout: .seconds(10)) == 0) }
+        await stopCleanly([consumer, publisher, bus.process])
     }
 }

@@ -110,6 +110,36 @@ struct SyncTests {
         }
     }
 
+    @Test("two partner accounts (tenants) are polled separately, each event carrying its tenant; the first stays default")
+    func tenants() async throws {
+        let fleet = FleetConfiguration(customers: 1, devicesPerCustomer: 1, agentsPerDevice: 2, sharesPerDevice: 0, unassignedDevices: 0)
+        try await CollectorHarness.with(fleet: fleet) { harness in
+            try await harness.configure()
+            let second = try await harness.request(
+                "PUT", "/v1/integrations/datto",
+                ["tenant": "msp-b", "publicKey": CollectorHarness.key.publicKey, "secretKey": CollectorHarness.key.secretKey, "region": "us"])
+            #expect(second.status == 201)
+            #expect(second.json["isDefault"] as? Bool == false)
+            let synced = try await harness.request("POST", "/v1/integrations/datto/sync", ["tenant": "msp-b"])
+            #expect(synced.json["tenant"] as? String == "msp-b")
+            let queue = try DatabaseQueue(path: harness.collector.database.path)
+            #expect(try await eventually {
+                try queue.read { db in
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM observed_run WHERE tenant = 'msp-b'") ?? 0
+                } == harness.sandbox.visibleRuns().count
+            })
+            let headers = try await queue.read { db in
+                try Data.fetchAll(db, sql: "SELECT header FROM bus_outbox WHERE topic = 'backup.run.observed'")
+            }
+            let tenants = headers.compactMap { (try? JSONSerialization.jsonObject(with: $0) as? [String: Any])?["tenant"] as? String }
+            #expect(Set(tenants) == ["default", "msp-b"])
+            #expect(tenants.filter { $0 == "msp-b" }.count == harness.sandbox.visibleRuns().count)
+            let listing = try await harness.request("GET", "/v1/integrations/datto")
+            let all = listing.json["integrations"] as? [[String: Any]] ?? []
+            #expect(all.map { $0["tenant"] as? String } == ["default", "msp-b"])
+        }
+    }
+
     @Test("every /asset shape Datto has been seen to send gives the same runs")
     func assetShapes() async throws {
         let fleet = FleetConfiguration(customers: 1, devicesPerCustomer: 2, agentsPerDevice: 2, sharesPerDevice: 1)
