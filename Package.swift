@@ -12,6 +12,8 @@ let package = Package(
         .executable(name: "vectis-bench", targets: ["VectisBench"]),
         .executable(name: "vectis-sandbox", targets: ["VectisSandboxMain"]),
         .executable(name: "vectis-collector", targets: ["VectisCollectorMain"]),
+        .executable(name: "vectis-assets", targets: ["VectisAssetsMain"]),
+        .executable(name: "vectis-backups", targets: ["VectisBackupsMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -68,6 +70,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             path: "Shared/Runtime"
         ),
@@ -88,6 +91,28 @@ let package = Package(
             path: "Services/Collector/CollectorService"
         ),
         .executableTarget(name: "VectisCollectorMain", dependencies: ["CollectorService"], path: "Services/Collector/Main"),
+
+        .target(
+            name: "AssetsService",
+            dependencies: [
+                "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Services/Assets/AssetsService"
+        ),
+        .executableTarget(name: "VectisAssetsMain", dependencies: ["AssetsService"], path: "Services/Assets/Main"),
+        .target(
+            name: "BackupsService",
+            dependencies: [
+                "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Backups/BackupsService"
+        ),
+        .executableTarget(name: "VectisBackupsMain", dependencies: ["BackupsService"], path: "Services/Backups/Main"),
 
         .target(
             name: "DattoSandbox",
@@ -148,15 +173,15 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], path: "Tests/ZeroMQTests"),
         .testTarget(name: "ContractsTests", dependencies: ["VectisContracts"], path: "Tests/ContractsTests"),
         .testTarget(
-            name: "CollectorTests",
+            name: "ServiceTests",
             dependencies: [
-                "VectisTestSupport", "CollectorService", "DattoSandbox", "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                "VectisTestSupport", "CollectorService", "AssetsService", "BackupsService", "DattoSandbox", "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
                 "VectisBus", "BusService", "VectisCLI", "ZeroMQ",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Tests/CollectorTests"
+            path: "Tests/ServiceTests"
         ),
         .testTarget(
             name: "BusTests",

@@ -20,12 +20,24 @@ public struct BackupJobRecorded: BusEvent, Equatable {
     public var night: String
     /// Consecutive latest nights with runs and no success; 0 once a night succeeds.
     public var failedNightsInARow: Int
+    /// The agent's summary after this run was recorded.
+    public var lastSuccessAt: Date?
+    public var lastFailureAt: Date?
+    public var lastFailureMessage: String?
+    public var currentlyFailing: Bool?
+    public var lastRunAt: Date?
 
     public init(
         jobId: Int64, deviceSerial: String, agentVolume: String, agentName: String, customer: CustomerRef,
         runAt: Date, status: Status, rawStatus: String, errorMessage: String? = nil, sizeBytes: Int64? = nil,
-        night: String, failedNightsInARow: Int
+        night: String, failedNightsInARow: Int, lastSuccessAt: Date? = nil, lastFailureAt: Date? = nil,
+        lastFailureMessage: String? = nil, currentlyFailing: Bool? = nil, lastRunAt: Date? = nil
     ) {
+        self.lastSuccessAt = lastSuccessAt
+        self.lastFailureAt = lastFailureAt
+        self.lastFailureMessage = lastFailureMessage
+        self.currentlyFailing = currentlyFailing
+        self.lastRunAt = lastRunAt
         self.jobId = jobId
         self.deviceSerial = deviceSerial
         self.agentVolume = agentVolume

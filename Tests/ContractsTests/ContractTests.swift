@@ -180,3 +180,14 @@ struct HeaderCodecTests {
         }
     }
 }
+
+@Suite("Stable ids")
+struct StableIDTests {
+    @Test("the same natural key gives the same id in every service; different keys differ")
+    func stable() {
+        #expect(StableID.customer(tenant: "default", key: "org:1") == StableID.customer(tenant: "default", key: "org:1"))
+        #expect(StableID.customer(tenant: "default", key: "org:1") != StableID.customer(tenant: "msp-b", key: "org:1"))
+        #expect(StableID.agent(tenant: "t", deviceSerial: "ab", volume: "c") != StableID.agent(tenant: "t", deviceSerial: "a", volume: "bc"))
+        #expect(StableID.customer(tenant: "default", key: "org:1").wholeMatch(of: /c_[0-9a-f]{16}/) != nil)
+    }
+}

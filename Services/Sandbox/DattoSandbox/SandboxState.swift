@@ -42,6 +42,29 @@ public final class SandboxState: Sendable {
 
     public var deviceCount: Int { fleet.withLock { $0.devices.count } }
 
+    /// A device as the sandbox holds it, for tests that compute what Vectis should show on their own.
+    public struct InventoryDevice: Sendable {
+        public var serialNumber: String
+        public var organizationId: Int?
+        public var companyName: String?
+        public var hidden: Bool
+        public var assets: [(volume: String, name: String, kind: String)]
+    }
+
+    public func inventory() -> [InventoryDevice] {
+        fleet.withLock { fleet in
+            fleet.devices.map { device in
+                let customer = fleet.customers[device.customer]
+                return InventoryDevice(
+                    serialNumber: device.serialNumber, organizationId: customer.organizationId, companyName: customer.name,
+                    hidden: device.hidden, assets: device.assets.map { ($0.volume, $0.name, $0.kind.rawValue) })
+            }
+        }
+    }
+
+    /// The runs the API shows right now, with their error messages.
+    public func visibleRunDetails() -> [SandboxRun] { visibleRuns() }
+
     /// The most requests one key made in any rate window.
     public func maxRequestsPerWindow(publicKey: String) -> Int {
         requests.withLock { $0.keys[publicKey]?.maxPerWindow ?? 0 }

@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import VectisContracts
+import VectisRuntime
 
 /// `/v1/integrations/datto`: configure, test, sync and read the status of Datto integrations.
 struct IntegrationController {
@@ -19,7 +19,6 @@ struct IntegrationController {
 
     struct Listing: Encodable { var integrations: [DattoIntegrationView] }
     struct SyncStarted: Encodable { var tenant: String; var syncId: String }
-    struct Problem: Encodable { var error: String }
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.get { _, _ in
@@ -63,7 +62,7 @@ struct IntegrationController {
         group.post("sync") { request, context in
             let body = try await decodeOptional(SyncRequest.self, request, context)
             guard let tenant = try await resolveTenant(body?.tenant), try await repository.find(tenant: tenant) != nil else {
-                return try Response.json(Problem(error: "No Datto integration is configured for that tenant."), status: .notFound)
+                return Response.problem(.notFound, "No Datto integration is configured for that tenant.")
             }
             return try Response.json(SyncStarted(tenant: tenant, syncId: poller.requestSync(tenant: tenant)), status: .accepted)
         }
@@ -75,7 +74,7 @@ struct IntegrationController {
     }
 
     private func problem(_ message: String) throws -> Response {
-        try Response.json(Problem(error: message), status: .badRequest)
+        Response.problem(.badRequest, message)
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ context: BasicRequestContext) async throws -> T {
@@ -106,15 +105,5 @@ extension Optional {
     func asyncFlatMap<U>(_ transform: (Wrapped) async throws -> U?) async rethrows -> U? {
         guard let self else { return nil }
         return try await transform(self)
-    }
-}
-
-extension Response {
-    /// JSON with the bus's conventions (ISO-8601 UTC timestamps with milliseconds, sorted keys).
-    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
-        let encoder = BusJSON.makeEncoder()
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 }

@@ -1,3 +1,5 @@
+import AssetsService
+import BackupsService
 import CollectorService
 import DattoSandbox
 import Foundation
@@ -52,11 +54,15 @@ struct CollectorHarness {
     let dataDirectory: URL
     let logs: CapturedLogs
     let bus: TestBus
+    /// Set when the harness also runs vectis-assets and vectis-backups.
+    let assetsURL: String?
+    let backupsURL: String?
+    let backupsDatabase: String?
     static let token = "test-admin-token"
     static let key = DattoSandboxConfiguration.defaultKeys[0]
 
     static func with(
-        fleet: FleetConfiguration = FleetConfiguration(), sandboxWindow: Duration = .seconds(60),
+        fleet: FleetConfiguration = FleetConfiguration(), sandboxWindow: Duration = .seconds(60), pipeline: Bool = false,
         configure: (inout CollectorConfiguration) -> Void = { _ in },
         _ body: (CollectorHarness) async throws -> Void
     ) async throws {
@@ -82,13 +88,32 @@ struct CollectorHarness {
             let logs = CapturedLogs()
             let (collectorApp, collector) = try buildApplication(
                 configuration, metrics: ServiceMetrics(), logger: logs.logger("vectis-collector"))
-            let group = ServiceGroup(
-                services: [sandboxApp, collectorApp], gracefulShutdownSignals: [], logger: TestBus.quietLogger)
+            var services: [any Service] = [sandboxApp, collectorApp]
+            var assetsURL: String?
+            var backupsURL: String?
+            var backupsDatabase: String?
+            if pipeline {
+                var assetsRuntime = runtime
+                assetsRuntime.service = "assets"
+                assetsRuntime.httpPort = try freePort()
+                let (assetsApp, _) = try AssetsService.buildApplication(assetsRuntime, logger: TestBus.quietLogger)
+                var backupsRuntime = runtime
+                backupsRuntime.service = "backups"
+                backupsRuntime.httpPort = try freePort()
+                let (backupsApp, _, path) = try BackupsService.buildApplication(
+                    BackupsConfiguration(runtime: backupsRuntime), logger: TestBus.quietLogger)
+                services += [assetsApp, backupsApp]
+                assetsURL = "http://127.0.0.1:\(assetsRuntime.httpPort)"
+                backupsURL = "http://127.0.0.1:\(backupsRuntime.httpPort)"
+                backupsDatabase = path
+            }
+            let group = ServiceGroup(services: services, gracefulShutdownSignals: [], logger: TestBus.quietLogger)
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
                 let harness = CollectorHarness(
                     sandbox: sandbox, sandboxURL: "http://127.0.0.1:\(sandboxPort)", collector: collector,
-                    collectorURL: "http://127.0.0.1:\(collectorPort)", dataDirectory: dataDirectory, logs: logs, bus: bus)
+                    collectorURL: "http://127.0.0.1:\(collectorPort)", dataDirectory: dataDirectory, logs: logs, bus: bus,
+                    assetsURL: assetsURL, backupsURL: backupsURL, backupsDatabase: backupsDatabase)
                 try await harness.waitUntilUp()
                 try await body(harness)
                 await group.triggerGracefulShutdown()
@@ -98,12 +123,11 @@ struct CollectorHarness {
     }
 
     func waitUntilUp() async throws {
+        let urls = [collectorURL, sandboxURL] + [assetsURL, backupsURL].compactMap { $0 }
         for _ in 0..<200 {
-            if (try? await request("GET", "/healthz").status) == 200,
-                (try? await HTTP.send("GET", sandboxURL + "/healthz").status) == 200
-            {
-                return
-            }
+            var up = true
+            for url in urls where (try? await HTTP.send("GET", url + "/healthz").status) != 200 { up = false }
+            if up { return }
             try await Task.sleep(for: .milliseconds(25))
         }
         throw ProcessFailure("collector or sandbox did not start")

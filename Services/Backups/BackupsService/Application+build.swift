@@ -1,0 +1,39 @@
+import Foundation
+import GRDB
+import Hummingbird
+import Logging
+import VectisContracts
+import VectisRuntime
+import VectisStorage
+
+/// Everything `vectis-backups` runs, wired from its configuration; tests build exactly this.
+public func buildApplication(
+    _ configuration: BackupsConfiguration, metrics: ServiceMetrics = ServiceMetrics(),
+    logger: Logger = Logger(label: "vectis-backups")
+) throws -> (application: some ApplicationProtocol, bus: ReliableBus, databasePath: String) {
+    let database = try ServiceDatabase.open(at: configuration.runtime.databasePath, migrator: BackupsTables.migrator)
+    let nights = configuration.nights
+    let bus = try ReliableBus(
+        configuration: configuration.runtime, database: database,
+        subscriptions: [.exact(BackupRunObserved.topic), .exact(DattoAgentSeen.topic)], metrics: metrics, logger: logger
+    ) { received, db, outbox in
+        let tenant = received.header.tenant
+        switch received.event {
+        case let run as BackupRunObserved:
+            try BackupJobStore.record(
+                run, tenant: tenant, calendar: nights.calendar(for: tenant), at: Date(), db: db, outbox: outbox,
+                correlationId: received.header.messageId.uuidString)
+        case let agent as DattoAgentSeen:
+            try BackupJobStore.apply(agent, tenant: tenant, at: Date(), db: db)
+        default:
+            break
+        }
+    }
+    let router = Router()
+    HubController(queries: HubQueries(database: database)).addRoutes(to: router)
+    let application = ServiceApplication.build(
+        configuration: configuration.runtime, metrics: metrics, router: router,
+        services: bus.services + [RetentionService(database: database, retentionDays: configuration.retentionDays, logger: logger)],
+        checks: [bus.readinessCheck], logger: logger)
+    return (application, bus, configuration.runtime.databasePath)
+}

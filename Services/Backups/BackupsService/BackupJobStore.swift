@@ -1,0 +1,129 @@
+import Foundation
+import GRDB
+import VectisContracts
+import VectisDelivery
+
+/// Records runs in `backup_jobs` (once each, by natural key), keeps each agent's summary, and publishes
+/// `backup.job.recorded` for every new row.
+enum BackupJobStore {
+    /// Keeps the agent (and its customer's current name) known even before its first run.
+    static func apply(_ agent: DattoAgentSeen, tenant: String, at now: Date, db: Database) throws {
+        try upsertAgent(
+            tenant: tenant, customer: agent.customer, serial: agent.deviceSerial, volume: agent.volume, name: agent.name,
+            kind: agent.kind.rawValue, paused: agent.isPaused, archived: agent.isArchived, at: now, db: db)
+    }
+
+    /// Inserts the run if it is new; returns the event published for it, or nil for a run already recorded.
+    @discardableResult
+    static func record(
+        _ run: BackupRunObserved, tenant: String, calendar: NightCalendar, at now: Date, db: Database, outbox: Outbox,
+        correlationId: String?
+    ) throws -> BackupJobRecorded? {
+        let agentId = StableID.agent(tenant: tenant, deviceSerial: run.deviceSerial, volume: run.agentVolume)
+        let customerId = StableID.customer(tenant: tenant, key: run.customer.key)
+        // A run can come before its agent's announcement (they are separate topics); know the agent either way.
+        try db.execute(
+            sql: """
+                INSERT INTO agent (id, tenant, customer_id, customer_key, customer_name, device_serial, volume, name, kind, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'agent', ?) ON CONFLICT (id) DO NOTHING
+                """,
+            arguments: [agentId, tenant, customerId, run.customer.key, run.customer.name, run.deviceSerial, run.agentVolume,
+                        run.agentName, now.timeIntervalSince1970])
+        let night = calendar.night(of: run.runAt)
+        let status: BackupJobRecorded.Status = run.succeeded ? .success : .failure
+        let verification = run.verification
+        let errorsJSON = verification.flatMap { $0.localErrors.isEmpty ? nil : try? BusJSON.makeEncoder().encode($0.localErrors) }
+            .map { String(decoding: $0, as: UTF8.self) }
+        try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO backup_jobs (agent_id, tenant, customer_id, customer_key, customer_name, device_serial,
+                agent_volume, agent_name, run_at, night, status, raw_status, error_message, size_bytes,
+                local_verification_status, local_verification_errors, screenshot_status, screenshot_image, first_seen_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """
+        ).execute(arguments: [
+            agentId, tenant, customerId, run.customer.key, run.customer.name, run.deviceSerial, run.agentVolume, run.agentName,
+            run.runAt.timeIntervalSince1970, night, status.rawValue, run.rawStatus, run.errorMessage, run.sizeBytes,
+            verification?.localStatus, errorsJSON, verification?.screenshotStatus, verification?.screenshotImageURL,
+            now.timeIntervalSince1970,
+        ])
+        guard db.changesCount == 1 else { return nil }  // re-poll, replay or restart: already recorded
+        let jobId = db.lastInsertedRowID
+        let summary = try updateSummary(agentId: agentId, run: run, db: db)
+        let event = BackupJobRecorded(
+            jobId: jobId, deviceSerial: run.deviceSerial, agentVolume: run.agentVolume, agentName: run.agentName,
+            customer: run.customer, runAt: run.runAt, status: status, rawStatus: run.rawStatus, errorMessage: run.errorMessage,
+            sizeBytes: run.sizeBytes, night: night, failedNightsInARow: summary.failedNights,
+            lastSuccessAt: summary.lastSuccessAt, lastFailureAt: summary.lastFailureAt,
+            lastFailureMessage: summary.lastFailureMessage, currentlyFailing: summary.currentlyFailing,
+            lastRunAt: summary.lastRunAt)
+        try outbox.append(event, tenant: tenant, customerKey: run.customer.key, correlationId: correlationId, in: db)
+        return event
+    }
+
+    struct Summary {
+        var lastRunAt: Date?
+        var lastSuccessAt: Date?
+        var lastFailureAt: Date?
+        var lastFailureMessage: String?
+        var currentlyFailing: Bool
+        var failedNights: Int
+    }
+
+    /// Recomputes the agent's summary from its rows (runs may arrive out of order; the rows are the truth).
+    static func updateSummary(agentId: String, run: BackupRunObserved, db: Database) throws -> Summary {
+        let latest = try Row.fetchOne(
+            db, sql: "SELECT run_at, status FROM backup_jobs WHERE agent_id = ? ORDER BY run_at DESC LIMIT 1", arguments: [agentId])
+        let lastSuccess = try Double.fetchOne(
+            db, sql: "SELECT MAX(run_at) FROM backup_jobs WHERE agent_id = ? AND status = 'success'", arguments: [agentId])
+        let lastFailure = try Row.fetchOne(
+            db,
+            sql: "SELECT run_at, error_message FROM backup_jobs WHERE agent_id = ? AND status = 'failure' ORDER BY run_at DESC LIMIT 1",
+            arguments: [agentId])
+        // Latest nights first: how many in a row have runs and no success.
+        let nights = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT night, MAX(status = 'success') AS succeeded FROM backup_jobs WHERE agent_id = ?
+                GROUP BY night ORDER BY night DESC LIMIT 400
+                """,
+            arguments: [agentId])
+        let streak = nights.prefix { ($0["succeeded"] as Int) == 0 }.count
+        let summary = Summary(
+            lastRunAt: (latest?["run_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            lastSuccessAt: lastSuccess.map(Date.init(timeIntervalSince1970:)),
+            lastFailureAt: (lastFailure?["run_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            lastFailureMessage: lastFailure?["error_message"],
+            currentlyFailing: (latest?["status"] as String?) == "failure", failedNights: streak)
+        try db.execute(
+            sql: """
+                INSERT INTO agent_summary (agent_id, last_run_at, last_success_at, last_failure_at, last_failure_message,
+                    currently_failing, failed_nights)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (agent_id) DO UPDATE SET last_run_at = excluded.last_run_at, last_success_at = excluded.last_success_at,
+                    last_failure_at = excluded.last_failure_at, last_failure_message = excluded.last_failure_message,
+                    currently_failing = excluded.currently_failing, failed_nights = excluded.failed_nights
+                """,
+            arguments: [agentId, summary.lastRunAt?.timeIntervalSince1970, summary.lastSuccessAt?.timeIntervalSince1970,
+                        summary.lastFailureAt?.timeIntervalSince1970, summary.lastFailureMessage, summary.currentlyFailing,
+                        summary.failedNights])
+        return summary
+    }
+
+    static func upsertAgent(
+        tenant: String, customer: CustomerRef, serial: String, volume: String, name: String, kind: String, paused: Bool,
+        archived: Bool, at now: Date, db: Database
+    ) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO agent (id, tenant, customer_id, customer_key, customer_name, device_serial, volume, name, kind,
+                    is_paused, is_archived, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, customer_key = excluded.customer_key,
+                    customer_name = excluded.customer_name, name = excluded.name, kind = excluded.kind,
+                    is_paused = excluded.is_paused, is_archived = excluded.is_archived, updated_at = excluded.updated_at
+                """,
+            arguments: [StableID.agent(tenant: tenant, deviceSerial: serial, volume: volume), tenant,
+                        StableID.customer(tenant: tenant, key: customer.key), customer.key, customer.name, serial, volume, name,
+                        kind, paused, archived, now.timeIntervalSince1970])
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import VectisRuntime
+
+/// What `vectis-backups` reads from the environment.
+public struct BackupsConfiguration: Sendable {
+    public var runtime: RuntimeConfiguration
+    public var nights: NightSettings
+    /// Rows older than this are deleted (default 400 days).
+    public var retentionDays: Int
+
+    public init(runtime: RuntimeConfiguration, nights: NightSettings = NightSettings(), retentionDays: Int = 400) {
+        self.runtime = runtime
+        self.nights = nights
+        self.retentionDays = retentionDays
+    }
+
+    public init(environment env: Environment) throws {
+        let runtime = try RuntimeConfiguration(service: "backups", defaultHTTPPort: 8083, environment: env)
+        let zoneName = env.string("VECTIS_NIGHT_TIMEZONE", default: "UTC")
+        guard let zone = TimeZone(identifier: zoneName) else {
+            throw ConfigurationError(variable: "VECTIS_NIGHT_TIMEZONE", value: zoneName, expected: "an IANA time zone such as Europe/Berlin")
+        }
+        let hour = try env.int("VECTIS_NIGHT_BOUNDARY_HOUR", default: 12)
+        guard (0...23).contains(hour) else {
+            throw ConfigurationError(variable: "VECTIS_NIGHT_BOUNDARY_HOUR", value: String(hour), expected: "an hour from 0 to 23")
+        }
+        var nights = NightSettings(standard: NightCalendar(timeZone: zone, boundaryHour: hour))
+        if let text = env["VECTIS_TENANT_NIGHTS"] {
+            struct Entry: Decodable { var timeZone: String?; var boundaryHour: Int? }
+            guard let entries = try? JSONDecoder().decode([String: Entry].self, from: Data(text.utf8)) else {
+                throw ConfigurationError(
+                    variable: "VECTIS_TENANT_NIGHTS", value: text,
+                    expected: #"JSON like {"msp-b": {"timeZone": "Europe/Berlin", "boundaryHour": 12}}"#)
+            }
+            for (tenant, entry) in entries {
+                guard let zone = TimeZone(identifier: entry.timeZone ?? zoneName), (0...23).contains(entry.boundaryHour ?? hour) else {
+                    throw ConfigurationError(variable: "VECTIS_TENANT_NIGHTS", value: text, expected: "valid zones and hours")
+                }
+                nights.tenants[tenant] = NightCalendar(timeZone: zone, boundaryHour: entry.boundaryHour ?? hour)
+            }
+        }
+        self.init(runtime: runtime, nights: nights, retentionDays: try env.int("VECTIS_BACKUP_RETENTION_DAYS", default: 400))
+    }
+}

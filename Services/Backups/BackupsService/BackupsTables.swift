@@ -1,0 +1,66 @@
+import GRDB
+import VectisDelivery
+
+/// The backups service's tables: `backup_jobs` (one row per run), the agents it knows, their summaries.
+enum BackupsTables {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        DeliveryTables.register(in: &migrator)
+        migrator.registerMigration("backups-v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE backup_jobs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    agent_id TEXT NOT NULL,
+                    tenant TEXT NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    customer_key TEXT NOT NULL,
+                    customer_name TEXT NOT NULL,
+                    device_serial TEXT NOT NULL,
+                    agent_volume TEXT NOT NULL,
+                    agent_name TEXT NOT NULL,
+                    run_at DOUBLE NOT NULL,
+                    night TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('success', 'failure')),
+                    raw_status TEXT NOT NULL,
+                    error_message TEXT,
+                    size_bytes INTEGER,
+                    local_verification_status TEXT,
+                    local_verification_errors TEXT,
+                    screenshot_status TEXT,
+                    screenshot_image TEXT,
+                    first_seen_at DOUBLE NOT NULL,
+                    UNIQUE (tenant, device_serial, agent_volume, run_at)
+                );
+                CREATE INDEX backup_jobs_agent ON backup_jobs (agent_id, run_at);
+                CREATE INDEX backup_jobs_agent_night ON backup_jobs (agent_id, night);
+                CREATE INDEX backup_jobs_customer ON backup_jobs (customer_id, run_at);
+                CREATE TABLE agent (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    tenant TEXT NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    customer_key TEXT NOT NULL,
+                    customer_name TEXT NOT NULL,
+                    device_serial TEXT NOT NULL,
+                    volume TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    is_paused BOOLEAN NOT NULL DEFAULT 0,
+                    is_archived BOOLEAN NOT NULL DEFAULT 0,
+                    updated_at DOUBLE NOT NULL
+                );
+                CREATE INDEX agent_customer ON agent (customer_id);
+                -- Maintained on every new run, so cards never scan history.
+                CREATE TABLE agent_summary (
+                    agent_id TEXT PRIMARY KEY NOT NULL,
+                    last_run_at DOUBLE,
+                    last_success_at DOUBLE,
+                    last_failure_at DOUBLE,
+                    last_failure_message TEXT,
+                    currently_failing BOOLEAN NOT NULL DEFAULT 0,
+                    failed_nights INTEGER NOT NULL DEFAULT 0
+                );
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import GRDB
+import VectisContracts
+
+/// One run as the hub shows it.
+public struct RunView: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var agentId: String
+    public var agentName: String
+    public var deviceSerial: String
+    public var runAt: Date
+    public var night: String
+    public var status: String
+    public var rawStatus: String
+    public var errorMessage: String?
+    public var sizeBytes: Int64?
+    public var localVerificationStatus: String?
+    public var localVerificationErrors: [BackupVerification.Problem]?
+    public var screenshotStatus: String?
+    public var firstSeenAt: Date
+}
+
+/// One agent's card in the customer hub's Backups section.
+public struct AgentCard: Codable, Sendable, Equatable {
+    public struct Failure: Codable, Sendable, Equatable {
+        public var at: Date
+        public var message: String?
+    }
+
+    public var agentId: String
+    public var name: String
+    public var kind: String
+    public var deviceSerial: String
+    public var volume: String
+    public var isPaused: Bool
+    public var isArchived: Bool
+    /// `no-backups-yet`, `failing` or `ok`.
+    public var state: String
+    /// What the card says: "No backups yet", "Currently failing — 2 failed nights in a row", "OK".
+    public var headline: String
+    public var lastRunAt: Date?
+    public var lastSuccessAt: Date?
+    public var lastFailure: Failure?
+    public var currentlyFailing: Bool
+    public var failedNightsInARow: Int
+    public var runsLast24h: Int
+}
+
+public struct CustomerBackups: Codable, Sendable {
+    public struct Customer: Codable, Sendable {
+        public var id: String
+        public var tenant: String
+        public var key: String
+        public var name: String
+    }
+
+    public var customer: Customer
+    public var agents: [AgentCard]
+    /// The 10 most recent runs across the customer's agents, newest first.
+    public var recentRuns: [RunView]
+}
+
+public struct AgentRuns: Codable, Sendable {
+    public var agent: AgentCard
+    public var runs: [RunView]
+    /// Pass as `before` for the next page; absent on the last page.
+    public var nextBefore: Date?
+}
+
+/// Read side of `backup_jobs`.
+struct HubQueries: Sendable {
+    let database: DatabasePool
+
+    func customerBackups(id: String, now: Date = Date()) async throws -> CustomerBackups? {
+        try await database.read { db in
+            guard let customer = try Row.fetchOne(
+                db, sql: "SELECT tenant, customer_key, customer_name FROM agent WHERE customer_id = ? ORDER BY updated_at DESC LIMIT 1",
+                arguments: [id])
+            else { return nil }
+            let agents = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT a.*, s.last_run_at, s.last_success_at, s.last_failure_at, s.last_failure_message,
+                        s.currently_failing, s.failed_nights,
+                        (SELECT COUNT(*) FROM backup_jobs j WHERE j.agent_id = a.id AND j.run_at >= ?) AS runs_24h
+                    FROM agent a LEFT JOIN agent_summary s ON s.agent_id = a.id
+                    WHERE a.customer_id = ? ORDER BY a.device_serial, a.kind, a.name
+                    """,
+                arguments: [now.timeIntervalSince1970 - 86_400, id])
+            let runs = try Row.fetchAll(
+                db, sql: "SELECT * FROM backup_jobs WHERE customer_id = ? ORDER BY run_at DESC, id DESC LIMIT 10", arguments: [id])
+            return CustomerBackups(
+                customer: .init(id: id, tenant: customer["tenant"], key: customer["customer_key"], name: customer["customer_name"]),
+                agents: agents.map(Self.card), recentRuns: runs.map(Self.run))
+        }
+    }
+
+    func agentRuns(id: String, limit: Int, before: Date?, now: Date = Date()) async throws -> AgentRuns? {
+        try await database.read { db in
+            guard let agent = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT a.*, s.last_run_at, s.last_success_at, s.last_failure_at, s.last_failure_message,
+                        s.currently_failing, s.failed_nights,
+                        (SELECT COUNT(*) FROM backup_jobs j WHERE j.agent_id = a.id AND j.run_at >= ?) AS runs_24h
+                    FROM agent a LEFT JOIN agent_summary s ON s.agent_id = a.id WHERE a.id = ?
+                    """,
+                arguments: [now.timeIntervalSince1970 - 86_400, id])
+            else { return nil }
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM backup_jobs WHERE agent_id = ? AND run_at < ? ORDER BY run_at DESC LIMIT ?",
+                arguments: [id, before?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude, limit + 1])
+            let runs = rows.prefix(limit).map(Self.run)
+            return AgentRuns(agent: Self.card(agent), runs: Array(runs), nextBefore: rows.count > limit ? runs.last?.runAt : nil)
+        }
+    }
+
+    static func card(_ row: Row) -> AgentCard {
+        func date(_ column: String) -> Date? { (row[column] as Double?).map(Date.init(timeIntervalSince1970:)) }
+        let lastRun = date("last_run_at")
+        let failing = (row["currently_failing"] as Bool?) ?? false
+        let nights = (row["failed_nights"] as Int?) ?? 0
+        let state = lastRun == nil ? "no-backups-yet" : (failing ? "failing" : "ok")
+        let headline: String
+        switch state {
+        case "no-backups-yet": headline = "No backups yet"
+        case "failing": headline = nights > 0 ? "Currently failing — \(nights) failed night\(nights == 1 ? "" : "s") in a row" : "Currently failing"
+        default: headline = "OK"
+        }
+        return AgentCard(
+            agentId: row["id"], name: row["name"], kind: row["kind"], deviceSerial: row["device_serial"], volume: row["volume"],
+            isPaused: row["is_paused"], isArchived: row["is_archived"], state: state, headline: headline, lastRunAt: lastRun,
+            lastSuccessAt: date("last_success_at"),
+            lastFailure: date("last_failure_at").map { AgentCard.Failure(at: $0, message: row["last_failure_message"]) },
+            currentlyFailing: failing, failedNightsInARow: nights, runsLast24h: row["runs_24h"] ?? 0)
+    }
+
+    static func run(_ row: Row) -> RunView {
+        let errors = (row["local_verification_errors"] as String?).flatMap {
+            try? BusJSON.makeDecoder().decode([BackupVerification.Problem].self, from: Data($0.utf8))
+        }
+        return RunView(
+            id: row["id"], agentId: row["agent_id"], agentName: row["agent_name"], deviceSerial: row["device_serial"],
+            runAt: Date(timeIntervalSince1970: row["run_at"]), night: row["night"], status: row["status"],
+            rawStatus: row["raw_status"], errorMessage: row["error_message"], sizeBytes: row["size_bytes"],
+            localVerificationStatus: row["local_verification_status"], localVerificationErrors: errors,
+            screenshotStatus: row["screenshot_status"], firstSeenAt: Date(timeIntervalSince1970: row["first_seen_at"]))
+    }
+}

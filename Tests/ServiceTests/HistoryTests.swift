@@ -1,0 +1,219 @@
+import BackupsService
+import DattoSandbox
+import Foundation
+import GRDB
+import Testing
+import VectisContracts
+import VectisTestSupport
+
+/// The customer key the guide's rules give a sandbox device (organization id, else company name, else Unassigned).
+func expectedCustomerKey(_ device: SandboxState.InventoryDevice) -> String {
+    if let id = device.organizationId { return "org:\(id)" }
+    if let name = device.companyName, !name.isEmpty {
+        return "name:" + name.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    }
+    return "unassigned"
+}
+
+extension CollectorHarness {
+    func assets(_ path: String) async throws -> (status: Int, body: String, json: [String: Any]) {
+        try await HTTP.send("GET", assetsURL! + path)
+    }
+
+    func backups(_ path: String) async throws -> (status: Int, body: String, json: [String: Any]) {
+        try await HTTP.send("GET", backupsURL! + path)
+    }
+
+    func backupJobCount() async throws -> Int {
+        try await DatabaseQueue(path: backupsDatabase!).read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM backup_jobs") ?? 0 }
+    }
+
+    /// Waits until the backups service holds every run the sandbox shows now (older ones stay recorded).
+    func waitForHistory() async throws {
+        let expected = Set(sandbox.visibleRuns().map { "\($0.serialNumber)/\($0.volume)/\(Int($0.timestamp.timeIntervalSince1970))" })
+        let path = backupsDatabase!
+        #expect(try await eventually {
+            let recorded = try await DatabaseQueue(path: path).read { db in
+                try Row.fetchAll(db, sql: "SELECT device_serial, agent_volume, run_at FROM backup_jobs").map {
+                    "\($0["device_serial"] as String)/\($0["agent_volume"] as String)/\(Int($0["run_at"] as Double))"
+                }
+            }
+            return expected.isSubset(of: Set(recorded))
+        }, "backup_jobs holds every visible run")
+    }
+}
+
+@Suite("Assets and backup history, end to end", .serialized)
+struct HistoryTests {
+    @Test("after the first sync every device and agent of a customer is listed, agents without any backup included")
+    func assetsBeforeFirstBackup() async throws {
+        try await CollectorHarness.with(pipeline: true) { harness in
+            try await harness.configure()
+            let inventory = harness.sandbox.inventory()
+            let byCustomer = Dictionary(grouping: inventory, by: expectedCustomerKey)
+            let withoutRuns = Set(harness.sandbox.assets().filter { !$0.hasRuns }.map(\.volume))
+            #expect(!withoutRuns.isEmpty)
+            #expect(try await eventually {
+                let agents = try await harness.assets("/v1/customers").json["customers"] as? [[String: Any]] ?? []
+                return agents.reduce(0) { $0 + ($1["agents"] as? Int ?? 0) } == inventory.reduce(0) { $0 + $1.assets.count }
+            })
+            for (key, devices) in byCustomer {
+                let id = StableID.customer(tenant: "default", key: key)
+                let listed = try await harness.assets("/v1/customers/\(id)/assets")
+                #expect(listed.status == 200, "\(key)")
+                let listedDevices = listed.json["devices"] as? [[String: Any]] ?? []
+                #expect(Set(listedDevices.compactMap { $0["serialNumber"] as? String }) == Set(devices.map(\.serialNumber)))
+                let listedVolumes = Set(listedDevices.flatMap { ($0["agents"] as? [[String: Any]] ?? []).compactMap { $0["volume"] as? String } })
+                #expect(listedVolumes == Set(devices.flatMap { $0.assets.map(\.volume) }))
+            }
+            let unassigned = try await harness.assets("/v1/customers/\(StableID.customer(tenant: "default", key: "unassigned"))")
+            #expect(unassigned.json["name"] as? String == "Unassigned")
+            // Agents with no backups are there before any run is recorded for them.
+            let all = try await harness.assets("/v1/customers").json["customers"] as? [[String: Any]] ?? []
+            var seenWithoutRuns = 0
+            for customer in all {
+                let assets = try await harness.assets("/v1/customers/\(customer["id"] as! String)/assets").json
+                for device in assets["devices"] as? [[String: Any]] ?? [] {
+                    for agent in device["agents"] as? [[String: Any]] ?? [] where withoutRuns.contains(agent["volume"] as? String ?? "") {
+                        #expect(agent["lastRunAt"] == nil)
+                        seenWithoutRuns += 1
+                    }
+                }
+            }
+            #expect(seenWithoutRuns == withoutRuns.count)
+        }
+    }
+
+    @Test("the hub's cards and 10 most recent runs equal what the sandbox says, error messages included")
+    func hubMatchesSandbox() async throws {
+        try await CollectorHarness.with(pipeline: true) { harness in
+            try await harness.configure()
+            try await harness.waitForHistory()
+            let runs = harness.sandbox.visibleRunDetails()
+            for (key, devices) in Dictionary(grouping: harness.sandbox.inventory(), by: expectedCustomerKey) {
+                let hub = try await harness.backups("/v1/customers/\(StableID.customer(tenant: "default", key: key))/backups")
+                #expect(hub.status == 200)
+                let cards = hub.json["agents"] as? [[String: Any]] ?? []
+                let volumes = devices.flatMap { $0.assets.map(\.volume) }
+                #expect(Set(cards.compactMap { $0["volume"] as? String }) == Set(volumes))
+                for card in cards {
+                    let volume = card["volume"] as? String ?? ""
+                    let mine = runs.filter { $0.volume == volume }.sorted { $0.timestamp > $1.timestamp }
+                    let lastSuccess = mine.first { $0.succeeded }
+                    let lastFailure = mine.first { !$0.succeeded }
+                    #expect(card["state"] as? String == (mine.isEmpty ? "no-backups-yet" : (mine[0].succeeded ? "ok" : "failing")), "\(volume)")
+                    if mine.isEmpty { #expect(card["headline"] as? String == "No backups yet") }
+                    #expect((card["lastSuccessAt"] as? String).flatMap(BusJSON.parseTimestamp) == lastSuccess?.timestamp)
+                    let failure = card["lastFailure"] as? [String: Any]
+                    #expect((failure?["at"] as? String).flatMap(BusJSON.parseTimestamp) == lastFailure?.timestamp)
+                    #expect(failure?["message"] as? String == lastFailure?.errorMessage)
+                    #expect(card["currentlyFailing"] as? Bool == (mine.first.map { !$0.succeeded } ?? false))
+                }
+                let expectedRecent = runs.filter { volumes.contains($0.volume) }.sorted { $0.timestamp > $1.timestamp }.prefix(10)
+                let recent = hub.json["recentRuns"] as? [[String: Any]] ?? []
+                #expect(recent.count == expectedRecent.count)
+                for (run, expected) in zip(recent, expectedRecent) {
+                    #expect((run["runAt"] as? String).flatMap(BusJSON.parseTimestamp) == expected.timestamp)
+                    #expect(run["status"] as? String == (expected.succeeded ? "success" : "failure"))
+                    #expect(run["errorMessage"] as? String == expected.errorMessage)
+                }
+            }
+        }
+    }
+
+    @Test("two failed nights show a streak of 2; a success resets it")
+    func failedNightStreak() async throws {
+        let fleet = FleetConfiguration(customers: 1, devicesPerCustomer: 1, agentsPerDevice: 2, sharesPerDevice: 0, failingAgents: 0, unassignedDevices: 0)
+        try await CollectorHarness.with(fleet: fleet, pipeline: true) { harness in
+            try await harness.configure()
+            try await harness.waitForHistory()
+            let agent = try #require(harness.sandbox.assets().first { $0.hasRuns })
+            let agentId = StableID.agent(tenant: "default", deviceSerial: agent.serialNumber, volume: agent.volume)
+            func card() async throws -> [String: Any] {
+                try await harness.backups("/v1/agents/\(agentId)/runs?limit=5").json["agent"] as? [String: Any] ?? [:]
+            }
+            #expect(try await card()["failedNightsInARow"] as? Int == 0)
+            #expect(harness.sandbox.fail(volume: agent.volume, nights: 2))
+            for night in 1...2 {
+                harness.sandbox.advanceClock(by: 24 * 3_600)
+                try await harness.sync()
+                try await harness.waitForHistory()
+                let current = try await card()
+                #expect(current["failedNightsInARow"] as? Int == night)
+                #expect(current["currentlyFailing"] as? Bool == true)
+                #expect((current["headline"] as? String)?.hasPrefix("Currently failing — \(night) failed night") == true)
+            }
+            #expect(harness.sandbox.recover(volume: agent.volume))
+            harness.sandbox.advanceClock(by: 24 * 3_600)
+            try await harness.sync()
+            try await harness.waitForHistory()
+            #expect(try await card()["failedNightsInARow"] as? Int == 0)
+            #expect(try await card()["state"] as? String == "ok")
+        }
+    }
+
+    @Test("re-polls and replays leave backup_jobs unchanged")
+    func noDuplicateRows() async throws {
+        try await CollectorHarness.with(pipeline: true) { harness in
+            try await harness.configure()
+            try await harness.waitForHistory()
+            let rows = try await harness.backupJobCount()
+            try await harness.sync()
+            try await harness.sync()
+            // Replay the collector's whole run stream to everyone.
+            let replayer = try ReliableNode(harness.bus, instance: "replayer")
+            #expect(await replayer.waitUntilReady())
+            replayer.bus.connection.publisher.publishControl(BusReplayRequested(
+                stream: "collector/test", topic: BackupRunObserved.topic, fromSeq: 1, requestedBy: "test/replayer", reason: .gap))
+            #expect(try await eventually {
+                let metrics = try await harness.backups("/metrics").body
+                let line = metrics.split(separator: "\n").first { $0.hasPrefix("vectis_bus_duplicates_skipped_total ") }
+                return (line.flatMap { Double($0.split(separator: " ").last!) } ?? 0) >= Double(rows)
+            })
+            #expect(try await harness.backupJobCount() == rows)
+            try await replayer.stop()
+        }
+    }
+
+    @Test("unknown customers and agents are 404 with a JSON error; bad parameters are 400")
+    func errors() async throws {
+        try await CollectorHarness.with(pipeline: true) { harness in
+            for (response, status) in [
+                (try await harness.backups("/v1/customers/c_nope/backups"), 404),
+                (try await harness.backups("/v1/agents/a_nope/runs"), 404),
+                (try await harness.assets("/v1/customers/c_nope"), 404),
+                (try await harness.assets("/v1/customers/c_nope/assets"), 404),
+                (try await harness.assets("/v1/devices/NOPE"), 404),
+                (try await harness.backups("/v1/agents/a_nope/runs?limit=0"), 400),
+                (try await harness.backups("/v1/agents/a_nope/runs?limit=ten"), 400),
+                (try await harness.backups("/v1/agents/a_nope/runs?before=yesterday"), 400),
+            ] {
+                #expect(response.status == status, "\(response.body)")
+                #expect(response.json["error"] is String)
+            }
+        }
+    }
+}
+
+@Suite("Nights")
+struct NightCalendarTests {
+    @Test("with the default noon boundary, 23:00 and 01:00 are one night; noon starts the next")
+    func boundary() {
+        let calendar = NightCalendar()
+        let evening = BusJSON.parseTimestamp("2026-11-27T23:00:00Z")!
+        let morning = BusJSON.parseTimestamp("2026-11-28T01:00:00Z")!
+        #expect(calendar.night(of: evening) == "2026-11-27")
+        #expect(calendar.night(of: morning) == "2026-11-27")
+        #expect(calendar.night(of: BusJSON.parseTimestamp("2026-11-28T11:59:00Z")!) == "2026-11-27")
+        #expect(calendar.night(of: BusJSON.parseTimestamp("2026-11-28T12:00:00Z")!) == "2026-11-28")
+    }
+
+    @Test("the tenant's time zone decides the night")
+    func timeZone() {
+        let berlin = NightCalendar(timeZone: TimeZone(identifier: "Europe/Berlin")!, boundaryHour: 12)
+        // 11:30 UTC is 12:30 in Berlin: already the next night there, still the previous one in UTC.
+        let date = BusJSON.parseTimestamp("2026-11-28T11:30:00Z")!
+        #expect(berlin.night(of: date) == "2026-11-28")
+        #expect(NightCalendar().night(of: date) == "2026-11-27")
+    }
+}
