@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs what exists of the system locally, on loopback, with embedded defaults:
-# vectis-bus, the Datto sandbox and vectis-collector; configures the Datto integration against the sandbox,
-# runs Test and a first sync, then shows the bus traffic in a tap. Ctrl-C stops everything it started.
+# vectis-bus, the Datto sandbox, vectis-collector, vectis-assets and vectis-backups; configures the Datto
+# integration against the sandbox, runs Test and a first sync, prints a customer's Backups section, then
+# shows the bus traffic in a tap. Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.build/debug
@@ -32,11 +33,18 @@ wait_ready bus http://127.0.0.1:8080/readyz
 wait_ready sandbox-datto http://127.0.0.1:9081/healthz
 "$bin/vectis-collector" >"$state/logs/collector.log" 2>&1 & children+=($!)
 wait_ready collector http://127.0.0.1:8081/readyz
+"$bin/vectis-assets" >"$state/logs/assets.log" 2>&1 & children+=($!)
+wait_ready assets http://127.0.0.1:8082/readyz
+"$bin/vectis-backups" >"$state/logs/backups.log" 2>&1 & children+=($!)
+wait_ready backups http://127.0.0.1:8083/readyz
 
 # The sandbox's working key pair (docs/datto-sandbox.md); the secret goes in on stdin, never as an argument.
 echo "sandbox-secret-7c4f1e9a2b" | "$bin/vectis" datto configure --public-key sandbox-public-key --region us --secret-key-stdin
 "$bin/vectis" datto test
 "$bin/vectis" datto sync --wait
+sleep 2  # let assets and backups apply the first sync
+echo
+"$bin/vectis" hub "Acme Corp"
 
 cat <<TXT
 
@@ -44,7 +52,9 @@ Running (logs in $state/logs, data in $state/data, admin token in $state/data/ad
   vectis-bus         tcp://127.0.0.1:5550 (publish) 5551 (subscribe) 5552 (tap)   http://127.0.0.1:8080/metrics
   Datto sandbox      http://127.0.0.1:9081/v1   (emulation; scenario controls under /_sandbox)
   vectis-collector   http://127.0.0.1:8081/healthz  /readyz  /metrics  /v1/integrations/datto
-Try: $bin/vectis datto status   |   $bin/vectis tap --json | jq .   |   $bin/vectis datto sync --wait
+  vectis-assets      http://127.0.0.1:8082/v1/customers
+  vectis-backups     http://127.0.0.1:8083/v1/customers/{id}/backups  /v1/agents/{id}/runs
+Try: $bin/vectis hub Globex   |   $bin/vectis datto status   |   $bin/vectis tap --json | jq .
 Live bus traffic follows (heartbeats every 5 s; Ctrl-C stops everything):
 TXT
 "$bin/vectis" tap --topic collector. --topic service. --topic datto.device. &

@@ -84,6 +84,35 @@ struct HistoryTests {
         }
     }
 
+    @Test("an agent that disappears from Datto is marked removed with the time, not deleted; a renamed customer keeps its id")
+    func removalAndRename() async throws {
+        let fleet = FleetConfiguration(customers: 1, devicesPerCustomer: 1, agentsPerDevice: 3, sharesPerDevice: 0, unassignedDevices: 0)
+        try await CollectorHarness.with(fleet: fleet, pipeline: true) { harness in
+            try await harness.configure()
+            let agent = try #require(harness.sandbox.assets().first)
+            let id = StableID.customer(tenant: "default", key: expectedCustomerKey(harness.sandbox.inventory()[0]))
+            #expect(try await eventually { (try await harness.assets("/v1/customers/\(id)")).json["agents"] as? Int == 3 })
+            let observer = try ReliableNode(harness.bus, instance: "asset-observer", subscriptions: [.prefix("asset.")])
+            #expect(await observer.waitUntilReady())
+            #expect(harness.sandbox.removeAgent(volume: agent.volume))
+            #expect(harness.sandbox.renameCustomer(0, to: "Acme Holdings"))
+            try await harness.sync()
+            #expect(try await eventually { (try await harness.assets("/v1/customers/\(id)")).json["agents"] as? Int == 2 })
+            let customer = try await harness.assets("/v1/customers/\(id)")
+            #expect(customer.json["name"] as? String == "Acme Holdings")
+            let devices = try await harness.assets("/v1/customers/\(id)/assets").json["devices"] as? [[String: Any]] ?? []
+            let agents = devices.flatMap { $0["agents"] as? [[String: Any]] ?? [] }
+            #expect(agents.count == 3, "the removed agent is kept")
+            let removed = try #require(agents.first { $0["volume"] as? String == agent.volume })
+            #expect((removed["removedAt"] as? String).flatMap(BusJSON.parseTimestamp) != nil)
+            #expect(agents.filter { $0["removedAt"] != nil }.count == 1)
+            #expect(try await eventually {
+                try observer.keys(AssetAgentChanged.topic).contains("removed/\(agent.serialNumber)/\(agent.volume)")
+            })
+            try await observer.stop()
+        }
+    }
+
     @Test("the hub's cards and 10 most recent runs equal what the sandbox says, error messages included")
     func hubMatchesSandbox() async throws {
         try await CollectorHarness.with(pipeline: true) { harness in

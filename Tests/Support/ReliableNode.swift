@@ -69,6 +69,7 @@ public final class ReliableNode: Sendable {
         case let device as DattoDeviceSeen: device.serialNumber
         case let agent as DattoAgentSeen: "\(agent.deviceSerial)/\(agent.volume)"
         case let run as BackupRunObserved: "\(run.deviceSerial)/\(run.agentVolume)/\(Int(run.runAt.timeIntervalSince1970))"
+        case let change as AssetAgentChanged: "\(change.change.rawValue)/\(change.deviceSerial)/\(change.volume)"
         default: nil
         }
     }

@@ -117,6 +117,28 @@ public final class SandboxState: Sendable {
         }
     }
 
+    /// Takes an agent off its device, as when it is deleted in the Partner Portal.
+    public func removeAgent(volume: String) -> Bool {
+        fleet.withLock { fleet in
+            for device in fleet.devices.indices {
+                if let index = fleet.devices[device].assets.firstIndex(where: { $0.volume == volume }) {
+                    fleet.devices[device].assets.remove(at: index)
+                    return true
+                }
+            }
+            return false
+        }
+    }
+
+    /// Renames a customer (an index into the generated customers) in the portal.
+    public func renameCustomer(_ index: Int, to name: String) -> Bool {
+        fleet.withLock { fleet in
+            guard fleet.customers.indices.contains(index) else { return false }
+            fleet.customers[index].name = name
+            return true
+        }
+    }
+
     /// Adds a device for customer `customer` (an index) with `agents` agents that have not backed up yet.
     public func addDevice(customer: Int, agents: Int) -> String {
         let now = self.now

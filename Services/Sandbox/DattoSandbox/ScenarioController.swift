@@ -35,6 +35,18 @@ struct ScenarioController {
             guard state.recover(volume: try context.parameters.require("volume")) else { return Response(status: .notFound) }
             return json(["failing": false])
         }
+        group.post("agents/:volume/remove") { _, context in
+            guard state.removeAgent(volume: try context.parameters.require("volume")) else { return Response(status: .notFound) }
+            return json(["removed": true])
+        }
+        group.post("customers/:index/rename") { request, context in
+            struct Rename: Decodable { var name: String }
+            let body = try await request.decode(as: Rename.self, context: context)
+            guard let index = Int(try context.parameters.require("index")), state.renameCustomer(index, to: body.name) else {
+                return Response(status: .notFound)
+            }
+            return json(["name": body.name])
+        }
         group.post("devices") { request, context in
             let body = try await request.decode(as: NewDevice.self, context: context)
             return json(["serialNumber": state.addDevice(customer: body.customer ?? 0, agents: body.agents ?? 1)])
