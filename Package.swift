@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "vectis-collector", targets: ["VectisCollectorMain"]),
         .executable(name: "vectis-assets", targets: ["VectisAssetsMain"]),
         .executable(name: "vectis-backups", targets: ["VectisBackupsMain"]),
+        .executable(name: "vectis-alerts", targets: ["VectisAlertsMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -115,6 +116,17 @@ let package = Package(
         .executableTarget(name: "VectisBackupsMain", dependencies: ["BackupsService"], path: "Services/Backups/Main"),
 
         .target(
+            name: "AlertsService",
+            dependencies: [
+                "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Services/Alerts/AlertsService"
+        ),
+        .executableTarget(name: "VectisAlertsMain", dependencies: ["AlertsService"], path: "Services/Alerts/Main"),
+
+        .target(
             name: "DattoSandbox",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -175,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "VectisTestSupport", "CollectorService", "AssetsService", "BackupsService", "DattoSandbox", "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                "VectisTestSupport", "CollectorService", "AssetsService", "BackupsService", "AlertsService", "DattoSandbox", "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
                 "VectisBus", "BusService", "VectisCLI", "ZeroMQ",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

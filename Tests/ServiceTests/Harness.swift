@@ -1,3 +1,4 @@
+import AlertsService
 import AssetsService
 import BackupsService
 import CollectorService
@@ -58,6 +59,7 @@ struct CollectorHarness {
     let assetsURL: String?
     let backupsURL: String?
     let backupsDatabase: String?
+    let alertsURL: String?
     static let token = "test-admin-token"
     static let key = DattoSandboxConfiguration.defaultKeys[0]
 
@@ -92,6 +94,7 @@ struct CollectorHarness {
             var assetsURL: String?
             var backupsURL: String?
             var backupsDatabase: String?
+            var alertsURL: String?
             if pipeline {
                 var assetsRuntime = runtime
                 assetsRuntime.service = "assets"
@@ -102,7 +105,12 @@ struct CollectorHarness {
                 backupsRuntime.httpPort = try freePort()
                 let (backupsApp, _, path) = try BackupsService.buildApplication(
                     BackupsConfiguration(runtime: backupsRuntime), logger: TestBus.quietLogger)
-                services += [assetsApp, backupsApp]
+                var alertsRuntime = runtime
+                alertsRuntime.service = "alerts"
+                alertsRuntime.httpPort = try freePort()
+                let (alertsApp, _) = try AlertsService.buildApplication(alertsRuntime, adminToken: token, logger: TestBus.quietLogger)
+                alertsURL = "http://127.0.0.1:\(alertsRuntime.httpPort)"
+                services += [assetsApp, backupsApp, alertsApp]
                 assetsURL = "http://127.0.0.1:\(assetsRuntime.httpPort)"
                 backupsURL = "http://127.0.0.1:\(backupsRuntime.httpPort)"
                 backupsDatabase = path
@@ -113,7 +121,7 @@ struct CollectorHarness {
                 let harness = CollectorHarness(
                     sandbox: sandbox, sandboxURL: "http://127.0.0.1:\(sandboxPort)", collector: collector,
                     collectorURL: "http://127.0.0.1:\(collectorPort)", dataDirectory: dataDirectory, logs: logs, bus: bus,
-                    assetsURL: assetsURL, backupsURL: backupsURL, backupsDatabase: backupsDatabase)
+                    assetsURL: assetsURL, backupsURL: backupsURL, backupsDatabase: backupsDatabase, alertsURL: alertsURL)
                 try await harness.waitUntilUp()
                 try await body(harness)
                 await group.triggerGracefulShutdown()
@@ -123,7 +131,7 @@ struct CollectorHarness {
     }
 
     func waitUntilUp() async throws {
-        let urls = [collectorURL, sandboxURL] + [assetsURL, backupsURL].compactMap { $0 }
+        let urls = [collectorURL, sandboxURL] + [assetsURL, backupsURL, alertsURL].compactMap { $0 }
         for _ in 0..<200 {
             var up = true
             for url in urls where (try? await HTTP.send("GET", url + "/healthz").status) != 200 { up = false }

@@ -50,24 +50,7 @@ public struct CollectorConfiguration: Sendable {
             concurrency: try env.int("VECTIS_DATTO_CONCURRENCY", default: 4),
             requestTimeout: .seconds(try env.int("VECTIS_DATTO_TIMEOUT_SECONDS", default: 30)),
             retry: retry,
-            adminToken: try Self.adminToken(env, dataDirectory: runtime.dataDirectory),
+            adminToken: try AdminToken.resolve(env, dataDirectory: runtime.dataDirectory),
             secretKeyFile: env.string("VECTIS_SECRET_KEY_FILE", default: "\(runtime.dataDirectory)/secret.key"))
-    }
-
-    /// `VECTIS_ADMIN_TOKEN`, or a token generated once into `<data>/admin-token` (0600) for local runs.
-    static func adminToken(_ env: Environment, dataDirectory: String) throws -> String {
-        if let token = env["VECTIS_ADMIN_TOKEN"] { return token }
-        let path = "\(dataDirectory)/admin-token"
-        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if !token.isEmpty { return token }
-        }
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        var bytes = [UInt8](repeating: 0, count: 24)
-        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-        let token = Data(bytes).base64EncodedString().replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "+", with: "-")
-        guard FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600])
-        else { throw ConfigurationError(variable: "VECTIS_ADMIN_TOKEN", value: "(unset)", expected: "set, or \(path) writable") }
-        return token
     }
 }

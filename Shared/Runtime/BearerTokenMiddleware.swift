@@ -3,10 +3,14 @@ import HTTPTypes
 import Hummingbird
 
 /// Admin endpoints answer only to `Authorization: Bearer <VECTIS_ADMIN_TOKEN>`.
-struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+public struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    public init(token: String) {
+        self.token = token
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
             Self.constantTimeEquals(Array(header.utf8.dropFirst(7)), Array(token.utf8))
         else {

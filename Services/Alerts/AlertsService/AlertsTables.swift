@@ -1,0 +1,55 @@
+import GRDB
+import VectisDelivery
+
+/// The alerts feed: one row per problem (not per failure), and the mutes in force.
+enum AlertsTables {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        DeliveryTables.register(in: &migrator)
+        migrator.registerMigration("alerts-v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE alert (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    tenant TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    severity TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'muted', 'resolved')),
+                    agent_id TEXT NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    customer_key TEXT NOT NULL,
+                    customer_name TEXT NOT NULL,
+                    device_serial TEXT NOT NULL,
+                    agent_volume TEXT NOT NULL,
+                    agent_name TEXT NOT NULL,
+                    occurrences INTEGER NOT NULL,
+                    first_seen_at DOUBLE NOT NULL,
+                    last_seen_at DOUBLE NOT NULL,
+                    last_error TEXT,
+                    failed_nights INTEGER,
+                    -- Whether alert.raised went out: a condition muted from the start raises nothing.
+                    raised BOOLEAN NOT NULL,
+                    acknowledged_at DOUBLE,
+                    acknowledged_by TEXT,
+                    resolved_at DOUBLE,
+                    resolved_reason TEXT,
+                    resolved_by TEXT,
+                    updated_at DOUBLE NOT NULL
+                );
+                -- One alert per problem: at most one unresolved alert per agent and type.
+                CREATE UNIQUE INDEX alert_one_open ON alert (tenant, type, agent_id) WHERE state != 'resolved';
+                CREATE INDEX alert_customer ON alert (customer_id, id);
+                CREATE TABLE mute (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    scope TEXT NOT NULL CHECK (scope IN ('agent', 'customer')),
+                    target_id TEXT NOT NULL,
+                    until DOUBLE NOT NULL,
+                    reason TEXT,
+                    created_by TEXT,
+                    created_at DOUBLE NOT NULL
+                );
+                CREATE INDEX mute_target ON mute (target_id, until);
+                """)
+        }
+        return migrator
+    }
+}

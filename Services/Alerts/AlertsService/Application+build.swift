@@ -1,0 +1,28 @@
+import Foundation
+import Hummingbird
+import Logging
+import VectisContracts
+import VectisRuntime
+import VectisStorage
+
+/// Everything `vectis-alerts` runs, wired from its configuration; tests build exactly this.
+public func buildApplication(
+    _ configuration: RuntimeConfiguration, adminToken: String, metrics: ServiceMetrics = ServiceMetrics(),
+    logger: Logger = Logger(label: "vectis-alerts")
+) throws -> (application: some ApplicationProtocol, bus: ReliableBus) {
+    let database = try ServiceDatabase.open(at: configuration.databasePath, migrator: AlertsTables.migrator)
+    let bus = try ReliableBus(
+        configuration: configuration, database: database, subscriptions: [.exact(BackupJobRecorded.topic)],
+        metrics: metrics, logger: logger
+    ) { received, db, outbox in
+        guard let job = received.event as? BackupJobRecorded else { return }
+        try AlertStore.apply(job, tenant: received.header.tenant, at: Date(), db: db, outbox: outbox)
+    }
+    let router = Router()
+    AlertsController(queries: AlertQueries(database: database), database: database, outbox: bus.outbox, adminToken: adminToken)
+        .addRoutes(to: router)
+    let application = ServiceApplication.build(
+        configuration: configuration, metrics: metrics, router: router, services: bus.services, checks: [bus.readinessCheck],
+        logger: logger)
+    return (application, bus)
+}

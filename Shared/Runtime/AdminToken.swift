@@ -1,0 +1,34 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The bearer token admin endpoints require: `VECTIS_ADMIN_TOKEN`, or — for local runs — a token generated once
+/// into `<data dir>/admin-token` (0600), which every service sharing that folder and the `vectis` CLI read.
+public enum AdminToken {
+    public static func resolve(_ env: Environment, dataDirectory: String) throws -> String {
+        if let token = env["VECTIS_ADMIN_TOKEN"] { return token }
+        let path = "\(dataDirectory)/admin-token"
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !token.isEmpty { return token }
+        }
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        var bytes = [UInt8](repeating: 0, count: 24)
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
+        let token = Data(bytes).base64EncodedString().replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "+", with: "-")
+        // Services starting together race for the file: create it exclusively, and use theirs if we lost.
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        if fd < 0 {
+            if errno == EEXIST, let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                return text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            throw ConfigurationError(variable: "VECTIS_ADMIN_TOKEN", value: "(unset)", expected: "set, or \(path) writable")
+        }
+        defer { close(fd) }
+        let line = token + "\n"
+        _ = line.withCString { write(fd, $0, strlen($0)) }
+        return token
+    }
+}
