@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs what exists of the system locally, on loopback, with embedded defaults:
-# vectis-bus, the Datto sandbox, vectis-collector, vectis-assets and vectis-backups; configures the Datto
-# integration against the sandbox, runs Test and a first sync, prints a customer's Backups section, then
-# shows the bus traffic in a tap. Ctrl-C stops everything it started.
+# vectis-bus, the Datto sandbox, vectis-collector, vectis-assets, vectis-backups and vectis-alerts; configures
+# the Datto integration against the sandbox, runs Test and a first sync, prints a customer's Backups section
+# and the alerts raised, then shows the bus traffic in a tap. Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.build/debug
@@ -37,6 +37,8 @@ wait_ready collector http://127.0.0.1:8081/readyz
 wait_ready assets http://127.0.0.1:8082/readyz
 "$bin/vectis-backups" >"$state/logs/backups.log" 2>&1 & children+=($!)
 wait_ready backups http://127.0.0.1:8083/readyz
+"$bin/vectis-alerts" >"$state/logs/alerts.log" 2>&1 & children+=($!)
+wait_ready alerts http://127.0.0.1:8084/readyz
 
 # The sandbox's working key pair (docs/datto-sandbox.md); the secret goes in on stdin, never as an argument.
 echo "sandbox-secret-7c4f1e9a2b" | "$bin/vectis" datto configure --public-key sandbox-public-key --region us --secret-key-stdin
@@ -45,6 +47,9 @@ echo "sandbox-secret-7c4f1e9a2b" | "$bin/vectis" datto configure --public-key sa
 sleep 2  # let assets and backups apply the first sync
 echo
 "$bin/vectis" hub "Acme Corp"
+echo
+echo "Alerts raised:"
+"$bin/vectis" alerts --state open,acknowledged,muted
 
 cat <<TXT
 
@@ -54,6 +59,7 @@ Running (logs in $state/logs, data in $state/data, admin token in $state/data/ad
   vectis-collector   http://127.0.0.1:8081/healthz  /readyz  /metrics  /v1/integrations/datto
   vectis-assets      http://127.0.0.1:8082/v1/customers
   vectis-backups     http://127.0.0.1:8083/v1/customers/{id}/backups  /v1/agents/{id}/runs
+  vectis-alerts      http://127.0.0.1:8084/v1/alerts
 Try: $bin/vectis hub Globex   |   $bin/vectis datto status   |   $bin/vectis tap --json | jq .
 Live bus traffic follows (heartbeats every 5 s; Ctrl-C stops everything):
 TXT

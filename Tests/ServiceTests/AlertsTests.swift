@@ -106,6 +106,23 @@ struct AlertsTests {
         }
     }
 
+    @Test("vectis alerts lists the feed and acknowledges an alert")
+    func cli() async throws {
+        try await CollectorHarness.with(pipeline: true) { harness in
+            try await harness.configure()
+            #expect(try await eventually { try await harness.alertList("?state=open").count >= 2 })
+            let list = try RunningProcess("vectis", ["alerts", "--url", harness.alertsURL!])
+            #expect(await list.waitForExit() == 0, "\(list.stderr)")
+            let rows = list.stdout.split(separator: "\n").filter { $0.contains(" open ") && $0.contains(" high ") }
+            #expect(rows.count >= 2, "\(list.stdout)")
+            let id = try #require(try await harness.alertList("?state=open").first?["id"] as? String)
+            let ack = try RunningProcess(
+                "vectis", ["alerts", "ack", id, "--by", "cli-test", "--url", harness.alertsURL!, "--token", CollectorHarness.token])
+            #expect(await ack.waitForExit() == 0, "\(ack.stderr)")
+            #expect(ack.stdout == "\(id): acknowledged\n")
+        }
+    }
+
     @Test("filters and cursor paging; bad filters are 400 and unknown alerts 404, as JSON")
     func feedQueries() async throws {
         try await CollectorHarness.with(fleet: FleetConfiguration(customers: 3, failingAgents: 3), pipeline: true) { harness in

@@ -24,7 +24,11 @@ struct AdminClient {
     }
 
     func send(_ method: String, _ path: String, body: [String: Any]? = nil) async throws -> (status: Int, json: [String: Any]) {
-        var request = URLRequest(url: baseURL.appendingPathComponent(String(path.dropFirst())))
+        // The path may carry a query string, which appendingPathComponent would escape.
+        let parts = path.split(separator: "?", maxSplits: 1)
+        var components = URLComponents(url: baseURL.appendingPathComponent(String(parts[0].dropFirst())), resolvingAgainstBaseURL: false)!
+        if parts.count == 2 { components.percentEncodedQuery = String(parts[1]) }
+        var request = URLRequest(url: components.url!)
         request.httpMethod = method
         request.timeoutInterval = 60
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }

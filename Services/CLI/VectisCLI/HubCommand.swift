@@ -78,11 +78,11 @@ public enum HubFormatter {
         return lines.joined(separator: "\n")
     }
 
-    static func short(_ timestamp: String?) -> String? {
+    public static func short(_ timestamp: String?) -> String? {
         timestamp.map { String($0.prefix(16)).replacingOccurrences(of: "T", with: " ") }
     }
 
-    static func table(_ header: [String], _ rows: [[String]]) -> [String] {
+    public static func table(_ header: [String], _ rows: [[String]]) -> [String] {
         let all = [header] + rows
         let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
         return all.map { row in

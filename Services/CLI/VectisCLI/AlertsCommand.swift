@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+
+/// `vectis alerts`: the alerts feed, and what a technician does with an alert.
+public struct AlertsCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "alerts", abstract: "List alerts; acknowledge, resolve or mute them.",
+        subcommands: [List.self, Acknowledge.self, Resolve.self, Mute.self], defaultSubcommand: List.self)
+
+    public init() {}
+
+    struct Connection: ParsableArguments {
+        @Option(help: "vectis-alerts URL.")
+        var url = ProcessInfo.processInfo.environment["VECTIS_ALERTS_URL"] ?? "http://127.0.0.1:8084"
+        @Option(help: "Admin token for changes (default: VECTIS_ADMIN_TOKEN, or the local token file).")
+        var token: String?
+
+        var client: AdminClient {
+            get throws {
+                guard let base = URL(string: url) else { throw ValidationError("--url is not a URL") }
+                return AdminClient(baseURL: base, token: AdminClient.resolveToken(token))
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Show the feed, newest first.")
+        @OptionGroup var connection: Connection
+        @Option(help: "open, acknowledged, muted, resolved (comma-separated).") var state: String?
+        @Option(help: "Customer id (c_…).") var customer: String?
+        @Option var limit = 50
+        @Flag var json = false
+
+        func run() async throws {
+            var query = ["limit=\(limit)"]
+            if let state { query.append("state=\(state)") }
+            if let customer { query.append("customer=\(customer)") }
+            let (_, page) = try await connection.client.send("GET", "/v1/alerts?" + query.joined(separator: "&"))
+            let alerts = page["alerts"] as? [[String: Any]] ?? []
+            if json {
+                let data = try JSONSerialization.data(withJSONObject: page, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
+            if alerts.isEmpty { print("No alerts."); return }
+            let rows = alerts.map { alert -> [String] in
+                [alert["id"] as? String ?? "?", alert["state"] as? String ?? "?", alert["severity"] as? String ?? "?",
+                 alert["customerName"] as? String ?? "?", alert["agentName"] as? String ?? "?",
+                 "\(alert["occurrences"] as? Int ?? 0)", HubFormatter.short(alert["lastSeenAt"] as? String) ?? "?",
+                 alert["lastError"] as? String ?? ""]
+            }
+            HubFormatter.table(["Alert", "State", "Severity", "Customer", "Agent", "Seen", "Last", "Last error"], rows)
+                .forEach { print($0) }
+        }
+    }
+
+    struct Acknowledge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ack", abstract: "Acknowledge an open alert.")
+        @OptionGroup var connection: Connection
+        @Argument var id: String
+        @Option(help: "Who is acknowledging.") var by: String?
+
+        func run() async throws {
+            let (_, alert) = try await connection.client.send("POST", "/v1/alerts/\(id)/acknowledge", body: by.map { ["by": $0] } ?? [:])
+            print("\(id): \(alert["state"] as? String ?? "?")")
+        }
+    }
+
+    struct Resolve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "resolve", abstract: "Resolve an alert by hand.")
+        @OptionGroup var connection: Connection
+        @Argument var id: String
+        @Option var by: String?
+
+        func run() async throws {
+            let (_, alert) = try await connection.client.send("POST", "/v1/alerts/\(id)/resolve", body: by.map { ["by": $0] } ?? [:])
+            print("\(id): \(alert["state"] as? String ?? "?")")
+        }
+    }
+
+    struct Mute: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "mute", abstract: "Mute an agent or a customer until a time (mutes always expire).")
+        @OptionGroup var connection: Connection
+        @Option(help: "Agent id (a_…).") var agent: String?
+        @Option(help: "Customer id (c_…).") var customer: String?
+        @Option(help: "How long, in hours.") var hours: Double
+        @Option var reason: String?
+
+        func validate() throws {
+            if (agent == nil) == (customer == nil) { throw ValidationError("Give exactly one of --agent and --customer.") }
+        }
+
+        func run() async throws {
+            let until = ISO8601DateFormatter().string(from: Date().addingTimeInterval(hours * 3_600))
+            var body: [String: Any] = ["until": until]
+            if let agent { body["agentId"] = agent; body["scope"] = "agent" }
+            if let customer { body["customerId"] = customer; body["scope"] = "customer" }
+            if let reason { body["reason"] = reason }
+            let (_, mute) = try await connection.client.send("POST", "/v1/mutes", body: body)
+            print("Muted \(mute["targetId"] as? String ?? "?") until \(until) (\(mute["id"] as? String ?? "?")).")
+        }
+    }
+}
