@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "vectis-assets", targets: ["VectisAssetsMain"]),
         .executable(name: "vectis-backups", targets: ["VectisBackupsMain"]),
         .executable(name: "vectis-alerts", targets: ["VectisAlertsMain"]),
+        .executable(name: "vectis-rules", targets: ["VectisRulesMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,7 +49,7 @@ let package = Package(
         ),
         .target(
             name: "VectisStorage",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
             path: "Shared/Storage"
         ),
         .target(
@@ -127,6 +128,18 @@ let package = Package(
         .executableTarget(name: "VectisAlertsMain", dependencies: ["AlertsService"], path: "Services/Alerts/Main"),
 
         .target(
+            name: "RulesService",
+            dependencies: [
+                "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Services/Rules/RulesService"
+        ),
+        .executableTarget(name: "VectisRulesMain", dependencies: ["RulesService"], path: "Services/Rules/Main"),
+
+        .target(
             name: "DattoSandbox",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -134,9 +147,17 @@ let package = Package(
             ],
             path: "Services/Sandbox/DattoSandbox"
         ),
+        .target(
+            name: "PSASandbox",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Services/Sandbox/PSASandbox"
+        ),
         .executableTarget(
             name: "VectisSandboxMain",
-            dependencies: ["DattoSandbox", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["DattoSandbox", "PSASandbox", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Services/Sandbox/Main"
         ),
 
@@ -187,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "VectisTestSupport", "CollectorService", "AssetsService", "BackupsService", "AlertsService", "DattoSandbox", "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                "VectisTestSupport", "CollectorService", "AssetsService", "BackupsService", "AlertsService", "RulesService", "PSASandbox", "DattoSandbox", "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
                 "VectisBus", "BusService", "VectisCLI", "ZeroMQ",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

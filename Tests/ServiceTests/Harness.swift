@@ -1,4 +1,6 @@
 import AlertsService
+import PSASandbox
+import RulesService
 import AssetsService
 import BackupsService
 import CollectorService
@@ -60,6 +62,9 @@ struct CollectorHarness {
     let backupsURL: String?
     let backupsDatabase: String?
     let alertsURL: String?
+    let rulesURL: String?
+    let psa: PSASandboxState?
+    let psaURL: String?
     static let token = "test-admin-token"
     static let key = DattoSandboxConfiguration.defaultKeys[0]
 
@@ -95,6 +100,9 @@ struct CollectorHarness {
             var backupsURL: String?
             var backupsDatabase: String?
             var alertsURL: String?
+            var rulesURL: String?
+            var psa: PSASandboxState?
+            var psaURL: String?
             if pipeline {
                 var assetsRuntime = runtime
                 assetsRuntime.service = "assets"
@@ -110,7 +118,20 @@ struct CollectorHarness {
                 alertsRuntime.httpPort = try freePort()
                 let (alertsApp, _) = try AlertsService.buildApplication(alertsRuntime, adminToken: token, logger: TestBus.quietLogger)
                 alertsURL = "http://127.0.0.1:\(alertsRuntime.httpPort)"
-                services += [assetsApp, backupsApp, alertsApp]
+                var rulesRuntime = runtime
+                rulesRuntime.service = "rules"
+                rulesRuntime.httpPort = try freePort()
+                let (rulesApp, _) = try RulesService.buildApplication(
+                    RulesConfiguration(
+                        runtime: rulesRuntime, adminToken: token, secretKeyFile: dataDirectory.appendingPathComponent("rules-secret.key").path,
+                        psaTimeout: .seconds(1)),
+                    logger: TestBus.quietLogger)
+                rulesURL = "http://127.0.0.1:\(rulesRuntime.httpPort)"
+                let psaPort = try freePort()
+                let (psaApp, psaState) = buildPSASandbox(port: psaPort, logger: TestBus.quietLogger)
+                psa = psaState
+                psaURL = "http://127.0.0.1:\(psaPort)"
+                services += [assetsApp, backupsApp, alertsApp, rulesApp, psaApp]
                 assetsURL = "http://127.0.0.1:\(assetsRuntime.httpPort)"
                 backupsURL = "http://127.0.0.1:\(backupsRuntime.httpPort)"
                 backupsDatabase = path
@@ -121,7 +142,8 @@ struct CollectorHarness {
                 let harness = CollectorHarness(
                     sandbox: sandbox, sandboxURL: "http://127.0.0.1:\(sandboxPort)", collector: collector,
                     collectorURL: "http://127.0.0.1:\(collectorPort)", dataDirectory: dataDirectory, logs: logs, bus: bus,
-                    assetsURL: assetsURL, backupsURL: backupsURL, backupsDatabase: backupsDatabase, alertsURL: alertsURL)
+                    assetsURL: assetsURL, backupsURL: backupsURL, backupsDatabase: backupsDatabase, alertsURL: alertsURL,
+                    rulesURL: rulesURL, psa: psa, psaURL: psaURL)
                 try await harness.waitUntilUp()
                 try await body(harness)
                 await group.triggerGracefulShutdown()
@@ -131,7 +153,7 @@ struct CollectorHarness {
     }
 
     func waitUntilUp() async throws {
-        let urls = [collectorURL, sandboxURL] + [assetsURL, backupsURL, alertsURL].compactMap { $0 }
+        let urls = [collectorURL, sandboxURL] + [assetsURL, backupsURL, alertsURL, rulesURL, psaURL].compactMap { $0 }
         for _ in 0..<200 {
             var up = true
             for url in urls where (try? await HTTP.send("GET", url + "/healthz").status) != 200 { up = false }

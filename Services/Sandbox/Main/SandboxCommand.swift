@@ -1,5 +1,6 @@
 import ArgumentParser
 import DattoSandbox
+import PSASandbox
 import Foundation
 import Logging
 
@@ -8,7 +9,7 @@ struct SandboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vectis-sandbox",
         abstract: "Local emulations of the APIs Vectis talks to, for development and tests.",
-        subcommands: [DattoCommand.self])
+        subcommands: [DattoCommand.self, PSACommand.self])
 }
 
 struct DattoCommand: AsyncParsableCommand {
@@ -40,6 +41,24 @@ struct DattoCommand: AsyncParsableCommand {
             vectis-sandbox datto: http://\(host):\(port)/v1 (an emulation for development and tests, not Datto)
               \(state.deviceCount) devices, \(state.assetCount) agents and shares; region \(configuration.accountRegion)
               public key \(key.publicKey); secret key: see docs/datto-sandbox.md
+
+            """.utf8))
+        try await application.runService()
+    }
+}
+
+struct PSACommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "psa", abstract: "Emulated ConnectWise, Autotask and HaloPSA ticket APIs (not the real services).")
+
+    @Option var host = "127.0.0.1"
+    @Option var port = 9082
+
+    func run() async throws {
+        let (application, _) = buildPSASandbox(host: host, port: port)
+        FileHandle.standardError.write(Data("""
+            vectis-sandbox psa: http://\(host):\(port) — ConnectWise /cw, Autotask /at, HaloPSA /halo
+              (an emulation for development and tests; credentials in docs/psa-sandbox.md; tickets at /_sandbox/tickets)
 
             """.utf8))
         try await application.runService()

@@ -1,4 +1,6 @@
 import Foundation
+import VectisRuntime
+import VectisStorage
 import Logging
 import Synchronization
 

@@ -1,4 +1,6 @@
 import Foundation
+import VectisRuntime
+import VectisStorage
 import GRDB
 
 /// Where integrations are kept.

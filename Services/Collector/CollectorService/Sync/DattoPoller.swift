@@ -1,4 +1,6 @@
 import Foundation
+import VectisRuntime
+import VectisStorage
 import GRDB
 import Logging
 import Metrics

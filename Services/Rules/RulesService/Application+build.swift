@@ -1,0 +1,57 @@
+import Foundation
+import Hummingbird
+import Logging
+import VectisContracts
+import VectisRuntime
+import VectisStorage
+
+/// What `vectis-rules` reads from the environment.
+public struct RulesConfiguration: Sendable {
+    public var runtime: RuntimeConfiguration
+    public var adminToken: String
+    public var secretKeyFile: String
+    /// How long a new rule only records what it would do.
+    public var defaultDryRun: Duration
+    public var psaTimeout: Duration
+
+    public init(runtime: RuntimeConfiguration, adminToken: String, secretKeyFile: String, defaultDryRun: Duration = .seconds(24 * 3_600),
+                psaTimeout: Duration = .seconds(20)) {
+        self.runtime = runtime
+        self.adminToken = adminToken
+        self.secretKeyFile = secretKeyFile
+        self.defaultDryRun = defaultDryRun
+        self.psaTimeout = psaTimeout
+    }
+
+    public init(environment env: VectisRuntime.Environment) throws {
+        let runtime = try RuntimeConfiguration(service: "rules", defaultHTTPPort: 8085, environment: env)
+        self.init(
+            runtime: runtime, adminToken: try AdminToken.resolve(env, dataDirectory: runtime.dataDirectory),
+            secretKeyFile: env.string("VECTIS_SECRET_KEY_FILE", default: "\(runtime.dataDirectory)/rules-secret.key"),
+            defaultDryRun: .seconds(Int(try env.double("VECTIS_RULES_DRY_RUN_HOURS", default: 24) * 3_600)),
+            psaTimeout: .seconds(try env.int("VECTIS_PSA_TIMEOUT_SECONDS", default: 20)))
+    }
+}
+
+/// Everything `vectis-rules` runs, wired from its configuration; tests build exactly this.
+public func buildApplication(
+    _ configuration: RulesConfiguration, metrics: ServiceMetrics = ServiceMetrics(), logger: Logger = Logger(label: "vectis-rules")
+) throws -> (application: some ApplicationProtocol, bus: ReliableBus) {
+    let database = try ServiceDatabase.open(at: configuration.runtime.databasePath, migrator: RulesTables.migrator)
+    let secrets = try SecretBox.load(keyFile: configuration.secretKeyFile)
+    let bus = try ReliableBus(
+        configuration: configuration.runtime, database: database, subscriptions: [.exact(BackupJobRecorded.topic)],
+        metrics: metrics, logger: logger
+    ) { received, db, outbox in
+        guard let job = received.event as? BackupJobRecorded else { return }
+        try RuleEngine.evaluate(job, tenant: received.header.tenant, now: Date(), db: db, outbox: outbox)
+    }
+    let worker = TicketWorker(database: database, outbox: bus.outbox, secrets: secrets, timeout: configuration.psaTimeout, logger: logger)
+    let router = Router()
+    RulesController(database: database, secrets: secrets, worker: worker, adminToken: configuration.adminToken,
+                    defaultDryRun: configuration.defaultDryRun).addRoutes(to: router)
+    let application = ServiceApplication.build(
+        configuration: configuration.runtime, metrics: metrics, router: router, services: bus.services + [worker],
+        checks: [bus.readinessCheck], logger: logger)
+    return (application, bus)
+}

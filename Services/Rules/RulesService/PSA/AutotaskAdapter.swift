@@ -1,0 +1,79 @@
+import Foundation
+import Synchronization
+import VectisContracts
+
+/// Autotask PSA REST v1.0: the zone is found from the API user, headers carry the integration code, user and
+/// secret; a create answers only `{"itemId"}`; the dedupe key goes in `externalID`.
+struct AutotaskAdapter: PSAAdapter {
+    let kind = PSAKind.autotask
+    let settings: PSASettings
+    let secrets: PSASecrets
+    let http: PSAHTTPClient
+    /// The zone URL, looked up once per adapter (per rule) and kept.
+    let zone = ZoneCache()
+
+    final class ZoneCache: Sendable { let url = Mutex<URL?>(nil) }
+
+    var headers: [String: String] {
+        ["ApiIntegrationCode": secrets.integrationCode ?? "", "UserName": settings.username ?? "", "Secret": secrets.secret ?? ""]
+    }
+
+    func base() async throws(PSAError) -> URL {
+        if let cached = zone.url.withLock({ $0 }) { return cached }
+        let lookup = settings.zoneLookupURL ?? "https://webservices2.autotask.net/atservicesrest/v1.0/"
+        var components = URLComponents(string: lookup.hasSuffix("/") ? lookup + "zoneInformation" : lookup + "/zoneInformation")!
+        components.queryItems = [URLQueryItem(name: "user", value: settings.username)]
+        // Zone lookup needs no credentials; a wrong user answers 500, which is not worth retrying.
+        let answer: Any?
+        do {
+            answer = try await http.send("GET", components.url!, headers: [:], validationErrorsOn500: true)
+        }
+        guard let url = ((answer as? [String: Any])?["url"] as? String).flatMap({ URL(string: $0 + "V1.0/") }) else {
+            throw .rejected(status: 200, message: "zoneInformation gave no url for user \(settings.username ?? "")")
+        }
+        zone.url.withLock { $0 = url }
+        return url
+    }
+
+    func createTicket(_ ticket: NewTicket) async throws(PSAError) -> String {
+        let body: [String: Any] = [
+            "companyID": Int(ticket.companyId) ?? 0, "title": String(ticket.summary.prefix(255)), "description": ticket.details,
+            "status": settings.statusId ?? 1, "priority": settings.priorityId ?? 2, "queueID": settings.queueId ?? 0,
+            "externalID": ticket.dedupeKey,
+        ]
+        let created = try await http.send("POST", try await base().appendingPathComponent("Tickets"), headers: headers, json: body,
+                                          validationErrorsOn500: true)
+        guard let id = (created as? [String: Any])?["itemId"] else { throw .transient(status: nil, message: "create answered without itemId") }
+        return "\(id)"
+    }
+
+    func findOpenTicket(dedupeKey: String, companyId: String) async throws(PSAError) -> String? {
+        let query: [String: Any] = [
+            "MaxRecords": 10, "IncludeFields": ["id", "ticketNumber", "title", "status"],
+            "filter": [
+                ["op": "eq", "field": "companyID", "value": Int(companyId) ?? 0],
+                ["op": "noteq", "field": "status", "value": settings.completeStatusId ?? 5],
+                ["op": "eq", "field": "externalID", "value": dedupeKey],
+            ],
+        ]
+        let found = try await http.send("POST", try await base().appendingPathComponent("Tickets/query"), headers: headers, json: query,
+                                        validationErrorsOn500: true)
+        return (((found as? [String: Any])?["items"] as? [[String: Any]])?.first?["id"]).map { "\($0)" }
+    }
+
+    func addNote(ticketId: String, text: String) async throws(PSAError) {
+        let note: [String: Any] = [
+            "ticketID": Int(ticketId) ?? 0, "title": String(text.prefix(250).split(separator: "\n").first ?? "Vectis"),
+            "description": text, "noteType": 1, "publish": 1,
+        ]
+        _ = try await http.send("POST", try await base().appendingPathComponent("Tickets/\(ticketId)/Notes"), headers: headers, json: note,
+                                validationErrorsOn500: true)
+    }
+
+    func closeTicket(ticketId: String) async throws(PSAError) {
+        _ = try await http.send(
+            "PATCH", try await base().appendingPathComponent("Tickets"), headers: headers,
+            json: ["id": Int(ticketId) ?? 0, "status": settings.completeStatusId ?? 5, "resolution": "Backups recovered (Vectis)."],
+            validationErrorsOn500: true)
+    }
+}

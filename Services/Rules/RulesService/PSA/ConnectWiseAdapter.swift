@@ -1,0 +1,62 @@
+import Foundation
+import VectisContracts
+
+/// ConnectWise PSA (Manage) REST 3.0: Basic `company+public:private` plus the `clientId` header; tickets carry the
+/// dedupe key in `externalXRef`.
+struct ConnectWiseAdapter: PSAAdapter {
+    let kind = PSAKind.connectwise
+    let settings: PSASettings
+    let secrets: PSASecrets
+    let http: PSAHTTPClient
+
+    var base: URL {
+        let site = settings.site!.hasSuffix("/") ? String(settings.site!.dropLast()) : settings.site!
+        let codebase = settings.codebase ?? "v4_6_release/"
+        return URL(string: "\(site)/\(codebase.hasSuffix("/") ? codebase : codebase + "/")apis/3.0/")!
+    }
+
+    var headers: [String: String] {
+        let pair = "\(settings.companyId ?? "")+\(settings.publicKey ?? ""):\(secrets.privateKey ?? "")"
+        return ["Authorization": "Basic " + Data(pair.utf8).base64EncodedString(), "clientId": secrets.clientId ?? ""]
+    }
+
+    func createTicket(_ ticket: NewTicket) async throws(PSAError) -> String {
+        var body: [String: Any] = [
+            "summary": String(ticket.summary.prefix(100)),  // ConnectWise refuses summaries over 100 characters
+            "company": ["id": Int(ticket.companyId) ?? 0],
+            "board": ["id": settings.boardId ?? 0],
+            "initialDescription": ticket.details,
+            "externalXRef": String(ticket.dedupeKey.prefix(100)),
+            "processNotifications": false,
+        ]
+        if let status = settings.statusId { body["status"] = ["id": status] }
+        if let priority = settings.priorityId { body["priority"] = ["id": priority] }
+        let created = try await http.send("POST", base.appendingPathComponent("service/tickets"), headers: headers, json: body)
+        guard let id = (created as? [String: Any])?["id"] else { throw .transient(status: nil, message: "create answered without an id") }
+        return "\(id)"
+    }
+
+    func findOpenTicket(dedupeKey: String, companyId: String) async throws(PSAError) -> String? {
+        var components = URLComponents(url: base.appendingPathComponent("service/tickets"), resolvingAgainstBaseURL: false)!
+        components.queryItems = [
+            URLQueryItem(name: "conditions", value: "company/id=\(companyId) and closedFlag=false and externalXRef=\"\(dedupeKey.prefix(100))\""),
+            URLQueryItem(name: "orderBy", value: "id desc"), URLQueryItem(name: "pageSize", value: "25"),
+        ]
+        // `+` in a condition would read as a space: encode it.
+        components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
+        let found = try await http.send("GET", components.url!, headers: headers)
+        return ((found as? [[String: Any]])?.first?["id"]).map { "\($0)" }
+    }
+
+    func addNote(ticketId: String, text: String) async throws(PSAError) {
+        _ = try await http.send(
+            "POST", base.appendingPathComponent("service/tickets/\(ticketId)/notes"), headers: headers,
+            json: ["text": text, "internalAnalysisFlag": true, "detailDescriptionFlag": false, "resolutionFlag": false])
+    }
+
+    func closeTicket(ticketId: String) async throws(PSAError) {
+        _ = try await http.send(
+            "PATCH", base.appendingPathComponent("service/tickets/\(ticketId)"), headers: headers,
+            json: [["op": "replace", "path": "/status", "value": ["id": settings.closedStatusId ?? 0]]])
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Synchronization
+import VectisContracts
+
+/// HaloPSA: OAuth2 client credentials (token cached until shortly before it expires); tickets and actions are
+/// posted as JSON arrays; an action needs an outcome. The dedupe key is written into the ticket details.
+struct HaloAdapter: PSAAdapter {
+    let kind = PSAKind.halopsa
+    let settings: PSASettings
+    let secrets: PSASecrets
+    let http: PSAHTTPClient
+    let token = TokenCache()
+
+    final class TokenCache: Sendable { let value = Mutex<(token: String, expires: ContinuousClock.Instant)?>(nil) }
+
+    var instance: String { settings.instanceURL!.hasSuffix("/") ? String(settings.instanceURL!.dropLast()) : settings.instanceURL! }
+
+    func headers() async throws(PSAError) -> [String: String] {
+        if let cached = token.value.withLock({ $0 }), cached.expires > .now { return ["Authorization": "Bearer \(cached.token)"] }
+        var components = URLComponents(string: "\(instance)/auth/token")!
+        if let tenant = settings.tenant { components.queryItems = [URLQueryItem(name: "tenant", value: tenant)] }
+        func encode(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text }
+        let form = "grant_type=client_credentials&client_id=\(encode(settings.clientId ?? ""))"
+            + "&client_secret=\(encode(secrets.clientSecret ?? ""))&scope=all"
+        let answer = try await http.send("POST", components.url!, headers: [:], form: form)
+        guard let object = answer as? [String: Any], let access = object["access_token"] as? String else {
+            throw .unauthorized(status: 200, message: "no access_token in the token answer")
+        }
+        let lifetime = (object["expires_in"] as? Int) ?? 3_600
+        token.value.withLock { $0 = (access, .now + .seconds(max(60, lifetime - 60))) }
+        return ["Authorization": "Bearer \(access)"]
+    }
+
+    func marker(_ key: String) -> String { "[vectis:\(key)]" }
+
+    func createTicket(_ ticket: NewTicket) async throws(PSAError) -> String {
+        var object: [String: Any] = [
+            "client_id": Int(ticket.companyId) ?? 0, "summary": ticket.summary,
+            "details_html": "<p>\(ticket.details.replacingOccurrences(of: "\n", with: "<br>"))</p><p>\(marker(ticket.dedupeKey))</p>",
+            "tickettype_id": settings.ticketTypeId ?? 0, "donotapplytemplateintheapi": true,
+        ]
+        if let priority = settings.priorityId { object["priority_id"] = priority }
+        let created = try await http.send("POST", URL(string: "\(instance)/api/Tickets")!, headers: try await headers(), json: [object])
+        let first = (created as? [String: Any]) ?? (created as? [[String: Any]])?.first
+        guard let id = first?["id"] else { throw .transient(status: nil, message: "create answered without an id") }
+        return "\(id)"
+    }
+
+    func findOpenTicket(dedupeKey: String, companyId: String) async throws(PSAError) -> String? {
+        var components = URLComponents(string: "\(instance)/api/Tickets")!
+        components.queryItems = [
+            URLQueryItem(name: "client_id", value: companyId), URLQueryItem(name: "open_only", value: "true"),
+            URLQueryItem(name: "search", value: marker(dedupeKey)),
+        ]
+        let found = try await http.send("GET", components.url!, headers: try await headers())
+        return (((found as? [String: Any])?["tickets"] as? [[String: Any]])?.first?["id"]).map { "\($0)" }
+    }
+
+    func addNote(ticketId: String, text: String) async throws(PSAError) {
+        let action: [String: Any] = [
+            "ticket_id": Int(ticketId) ?? 0, "outcome_id": settings.noteOutcomeId ?? 7, "hiddenfromuser": true,
+            "note_html": "<p>\(text.replacingOccurrences(of: "\n", with: "<br>"))</p>",
+        ]
+        _ = try await http.send("POST", URL(string: "\(instance)/api/Actions")!, headers: try await headers(), json: [action])
+    }
+
+    func closeTicket(ticketId: String) async throws(PSAError) {
+        _ = try await http.send(
+            "POST", URL(string: "\(instance)/api/Tickets")!, headers: try await headers(),
+            json: [["id": Int(ticketId) ?? 0, "status_id": settings.closedStatusId ?? 9]])
+    }
+}

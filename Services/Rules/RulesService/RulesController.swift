@@ -1,0 +1,178 @@
+import Foundation
+import GRDB
+import Hummingbird
+import VectisContracts
+import VectisRuntime
+import VectisStorage
+
+/// `/v1/rule-templates`, `/v1/rules`, `/v1/psa-mappings`, `/v1/tickets`.
+struct RulesController {
+    let database: DatabasePool
+    let secrets: SecretBox
+    let worker: TicketWorker
+    let adminToken: String
+    let defaultDryRun: Duration
+
+    struct NewRule: Decodable {
+        var templateId: String?
+        var tenant: String?
+        var name: String?
+        var settings: PSASettings?
+        var secrets: PSASecrets?
+        var thresholdNights: Int?
+        var closeOnRecovery: Bool?
+        var action: String?
+        var maxRetries: Int?
+        var dryRunHours: Double?
+    }
+
+    struct RuleView: Encodable {
+        var id: String
+        var tenant: String
+        var templateId: String
+        var name: String
+        var psa: String
+        var settings: PSASettings
+        /// Which secrets are set; never their values.
+        var secretsSet: [String]
+        var thresholdNights: Int
+        var closeOnRecovery: Bool
+        var action: String
+        var maxRetries: Int
+        var dryRunUntil: Date
+        var dryRun: Bool
+        var enabled: Bool
+    }
+
+    func view(_ row: Row) throws -> RuleView {
+        let sealed = try JSONDecoder().decode(PSASecrets.self, from: Data(try secrets.open(row["secrets_sealed"]).utf8))
+        let set = [("privateKey", sealed.privateKey), ("clientId", sealed.clientId), ("secret", sealed.secret),
+                   ("integrationCode", sealed.integrationCode), ("clientSecret", sealed.clientSecret)].filter { $0.1 != nil }.map(\.0)
+        let until = Date(timeIntervalSince1970: row["dry_run_until"])
+        return RuleView(
+            id: "ru_\(row["id"] as Int64)", tenant: row["tenant"], templateId: row["template_id"], name: row["name"], psa: row["psa"],
+            settings: try JSONDecoder().decode(PSASettings.self, from: Data((row["settings"] as String).utf8)), secretsSet: set,
+            thresholdNights: row["threshold_nights"], closeOnRecovery: row["close_on_recovery"], action: row["action"],
+            maxRetries: row["max_retries"], dryRunUntil: until, dryRun: until > Date(), enabled: row["enabled"])
+    }
+
+    static func ruleId(_ text: String) -> Int64? { Int64(text.hasPrefix("ru_") ? String(text.dropFirst(3)) : text) }
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("v1/rule-templates") { _, _ in try Response.json(["templates": RuleTemplate.all]) }
+        let admin = router.group("v1").add(middleware: BearerTokenMiddleware(token: adminToken))
+        admin.post("rules") { request, context in
+            guard let body = try? await request.decode(as: NewRule.self, context: context) else {
+                return Response.problem(.badRequest, "The body must be a JSON object.")
+            }
+            guard let template = RuleTemplate.all.first(where: { $0.id == body.templateId }) else {
+                return Response.problem(.badRequest, "templateId must be one of \(RuleTemplate.all.map(\.id).joined(separator: ", ")).")
+            }
+            let settings = body.settings ?? PSASettings()
+            let secretValues = body.secrets ?? PSASecrets()
+            let missing = settings.missing(for: template.psa, secrets: secretValues)
+            guard missing.isEmpty else { return Response.problem(.badRequest, "Missing for \(template.psa.rawValue): \(missing.joined(separator: ", ")).") }
+            let action = body.action ?? "ticket"
+            guard ["ticket", "retry", "both"].contains(action) else { return Response.problem(.badRequest, "action must be ticket, retry or both.") }
+            let threshold = body.thresholdNights ?? template.defaultThresholdNights
+            guard (1...30).contains(threshold) else { return Response.problem(.badRequest, "thresholdNights must be from 1 to 30.") }
+            let dryRunSeconds = body.dryRunHours.map { $0 * 3_600 } ?? Double(defaultDryRun.components.seconds)
+            guard dryRunSeconds >= 0 else { return Response.problem(.badRequest, "dryRunHours cannot be negative.") }
+            let sealed = try secrets.seal(String(decoding: try JSONEncoder().encode(secretValues), as: UTF8.self))
+            let row = try await database.write { db -> Row in
+                let now = Date().timeIntervalSince1970
+                try db.execute(
+                    sql: """
+                        INSERT INTO rule (tenant, template_id, name, psa, settings, secrets_sealed, threshold_nights, close_on_recovery,
+                            action, max_retries, dry_run_until, enabled, created_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
+                        """,
+                    arguments: [body.tenant ?? "default", template.id, body.name ?? template.name, template.psa.rawValue,
+                                String(decoding: try JSONEncoder().encode(settings), as: UTF8.self), sealed, threshold,
+                                body.closeOnRecovery ?? false, action, body.maxRetries ?? 2, now + dryRunSeconds, now])
+                let id = db.lastInsertedRowID
+                try Audit.record(rule: id, subject: nil, kind: "rule-created",
+                                 detail: "enabled \(template.name); dry run for \(Int(dryRunSeconds / 3_600)) h", db: db)
+                return try Row.fetchOne(db, sql: "SELECT * FROM rule WHERE id = ?", arguments: [id])!
+            }
+            return try Response.json(try view(row), status: .created)
+        }
+        admin.get("rules") { _, _ in
+            let rows = try await database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM rule ORDER BY id") }
+            return try Response.json(["rules": try rows.map(view)])
+        }
+        admin.patch("rules/:id") { request, context in
+            struct Change: Decodable { var enabled: Bool?; var dryRunHours: Double? }
+            guard let id = Self.ruleId(try context.parameters.require("id")) else { return Response.problem(.notFound, "No such rule.") }
+            let change = (try? await request.decode(as: Change.self, context: context)) ?? Change()
+            let row = try await database.write { db -> Row? in
+                if let enabled = change.enabled { try db.execute(sql: "UPDATE rule SET enabled = ? WHERE id = ?", arguments: [enabled, id]) }
+                if let hours = change.dryRunHours {
+                    try db.execute(sql: "UPDATE rule SET dry_run_until = ? WHERE id = ?", arguments: [Date().timeIntervalSince1970 + hours * 3_600, id])
+                    try Audit.record(rule: id, subject: nil, kind: "rule-changed", detail: hours == 0 ? "dry run ended: live" : "dry run for \(hours) h", db: db)
+                }
+                return try Row.fetchOne(db, sql: "SELECT * FROM rule WHERE id = ?", arguments: [id])
+            }
+            guard let row else { return Response.problem(.notFound, "No such rule.") }
+            return try Response.json(try view(row))
+        }
+        admin.get("rules/:id/history") { _, context in
+            struct Entry: Encodable { var at: Date; var kind: String; var detail: String; var subject: String?; var status: Int?; var durationMs: Int?; var dryRun: Bool }
+            guard let id = Self.ruleId(try context.parameters.require("id")),
+                try await database.read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM rule WHERE id = ?", arguments: [id]) }) == true
+            else { return Response.problem(.notFound, "No such rule.") }
+            let entries = try await database.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM audit WHERE rule_id = ? ORDER BY id DESC LIMIT 500", arguments: [id]).map {
+                    Entry(at: Date(timeIntervalSince1970: $0["at"]), kind: $0["kind"], detail: $0["detail"], subject: $0["subject"],
+                          status: $0["status"], durationMs: $0["duration_ms"], dryRun: $0["dry_run"])
+                }
+            }
+            return try Response.json(["history": entries])
+        }
+        admin.post("rules/:id/test-ticket") { request, context in
+            struct Body: Decodable { var companyId: String }
+            guard let id = Self.ruleId(try context.parameters.require("id")),
+                let rule = try await database.read({ [secrets] db in try RuleRecord.load(id, db: db, secrets: secrets) })
+            else { return Response.problem(.notFound, "No such rule.") }
+            guard let body = try? await request.decode(as: Body.self, context: context) else {
+                return Response.problem(.badRequest, "Give companyId: the PSA company to open the test ticket in.")
+            }
+            switch try await worker.testTicket(rule: rule, companyId: body.companyId) {
+            case .success(let ticket): return try Response.json(["ok": "true", "ticketId": ticket])
+            case .failure(let error): return try Response.json(["ok": "false", "error": error.description], status: .badGateway)
+            }
+        }
+        admin.put("psa-mappings/:psa/:customer") { request, context in
+            struct Body: Decodable { var companyId: String }
+            let psa = try context.parameters.require("psa")
+            guard PSAKind(rawValue: psa) != nil else { return Response.problem(.badRequest, "psa must be connectwise, autotask or halopsa.") }
+            guard let body = try? await request.decode(as: Body.self, context: context), !body.companyId.isEmpty else {
+                return Response.problem(.badRequest, "Give companyId: the PSA's own id for this customer.")
+            }
+            let customer = try context.parameters.require("customer")
+            try await database.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO psa_mapping (psa, customer_id, company_id, updated_at) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (psa, customer_id) DO UPDATE SET company_id = excluded.company_id, updated_at = excluded.updated_at
+                        """,
+                    arguments: [psa, customer, body.companyId, Date().timeIntervalSince1970])
+            }
+            return try Response.json(["psa": psa, "customerId": customer, "companyId": body.companyId])
+        }
+        admin.get("tickets") { _, _ in
+            struct TicketView: Encodable {
+                var id: Int64; var ruleId: String; var psa: String; var externalId: String?; var state: String; var customerId: String
+                var customerName: String; var agentName: String; var companyId: String; var notes: Int; var openedNight: String
+            }
+            let tickets = try await database.read { db in
+                try Row.fetchAll(db, sql: "SELECT t.*, r.psa FROM ticket t JOIN rule r ON r.id = t.rule_id ORDER BY t.id DESC").map {
+                    TicketView(id: $0["id"], ruleId: "ru_\($0["rule_id"] as Int64)", psa: $0["psa"], externalId: $0["external_id"],
+                               state: $0["state"], customerId: $0["customer_id"], customerName: $0["customer_name"],
+                               agentName: $0["agent_name"], companyId: $0["company_id"], notes: $0["notes"], openedNight: $0["opened_night"])
+                }
+            }
+            return try Response.json(["tickets": tickets])
+        }
+    }
+}

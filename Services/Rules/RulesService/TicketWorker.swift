@@ -1,0 +1,240 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+import Synchronization
+import VectisContracts
+import VectisDelivery
+import VectisRuntime
+import VectisStorage
+
+/// Carries out queued PSA actions, one at a time, in order: the durable half of "exactly one ticket per problem".
+///
+/// Each action is marked in flight (committed) before its call and done after it. An action found in flight —
+/// after a crash mid-call, or after a create that timed out — may already have happened, so an `open` is
+/// preceded by a search for the dedupe key. Rate limits come back as a wait (`Retry-After`), 5xx and timeouts
+/// back off, and refusals (400, 401/403, Autotask's 500 with `errors[]`) are recorded and never retried.
+final class TicketWorker: Service, Sendable {
+    let database: DatabasePool
+    let outbox: Outbox
+    let secrets: SecretBox
+    let logger: Logger
+    let timeout: Duration
+    let maxAttempts = 8
+    let wake = WakeSignal()
+    private let limiters = Mutex<[String: RequestRateLimiter]>([:])
+
+    init(database: DatabasePool, outbox: Outbox, secrets: SecretBox, timeout: Duration, logger: Logger) {
+        self.database = database
+        self.outbox = outbox
+        self.secrets = secrets
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { [self] in
+            while !Task.isCancelled {
+                let worked = (try? await runNext()) ?? false
+                if !worked { await wake.wait(timeout: .milliseconds(100)) }
+            }
+        }
+    }
+
+    /// The budget per PSA account: Autotask 10,000 an hour (shared by every integration of the database), HaloPSA
+    /// 300 per 5 minutes, ConnectWise (no published number) 60 a minute.
+    func limiter(for rule: RuleRecord) -> RequestRateLimiter {
+        let account: String
+        let budget: (Int, Duration)
+        switch rule.psa {
+        case .connectwise: account = "cw:\(rule.settings.site ?? ""):\(rule.settings.companyId ?? "")"; budget = (60, .seconds(60))
+        case .autotask: account = "at:\(rule.settings.username ?? "")"; budget = (10_000, .seconds(3_600))
+        case .halopsa: account = "halo:\(rule.settings.instanceURL ?? "")"; budget = (300, .seconds(300))
+        }
+        return limiters.withLock { limiters in
+            if let existing = limiters[account] { return existing }
+            let limiter = RequestRateLimiter(limit: budget.0, window: budget.1, margin: .zero)
+            limiters[account] = limiter
+            return limiter
+        }
+    }
+
+    func adapter(for rule: RuleRecord, journal: @escaping @Sendable (PSAHTTPClient.PSACall) -> Void) -> any PSAAdapter {
+        let http = PSAHTTPClient(limiter: limiter(for: rule), timeout: timeout, journal: journal)
+        switch rule.psa {
+        case .connectwise: return ConnectWiseAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
+        case .autotask: return AutotaskAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
+        case .halopsa: return HaloAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
+        }
+    }
+
+    struct Job: Sendable {
+        var action: Int64
+        var kind: String
+        var text: String
+        var attempts: Int
+        var ticket: Int64
+        var dedupeKey: String
+        var companyId: String
+        var externalId: String?
+        var openedNight: String
+        var agentName: String
+        var customerId: String
+        var customerName: String
+        var deviceSerial: String
+        var rule: RuleRecord
+    }
+
+    /// Runs the oldest action that may run now; false when there is none.
+    func runNext() async throws -> Bool {
+        let now = Date().timeIntervalSince1970
+        guard let job = try await database.write({ [secrets] db -> Job? in
+            let candidates = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT a.id AS action_id, a.kind, a.text, a.attempts, t.* FROM psa_action a JOIN ticket t ON t.id = a.ticket_id
+                    WHERE a.state IN ('pending', 'in-flight') AND a.not_before <= ? ORDER BY a.id LIMIT 50
+                    """,
+                arguments: [now])
+            var blocked: Set<Int64> = []
+            for row in candidates {
+                let ticket: Int64 = row["id"]
+                // In order per ticket: nothing after an action still waiting, nothing before the ticket exists.
+                if blocked.contains(ticket) { continue }
+                blocked.insert(ticket)
+                if (row["kind"] as String) != "open" && (row["external_id"] as String?) == nil {
+                    if (row["state"] as String) == "failed" {
+                        try db.execute(sql: "UPDATE psa_action SET state = 'failed', last_error = 'the ticket was never opened' WHERE id = ?",
+                                       arguments: [row["action_id"] as Int64])
+                    }
+                    continue
+                }
+                guard let rule = try RuleRecord.load(row["rule_id"], db: db, secrets: secrets) else { continue }
+                try db.execute(sql: "UPDATE psa_action SET state = 'in-flight', attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                               arguments: [now, row["action_id"] as Int64])
+                return Job(action: row["action_id"], kind: row["kind"], text: row["text"], attempts: (row["attempts"] as Int) + 1,
+                           ticket: ticket, dedupeKey: row["dedupe_key"], companyId: row["company_id"], externalId: row["external_id"],
+                           openedNight: row["opened_night"], agentName: row["agent_name"], customerId: row["customer_id"],
+                           customerName: row["customer_name"], deviceSerial: row["device_serial"], rule: rule)
+            }
+            return nil
+        }) else { return false }
+
+        let calls = Mutex<[PSAHTTPClient.PSACall]>([])
+        let adapter = adapter(for: job.rule) { call in calls.withLock { $0.append(call) } }
+        let key = job.dedupeKey
+        let company = job.companyId
+        var externalId = job.externalId
+        var outcome: Result<String, PSAError>
+        do {
+            switch job.kind {
+            case "open":
+                if externalId == nil, job.attempts > 1, let found = try await adapter.findOpenTicket(dedupeKey: key, companyId: company) {
+                    // The earlier attempt did create it (a timeout or a crash hid the answer): adopt, do not duplicate.
+                    externalId = found
+                    outcome = .success("found ticket \(found) by its key; not created again")
+                } else if externalId == nil {
+                    let summary = "Datto backup failing since night \(job.openedNight): \(job.agentName)"
+                    externalId = try await adapter.createTicket(NewTicket(companyId: company, summary: summary, details: job.text, dedupeKey: key))
+                    outcome = .success("opened ticket \(externalId!)")
+                } else {
+                    outcome = .success("ticket \(externalId!) already open")
+                }
+            case "note":
+                try await adapter.addNote(ticketId: externalId!, text: job.text)
+                outcome = .success("added a note to ticket \(externalId!)")
+            default:
+                try await adapter.closeTicket(ticketId: externalId!)
+                outcome = .success("closed ticket \(externalId!)")
+            }
+        } catch {
+            outcome = .failure(error)
+        }
+        let journal = calls.withLock { $0 }
+        let finalOutcome = outcome
+        let finalExternalId = externalId
+        try await database.write { [outbox, maxAttempts, logger] db in
+            let ruleId = job.rule.id
+            let outcome = finalOutcome
+            let externalId = finalExternalId
+            for call in journal {
+                try Audit.record(
+                    rule: ruleId, subject: key, kind: "psa-call", detail: "\(call.method) \(call.path)" + (call.error.map { " — \($0)" } ?? ""),
+                    status: call.status, durationMs: call.milliseconds, db: db)
+            }
+            let now = Date()
+            switch outcome {
+            case .success(let detail):
+                try db.execute(sql: "UPDATE psa_action SET state = 'done', last_error = NULL, updated_at = ? WHERE id = ?",
+                               arguments: [now.timeIntervalSince1970, job.action])
+                let reference = TicketRef(
+                    dedupeKey: key, psa: job.rule.psa, externalId: externalId ?? "", ruleId: "ru_\(ruleId)",
+                    subject: AlertSubject(customer: CustomerRef(key: job.customerId, name: job.customerName),
+                                          deviceSerial: job.deviceSerial, agentName: job.agentName))
+                switch job.kind {
+                case "open":
+                    try db.execute(sql: "UPDATE ticket SET external_id = ?, state = 'open' WHERE id = ?", arguments: [externalId, job.ticket])
+                    try outbox.append(TicketOpened(ticket: reference, summary: detail), tenant: job.rule.tenant, in: db)
+                case "note":
+                    try db.execute(sql: "UPDATE ticket SET notes = notes + 1 WHERE id = ?", arguments: [job.ticket])
+                    try outbox.append(TicketNoted(ticket: reference, note: job.text), tenant: job.rule.tenant, in: db)
+                default:
+                    try db.execute(sql: "UPDATE ticket SET state = 'closed', closed_at = ? WHERE id = ?",
+                                   arguments: [now.timeIntervalSince1970, job.ticket])
+                    try outbox.append(TicketClosed(ticket: reference, note: job.text), tenant: job.rule.tenant, in: db)
+                }
+                try Audit.record(rule: ruleId, subject: key, kind: "ticket-\(job.kind)", detail: detail, db: db)
+            case .failure(let error):
+                let wait: Duration? = switch error {
+                case .rateLimited(let retryAfter, _): retryAfter
+                case .transient, .timeout: .seconds(min(60, 1 << min(job.attempts, 6)))
+                case .unauthorized, .rejected: nil
+                }
+                if let wait, job.attempts < maxAttempts {
+                    let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
+                    try db.execute(
+                        sql: "UPDATE psa_action SET state = 'pending', not_before = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                        arguments: [now.timeIntervalSince1970 + seconds, error.description, now.timeIntervalSince1970, job.action])
+                    try Audit.record(rule: ruleId, subject: key, kind: "psa-retry-scheduled",
+                                     detail: "\(job.kind) failed (\(error)); retrying in \(wait)", status: error.status, db: db)
+                } else {
+                    try db.execute(sql: "UPDATE psa_action SET state = 'failed', last_error = ?, updated_at = ? WHERE id = ?",
+                                   arguments: [error.description, now.timeIntervalSince1970, job.action])
+                    if job.kind == "open" {
+                        try db.execute(sql: "UPDATE ticket SET state = 'failed' WHERE id = ?", arguments: [job.ticket])
+                    }
+                    try Audit.record(rule: ruleId, subject: key, kind: "psa-error",
+                                     detail: "\(job.kind) refused, not retried: \(error)", status: error.status, db: db)
+                    logger.error("PSA refused an action", metadata: ["rule": "ru_\(ruleId)", "action": "\(job.kind)", "error": "\(error)"])
+                }
+            }
+        }
+        return true
+    }
+
+    /// "Send test ticket": one create, straight through, recorded in the rule's history.
+    func testTicket(rule: RuleRecord, companyId: String) async throws -> Result<String, PSAError> {
+        let calls = Mutex<[PSAHTTPClient.PSACall]>([])
+        let adapter = adapter(for: rule) { call in calls.withLock { $0.append(call) } }
+        let result: Result<String, PSAError>
+        do {
+            result = .success(try await adapter.createTicket(NewTicket(
+                companyId: companyId, summary: "Vectis test ticket", details: "Sent from Vectis to check the PSA connection of rule ru_\(rule.id).",
+                dedupeKey: "vectis:test:ru_\(rule.id):\(UUID().uuidString.prefix(8))")))
+        } catch {
+            result = .failure(error)
+        }
+        let journal = calls.withLock { $0 }
+        try await database.write { db in
+            for call in journal {
+                try Audit.record(rule: rule.id, subject: nil, kind: "psa-call", detail: "\(call.method) \(call.path)" + (call.error.map { " — \($0)" } ?? ""),
+                                 status: call.status, durationMs: call.milliseconds, db: db)
+            }
+            switch result {
+            case .success(let id): try Audit.record(rule: rule.id, subject: nil, kind: "test-ticket", detail: "test ticket \(id) opened", db: db)
+            case .failure(let error): try Audit.record(rule: rule.id, subject: nil, kind: "test-ticket", detail: "test ticket failed: \(error)", status: error.status, db: db)
+            }
+        }
+        return result
+    }
+}

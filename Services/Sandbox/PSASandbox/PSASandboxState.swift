@@ -1,0 +1,121 @@
+import Foundation
+import Synchronization
+
+/// The PSA sandbox's credentials: one working set per PSA (docs/psa-sandbox.md).
+public struct PSASandboxCredentials: Sendable {
+    public var connectWiseCompany = "vectis"
+    public var connectWisePublicKey = "cw-public"
+    public var connectWisePrivateKey = "cw-private-9f2c"
+    public var connectWiseClientId = "6c1b4e2a-0d7f-4f1e-9a51-0c5e7d2f3b11"
+    public var autotaskUser = "vectis-api@sandbox.example"
+    public var autotaskSecret = "at-secret-7d1e"
+    public var autotaskIntegrationCode = "VECTISSANDBOXINTEGRATIONCODE"
+    public var haloClientId = "halo-client"
+    public var haloClientSecret = "halo-secret-3b8a"
+    public var haloTenant = "vectis"
+
+    public init() {}
+}
+
+/// A ticket as a PSA holds it.
+public struct SandboxTicket: Sendable, Codable, Equatable {
+    public var psa: String
+    public var id: Int
+    public var companyId: Int
+    public var summary: String
+    public var details: String
+    /// Where the adapter put its dedupe key (CW externalXRef, AT externalID, Halo: in the details).
+    public var externalKey: String?
+    public var closed: Bool
+    public var statusId: Int
+    public var notes: [String]
+}
+
+/// A fault for the next matching requests.
+public struct PSAFault: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        case rateLimit = "rate-limit", serverError = "server-error", badRequest = "bad-request", slow
+        /// The ticket is created, but the answer comes only after the client has given up.
+        case createThenTimeout = "create-then-timeout"
+    }
+
+    public var fault: Kind
+    public var psa: String?
+    /// Only requests with this method (GET, POST, …).
+    public var method: String?
+    public var path: String?
+    public var count: Int?
+    public var retryAfterSeconds: Int?
+    public var delayMilliseconds: Int?
+
+    public init(fault: Kind, psa: String? = nil, method: String? = nil, path: String? = nil, count: Int? = 1,
+                retryAfterSeconds: Int? = nil, delayMilliseconds: Int? = nil) {
+        self.fault = fault
+        self.psa = psa
+        self.method = method
+        self.path = path
+        self.count = count
+        self.retryAfterSeconds = retryAfterSeconds
+        self.delayMilliseconds = delayMilliseconds
+    }
+}
+
+public final class PSASandboxState: Sendable {
+    public let credentials: PSASandboxCredentials
+    private let tickets = Mutex<[SandboxTicket]>([])
+    private let nextId = Mutex(1_000)
+    let faults = Mutex<[PSAFault]>([])
+    private let requestLog = Mutex<[String]>([])
+
+    public init(credentials: PSASandboxCredentials = PSASandboxCredentials()) {
+        self.credentials = credentials
+    }
+
+    public var allTickets: [SandboxTicket] { tickets.withLock { $0 } }
+
+    public func tickets(psa: String) -> [SandboxTicket] { allTickets.filter { $0.psa == psa } }
+
+    /// Requests seen, as `METHOD path`, for tests that count calls.
+    public var requests: [String] { requestLog.withLock { $0 } }
+
+    func log(_ line: String) { requestLog.withLock { $0.append(line) } }
+
+    public func queue(_ fault: PSAFault) { faults.withLock { $0.append(fault) } }
+    public func clearFaults() { faults.withLock { $0.removeAll() } }
+
+    func takeFault(psa: String, method: String, path: String) -> PSAFault? {
+        faults.withLock { queue in
+            guard let index = queue.firstIndex(where: {
+                ($0.psa == nil || $0.psa == psa) && ($0.method == nil || $0.method == method) && ($0.path.map { path.contains($0) } ?? true)
+            }) else { return nil }
+            let fault = queue[index]
+            if (fault.count ?? 1) > 1 { queue[index].count = (fault.count ?? 1) - 1 } else { queue.remove(at: index) }
+            return fault
+        }
+    }
+
+    func create(psa: String, companyId: Int, summary: String, details: String, externalKey: String?, statusId: Int) -> SandboxTicket {
+        let id = nextId.withLock { id in
+            id += 1
+            return id
+        }
+        let ticket = SandboxTicket(
+            psa: psa, id: id, companyId: companyId, summary: summary, details: details, externalKey: externalKey,
+            closed: false, statusId: statusId, notes: [])
+        tickets.withLock { $0.append(ticket) }
+        return ticket
+    }
+
+    func ticket(psa: String, id: Int) -> SandboxTicket? {
+        tickets.withLock { $0.first { $0.psa == psa && $0.id == id } }
+    }
+
+    @discardableResult
+    func update(psa: String, id: Int, _ change: (inout SandboxTicket) -> Void) -> SandboxTicket? {
+        tickets.withLock { all in
+            guard let index = all.firstIndex(where: { $0.psa == psa && $0.id == id }) else { return nil }
+            change(&all[index])
+            return all[index]
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import DattoSandbox
+import Foundation
+import PSASandbox
+import Testing
+import VectisContracts
+import VectisTestSupport
+
+extension CollectorHarness {
+    func rules(_ path: String, _ method: String = "GET", _ body: [String: Any]? = nil) async throws -> (status: Int, body: String, json: [String: Any]) {
+        try await HTTP.send(method, rulesURL! + path, body, bearer: CollectorHarness.token)
+    }
+
+    /// A rule for one of the three templates, pointed at the PSA sandbox.
+    func enableRule(_ psa: String, dryRunHours: Double? = 0, closeOnRecovery: Bool = true) async throws -> String {
+        let credentials = PSASandboxCredentials()
+        let base = psaURL!
+        var body: [String: Any] = ["templateId": "datto-fails-2-nights-\(psa)", "closeOnRecovery": closeOnRecovery]
+        if let dryRunHours { body["dryRunHours"] = dryRunHours }
+        switch psa {
+        case "connectwise":
+            body["settings"] = ["site": "\(base)/cw", "companyId": credentials.connectWiseCompany, "publicKey": credentials.connectWisePublicKey,
+                                "boardId": 1, "closedStatusId": 20]
+            body["secrets"] = ["privateKey": credentials.connectWisePrivateKey, "clientId": credentials.connectWiseClientId]
+        case "autotask":
+            body["settings"] = ["zoneLookupURL": "\(base)/at/atservicesrest/v1.0/", "username": credentials.autotaskUser, "queueId": 5,
+                                "completeStatusId": 5]
+            body["secrets"] = ["secret": credentials.autotaskSecret, "integrationCode": credentials.autotaskIntegrationCode]
+        default:
+            body["settings"] = ["instanceURL": "\(base)/halo", "clientId": credentials.haloClientId, "tenant": credentials.haloTenant,
+                                "ticketTypeId": 21, "noteOutcomeId": 7, "closedStatusId": 9]
+            body["secrets"] = ["clientSecret": credentials.haloClientSecret]
+        }
+        let created = try await rules("/v1/rules", "POST", body)
+        #expect(created.status == 201, "\(created.body)")
+        return created.json["id"] as? String ?? ""
+    }
+
+    func map(_ psa: String, customer: String, company: String) async throws {
+        #expect(try await rules("/v1/psa-mappings/\(psa)/\(customer)", "PUT", ["companyId": company]).status == 200)
+    }
+
+    /// Advances the sandbox a night and syncs until backups has recorded it.
+    func nextNight() async throws {
+        sandbox.advanceClock(by: 24 * 3_600)
+        try await sync()
+        try await waitForHistory()
+    }
+
+    func history(_ rule: String) async throws -> [[String: Any]] {
+        try await rules("/v1/rules/\(rule)/history").json["history"] as? [[String: Any]] ?? []
+    }
+}
+
+@Suite("Rules and PSA tickets, end to end against both sandboxes", .serialized)
+struct RulesTests {
+    static let fleet = FleetConfiguration(
+        customers: 1, devicesPerCustomer: 1, agentsPerDevice: 2, sharesPerDevice: 0, failingAgents: 0, unassignedDevices: 0)
+
+    @Test("ConnectWise, Autotask and HaloPSA: two failed nights open one ticket in the mapped company; a third adds one note; recovery notes, closes and resolves",
+          arguments: ["connectwise", "autotask", "halopsa"])
+    func ticketLifecycle(psa: String) async throws {
+        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+            try await harness.configure()
+            try await harness.waitForHistory()
+            let rule = try await harness.enableRule(psa)
+            let device = harness.sandbox.inventory()[0]
+            let customerId = StableID.customer(tenant: "default", key: expectedCustomerKey(device))
+            try await harness.map(psa, customer: customerId, company: "250")
+            let agent = try #require(harness.sandbox.assets().first { $0.hasRuns })
+            #expect(harness.sandbox.fail(volume: agent.volume, nights: 3))
+            let sandbox = try #require(harness.psa)
+
+            try await harness.nextNight()
+            #expect(sandbox.tickets(psa: psa).isEmpty, "one failed night is not yet a ticket")
+            try await harness.nextNight()
+            #expect(try await eventually { sandbox.tickets(psa: psa).first?.companyId == 250 })
+            #expect(sandbox.tickets(psa: psa).count == 1)
+            #expect(try await harness.alertList().count == 1)
+
+            try await harness.nextNight()
+            #expect(try await eventually { sandbox.tickets(psa: psa).first?.notes.count == 1 })
+
+            #expect(harness.sandbox.recover(volume: agent.volume))
+            try await harness.nextNight()
+            #expect(try await eventually { sandbox.tickets(psa: psa).first?.closed == true })
+            let ticket = try #require(sandbox.tickets(psa: psa).first)
+            #expect(sandbox.tickets(psa: psa).count == 1)
+            #expect(ticket.notes.count == 2)
+            #expect(ticket.notes.last?.contains("recovered") == true)
+            #expect(try await eventually { try await harness.alertList().first?["state"] as? String == "resolved" })
+            let kinds = try await harness.history(rule).compactMap { $0["kind"] as? String }
+            #expect(kinds.filter { $0 == "ticket-open" }.count == 1)
+            #expect(kinds.contains("psa-call"))
+        }
+    }
+
+    @Test("dry run records 'would open ticket' and calls nothing; an unmapped customer is reported, never ticketed")
+    func dryRunAndUnmapped() async throws {
+        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+            try await harness.configure()
+            try await harness.waitForHistory()
+            let dryRule = try await harness.enableRule("connectwise", dryRunHours: nil)  // the default: dry run
+            let unmappedRule = try await harness.enableRule("autotask")  // live, but the customer has no Autotask company
+            let customerId = StableID.customer(tenant: "default", key: expectedCustomerKey(harness.sandbox.inventory()[0]))
+            try await harness.map("connectwise", customer: customerId, company: "250")
+            let agent = try #require(harness.sandbox.assets().first { $0.hasRuns })
+            #expect(harness.sandbox.fail(volume: agent.volume, nights: 2))
+            try await harness.nextNight()
+            try await harness.nextNight()
+            #expect(try await eventually { try await harness.history(dryRule).contains { $0["kind"] as? String == "would-open-ticket" } })
+            #expect(try await eventually { try await harness.history(unmappedRule).contains { $0["kind"] as? String == "not-mapped" } })
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(harness.psa!.requests.isEmpty, "nothing was called")
+            #expect(harness.psa!.allTickets.isEmpty)
+            let dry = try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]] ?? []
+            #expect(dry.first { $0["id"] as? String == dryRule }?["dryRun"] as? Bool == true)
+            #expect(!(try await harness.rules("/v1/rules").body.contains(PSASandboxCredentials().connectWisePrivateKey)), "secrets never returned")
+        }
+    }
+
+    @Test("a 429 waits for Retry-After; a 400 is not retried and shows in the history; a create that timed out is found by key, not duplicated; replays open nothing new")
+    func psaFaults() async throws {
+        // Two devices: the first device's second and third agents are paused and archived in the sandbox fleet.
+        try await CollectorHarness.with(fleet: FleetConfiguration(
+            customers: 1, devicesPerCustomer: 2, agentsPerDevice: 3, sharesPerDevice: 0, failingAgents: 0, unassignedDevices: 0),
+            pipeline: true
+        ) { harness in
+            try await harness.configure()
+            try await harness.waitForHistory()
+            let rule = try await harness.enableRule("connectwise")
+            let customerId = StableID.customer(tenant: "default", key: expectedCustomerKey(harness.sandbox.inventory()[0]))
+            try await harness.map("connectwise", customer: customerId, company: "250")
+            let sandbox = try #require(harness.psa)
+            let second = harness.sandbox.inventory()[1].serialNumber
+            let agents = harness.sandbox.assets().filter { $0.hasRuns && $0.serialNumber == second }
+            #expect(agents.count >= 2)
+            // First ticket: rate limited once; second: refused; third: created but the answer comes too late.
+            sandbox.queue(PSAFault(fault: .rateLimit, psa: "connectwise", method: "POST", path: "/service/tickets", count: 1, retryAfterSeconds: 1))
+            sandbox.queue(PSAFault(fault: .badRequest, psa: "connectwise", method: "POST", path: "/service/tickets", count: 1))
+            sandbox.queue(PSAFault(fault: .createThenTimeout, psa: "connectwise", method: "POST", path: "/service/tickets", count: 1,
+                                   delayMilliseconds: 2_500))
+            for agent in agents { #expect(harness.sandbox.fail(volume: agent.volume, nights: 2)) }
+            try await harness.nextNight()
+            try await harness.nextNight()
+
+            #expect(try await eventually(timeout: .seconds(30)) {
+                let tickets = try await harness.rules("/v1/tickets").json["tickets"] as? [[String: Any]] ?? []
+                return tickets.count == agents.count && tickets.allSatisfy { ["open", "failed"].contains($0["state"] as? String ?? "") }
+            })
+            let tickets = try await harness.rules("/v1/tickets").json["tickets"] as? [[String: Any]] ?? []
+            let historyText = "\(try await harness.history(rule))"
+            #expect(tickets.filter { $0["state"] as? String == "open" }.count == agents.count - 1, "\(tickets) \(historyText)")
+            #expect(tickets.filter { $0["state"] as? String == "failed" }.count == 1)
+            #expect(sandbox.tickets(psa: "connectwise").count == agents.count - 1, "the timed-out create was found by key, not made twice")
+            let history = try await harness.history(rule)
+            #expect(history.contains { $0["kind"] as? String == "psa-retry-scheduled" && $0["status"] as? Int == 429 })
+            #expect(history.contains { $0["kind"] as? String == "psa-error" && $0["status"] as? Int == 400 })
+            #expect(history.contains { ($0["detail"] as? String)?.contains("not created again") == true })
+            let posts = sandbox.requests.filter { $0.hasPrefix("POST") && $0.hasSuffix("/service/tickets") }.count
+            // The rate-limited ticket: two creates (429, then success); the refused one: one, never retried; the timed-out one:
+            // one (then found by a search, not created again); any others: one each.
+            #expect(posts == agents.count + 1, "\(sandbox.requests)")
+
+            // Replaying every recorded job to the rules service opens nothing new.
+            let replayer = try ReliableNode(harness.bus, instance: "replayer")
+            #expect(await replayer.waitUntilReady())
+            replayer.bus.connection.publisher.publishControl(BusReplayRequested(
+                stream: "backups/test", topic: BackupJobRecorded.topic, fromSeq: 1, requestedBy: "test/replayer", reason: .gap))
+            #expect(try await eventually {
+                let metrics = try await HTTP.send("GET", harness.rulesURL! + "/metrics").body
+                let line = metrics.split(separator: "\n").first { $0.hasPrefix("vectis_bus_duplicates_skipped_total ") }
+                return (line.flatMap { Double($0.split(separator: " ").last!) } ?? 0) > 0
+            })
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(sandbox.tickets(psa: "connectwise").count == agents.count - 1)
+            try await replayer.stop()
+        }
+    }
+}
