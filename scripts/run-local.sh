@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs what exists of the system locally, on loopback, with embedded defaults:
-# vectis-bus, the Datto sandbox, vectis-collector, vectis-assets, vectis-backups and vectis-alerts; configures
-# the Datto integration against the sandbox, runs Test and a first sync, prints a customer's Backups section
-# and the alerts raised, then shows the bus traffic in a tap. Ctrl-C stops everything it started.
+# vectis-bus, both sandboxes and the five services; configures the Datto integration against the sandbox,
+# runs Test and a first sync, prints a customer's Backups section and the alerts raised, enables the ConnectWise
+# template against the PSA sandbox and shows the ticket it opens, then shows the bus traffic in a tap.
+# Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.build/debug
@@ -39,6 +40,10 @@ wait_ready assets http://127.0.0.1:8082/readyz
 wait_ready backups http://127.0.0.1:8083/readyz
 "$bin/vectis-alerts" >"$state/logs/alerts.log" 2>&1 & children+=($!)
 wait_ready alerts http://127.0.0.1:8084/readyz
+"$bin/vectis-sandbox" psa --port 9082 >"$state/logs/sandbox-psa.log" 2>&1 & children+=($!)
+wait_ready sandbox-psa http://127.0.0.1:9082/healthz
+"$bin/vectis-rules" >"$state/logs/rules.log" 2>&1 & children+=($!)
+wait_ready rules http://127.0.0.1:8085/readyz
 
 # The sandbox's working key pair (docs/datto-sandbox.md); the secret goes in on stdin, never as an argument.
 echo "sandbox-secret-7c4f1e9a2b" | "$bin/vectis" datto configure --public-key sandbox-public-key --region us --secret-key-stdin
@@ -51,6 +56,21 @@ echo
 echo "Alerts raised:"
 "$bin/vectis" alerts --state open,acknowledged,muted
 
+# Enable the ConnectWise template against the PSA sandbox (live at once here; new rules default to a dry run),
+# map Acme Corp to ConnectWise company 250, and let another night fail: the rule opens one ticket.
+echo
+echo '{"privateKey": "cw-private-9f2c", "clientId": "6c1b4e2a-0d7f-4f1e-9a51-0c5e7d2f3b11"}' | "$bin/vectis" rules enable \
+  datto-fails-2-nights-connectwise --dry-run-hours 0 --secrets-stdin \
+  --settings '{"site": "http://127.0.0.1:9082/cw", "companyId": "vectis", "publicKey": "cw-public", "boardId": 1, "closedStatusId": 20}'
+acme=$(curl -s http://127.0.0.1:8082/v1/customers | python3 -c 'import json,sys; print([c["id"] for c in json.load(sys.stdin)["customers"] if c["name"] == "Acme Corp"][0])')
+"$bin/vectis" rules map connectwise "$acme" 250
+curl -s -X POST http://127.0.0.1:9081/_sandbox/clock/advance -H 'Content-Type: application/json' -d '{"hours": 24}' >/dev/null
+"$bin/vectis" datto sync --wait >/dev/null
+sleep 3
+echo
+echo "Tickets opened:"
+"$bin/vectis" tickets
+
 cat <<TXT
 
 Running (logs in $state/logs, data in $state/data, admin token in $state/data/admin-token):
@@ -60,7 +80,9 @@ Running (logs in $state/logs, data in $state/data, admin token in $state/data/ad
   vectis-assets      http://127.0.0.1:8082/v1/customers
   vectis-backups     http://127.0.0.1:8083/v1/customers/{id}/backups  /v1/agents/{id}/runs
   vectis-alerts      http://127.0.0.1:8084/v1/alerts
-Try: $bin/vectis hub Globex   |   $bin/vectis datto status   |   $bin/vectis tap --json | jq .
+  vectis-rules       http://127.0.0.1:8085/v1/rule-templates  /v1/rules  /v1/tickets
+  PSA sandbox        http://127.0.0.1:9082/_sandbox/tickets   (ConnectWise /cw, Autotask /at, HaloPSA /halo)
+Try: $bin/vectis hub Globex  |  $bin/vectis rules history ru_1  |  $bin/vectis tap --json | jq .
 Live bus traffic follows (heartbeats every 5 s; Ctrl-C stops everything):
 TXT
 "$bin/vectis" tap --topic collector. --topic service. --topic datto.device. &

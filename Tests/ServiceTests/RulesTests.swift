@@ -11,10 +11,10 @@ extension CollectorHarness {
     }
 
     /// A rule for one of the three templates, pointed at the PSA sandbox.
-    func enableRule(_ psa: String, dryRunHours: Double? = 0, closeOnRecovery: Bool = true) async throws -> String {
+    func enableRule(_ psa: String, dryRunHours: Double? = 0, closeOnRecovery: Bool = true, action: String = "ticket") async throws -> String {
         let credentials = PSASandboxCredentials()
         let base = psaURL!
-        var body: [String: Any] = ["templateId": "datto-fails-2-nights-\(psa)", "closeOnRecovery": closeOnRecovery]
+        var body: [String: Any] = ["templateId": "datto-fails-2-nights-\(psa)", "closeOnRecovery": closeOnRecovery, "action": action]
         if let dryRunHours { body["dryRunHours"] = dryRunHours }
         switch psa {
         case "connectwise":
@@ -91,6 +91,27 @@ struct RulesTests {
             let kinds = try await harness.history(rule).compactMap { $0["kind"] as? String }
             #expect(kinds.filter { $0 == "ticket-open" }.count == 1)
             #expect(kinds.contains("psa-call"))
+        }
+    }
+
+    @Test("a retry rule asks the collector, which re-polls the device and says plainly that no backup could be started")
+    func retry() async throws {
+        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+            let observer = try ReliableNode(harness.bus, instance: "retry-observer", subscriptions: [.prefix("backup.retry.")])
+            #expect(await observer.waitUntilReady())
+            try await harness.configure()
+            try await harness.waitForHistory()
+            _ = try await harness.enableRule("connectwise", action: "retry")
+            let agent = try #require(harness.sandbox.assets().first { $0.hasRuns })
+            #expect(harness.sandbox.fail(volume: agent.volume, nights: 2))
+            try await harness.nextNight()
+            try await harness.nextNight()
+            #expect(try await eventually { try observer.keys(BackupRetryCompleted.topic).count == 1 })
+            #expect(try observer.keys(BackupRetryRequested.topic) == ["requested/\(agent.serialNumber)/\(agent.volume)"])
+            let completed = try #require(try observer.keys(BackupRetryCompleted.topic).first)
+            #expect(completed.hasPrefix("no-hook/repolled:true/link:true/No retry hook is configured and Datto's API cannot start a backup"))
+            #expect(harness.psa!.allTickets.isEmpty, "a retry-only rule opens no ticket")
+            try await observer.stop()
         }
     }
 

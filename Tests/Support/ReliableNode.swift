@@ -70,6 +70,9 @@ public final class ReliableNode: Sendable {
         case let agent as DattoAgentSeen: "\(agent.deviceSerial)/\(agent.volume)"
         case let run as BackupRunObserved: "\(run.deviceSerial)/\(run.agentVolume)/\(Int(run.runAt.timeIntervalSince1970))"
         case let change as AssetAgentChanged: "\(change.change.rawValue)/\(change.deviceSerial)/\(change.volume)"
+        case let retry as BackupRetryRequested: "requested/\(retry.deviceSerial)/\(retry.agentVolume)"
+        case let retry as BackupRetryCompleted:
+            "\(retry.outcome.rawValue)/repolled:\(retry.repolled)/link:\(retry.remoteWebURL != nil)/\(retry.detail)"
         default: nil
         }
     }

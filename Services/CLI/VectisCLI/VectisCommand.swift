@@ -5,7 +5,7 @@ public struct VectisCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vectis",
         abstract: "Operate the Vectis Datto bus.",
-        subcommands: [TapCommand.self, DattoCommand.self, HubCommand.self, AlertsCommand.self])
+        subcommands: [TapCommand.self, DattoCommand.self, HubCommand.self, AlertsCommand.self, RulesCommand.self, TicketsCommand.self])
 
     public init() {}
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import VectisContracts
 import Logging
 import VectisRuntime
 import VectisStorage
@@ -25,7 +26,19 @@ public func buildApplication(
     let secrets = try SecretBox.load(keyFile: configuration.secretKeyFile)
     let repository = SQLiteIntegrationRepository(database: database, secrets: secrets)
     let bus = try ReliableBus(
-        configuration: configuration.runtime, database: database, subscriptions: [], metrics: metrics, logger: logger)
+        configuration: configuration.runtime, database: database, subscriptions: [.exact(BackupRetryRequested.topic)],
+        metrics: metrics, logger: logger
+    ) { received, db, _ in
+        // Queued here, carried out by the retry worker (no network call inside a transaction).
+        guard let retry = received.event as? BackupRetryRequested else { return }
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO retry_request (retry_id, tenant, device_serial, agent_volume, reason, requested_by, state, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
+                """,
+            arguments: [retry.retryId, received.header.tenant, retry.deviceSerial, retry.agentVolume, retry.reason, retry.requestedBy,
+                        Date().timeIntervalSince1970])
+    }
     let poller = DattoPoller(
         repository: repository, database: database, outbox: bus.outbox, configuration: configuration,
         metrics: metrics.factory, logger: logger)
@@ -35,7 +48,10 @@ public func buildApplication(
     IntegrationController(repository: repository, poller: poller).addRoutes(to: admin)
 
     let application = ServiceApplication.build(
-        configuration: configuration.runtime, metrics: metrics, router: router, services: bus.services + [poller],
+        configuration: configuration.runtime, metrics: metrics, router: router,
+        services: bus.services + [poller, RetryWorker(
+            database: database, outbox: bus.outbox, repository: repository, poller: poller, hookURL: configuration.retryHookURL,
+            logger: logger)],
         checks: [bus.readinessCheck], logger: logger)
     return (
         application,

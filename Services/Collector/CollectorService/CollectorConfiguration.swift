@@ -17,13 +17,16 @@ public struct CollectorConfiguration: Sendable {
     public var adminToken: String
     /// File holding the AES key that seals secrets at rest.
     public var secretKeyFile: String
+    /// The MSP's retry hook (e.g. an RMM job's webhook), POSTed for each retry; none by default.
+    public var retryHookURL: URL?
 
     public init(
         runtime: RuntimeConfiguration, regions: DattoRegions = DattoRegions(), pollInterval: Duration = .seconds(300),
         requestsPerWindow: Int = 100, rateWindow: Duration = .seconds(60), concurrency: Int = 4,
         requestTimeout: Duration = .seconds(30), retry: DattoRetryPolicy = DattoRetryPolicy(), adminToken: String,
-        secretKeyFile: String
+        secretKeyFile: String, retryHookURL: URL? = nil
     ) {
+        self.retryHookURL = retryHookURL
         self.runtime = runtime
         self.regions = regions
         self.pollInterval = pollInterval
@@ -51,6 +54,7 @@ public struct CollectorConfiguration: Sendable {
             requestTimeout: .seconds(try env.int("VECTIS_DATTO_TIMEOUT_SECONDS", default: 30)),
             retry: retry,
             adminToken: try AdminToken.resolve(env, dataDirectory: runtime.dataDirectory),
-            secretKeyFile: env.string("VECTIS_SECRET_KEY_FILE", default: "\(runtime.dataDirectory)/secret.key"))
+            secretKeyFile: env.string("VECTIS_SECRET_KEY_FILE", default: "\(runtime.dataDirectory)/secret.key"),
+            retryHookURL: env["VECTIS_RETRY_HOOK_URL"].flatMap(URL.init(string:)))
     }
 }

@@ -39,6 +39,20 @@ enum CollectorTables {
                 CREATE INDEX observed_run_age ON observed_run (observed_at);
                 """)
         }
+        migrator.registerMigration("collector-v2-retries") { db in
+            try db.execute(sql: """
+                CREATE TABLE retry_request (
+                    retry_id TEXT PRIMARY KEY NOT NULL,
+                    tenant TEXT NOT NULL,
+                    device_serial TEXT NOT NULL,
+                    agent_volume TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    requested_by TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+                    created_at DOUBLE NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -98,6 +98,12 @@ public final class DattoClient: Sendable {
         return devices
     }
 
+    /// One device (`GET /bcdr/device/{serial}`, no envelope).
+    public func device(serialNumber: String) async throws -> DattoDevice {
+        let escaped = serialNumber.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? serialNumber
+        return try await get("/bcdr/device/\(escaped)", query: [])
+    }
+
     /// A device's agents and shares with their recent backups, whatever shape `/asset` comes in.
     public func assets(serialNumber: String) async throws -> [DattoAsset] {
         let escaped = serialNumber.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? serialNumber

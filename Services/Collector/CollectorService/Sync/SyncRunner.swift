@@ -73,6 +73,13 @@ struct SyncRunner {
             failedDevices: failed, durationSeconds: DattoClient.seconds(elapsed))
     }
 
+    /// Re-reads one device now (a retry's re-poll); returns the runs it had not published yet.
+    func repoll(serialNumber: String, syncId: String) async throws -> (device: DattoDevice, newRuns: Int) {
+        let device = try await client.device(serialNumber: serialNumber)
+        let assets = try await client.assets(serialNumber: serialNumber)
+        return (device, try await publish(device, assets: assets, syncId: syncId))
+    }
+
     /// One transaction per device: its announcements and its new runs commit together. Returns new runs.
     private func publish(_ device: DattoDevice, assets: [DattoAsset]?, syncId: String) async throws -> Int {
         let customer = CustomerKey.of(device)

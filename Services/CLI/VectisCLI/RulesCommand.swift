@@ -1,0 +1,132 @@
+import ArgumentParser
+import Foundation
+
+/// `vectis rules …` and `vectis tickets`: the rules engine from a terminal.
+public struct RulesCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "rules", abstract: "Rule templates, enabled rules, their history; customer → PSA company mappings.",
+        subcommands: [Templates.self, Enable.self, List.self, History.self, Map.self, Live.self])
+
+    public init() {}
+
+    struct Connection: ParsableArguments {
+        @Option(help: "vectis-rules URL.")
+        var url = ProcessInfo.processInfo.environment["VECTIS_RULES_URL"] ?? "http://127.0.0.1:8085"
+        @Option(help: "Admin token (default: VECTIS_ADMIN_TOKEN, or the local token file).")
+        var token: String?
+
+        var client: AdminClient {
+            get throws {
+                guard let base = URL(string: url) else { throw ValidationError("--url is not a URL") }
+                return AdminClient(baseURL: base, token: AdminClient.resolveToken(token))
+            }
+        }
+    }
+
+    struct Templates: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The templates ready to enable.")
+        @OptionGroup var connection: Connection
+        func run() async throws {
+            let (_, json) = try await connection.client.send("GET", "/v1/rule-templates")
+            for template in json["templates"] as? [[String: Any]] ?? [] {
+                print("\(template["id"] as? String ?? "?")  \(template["name"] as? String ?? "?")")
+                print("    settings: \((template["settings"] as? [String] ?? []).joined(separator: ", "))")
+            }
+        }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enable a template; settings and secrets as JSON (secrets on standard input keeps them out of ps).")
+        @OptionGroup var connection: Connection
+        @Argument(help: "Template id, e.g. datto-fails-2-nights-connectwise.") var template: String
+        @Option(help: "PSA settings as a JSON object.") var settings: String
+        @Flag(help: "Read the PSA secrets JSON object from standard input.") var secretsStdin = false
+        @Option var thresholdNights: Int?
+        @Flag var closeOnRecovery = false
+        @Option(help: "ticket, retry or both.") var action = "ticket"
+        @Option(help: "Hours of dry run before it acts (default: the service's setting).") var dryRunHours: Double?
+
+        func run() async throws {
+            guard let settingsObject = try? JSONSerialization.jsonObject(with: Data(settings.utf8)) else {
+                throw ValidationError("--settings must be a JSON object")
+            }
+            var body: [String: Any] = ["templateId": template, "settings": settingsObject, "action": action, "closeOnRecovery": closeOnRecovery]
+            if secretsStdin, let line = readLine(), let secrets = try? JSONSerialization.jsonObject(with: Data(line.utf8)) {
+                body["secrets"] = secrets
+            }
+            if let thresholdNights { body["thresholdNights"] = thresholdNights }
+            if let dryRunHours { body["dryRunHours"] = dryRunHours }
+            let (_, rule) = try await connection.client.send("POST", "/v1/rules", body: body)
+            print("Enabled \(rule["name"] as? String ?? "?") as \(rule["id"] as? String ?? "?")"
+                + ((rule["dryRun"] as? Bool == true) ? " (dry run until \(rule["dryRunUntil"] as? String ?? "?"))" : " (live)"))
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enabled rules.")
+        @OptionGroup var connection: Connection
+        func run() async throws {
+            let (_, json) = try await connection.client.send("GET", "/v1/rules")
+            for rule in json["rules"] as? [[String: Any]] ?? [] {
+                print("\(rule["id"] as? String ?? "?")  \(rule["name"] as? String ?? "?")  threshold \(rule["thresholdNights"] ?? "?") nights, "
+                    + "\(rule["action"] as? String ?? "?")\(rule["dryRun"] as? Bool == true ? ", dry run" : "")")
+            }
+        }
+    }
+
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every decision and PSA call of a rule, newest first.")
+        @OptionGroup var connection: Connection
+        @Argument var rule: String
+        func run() async throws {
+            let (_, json) = try await connection.client.send("GET", "/v1/rules/\(rule)/history")
+            for entry in json["history"] as? [[String: Any]] ?? [] {
+                let status = (entry["status"] as? Int).map { " [\($0)]" } ?? ""
+                print("\(HubFormatter.short(entry["at"] as? String) ?? "?")  \(entry["kind"] as? String ?? "?")\(status)  \(entry["detail"] as? String ?? "")")
+            }
+        }
+    }
+
+    struct Map: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Map a customer to its company in a PSA.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "connectwise, autotask or halopsa.") var psa: String
+        @Argument(help: "Customer id (c_…).") var customer: String
+        @Argument(help: "The PSA's company id.") var company: String
+        func run() async throws {
+            _ = try await connection.client.send("PUT", "/v1/psa-mappings/\(psa)/\(customer)", body: ["companyId": company])
+            print("Mapped \(customer) to \(psa) company \(company).")
+        }
+    }
+
+    struct Live: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "End a rule's dry run now.")
+        @OptionGroup var connection: Connection
+        @Argument var rule: String
+        func run() async throws {
+            _ = try await connection.client.send("PATCH", "/v1/rules/\(rule)", body: ["dryRunHours": 0])
+            print("\(rule) is live.")
+        }
+    }
+}
+
+/// `vectis tickets`: what the rules opened.
+public struct TicketsCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "tickets", abstract: "Tickets the rules opened in the PSAs.")
+    @OptionGroup var connection: RulesCommand.Connection
+
+    public init() {}
+
+    public func run() async throws {
+        let (_, json) = try await connection.client.send("GET", "/v1/tickets")
+        let tickets = json["tickets"] as? [[String: Any]] ?? []
+        if tickets.isEmpty { print("No tickets."); return }
+        let rows = tickets.map { ticket -> [String] in
+            ["\(ticket["psa"] as? String ?? "?") #\(ticket["externalId"] as? String ?? "-")", ticket["state"] as? String ?? "?",
+             ticket["customerName"] as? String ?? "?", ticket["agentName"] as? String ?? "?", "\(ticket["notes"] as? Int ?? 0)",
+             ticket["ruleId"] as? String ?? "?"]
+        }
+        HubFormatter.table(["Ticket", "State", "Customer", "Agent", "Notes", "Rule"], rows).forEach { print($0) }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+import VectisContracts
+import VectisDelivery
+import VectisRuntime
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Carries out `backup.retry.requested` as ARCHITECTURE.md says — Datto's API cannot start a backup, so a retry
+/// (1) calls the MSP's retry hook if one is configured (e.g. an RMM job), (2) re-polls the device at once, and
+/// (3) publishes `backup.retry.completed` saying exactly what happened, with the appliance's web link. It
+/// never pretends a backup was started, and does nothing while the Datto credentials are failing.
+struct RetryWorker: Service {
+    let database: DatabasePool
+    let outbox: Outbox
+    let repository: any IntegrationRepository
+    let poller: DattoPoller
+    let hookURL: URL?
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let pending = (try? await database.read { db in
+                    try Row.fetchAll(db, sql: "SELECT * FROM retry_request WHERE state = 'pending' ORDER BY created_at LIMIT 10")
+                }) ?? []
+                for row in pending { await handle(row) }
+                try? await Task.sleep(for: .milliseconds(pending.isEmpty ? 200 : 10))
+            }
+        }
+    }
+
+    func handle(_ row: Row) async {
+        let retryId: String = row["retry_id"]
+        let tenant: String = row["tenant"]
+        let serial: String = row["device_serial"]
+        let volume: String = row["agent_volume"]
+        var outcome = BackupRetryCompleted.Outcome.noHook
+        var detail: String
+        var repolled = false
+        var webURL: String?
+        let integration = try? await repository.find(tenant: tenant)
+        if let kind = integration?.lastErrorKind, ["unauthorized", "forbidden"].contains(kind) {
+            detail = "Not retried: the Datto credentials are failing (\(integration?.lastError ?? kind)). Fix the key first."
+        } else {
+            var parts: [String] = []
+            if let hookURL {
+                do {
+                    var request = URLRequest(url: hookURL)
+                    request.httpMethod = "POST"
+                    request.timeoutInterval = 15
+                    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                    request.httpBody = try JSONSerialization.data(withJSONObject: [
+                        "retryId": retryId, "tenant": tenant, "deviceSerial": serial, "agentVolume": volume, "reason": row["reason"] as String,
+                    ])
+                    let (_, response) = try await URLSession.shared.data(for: request)
+                    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                    outcome = (200..<300).contains(status) ? .hookCalled : .hookFailed
+                    parts.append(outcome == .hookCalled ? "The retry hook accepted the request (HTTP \(status))." : "The retry hook answered HTTP \(status).")
+                } catch {
+                    outcome = .hookFailed
+                    parts.append("The retry hook could not be reached.")
+                }
+            } else {
+                parts.append("No retry hook is configured and Datto's API cannot start a backup: start it from the appliance.")
+            }
+            if let credentials = try? await repository.credentials(tenant: tenant), let client = poller.client(for: credentials) {
+                let runner = SyncRunner(tenant: tenant, client: client, database: database, outbox: outbox, concurrency: 1, logger: logger)
+                do {
+                    let (device, newRuns) = try await runner.repoll(serialNumber: serial, syncId: retryId)
+                    repolled = true
+                    webURL = device.remoteWebUrl
+                    parts.append("Re-polled the device: \(newRuns) new run\(newRuns == 1 ? "" : "s").")
+                } catch let error as DattoError {
+                    parts.append("The re-poll failed: \(error.message)")
+                } catch {
+                    parts.append("The re-poll failed.")
+                }
+            }
+            detail = parts.joined(separator: " ")
+        }
+        let event = BackupRetryCompleted(
+            retryId: retryId, deviceSerial: serial, agentVolume: volume, outcome: outcome, detail: detail, repolled: repolled,
+            remoteWebURL: webURL)
+        do {
+            try await database.write { db in
+                try db.execute(sql: "UPDATE retry_request SET state = 'done' WHERE retry_id = ?", arguments: [retryId])
+                try outbox.append(event, tenant: tenant, correlationId: retryId, in: db)
+            }
+            logger.info("retry handled", metadata: ["retry": "\(retryId)", "outcome": "\(outcome.rawValue)", "detail": "\(detail)"])
+        } catch {
+            logger.error("could not record a retry", metadata: ["retry": "\(retryId)", "error": "\(error)"])
+        }
+    }
+}
