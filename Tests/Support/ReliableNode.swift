@@ -17,8 +17,22 @@ public final class ReliableNode: Sendable {
     public let group: ServiceGroup
     private let task: Mutex<Task<Void, Error>?> = Mutex(nil)
 
-    public init(
+    /// A node on any bus (a `vectis-bus` process, say).
+    public convenience init(_ configuration: BusConfiguration, instance: String, subscriptions: [TopicFilter] = []) throws {
+        try self.init(busConfiguration: configuration, instance: instance, subscriptions: subscriptions)
+    }
+
+    public convenience init(
         _ testBus: TestBus, instance: String, subscriptions: [TopicFilter] = [], forwardAsRuns: Bool = false, refuseJob: Int64? = nil,
+        delivery: DeliveryConfiguration = DeliveryConfiguration(heartbeatInterval: .milliseconds(200), replayRetryAfter: .milliseconds(300))
+    ) throws {
+        try self.init(
+            busConfiguration: testBus.configuration, instance: instance, subscriptions: subscriptions, forwardAsRuns: forwardAsRuns,
+            refuseJob: refuseJob, delivery: delivery)
+    }
+
+    init(
+        busConfiguration: BusConfiguration, instance: String, subscriptions: [TopicFilter] = [], forwardAsRuns: Bool = false, refuseJob: Int64? = nil,
         delivery: DeliveryConfiguration = DeliveryConfiguration(
             heartbeatInterval: .milliseconds(200), replayRetryAfter: .milliseconds(300))
     ) throws {
@@ -37,7 +51,7 @@ public final class ReliableNode: Sendable {
         database = try ServiceDatabase.open(at: path, migrator: migrator)
         metrics = ServiceMetrics()
         let runtime = RuntimeConfiguration(
-            service: "test", instance: instance, httpPort: 0, bus: testBus.configuration, delivery: delivery)
+            service: "test", instance: instance, httpPort: 0, bus: busConfiguration, delivery: delivery)
         bus = try ReliableBus(
             configuration: runtime, database: database, subscriptions: subscriptions, metrics: metrics,
             logger: TestBus.quietLogger
@@ -126,4 +140,10 @@ public func eventually(timeout: Duration = .seconds(20), _ condition: () async t
         try? await Task.sleep(for: .milliseconds(20))
     }
     return try await condition()
+}
+
+public enum BusConfigurationFactory {
+    public static func make(publish: String, subscribe: String) -> BusConfiguration {
+        BusConfiguration(publishEndpoint: publish, subscribeEndpoint: subscribe)
+    }
 }
