@@ -9,6 +9,8 @@ public struct RuleFired: BusEvent, Equatable {
 
     public enum Action: String, Codable, Sendable {
         case openTicket = "open-ticket", noteTicket = "note-ticket", closeTicket = "close-ticket", retry
+        /// The threshold was reached but the customer has no company in the rule's PSA: nothing was opened.
+        case notMapped = "not-mapped"
     }
 
     public var ruleId: String
@@ -19,11 +21,14 @@ public struct RuleFired: BusEvent, Equatable {
     public var alertId: String?
     public var failedNightsInARow: Int?
     public var dryRun: Bool
+    /// What a person should know, e.g. why no ticket was opened.
+    public var detail: String?
 
     public init(
         ruleId: String, ruleName: String, templateId: String, action: Action, subject: AlertSubject,
-        alertId: String? = nil, failedNightsInARow: Int? = nil, dryRun: Bool = false
+        alertId: String? = nil, failedNightsInARow: Int? = nil, dryRun: Bool = false, detail: String? = nil
     ) {
+        self.detail = detail
         self.ruleId = ruleId
         self.ruleName = ruleName
         self.templateId = templateId

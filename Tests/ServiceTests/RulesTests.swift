@@ -130,12 +130,20 @@ struct RulesTests {
             try await harness.nextNight()
             #expect(try await eventually { try await harness.history(dryRule).contains { $0["kind"] as? String == "would-open-ticket" } })
             #expect(try await eventually { try await harness.history(unmappedRule).contains { $0["kind"] as? String == "not-mapped" } })
+            #expect(try await eventually {
+                (try await harness.alertList().first?["note"] as? String) == "No autotask company is mapped for Acme Corp: no ticket was opened."
+            }, "the alert says so")
             try await Task.sleep(for: .milliseconds(500))
             #expect(harness.psa!.requests.isEmpty, "nothing was called")
             #expect(harness.psa!.allTickets.isEmpty)
+            #expect(try await harness.alertList().count == 1)
             let dry = try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]] ?? []
             #expect(dry.first { $0["id"] as? String == dryRule }?["dryRun"] as? Bool == true)
             #expect(!(try await harness.rules("/v1/rules").body.contains(PSASandboxCredentials().connectWisePrivateKey)), "secrets never returned")
+            // "Send test ticket" works even in dry run: it is a person's explicit request.
+            let test = try await harness.rules("/v1/rules/\(dryRule)/test-ticket", "POST", ["companyId": "250"])
+            #expect(test.status == 200 && test.json["ok"] as? String == "true", "\(test.body)")
+            #expect(harness.psa!.tickets(psa: "connectwise").map(\.summary) == ["Vectis test ticket"])
         }
     }
 

@@ -24,6 +24,8 @@ struct AlertView: Codable, Sendable {
     var resolvedAt: Date?
     var resolvedReason: String?
     var resolvedBy: String?
+    /// What the rules engine had to say, e.g. that no ticket could be opened for lack of a PSA mapping.
+    var note: String?
 
     init(_ row: Row) {
         func date(_ column: String) -> Date? { (row[column] as Double?).map(Date.init(timeIntervalSince1970:)) }
@@ -47,6 +49,7 @@ struct AlertView: Codable, Sendable {
         resolvedAt = date("resolved_at")
         resolvedReason = row["resolved_reason"]
         resolvedBy = row["resolved_by"]
+        note = row["note"]
     }
 }
 

@@ -60,6 +60,15 @@ enum AlertStore {
         }
     }
 
+    /// Puts a rule's remark (e.g. "no PSA company mapped") on the agent's unresolved alert.
+    static func note(_ fired: RuleFired, tenant: String, db: Database) throws {
+        guard let volume = fired.subject.agentVolume, let detail = fired.detail else { return }
+        let agentId = StableID.agent(tenant: tenant, deviceSerial: fired.subject.deviceSerial, volume: volume)
+        try db.execute(
+            sql: "UPDATE alert SET note = ? WHERE tenant = ? AND agent_id = ? AND state != 'resolved'",
+            arguments: [detail, tenant, agentId])
+    }
+
     /// Resolves an alert; says so on the bus only if it was ever raised there.
     static func resolve(id: Int64, reason: String, by: String?, at: Date, now: Date, db: Database, outbox: Outbox) throws {
         try db.execute(

@@ -50,6 +50,9 @@ enum AlertsTables {
                 CREATE INDEX mute_target ON mute (target_id, until);
                 """)
         }
+        migrator.registerMigration("alerts-v2-notes") { db in
+            try db.execute(sql: "ALTER TABLE alert ADD COLUMN note TEXT")
+        }
         return migrator
     }
 }

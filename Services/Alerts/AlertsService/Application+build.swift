@@ -12,11 +12,18 @@ public func buildApplication(
 ) throws -> (application: some ApplicationProtocol, bus: ReliableBus) {
     let database = try ServiceDatabase.open(at: configuration.databasePath, migrator: AlertsTables.migrator)
     let bus = try ReliableBus(
-        configuration: configuration, database: database, subscriptions: [.exact(BackupJobRecorded.topic)],
-        metrics: metrics, logger: logger
+        configuration: configuration, database: database,
+        subscriptions: [.exact(BackupJobRecorded.topic), .exact(RuleFired.topic)], metrics: metrics, logger: logger
     ) { received, db, outbox in
-        guard let job = received.event as? BackupJobRecorded else { return }
-        try AlertStore.apply(job, tenant: received.header.tenant, at: Date(), db: db, outbox: outbox)
+        switch received.event {
+        case let job as BackupJobRecorded:
+            try AlertStore.apply(job, tenant: received.header.tenant, at: Date(), db: db, outbox: outbox)
+        case let fired as RuleFired where fired.action == .notMapped:
+            // The one thing the rules engine tells the feed: why a failing agent has no ticket.
+            try AlertStore.note(fired, tenant: received.header.tenant, db: db)
+        default:
+            break
+        }
     }
     let router = Router()
     AlertsController(queries: AlertQueries(database: database), database: database, outbox: bus.outbox, adminToken: adminToken)

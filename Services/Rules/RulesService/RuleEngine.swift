@@ -24,10 +24,10 @@ enum RuleEngine {
             let live = try Row.fetchOne(
                 db, sql: "SELECT * FROM ticket WHERE rule_id = ? AND dedupe_key = ? AND state IN ('opening', 'open')",
                 arguments: [ruleId, key])
-            func fired(_ kind: RuleFired.Action) throws {
+            func fired(_ kind: RuleFired.Action, detail: String? = nil) throws {
                 try outbox.append(
                     RuleFired(ruleId: "ru_\(ruleId)", ruleName: rule["name"], templateId: rule["template_id"], action: kind, subject: subject,
-                              failedNightsInARow: job.failedNightsInARow, dryRun: dryRun),
+                              failedNightsInARow: job.failedNightsInARow, dryRun: dryRun, detail: detail),
                     tenant: tenant, customerKey: job.customer.key, in: db)
             }
             func decide(_ kind: String, _ detail: String) throws -> Bool {
@@ -68,8 +68,9 @@ enum RuleEngine {
                 guard let company = try String.fetchOne(
                     db, sql: "SELECT company_id FROM psa_mapping WHERE psa = ? AND customer_id = ?", arguments: [psa, customerId])
                 else {
-                    // Never a ticket in some default company.
-                    _ = try decide("not-mapped", "\(job.customer.name) (\(customerId)) has no \(psa) company mapping; no ticket opened")
+                    // Never a ticket in some default company; say so where people look (the alert).
+                    let detail = "\(job.customer.name) (\(customerId)) has no \(psa) company mapping; no ticket opened"
+                    if try decide("not-mapped", detail) { try fired(.notMapped, detail: "No \(psa) company is mapped for \(job.customer.name): no ticket was opened.") }
                     continue
                 }
                 guard try decide(dryRun ? "would-open-ticket" : "open-ticket", "ticket for \(job.agentName) in \(psa) company \(company)"),
