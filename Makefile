@@ -7,9 +7,10 @@ deps:
 build: deps
 	swift build
 
-## Runs what exists of the system on loopback and shows bus traffic in a tap (Ctrl-C stops everything).
+## Runs the whole system on loopback against the sandboxes (Ctrl-C stops everything). `make run ARGS=--fast`
+## runs the Datto sandbox a day a minute.
 run: build
-	@scripts/run-local.sh
+	@scripts/run-local.sh $(ARGS)
 
 ## Builds everything (executables included: the tests start them as processes) and runs every test.
 test: deps

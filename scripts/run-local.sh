@@ -6,6 +6,10 @@
 # Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# --fast: the Datto sandbox's clock runs a day a minute and the collector polls every 10 s, so failing nights
+# (and the ticket they cause) happen while you watch instead of over two days.
+fast=false
+[ "${1:-}" = "--fast" ] && fast=true
 bin=.build/debug
 state=.vectis
 mkdir -p "$state/logs" "$state/data"
@@ -25,15 +29,25 @@ wait_ready() { # name url
 }
 
 export VECTIS_DATA_DIR="$state/data"
+new_token=false
+[ -f "$state/data/admin-token" ] || new_token=true
+sandbox_clock=(--real-time)
+if $fast; then
+  sandbox_clock=(--real-time --speed 1440)
+  export VECTIS_DATTO_POLL_INTERVAL_SECONDS=10
+fi
 export VECTIS_DATTO_BASE_URL_US=http://127.0.0.1:9081/v1
 export VECTIS_DATTO_BASE_URL_EU=http://127.0.0.1:9081/eu/v1
 
 "$bin/vectis-bus" >"$state/logs/bus.log" 2>&1 & children+=($!)
 wait_ready bus http://127.0.0.1:8080/readyz
-"$bin/vectis-sandbox" datto --port 9081 --real-time >"$state/logs/sandbox-datto.log" 2>&1 & children+=($!)
+"$bin/vectis-sandbox" datto --port 9081 "${sandbox_clock[@]}" >"$state/logs/sandbox-datto.log" 2>&1 & children+=($!)
 wait_ready sandbox-datto http://127.0.0.1:9081/healthz
 "$bin/vectis-collector" >"$state/logs/collector.log" 2>&1 & children+=($!)
 wait_ready collector http://127.0.0.1:8081/readyz
+if $new_token; then
+  echo "Admin token (shown once; kept in $state/data/admin-token, which vectis reads): $(cat "$state/data/admin-token")"
+fi
 "$bin/vectis-assets" >"$state/logs/assets.log" 2>&1 & children+=($!)
 wait_ready assets http://127.0.0.1:8082/readyz
 "$bin/vectis-backups" >"$state/logs/backups.log" 2>&1 & children+=($!)
@@ -51,6 +65,8 @@ echo "sandbox-secret-7c4f1e9a2b" | "$bin/vectis" datto configure --public-key sa
 "$bin/vectis" datto sync --wait
 sleep 2  # let assets and backups apply the first sync
 echo
+"$bin/vectis" customers
+echo
 "$bin/vectis" hub "Acme Corp"
 echo
 echo "Alerts raised:"
@@ -64,9 +80,21 @@ echo '{"privateKey": "cw-private-9f2c", "clientId": "6c1b4e2a-0d7f-4f1e-9a51-0c5
   --settings '{"site": "http://127.0.0.1:9082/cw", "companyId": "vectis", "publicKey": "cw-public", "boardId": 1, "closedStatusId": 20}'
 acme=$(curl -s http://127.0.0.1:8082/v1/customers | python3 -c 'import json,sys; print([c["id"] for c in json.load(sys.stdin)["customers"] if c["name"] == "Acme Corp"][0])')
 "$bin/vectis" rules map connectwise "$acme" 250
-curl -s -X POST http://127.0.0.1:9081/_sandbox/clock/advance -H 'Content-Type: application/json' -d '{"hours": 24}' >/dev/null
-"$bin/vectis" datto sync --wait >/dev/null
-sleep 3
+if $fast; then
+  echo "Waiting for the next failed night (a day a minute)…"
+  for _ in $(seq 1 90); do
+    "$bin/vectis" tickets 2>/dev/null | grep -q connectwise && break
+    sleep 1
+  done
+else
+  # Without --fast, move the sandbox a night ahead by hand.
+  curl -s -X POST http://127.0.0.1:9081/_sandbox/clock/advance -H 'Content-Type: application/json' -d '{"hours": 24}' >/dev/null
+  "$bin/vectis" datto sync --wait >/dev/null
+  for _ in $(seq 1 30); do
+    "$bin/vectis" tickets 2>/dev/null | grep -q connectwise && break
+    sleep 0.5
+  done
+fi
 echo
 echo "Tickets opened:"
 "$bin/vectis" tickets

@@ -9,6 +9,13 @@ import Glibc
 public enum AdminToken {
     public static func resolve(_ env: Environment, dataDirectory: String) throws -> String {
         if let token = env["VECTIS_ADMIN_TOKEN"] { return token }
+        // Compose secrets arrive as files: VECTIS_ADMIN_TOKEN_FILE=/run/secrets/admin_token.
+        if let file = env["VECTIS_ADMIN_TOKEN_FILE"] {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+                !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            else { throw ConfigurationError(variable: "VECTIS_ADMIN_TOKEN_FILE", value: file, expected: "a readable file holding the token") }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         let path = "\(dataDirectory)/admin-token"
         if let text = try? String(contentsOfFile: path, encoding: .utf8) {
             let token = text.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -18,6 +18,9 @@ struct AdminClient {
         if let option, !option.isEmpty { return option }
         let environment = ProcessInfo.processInfo.environment
         if let token = environment["VECTIS_ADMIN_TOKEN"], !token.isEmpty { return token }
+        if let file = environment["VECTIS_ADMIN_TOKEN_FILE"], let text = try? String(contentsOfFile: file, encoding: .utf8) {
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         let dataDirectory = environment["VECTIS_DATA_DIR"] ?? ".vectis/data"
         return (try? String(contentsOfFile: "\(dataDirectory)/admin-token", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)

@@ -5,7 +5,10 @@ public struct VectisCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "vectis",
         abstract: "Operate the Vectis Datto bus.",
-        subcommands: [TapCommand.self, DattoCommand.self, HubCommand.self, AlertsCommand.self, RulesCommand.self, TicketsCommand.self])
+        subcommands: [
+            TapCommand.self, DattoCommand.self, CustomersCommand.self, HubCommand.self, AlertsCommand.self, RulesCommand.self,
+            TicketsCommand.self, HealthcheckCommand.self,
+        ])
 
     public init() {}
 }

@@ -22,13 +22,16 @@ public struct FleetConfiguration: Sendable {
     public var start: Date
     /// Whether the clock also moves with real time (for a live demo), or only by `/_sandbox/clock/advance`.
     public var realTime: Bool
+    /// With `realTime`, how many sandbox seconds pass per real second (1440: a day a minute).
+    public var speed: Double
 
     public init(
         seed: UInt64 = 42, customers: Int = 5, devicesPerCustomer: Int = 2, agentsPerDevice: Int = 4,
         sharesPerDevice: Int = 1, cadence: Duration = .seconds(24 * 3600), historyLength: Int = 10,
         failingAgents: Int = 2, failingNights: Int = 2, agentsWithoutBackupsEvery: Int = 9, unassignedDevices: Int = 1,
-        start: Date = FleetConfiguration.defaultStart, realTime: Bool = false
+        start: Date = FleetConfiguration.defaultStart, realTime: Bool = false, speed: Double = 1
     ) {
+        self.speed = speed
         self.seed = seed
         self.customers = customers
         self.devicesPerCustomer = devicesPerCustomer

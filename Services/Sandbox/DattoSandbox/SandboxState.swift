@@ -20,7 +20,7 @@ public final class SandboxState: Sendable {
         var seconds = clockOffset.withLock { $0 }
         if configuration.fleet.realTime {
             let elapsed = ContinuousClock.now - startedAt
-            seconds += Double(elapsed.components.seconds)
+            seconds += (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18) * configuration.fleet.speed
         }
         return configuration.fleet.start.addingTimeInterval(seconds)
     }

@@ -26,13 +26,14 @@ struct DattoCommand: AsyncParsableCommand {
     @Option var failingAgents = 2
     @Option(help: "Hours between an agent's backups.") var cadenceHours = 24.0
     @Flag(help: "Let the sandbox clock follow real time too.") var realTime = false
+    @Option(help: "With --real-time, sandbox seconds per real second (1440: a day a minute).") var speed = 1.0
     @Option(help: "Answer 429 beyond this many requests per key per minute (0: only count).") var enforceRequestsPerMinute = 0
 
     func run() async throws {
         let fleet = FleetConfiguration(
             seed: seed, customers: customers, devicesPerCustomer: devicesPerCustomer, agentsPerDevice: agentsPerDevice,
             sharesPerDevice: sharesPerDevice, cadence: .seconds(Int(cadenceHours * 3_600)), failingAgents: failingAgents,
-            realTime: realTime)
+            realTime: realTime, speed: speed)
         let configuration = DattoSandboxConfiguration(
             host: host, port: port, fleet: fleet, enforcedRequestsPerMinute: enforceRequestsPerMinute)
         let (application, state) = buildDattoSandbox(configuration)

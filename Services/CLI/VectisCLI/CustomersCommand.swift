@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `vectis customers`: every customer with its device, agent and failing-agent counts.
+public struct CustomersCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "customers", abstract: "List customers with their counts.")
+
+    @Option(help: "vectis-assets URL.")
+    var assetsURL = ProcessInfo.processInfo.environment["VECTIS_ASSETS_URL"] ?? "http://127.0.0.1:8082"
+
+    public init() {}
+
+    public func run() async throws {
+        guard let base = URL(string: assetsURL) else { throw ValidationError("--assets-url must be a URL") }
+        let (_, json) = try await AdminClient(baseURL: base, token: nil).send("GET", "/v1/customers")
+        let rows = (json["customers"] as? [[String: Any]] ?? []).map { customer -> [String] in
+            [customer["name"] as? String ?? "?", customer["id"] as? String ?? "?", "\(customer["devices"] as? Int ?? 0)",
+             "\(customer["agents"] as? Int ?? 0)", "\(customer["failingAgents"] as? Int ?? 0)"]
+        }
+        if rows.isEmpty { print("No customers yet: configure Datto and sync (`vectis datto sync --wait`)."); return }
+        HubFormatter.table(["Customer", "Id", "Devices", "Agents", "Failing"], rows).forEach { print($0) }
+    }
+}
+
+/// `vectis healthcheck URL`: exit 0 when the URL answers 200 — for container healthchecks without curl.
+public struct HealthcheckCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "healthcheck", abstract: "Exit 0 if the URL answers 200 within 3 s (for container healthchecks).")
+
+    @Argument var url: String
+
+    public init() {}
+
+    public func run() async throws {
+        guard let target = URL(string: url) else { throw ValidationError("not a URL") }
+        var request = URLRequest(url: target)
+        request.timeoutInterval = 3
+        guard let (_, response) = try? await URLSession.shared.data(for: request),
+            (response as? HTTPURLResponse)?.statusCode == 200
+        else { throw ExitCode(1) }
+    }
+}
