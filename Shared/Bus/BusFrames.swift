@@ -65,7 +65,7 @@ public struct BusFrameCodec {
         guard let header = try? MessageHeader(jsonBytes: frames[1]) else {
             return .failure(.invalidHeader)
         }
-        if let known = EventCatalog.byTopic[topic], header.schemaVersion > known.schemaVersion || header.schemaVersion < 1 {
+        if let known = EventCatalog.byTopic[Shard.baseTopic(topic)], header.schemaVersion > known.schemaVersion || header.schemaVersion < 1 {
             return .failure(.unknownVersion)
         }
         return .success(BusMessage(topic: topic, header: header, body: frames[2]))
@@ -73,7 +73,7 @@ public struct BusFrameCodec {
 
     /// Decodes the body as the type the catalog registers for the topic.
     public func decodeEvent(_ message: BusMessage) -> Result<any BusEvent, DropReason> {
-        guard let type = EventCatalog.byTopic[message.topic] else { return .failure(.invalidBody) }
+        guard let type = EventCatalog.byTopic[Shard.baseTopic(message.topic)] else { return .failure(.invalidBody) }
         do {
             return .success(try decodeBody(type, message.body))
         } catch {

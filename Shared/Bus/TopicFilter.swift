@@ -23,9 +23,12 @@ public enum TopicFilter: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// An exact topic also matches its shard-bucketed form (`backup.run.observed@17`); a bucketed filter matches
+    /// only its bucket.
     public func matches(_ topic: String) -> Bool {
         switch self {
-        case .exact(let expected): topic == expected
+        case .exact(let expected):
+            topic == expected || (topic.hasPrefix(expected) && topic.dropFirst(expected.count).first == "@" && !expected.contains("@"))
         case .prefix(let prefix): topic.hasPrefix(prefix)
         }
     }

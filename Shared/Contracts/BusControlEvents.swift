@@ -7,7 +7,7 @@ public enum ControlTopics {
     ]
 
     public static func contains(_ topic: String) -> Bool {
-        all.contains(topic) || topic.hasPrefix("bus.probe.")
+        all.contains(Shard.baseTopic(topic)) || topic.hasPrefix("bus.probe.")
     }
 }
 

@@ -25,13 +25,16 @@ public final class Outbox: Sendable {
         _ event: E, tenant: String = "default", customerKey: String? = nil, correlationId: String? = nil,
         in db: Database
     ) throws -> UInt64 {
+        // Numbered per wire topic (the topic with the tenant's shard bucket), so a replica that takes only some
+        // buckets still sees gap-free sequences.
+        let wireTopic = Shard.wireTopic(E.topic, tenant: tenant)
         let seq = try UInt64.fetchOne(
             db.cachedStatement(sql: """
                 INSERT INTO bus_outbox_sequence (topic, last_seq) VALUES (?, 1)
                 ON CONFLICT (topic) DO UPDATE SET last_seq = last_seq + 1
                 RETURNING last_seq
                 """),
-            arguments: [E.topic])!
+            arguments: [wireTopic])!
         let header = MessageHeader(
             schemaVersion: E.schemaVersion, stream: stream, seq: seq, tenant: tenant, customerKey: customerKey,
             correlationId: correlationId)
@@ -40,7 +43,7 @@ public final class Outbox: Sendable {
         try db.cachedStatement(sql: """
             INSERT INTO bus_outbox (topic, seq, header, body, created_at) VALUES (?, ?, ?, ?, ?)
             """
-        ).execute(arguments: [E.topic, seq, headerBytes, bodyBytes, Date().timeIntervalSince1970])
+        ).execute(arguments: [wireTopic, seq, headerBytes, bodyBytes, Date().timeIntervalSince1970])
         return seq
     }
 

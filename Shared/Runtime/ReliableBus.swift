@@ -29,6 +29,7 @@ public final class ReliableBus: Sendable {
         metrics serviceMetrics: ServiceMetrics, logger: Logger, version: String = VectisVersion.current,
         handler: @escaping Handler = { _, _, _ in }
     ) throws {
+        let subscriptions = Self.sharded(subscriptions, configuration.shard)
         connection = try BusConnection(
             configuration: configuration, subscriptions: subscriptions + BusConsumer.controlFilters,
             metrics: serviceMetrics, logger: logger)
@@ -49,6 +50,16 @@ public final class ReliableBus: Sendable {
     }
 
     public var services: [any Service] { [connection, relay, consumer, heartbeat] }
+
+    /// A replica `i/n` subscribes to its buckets of each exact topic only, so the bus never sends it other tenants.
+    static func sharded(_ filters: [TopicFilter], _ shard: ShardAssignment?) -> [TopicFilter] {
+        guard let shard, shard.count > 1 else { return filters }
+        let owned = Shard.owned(index: shard.index, of: shard.count)
+        return filters.flatMap { filter -> [TopicFilter] in
+            guard case .exact(let topic) = filter else { return [filter] }
+            return owned.map { .exact(topic + Shard.suffix($0)) }
+        }
+    }
 
     /// Ready when the publisher's probe came back and the service's own heartbeat keeps coming back.
     public var readinessCheck: ReadinessCheck {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import VectisBus
+import VectisContracts
 import VectisDelivery
 
 /// What every service reads from the environment (the README's configuration table lists each variable).
@@ -17,6 +18,8 @@ public struct RuntimeConfiguration: Sendable {
     public var delivery: DeliveryConfiguration
     /// Where the service keeps its SQLite database (`<dataDirectory>/<service>.sqlite`).
     public var dataDirectory: String
+    /// This replica's share of the tenants, `(index, count)` from `VECTIS_SHARD=i/n`; nil takes every tenant.
+    public var shard: ShardAssignment?
 
     public var databasePath: String { "\(dataDirectory)/\(service).sqlite" }
 
@@ -72,10 +75,28 @@ public struct RuntimeConfiguration: Sendable {
             httpPort: try env.int("VECTIS_HTTP_PORT", default: defaultHTTPPort),
             bus: bus, logLevel: level, logFormat: format, delivery: delivery,
             dataDirectory: env.string("VECTIS_DATA_DIR", default: ".vectis/data"))
+        if let text = env["VECTIS_SHARD"] {
+            let parts = text.split(separator: "/").compactMap { Int($0) }
+            guard parts.count == 2, parts[1] >= 1, parts[1] <= Shard.buckets, (1...parts[1]).contains(parts[0]) else {
+                throw ConfigurationError(variable: "VECTIS_SHARD", value: text, expected: "i/n with 1 ≤ i ≤ n ≤ \(Shard.buckets), e.g. 2/3")
+            }
+            shard = ShardAssignment(index: parts[0], count: parts[1])
+        }
     }
 
     /// The host name, so replicas on different hosts or containers get distinct streams.
     public static var defaultInstance: String {
         ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "local"
+    }
+}
+
+/// Replica `index` of `count` (from 1), as `VECTIS_SHARD=index/count` says.
+public struct ShardAssignment: Sendable, Equatable {
+    public var index: Int
+    public var count: Int
+
+    public init(index: Int, count: Int) {
+        self.index = index
+        self.count = count
     }
 }

@@ -66,7 +66,8 @@ struct ReliableDeliveryTests {
             #expect(try await eventually { try reader.applied().filter { $0.stream == owner.stream }.count == 500 })
             let duplicatesBefore = reader.counter("vectis_bus_duplicates_skipped_total")
             owner.bus.connection.publisher.publishControl(BusReplayRequested(
-                stream: owner.stream, topic: BackupJobRecorded.topic, fromSeq: 1, requestedBy: "test/1", reason: .gap))
+                stream: owner.stream, topic: Shard.wireTopic(BackupJobRecorded.topic, tenant: "default"), fromSeq: 1,
+                requestedBy: "test/1", reason: .gap))
             try await owner.publish(501...600)
             #expect(try await eventually { try reader.applied().filter { $0.stream == owner.stream }.count == 600 })
             #expect(await eventually { reader.counter("vectis_bus_duplicates_skipped_total") >= duplicatesBefore + 500 })
@@ -192,7 +193,8 @@ struct ReliableDeliveryTests {
             let publisher = owner.bus.connection.publisher
             for index in 0..<500 {
                 publisher.publishControl(BusReplayRequested(
-                    stream: owner.stream, topic: BackupJobRecorded.topic, fromSeq: 1, requestedBy: "storm/\(index)",
+                    stream: owner.stream, topic: Shard.wireTopic(BackupJobRecorded.topic, tenant: "default"), fromSeq: 1,
+                    requestedBy: "storm/\(index)",
                     reason: .gap))
             }
             #expect(await eventually { owner.counter("vectis_bus_replay_requests_throttled_total") >= 400 })

@@ -115,7 +115,7 @@ struct OutboxPublish: AsyncParsableCommand {
                     for _ in 0..<size {
                         let seq = (try UInt64.fetchOne(
                             db, sql: "SELECT last_seq FROM bus_outbox_sequence WHERE topic = ?",
-                            arguments: [BackupRunObserved.topic]) ?? 0) + 1
+                            arguments: [Shard.wireTopic(BackupRunObserved.topic, tenant: "default")]) ?? 0) + 1
                         try outbox.append(
                             BackupRunObserved(
                                 deviceSerial: "SERIAL1", agentVolume: "volume-\(seq)", agentName: "server",
@@ -133,7 +133,7 @@ struct OutboxPublish: AsyncParsableCommand {
             }
             let total = try await database.read { db in
                 try Int.fetchOne(db, sql: "SELECT last_seq FROM bus_outbox_sequence WHERE topic = ?",
-                                 arguments: [BackupRunObserved.topic]) ?? 0
+                                 arguments: [Shard.wireTopic(BackupRunObserved.topic, tenant: "default")]) ?? 0
             }
             write("committed \(total)")
         }
@@ -161,7 +161,7 @@ struct Consume: AsyncParsableCommand {
             if delay > 0 { usleep(UInt32(delay)) }
             try db.execute(
                 sql: "INSERT INTO applied (stream, topic, seq, volume, replay) VALUES (?, ?, ?, ?, ?)",
-                arguments: [received.header.stream, received.topic, received.header.seq, run.agentVolume,
+                arguments: [received.header.stream, Shard.baseTopic(received.topic), received.header.seq, run.agentVolume,
                             received.header.replay == true])
         }
         let connection = bus.connection

@@ -193,7 +193,7 @@ struct HistoryTests {
             let replayer = try ReliableNode(harness.bus, instance: "replayer")
             #expect(await replayer.waitUntilReady())
             replayer.bus.connection.publisher.publishControl(BusReplayRequested(
-                stream: "collector/test", topic: BackupRunObserved.topic, fromSeq: 1, requestedBy: "test/replayer", reason: .gap))
+                stream: "collector/test", topic: Shard.wireTopic(BackupRunObserved.topic, tenant: "default"), fromSeq: 1, requestedBy: "test/replayer", reason: .gap))
             #expect(try await eventually {
                 let metrics = try await harness.backups("/metrics").body
                 let line = metrics.split(separator: "\n").first { $0.hasPrefix("vectis_bus_duplicates_skipped_total ") }

@@ -194,7 +194,7 @@ struct RulesTests {
             let replayer = try ReliableNode(harness.bus, instance: "replayer")
             #expect(await replayer.waitUntilReady())
             replayer.bus.connection.publisher.publishControl(BusReplayRequested(
-                stream: "backups/test", topic: BackupJobRecorded.topic, fromSeq: 1, requestedBy: "test/replayer", reason: .gap))
+                stream: "backups/test", topic: Shard.wireTopic(BackupJobRecorded.topic, tenant: "default"), fromSeq: 1, requestedBy: "test/replayer", reason: .gap))
             #expect(try await eventually {
                 let metrics = try await HTTP.send("GET", harness.rulesURL! + "/metrics").body
                 let line = metrics.split(separator: "\n").first { $0.hasPrefix("vectis_bus_duplicates_skipped_total ") }

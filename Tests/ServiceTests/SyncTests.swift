@@ -36,7 +36,8 @@ struct SyncTests {
     func outboxBodies(_ harness: CollectorHarness, _ topic: String) throws -> [[String: Any]] {
         let queue = try DatabaseQueue(path: harness.collector.database.path)
         return try queue.read { db in
-            try Data.fetchAll(db, sql: "SELECT body FROM bus_outbox WHERE topic = ? ORDER BY id", arguments: [topic])
+            // Topics carry the tenant's shard bucket on the wire: `backup.run.observed@17`.
+            try Data.fetchAll(db, sql: "SELECT body FROM bus_outbox WHERE topic LIKE ? ORDER BY id", arguments: [topic + "@%"])
         }.compactMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] }
     }
 
@@ -129,7 +130,7 @@ struct SyncTests {
                 } == harness.sandbox.visibleRuns().count
             })
             let headers = try await queue.read { db in
-                try Data.fetchAll(db, sql: "SELECT header FROM bus_outbox WHERE topic = 'backup.run.observed'")
+                try Data.fetchAll(db, sql: "SELECT header FROM bus_outbox WHERE topic LIKE 'backup.run.observed@%'")
             }
             let tenants = headers.compactMap { (try? JSONSerialization.jsonObject(with: $0) as? [String: Any])?["tenant"] as? String }
             #expect(Set(tenants) == ["default", "msp-b"])

@@ -62,7 +62,7 @@ public final class ReliableNode: Sendable {
             if let refuseJob, job == refuseJob { throw Refused() }
             try db.execute(
                 sql: "INSERT INTO applied (stream, topic, seq, job, key) VALUES (?, ?, ?, ?, ?)",
-                arguments: [received.header.stream, received.topic, received.header.seq, job, Self.key(of: received.event)])
+                arguments: [received.header.stream, Shard.baseTopic(received.topic), received.header.seq, job, Self.key(of: received.event)])
             // A middle service: what it applies causes an event of its own, committed in the same transaction.
             if forwardAsRuns, let recorded = received.event as? BackupJobRecorded {
                 try outbox.append(
