@@ -8,7 +8,7 @@ sudo_if_needed() {
 }
 
 missing=()
-for package in libzmq3-dev libsqlite3-dev libcurl4-openssl-dev pkg-config; do
+for package in libzmq3-dev libsqlite3-dev libcurl4-openssl-dev pkg-config curl; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then
