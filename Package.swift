@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "VectisRuntime",
             dependencies: [
-                "VectisBus", "VectisDelivery", "VectisStorage",
+                "VectisBus", "VectisDelivery", "VectisStorage", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -164,7 +164,7 @@ let package = Package(
         .target(
             name: "VectisCLI",
             dependencies: [
-                "VectisBus", "VectisContracts", "ZeroMQ",
+                "VectisBus", "VectisContracts", "ZeroMQ", "VectisRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Services/CLI/VectisCLI"

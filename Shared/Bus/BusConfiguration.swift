@@ -16,6 +16,8 @@ public struct BusConfiguration: Sendable {
     public var reconnectIntervalMaxMilliseconds: Int32
     /// Most messages handed to the consumer in one batch (one transaction per batch downstream).
     public var maxBatchSize: Int
+    /// When the bus runs CURVE: its public key and this peer's key pair (Z85). Nil: plain TCP.
+    public var curve: CurveClientKeys?
 
     public init(
         publishEndpoint: String = "tcp://127.0.0.1:5550",
@@ -39,5 +41,18 @@ public struct BusConfiguration: Sendable {
         self.reconnectIntervalMilliseconds = reconnectIntervalMilliseconds
         self.reconnectIntervalMaxMilliseconds = reconnectIntervalMaxMilliseconds
         self.maxBatchSize = maxBatchSize
+    }
+}
+
+/// A bus client's CURVE keys: the bus's public key and its own pair.
+public struct CurveClientKeys: Sendable, Equatable {
+    public var serverPublicKey: String
+    public var publicKey: String
+    public var secretKey: String
+
+    public init(serverPublicKey: String, publicKey: String, secretKey: String) {
+        self.serverPublicKey = serverPublicKey
+        self.publicKey = publicKey
+        self.secretKey = secretKey
     }
 }

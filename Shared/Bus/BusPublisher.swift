@@ -170,6 +170,7 @@ public final class BusPublisher: Sendable {
     ) throws -> Bool {
         let echo = try ZMQSocket(context: context, type: .sub)
         defer { echo.close() }
+        try echo.applyCurve(configuration.curve)
         try echo.setLinger(milliseconds: 0)
         let topic = BusProbe.makeTopic()
         try echo.subscribe(topic)

@@ -148,6 +148,7 @@ private final class SubscriberLoop: @unchecked Sendable {
         try socket.subscribe(probeTopic)
         let sender = try ZMQSocket(context: context, type: .pub)
         defer { sender.close() }
+        try sender.applyCurve(configuration.curve)
         try sender.setLinger(milliseconds: 0)
         try sender.connect(configuration.publishEndpoint)
         let ready = try BusProbe.roundTrip(

@@ -3,6 +3,7 @@ import Logging
 import VectisBus
 import VectisContracts
 import VectisDelivery
+import ZeroMQ
 
 /// What every service reads from the environment (the README's configuration table lists each variable).
 public struct RuntimeConfiguration: Sendable {
@@ -51,6 +52,7 @@ public struct RuntimeConfiguration: Sendable {
         bus.maxMessageBytes = try env.int("VECTIS_BUS_MAX_MESSAGE_BYTES", default: bus.maxMessageBytes)
         bus.sendHighWaterMark = Int32(try env.int("VECTIS_BUS_SNDHWM", default: Int(bus.sendHighWaterMark)))
         bus.receiveHighWaterMark = Int32(try env.int("VECTIS_BUS_RCVHWM", default: Int(bus.receiveHighWaterMark)))
+        bus.curve = try Self.curveKeys(env)
         let levelText = env.string("VECTIS_LOG_LEVEL", default: "info")
         guard let level = Logger.Level(rawValue: levelText) else {
             throw ConfigurationError(
@@ -82,6 +84,22 @@ public struct RuntimeConfiguration: Sendable {
             }
             shard = ShardAssignment(index: parts[0], count: parts[1])
         }
+    }
+
+    /// CURVE keys for the bus, when `VECTIS_BUS_SERVER_KEY` (the bus's public key) and
+    /// `VECTIS_BUS_CLIENT_SECRET_KEY_FILE` (this service's secret key; its public key is derived) are set.
+    public static func curveKeys(_ env: Environment) throws -> CurveClientKeys? {
+        guard let server = env["VECTIS_BUS_SERVER_KEY"] else { return nil }
+        guard let file = env["VECTIS_BUS_CLIENT_SECRET_KEY_FILE"],
+            let secret = (try? String(contentsOfFile: file, encoding: .utf8))?.split(whereSeparator: \.isNewline)
+                .map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { $0.count == 40 }),
+            let publicKey = try? ZMQCurve.publicKey(fromSecret: secret)
+        else {
+            throw ConfigurationError(
+                variable: "VECTIS_BUS_CLIENT_SECRET_KEY_FILE", value: env["VECTIS_BUS_CLIENT_SECRET_KEY_FILE"] ?? "(unset)",
+                expected: "a file with this service's 40-character Z85 secret key (VECTIS_BUS_SERVER_KEY is set)")
+        }
+        return CurveClientKeys(serverPublicKey: server, publicKey: publicKey, secretKey: secret)
     }
 
     /// The host name, so replicas on different hosts or containers get distinct streams.

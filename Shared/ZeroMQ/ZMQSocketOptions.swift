@@ -1,5 +1,9 @@
 import CZeroMQ
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Socket options the bus sets. Options apply to binds and connects made after they are set.
 extension ZMQSocket {
     func setInt(_ option: Int32, _ value: Int32, _ name: String) throws {
@@ -91,6 +95,23 @@ extension ZMQSocket {
 
 /// CURVE key pairs, Z85-encoded (40 characters each).
 public enum ZMQCurve {
+    /// Z85 text of a 32-byte binary key (ZAP hands keys over in binary).
+    public static func z85(_ bytes: [UInt8]) -> String? {
+        guard bytes.count == 32 else { return nil }
+        var text = [CChar](repeating: 0, count: 41)
+        guard bytes.withUnsafeBufferPointer({ zmq_z85_encode(&text, $0.baseAddress, 32) }) != nil else { return nil }
+        return String(decoding: text.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The public key that belongs to a secret key.
+    public static func publicKey(fromSecret secretKey: String) throws -> String {
+        var publicKey = [CChar](repeating: 0, count: 41)
+        guard secretKey.utf8.count == 40, zmq_curve_public(&publicKey, secretKey) == 0 else {
+            throw ZMQError(code: EINVAL, operation: "zmq_curve_public (a secret key is 40 Z85 characters)")
+        }
+        return String(decoding: publicKey.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     public static func keyPair() throws -> (publicKey: String, secretKey: String) {
         var publicKey = [CChar](repeating: 0, count: 41)
         var secretKey = [CChar](repeating: 0, count: 41)

@@ -154,7 +154,8 @@ struct CollectorHarness {
 
     func waitUntilUp() async throws {
         let urls = [collectorURL, sandboxURL] + [assetsURL, backupsURL, alertsURL, rulesURL, psaURL].compactMap { $0 }
-        for _ in 0..<200 {
+        // Generous: the suite runs many of these at once beside process tests on two cores.
+        for _ in 0..<1_200 {
             var up = true
             for url in urls where (try? await HTTP.send("GET", url + "/healthz").status) != 200 { up = false }
             if up { return }

@@ -28,13 +28,15 @@ public struct TestBus {
 
     /// Runs `body` with a bus up, then stops the bus.
     public static func with<T>(
-        maxFrameBytes: Int64 = 16 << 20, _ body: (TestBus) async throws -> T
+        maxFrameBytes: Int64 = 16 << 20, curveSecretKey: String? = nil, allowedClientKeys: Set<String> = [],
+        _ body: (TestBus) async throws -> T
     ) async throws -> T {
         let metrics = ServiceMetrics()
         let proxy = BusProxy(
             configuration: BusServerConfiguration(
                 publishBind: "tcp://127.0.0.1:*", subscribeBind: "tcp://127.0.0.1:*", tapBind: "tcp://127.0.0.1:*",
-                httpPort: 0, maxFrameBytes: maxFrameBytes, statisticsIntervalMilliseconds: 100),
+                httpPort: 0, maxFrameBytes: maxFrameBytes, statisticsIntervalMilliseconds: 100, curveSecretKey: curveSecretKey,
+                allowedClientKeys: allowedClientKeys),
             metricsFactory: metrics.factory, logger: quietLogger)
         let group = ServiceGroup(services: [proxy], gracefulShutdownSignals: [], logger: quietLogger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in

@@ -18,6 +18,7 @@ public final class BusProxy: Service, Sendable {
     private let controlEndpoint = "inproc://vectis-bus-control-\(UUID().uuidString)"
     private let bound = Latch<Result<BoundEndpoints, ZMQErrorBox>>()
     private let running = Atomic<Bool>(false)
+    private let zap: ZAPHandler?
 
     /// The endpoints actually bound (a `*` port resolved), for tests that bind port 0.
     public struct BoundEndpoints: Sendable {
@@ -32,6 +33,8 @@ public final class BusProxy: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.statistics = ProxyStatisticsMetrics(factory: metricsFactory)
+        zap = configuration.curveSecretKey == nil
+            ? nil : ZAPHandler(allowed: configuration.allowedClientKeys, metricsFactory: metricsFactory, logger: logger)
     }
 
     /// True while the proxy thread is forwarding.
@@ -91,6 +94,15 @@ public final class BusProxy: Service, Sendable {
                 try socket.setSendHighWaterMark(configuration.highWaterMark)
                 try socket.setReceiveHighWaterMark(configuration.highWaterMark)
             }
+            if let secret = configuration.curveSecretKey, let zap {
+                // CURVE on the three TCP ports: encrypted, and only allow-listed service keys get in.
+                guard zap.start(context: context) else { throw ZMQError(code: 0, operation: "start the ZAP handler") }
+                for socket in [frontend, backend, capture] {
+                    try socket.setZapDomain("vectis")
+                    try socket.setCurveServer(secretKey: secret)
+                }
+            }
+            defer { zap?.stop() }
             try frontend.setMaxMessageSize(bytes: configuration.maxFrameBytes)
             // Pass every subscription upstream, so each new subscriber's subscriptions reach the publishers.
             try backend.setXPubVerbose(true)

@@ -12,11 +12,14 @@ public struct Tap {
         public var topicPrefixes: [String]
         public var count: Int?
         public var style: TapFormatter.Style
+        /// When the bus runs CURVE, the tap needs an allow-listed key like any service.
+        public var curve: CurveClientKeys?
 
         public init(
             tapEndpoint: String, publishEndpoint: String, subscribeEndpoint: String, topicPrefixes: [String],
-            count: Int?, style: TapFormatter.Style
+            count: Int?, style: TapFormatter.Style, curve: CurveClientKeys? = nil
         ) {
+            self.curve = curve
             self.tapEndpoint = tapEndpoint
             self.publishEndpoint = publishEndpoint
             self.subscribeEndpoint = subscribeEndpoint
@@ -44,6 +47,7 @@ public struct Tap {
         let context = try ZMQContext()
         let socket = try ZMQSocket(context: context, type: .sub)
         defer { socket.close() }
+        try socket.applyCurve(options.curve)
         try socket.setLinger(milliseconds: 0)
         try socket.setReceiveHighWaterMark(1_000_000)
         try socket.subscribe("")
@@ -90,6 +94,8 @@ public struct Tap {
             sender.close()
             echo.close()
         }
+        try sender.applyCurve(options.curve)
+        try echo.applyCurve(options.curve)
         try sender.setLinger(milliseconds: 0)
         try echo.setLinger(milliseconds: 0)
         let topic = BusProbe.makeTopic()

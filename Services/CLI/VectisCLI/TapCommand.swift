@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VectisRuntime
 
 public struct TapCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -39,9 +40,10 @@ public struct TapCommand: ParsableCommand {
     }
 
     public func run() throws {
+        let curve = try RuntimeConfiguration.curveKeys(Environment())
         let tap = Tap(options: .init(
             tapEndpoint: endpoint, publishEndpoint: publishEndpoint, subscribeEndpoint: subscribeEndpoint,
-            topicPrefixes: topics, count: count, style: raw ? .raw : (json ? .json : .pretty)))
+            topicPrefixes: topics, count: count, style: raw ? .raw : (json ? .json : .pretty), curve: curve))
         let stdout = FileHandle.standardOutput
         try tap.run(
             output: { line in stdout.write(Data((line + "\n").utf8)) },
