@@ -1,21 +1,18 @@
-import Foundation
 import BusService
-import Logging
 import VectisRuntime
 
 // vectis-bus: the one static endpoint every service connects to.
-let environment = Environment()
-let configuration: BusServerConfiguration
-let runtime: RuntimeConfiguration
-do {
-    configuration = try BusServerConfiguration(environment: environment)
-    runtime = try RuntimeConfiguration(service: "bus", defaultHTTPPort: 8080, environment: environment)
-} catch {
-    FileHandle.standardError.write(Data("vectis-bus: \(error)\n".utf8))
-    exit(2)
+struct BusSettings {
+    var server: BusServerConfiguration
+    var runtime: RuntimeConfiguration
 }
-VectisLogging.bootstrap(format: runtime.logFormat, level: runtime.logLevel)
-let metrics = ServiceMetrics()
-metrics.bootstrapGlobal()
-let (application, _) = buildApplication(configuration, metrics: metrics, logger: Logger(label: "vectis-bus"))
-try await application.runService()
+
+await ServiceMain.run(
+    "vectis-bus",
+    configuration: { environment in
+        BusSettings(
+            server: try BusServerConfiguration(environment: environment),
+            runtime: try RuntimeConfiguration(service: "bus", defaultHTTPPort: 8080, environment: environment))
+    },
+    runtime: \.runtime,
+    build: { settings, metrics, logger in buildApplication(settings.server, metrics: metrics, logger: logger).application })
