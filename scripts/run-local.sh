@@ -15,9 +15,25 @@ state=.vectis
 mkdir -p "$state/logs" "$state/data"
 
 children=()
+names=()
+# Ask everything to stop (SIGTERM: each service drains its outbox and closes its sockets), give them 10 s as
+# `docker stop` does, then name and SIGKILL whatever is still running rather than leave it behind.
 cleanup() {
   trap - INT TERM EXIT
   for pid in "${children[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 100); do
+    running=false
+    for pid in "${children[@]}"; do kill -0 "$pid" 2>/dev/null && running=true; done
+    $running || break
+    sleep 0.1
+  done
+  for i in "${!children[@]}"; do
+    if kill -0 "${children[$i]}" 2>/dev/null; then
+      log="$state/logs/${names[$i]}.log"
+      echo "${names[$i]} did not stop within 10 s of SIGTERM; killing it$([ -f "$log" ] && echo " (see $log)")"
+      kill -KILL "${children[$i]}" 2>/dev/null || true
+    fi
+  done
   wait 2>/dev/null || true
   echo "stopped."
 }
@@ -39,24 +55,24 @@ fi
 export VECTIS_DATTO_BASE_URL_US=http://127.0.0.1:9081/v1
 export VECTIS_DATTO_BASE_URL_EU=http://127.0.0.1:9081/eu/v1
 
-"$bin/vectis-bus" >"$state/logs/bus.log" 2>&1 & children+=($!)
+"$bin/vectis-bus" >"$state/logs/bus.log" 2>&1 & children+=($!); names+=(bus)
 wait_ready bus http://127.0.0.1:8080/readyz
-"$bin/vectis-sandbox" datto --port 9081 "${sandbox_clock[@]}" >"$state/logs/sandbox-datto.log" 2>&1 & children+=($!)
+"$bin/vectis-sandbox" datto --port 9081 "${sandbox_clock[@]}" >"$state/logs/sandbox-datto.log" 2>&1 & children+=($!); names+=(sandbox-datto)
 wait_ready sandbox-datto http://127.0.0.1:9081/healthz
-"$bin/vectis-collector" >"$state/logs/collector.log" 2>&1 & children+=($!)
+"$bin/vectis-collector" >"$state/logs/collector.log" 2>&1 & children+=($!); names+=(collector)
 wait_ready collector http://127.0.0.1:8081/readyz
 if $new_token; then
   echo "Admin token (shown once; kept in $state/data/admin-token, which vectis reads): $(cat "$state/data/admin-token")"
 fi
-"$bin/vectis-assets" >"$state/logs/assets.log" 2>&1 & children+=($!)
+"$bin/vectis-assets" >"$state/logs/assets.log" 2>&1 & children+=($!); names+=(assets)
 wait_ready assets http://127.0.0.1:8082/readyz
-"$bin/vectis-backups" >"$state/logs/backups.log" 2>&1 & children+=($!)
+"$bin/vectis-backups" >"$state/logs/backups.log" 2>&1 & children+=($!); names+=(backups)
 wait_ready backups http://127.0.0.1:8083/readyz
-"$bin/vectis-alerts" >"$state/logs/alerts.log" 2>&1 & children+=($!)
+"$bin/vectis-alerts" >"$state/logs/alerts.log" 2>&1 & children+=($!); names+=(alerts)
 wait_ready alerts http://127.0.0.1:8084/readyz
-"$bin/vectis-sandbox" psa --port 9082 >"$state/logs/sandbox-psa.log" 2>&1 & children+=($!)
+"$bin/vectis-sandbox" psa --port 9082 >"$state/logs/sandbox-psa.log" 2>&1 & children+=($!); names+=(sandbox-psa)
 wait_ready sandbox-psa http://127.0.0.1:9082/healthz
-"$bin/vectis-rules" >"$state/logs/rules.log" 2>&1 & children+=($!)
+"$bin/vectis-rules" >"$state/logs/rules.log" 2>&1 & children+=($!); names+=(rules)
 wait_ready rules http://127.0.0.1:8085/readyz
 
 # The sandbox's working key pair (docs/datto-sandbox.md); the secret goes in on stdin, never as an argument.
@@ -114,5 +130,5 @@ Try: $bin/vectis hub Globex  |  $bin/vectis rules history ru_1  |  $bin/vectis t
 Live bus traffic follows (heartbeats every 5 s; Ctrl-C stops everything):
 TXT
 "$bin/vectis" tap --topic collector. --topic service. --topic datto.device. &
-children+=($!)
+children+=($!); names+=(tap)
 wait "${children[0]}"

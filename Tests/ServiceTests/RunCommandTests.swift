@@ -50,7 +50,9 @@ struct RunCommandTests {
         #expect(output.range(of: #"connectwise #\d+\s+open"#, options: .regularExpression) != nil, "the ticket opened")
 
         run.signal(SIGINT)  // what Ctrl-C sends
+        // The script gives its children 10 s after SIGTERM, then kills and names any that are still running.
         #expect(await run.waitForExit(timeout: .seconds(15)) != nil)
+        for line in run.stdout.split(separator: "\n") where line.contains("did not stop") { print("run command: \(line)") }
         #expect(try await eventually(timeout: .seconds(10)) { Self.ports.allSatisfy { !Self.listening($0) } },
                 "every process the run command started is gone")
         #expect(run.stdout.contains("stopped."))
