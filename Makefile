@@ -1,5 +1,5 @@
 # The two commands a new machine needs: `make run` and `make test`.
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test bench chaos clean
 
 deps:
 	@scripts/install-deps.sh
@@ -23,6 +23,12 @@ bench: deps
 	.build/release/vectis-bench bus
 	.build/release/vectis-bench reliable
 	.build/release/vectis-bench codec
+
+## The chaos run for longer than CI's bounded one: 20 rounds of kills (about 15 minutes). See docs/reliability.md.
+chaos: deps
+	swift build --build-tests
+	VECTIS_CHAOS_ROUNDS=$${VECTIS_CHAOS_ROUNDS:-20} VECTIS_CHAOS_ONBOARDING_SECONDS=$${VECTIS_CHAOS_ONBOARDING_SECONDS:-60} \
+	VECTIS_CHAOS_ROUND_SECONDS=$${VECTIS_CHAOS_ROUND_SECONDS:-30} swift test --skip-build --filter ChaosTests
 
 clean:
 	rm -rf .build .vectis

@@ -130,7 +130,7 @@ public func freePort() throws -> Int {
 }
 
 /// A `vectis-bus` process on free loopback ports.
-public struct BusProcess {
+public struct BusProcess: Sendable {
     public let process: RunningProcess
     public let publish: String
     public let subscribe: String

@@ -24,6 +24,10 @@ struct DattoCommand: AsyncParsableCommand {
     @Option var agentsPerDevice = 4
     @Option var sharesPerDevice = 1
     @Option var failingAgents = 2
+    @Option(help: "Nights the failing agents have already failed before the sandbox's start.") var failingNights = 2
+    @Option(help: "Runs each asset's history shows.") var historyLength = 10
+    @Option(help: "One agent in this many has never backed up (0: none).") var agentsWithoutBackupsEvery = 9
+    @Option(help: "Devices not assigned to any client.") var unassignedDevices = 1
     @Option(help: "Hours between an agent's backups.") var cadenceHours = 24.0
     @Flag(help: "Let the sandbox clock follow real time too.") var realTime = false
     @Option(help: "With --real-time, sandbox seconds per real second (1440: a day a minute).") var speed = 1.0
@@ -32,8 +36,9 @@ struct DattoCommand: AsyncParsableCommand {
     func run() async throws {
         let fleet = FleetConfiguration(
             seed: seed, customers: customers, devicesPerCustomer: devicesPerCustomer, agentsPerDevice: agentsPerDevice,
-            sharesPerDevice: sharesPerDevice, cadence: .seconds(Int(cadenceHours * 3_600)), failingAgents: failingAgents,
-            realTime: realTime, speed: speed)
+            sharesPerDevice: sharesPerDevice, cadence: .seconds(Int(cadenceHours * 3_600)), historyLength: historyLength,
+            failingAgents: failingAgents, failingNights: failingNights, agentsWithoutBackupsEvery: agentsWithoutBackupsEvery,
+            unassignedDevices: unassignedDevices, realTime: realTime, speed: speed)
         let configuration = DattoSandboxConfiguration(
             host: host, port: port, fleet: fleet, enforcedRequestsPerMinute: enforceRequestsPerMinute)
         let (application, state) = buildDattoSandbox(configuration)
