@@ -1,5 +1,5 @@
 # The two commands a new machine needs: `make run` and `make test`.
-.PHONY: deps build run test bench chaos clean
+.PHONY: deps build run test bench chaos soak clean
 
 deps:
 	@scripts/install-deps.sh
@@ -29,6 +29,12 @@ chaos: deps
 	swift build --build-tests
 	VECTIS_CHAOS_ROUNDS=$${VECTIS_CHAOS_ROUNDS:-20} VECTIS_CHAOS_ONBOARDING_SECONDS=$${VECTIS_CHAOS_ONBOARDING_SECONDS:-60} \
 	VECTIS_CHAOS_ROUND_SECONDS=$${VECTIS_CHAOS_ROUND_SECONDS:-30} swift test --skip-build --filter ChaosTests
+
+## The whole system for 10 minutes at a steady rate (release build); prints each service's memory over time.
+soak: deps
+	swift build -c release --product vectis-bench
+	swift build -c release
+	.build/release/vectis-bench soak --minutes $${SOAK_MINUTES:-10}
 
 clean:
 	rm -rf .build .vectis

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, only if it is missing: libzmq, SQLite and libcurl headers,
-# pkg-config, and pyzmq for the Python interoperability test. Safe to run again.
+# pkg-config, pyzmq for the Python interoperability test and schemathesis for the API fuzz test. Safe to run again.
 set -euo pipefail
 
 sudo_if_needed() {
@@ -20,4 +20,9 @@ fi
 if ! python3 -c "import zmq" >/dev/null 2>&1; then
   echo "installing: pyzmq (PyPI)"
   python3 -m pip install --quiet pyzmq
+fi
+
+if ! python3 -c "import schemathesis" >/dev/null 2>&1; then
+  echo "installing: schemathesis (PyPI)"
+  python3 -m pip install --quiet schemathesis
 fi

@@ -17,13 +17,19 @@ public struct DeliveryConfiguration: Sendable {
     public var replayBurst: Double
     /// What the owner tells a subscriber whose replay range was pruned.
     public var resynchronisation: String?
+    /// The relay raises its alarm (a warning, `vectis_bus_outbox_alarms_total`) when this many committed rows wait
+    /// to be sent, or the oldest has waited `outboxAlarmAge`: the service is producing faster than it can send.
+    public var outboxAlarmRows: Int
+    public var outboxAlarmAge: Duration
 
     public init(
         outboxMaxAge: Duration = .seconds(72 * 3600), outboxMaxRows: Int = 1_000_000,
         pruneInterval: Duration = .seconds(30), heartbeatInterval: Duration = .seconds(5), replayRetryAfter: Duration = .seconds(2),
         replayBatchLimit: Int = 20_000, replayRequestsPerSecond: Double = 20, replayBurst: Double = 40,
-        resynchronisation: String? = nil
+        resynchronisation: String? = nil, outboxAlarmRows: Int = 50_000, outboxAlarmAge: Duration = .seconds(60)
     ) {
+        self.outboxAlarmRows = outboxAlarmRows
+        self.outboxAlarmAge = outboxAlarmAge
         self.outboxMaxAge = outboxMaxAge
         self.outboxMaxRows = outboxMaxRows
         self.pruneInterval = pruneInterval

@@ -14,6 +14,7 @@ public struct DeliveryMetrics: Sendable {
     public let outboxDepth: Gauge
     public let outboxOldestUnsentSeconds: Gauge
     public let outboxPruned: Counter
+    public let outboxAlarms: Counter
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
         applied = Counter(label: "vectis_bus_applied_total", factory: factory)
@@ -28,5 +29,6 @@ public struct DeliveryMetrics: Sendable {
         outboxDepth = Gauge(label: "vectis_bus_outbox_depth", factory: factory)
         outboxOldestUnsentSeconds = Gauge(label: "vectis_bus_outbox_oldest_unsent_seconds", factory: factory)
         outboxPruned = Counter(label: "vectis_bus_outbox_pruned_total", factory: factory)
+        outboxAlarms = Counter(label: "vectis_bus_outbox_alarms_total", factory: factory)
     }
 }

@@ -73,25 +73,42 @@ public final class OutboxRelay: Service, Sendable {
         }
     }
 
+    static let batchSize = 2_000
+
     /// Sends, serves replays and prunes until cancelled (graceful shutdown).
     private func relay() async throws {
         var sentThrough = try await outbox.sentThrough()
         var lastPrune = ContinuousClock.now
         var lastGauge = ContinuousClock.now - .seconds(10)
+        var alarmRaised = false
         while !Task.isCancelled {
             try await serveReplays()
-            let rows = try await outbox.rows(after: sentThrough, limit: 2_000)
+            let rows = try await outbox.rows(after: sentThrough, limit: Self.batchSize)
             if !rows.isEmpty {
                 publisher.publish(frames: rows.map(\.frames))
                 sentThrough = rows.last!.id
                 // Remembered so a restart resends only what may not have gone out (consumers skip repeats).
                 try await outbox.setSentThrough(sentThrough)
             }
-            if ContinuousClock.now - lastGauge >= .seconds(1) {
+            // Once a second, and after every full batch (a backlog is exactly when the gauges and alarm matter).
+            if rows.count == Self.batchSize || ContinuousClock.now - lastGauge >= .seconds(1) {
                 lastGauge = .now
                 let unsent = try await outbox.unsent()
                 metrics.outboxDepth.record(unsent.count)
                 metrics.outboxOldestUnsentSeconds.record(unsent.oldestAgeSeconds)
+                let behind = unsent.count >= configuration.outboxAlarmRows
+                    || unsent.oldestAgeSeconds >= Double(configuration.outboxAlarmAge.components.seconds)
+                if behind != alarmRaised {
+                    // Once per episode, not once a second: the gauges carry the detail in between.
+                    alarmRaised = behind
+                    let metadata: Logger.Metadata = ["unsent": "\(unsent.count)", "oldestSeconds": "\(Int(unsent.oldestAgeSeconds))"]
+                    if behind {
+                        metrics.outboxAlarms.increment()
+                        logger.warning("outbox backlog: committed events are waiting to be sent; the relay is not keeping up", metadata: metadata)
+                    } else {
+                        logger.notice("outbox backlog cleared", metadata: metadata)
+                    }
+                }
             }
             if ContinuousClock.now - lastPrune >= configuration.pruneInterval {
                 lastPrune = .now

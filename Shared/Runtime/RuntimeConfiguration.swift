@@ -68,6 +68,8 @@ public struct RuntimeConfiguration: Sendable {
         delivery.outboxMaxAge = .seconds(
             try env.int("VECTIS_OUTBOX_MAX_AGE_HOURS", default: Int(delivery.outboxMaxAge.components.seconds) / 3600) * 3600)
         delivery.outboxMaxRows = try env.int("VECTIS_OUTBOX_MAX_ROWS", default: delivery.outboxMaxRows)
+        delivery.outboxAlarmRows = try env.int("VECTIS_OUTBOX_ALARM_ROWS", default: delivery.outboxAlarmRows)
+        delivery.outboxAlarmAge = .seconds(try env.int("VECTIS_OUTBOX_ALARM_SECONDS", default: Int(delivery.outboxAlarmAge.components.seconds)))
         delivery.replayRequestsPerSecond = try env.double(
             "VECTIS_REPLAY_REQUESTS_PER_SECOND", default: delivery.replayRequestsPerSecond)
         self.init(

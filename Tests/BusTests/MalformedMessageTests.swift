@@ -29,7 +29,7 @@ struct MalformedMessageTests {
             let connection = try BusConnection(
                 configuration: runtime, subscriptions: [.exact(BackupJobRecorded.topic)], metrics: metrics,
                 logger: TestBus.quietLogger)
-            let application = ServiceApplication.build(
+            let (application, _) = ServiceApplication.build(
                 configuration: runtime, metrics: metrics, router: Router(), services: [connection],
                 checks: [connection.readinessCheck], logger: TestBus.quietLogger)
             let subscriber = try #require(connection.subscriber)

@@ -142,6 +142,26 @@ struct ReliableDeliveryTests {
         }
     }
 
+    @Test("a backlog of committed events raises the outbox alarm once, and the gauges show it drain")
+    func outboxAlarm() async throws {
+        try await TestBus.with { testBus in
+            var delivery = DeliveryConfiguration(heartbeatInterval: .milliseconds(200), replayRetryAfter: .milliseconds(300))
+            delivery.outboxAlarmRows = 1_000
+            let owner = try ReliableNode(testBus, instance: "owner", delivery: delivery)
+            #expect(await owner.waitUntilReady())
+            try await owner.publish(1...10)
+            #expect(owner.counter("vectis_bus_outbox_alarms_total") == 0, "a few rows are no backlog")
+            // 10,000 in one transaction: after the relay's first batch of 2,000, 8,000 still wait.
+            try await owner.publish(11...10_010)
+            #expect(try await eventually { owner.counter("vectis_bus_outbox_alarms_total") == 1 })
+            #expect(try await eventually { owner.metrics.render().contains("vectis_bus_outbox_depth 0") })
+            try await owner.publish(10_011...10_020)
+            try await Task.sleep(for: .milliseconds(1_500))
+            #expect(owner.counter("vectis_bus_outbox_alarms_total") == 1, "raised once per episode, not once a second")
+            try await owner.stop()
+        }
+    }
+
     @Test("a middle service publishes what it applied in the same transaction; downstream gets each exactly once")
     func chainedServices() async throws {
         try await TestBus.with { testBus in

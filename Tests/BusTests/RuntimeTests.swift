@@ -1,5 +1,7 @@
 import VectisTestSupport
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import Testing
 import VectisRuntime
 
@@ -9,6 +11,46 @@ import Glibc
 
 @Suite("Service runtime")
 struct RuntimeTests {
+    struct Broken: Error {}
+
+    @Test("every HTTP error is JSON: unknown routes, oversized and undecodable bodies, and a failing handler (logged, counted)")
+    func errorsAreJSON() async throws {
+        struct Body: Decodable { var name: String }
+        let router = ServiceApplication.makeRouter()
+        router.get("v1/broken") { _, _ -> Response in throw Broken() }
+        router.post("v1/echo") { request, context -> Response in
+            let body = try await request.decode(as: Body.self, context: context)
+            return try Response.json(["name": body.name])
+        }
+        let metrics = ServiceMetrics()
+        let (application, routes) = ServiceApplication.build(
+            configuration: RuntimeConfiguration(service: "probe", httpPort: 0), metrics: metrics, router: router, services: [],
+            checks: [], logger: TestBus.quietLogger)
+        #expect(routes == ["GET /healthz", "GET /metrics", "GET /readyz", "GET /v1/broken", "POST /v1/echo"])
+        try await application.test(.router) { client in
+            func error(_ response: TestResponse) throws -> String {
+                #expect(response.headers[.contentType] == "application/json", "\(response.status)")
+                let object = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                return try #require(object?["error"] as? String)
+            }
+            let missing = try await client.execute(uri: "/v1/nothing", method: .get)
+            #expect(missing.status == .notFound)
+            #expect(try error(missing) == "No such endpoint: GET /v1/nothing.")
+            let broken = try await client.execute(uri: "/v1/broken", method: .get)
+            #expect(broken.status == .internalServerError)
+            #expect(try error(broken) == "The service failed to handle GET /v1/broken; its log says why.")
+            let garbled = try await client.execute(uri: "/v1/echo", method: .post, body: ByteBuffer(string: "{\"name\": 7"))
+            #expect(garbled.status == .badRequest)
+            #expect(!(try error(garbled)).isEmpty)
+            let huge = try await client.execute(
+                uri: "/v1/echo", method: .post, body: ByteBuffer(repeating: UInt8(ascii: " "), count: 3 << 20))
+            #expect(huge.status == .contentTooLarge)
+            #expect(try error(huge) == "The request body is too large.")
+            let page = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            #expect(page.contains("vectis_http_server_errors_total 1"), "\(page)")
+        }
+    }
+
     @Test("configuration comes from VECTIS_* variables over local defaults")
     func environmentOverDefaults() throws {
         let defaults = try RuntimeConfiguration(service: "alerts", defaultHTTPPort: 8084, environment: Environment([:]))

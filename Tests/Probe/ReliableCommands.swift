@@ -54,7 +54,7 @@ func runService(
     work: @escaping @Sendable () async throws -> Void
 ) async throws {
     let runtime = options.runtime()
-    let application = ServiceApplication.build(
+    let (application, _) = ServiceApplication.build(
         configuration: runtime, metrics: metrics, router: Router(), services: bus.services + [Worker(work: work)],
         checks: [bus.readinessCheck], logger: logger)
     try await application.runService()
@@ -91,7 +91,7 @@ struct OutboxPublish: AsyncParsableCommand {
         let bus = try ReliableBus(
             configuration: options.runtime(), database: database, subscriptions: [], metrics: metrics, logger: logger)
         let services: [any Service] = holdRelay ? bus.services.filter { !($0 is OutboxRelay) } : bus.services
-        let application = ServiceApplication.build(
+        let (application, _) = ServiceApplication.build(
             configuration: options.runtime(), metrics: metrics, router: Router(),
             services: services + [Worker { try await publishFromStdin(bus.outbox, database) }],
             checks: [bus.readinessCheck], logger: logger)

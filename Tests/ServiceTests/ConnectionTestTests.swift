@@ -42,7 +42,7 @@ struct ConnectionTestTests {
 
     @Test("every fault the sandbox can inject gets its own clear message, and the service stays up")
     func faults() async throws {
-        try await CollectorHarness.with(configure: { $0.requestTimeout = .seconds(1) }) { harness in
+        try await CollectorHarness.with(configure: { $0.requestTimeout = .seconds(1); $0.maxResponseBytes = 1 << 20 }) { harness in
             try await harness.configure()
             let cases: [(SandboxFault, String)] = [
                 (SandboxFault(fault: .unauthorized), "Public key / secret key pair is wrong."),
@@ -53,6 +53,11 @@ struct ConnectionTestTests {
                 (SandboxFault(fault: .malformed), "Datto's response to /bcdr/device is not the JSON expected"),
                 (SandboxFault(fault: .truncated), "Datto's response to /bcdr/device is not the JSON expected"),
                 (SandboxFault(fault: .slow, count: 5, delayMilliseconds: 2_500), "Datto did not answer /bcdr/device within 1 s."),
+                (SandboxFault(fault: .huge, bytes: 8 << 20), "Datto's response to /bcdr/device is larger than 1 MiB; it was cut off and not read"),
+                (SandboxFault(fault: .empty), "Datto's response to /bcdr/device is not the JSON expected"),
+                (SandboxFault(fault: .wrongShape), "Datto's response to /bcdr/device is not the JSON expected"),
+                (SandboxFault(fault: .proxyError, count: 5), "Datto answered 502 on /bcdr/device through 3 attempts"),
+                (SandboxFault(fault: .serverError, count: 5), "Datto answered 500 on /bcdr/device through 3 attempts"),
             ]
             for (fault, message) in cases {
                 harness.queueFault(fault)
@@ -62,6 +67,14 @@ struct ConnectionTestTests {
                 #expect(try await harness.request("GET", "/healthz").status == 200)
                 harness.sandbox.clearFaults()
             }
+            // A sync that meets bad input fails with the reason, counted by kind; the next one succeeds.
+            harness.queueFault(SandboxFault(fault: .huge, path: "/bcdr/device", bytes: 4 << 20))
+            let failed = try await harness.sync()
+            #expect(failed["status"] as? String == "error")
+            #expect((failed["lastError"] as? String ?? "\(failed)").contains("larger than 1 MiB"), "\(failed)")
+            let metrics = try await harness.request("GET", "/metrics").body
+            #expect(metrics.contains(#"vectis_collector_sync_errors_total{kind="too-large"} 1"#), "\(metrics)")
+            #expect(try await harness.sync()["status"] as? String == "ok")
             // One 429 with Retry-After is waited out, not reported.
             harness.queueFault(SandboxFault(fault: .rateLimit, count: 1, retryAfterSeconds: 1))
             let retried = try await harness.request("POST", "/v1/integrations/datto/test")

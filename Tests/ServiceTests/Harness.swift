@@ -93,7 +93,7 @@ struct CollectorHarness {
                 adminToken: token, secretKeyFile: dataDirectory.appendingPathComponent("secret.key").path)
             configure(&configuration)
             let logs = CapturedLogs()
-            let (collectorApp, collector) = try buildApplication(
+            let (collectorApp, collector, _) = try buildApplication(
                 configuration, metrics: ServiceMetrics(), logger: logs.logger("vectis-collector"))
             var services: [any Service] = [sandboxApp, collectorApp]
             var assetsURL: String?
@@ -107,21 +107,21 @@ struct CollectorHarness {
                 var assetsRuntime = runtime
                 assetsRuntime.service = "assets"
                 assetsRuntime.httpPort = try freePort()
-                let (assetsApp, _) = try AssetsService.buildApplication(assetsRuntime, logger: TestBus.quietLogger)
+                let (assetsApp, _, _) = try AssetsService.buildApplication(assetsRuntime, logger: TestBus.quietLogger)
                 var backupsRuntime = runtime
                 backupsRuntime.service = "backups"
                 backupsRuntime.httpPort = try freePort()
-                let (backupsApp, _, path) = try BackupsService.buildApplication(
+                let (backupsApp, _, path, _) = try BackupsService.buildApplication(
                     BackupsConfiguration(runtime: backupsRuntime), logger: TestBus.quietLogger)
                 var alertsRuntime = runtime
                 alertsRuntime.service = "alerts"
                 alertsRuntime.httpPort = try freePort()
-                let (alertsApp, _) = try AlertsService.buildApplication(alertsRuntime, adminToken: token, logger: TestBus.quietLogger)
+                let (alertsApp, _, _) = try AlertsService.buildApplication(alertsRuntime, adminToken: token, logger: TestBus.quietLogger)
                 alertsURL = "http://127.0.0.1:\(alertsRuntime.httpPort)"
                 var rulesRuntime = runtime
                 rulesRuntime.service = "rules"
                 rulesRuntime.httpPort = try freePort()
-                let (rulesApp, _) = try RulesService.buildApplication(
+                let (rulesApp, _, _) = try RulesService.buildApplication(
                     RulesConfiguration(
                         runtime: rulesRuntime, adminToken: token, secretKeyFile: dataDirectory.appendingPathComponent("rules-secret.key").path,
                         psaTimeout: .seconds(1)),

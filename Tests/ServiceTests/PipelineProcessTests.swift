@@ -75,3 +75,18 @@ struct PipelineProcessTests {
         }
     }
 }
+
+@Suite("vectis-bench soak", .serialized)
+struct SoakCommandTests {
+    @Test("a short soak runs the whole system at a steady rate and reports every service's memory at start and end")
+    func shortSoak() async throws {
+        let soak = try RunningProcess("vectis-bench", ["soak", "--minutes", "0.25", "--devices", "10", "--report-every", "5"])
+        #expect(await soak.waitForExit(timeout: .seconds(180)) == 0, "\(soak.stdout)\n\(soak.stderr)")
+        let output = soak.stdout
+        #expect(output.contains("resident memory, start → end"), "\(output)")
+        for service in ["bus", "collector", "assets", "backups", "alerts", "rules"] {
+            #expect(output.contains("\n  \(service) "), "\(service) in \(output)")
+        }
+        #expect(output.contains("runs/s  RSS MiB:"))
+    }
+}

@@ -142,7 +142,7 @@ struct RulesTests {
             #expect(!(try await harness.rules("/v1/rules").body.contains(PSASandboxCredentials().connectWisePrivateKey)), "secrets never returned")
             // "Send test ticket" works even in dry run: it is a person's explicit request.
             let test = try await harness.rules("/v1/rules/\(dryRule)/test-ticket", "POST", ["companyId": "250"])
-            #expect(test.status == 200 && test.json["ok"] as? String == "true", "\(test.body)")
+            #expect(test.status == 200 && test.json["ok"] as? Bool == true, "\(test.body)")
             #expect(harness.psa!.tickets(psa: "connectwise").map(\.summary) == ["Vectis test ticket"])
         }
     }

@@ -21,7 +21,7 @@ struct ShardingTests {
                     dataDirectory: directory.appendingPathComponent("shard-\(index)").path)
                 runtime.shard = ShardAssignment(index: index, count: 2)
                 runtime.delivery.heartbeatInterval = .milliseconds(300)
-                let (application, _, path) = try BackupsService.buildApplication(BackupsConfiguration(runtime: runtime), logger: TestBus.quietLogger)
+                let (application, _, path, _) = try BackupsService.buildApplication(BackupsConfiguration(runtime: runtime), logger: TestBus.quietLogger)
                 shards.append((application, path, "http://127.0.0.1:\(runtime.httpPort)/metrics"))
             }
             let group = ServiceGroup(services: shards.map(\.application), gracefulShutdownSignals: [], logger: TestBus.quietLogger)

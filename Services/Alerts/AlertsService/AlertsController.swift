@@ -48,11 +48,10 @@ struct AlertsController {
         }
         admin.post("alerts/:id/resolve") { request, context in
             try await act(request, context) { id, by, db in
-                guard try Bool.fetchOne(db, sql: "SELECT state != 'resolved' FROM alert WHERE id = ?", arguments: [id]) != nil else {
-                    throw AlertStore.ActionError.notFound
-                }
-                guard try Bool.fetchOne(db, sql: "SELECT state != 'resolved' FROM alert WHERE id = ?", arguments: [id]) == true else {
-                    throw AlertStore.ActionError.alreadyResolved
+                switch try Bool.fetchOne(db, sql: "SELECT state != 'resolved' FROM alert WHERE id = ?", arguments: [id]) {
+                case nil: throw AlertStore.ActionError.notFound
+                case false?: throw AlertStore.ActionError.alreadyResolved
+                case true?: break
                 }
                 try AlertStore.resolve(id: id, reason: "manual", by: by, at: Date(), now: Date(), db: db, outbox: outbox)
             }
@@ -84,9 +83,16 @@ struct AlertsController {
         guard let id = Self.alertId(try context.parameters.require("id")) else { return Response.problem(.notFound, "No such alert.") }
         var request = request
         let body = try await request.collectBody(upTo: 16 * 1024)
-        let by = body.readableBytes > 0 ? (try? JSONDecoder().decode(Actor.self, from: Data(buffer: body)))?.by : nil
+        var by: String?
+        if body.readableBytes > 0 {
+            // An empty body is fine (no name recorded); a body that is not the expected JSON is a mistake worth saying.
+            guard let actor = try? JSONDecoder().decode(Actor.self, from: Data(buffer: body)) else {
+                return Response.problem(.badRequest, "The body, when given, must be a JSON object such as {\"by\": \"jane\"}.")
+            }
+            by = actor.by
+        }
         do {
-            try await database.write { db in try action(id, by, db) }
+            try await database.write { [by] db in try action(id, by, db) }
         } catch AlertStore.ActionError.notFound {
             return Response.problem(.notFound, "No such alert.")
         } catch AlertStore.ActionError.alreadyResolved {

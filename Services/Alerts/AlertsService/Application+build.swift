@@ -9,7 +9,7 @@ import VectisStorage
 public func buildApplication(
     _ configuration: RuntimeConfiguration, adminToken: String, metrics: ServiceMetrics = ServiceMetrics(),
     logger: Logger = Logger(label: "vectis-alerts")
-) throws -> (application: some ApplicationProtocol, bus: ReliableBus) {
+) throws -> (application: some ApplicationProtocol, bus: ReliableBus, routes: [String]) {
     let database = try ServiceDatabase.open(at: configuration.databasePath, migrator: AlertsTables.migrator)
     let bus = try ReliableBus(
         configuration: configuration, database: database,
@@ -25,11 +25,11 @@ public func buildApplication(
             break
         }
     }
-    let router = Router()
+    let router = ServiceApplication.makeRouter()
     AlertsController(queries: AlertQueries(database: database), database: database, outbox: bus.outbox, adminToken: adminToken)
         .addRoutes(to: router)
-    let application = ServiceApplication.build(
+    let (application, routes) = ServiceApplication.build(
         configuration: configuration, metrics: metrics, router: router, services: bus.services, checks: [bus.readinessCheck],
         logger: logger)
-    return (application, bus)
+    return (application, bus, routes)
 }

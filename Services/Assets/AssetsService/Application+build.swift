@@ -9,7 +9,7 @@ import VectisStorage
 public func buildApplication(
     _ configuration: RuntimeConfiguration, metrics: ServiceMetrics = ServiceMetrics(),
     logger: Logger = Logger(label: "vectis-assets")
-) throws -> (application: some ApplicationProtocol, bus: ReliableBus) {
+) throws -> (application: some ApplicationProtocol, bus: ReliableBus, routes: [String]) {
     let database = try ServiceDatabase.open(at: configuration.databasePath, migrator: AssetsTables.migrator)
     let bus = try ReliableBus(
         configuration: configuration, database: database,
@@ -24,10 +24,10 @@ public func buildApplication(
         default: break
         }
     }
-    let router = Router()
+    let router = ServiceApplication.makeRouter()
     AssetsController(queries: AssetQueries(database: database)).addRoutes(to: router)
-    let application = ServiceApplication.build(
+    let (application, routes) = ServiceApplication.build(
         configuration: configuration, metrics: metrics, router: router, services: bus.services, checks: [bus.readinessCheck],
         logger: logger)
-    return (application, bus)
+    return (application, bus, routes)
 }

@@ -10,7 +10,7 @@ import VectisStorage
 public func buildApplication(
     _ configuration: BackupsConfiguration, metrics: ServiceMetrics = ServiceMetrics(),
     logger: Logger = Logger(label: "vectis-backups")
-) throws -> (application: some ApplicationProtocol, bus: ReliableBus, databasePath: String) {
+) throws -> (application: some ApplicationProtocol, bus: ReliableBus, databasePath: String, routes: [String]) {
     let database = try ServiceDatabase.open(at: configuration.runtime.databasePath, migrator: BackupsTables.migrator)
     let nights = configuration.nights
     let bus = try ReliableBus(
@@ -29,11 +29,11 @@ public func buildApplication(
             break
         }
     }
-    let router = Router()
+    let router = ServiceApplication.makeRouter()
     HubController(queries: HubQueries(database: database)).addRoutes(to: router)
-    let application = ServiceApplication.build(
+    let (application, routes) = ServiceApplication.build(
         configuration: configuration.runtime, metrics: metrics, router: router,
         services: bus.services + [RetentionService(database: database, retentionDays: configuration.retentionDays, logger: logger)],
         checks: [bus.readinessCheck], logger: logger)
-    return (application, bus, configuration.runtime.databasePath)
+    return (application, bus, configuration.runtime.databasePath, routes)
 }

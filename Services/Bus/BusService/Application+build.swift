@@ -6,12 +6,12 @@ import VectisRuntime
 public func buildApplication(
     _ configuration: BusServerConfiguration, metrics: ServiceMetrics = ServiceMetrics(),
     logger: Logger = Logger(label: "vectis-bus")
-) -> (application: some ApplicationProtocol, proxy: BusProxy) {
+) -> (application: some ApplicationProtocol, proxy: BusProxy, routes: [String]) {
     let proxy = BusProxy(configuration: configuration, metricsFactory: metrics.factory, logger: logger)
     let runtime = RuntimeConfiguration(
         service: "bus", httpHost: configuration.httpHost, httpPort: configuration.httpPort)
-    let application = ServiceApplication.build(
-        configuration: runtime, metrics: metrics, router: Router(), services: [proxy],
+    let (application, routes) = ServiceApplication.build(
+        configuration: runtime, metrics: metrics, router: ServiceApplication.makeRouter(), services: [proxy],
         checks: [ReadinessCheck("proxy") { proxy.isRunning }], logger: logger)
-    return (application, proxy)
+    return (application, proxy, routes)
 }

@@ -21,7 +21,7 @@ public struct DatabasePoolHandle: Sendable {
 public func buildApplication(
     _ configuration: CollectorConfiguration, metrics: ServiceMetrics = ServiceMetrics(),
     logger: Logger = Logger(label: "vectis-collector")
-) throws -> (application: some ApplicationProtocol, collector: Collector) {
+) throws -> (application: some ApplicationProtocol, collector: Collector, routes: [String]) {
     let database = try ServiceDatabase.open(at: configuration.runtime.databasePath, migrator: CollectorTables.migrator)
     let secrets = try SecretBox.load(keyFile: configuration.secretKeyFile)
     let repository = SQLiteIntegrationRepository(database: database, secrets: secrets)
@@ -43,11 +43,11 @@ public func buildApplication(
         repository: repository, database: database, outbox: bus.outbox, configuration: configuration,
         metrics: metrics.factory, logger: logger)
 
-    let router = Router()
+    let router = ServiceApplication.makeRouter()
     let admin = router.group("v1/integrations/datto").add(middleware: BearerTokenMiddleware(token: configuration.adminToken))
     IntegrationController(repository: repository, poller: poller).addRoutes(to: admin)
 
-    let application = ServiceApplication.build(
+    let (application, routes) = ServiceApplication.build(
         configuration: configuration.runtime, metrics: metrics, router: router,
         services: bus.services + [poller, RetryWorker(
             database: database, outbox: bus.outbox, repository: repository, poller: poller, hookURL: configuration.retryHookURL,
@@ -55,6 +55,7 @@ public func buildApplication(
         checks: [bus.readinessCheck], logger: logger)
     return (
         application,
-        Collector(bus: bus, poller: poller, repository: repository, database: DatabasePoolHandle(path: configuration.runtime.databasePath))
+        Collector(bus: bus, poller: poller, repository: repository, database: DatabasePoolHandle(path: configuration.runtime.databasePath)),
+        routes
     )
 }

@@ -19,14 +19,17 @@ public struct CollectorConfiguration: Sendable {
     public var secretKeyFile: String
     /// The MSP's retry hook (e.g. an RMM job's webhook), POSTed for each retry; none by default.
     public var retryHookURL: URL?
+    /// Largest Datto response body accepted; a bigger one is cut off and reported, never buffered whole.
+    public var maxResponseBytes: Int
 
     public init(
         runtime: RuntimeConfiguration, regions: DattoRegions = DattoRegions(), pollInterval: Duration = .seconds(300),
         requestsPerWindow: Int = 100, rateWindow: Duration = .seconds(60), concurrency: Int = 4,
         requestTimeout: Duration = .seconds(30), retry: DattoRetryPolicy = DattoRetryPolicy(), adminToken: String,
-        secretKeyFile: String, retryHookURL: URL? = nil
+        secretKeyFile: String, retryHookURL: URL? = nil, maxResponseBytes: Int = 64 << 20
     ) {
         self.retryHookURL = retryHookURL
+        self.maxResponseBytes = maxResponseBytes
         self.runtime = runtime
         self.regions = regions
         self.pollInterval = pollInterval
@@ -55,6 +58,7 @@ public struct CollectorConfiguration: Sendable {
             retry: retry,
             adminToken: try AdminToken.resolve(env, dataDirectory: runtime.dataDirectory),
             secretKeyFile: env.string("VECTIS_SECRET_KEY_FILE", default: "\(runtime.dataDirectory)/secret.key"),
-            retryHookURL: env["VECTIS_RETRY_HOOK_URL"].flatMap(URL.init(string:)))
+            retryHookURL: env["VECTIS_RETRY_HOOK_URL"].flatMap(URL.init(string:)),
+            maxResponseBytes: try env.int("VECTIS_DATTO_MAX_RESPONSE_MB", default: 64) << 20)
     }
 }

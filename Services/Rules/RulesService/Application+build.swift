@@ -36,7 +36,7 @@ public struct RulesConfiguration: Sendable {
 /// Everything `vectis-rules` runs, wired from its configuration; tests build exactly this.
 public func buildApplication(
     _ configuration: RulesConfiguration, metrics: ServiceMetrics = ServiceMetrics(), logger: Logger = Logger(label: "vectis-rules")
-) throws -> (application: some ApplicationProtocol, bus: ReliableBus) {
+) throws -> (application: some ApplicationProtocol, bus: ReliableBus, routes: [String]) {
     let database = try ServiceDatabase.open(at: configuration.runtime.databasePath, migrator: RulesTables.migrator)
     let secrets = try SecretBox.load(keyFile: configuration.secretKeyFile)
     let bus = try ReliableBus(
@@ -47,11 +47,11 @@ public func buildApplication(
         try RuleEngine.evaluate(job, tenant: received.header.tenant, now: Date(), db: db, outbox: outbox)
     }
     let worker = TicketWorker(database: database, outbox: bus.outbox, secrets: secrets, timeout: configuration.psaTimeout, logger: logger)
-    let router = Router()
+    let router = ServiceApplication.makeRouter()
     RulesController(database: database, secrets: secrets, worker: worker, adminToken: configuration.adminToken,
                     defaultDryRun: configuration.defaultDryRun).addRoutes(to: router)
-    let application = ServiceApplication.build(
+    let (application, routes) = ServiceApplication.build(
         configuration: configuration.runtime, metrics: metrics, router: router, services: bus.services + [worker],
         checks: [bus.readinessCheck], logger: logger)
-    return (application, bus)
+    return (application, bus, routes)
 }

@@ -35,6 +35,8 @@ struct RulesController {
         var settings: PSASettings
         /// Which secrets are set; never their values.
         var secretsSet: [String]
+        /// Set when the sealed secrets cannot be opened (e.g. the key file was replaced): re-enter them.
+        var secretsProblem: String?
         var thresholdNights: Int
         var closeOnRecovery: Bool
         var action: String
@@ -45,15 +47,24 @@ struct RulesController {
     }
 
     func view(_ row: Row) throws -> RuleView {
-        let sealed = try JSONDecoder().decode(PSASecrets.self, from: Data(try secrets.open(row["secrets_sealed"]).utf8))
+        // One rule whose secrets cannot be opened must not hide the others: it is listed with the problem named.
+        let opened = try? JSONDecoder().decode(PSASecrets.self, from: Data(try secrets.open(row["secrets_sealed"]).utf8))
+        let sealed = opened ?? PSASecrets()
         let set = [("privateKey", sealed.privateKey), ("clientId", sealed.clientId), ("secret", sealed.secret),
                    ("integrationCode", sealed.integrationCode), ("clientSecret", sealed.clientSecret)].filter { $0.1 != nil }.map(\.0)
         let until = Date(timeIntervalSince1970: row["dry_run_until"])
         return RuleView(
             id: "ru_\(row["id"] as Int64)", tenant: row["tenant"], templateId: row["template_id"], name: row["name"], psa: row["psa"],
-            settings: try JSONDecoder().decode(PSASettings.self, from: Data((row["settings"] as String).utf8)), secretsSet: set,
+            settings: (try? JSONDecoder().decode(PSASettings.self, from: Data((row["settings"] as String).utf8))) ?? PSASettings(),
+            secretsSet: set,
+            secretsProblem: opened == nil ? "The stored secrets cannot be decrypted with this service's key file; enter them again." : nil,
             thresholdNights: row["threshold_nights"], closeOnRecovery: row["close_on_recovery"], action: row["action"],
             maxRetries: row["max_retries"], dryRunUntil: until, dryRun: until > Date(), enabled: row["enabled"])
+    }
+
+    /// Why a dry-run length is refused, or nil: a year at most (beyond that, disable the rule instead).
+    static func dryRunProblem(_ hours: Double) -> String? {
+        hours.isFinite && (0...8_760).contains(hours) ? nil : "dryRunHours must be from 0 to 8760 (a year); to stop a rule, disable it."
     }
 
     static func ruleId(_ text: String) -> Int64? { Int64(text.hasPrefix("ru_") ? String(text.dropFirst(3)) : text) }
@@ -72,12 +83,16 @@ struct RulesController {
             let secretValues = body.secrets ?? PSASecrets()
             let missing = settings.missing(for: template.psa, secrets: secretValues)
             guard missing.isEmpty else { return Response.problem(.badRequest, "Missing for \(template.psa.rawValue): \(missing.joined(separator: ", ")).") }
+            let invalid = settings.invalidAddresses(for: template.psa)
+            guard invalid.isEmpty else { return Response.problem(.badRequest, invalid.joined(separator: "; ") + ".") }
             let action = body.action ?? "ticket"
             guard ["ticket", "retry", "both"].contains(action) else { return Response.problem(.badRequest, "action must be ticket, retry or both.") }
             let threshold = body.thresholdNights ?? template.defaultThresholdNights
             guard (1...30).contains(threshold) else { return Response.problem(.badRequest, "thresholdNights must be from 1 to 30.") }
+            if let hours = body.dryRunHours, let problem = Self.dryRunProblem(hours) { return Response.problem(.badRequest, problem) }
             let dryRunSeconds = body.dryRunHours.map { $0 * 3_600 } ?? Double(defaultDryRun.components.seconds)
-            guard dryRunSeconds >= 0 else { return Response.problem(.badRequest, "dryRunHours cannot be negative.") }
+            let maxRetries = body.maxRetries ?? 2
+            guard (0...10).contains(maxRetries) else { return Response.problem(.badRequest, "maxRetries must be from 0 to 10.") }
             let sealed = try secrets.seal(String(decoding: try JSONEncoder().encode(secretValues), as: UTF8.self))
             let row = try await database.write { db -> Row in
                 let now = Date().timeIntervalSince1970
@@ -89,7 +104,7 @@ struct RulesController {
                         """,
                     arguments: [body.tenant ?? "default", template.id, body.name ?? template.name, template.psa.rawValue,
                                 String(decoding: try JSONEncoder().encode(settings), as: UTF8.self), sealed, threshold,
-                                body.closeOnRecovery ?? false, action, body.maxRetries ?? 2, now + dryRunSeconds, now])
+                                body.closeOnRecovery ?? false, action, maxRetries, now + dryRunSeconds, now])
                 let id = db.lastInsertedRowID
                 try Audit.record(rule: id, subject: nil, kind: "rule-created",
                                  detail: "enabled \(template.name); dry run for \(Int(dryRunSeconds / 3_600)) h", db: db)
@@ -104,9 +119,16 @@ struct RulesController {
         admin.patch("rules/:id") { request, context in
             struct Change: Decodable { var enabled: Bool?; var dryRunHours: Double? }
             guard let id = Self.ruleId(try context.parameters.require("id")) else { return Response.problem(.notFound, "No such rule.") }
-            let change = (try? await request.decode(as: Change.self, context: context)) ?? Change()
+            guard let change = try? await request.decode(as: Change.self, context: context) else {
+                return Response.problem(.badRequest, "The body must be a JSON object with enabled (true/false) and/or dryRunHours.")
+            }
+            if let hours = change.dryRunHours, let problem = Self.dryRunProblem(hours) { return Response.problem(.badRequest, problem) }
             let row = try await database.write { db -> Row? in
-                if let enabled = change.enabled { try db.execute(sql: "UPDATE rule SET enabled = ? WHERE id = ?", arguments: [enabled, id]) }
+                guard try Bool.fetchOne(db, sql: "SELECT 1 FROM rule WHERE id = ?", arguments: [id]) == true else { return nil }
+                if let enabled = change.enabled {
+                    try db.execute(sql: "UPDATE rule SET enabled = ? WHERE id = ?", arguments: [enabled, id])
+                    try Audit.record(rule: id, subject: nil, kind: "rule-changed", detail: enabled ? "enabled" : "disabled", db: db)
+                }
                 if let hours = change.dryRunHours {
                     try db.execute(sql: "UPDATE rule SET dry_run_until = ? WHERE id = ?", arguments: [Date().timeIntervalSince1970 + hours * 3_600, id])
                     try Audit.record(rule: id, subject: nil, kind: "rule-changed", detail: hours == 0 ? "dry run ended: live" : "dry run for \(hours) h", db: db)
@@ -131,15 +153,18 @@ struct RulesController {
         }
         admin.post("rules/:id/test-ticket") { request, context in
             struct Body: Decodable { var companyId: String }
+            struct Outcome: Encodable { var ok: Bool; var ticketId: String?; var error: String? }
             guard let id = Self.ruleId(try context.parameters.require("id")),
                 let rule = try await database.read({ [secrets] db in try RuleRecord.load(id, db: db, secrets: secrets) })
             else { return Response.problem(.notFound, "No such rule.") }
-            guard let body = try? await request.decode(as: Body.self, context: context) else {
+            guard let body = try? await request.decode(as: Body.self, context: context), !body.companyId.isEmpty else {
                 return Response.problem(.badRequest, "Give companyId: the PSA company to open the test ticket in.")
             }
             switch try await worker.testTicket(rule: rule, companyId: body.companyId) {
-            case .success(let ticket): return try Response.json(["ok": "true", "ticketId": ticket])
-            case .failure(let error): return try Response.json(["ok": "false", "error": error.description], status: .badGateway)
+            case .success(let ticket): return try Response.json(Outcome(ok: true, ticketId: ticket))
+            // Like the Datto Test button: the check ran and this is its answer, so 200 either way (a 5xx would say
+            // that Vectis failed, not the PSA).
+            case .failure(let error): return try Response.json(Outcome(ok: false, error: error.description))
             }
         }
         admin.put("psa-mappings/:psa/:customer") { request, context in

@@ -132,6 +132,17 @@ struct DattoAPIController {
                                 body: .init(byteBuffer: ByteBuffer(string: "<html><body>Service Unavailable</body></html>")))
             case .truncated, .indexKeyedAssets, .envelopeAssets:
                 return try body(fault)
+            case .huge:
+                return Self.hugeBody(bytes: fault.bytes ?? 80 << 20)
+            case .empty:
+                return Response(status: .ok, headers: [.contentType: "application/json"])
+            case .wrongShape:
+                return json(["pagination": "none", "items": ["serialNumber": 5, "backups": "yes"]])
+            case .proxyError:
+                return Response(status: .badGateway, headers: [.contentType: "text/html"],
+                                body: .init(byteBuffer: ByteBuffer(string: "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>")))
+            case .serverError:
+                return error(500, "Internal Server Error")
             }
         }
         if key.scope != .bcdr { return error(403, "Forbidden: this API key has no access to BCDR") }
@@ -156,6 +167,23 @@ struct DattoAPIController {
         return Response(
             status: .ok, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// `[` + spaces + `]`, written a MiB at a time with no Content-Length: the client has to count as it reads.
+    static func hugeBody(bytes: Int) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: ResponseBody { writer in
+                let chunk = ByteBuffer(repeating: UInt8(ascii: " "), count: 1 << 20)
+                try await writer.write(ByteBuffer(string: "["))
+                var written = 1
+                while written < bytes - 1 {
+                    try await writer.write(chunk)
+                    written += chunk.readableBytes
+                }
+                try await writer.write(ByteBuffer(string: "]"))
+                try await writer.finish(nil)
+            })
     }
 
     func error(_ status: Int, _ message: String) -> Response {

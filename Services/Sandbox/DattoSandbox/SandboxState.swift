@@ -183,6 +183,16 @@ public struct SandboxFault: Sendable, Codable, Equatable {
         case unauthorized, forbidden, wrongRegion = "wrong-region", rateLimit = "rate-limit"
         case gatewayTimeout = "gateway-timeout", slow, malformed, truncated
         case indexKeyedAssets = "index-keyed-assets", envelopeAssets = "envelope-assets"
+        /// A 200 whose body never ends in time: `bytes` (default 80 MiB) of JSON, streamed without a length.
+        case huge
+        /// A 200 with no body at all.
+        case empty
+        /// Valid JSON in the wrong shape: fields of the wrong type, the list where an object belongs.
+        case wrongShape = "wrong-shape"
+        /// A 502 from a proxy in front of the API: HTML, not JSON.
+        case proxyError = "proxy-error"
+        /// A 500 with Datto's JSON error body.
+        case serverError = "server-error"
     }
 
     public var fault: Kind
@@ -192,8 +202,14 @@ public struct SandboxFault: Sendable, Codable, Equatable {
     public var path: String?
     public var retryAfterSeconds: Int?
     public var delayMilliseconds: Int?
+    /// For `huge`: how many bytes the body has.
+    public var bytes: Int?
 
-    public init(fault: Kind, count: Int? = 1, path: String? = nil, retryAfterSeconds: Int? = nil, delayMilliseconds: Int? = nil) {
+    public init(
+        fault: Kind, count: Int? = 1, path: String? = nil, retryAfterSeconds: Int? = nil, delayMilliseconds: Int? = nil,
+        bytes: Int? = nil
+    ) {
+        self.bytes = bytes
         self.fault = fault
         self.count = count
         self.path = path

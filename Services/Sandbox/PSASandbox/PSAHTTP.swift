@@ -41,7 +41,47 @@ enum PSAHTTP {
             return (nil, nil)
         case .createThenTimeout:
             return (nil, fault.delayMilliseconds ?? 5_000)
+        case .validation:
+            switch psa {
+            case "connectwise":
+                return (json(["code": "InvalidObject", "message": "ticket object is invalid", "errors": [
+                    ["code": "NullValue", "message": "The board field is required.", "resource": "ticket", "field": "board"],
+                ]], status: .badRequest), nil)
+            case "autotask":
+                return (json(["errors": ["Unable to save: the Queue ID 999 does not exist."]], status: .internalServerError), nil)
+            default:
+                return (text("Error: Client ID 99 not found", status: .badRequest), nil)
+            }
+        case .unauthorized:
+            switch psa {
+            case "connectwise": return (json(["code": "Unauthorized", "message": "Invalid credentials."], status: .unauthorized), nil)
+            case "autotask": return (Response(status: .unauthorized), nil)
+            default:
+                return (json(["error": "invalid_client", "error_description": "The client credentials are invalid."], status: .unauthorized), nil)
+            }
+        case .forbidden:
+            return (json(["code": "Forbidden", "message": "This API member has no access to service tickets."], status: .forbidden), nil)
+        case .notFound:
+            return (json(["code": "NotFound", "message": "Ticket not found."], status: .notFound), nil)
+        case .html:
+            return (text("<!DOCTYPE html><html><head><title>Sign in</title></head><body><form>…</form></body></html>",
+                         status: .ok, contentType: "text/html"), nil)
+        case .emptyError:
+            return (Response(status: .badGateway), nil)
+        case .huge:
+            // Streamed a MiB at a time with no Content-Length: the client has to count as it reads.
+            return (Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
+                let chunk = ByteBuffer(repeating: UInt8(ascii: " "), count: 1 << 20)
+                try await writer.write(ByteBuffer(string: "{\"id\": 1"))
+                for _ in 0..<20 { try await writer.write(chunk) }
+                try await writer.write(ByteBuffer(string: "}"))
+                try await writer.finish(nil)
+            }), nil)
         }
+    }
+
+    static func text(_ value: String, status: HTTPResponse.Status, contentType: String = "text/plain") -> Response {
+        Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: value)))
     }
 
     static func int(_ value: Any?) -> Int? {

@@ -37,6 +37,20 @@ public struct PSAFault: Sendable, Codable, Equatable {
         case rateLimit = "rate-limit", serverError = "server-error", badRequest = "bad-request", slow
         /// The ticket is created, but the answer comes only after the client has given up.
         case createThenTimeout = "create-then-timeout"
+        /// Each PSA's own way of refusing a ticket: ConnectWise 400 with `errors[]` objects, Autotask 500 with
+        /// `errors[]` strings, HaloPSA 400 with a plain-text sentence.
+        case validation
+        /// 401 as each PSA sends it (HaloPSA: an OAuth2 `invalid_client` body; Autotask: no body).
+        case unauthorized
+        case forbidden
+        /// 404: e.g. the ticket was deleted in the PSA before a note was added.
+        case notFound = "not-found"
+        /// A 200 with an HTML login page: what a wrong site URL usually gets.
+        case html
+        /// A 502 from a proxy, with no body.
+        case emptyError = "empty-error"
+        /// A 200 whose JSON body is 20 MiB, streamed without a length.
+        case huge
     }
 
     public var fault: Kind

@@ -51,13 +51,13 @@ public final class DattoClient: Sendable {
     let limiter: RequestRateLimiter
     let timeout: Duration
     let retry: DattoRetryPolicy
-    let session: URLSession
+    let session: BoundedHTTPSession
     let logger: Logger
     private let requestCount = Mutex(0)
 
     public init(
         baseURL: URL, credentials: DattoCredentials, limiter: RequestRateLimiter, timeout: Duration = .seconds(30),
-        retry: DattoRetryPolicy = DattoRetryPolicy(), logger: Logger
+        retry: DattoRetryPolicy = DattoRetryPolicy(), maxResponseBytes: Int = 64 << 20, logger: Logger
     ) {
         self.baseURL = baseURL
         self.credentials = credentials
@@ -69,7 +69,7 @@ public final class DattoClient: Sendable {
         configuration.timeoutIntervalForRequest = Self.seconds(timeout)
         configuration.httpCookieStorage = nil
         configuration.urlCache = nil
-        session = URLSession(configuration: configuration)
+        session = BoundedHTTPSession(configuration: configuration, maxResponseBytes: maxResponseBytes)
     }
 
     /// HTTP requests made so far, retries included.
@@ -141,6 +141,8 @@ public final class DattoClient: Sendable {
             let response: URLResponse
             do {
                 (data, response) = try await session.data(for: request)
+            } catch let error as ResponseTooLarge {
+                throw DattoError.tooLarge(path, limit: error.limit)
             } catch let error as URLError {
                 switch error.code {
                 case .timedOut:

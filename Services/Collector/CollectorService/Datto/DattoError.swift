@@ -5,7 +5,7 @@ public struct DattoError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable, Codable {
         case unauthorized, forbidden, wrongRegion = "wrong-region", notFound = "not-found"
         case rateLimited = "rate-limited", serverError = "server-error", timeout, unreachable, malformed
-        case unexpectedStatus = "unexpected-status"
+        case unexpectedStatus = "unexpected-status", tooLarge = "too-large"
     }
 
     public var kind: Kind
@@ -57,6 +57,12 @@ public struct DattoError: Error, Sendable, Equatable, CustomStringConvertible {
     static func malformed(_ endpoint: String, detail: String) -> DattoError {
         DattoError(kind: .malformed, endpoint: endpoint,
                    message: "Datto's response to \(endpoint) is not the JSON expected (\(detail)).")
+    }
+
+    static func tooLarge(_ endpoint: String, limit: Int) -> DattoError {
+        DattoError(kind: .tooLarge, endpoint: endpoint,
+                   message: "Datto's response to \(endpoint) is larger than \(limit >> 20) MiB; it was cut off and not read "
+                       + "(VECTIS_DATTO_MAX_RESPONSE_MB raises the limit).")
     }
 
     static func unexpectedStatus(_ endpoint: String, status: Int) -> DattoError {

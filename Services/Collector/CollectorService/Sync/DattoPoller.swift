@@ -22,6 +22,7 @@ public final class DattoPoller: Service, Sendable {
     private let syncs: [String: Counter]
     private let requests: Counter
     private let runs: Counter
+    private let metrics: any MetricsFactory
 
     public init(
         repository: any IntegrationRepository, database: DatabasePool, outbox: Outbox,
@@ -32,6 +33,7 @@ public final class DattoPoller: Service, Sendable {
         self.outbox = outbox
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
         var syncs: [String: Counter] = [:]
         for result in ["ok", "partial", "error"] {
             syncs[result] = Counter(label: "vectis_collector_syncs_total", dimensions: [("result", result)], factory: metrics)
@@ -64,7 +66,7 @@ public final class DattoPoller: Service, Sendable {
         }
         return DattoClient(
             baseURL: baseURL, credentials: credentials, limiter: limiter, timeout: configuration.requestTimeout,
-            retry: configuration.retry, logger: logger)
+            retry: configuration.retry, maxResponseBytes: configuration.maxResponseBytes, logger: logger)
     }
 
     public func run() async throws {
@@ -145,6 +147,7 @@ public final class DattoPoller: Service, Sendable {
 
     private func failed(tenant: String, syncId: String, error: DattoError, metadata: Logger.Metadata) async {
         syncs["error"]?.increment()
+        Counter(label: "vectis_collector_sync_errors_total", dimensions: [("kind", error.kind.rawValue)], factory: metrics).increment()
         var metadata = metadata
         metadata["error"] = "\(error.message)"
         metadata["kind"] = "\(error.kind.rawValue)"

@@ -21,7 +21,9 @@ struct AutotaskAdapter: PSAAdapter {
     func base() async throws(PSAError) -> URL {
         if let cached = zone.url.withLock({ $0 }) { return cached }
         let lookup = settings.zoneLookupURL ?? "https://webservices2.autotask.net/atservicesrest/v1.0/"
-        var components = URLComponents(string: lookup.hasSuffix("/") ? lookup + "zoneInformation" : lookup + "/zoneInformation")!
+        guard var components = URLComponents(string: lookup.hasSuffix("/") ? lookup + "zoneInformation" : lookup + "/zoneInformation"),
+            components.host != nil
+        else { throw .rejected(status: 0, message: "zoneLookupURL \(lookup) is not a usable URL") }
         components.queryItems = [URLQueryItem(name: "user", value: settings.username)]
         // Zone lookup needs no credentials; a wrong user answers 500, which is not worth retrying.
         let answer: Any?

@@ -9,10 +9,17 @@ struct ConnectWiseAdapter: PSAAdapter {
     let secrets: PSASecrets
     let http: PSAHTTPClient
 
+    /// The REST base; settings are validated when the rule is saved, so a nil here means a row edited by hand.
     var base: URL {
-        let site = settings.site!.hasSuffix("/") ? String(settings.site!.dropLast()) : settings.site!
-        let codebase = settings.codebase ?? "v4_6_release/"
-        return URL(string: "\(site)/\(codebase.hasSuffix("/") ? codebase : codebase + "/")apis/3.0/")!
+        get throws(PSAError) {
+            let configured = settings.site ?? ""
+            let site = configured.hasSuffix("/") ? String(configured.dropLast()) : configured
+            let codebase = settings.codebase ?? "v4_6_release/"
+            guard let url = URL(string: "\(site)/\(codebase.hasSuffix("/") ? codebase : codebase + "/")apis/3.0/"), url.host != nil else {
+                throw .rejected(status: 0, message: "site \(configured) is not a usable URL")
+            }
+            return url
+        }
     }
 
     var headers: [String: String] {
@@ -31,13 +38,13 @@ struct ConnectWiseAdapter: PSAAdapter {
         ]
         if let status = settings.statusId { body["status"] = ["id": status] }
         if let priority = settings.priorityId { body["priority"] = ["id": priority] }
-        let created = try await http.send("POST", base.appendingPathComponent("service/tickets"), headers: headers, json: body)
+        let created = try await http.send("POST", try base.appendingPathComponent("service/tickets"), headers: headers, json: body)
         guard let id = (created as? [String: Any])?["id"] else { throw .transient(status: nil, message: "create answered without an id") }
         return "\(id)"
     }
 
     func findOpenTicket(dedupeKey: String, companyId: String) async throws(PSAError) -> String? {
-        var components = URLComponents(url: base.appendingPathComponent("service/tickets"), resolvingAgainstBaseURL: false)!
+        var components = URLComponents(url: try base.appendingPathComponent("service/tickets"), resolvingAgainstBaseURL: false)!
         components.queryItems = [
             URLQueryItem(name: "conditions", value: "company/id=\(companyId) and closedFlag=false and externalXRef=\"\(dedupeKey.prefix(100))\""),
             URLQueryItem(name: "orderBy", value: "id desc"), URLQueryItem(name: "pageSize", value: "25"),
@@ -50,13 +57,13 @@ struct ConnectWiseAdapter: PSAAdapter {
 
     func addNote(ticketId: String, text: String) async throws(PSAError) {
         _ = try await http.send(
-            "POST", base.appendingPathComponent("service/tickets/\(ticketId)/notes"), headers: headers,
+            "POST", try base.appendingPathComponent("service/tickets/\(ticketId)/notes"), headers: headers,
             json: ["text": text, "internalAnalysisFlag": true, "detailDescriptionFlag": false, "resolutionFlag": false])
     }
 
     func closeTicket(ticketId: String) async throws(PSAError) {
         _ = try await http.send(
-            "PATCH", base.appendingPathComponent("service/tickets/\(ticketId)"), headers: headers,
+            "PATCH", try base.appendingPathComponent("service/tickets/\(ticketId)"), headers: headers,
             json: [["op": "replace", "path": "/status", "value": ["id": settings.closedStatusId ?? 0]]])
     }
 }

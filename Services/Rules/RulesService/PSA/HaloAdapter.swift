@@ -13,11 +13,22 @@ struct HaloAdapter: PSAAdapter {
 
     final class TokenCache: Sendable { let value = Mutex<(token: String, expires: ContinuousClock.Instant)?>(nil) }
 
-    var instance: String { settings.instanceURL!.hasSuffix("/") ? String(settings.instanceURL!.dropLast()) : settings.instanceURL! }
+    var instance: String {
+        let configured = settings.instanceURL ?? ""
+        return configured.hasSuffix("/") ? String(configured.dropLast()) : configured
+    }
+
+    /// `<instance>/<path>`; settings are validated when the rule is saved, so a failure means a hand-edited row.
+    func url(_ path: String) throws(PSAError) -> URL {
+        guard let url = URL(string: "\(instance)/\(path)"), url.host != nil else {
+            throw .rejected(status: 0, message: "instanceURL \(instance) is not a usable URL")
+        }
+        return url
+    }
 
     func headers() async throws(PSAError) -> [String: String] {
         if let cached = token.value.withLock({ $0 }), cached.expires > .now { return ["Authorization": "Bearer \(cached.token)"] }
-        var components = URLComponents(string: "\(instance)/auth/token")!
+        var components = URLComponents(url: try url("auth/token"), resolvingAgainstBaseURL: false)!
         if let tenant = settings.tenant { components.queryItems = [URLQueryItem(name: "tenant", value: tenant)] }
         func encode(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text }
         let form = "grant_type=client_credentials&client_id=\(encode(settings.clientId ?? ""))"
@@ -40,14 +51,14 @@ struct HaloAdapter: PSAAdapter {
             "tickettype_id": settings.ticketTypeId ?? 0, "donotapplytemplateintheapi": true,
         ]
         if let priority = settings.priorityId { object["priority_id"] = priority }
-        let created = try await http.send("POST", URL(string: "\(instance)/api/Tickets")!, headers: try await headers(), json: [object])
+        let created = try await http.send("POST", try url("api/Tickets"), headers: try await headers(), json: [object])
         let first = (created as? [String: Any]) ?? (created as? [[String: Any]])?.first
         guard let id = first?["id"] else { throw .transient(status: nil, message: "create answered without an id") }
         return "\(id)"
     }
 
     func findOpenTicket(dedupeKey: String, companyId: String) async throws(PSAError) -> String? {
-        var components = URLComponents(string: "\(instance)/api/Tickets")!
+        var components = URLComponents(url: try url("api/Tickets"), resolvingAgainstBaseURL: false)!
         components.queryItems = [
             URLQueryItem(name: "client_id", value: companyId), URLQueryItem(name: "open_only", value: "true"),
             URLQueryItem(name: "search", value: marker(dedupeKey)),
@@ -61,12 +72,12 @@ struct HaloAdapter: PSAAdapter {
             "ticket_id": Int(ticketId) ?? 0, "outcome_id": settings.noteOutcomeId ?? 7, "hiddenfromuser": true,
             "note_html": "<p>\(text.replacingOccurrences(of: "\n", with: "<br>"))</p>",
         ]
-        _ = try await http.send("POST", URL(string: "\(instance)/api/Actions")!, headers: try await headers(), json: [action])
+        _ = try await http.send("POST", try url("api/Actions"), headers: try await headers(), json: [action])
     }
 
     func closeTicket(ticketId: String) async throws(PSAError) {
         _ = try await http.send(
-            "POST", URL(string: "\(instance)/api/Tickets")!, headers: try await headers(),
+            "POST", try url("api/Tickets"), headers: try await headers(),
             json: [["id": Int(ticketId) ?? 0, "status_id": settings.closedStatusId ?? 9]])
     }
 }

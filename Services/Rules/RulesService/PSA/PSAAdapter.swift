@@ -56,7 +56,7 @@ enum PSAError: Error, Sendable, Equatable, CustomStringConvertible {
         case .transient(let status, let message): "\(status.map { "HTTP \($0)" } ?? "network"): \(message)"
         case .timeout: "no answer in time"
         case .unauthorized(let status, let message): "HTTP \(status): \(message)"
-        case .rejected(let status, let message): "HTTP \(status): \(message)"
+        case .rejected(let status, let message): status > 0 ? "HTTP \(status): \(message)" : message
         }
     }
 }

@@ -8,7 +8,9 @@ import FoundationNetworking
 /// One HTTP exchange with a PSA: sends, waits for a slot in the tenant's request budget, classifies the outcome.
 /// Retrying is the worker's business (it knows whether a create may already have happened).
 struct PSAHTTPClient: Sendable {
-    let session: URLSession
+    /// PSA answers are small (a ticket, a page of search results); a bigger one is cut off, not buffered.
+    static let maxResponseBytes = 4 << 20
+    let session: BoundedHTTPSession
     let limiter: RequestRateLimiter
     let timeout: Duration
     /// Records every call (method, path, status, duration, error) for the rule's history — never bodies or headers.
@@ -20,7 +22,7 @@ struct PSAHTTPClient: Sendable {
         self.journal = journal
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        session = URLSession(configuration: configuration)
+        session = BoundedHTTPSession(configuration: configuration, maxResponseBytes: Self.maxResponseBytes)
     }
 
     struct PSACall: Sendable {
@@ -60,6 +62,9 @@ struct PSAHTTPClient: Sendable {
         let response: URLResponse
         do {
             (data, response) = try await session.data(for: request)
+        } catch let error as ResponseTooLarge {
+            record(nil, "\(error)")
+            throw .rejected(status: 0, message: "the PSA's answer was cut off: \(error)")
         } catch let error as URLError where error.code == .timedOut {
             record(nil, "timeout")
             throw .timeout
@@ -68,11 +73,19 @@ struct PSAHTTPClient: Sendable {
             throw .transient(status: nil, message: "network error")
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        let body = data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        let json = data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        // Not JSON: keep a short, tag-free excerpt so the history can say what the PSA (or a proxy) answered.
+        let body = json ?? (data.isEmpty ? nil : Self.excerpt(data))
         switch status {
+        case 200..<300 where !data.isEmpty && json == nil:
+            // Usually a login or portal page: the URL reaches a web server, but not the PSA's REST API.
+            let type = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type") ?? "no content type"
+            let message = "answered \(status) with \(type), not JSON: is the URL the PSA's API address?"
+            record(status, message)
+            throw .rejected(status: status, message: message)
         case 200..<300:
             record(status, nil)
-            return body
+            return json
         case 429:
             let header = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After")
             let wait = header.flatMap(Double.init).map { Duration.milliseconds(Int($0 * 1000)) } ?? .seconds(5)
@@ -98,12 +111,33 @@ struct PSAHTTPClient: Sendable {
         }
     }
 
+    /// The PSA's own words for a refusal, whichever shape they come in: `message` plus ConnectWise's
+    /// `errors[{message, field}]`, Autotask's `errors["…"]`, OAuth2's `error_description`, or a plain-text body.
     static func genericMessage(_ status: Int, _ body: Any?) -> String {
         if let object = body as? [String: Any] {
-            if let message = object["message"] as? String { return message }
-            if let errors = object["errors"] as? [String] { return errors.joined(separator: "; ") }
-            if let first = object.first { return "\(first.key): \(first.value)" }
+            var parts: [String] = []
+            if let message = object["message"] as? String { parts.append(message) }
+            if let description = object["error_description"] as? String {
+                parts.append("\(object["error"] as? String ?? "error"): \(description)")
+            }
+            if let errors = object["errors"] as? [String] { parts += errors }
+            if let errors = object["errors"] as? [[String: Any]] {
+                parts += errors.compactMap { error in
+                    (error["message"] as? String).map { message in (error["field"] as? String).map { "\($0): \(message)" } ?? message }
+                }
+            }
+            if parts.isEmpty, let first = object.sorted(by: { $0.key < $1.key }).first { parts.append("\(first.key): \(first.value)") }
+            return parts.joined(separator: "; ")
         }
-        return "HTTP \(status)"
+        if let text = body as? String, !text.isEmpty { return text }
+        return "no body"
+    }
+
+    /// At most 200 characters of a non-JSON body, markup removed.
+    static func excerpt(_ data: Data) -> String {
+        let text = String(decoding: data.prefix(4_096), as: UTF8.self)
+            .replacingOccurrences(of: "<[^>]*>", with: " ", options: .regularExpression)
+            .split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        return text.count > 200 ? String(text.prefix(200)) + "…" : text
     }
 }

@@ -24,10 +24,36 @@ struct PSASettings: Codable, Sendable, Equatable {
     var ticketTypeId: Int?
     var noteOutcomeId: Int?
 
+    /// Addresses the PSA is reached at that are not usable http(s) URLs, each with what is wrong.
+    func invalidAddresses(for psa: PSAKind) -> [String] {
+        func check(_ value: String?, _ name: String, example: String) -> String? {
+            guard let value else { return nil }
+            guard let url = URL(string: value), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false,
+                value.count <= 2_048
+            else { return "\(name) must be an http(s) URL such as \(example)" }
+            return nil
+        }
+        var problems: [String] = []
+        switch psa {
+        case .connectwise:
+            problems += [check(site, "site", example: "https://na.myconnectwise.net")].compactMap { $0 }
+            if let codebase, codebase.contains(where: { !($0.isLetter || $0.isNumber || "_-./".contains($0)) }) {
+                problems.append("codebase may hold only letters, digits and _ - . / (e.g. v4_6_release/)")
+            }
+        case .autotask:
+            problems += [check(zoneLookupURL, "zoneLookupURL", example: "https://webservices2.autotask.net/atservicesrest/v1.0/")].compactMap { $0 }
+        case .halopsa:
+            problems += [check(instanceURL, "instanceURL", example: "https://yourcompany.halopsa.com")].compactMap { $0 }
+        }
+        return problems
+    }
+
     /// What must be present for each PSA, in the words the API error will use.
     func missing(for psa: PSAKind, secrets: PSASecrets) -> [String] {
         var missing: [String] = []
-        func need(_ value: Any?, _ name: String) { if value == nil { missing.append(name) } }
+        func need(_ value: Any?, _ name: String) {
+            if value == nil || (value as? String)?.trimmingCharacters(in: .whitespaces).isEmpty == true { missing.append(name) }
+        }
         switch psa {
         case .connectwise:
             need(site, "site"); need(companyId, "companyId"); need(publicKey, "publicKey"); need(secrets.privateKey, "privateKey")

@@ -1,0 +1,103 @@
+import Foundation
+import Synchronization
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A response body was larger than the client accepts; the transfer was cancelled at the limit.
+public struct ResponseTooLarge: Error, Sendable, CustomStringConvertible {
+    public let limit: Int
+    public var description: String { "the response is larger than \(limit / 1_048_576) MiB" }
+}
+
+/// URLSession with a ceiling on response bodies: bytes are counted as they arrive and the transfer is
+/// cancelled past `maxResponseBytes`, so a broken or hostile upstream cannot make a service buffer
+/// gigabytes (`URLSession.data(for:)` alone reads everything before anyone can look at the size).
+public final class BoundedHTTPSession: Sendable {
+    public let maxResponseBytes: Int
+    private let session: URLSession
+    private let transfers: Transfers
+
+    public init(configuration: URLSessionConfiguration, maxResponseBytes: Int) {
+        self.maxResponseBytes = maxResponseBytes
+        transfers = Transfers(limit: maxResponseBytes)
+        session = URLSession(configuration: configuration, delegate: transfers, delegateQueue: nil)
+    }
+
+    deinit {
+        // The session holds its delegate strongly until invalidated.
+        session.finishTasksAndInvalidate()
+    }
+
+    public func data(for request: URLRequest) async throws -> (Data, URLResponse) {
+        let task = session.dataTask(with: request)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                transfers.start(task, continuation: continuation)
+                task.resume()
+            }
+        } onCancel: {
+            task.cancel()
+        }
+    }
+
+    /// Per-task buffers, fed by URLSession's delegate callbacks.
+    final class Transfers: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+        struct Transfer {
+            var data = Data()
+            var response: URLResponse?
+            var tooLarge = false
+            var continuation: CheckedContinuation<(Data, URLResponse), any Error>
+        }
+
+        let limit: Int
+        private let state = Mutex<[Int: Transfer]>([:])
+
+        init(limit: Int) { self.limit = limit }
+
+        func start(_ task: URLSessionTask, continuation: CheckedContinuation<(Data, URLResponse), any Error>) {
+            state.withLock { $0[task.taskIdentifier] = Transfer(continuation: continuation) }
+        }
+
+        func urlSession(
+            _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+            completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+        ) {
+            let declaredTooLarge = response.expectedContentLength > Int64(limit)
+            state.withLock {
+                $0[dataTask.taskIdentifier]?.response = response
+                if declaredTooLarge { $0[dataTask.taskIdentifier]?.tooLarge = true }
+            }
+            completionHandler(declaredTooLarge ? .cancel : .allow)
+        }
+
+        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+            let overflow = state.withLock { transfers -> Bool in
+                guard var transfer = transfers[dataTask.taskIdentifier], !transfer.tooLarge else { return false }
+                if transfer.data.count + data.count > limit {
+                    transfer.tooLarge = true
+                    transfer.data = Data()
+                } else {
+                    transfer.data.append(data)
+                }
+                transfers[dataTask.taskIdentifier] = transfer
+                return transfer.tooLarge
+            }
+            if overflow { dataTask.cancel() }
+        }
+
+        func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+            guard let transfer = state.withLock({ $0.removeValue(forKey: task.taskIdentifier) }) else { return }
+            if transfer.tooLarge {
+                transfer.continuation.resume(throwing: ResponseTooLarge(limit: limit))
+            } else if let error {
+                transfer.continuation.resume(throwing: error)
+            } else if let response = transfer.response ?? task.response {
+                transfer.continuation.resume(returning: (transfer.data, response))
+            } else {
+                transfer.continuation.resume(throwing: URLError(.badServerResponse))
+            }
+        }
+    }
+}
