@@ -12,10 +12,15 @@ build: deps
 run: build
 	@scripts/run-local.sh $(ARGS)
 
+## Suites that load both cores for minutes (the chaos run, schemathesis, the soak) run after the others, on
+## their own, so they do not starve the timing of process tests around them.
+HEAVY_TESTS = ChaosTests|OpenAPITests|SoakCommandTests
+
 ## Builds everything (executables included: the tests start them as processes) and runs every test.
 test: deps
 	swift build --build-tests
-	swift test --skip-build
+	swift test --skip-build --skip '$(HEAVY_TESTS)'
+	swift test --skip-build --filter '$(HEAVY_TESTS)'
 
 ## Prints throughput figures (release build).
 bench: deps
