@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        // Latency percentiles in vectis-bench only (issue 9 asks for HdrHistogram); no service links it.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
     ],
     targets: [
         // MARK: Shared libraries, named by role
@@ -175,8 +177,9 @@ let package = Package(
             name: "VectisBench",
             dependencies: [
                 "ZeroMQ", "VectisBus", "VectisContracts", "VectisRuntime", "BusService", "VectisDelivery",
-                "VectisStorage",
+                "VectisStorage", "CollectorService", "DattoSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Services/Bench"

@@ -73,6 +73,11 @@ struct Measurement {
 /// with "end" markers (repeated until seen) and the receiver reports how many data messages it got.
 enum RawPair {
     static func measure(count: Int, payload: [UInt8], viaProxy: BusProxy.BoundEndpoints?) throws -> Measurement {
+        try measure(count: count, payload: payload, via: viaProxy.map { (publish: $0.publish, subscribe: $0.subscribe) })
+    }
+
+    /// Through a bus at these endpoints (e.g. a `vectis-bus` process), or directly when nil.
+    static func measure(count: Int, payload: [UInt8], via viaProxy: (publish: String, subscribe: String)?) throws -> Measurement {
         let context = try ZMQContext()
         let endpoint = Latch<String>()
         let warmed = Latch<Bool>()

@@ -111,6 +111,62 @@ struct SyncTests {
         }
     }
 
+    @Test("when the budget cannot cover the fleet, a scheduled poll reads the device whose agent is due first, and every device still comes round")
+    func duePollingUnderBudget() async throws {
+        // 20 devices, one agent each, no failures; a poll may spend 6 requests: the device list and 5 devices.
+        let fleet = FleetConfiguration(
+            customers: 4, devicesPerCustomer: 5, agentsPerDevice: 1, sharesPerDevice: 0, failingAgents: 0, agentsWithoutBackupsEvery: 0,
+            unassignedDevices: 0)
+        let datto = Mutex<SandboxState?>(nil)
+        try await CollectorHarness.with(fleet: fleet, configure: { configuration in
+            configuration.requestsPerPoll = 6
+            configuration.pollInterval = .seconds(600)
+            // The collector reads Datto's time from the sandbox's clock, which the test moves.
+            configuration.clock = { datto.withLock { $0?.now } ?? Date() }
+        }) { harness in
+            datto.withLock { $0 = harness.sandbox }
+            let observer = try await consumer(harness)
+            try await harness.configure()  // the first sync reads every device
+            let before = truthKeys(harness.sandbox)
+            #expect(try await eventually { try observer.keys(BackupRunObserved.topic).count == before.count })
+
+            // Move Datto's clock just past the next run of the agent due soonest: only that agent is due.
+            let latest = Dictionary(grouping: harness.sandbox.visibleRuns(), by: \.serialNumber).mapValues { $0.map(\.timestamp).max()! }
+            let (serial, last) = try #require(latest.min { $0.value < $1.value })
+            let target = last.addingTimeInterval(24 * 3_600 + 60)
+            harness.sandbox.advanceClock(by: max(600, target.timeIntervalSince(harness.sandbox.now)))
+            let fresh = truthKeys(harness.sandbox).subtracting(before)
+            #expect(fresh.contains { $0.hasPrefix(serial + "/") }, "the chosen device has a new run")
+
+            func scheduledPoll() async throws -> [String: Any] {
+                let previous = try await harness.integration()["lastSyncStartedAt"] as? String
+                var current: [String: Any] = [:]
+                #expect(try await eventually(timeout: .seconds(30)) {
+                    current = try await harness.integration()
+                    return current["lastSyncStartedAt"] as? String != previous && current["status"] as? String == "ok"
+                })
+                return current
+            }
+            let poll = try await scheduledPoll()
+            #expect((poll["counts"] as? [String: Any])?["requests"] as? Int == 6, "\(poll)")
+            // Its new run is out after this one poll, though 19 other devices were read as long ago.
+            #expect(try await eventually { Set(try observer.keys(BackupRunObserved.topic)).isSuperset(of: fresh.filter { $0.hasPrefix(serial + "/") }) })
+
+            // A few more polls, nothing else due: the least recently read devices come round, all 20 within four.
+            let schedule = try DatabaseQueue(path: harness.collector.database.path)
+            let firstReads = try await schedule.read { db in try Double.fetchOne(db, sql: "SELECT MIN(last_read_at) FROM device_schedule") ?? 0 }
+            for _ in 0..<4 {
+                harness.sandbox.advanceClock(by: 600)
+                _ = try await scheduledPoll()
+            }
+            let stale = try await schedule.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM device_schedule WHERE last_read_at <= ?", arguments: [firstReads]) ?? -1
+            }
+            #expect(stale == 0, "every device was read again")
+            try await observer.stop()
+        }
+    }
+
     @Test("two partner accounts (tenants) are polled separately, each event carrying its tenant; the first stays default")
     func tenants() async throws {
         let fleet = FleetConfiguration(customers: 1, devicesPerCustomer: 1, agentsPerDevice: 2, sharesPerDevice: 0, unassignedDevices: 0)

@@ -21,6 +21,19 @@ public struct CollectorConfiguration: Sendable {
     public var retryHookURL: URL?
     /// Largest Datto response body accepted; a bigger one is cut off and reported, never buffered whole.
     public var maxResponseBytes: Int
+    /// Requests one scheduled poll may spend; when the fleet needs more, the planner reads devices due first
+    /// (docs/collector.md). Nil: 90% of what the budget allows in one poll interval. Initial and manual syncs
+    /// read every device.
+    public var requestsPerPoll: Int?
+    /// How such a poll picks devices (`VECTIS_DATTO_POLL_STRATEGY`: due-first, or round-robin to compare).
+    public var pollStrategy: PollPlanner.Strategy = .dueFirst
+    /// Datto's time now; tests and `vectis-bench sync` run a sandbox whose clock is faster than the wall's.
+    public var clock: @Sendable () -> Date = { Date() }
+
+    /// What a scheduled poll may spend.
+    public var pollBudget: Int {
+        requestsPerPoll ?? max(1, Int(Double(requestsPerWindow) * DattoClient.seconds(pollInterval) / DattoClient.seconds(rateWindow) * 0.9))
+    }
 
     public init(
         runtime: RuntimeConfiguration, regions: DattoRegions = DattoRegions(), pollInterval: Duration = .seconds(300),
@@ -60,5 +73,17 @@ public struct CollectorConfiguration: Sendable {
             secretKeyFile: env.string("VECTIS_SECRET_KEY_FILE", default: "\(runtime.dataDirectory)/secret.key"),
             retryHookURL: env["VECTIS_RETRY_HOOK_URL"].flatMap(URL.init(string:)),
             maxResponseBytes: try env.int("VECTIS_DATTO_MAX_RESPONSE_MB", default: 64) << 20)
+        if let value = env["VECTIS_DATTO_REQUESTS_PER_POLL"] {
+            guard let budget = Int(value), budget > 0 else {
+                throw ConfigurationError(variable: "VECTIS_DATTO_REQUESTS_PER_POLL", value: value, expected: "a whole number above 0")
+            }
+            requestsPerPoll = budget
+        }
+        if let value = env["VECTIS_DATTO_POLL_STRATEGY"] {
+            guard let strategy = PollPlanner.Strategy(rawValue: value) else {
+                throw ConfigurationError(variable: "VECTIS_DATTO_POLL_STRATEGY", value: value, expected: "due-first or round-robin")
+            }
+            pollStrategy = strategy
+        }
     }
 }

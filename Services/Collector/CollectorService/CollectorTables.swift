@@ -53,6 +53,19 @@ enum CollectorTables {
                 );
                 """)
         }
+        migrator.registerMigration("collector-v3-device-schedule") { db in
+            // When each device should next be read (see PollPlanner): Datto time, epoch seconds.
+            try db.execute(sql: """
+                CREATE TABLE device_schedule (
+                    tenant TEXT NOT NULL,
+                    serial_number TEXT NOT NULL,
+                    last_read_at DOUBLE NOT NULL,
+                    next_due_at DOUBLE NOT NULL,
+                    failing BOOLEAN NOT NULL,
+                    PRIMARY KEY (tenant, serial_number)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -74,7 +74,7 @@ public final class DattoPoller: Service, Sendable {
             while !Task.isCancelled {
                 for integration in (try? await repository.all()) ?? [] {
                     let promised = requested.withLock { $0.removeValue(forKey: integration.tenant) }
-                    let due = integration.lastSyncStartedAt.map { Date().timeIntervalSince($0) >= DattoClient.seconds(configuration.pollInterval) } ?? true
+                    let due = integration.lastSyncStartedAt.map { configuration.clock().timeIntervalSince($0) >= DattoClient.seconds(configuration.pollInterval) } ?? true
                     guard promised != nil || due else { continue }
                     let trigger: SyncTrigger =
                         promised != nil ? .manual : (integration.lastSyncStartedAt == nil ? .initial : .scheduled)
@@ -90,7 +90,7 @@ public final class DattoPoller: Service, Sendable {
         let tenant = integration.tenant
         var metadata: Logger.Metadata = ["tenant": "\(tenant)", "sync": "\(syncId)", "trigger": "\(trigger.rawValue)"]
         do {
-            let started = Date()
+            let started = configuration.clock()
             try await repository.syncStarted(tenant: tenant, syncId: syncId, at: started)
             _ = try await database.write { [outbox] db in
                 try outbox.append(
@@ -105,9 +105,10 @@ public final class DattoPoller: Service, Sendable {
             logger.info("sync started", metadata: metadata)
             let runner = SyncRunner(
                 tenant: tenant, client: client, database: database, outbox: outbox, concurrency: configuration.concurrency,
-                logger: logger)
+                logger: logger, clock: configuration.clock, strategy: configuration.pollStrategy)
             do {
-                let summary = try await runner.run(syncId: syncId)
+                // Scheduled polls spend a budget, due devices first; the first sync and "sync now" read everything.
+                let summary = try await runner.run(syncId: syncId, budget: trigger == .scheduled ? configuration.pollBudget : nil)
                 requests.increment(by: Int64(summary.requests))
                 runs.increment(by: Int64(summary.runsObserved))
                 let status: DattoIntegration.Status = summary.failedDevices > 0 ? .partial : .ok
@@ -123,7 +124,7 @@ public final class DattoPoller: Service, Sendable {
                     ? DattoError(kind: .serverError, endpoint: "/bcdr/device/{serial}/asset",
                                  message: "\(summary.failedDevices) of \(summary.devices) devices could not be read; the next poll retries them.")
                     : nil
-                try await repository.syncFinished(tenant: tenant, status: status, at: Date(), summary: summary, error: partialError)
+                try await repository.syncFinished(tenant: tenant, status: status, at: configuration.clock(), summary: summary, error: partialError)
                 metadata["devices"] = "\(summary.devices)"
                 metadata["agents"] = "\(summary.agents)"
                 metadata["newRuns"] = "\(summary.runsObserved)"

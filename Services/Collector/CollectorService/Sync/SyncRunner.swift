@@ -13,6 +13,9 @@ public struct SyncSummary: Sendable, Equatable, Codable {
     /// Devices whose assets could not be read this time (the rest of the sync still counts).
     public var failedDevices: Int
     public var durationSeconds: Double
+    /// Devices whose assets this poll read; the others were announced from the device list only, because the
+    /// request budget did not cover the fleet and the planner chose devices due first (nil: every device).
+    public var devicesRead: Int?
 }
 
 /// One sync of one integration: list devices, read each device's assets with bounded concurrency, and publish
@@ -24,10 +27,27 @@ struct SyncRunner {
     let outbox: Outbox
     let concurrency: Int
     let logger: Logger
+    /// Datto's time now (a test or benchmark may run Datto's clock faster).
+    var clock: @Sendable () -> Date = { Date() }
+    var strategy: PollPlanner.Strategy = .dueFirst
 
-    func run(syncId: String) async throws -> SyncSummary {
+    /// Reads the device list, then the assets of every device — or, when a `budget` of requests cannot cover the
+    /// fleet, of the devices the planner puts first; the rest are announced from the list alone.
+    func run(syncId: String, budget: Int? = nil) async throws -> SyncSummary {
         let started = ContinuousClock.now
-        let devices = try await client.devices()
+        let listed = try await client.devices()
+        var devices = listed
+        var unread: [DattoDevice] = []
+        // The list itself cost requests (a page per 100 devices): what is left is for assets.
+        if let budget, budget - client.requestsMade < listed.count {
+            let schedules = try await loadSchedules()
+            let chosen = Set(PollPlanner.plan(
+                devices: listed.map(\.serialNumber), schedules: schedules, now: clock(), budget: max(1, budget - client.requestsMade),
+                strategy: strategy))
+            devices = listed.filter { chosen.contains($0.serialNumber) }
+            unread = listed.filter { !chosen.contains($0.serialNumber) }
+        }
+        for device in unread { _ = try await publish(device, assets: nil, syncId: syncId) }
         var agents = 0
         var runs = 0
         var failed = 0
@@ -69,8 +89,18 @@ struct SyncRunner {
         if let firstFatal { throw firstFatal }
         let elapsed = ContinuousClock.now - started
         return SyncSummary(
-            devices: devices.count, agents: agents, runsObserved: runs, requests: client.requestsMade,
-            failedDevices: failed, durationSeconds: DattoClient.seconds(elapsed))
+            devices: listed.count, agents: agents, runsObserved: runs, requests: client.requestsMade,
+            failedDevices: failed, durationSeconds: DattoClient.seconds(elapsed), devicesRead: unread.isEmpty ? nil : devices.count)
+    }
+
+    func loadSchedules() async throws -> [String: DeviceSchedule] {
+        try await database.read { [tenant] db in
+            try Row.fetchAll(db, sql: "SELECT * FROM device_schedule WHERE tenant = ?", arguments: [tenant]).reduce(into: [:]) { map, row in
+                map[row["serial_number"]] = DeviceSchedule(
+                    lastReadAt: Date(timeIntervalSince1970: row["last_read_at"]), nextDueAt: Date(timeIntervalSince1970: row["next_due_at"]),
+                    failing: row["failing"])
+            }
+        }
     }
 
     /// Re-reads one device now (a retry's re-poll); returns the runs it had not published yet.
@@ -85,6 +115,7 @@ struct SyncRunner {
         let customer = CustomerKey.of(device)
         let tenant = self.tenant
         let outbox = self.outbox
+        let readAt = clock()
         return try await database.write { db in
             try outbox.append(
                 DattoDeviceSeen(device, customer: customer, assetVolumes: assets?.map(\.volume)),
@@ -108,6 +139,21 @@ struct SyncRunner {
                         tenant: tenant, customerKey: customer.key, correlationId: syncId, in: db)
                     published += 1
                 }
+            }
+            if let assets {
+                let schedule = PollPlanner.schedule(
+                    agents: assets.map { asset in
+                        (runs: asset.backups.map { (at: $0.timestamp, succeeded: $0.status.lowercased() == "success") },
+                         active: !asset.isPaused && !asset.isArchived)
+                    },
+                    readAt: readAt)
+                try db.cachedStatement(sql: """
+                    INSERT INTO device_schedule (tenant, serial_number, last_read_at, next_due_at, failing) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (tenant, serial_number) DO UPDATE SET
+                        last_read_at = excluded.last_read_at, next_due_at = excluded.next_due_at, failing = excluded.failing
+                    """
+                ).execute(arguments: [tenant, device.serialNumber, readAt.timeIntervalSince1970,
+                                      schedule.nextDueAt?.timeIntervalSince1970 ?? readAt.timeIntervalSince1970 + 86_400, schedule.failing])
             }
             return published
         }

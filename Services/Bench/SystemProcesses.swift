@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The system's executables (from the folder `vectis-bench` runs from) as processes on free loopback ports,
+/// sharing one data directory: what the soak, pipeline and memory benchmarks measure.
+final class SystemProcesses {
+    let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    let state = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-bench-\(UUID().uuidString)")
+    let token = "bench-token"
+    private(set) var ports: [String: Int] = [:]
+    private(set) var children: [(name: String, process: Process)] = []
+    private var environment: [String: String] = [:]
+
+    var busPublish: String { "tcp://127.0.0.1:\(ports["publish"]!)" }
+    var busSubscribe: String { "tcp://127.0.0.1:\(ports["subscribe"]!)" }
+    func url(_ name: String) -> String { "http://127.0.0.1:\(ports[name]!)" }
+
+    /// Starts `vectis-bus`, then each named service, and waits until all answer /readyz.
+    init(services: [String], environment extra: [String: String] = [:], sandbox: [String]? = nil) async throws {
+        try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        for name in ["publish", "subscribe", "tap", "bus", "datto", "collector", "assets", "backups", "alerts", "rules"] {
+            ports[name] = try Self.freePort()
+        }
+        environment = [
+            "VECTIS_BUS_PUBLISH": busPublish, "VECTIS_BUS_SUBSCRIBE": busSubscribe, "VECTIS_DATA_DIR": state.path,
+            "VECTIS_ADMIN_TOKEN": token, "VECTIS_LOG_LEVEL": "warning",
+            "VECTIS_DATTO_BASE_URL_US": "\(url("datto"))/v1",
+        ].merging(extra) { _, new in new }
+        try start("bus", "vectis-bus", extra: [
+            "VECTIS_BUS_PUBLISH_BIND": busPublish, "VECTIS_BUS_SUBSCRIBE_BIND": busSubscribe,
+            "VECTIS_BUS_TAP_BIND": "tcp://127.0.0.1:\(ports["tap"]!)",
+        ])
+        if let sandbox { try start("sandbox", "vectis-sandbox", ["datto", "--port", "\(ports["datto"]!)"] + sandbox) }
+        for service in services { try start(service, "vectis-\(service)") }
+        for name in ["bus"] + services { try await Self.waitFor(url(name) + "/readyz", seconds: 60) }
+    }
+
+    private func start(_ name: String, _ executable: String, _ arguments: [String] = [], extra: [String: String] = [:]) throws {
+        let process = Process()
+        process.executableURL = binaries.appendingPathComponent(executable)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment.merging(self.environment) { _, new in new }
+            .merging(extra) { _, new in new }
+        environment["VECTIS_HTTP_PORT"] = "\(ports[name] ?? 0)"
+        process.environment = environment
+        let log = state.appendingPathComponent("\(name).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: log)
+        process.standardError = process.standardOutput
+        try process.run()
+        children.append((name, process))
+    }
+
+    /// The services (not the sandbox) with their pids.
+    var services: [(name: String, process: Process)] { children.filter { $0.name != "sandbox" } }
+
+    func stop() {
+        for child in children { kill(child.process.processIdentifier, SIGTERM) }
+        for child in children { child.process.waitUntilExit() }
+    }
+
+    /// `bus 12 MiB  backups 20 MiB …`
+    func memoryLine() -> String {
+        services.map { "\($0.name) \(Self.residentKiB($0.process.processIdentifier) / 1_024) MiB" }.joined(separator: "  ")
+    }
+
+    static func residentKiB(_ pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+
+    static func cpuSeconds(_ pid: Int32) -> Double {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        guard fields.count > 13 else { return 0 }
+        return ((Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)) / 100  // clock ticks at USER_HZ = 100
+    }
+
+    /// The sum of a metric's samples on a /metrics page (0 when it cannot be read).
+    static func metric(_ url: String, _ name: String) async -> Double {
+        guard let (data, _) = try? await URLSession.shared.data(from: URL(string: url + "/metrics")!) else { return 0 }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n")
+            .filter { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+    }
+
+    static func waitFor(_ url: String, seconds: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if let (_, response) = try? await URLSession.shared.data(from: URL(string: url)!),
+                (response as? HTTPURLResponse)?.statusCode == 200
+            { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw ValidationError("\(url) did not become ready in \(seconds) s")
+    }
+
+    @discardableResult
+    func send(_ method: String, _ url: String, body: [String: Any]? = nil) async throws -> (status: Int, json: [String: Any]) {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = method
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        if let body {
+            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw ValidationError("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
