@@ -22,12 +22,15 @@ test: deps
 	swift test --skip-build --skip '$(HEAVY_TESTS)'
 	swift test --skip-build --filter '$(HEAVY_TESTS)'
 
-## Prints throughput figures (release build).
+## Prints the performance figures (release build; docs/performance.md explains each): about 15 minutes.
 bench: deps
-	swift build -c release --product vectis-bench
+	swift build -c release
 	.build/release/vectis-bench bus
 	.build/release/vectis-bench reliable
 	.build/release/vectis-bench codec
+	.build/release/vectis-bench pipeline
+	.build/release/vectis-bench memory
+	.build/release/vectis-bench sync
 
 ## The chaos run for longer than CI's bounded one: 20 rounds of kills (about 15 minutes). See docs/reliability.md.
 chaos: deps
@@ -37,7 +40,6 @@ chaos: deps
 
 ## The whole system for 10 minutes at a steady rate (release build); prints each service's memory over time.
 soak: deps
-	swift build -c release --product vectis-bench
 	swift build -c release
 	.build/release/vectis-bench soak --minutes $${SOAK_MINUTES:-10}
 

@@ -26,6 +26,8 @@ struct PipelineBenchmark: AsyncParsableCommand {
         defer { system.stop() }
         try await PipelineWorkload(options: workload, system: system).run(compare: true)
         print("resident memory after: " + system.memoryLine())
+        print("CPU seconds used:      " + system.services.map {
+            $0.name + String(format: " %.1f s", SystemProcesses.cpuSeconds($0.process.processIdentifier)) }.joined(separator: "  "))
     }
 }
 
@@ -54,6 +56,7 @@ struct PipelineWorkload {
         @Option(help: "Percent of agents failing every night.") var failingPercent = 20
         @Option(help: "Runs per outbox transaction, as the collector commits a device at a time.") var batch = 500
         @Option(help: "Seconds of paced publishing for the latency measurement.") var pacedSeconds = 10.0
+        @Option(help: "Runs/s for the latency measurement (default: half the measured end-to-end rate).") var pacedRate: Double?
     }
 
     let options: Options
@@ -118,7 +121,8 @@ struct PipelineWorkload {
         // Full speed.
         let appliedBefore = await SystemProcesses.metric(system.url("rules"), "vectis_bus_applied_total")
         let started = ContinuousClock.now
-        try await publish(collector, prefix: "a", agents: options.agents, nights: options.nights, decisions: decisions, pace: nil)
+        try await publish(
+            collector, prefix: "a", agents: options.agents, nights: options.nights, decisions: decisions, pace: nil, batch: options.batch)
         let published = ContinuousClock.now
         while await SystemProcesses.metric(system.url("rules"), "vectis_bus_applied_total") - appliedBefore < Double(total) {
             try await Task.sleep(for: .milliseconds(20))
@@ -129,14 +133,23 @@ struct PipelineWorkload {
                           rate, total, seconds(elapsed), seconds(started.duration(to: published)))
         if let raw, let sqlite { line += String(format: "\n  ratio to the raw bus %.3f, to raw SQLite %.2f", rate / raw.rate, rate / sqlite) }
         print(line)
+        var sizes: [String] = []
+        for service in ["backups", "alerts", "rules"] {
+            let delivered = await SystemProcesses.metric(system.url(service), "vectis_bus_delivered_total")
+            let batches = await SystemProcesses.metric(system.url(service), "vectis_bus_batches_total")
+            sizes.append(service + String(format: " %.0f", delivered / max(1, batches)))
+        }
+        print("  messages per applied batch: " + sizes.joined(separator: ", "))
         try await Task.sleep(for: .seconds(1))
         print("latency publish → rule decision at full speed:   " + decisions.summary())
 
         // Half that rate, for latency without a queue.
         decisions.reset()
-        let paced = rate / 2
+        let paced = options.pacedRate ?? rate / 2
         let pacedAgents = max(1, Int(paced * options.pacedSeconds) / options.nights)
-        try await publish(collector, prefix: "p", agents: pacedAgents, nights: options.nights, decisions: decisions, pace: paced)
+        try await publish(
+            collector, prefix: "p", agents: pacedAgents, nights: options.nights, decisions: decisions, pace: paced,
+            batch: max(1, Int(paced / 50)))
         try await Task.sleep(for: .seconds(2))
         print(String(format: "latency publish → rule decision at %.0f runs/s: ", paced) + decisions.summary())
 
@@ -146,9 +159,10 @@ struct PipelineWorkload {
         try await running.value
     }
 
-    /// Appends night by night, `batch` runs per transaction; with `pace`, no faster than that many runs a second.
+    /// Appends night by night, `batch` runs per transaction; with `pace`, no faster than that many runs a second
+    /// (in small transactions, 50 a second, so a batch's own size does not become the latency).
     func publish(
-        _ node: ReliableBenchmark.Node, prefix: String, agents: Int, nights: Int, decisions: DecisionClock, pace: Double?
+        _ node: ReliableBenchmark.Node, prefix: String, agents: Int, nights: Int, decisions: DecisionClock, pace: Double?, batch: Int
     ) async throws {
         let midnight = (Date().timeIntervalSince1970 / 86_400).rounded(.down) * 86_400 - Double(nights + 1) * 86_400
         let everyFailing = max(1, 100 / max(1, options.failingPercent))
@@ -158,7 +172,7 @@ struct PipelineWorkload {
         for night in 0..<nights {
             for agent in 0..<agents {
                 pending.append((agent, night))
-                if pending.count == options.batch || (night == nights - 1 && agent == agents - 1) {
+                if pending.count == batch || (night == nights - 1 && agent == agents - 1) {
                     let runs = pending
                     pending.removeAll(keepingCapacity: true)
                     try await node.database.write { [outbox = node.bus.outbox] db in

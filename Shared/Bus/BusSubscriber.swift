@@ -213,6 +213,7 @@ private final class SubscriberLoop: @unchecked Sendable {
             if shouldStop() { return }
         }
         metrics.delivered.increment(by: Int64(batch.count))
+        metrics.batches.increment()
         continuation.yield(batch)
         batch.removeAll(keepingCapacity: true)
     }

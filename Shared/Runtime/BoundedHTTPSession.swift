@@ -32,12 +32,15 @@ public final class BoundedHTTPSession: Sendable {
 
     public func data(for request: URLRequest) async throws -> (Data, URLResponse) {
         let task = session.dataTask(with: request)
+        let id = task.taskIdentifier
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                transfers.start(task, continuation: continuation)
-                task.resume()
+                // A task cancelled before it started never reaches the delegate: answer for it here.
+                if transfers.start(id, continuation: continuation) { task.resume() }
             }
-        } onCancel: {
+        } onCancel: { [transfers] in
+            // Resume the caller now; URLSession's own completion for the cancelled task then finds nothing.
+            transfers.cancel(id)
             task.cancel()
         }
     }
@@ -52,12 +55,30 @@ public final class BoundedHTTPSession: Sendable {
         }
 
         let limit: Int
-        private let state = Mutex<[Int: Transfer]>([:])
+        private let state = Mutex<(transfers: [Int: Transfer], cancelledEarly: Set<Int>)>(([:], []))
 
         init(limit: Int) { self.limit = limit }
 
-        func start(_ task: URLSessionTask, continuation: CheckedContinuation<(Data, URLResponse), any Error>) {
-            state.withLock { $0[task.taskIdentifier] = Transfer(continuation: continuation) }
+        /// Registers the caller; false (and the caller resumed with CancellationError) if it was cancelled already.
+        func start(_ id: Int, continuation: CheckedContinuation<(Data, URLResponse), any Error>) -> Bool {
+            let cancelled = state.withLock { state -> Bool in
+                if state.cancelledEarly.remove(id) != nil { return true }
+                state.transfers[id] = Transfer(continuation: continuation)
+                return false
+            }
+            if cancelled { continuation.resume(throwing: CancellationError()) }
+            return !cancelled
+        }
+
+        func cancel(_ id: Int) {
+            let transfer = state.withLock { state -> Transfer? in
+                guard let transfer = state.transfers.removeValue(forKey: id) else {
+                    state.cancelledEarly.insert(id)
+                    return nil
+                }
+                return transfer
+            }
+            transfer?.continuation.resume(throwing: CancellationError())
         }
 
         func urlSession(
@@ -66,29 +87,29 @@ public final class BoundedHTTPSession: Sendable {
         ) {
             let declaredTooLarge = response.expectedContentLength > Int64(limit)
             state.withLock {
-                $0[dataTask.taskIdentifier]?.response = response
-                if declaredTooLarge { $0[dataTask.taskIdentifier]?.tooLarge = true }
+                $0.transfers[dataTask.taskIdentifier]?.response = response
+                if declaredTooLarge { $0.transfers[dataTask.taskIdentifier]?.tooLarge = true }
             }
             completionHandler(declaredTooLarge ? .cancel : .allow)
         }
 
         func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-            let overflow = state.withLock { transfers -> Bool in
-                guard var transfer = transfers[dataTask.taskIdentifier], !transfer.tooLarge else { return false }
+            let overflow = state.withLock { state -> Bool in
+                guard var transfer = state.transfers[dataTask.taskIdentifier], !transfer.tooLarge else { return false }
                 if transfer.data.count + data.count > limit {
                     transfer.tooLarge = true
                     transfer.data = Data()
                 } else {
                     transfer.data.append(data)
                 }
-                transfers[dataTask.taskIdentifier] = transfer
+                state.transfers[dataTask.taskIdentifier] = transfer
                 return transfer.tooLarge
             }
             if overflow { dataTask.cancel() }
         }
 
         func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
-            guard let transfer = state.withLock({ $0.removeValue(forKey: task.taskIdentifier) }) else { return }
+            guard let transfer = state.withLock({ $0.transfers.removeValue(forKey: task.taskIdentifier) }) else { return }
             if transfer.tooLarge {
                 transfer.continuation.resume(throwing: ResponseTooLarge(limit: limit))
             } else if let error {

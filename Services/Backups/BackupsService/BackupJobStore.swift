@@ -22,12 +22,12 @@ enum BackupJobStore {
         let agentId = StableID.agent(tenant: tenant, deviceSerial: run.deviceSerial, volume: run.agentVolume)
         let customerId = StableID.customer(tenant: tenant, key: run.customer.key)
         // A run can come before its agent's announcement (they are separate topics); know the agent either way.
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO agent (id, tenant, customer_id, customer_key, customer_name, device_serial, volume, name, kind, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'agent', ?) ON CONFLICT (id) DO NOTHING
-                """,
-            arguments: [agentId, tenant, customerId, run.customer.key, run.customer.name, run.deviceSerial, run.agentVolume,
+                """)
+            .execute(arguments: [agentId, tenant, customerId, run.customer.key, run.customer.name, run.deviceSerial, run.agentVolume,
                         run.agentName, now.timeIntervalSince1970])
         let night = calendar.night(of: run.runAt)
         let status: BackupJobRecorded.Status = run.succeeded ? .success : .failure
@@ -72,20 +72,18 @@ enum BackupJobStore {
     /// Recomputes the agent's summary from its rows (runs may arrive out of order; the rows are the truth).
     static func updateSummary(agentId: String, run: BackupRunObserved, db: Database) throws -> Summary {
         let latest = try Row.fetchOne(
-            db, sql: "SELECT run_at, status FROM backup_jobs WHERE agent_id = ? ORDER BY run_at DESC LIMIT 1", arguments: [agentId])
+            db.cachedStatement(sql: "SELECT run_at, status FROM backup_jobs WHERE agent_id = ? ORDER BY run_at DESC LIMIT 1"), arguments: [agentId])
         let lastSuccess = try Double.fetchOne(
-            db, sql: "SELECT MAX(run_at) FROM backup_jobs WHERE agent_id = ? AND status = 'success'", arguments: [agentId])
+            db.cachedStatement(sql: "SELECT MAX(run_at) FROM backup_jobs WHERE agent_id = ? AND status = 'success'"), arguments: [agentId])
         let lastFailure = try Row.fetchOne(
-            db,
-            sql: "SELECT run_at, error_message FROM backup_jobs WHERE agent_id = ? AND status = 'failure' ORDER BY run_at DESC LIMIT 1",
+            db.cachedStatement(sql: "SELECT run_at, error_message FROM backup_jobs WHERE agent_id = ? AND status = 'failure' ORDER BY run_at DESC LIMIT 1"),
             arguments: [agentId])
         // Latest nights first: how many in a row have runs and no success.
         let nights = try Row.fetchAll(
-            db,
-            sql: """
+            db.cachedStatement(sql: """
                 SELECT night, MAX(status = 'success') AS succeeded FROM backup_jobs WHERE agent_id = ?
                 GROUP BY night ORDER BY night DESC LIMIT 400
-                """,
+                """),
             arguments: [agentId])
         let streak = nights.prefix { ($0["succeeded"] as Int) == 0 }.count
         let summary = Summary(
@@ -94,7 +92,7 @@ enum BackupJobStore {
             lastFailureAt: (lastFailure?["run_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             lastFailureMessage: lastFailure?["error_message"],
             currentlyFailing: (latest?["status"] as String?) == "failure", failedNights: streak)
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO agent_summary (agent_id, last_run_at, last_success_at, last_failure_at, last_failure_message,
                     currently_failing, failed_nights)
@@ -102,8 +100,8 @@ enum BackupJobStore {
                 ON CONFLICT (agent_id) DO UPDATE SET last_run_at = excluded.last_run_at, last_success_at = excluded.last_success_at,
                     last_failure_at = excluded.last_failure_at, last_failure_message = excluded.last_failure_message,
                     currently_failing = excluded.currently_failing, failed_nights = excluded.failed_nights
-                """,
-            arguments: [agentId, summary.lastRunAt?.timeIntervalSince1970, summary.lastSuccessAt?.timeIntervalSince1970,
+                """)
+            .execute(arguments: [agentId, summary.lastRunAt?.timeIntervalSince1970, summary.lastSuccessAt?.timeIntervalSince1970,
                         summary.lastFailureAt?.timeIntervalSince1970, summary.lastFailureMessage, summary.currentlyFailing,
                         summary.failedNights])
         return summary
@@ -113,7 +111,7 @@ enum BackupJobStore {
         tenant: String, customer: CustomerRef, serial: String, volume: String, name: String, kind: String, paused: Bool,
         archived: Bool, at now: Date, db: Database
     ) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO agent (id, tenant, customer_id, customer_key, customer_name, device_serial, volume, name, kind,
                     is_paused, is_archived, updated_at)
@@ -121,8 +119,7 @@ enum BackupJobStore {
                 ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, customer_key = excluded.customer_key,
                     customer_name = excluded.customer_name, name = excluded.name, kind = excluded.kind,
                     is_paused = excluded.is_paused, is_archived = excluded.is_archived, updated_at = excluded.updated_at
-                """,
-            arguments: [StableID.agent(tenant: tenant, deviceSerial: serial, volume: volume), tenant,
+                """).execute(arguments: [StableID.agent(tenant: tenant, deviceSerial: serial, volume: volume), tenant,
                         StableID.customer(tenant: tenant, key: customer.key), customer.key, customer.name, serial, volume, name,
                         kind, paused, archived, now.timeIntervalSince1970])
     }

@@ -27,6 +27,8 @@ public struct CollectorConfiguration: Sendable {
     public var requestsPerPoll: Int?
     /// How such a poll picks devices (`VECTIS_DATTO_POLL_STRATEGY`: due-first, or round-robin to compare).
     public var pollStrategy: PollPlanner.Strategy = .dueFirst
+    /// How often the poller looks whether an integration is due (a benchmark on a fast clock looks more often).
+    public var pollTick: Duration = .seconds(1)
     /// Datto's time now; tests and `vectis-bench sync` run a sandbox whose clock is faster than the wall's.
     public var clock: @Sendable () -> Date = { Date() }
 

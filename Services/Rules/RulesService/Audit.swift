@@ -7,15 +7,15 @@ enum Audit {
         rule: Int64?, subject: String?, kind: String, detail: String, status: Int? = nil, durationMs: Int? = nil,
         dryRun: Bool = false, at: Date = Date(), db: Database
     ) throws {
-        try db.execute(
-            sql: "INSERT INTO audit (rule_id, at, subject, kind, detail, status, duration_ms, dry_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: [rule, at.timeIntervalSince1970, subject, kind, detail, status, durationMs, dryRun])
+        try db.cachedStatement(
+            sql: "INSERT INTO audit (rule_id, at, subject, kind, detail, status, duration_ms, dry_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [rule, at.timeIntervalSince1970, subject, kind, detail, status, durationMs, dryRun])
     }
 
     /// Whether this decision was already recorded for this problem and night (so a re-run does not repeat it).
     static func exists(rule: Int64, subject: String, kind: String, detail: String, db: Database) throws -> Bool {
         try Bool.fetchOne(
-            db, sql: "SELECT 1 FROM audit WHERE rule_id = ? AND subject = ? AND kind = ? AND detail = ? LIMIT 1",
+            db.cachedStatement(sql: "SELECT 1 FROM audit WHERE rule_id = ? AND subject = ? AND kind = ? AND detail = ? LIMIT 1"),
             arguments: [rule, subject, kind, detail]) ?? false
     }
 }

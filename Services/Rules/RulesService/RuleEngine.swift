@@ -15,14 +15,14 @@ enum RuleEngine {
         let customerId = StableID.customer(tenant: tenant, key: job.customer.key)
         let agentId = StableID.agent(tenant: tenant, deviceSerial: job.deviceSerial, volume: job.agentVolume)
         let subject = AlertSubject(customer: job.customer, deviceSerial: job.deviceSerial, agentVolume: job.agentVolume, agentName: job.agentName)
-        for rule in try Row.fetchAll(db, sql: "SELECT * FROM rule WHERE tenant = ? AND enabled", arguments: [tenant]) {
+        for rule in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM rule WHERE tenant = ? AND enabled"), arguments: [tenant]) {
             let ruleId: Int64 = rule["id"]
             let key = dedupeKey(tenant: tenant, customerId: customerId, agentId: agentId, ruleId: ruleId)
             let dryRun = now.timeIntervalSince1970 < (rule["dry_run_until"] as Double)
             let action: String = rule["action"]
             let psa: String = rule["psa"]
             let live = try Row.fetchOne(
-                db, sql: "SELECT * FROM ticket WHERE rule_id = ? AND dedupe_key = ? AND state IN ('opening', 'open')",
+                db.cachedStatement(sql: "SELECT * FROM ticket WHERE rule_id = ? AND dedupe_key = ? AND state IN ('opening', 'open')"),
                 arguments: [ruleId, key])
             func fired(_ kind: RuleFired.Action, detail: String? = nil) throws {
                 try outbox.append(
@@ -42,7 +42,7 @@ enum RuleEngine {
             if failing && job.failedNightsInARow >= (rule["threshold_nights"] as Int) {
                 if action != "ticket", try decide(dryRun ? "would-retry" : "retry-requested", "retry \(job.agentName) on \(job.deviceSerial)") {
                     let retries = try Int.fetchOne(
-                        db, sql: "SELECT COUNT(*) FROM audit WHERE rule_id = ? AND subject = ? AND kind = 'retry-requested'",
+                        db.cachedStatement(sql: "SELECT COUNT(*) FROM audit WHERE rule_id = ? AND subject = ? AND kind = 'retry-requested'"),
                         arguments: [ruleId, key]) ?? 0
                     if !dryRun && retries <= (rule["max_retries"] as Int) {
                         try outbox.append(
@@ -59,14 +59,14 @@ enum RuleEngine {
                     let text = "Backup of \(job.agentName) still failing: \(job.failedNightsInARow) nights in a row (night \(job.night)). "
                         + "Last error: \(job.errorMessage ?? "none reported")."
                     guard try decide(dryRun ? "would-add-note" : "add-note", "note on ticket for \(job.agentName)"), !dryRun else { continue }
-                    try db.execute(sql: "UPDATE ticket SET last_noted_night = ?, recovered_at = NULL WHERE id = ?",
-                                   arguments: [job.night, live["id"] as Int64])
+                    try db.cachedStatement(sql: "UPDATE ticket SET last_noted_night = ?, recovered_at = NULL WHERE id = ?")
+                        .execute(arguments: [job.night, live["id"] as Int64])
                     try queue(ticket: live["id"], kind: "note", text: text, now: now, db: db)
                     try fired(.noteTicket)
                     continue
                 }
                 guard let company = try String.fetchOne(
-                    db, sql: "SELECT company_id FROM psa_mapping WHERE psa = ? AND customer_id = ?", arguments: [psa, customerId])
+                    db.cachedStatement(sql: "SELECT company_id FROM psa_mapping WHERE psa = ? AND customer_id = ?"), arguments: [psa, customerId])
                 else {
                     // Never a ticket in some default company; say so where people look (the alert).
                     let detail = "\(job.customer.name) (\(customerId)) has no \(psa) company mapping; no ticket opened"
@@ -76,13 +76,13 @@ enum RuleEngine {
                 guard try decide(dryRun ? "would-open-ticket" : "open-ticket", "ticket for \(job.agentName) in \(psa) company \(company)"),
                     !dryRun
                 else { continue }
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO ticket (rule_id, dedupe_key, tenant, customer_id, customer_name, agent_id, agent_name, device_serial,
                             company_id, state, opened_night, last_noted_night, created_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'opening', ?, ?, ?)
-                        """,
-                    arguments: [ruleId, key, tenant, customerId, job.customer.name, agentId, job.agentName, job.deviceSerial, company,
+                        """)
+                    .execute(arguments: [ruleId, key, tenant, customerId, job.customer.name, agentId, job.agentName, job.deviceSerial, company,
                                 job.night, job.night, now.timeIntervalSince1970])
                 let ticketId = db.lastInsertedRowID
                 let details = """
@@ -98,7 +98,8 @@ enum RuleEngine {
                 guard action != "retry" else { continue }
                 let close = rule["close_on_recovery"] as Bool
                 guard try decide(dryRun ? "would-note-recovery" : "note-recovery", "recovery of \(job.agentName)"), !dryRun else { continue }
-                try db.execute(sql: "UPDATE ticket SET recovered_at = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, live["id"] as Int64])
+                try db.cachedStatement(sql: "UPDATE ticket SET recovered_at = ? WHERE id = ?")
+                    .execute(arguments: [now.timeIntervalSince1970, live["id"] as Int64])
                 try queue(ticket: live["id"], kind: "note",
                           text: "Backups of \(job.agentName) recovered: successful run at \(BusJSON.formatTimestamp(job.runAt)).",
                           now: now, db: db)
@@ -113,8 +114,8 @@ enum RuleEngine {
     }
 
     static func queue(ticket: Int64, kind: String, text: String, now: Date, db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO psa_action (ticket_id, kind, text, state, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)",
-            arguments: [ticket, kind, text, now.timeIntervalSince1970, now.timeIntervalSince1970])
+        try db.cachedStatement(
+            sql: "INSERT INTO psa_action (ticket_id, kind, text, state, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)")
+            .execute(arguments: [ticket, kind, text, now.timeIntervalSince1970, now.timeIntervalSince1970])
     }
 }

@@ -83,6 +83,11 @@ enum RulesTables {
                 CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
                 """)
         }
+        migrator.registerMigration("rules-v2-audit-decisions") { db in
+            // "Was this decided already for this problem and night?" is asked for every failed run: without this
+            // index it scanned the rule's whole history (measured: the rules service's main cost at volume).
+            try db.execute(sql: "CREATE INDEX audit_decision ON audit (rule_id, subject, kind, detail)")
+        }
         return migrator
     }
 }

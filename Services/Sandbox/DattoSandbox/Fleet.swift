@@ -103,12 +103,14 @@ struct Fleet: Sendable {
             do {
                 let serial = String(format: "%012llX", random.next() & 0xFFFF_FFFF_FFFF)
                 var assets: [SandboxAsset] = []
+                let deviceOffset = Double(random.next() % 180) * 60
                 for agentIndex in 0..<(configuration.agentsPerDevice + configuration.sharesPerDevice) {
                     let isShare = agentIndex >= configuration.agentsPerDevice
                     agentCounter += 1
                     let volume = String(format: "%016llx%016llx", random.next(), random.next())
                     // Nightly runs at 01:00 plus a per-agent offset of up to 3 hours.
-                    let offset = Double(random.next() % 180) * 60
+                    let ownOffset = Double(random.next() % 180) * 60
+                    let offset = configuration.schedulePerDevice ? deviceOffset : ownOffset
                     let midnight = (start.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400
                     var firstRun = Date(timeIntervalSince1970: midnight - 30 * 86_400 + 3_600 + offset)
                     if !isShare, configuration.agentsWithoutBackupsEvery > 0,

@@ -24,6 +24,9 @@ public struct FleetConfiguration: Sendable {
     public var realTime: Bool
     /// With `realTime`, how many sandbox seconds pass per real second (1440: a day a minute).
     public var speed: Double
+    /// Whether the agents of one device start their backups at the same minute (one schedule per appliance)
+    /// rather than each at its own.
+    public var schedulePerDevice: Bool = false
 
     public init(
         seed: UInt64 = 42, customers: Int = 5, devicesPerCustomer: Int = 2, agentsPerDevice: Int = 4,

@@ -13,11 +13,14 @@ struct DeviceSchedule: Sendable, Equatable {
 /// Chooses which devices one scheduled poll reads when Datto's request budget cannot cover the whole fleet
 /// (100 requests a minute per key: a 2,000-device fleet takes 20 minutes to read once).
 ///
-/// A blind round-robin finds a new failure only when its turn comes round. Backups run on a schedule, so the
-/// collector reads a device when one of its agents is *due* — the agent's next run, from its own cadence in
-/// the history Datto returns, should be there by now — before anything else. Then devices never read, then
-/// failing ones, then the rest, least recently read first; a share of every poll is kept for that last group
-/// so the whole fleet is still read regularly (manual backups, changes nobody scheduled).
+/// A blind round-robin spends requests on devices with nothing new and finds a new failure only when its turn
+/// comes round. Backups run on a schedule, so the collector first reads devices with an agent *due* — the
+/// agent's next run, from its own cadence in the history Datto returns, should be there by now. Among due
+/// devices the least recently read goes first: it holds the most runs not yet seen, and when more devices are
+/// due than a poll can read (a whole fleet backing up in the same night window) the order is a round-robin over
+/// the due devices, never worse than a blind one. Then devices never read, then failing ones, then the rest,
+/// least recently read first; a share of every poll is kept for that last group so the whole fleet is still
+/// read regularly (manual backups, changes nobody scheduled).
 public enum PollPlanner {
     /// How a poll that cannot read every device picks the ones it reads.
     public enum Strategy: String, Sendable {
@@ -49,7 +52,7 @@ public enum PollPlanner {
                 continue
             }
             if let next = schedule.nextDueAt, next <= now {
-                due.append((serial, next))
+                due.append((serial, lastRead))
             } else if schedule.failing {
                 failing.append((serial, lastRead))
             } else {

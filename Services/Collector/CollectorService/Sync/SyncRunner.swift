@@ -47,7 +47,6 @@ struct SyncRunner {
             devices = listed.filter { chosen.contains($0.serialNumber) }
             unread = listed.filter { !chosen.contains($0.serialNumber) }
         }
-        for device in unread { _ = try await publish(device, assets: nil, syncId: syncId) }
         var agents = 0
         var runs = 0
         var failed = 0
@@ -87,6 +86,8 @@ struct SyncRunner {
             }
         }
         if let firstFatal { throw firstFatal }
+        // After the reads, so a due device is never kept waiting behind announcements; in one transaction.
+        if !unread.isEmpty { try await announce(unread, syncId: syncId) }
         let elapsed = ContinuousClock.now - started
         return SyncSummary(
             devices: listed.count, agents: agents, runsObserved: runs, requests: client.requestsMade,
@@ -108,6 +109,20 @@ struct SyncRunner {
         let device = try await client.device(serialNumber: serialNumber)
         let assets = try await client.assets(serialNumber: serialNumber)
         return (device, try await publish(device, assets: assets, syncId: syncId))
+    }
+
+    /// Devices this poll did not read, announced from the device list alone (their agents are left as they are).
+    private func announce(_ devices: [DattoDevice], syncId: String) async throws {
+        let tenant = self.tenant
+        let outbox = self.outbox
+        try await database.write { db in
+            for device in devices {
+                let customer = CustomerKey.of(device)
+                try outbox.append(
+                    DattoDeviceSeen(device, customer: customer, assetVolumes: nil),
+                    tenant: tenant, customerKey: customer.key, correlationId: syncId, in: db)
+            }
+        }
     }
 
     /// One transaction per device: its announcements and its new runs commit together. Returns new runs.
