@@ -77,7 +77,13 @@ struct SoakBenchmark: AsyncParsableCommand {
             for service in ["collector", "backups", "alerts", "rules"] {
                 depth += await SystemProcesses.metric(system.url(service), "vectis_bus_outbox_depth")
             }
-            print(line + "  unsent outbox rows \(Int(depth))")
+            var received = 0.0, duplicates = 0.0, replayed = 0.0
+            for service in ["collector", "assets", "backups", "alerts", "rules"] {
+                received += await SystemProcesses.metric(system.url(service), "vectis_bus_received_total")
+                duplicates += await SystemProcesses.metric(system.url(service), "vectis_bus_duplicates_skipped_total")
+                replayed += await SystemProcesses.metric(system.url(service), "vectis_bus_replayed_messages_total")
+            }
+            print(line + "  unsent outbox rows \(Int(depth))  bus messages received \(Int(received)), duplicates skipped \(Int(duplicates)), replayed \(Int(replayed))")
             lastCount = count
             lastTime = now
         }

@@ -19,7 +19,7 @@ enum DattoJSON {
             "name": device.name,
             "model": device.model,
             "region": ["location": "US", "provider": NSNull()],
-            "lastSeenDate": timestamp(now.addingTimeInterval(-120)),
+            "lastSeenDate": timestamp(device.offlineSince ?? now.addingTimeInterval(-120)),
             "clientCompanyName": customer.name ?? "",
             "organizationId": customer.organizationId.map { $0 as Any } ?? NSNull(),
             "organizationName": (customer.organizationId != nil ? customer.name : nil).map { $0 as Any } ?? NSNull(),
@@ -55,7 +55,10 @@ enum DattoJSON {
             "localSnapshots": runs.filter(\.succeeded).count * 12,
             // Epoch seconds; 0 (or null for offsite) means never.
             "lastSnapshot": lastSuccess.map { Int($0.timeIntervalSince1970) } ?? 0,
-            "latestOffsite": lastSuccess.map { Int($0.timeIntervalSince1970) + 3_600 as Any } ?? NSNull(),
+            // Replicated an hour after each successful backup, unless replication has stalled since then.
+            "latestOffsite": runs.first { run in
+                run.succeeded && asset.offsiteStalledSince.map { run.timestamp.addingTimeInterval(3_600) <= $0 } ?? true
+            }.map { Int($0.timestamp.timeIntervalSince1970) + 3_600 as Any } ?? NSNull(),
             "backups": runs.map(backup),
         ]
         if asset.kind == .agent {

@@ -25,6 +25,9 @@ struct SandboxDevice: Sendable {
     var model: String
     var customer: Int
     var hidden: Bool
+    /// Since when the appliance has not checked in: its `lastSeenDate` stays there and no new run reaches
+    /// Datto until it is back (then the runs it took meanwhile appear).
+    var offlineSince: Date?
     var internalIP: String
     var localUsedGB: Int
     var localAvailableGB: Int
@@ -48,6 +51,10 @@ struct SandboxAsset: Sendable {
     var isArchived: Bool
     /// Runs inside one of these windows fail.
     var failureWindows: [Range<Date>]
+    /// Runs inside one of these windows never happen: the agent went silent (no failure, just nothing).
+    var silentWindows: [Range<Date>] = []
+    /// Since when offsite replication has stalled: `latestOffsite` stays at the last copy made before then.
+    var offsiteStalledSince: Date?
     /// Some runs report `backup.totalUsedStorage` (only one source saw it live); most do not.
     var reportsSize: Bool
 }
@@ -162,8 +169,9 @@ struct Fleet: Sendable {
         guard asset.firstRun <= now else { return [] }
         let last = Int(((now.timeIntervalSince(asset.firstRun)) / asset.cadence).rounded(.down))
         let first = max(0, last - historyLength + 1)
-        return (first...last).reversed().map { index in
+        return (first...last).reversed().compactMap { index in
             let time = asset.firstRun.addingTimeInterval(Double(index) * asset.cadence)
+            if asset.silentWindows.contains(where: { $0.contains(time) }) { return nil }
             let failed = asset.failureWindows.contains { $0.contains(time) }
             let hash = Int((UInt64(bitPattern: Int64(time.timeIntervalSince1970)) ^ UInt64(asset.assetId)) % 4)
             return SandboxRun(
@@ -173,8 +181,11 @@ struct Fleet: Sendable {
         }
     }
 
-    /// Paused and archived assets stop taking new backups at the sandbox's start.
+    /// Paused and archived assets stop taking new backups at the sandbox's start; an offline appliance's new
+    /// runs are not visible until it checks in again.
     func visibleRuns(of asset: SandboxAsset, on device: SandboxDevice, now: Date, start: Date) -> [SandboxRun] {
-        runs(of: asset, on: device, now: asset.isPaused || asset.isArchived ? min(now, start) : now)
+        var until = asset.isPaused || asset.isArchived ? min(now, start) : now
+        if let offline = device.offlineSince { until = min(until, offline) }
+        return runs(of: asset, on: device, now: until)
     }
 }

@@ -105,6 +105,36 @@ public final class SandboxState: Sendable {
         }
     }
 
+    /// The agent stops backing up from now (no failed run: nothing at all) until `resume`.
+    public func silence(volume: String) -> Bool {
+        let now = self.now
+        return updateAsset(volume) { $0.silentWindows.append(now..<Date.distantFuture) }
+    }
+
+    /// Ends the agent's silence: its next scheduled run happens again.
+    public func resume(volume: String) -> Bool {
+        let now = self.now
+        return updateAsset(volume) { asset in
+            asset.silentWindows = asset.silentWindows.map { $0.lowerBound..<min($0.upperBound, max($0.lowerBound, now)) }
+        }
+    }
+
+    /// Offsite replication of the agent stops from now (`latestOffsite` stays), or starts again with `false`.
+    public func stallOffsite(volume: String, _ stalled: Bool = true) -> Bool {
+        let now = self.now
+        return updateAsset(volume) { $0.offsiteStalledSince = stalled ? now : nil }
+    }
+
+    /// The appliance stops checking in from now (`lastSeenDate` stays, new runs stay on it), or is back with `false`.
+    public func setOffline(serialNumber: String, _ offline: Bool = true) -> Bool {
+        let now = self.now
+        return fleet.withLock { fleet in
+            guard let index = fleet.devices.firstIndex(where: { $0.serialNumber == serialNumber }) else { return false }
+            fleet.devices[index].offlineSince = offline ? now : nil
+            return true
+        }
+    }
+
     private func updateAsset(_ volume: String, _ change: (inout SandboxAsset) -> Void) -> Bool {
         fleet.withLock { fleet in
             for device in fleet.devices.indices {

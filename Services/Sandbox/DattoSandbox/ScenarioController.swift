@@ -35,6 +35,30 @@ struct ScenarioController {
             guard state.recover(volume: try context.parameters.require("volume")) else { return Response(status: .notFound) }
             return json(["failing": false])
         }
+        group.post("agents/:volume/silence") { _, context in
+            guard state.silence(volume: try context.parameters.require("volume")) else { return Response(status: .notFound) }
+            return json(["silent": true])
+        }
+        group.post("agents/:volume/resume") { _, context in
+            guard state.resume(volume: try context.parameters.require("volume")) else { return Response(status: .notFound) }
+            return json(["silent": false])
+        }
+        group.post("agents/:volume/offsite-stall") { _, context in
+            guard state.stallOffsite(volume: try context.parameters.require("volume")) else { return Response(status: .notFound) }
+            return json(["offsiteStalled": true])
+        }
+        group.post("agents/:volume/offsite-resume") { _, context in
+            guard state.stallOffsite(volume: try context.parameters.require("volume"), false) else { return Response(status: .notFound) }
+            return json(["offsiteStalled": false])
+        }
+        group.post("devices/:serial/offline") { _, context in
+            guard state.setOffline(serialNumber: try context.parameters.require("serial")) else { return Response(status: .notFound) }
+            return json(["offline": true])
+        }
+        group.post("devices/:serial/online") { _, context in
+            guard state.setOffline(serialNumber: try context.parameters.require("serial"), false) else { return Response(status: .notFound) }
+            return json(["offline": false])
+        }
         group.post("agents/:volume/remove") { _, context in
             guard state.removeAgent(volume: try context.parameters.require("volume")) else { return Response(status: .notFound) }
             return json(["removed": true])
