@@ -26,7 +26,9 @@ public final class WakeSignal: Sendable {
     /// Returns on a signal or after `timeout`, whichever comes first.
     public func wait(timeout: Duration) async {
         let timer = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
+            // Only a timeout that ran its course may wake: a timer cancelled because a real signal came first
+            // must not leave a signal behind, or every later wait would return at once (a busy loop).
+            guard (try? await Task.sleep(for: timeout)) != nil else { return }
             self?.signal()
         }
         await withCheckedContinuation { continuation in

@@ -142,6 +142,25 @@ struct ReliableDeliveryTests {
         }
     }
 
+    @Test("a loop woken by a signal waits its full timeout the next time (no spin once something has happened)")
+    func wakeSignalDoesNotSpin() async throws {
+        let wake = WakeSignal()
+        wake.signal()
+        await wake.wait(timeout: .seconds(5))  // the pending signal: at once
+        var spurious = 0
+        let started = ContinuousClock.now
+        // Signalled waits whose timers are then cancelled used to leave a signal behind: count early returns.
+        for _ in 0..<5 {
+            Task { try? await Task.sleep(for: .milliseconds(20)); wake.signal() }
+            await wake.wait(timeout: .seconds(5))
+            let before = ContinuousClock.now
+            await wake.wait(timeout: .milliseconds(200))
+            if ContinuousClock.now - before < .milliseconds(150) { spurious += 1 }
+        }
+        #expect(spurious == 0, "a wait after a signalled one returned early \(spurious) times")
+        #expect(ContinuousClock.now - started >= .milliseconds(1_000))
+    }
+
     @Test("a backlog of committed events raises the outbox alarm once, and the gauges show it drain")
     func outboxAlarm() async throws {
         try await TestBus.with { testBus in
