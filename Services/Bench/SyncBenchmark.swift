@@ -11,10 +11,6 @@ import VectisContracts
 import VectisRuntime
 import ZeroMQ
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// `vectis-bench sync`: the collector against a large sandbox fleet, both in this process on one bus.
 ///
 /// 1. The first full sync with Datto's rate limit lifted: wall time, requests, runs published.
@@ -195,14 +191,6 @@ struct BenchCollector {
     }
 
     static func send(_ method: String, _ url: String, _ body: [String: Any]? = nil) async throws -> [String: Any] {
-        var request = URLRequest(url: URL(string: url)!)
-        request.httpMethod = method
-        request.setValue("Bearer bench", forHTTPHeaderField: "Authorization")
-        if let body {
-            request.httpBody = try JSONSerialization.data(withJSONObject: body)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        let (data, _) = try await URLSession.shared.data(for: request)
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        try await SystemProcesses.send(method, url, token: "bench", body: body).json
     }
 }

@@ -107,6 +107,13 @@ final class SystemProcesses {
 
     @discardableResult
     func send(_ method: String, _ url: String, body: [String: Any]? = nil) async throws -> (status: Int, json: [String: Any]) {
+        try await Self.send(method, url, token: token, body: body)
+    }
+
+    /// One JSON request with a bearer token; the status and the body as JSON (empty when it is not an object).
+    static func send(
+        _ method: String, _ url: String, token: String, body: [String: Any]? = nil
+    ) async throws -> (status: Int, json: [String: Any]) {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")

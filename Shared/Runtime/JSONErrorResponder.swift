@@ -22,7 +22,7 @@ public struct JSONErrorResponder<Inner: HTTPResponder>: HTTPResponder where Inne
             let response = try await inner.respond(to: request, context: context)
             // The router answers an unknown route with a bare 404: give it a body like every other error.
             guard response.status.code >= 400, response.headers[.contentType] == nil else { return response }
-            return Response.problem(response.status, Self.message(for: response.status, request))
+            return Response.problem(response.status, HTTPErrorText.message(for: response.status, request))
         } catch let error as any HTTPResponseError where error.status.code < 500 {
             return JSONErrorMiddleware<BasicRequestContext>.problem(error, request)
         } catch {
@@ -31,15 +31,6 @@ public struct JSONErrorResponder<Inner: HTTPResponder>: HTTPResponder where Inne
                 "request failed", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)", "error": "\(error)"])
             return Response.problem(
                 .internalServerError, "The service failed to handle \(request.method) \(request.uri.path); its log says why.")
-        }
-    }
-
-    static func message(for status: HTTPResponse.Status, _ request: Request) -> String {
-        switch status.code {
-        case 404: "No such endpoint: \(request.method) \(request.uri.path)."
-        case 405: "\(request.method) is not allowed on \(request.uri.path)."
-        case 413: "The request body is too large."
-        default: status.reasonPhrase
         }
     }
 }
@@ -61,8 +52,20 @@ public struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     static func problem(_ error: any HTTPResponseError, _ request: Request) -> Response {
         let http = error as? HTTPError
         var response = Response.problem(
-            error.status, http?.body ?? JSONErrorResponder<RouterResponder<BasicRequestContext>>.message(for: error.status, request))
+            error.status, http?.body ?? HTTPErrorText.message(for: error.status, request))
         for field in http?.headers ?? [:] where response.headers[field.name] == nil { response.headers.append(field) }
         return response
+    }
+}
+
+/// What an error status says when the framework gave no message of its own.
+enum HTTPErrorText {
+    static func message(for status: HTTPResponse.Status, _ request: Request) -> String {
+        switch status.code {
+        case 404: "No such endpoint: \(request.method) \(request.uri.path)."
+        case 405: "\(request.method) is not allowed on \(request.uri.path)."
+        case 413: "The request body is too large."
+        default: status.reasonPhrase
+        }
     }
 }
