@@ -20,7 +20,7 @@ public enum EventCatalog {
         DattoDeviceSeen.self, DattoAgentSeen.self, BackupRunObserved.self,
         CollectorSyncStarted.self, CollectorSyncCompleted.self, CollectorSyncFailed.self,
         AssetDeviceChanged.self, AssetAgentChanged.self,
-        BackupJobRecorded.self,
+        BackupJobRecorded.self, BackupConditionChanged.self,
         AlertRaised.self, AlertUpdated.self, AlertResolved.self,
         RuleFired.self, TicketOpened.self, TicketNoted.self, TicketClosed.self,
         BackupRetryRequested.self, BackupRetryCompleted.self,

@@ -11,6 +11,11 @@ public enum StableID {
         "a_" + hash([tenant, deviceSerial, volume])
     }
 
+    /// `d_` + 16 hex digits of FNV-1a over (tenant, device serial): the subject of a device-wide condition.
+    public static func device(tenant: String, serial: String) -> String {
+        "d_" + hash([tenant, serial])
+    }
+
     static func hash(_ parts: [String]) -> String {
         var value: UInt64 = 0xcbf2_9ce4_8422_2325
         for (index, part) in parts.enumerated() {

@@ -38,6 +38,10 @@ enum Samples {
         BackupJobRecorded(
             jobId: 42, deviceSerial: "A1B2C3D4E5F6", agentVolume: "vol-1", agentName: "ACME-DC01", customer: customer,
             runAt: at, status: .failure, rawStatus: "failure", errorMessage: "x", night: "2026-09-21", failedNightsInARow: 2),
+        BackupConditionChanged(
+            kind: .backupMissed, change: .started, customer: customer, deviceSerial: "A1B2C3D4E5F6", deviceName: "ACME-SIRIS-01",
+            agentVolume: "vol-1", agentName: "ACME-DC01", lastGoodAt: at, since: at, days: 1, thresholdHours: 26,
+            detail: "No successful backup for 31 h", observedAt: at.addingTimeInterval(31 * 3_600)),
         AlertRaised(alert: alert),
         AlertUpdated(alert: alert, reason: "occurrence"),
         AlertResolved(alert: alert, reason: "recovered", resolvedAt: at),

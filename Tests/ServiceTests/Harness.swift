@@ -70,6 +70,7 @@ struct CollectorHarness {
 
     static func with(
         fleet: FleetConfiguration = FleetConfiguration(), sandboxWindow: Duration = .seconds(60), pipeline: Bool = false,
+        silence: SilenceSettings? = nil,
         configure: (inout CollectorConfiguration) -> Void = { _ in },
         _ body: (CollectorHarness) async throws -> Void
     ) async throws {
@@ -111,8 +112,11 @@ struct CollectorHarness {
                 var backupsRuntime = runtime
                 backupsRuntime.service = "backups"
                 backupsRuntime.httpPort = try freePort()
-                let (backupsApp, _, path, _) = try BackupsService.buildApplication(
-                    BackupsConfiguration(runtime: backupsRuntime), logger: TestBus.quietLogger)
+                // With silence settings, the check judges by Datto's (the sandbox's) clock, which tests move on by days.
+                let backupsConfiguration = silence.map { settings in
+                    BackupsConfiguration(runtime: backupsRuntime, silence: settings, clock: { sandbox.now })
+                } ?? BackupsConfiguration(runtime: backupsRuntime)
+                let (backupsApp, _, path, _) = try BackupsService.buildApplication(backupsConfiguration, logger: TestBus.quietLogger)
                 var alertsRuntime = runtime
                 alertsRuntime.service = "alerts"
                 alertsRuntime.httpPort = try freePort()

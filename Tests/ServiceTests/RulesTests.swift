@@ -11,10 +11,13 @@ extension CollectorHarness {
     }
 
     /// A rule for one of the three templates, pointed at the PSA sandbox.
-    func enableRule(_ psa: String, dryRunHours: Double? = 0, closeOnRecovery: Bool = true, action: String = "ticket") async throws -> String {
+    func enableRule(
+        _ psa: String, template: String = "datto-fails-2-nights", dryRunHours: Double? = 0, closeOnRecovery: Bool = true,
+        action: String = "ticket"
+    ) async throws -> String {
         let credentials = PSASandboxCredentials()
         let base = psaURL!
-        var body: [String: Any] = ["templateId": "datto-fails-2-nights-\(psa)", "closeOnRecovery": closeOnRecovery, "action": action]
+        var body: [String: Any] = ["templateId": "\(template)-\(psa)", "closeOnRecovery": closeOnRecovery, "action": action]
         if let dryRunHours { body["dryRunHours"] = dryRunHours }
         switch psa {
         case "connectwise":

@@ -84,6 +84,8 @@ public final class ReliableNode: Sendable {
         case let agent as DattoAgentSeen: "\(agent.deviceSerial)/\(agent.volume)"
         case let run as BackupRunObserved: "\(run.deviceSerial)/\(run.agentVolume)/\(Int(run.runAt.timeIntervalSince1970))"
         case let change as AssetAgentChanged: "\(change.change.rawValue)/\(change.deviceSerial)/\(change.volume)"
+        case let condition as BackupConditionChanged:
+            "\(condition.kind.rawValue)/\(condition.change.rawValue)/\(condition.deviceSerial)/\(condition.agentVolume ?? "-")/\(condition.days)"
         case let retry as BackupRetryRequested: "requested/\(retry.deviceSerial)/\(retry.agentVolume)"
         case let retry as BackupRetryCompleted:
             "\(retry.outcome.rawValue)/repolled:\(retry.repolled)/link:\(retry.remoteWebURL != nil)/\(retry.detail)"

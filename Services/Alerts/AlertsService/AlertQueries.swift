@@ -11,14 +11,21 @@ struct AlertView: Codable, Sendable {
     var state: String
     var customerId: String
     var customerName: String
-    var agentId: String
-    var agentName: String
+    /// What the alert is about: the agent (`a_…`), or the appliance (`d_…`) for `device-offline`.
+    var subjectId: String
+    /// Absent for an appliance-wide alert.
+    var agentId: String?
+    var agentName: String?
     var deviceSerial: String
+    var deviceName: String?
     var occurrences: Int
     var firstSeenAt: Date
     var lastSeenAt: Date
     var lastError: String?
     var failedNightsInARow: Int?
+    /// Silent failures: when the clock started (last success, last check-in, latest offsite point) and the days it has lasted.
+    var since: Date?
+    var days: Int?
     var acknowledgedAt: Date?
     var acknowledgedBy: String?
     var resolvedAt: Date?
@@ -36,14 +43,19 @@ struct AlertView: Codable, Sendable {
         state = row["state"]
         customerId = row["customer_id"]
         customerName = row["customer_name"]
-        agentId = row["agent_id"]
-        agentName = row["agent_name"]
+        subjectId = row["agent_id"]
+        let isAgent = !(row["agent_volume"] as String).isEmpty
+        agentId = isAgent ? row["agent_id"] : nil
+        agentName = isAgent ? row["agent_name"] : nil
         deviceSerial = row["device_serial"]
+        deviceName = row["device_name"]
         occurrences = row["occurrences"]
         firstSeenAt = Date(timeIntervalSince1970: row["first_seen_at"])
         lastSeenAt = Date(timeIntervalSince1970: row["last_seen_at"])
         lastError = row["last_error"]
         failedNightsInARow = row["failed_nights"]
+        since = date("since")
+        days = row["days"]
         acknowledgedAt = date("acknowledged_at")
         acknowledgedBy = row["acknowledged_by"]
         resolvedAt = date("resolved_at")

@@ -7,63 +7,128 @@ import VectisDelivery
 enum AlertStore {
     static let backupJobFailure = "backup-job-failure"
 
+    /// One sighting of a problem: a failed run, or a silent failure starting or lasting another day.
+    struct Occurrence {
+        var type: String
+        var severity: AlertSeverity
+        var tenant: String
+        /// The agent (`a_…`), or the appliance (`d_…`) for `device-offline`.
+        var subjectId: String
+        var customer: CustomerRef
+        var deviceSerial: String
+        var deviceName: String?
+        var agentVolume: String?
+        var agentName: String?
+        var seenAt: Date
+        var lastError: String?
+        var failedNights: Int?
+        var since: Date?
+        var days: Int?
+    }
+
     /// A failed run raises the agent's alert or adds an occurrence to it; a success resolves it.
     static func apply(_ job: BackupJobRecorded, tenant: String, at now: Date, db: Database, outbox: Outbox) throws {
         let agentId = StableID.agent(tenant: tenant, deviceSerial: job.deviceSerial, volume: job.agentVolume)
-        let customerId = StableID.customer(tenant: tenant, key: job.customer.key)
-        let existing = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM alert WHERE tenant = ? AND type = ? AND agent_id = ? AND state != 'resolved'"),
-            arguments: [tenant, backupJobFailure, agentId])
         // An old failure replayed after a newer success is history, not a current problem.
-        let failingNow = job.status == .failure && (job.currentlyFailing ?? true)
-        if failingNow {
-            let muted = try isMuted(agentId: agentId, customerId: customerId, at: now, db: db)
-            guard let existing else {
-                try db.cachedStatement(
-                    sql: """
-                        INSERT INTO alert (tenant, type, severity, state, agent_id, customer_id, customer_key, customer_name,
-                            device_serial, agent_volume, agent_name, occurrences, first_seen_at, last_seen_at, last_error,
-                            failed_nights, raised, updated_at)
-                        VALUES (?, ?, 'high', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
-                        """)
-                    .execute(arguments: [tenant, backupJobFailure, muted ? "muted" : "open", agentId, customerId, job.customer.key,
-                                job.customer.name, job.deviceSerial, job.agentVolume, job.agentName,
-                                job.runAt.timeIntervalSince1970, job.runAt.timeIntervalSince1970, job.errorMessage,
-                                job.failedNightsInARow, !muted, now.timeIntervalSince1970])
-                if !muted {
-                    try outbox.append(AlertRaised(alert: try snapshot(id: db.lastInsertedRowID, db: db)),
-                                      tenant: tenant, customerKey: job.customer.key, in: db)
-                }
-                return
-            }
-            let id: Int64 = existing["id"]
-            let wasMuted = (existing["state"] as String) == "muted"
-            let state = wasMuted && !muted ? "open" : (existing["state"] as String)
+        if job.status == .failure && (job.currentlyFailing ?? true) {
+            try record(
+                Occurrence(
+                    type: backupJobFailure, severity: .high, tenant: tenant, subjectId: agentId, customer: job.customer,
+                    deviceSerial: job.deviceSerial, agentVolume: job.agentVolume, agentName: job.agentName, seenAt: job.runAt,
+                    lastError: job.errorMessage, failedNights: job.failedNightsInARow),
+                now: now, db: db, outbox: outbox)
+        } else if job.status == .success, job.currentlyFailing == false, let existing = try unresolved(backupJobFailure, tenant, agentId, db) {
+            try resolve(id: existing["id"], reason: "recovered", by: nil, at: job.runAt, now: now, db: db, outbox: outbox)
+        }
+    }
+
+    /// Severity of each silent failure: a missed backup and an offline appliance are as bad as a failure; an
+    /// offsite copy falling behind leaves the local one.
+    static func severity(_ kind: BackupConditionChanged.Kind) -> AlertSeverity {
+        kind == .offsiteStale ? .medium : .high
+    }
+
+    /// A silent failure raises its alert (one per agent — or per appliance — and kind), counts each further day,
+    /// and resolves when it ends: `recovered` when backups, check-ins or replication came back, otherwise the
+    /// reason (`paused`, `archived`, `removed`, `superseded` by a failed run).
+    static func apply(_ condition: BackupConditionChanged, tenant: String, at now: Date, db: Database, outbox: Outbox) throws {
+        let subjectId = condition.agentVolume.map { StableID.agent(tenant: tenant, deviceSerial: condition.deviceSerial, volume: $0) }
+            ?? StableID.device(tenant: tenant, serial: condition.deviceSerial)
+        switch condition.change {
+        case .started, .continued:
+            try record(
+                Occurrence(
+                    type: condition.kind.rawValue, severity: severity(condition.kind), tenant: tenant, subjectId: subjectId,
+                    customer: condition.customer, deviceSerial: condition.deviceSerial, deviceName: condition.deviceName,
+                    agentVolume: condition.agentVolume, agentName: condition.agentName, seenAt: condition.observedAt,
+                    lastError: condition.detail, since: condition.since, days: condition.days),
+                now: now, db: db, outbox: outbox)
+        case .ended:
+            guard let existing = try unresolved(condition.kind.rawValue, tenant, subjectId, db) else { return }
+            try resolve(id: existing["id"], reason: condition.endReason ?? "recovered", by: nil, at: condition.observedAt, now: now,
+                        db: db, outbox: outbox)
+        }
+    }
+
+    static func unresolved(_ type: String, _ tenant: String, _ subjectId: String, _ db: Database) throws -> Row? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM alert WHERE tenant = ? AND type = ? AND agent_id = ? AND state != 'resolved'"),
+            arguments: [tenant, type, subjectId])
+    }
+
+    /// Raises the subject's alert of this type, or adds an occurrence to the one already open.
+    static func record(_ sighting: Occurrence, now: Date, db: Database, outbox: Outbox) throws {
+        let customerId = StableID.customer(tenant: sighting.tenant, key: sighting.customer.key)
+        let muted = try isMuted(agentId: sighting.subjectId, customerId: customerId, at: now, db: db)
+        // The agent name column names the subject: the appliance for device-wide alerts.
+        let subjectName = sighting.agentName ?? sighting.deviceName ?? sighting.deviceSerial
+        guard let existing = try unresolved(sighting.type, sighting.tenant, sighting.subjectId, db) else {
             try db.cachedStatement(
                 sql: """
-                    UPDATE alert SET occurrences = occurrences + 1, last_seen_at = max(last_seen_at, ?), last_error = ?,
-                        failed_nights = ?, customer_name = ?, agent_name = ?, state = ?, raised = raised OR ?, updated_at = ?
-                    WHERE id = ?
+                    INSERT INTO alert (tenant, type, severity, state, agent_id, customer_id, customer_key, customer_name,
+                        device_serial, agent_volume, agent_name, occurrences, first_seen_at, last_seen_at, last_error,
+                        failed_nights, raised, updated_at, device_name, since, days)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
-                .execute(arguments: [job.runAt.timeIntervalSince1970, job.errorMessage, job.failedNightsInARow, job.customer.name,
-                            job.agentName, state, state != "muted", now.timeIntervalSince1970, id])
-            guard state != "muted" else { return }  // recorded, but a muted condition raises nothing
-            let alert = try snapshot(id: id, db: db)
-            if !(existing["raised"] as Bool) {
-                try outbox.append(AlertRaised(alert: alert), tenant: tenant, customerKey: job.customer.key, in: db)
-            } else {
-                try outbox.append(AlertUpdated(alert: alert, reason: wasMuted ? "unmuted" : "occurrence"),
-                                  tenant: tenant, customerKey: job.customer.key, in: db)
+                .execute(arguments: [sighting.tenant, sighting.type, sighting.severity.rawValue, muted ? "muted" : "open", sighting.subjectId,
+                            customerId, sighting.customer.key, sighting.customer.name, sighting.deviceSerial, sighting.agentVolume ?? "",
+                            subjectName, sighting.seenAt.timeIntervalSince1970, sighting.seenAt.timeIntervalSince1970, sighting.lastError,
+                            sighting.failedNights, !muted, now.timeIntervalSince1970, sighting.deviceName,
+                            sighting.since?.timeIntervalSince1970, sighting.days])
+            if !muted {
+                try outbox.append(AlertRaised(alert: try snapshot(id: db.lastInsertedRowID, db: db)),
+                                  tenant: sighting.tenant, customerKey: sighting.customer.key, in: db)
             }
-        } else if job.status == .success, job.currentlyFailing == false, let existing {
-            try resolve(id: existing["id"], reason: "recovered", by: nil, at: job.runAt, now: now, db: db, outbox: outbox)
+            return
+        }
+        let id: Int64 = existing["id"]
+        let wasMuted = (existing["state"] as String) == "muted"
+        let state = wasMuted && !muted ? "open" : (existing["state"] as String)
+        try db.cachedStatement(
+            sql: """
+                UPDATE alert SET occurrences = occurrences + 1, last_seen_at = max(last_seen_at, ?), last_error = ?,
+                    failed_nights = ?, customer_name = ?, agent_name = ?, state = ?, raised = raised OR ?, updated_at = ?,
+                    device_name = coalesce(?, device_name), since = coalesce(?, since), days = coalesce(?, days)
+                WHERE id = ?
+                """)
+            .execute(arguments: [sighting.seenAt.timeIntervalSince1970, sighting.lastError, sighting.failedNights, sighting.customer.name,
+                        subjectName, state, state != "muted", now.timeIntervalSince1970, sighting.deviceName,
+                        sighting.since?.timeIntervalSince1970, sighting.days, id])
+        guard state != "muted" else { return }  // recorded, but a muted condition raises nothing
+        let alert = try snapshot(id: id, db: db)
+        if !(existing["raised"] as Bool) {
+            try outbox.append(AlertRaised(alert: alert), tenant: sighting.tenant, customerKey: sighting.customer.key, in: db)
+        } else {
+            try outbox.append(AlertUpdated(alert: alert, reason: wasMuted ? "unmuted" : "occurrence"),
+                              tenant: sighting.tenant, customerKey: sighting.customer.key, in: db)
         }
     }
 
     /// Puts a rule's remark (e.g. "no PSA company mapped") on the agent's unresolved alert.
     static func note(_ fired: RuleFired, tenant: String, db: Database) throws {
-        guard let volume = fired.subject.agentVolume, let detail = fired.detail else { return }
-        let agentId = StableID.agent(tenant: tenant, deviceSerial: fired.subject.deviceSerial, volume: volume)
+        guard let detail = fired.detail else { return }
+        let agentId = fired.subject.agentVolume.map { StableID.agent(tenant: tenant, deviceSerial: fired.subject.deviceSerial, volume: $0) }
+            ?? StableID.device(tenant: tenant, serial: fired.subject.deviceSerial)
         try db.cachedStatement(
             sql: "UPDATE alert SET note = ? WHERE tenant = ? AND agent_id = ? AND state != 'resolved'")
             .execute(arguments: [detail, tenant, agentId])
@@ -141,7 +206,8 @@ enum AlertStore {
             state: AlertState(rawValue: row["state"]) ?? .open,
             subject: AlertSubject(
                 customer: CustomerRef(key: row["customer_key"], name: row["customer_name"]), deviceSerial: row["device_serial"],
-                agentVolume: row["agent_volume"], agentName: row["agent_name"]),
+                agentVolume: (row["agent_volume"] as String).isEmpty ? nil : row["agent_volume"],
+                agentName: (row["agent_volume"] as String).isEmpty ? nil : row["agent_name"]),
             occurrences: row["occurrences"], firstSeenAt: Date(timeIntervalSince1970: row["first_seen_at"]),
             lastSeenAt: Date(timeIntervalSince1970: row["last_seen_at"]), lastError: row["last_error"],
             failedNightsInARow: row["failed_nights"])

@@ -53,6 +53,15 @@ enum AlertsTables {
         migrator.registerMigration("alerts-v2-notes") { db in
             try db.execute(sql: "ALTER TABLE alert ADD COLUMN note TEXT")
         }
+        migrator.registerMigration("alerts-v3-silence") { db in
+            // Silent failures: `agent_id` names the subject (an agent, or the appliance `d_…` for device-offline,
+            // with an empty volume); when the condition's clock started and how many days it has lasted.
+            try db.execute(sql: """
+                ALTER TABLE alert ADD COLUMN device_name TEXT;
+                ALTER TABLE alert ADD COLUMN since DOUBLE;
+                ALTER TABLE alert ADD COLUMN days INTEGER;
+                """)
+        }
         return migrator
     }
 }

@@ -13,11 +13,13 @@ public func buildApplication(
     let database = try ServiceDatabase.open(at: configuration.databasePath, migrator: AlertsTables.migrator)
     let bus = try ReliableBus(
         configuration: configuration, database: database,
-        subscriptions: [.exact(BackupJobRecorded.topic), .exact(RuleFired.topic)], metrics: metrics, logger: logger
+        subscriptions: [.exact(BackupJobRecorded.topic), .exact(BackupConditionChanged.topic), .exact(RuleFired.topic)], metrics: metrics, logger: logger
     ) { received, db, outbox in
         switch received.event {
         case let job as BackupJobRecorded:
             try AlertStore.apply(job, tenant: received.header.tenant, at: Date(), db: db, outbox: outbox)
+        case let condition as BackupConditionChanged:
+            try AlertStore.apply(condition, tenant: received.header.tenant, at: Date(), db: db, outbox: outbox)
         case let fired as RuleFired where fired.action == .notMapped:
             // The one thing the rules engine tells the feed: why a failing agent has no ticket.
             try AlertStore.note(fired, tenant: received.header.tenant, db: db)

@@ -13,27 +13,34 @@ public func buildApplication(
 ) throws -> (application: some ApplicationProtocol, bus: ReliableBus, databasePath: String, routes: [String]) {
     let database = try ServiceDatabase.open(at: configuration.runtime.databasePath, migrator: BackupsTables.migrator)
     let nights = configuration.nights
+    let clock = configuration.clock
     let bus = try ReliableBus(
         configuration: configuration.runtime, database: database,
-        subscriptions: [.exact(BackupRunObserved.topic), .exact(DattoAgentSeen.topic)], metrics: metrics, logger: logger
+        subscriptions: [.exact(BackupRunObserved.topic), .exact(DattoAgentSeen.topic), .exact(DattoDeviceSeen.topic)], metrics: metrics, logger: logger
     ) { received, db, outbox in
         let tenant = received.header.tenant
         switch received.event {
         case let run as BackupRunObserved:
             try BackupJobStore.record(
-                run, tenant: tenant, calendar: nights.calendar(for: tenant), at: Date(), db: db, outbox: outbox,
+                run, tenant: tenant, calendar: nights.calendar(for: tenant), at: clock(), db: db, outbox: outbox,
                 correlationId: received.header.messageId.uuidString)
         case let agent as DattoAgentSeen:
-            try BackupJobStore.apply(agent, tenant: tenant, at: Date(), db: db)
+            try BackupJobStore.apply(agent, tenant: tenant, at: clock(), db: db)
+        case let device as DattoDeviceSeen:
+            try BackupJobStore.apply(device, tenant: tenant, at: clock(), db: db)
         default:
             break
         }
     }
     let router = ServiceApplication.makeRouter()
-    HubController(queries: HubQueries(database: database)).addRoutes(to: router)
+    HubController(queries: HubQueries(database: database, clock: clock)).addRoutes(to: router)
+    let silence = SilenceWatch(
+        database: database, outbox: bus.outbox, settings: configuration.silence, clock: clock, metrics: metrics.factory, logger: logger)
     let (application, routes) = ServiceApplication.build(
         configuration: configuration.runtime, metrics: metrics, router: router,
-        services: bus.services + [RetentionService(database: database, retentionDays: configuration.retentionDays, logger: logger)],
+        services: bus.services + [
+            RetentionService(database: database, retentionDays: configuration.retentionDays, logger: logger), silence,
+        ],
         checks: [bus.readinessCheck], logger: logger)
     return (application, bus, configuration.runtime.databasePath, routes)
 }

@@ -10,7 +10,34 @@ enum BackupJobStore {
     static func apply(_ agent: DattoAgentSeen, tenant: String, at now: Date, db: Database) throws {
         try upsertAgent(
             tenant: tenant, customer: agent.customer, serial: agent.deviceSerial, volume: agent.volume, name: agent.name,
-            kind: agent.kind.rawValue, paused: agent.isPaused, archived: agent.isArchived, at: now, db: db)
+            kind: agent.kind.rawValue, paused: agent.isPaused, archived: agent.isArchived, latestOffsiteAt: agent.latestOffsiteAt,
+            lastSnapshotAt: agent.lastSnapshotAt, at: now, db: db)
+    }
+
+    /// Keeps the appliance's last check-in (and when the collector last reported it) for the silence check, and
+    /// marks the agents Datto no longer lists on it as removed, so they are not mistaken for silent ones.
+    static func apply(_ device: DattoDeviceSeen, tenant: String, at now: Date, db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO device (tenant, serial, name, customer_id, customer_key, customer_name, last_seen_at, hidden, observed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (tenant, serial) DO UPDATE SET name = excluded.name, customer_id = excluded.customer_id,
+                    customer_key = excluded.customer_key, customer_name = excluded.customer_name, last_seen_at = excluded.last_seen_at,
+                    hidden = excluded.hidden, observed_at = max(device.observed_at, excluded.observed_at)
+                """)
+            .execute(arguments: [tenant, device.serialNumber, device.name, StableID.customer(tenant: tenant, key: device.customer.key),
+                        device.customer.key, device.customer.name, device.lastSeenAt?.timeIntervalSince1970, device.hidden,
+                        now.timeIntervalSince1970])
+        guard let volumes = device.assetVolumes else { return }
+        let listed = Set(volumes)
+        let known = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT id, volume, is_removed FROM agent WHERE tenant = ? AND device_serial = ?"),
+            arguments: [tenant, device.serialNumber])
+        for row in known {
+            let removed = !listed.contains(row["volume"] as String)
+            guard removed != (row["is_removed"] as Bool) else { continue }
+            try db.cachedStatement(sql: "UPDATE agent SET is_removed = ? WHERE id = ?").execute(arguments: [removed, row["id"] as String])
+        }
     }
 
     /// Inserts the run if it is new; returns the event published for it, or nil for a run already recorded.
@@ -24,11 +51,12 @@ enum BackupJobStore {
         // A run can come before its agent's announcement (they are separate topics); know the agent either way.
         try db.cachedStatement(
             sql: """
-                INSERT INTO agent (id, tenant, customer_id, customer_key, customer_name, device_serial, volume, name, kind, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'agent', ?) ON CONFLICT (id) DO NOTHING
+                INSERT INTO agent (id, tenant, customer_id, customer_key, customer_name, device_serial, volume, name, kind, updated_at,
+                    first_known_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'agent', ?, ?) ON CONFLICT (id) DO NOTHING
                 """)
             .execute(arguments: [agentId, tenant, customerId, run.customer.key, run.customer.name, run.deviceSerial, run.agentVolume,
-                        run.agentName, now.timeIntervalSince1970])
+                        run.agentName, now.timeIntervalSince1970, now.timeIntervalSince1970])
         let night = calendar.night(of: run.runAt)
         let status: BackupJobRecorded.Status = run.succeeded ? .success : .failure
         let verification = run.verification
@@ -109,18 +137,22 @@ enum BackupJobStore {
 
     static func upsertAgent(
         tenant: String, customer: CustomerRef, serial: String, volume: String, name: String, kind: String, paused: Bool,
-        archived: Bool, at now: Date, db: Database
+        archived: Bool, latestOffsiteAt: Date?, lastSnapshotAt: Date?, at now: Date, db: Database
     ) throws {
+        // `updated_at` is when the collector last reported the agent: the silence check judges only fresh agents.
         try db.cachedStatement(
             sql: """
                 INSERT INTO agent (id, tenant, customer_id, customer_key, customer_name, device_serial, volume, name, kind,
-                    is_paused, is_archived, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    is_paused, is_archived, updated_at, first_known_at, latest_offsite_at, last_snapshot_at, is_removed)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
                 ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, customer_key = excluded.customer_key,
                     customer_name = excluded.customer_name, name = excluded.name, kind = excluded.kind,
-                    is_paused = excluded.is_paused, is_archived = excluded.is_archived, updated_at = excluded.updated_at
+                    is_paused = excluded.is_paused, is_archived = excluded.is_archived, updated_at = excluded.updated_at,
+                    latest_offsite_at = coalesce(excluded.latest_offsite_at, agent.latest_offsite_at),
+                    last_snapshot_at = coalesce(excluded.last_snapshot_at, agent.last_snapshot_at), is_removed = 0
                 """).execute(arguments: [StableID.agent(tenant: tenant, deviceSerial: serial, volume: volume), tenant,
                         StableID.customer(tenant: tenant, key: customer.key), customer.key, customer.name, serial, volume, name,
-                        kind, paused, archived, now.timeIntervalSince1970])
+                        kind, paused, archived, now.timeIntervalSince1970, now.timeIntervalSince1970,
+                        latestOffsiteAt?.timeIntervalSince1970, lastSnapshotAt?.timeIntervalSince1970])
     }
 }

@@ -7,11 +7,20 @@ public struct BackupsConfiguration: Sendable {
     public var nights: NightSettings
     /// Rows older than this are deleted (default 400 days).
     public var retentionDays: Int
+    /// Missed backups, offline appliances, stale offsite copies: windows and how often they are checked.
+    public var silence: SilenceSettings
+    /// "Now" for the silence check and the hub's "for 31 h" (tests set Datto's sandbox clock).
+    public var clock: @Sendable () -> Date
 
-    public init(runtime: RuntimeConfiguration, nights: NightSettings = NightSettings(), retentionDays: Int = 400) {
+    public init(
+        runtime: RuntimeConfiguration, nights: NightSettings = NightSettings(), retentionDays: Int = 400,
+        silence: SilenceSettings = SilenceSettings(), clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.runtime = runtime
         self.nights = nights
         self.retentionDays = retentionDays
+        self.silence = silence
+        self.clock = clock
     }
 
     public init(environment env: Environment) throws {
@@ -39,6 +48,8 @@ public struct BackupsConfiguration: Sendable {
                 nights.tenants[tenant] = NightCalendar(timeZone: zone, boundaryHour: entry.boundaryHour ?? hour)
             }
         }
-        self.init(runtime: runtime, nights: nights, retentionDays: try env.int("VECTIS_BACKUP_RETENTION_DAYS", default: 400))
+        self.init(
+            runtime: runtime, nights: nights, retentionDays: try env.int("VECTIS_BACKUP_RETENTION_DAYS", default: 400),
+            silence: try SilenceSettings(environment: env))
     }
 }

@@ -61,6 +61,48 @@ enum BackupsTables {
                 );
                 """)
         }
+        migrator.registerMigration("backups-v2-silence") { db in
+            // What the silence check needs: when each agent became known (its grace), its latest offsite point,
+            // whether Datto still lists it; each appliance's last check-in and when the collector last reported on it;
+            // and the conditions in force, so a restart neither forgets one nor raises it twice.
+            try db.execute(sql: """
+                ALTER TABLE agent ADD COLUMN first_known_at DOUBLE;
+                UPDATE agent SET first_known_at = updated_at;
+                ALTER TABLE agent ADD COLUMN latest_offsite_at DOUBLE;
+                ALTER TABLE agent ADD COLUMN last_snapshot_at DOUBLE;
+                ALTER TABLE agent ADD COLUMN is_removed BOOLEAN NOT NULL DEFAULT 0;
+                CREATE TABLE device (
+                    tenant TEXT NOT NULL,
+                    serial TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    customer_key TEXT NOT NULL,
+                    customer_name TEXT NOT NULL,
+                    last_seen_at DOUBLE,
+                    hidden BOOLEAN NOT NULL,
+                    observed_at DOUBLE NOT NULL,
+                    -- When the check saw it back after being offline: its agents wait for news newer than that.
+                    back_online_at DOUBLE,
+                    PRIMARY KEY (tenant, serial)
+                );
+                CREATE TABLE condition (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    tenant TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    subject_id TEXT NOT NULL,
+                    customer_id TEXT NOT NULL,
+                    device_serial TEXT NOT NULL,
+                    agent_volume TEXT,
+                    since DOUBLE NOT NULL,
+                    days INTEGER NOT NULL,
+                    started_at DOUBLE NOT NULL,
+                    ended_at DOUBLE,
+                    end_reason TEXT
+                );
+                CREATE UNIQUE INDEX condition_one_active ON condition (tenant, kind, subject_id) WHERE ended_at IS NULL;
+                CREATE INDEX condition_customer ON condition (customer_id) WHERE ended_at IS NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -34,9 +34,10 @@ public struct AgentCard: Codable, Sendable, Equatable {
     public var volume: String
     public var isPaused: Bool
     public var isArchived: Bool
-    /// `no-backups-yet`, `failing` or `ok`.
+    /// `failing`, `missed`, `device-offline`, `offsite-stale`, `no-backups-yet` or `ok` (the first that applies).
     public var state: String
-    /// What the card says: "No backups yet", "Currently failing — 2 failed nights in a row", "OK".
+    /// What the card says: "Currently failing — 2 failed nights in a row", "No successful backup for 31 h",
+    /// "Appliance offline: last check-in 3 h ago", "Latest offsite copy is 52 h old", "No backups yet", "OK".
     public var headline: String
     public var lastRunAt: Date?
     public var lastSuccessAt: Date?
@@ -44,6 +45,17 @@ public struct AgentCard: Codable, Sendable, Equatable {
     public var currentlyFailing: Bool
     public var failedNightsInARow: Int
     public var runsLast24h: Int
+    /// Silent failures in force for this agent (its appliance's `device-offline` included).
+    public var conditions: [ConditionView]
+}
+
+/// A silent failure as the hub shows it, worded at the time of asking.
+public struct ConditionView: Codable, Sendable, Equatable {
+    /// `backup-missed`, `device-offline` or `offsite-stale`.
+    public var type: String
+    public var since: Date
+    public var days: Int
+    public var headline: String
 }
 
 public struct CustomerBackups: Codable, Sendable {
@@ -70,9 +82,11 @@ public struct AgentRuns: Codable, Sendable {
 /// Read side of `backup_jobs`.
 struct HubQueries: Sendable {
     let database: DatabasePool
+    let clock: @Sendable () -> Date
 
-    func customerBackups(id: String, now: Date = Date()) async throws -> CustomerBackups? {
-        try await database.read { db in
+    func customerBackups(id: String) async throws -> CustomerBackups? {
+        let now = clock()
+        return try await database.read { db in
             guard let customer = try Row.fetchOne(
                 db, sql: "SELECT tenant, customer_key, customer_name FROM agent WHERE customer_id = ? ORDER BY updated_at DESC LIMIT 1",
                 arguments: [id])
@@ -89,14 +103,16 @@ struct HubQueries: Sendable {
                 arguments: [now.timeIntervalSince1970 - 86_400, id])
             let runs = try Row.fetchAll(
                 db, sql: "SELECT * FROM backup_jobs WHERE customer_id = ? ORDER BY run_at DESC, id DESC LIMIT 10", arguments: [id])
+            let conditions = try Self.conditions(customerId: id, now: now, db: db)
             return CustomerBackups(
                 customer: .init(id: id, tenant: customer["tenant"], key: customer["customer_key"], name: customer["customer_name"]),
-                agents: agents.map(Self.card), recentRuns: runs.map(Self.run))
+                agents: agents.map { Self.card($0, conditions: conditions) }, recentRuns: runs.map(Self.run))
         }
     }
 
-    func agentRuns(id: String, limit: Int, before: Date?, now: Date = Date()) async throws -> AgentRuns? {
-        try await database.read { db in
+    func agentRuns(id: String, limit: Int, before: Date?) async throws -> AgentRuns? {
+        let now = clock()
+        return try await database.read { db in
             guard let agent = try Row.fetchOne(
                 db,
                 sql: """
@@ -112,28 +128,61 @@ struct HubQueries: Sendable {
                 sql: "SELECT * FROM backup_jobs WHERE agent_id = ? AND run_at < ? ORDER BY run_at DESC LIMIT ?",
                 arguments: [id, before?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude, limit + 1])
             let runs = rows.prefix(limit).map(Self.run)
-            return AgentRuns(agent: Self.card(agent), runs: Array(runs), nextBefore: rows.count > limit ? runs.last?.runAt : nil)
+            let conditions = try Self.conditions(customerId: agent["customer_id"], now: now, db: db)
+            return AgentRuns(agent: Self.card(agent, conditions: conditions), runs: Array(runs), nextBefore: rows.count > limit ? runs.last?.runAt : nil)
         }
     }
 
-    static func card(_ row: Row) -> AgentCard {
+    /// The customer's conditions in force, by subject (agent id, or device id for `device-offline`).
+    static func conditions(customerId: String, now: Date, db: Database) throws -> [String: [ConditionView]] {
+        var bySubject: [String: [ConditionView]] = [:]
+        let rows = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM condition WHERE customer_id = ? AND ended_at IS NULL"), arguments: [customerId])
+        for row in rows {
+            guard let kind = BackupConditionChanged.Kind(rawValue: row["kind"]) else { continue }
+            let since = Date(timeIntervalSince1970: row["since"])
+            // "No backup yet" when the clock started at the agent's arrival rather than at a backup.
+            let noSuccess = try Bool.fetchOne(
+                db.cachedStatement(sql: """
+                    SELECT s.last_success_at IS NULL AND a.last_snapshot_at IS NULL
+                    FROM agent a LEFT JOIN agent_summary s ON s.agent_id = a.id WHERE a.id = ?
+                    """),
+                arguments: [row["subject_id"] as String]) ?? true
+            let never = kind == .backupMissed && noSuccess
+            bySubject[row["subject_id"], default: []].append(ConditionView(
+                type: kind.rawValue, since: since, days: row["days"],
+                headline: SilenceText.headline(kind, since: since, neverBackedUp: never, now: now)))
+        }
+        return bySubject
+    }
+
+    static func card(_ row: Row, conditions: [String: [ConditionView]]) -> AgentCard {
         func date(_ column: String) -> Date? { (row[column] as Double?).map(Date.init(timeIntervalSince1970:)) }
         let lastRun = date("last_run_at")
         let failing = (row["currently_failing"] as Bool?) ?? false
         let nights = (row["failed_nights"] as Int?) ?? 0
-        let state = lastRun == nil ? "no-backups-yet" : (failing ? "failing" : "ok")
+        let deviceId = StableID.device(tenant: row["tenant"], serial: row["device_serial"])
+        let inForce = (conditions[row["id"]] ?? []) + (conditions[deviceId] ?? [])
+        func condition(_ type: String) -> ConditionView? { inForce.first { $0.type == type } }
+        let state: String
         let headline: String
-        switch state {
-        case "no-backups-yet": headline = "No backups yet"
-        case "failing": headline = nights > 0 ? "Currently failing — \(nights) failed night\(nights == 1 ? "" : "s") in a row" : "Currently failing"
-        default: headline = "OK"
+        if lastRun != nil && failing {
+            state = "failing"
+            headline = nights > 0 ? "Currently failing — \(nights) failed night\(nights == 1 ? "" : "s") in a row" : "Currently failing"
+        } else if let found = ["backup-missed", "device-offline", "offsite-stale"].lazy.compactMap(condition).first {
+            state = found.type == "backup-missed" ? "missed" : found.type
+            headline = found.headline
+        } else if lastRun == nil {
+            (state, headline) = ("no-backups-yet", "No backups yet")
+        } else {
+            (state, headline) = ("ok", "OK")
         }
         return AgentCard(
             agentId: row["id"], name: row["name"], kind: row["kind"], deviceSerial: row["device_serial"], volume: row["volume"],
             isPaused: row["is_paused"], isArchived: row["is_archived"], state: state, headline: headline, lastRunAt: lastRun,
             lastSuccessAt: date("last_success_at"),
             lastFailure: date("last_failure_at").map { AgentCard.Failure(at: $0, message: row["last_failure_message"]) },
-            currentlyFailing: failing, failedNightsInARow: nights, runsLast24h: row["runs_24h"] ?? 0)
+            currentlyFailing: failing, failedNightsInARow: nights, runsLast24h: row["runs_24h"] ?? 0, conditions: inForce)
     }
 
     static func run(_ row: Row) -> RunView {

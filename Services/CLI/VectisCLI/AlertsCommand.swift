@@ -44,12 +44,14 @@ public struct AlertsCommand: AsyncParsableCommand {
             }
             if alerts.isEmpty { print("No alerts."); return }
             let rows = alerts.map { alert -> [String] in
-                [alert["id"] as? String ?? "?", alert["state"] as? String ?? "?", alert["severity"] as? String ?? "?",
-                 alert["customerName"] as? String ?? "?", alert["agentName"] as? String ?? "?",
-                 "\(alert["occurrences"] as? Int ?? 0)", HubFormatter.short(alert["lastSeenAt"] as? String) ?? "?",
-                 alert["lastError"] as? String ?? ""]
+                // An appliance-wide alert (device-offline) is about the appliance, not an agent.
+                let subject = alert["agentName"] as? String ?? alert["deviceName"] as? String ?? alert["deviceSerial"] as? String ?? "?"
+                return [alert["id"] as? String ?? "?", alert["type"] as? String ?? "?", alert["state"] as? String ?? "?",
+                        alert["severity"] as? String ?? "?", alert["customerName"] as? String ?? "?", subject,
+                        "\(alert["occurrences"] as? Int ?? 0)", HubFormatter.short(alert["lastSeenAt"] as? String) ?? "?",
+                        alert["lastError"] as? String ?? ""]
             }
-            HubFormatter.table(["Alert", "State", "Severity", "Customer", "Agent", "Seen", "Last", "Last error"], rows)
+            HubFormatter.table(["Alert", "Type", "State", "Severity", "Customer", "Agent / appliance", "Seen", "Last", "Last error"], rows)
                 .forEach { print($0) }
         }
     }

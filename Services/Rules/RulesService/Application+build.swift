@@ -40,11 +40,17 @@ public func buildApplication(
     let database = try ServiceDatabase.open(at: configuration.runtime.databasePath, migrator: RulesTables.migrator)
     let secrets = try SecretBox.load(keyFile: configuration.secretKeyFile)
     let bus = try ReliableBus(
-        configuration: configuration.runtime, database: database, subscriptions: [.exact(BackupJobRecorded.topic)],
+        configuration: configuration.runtime, database: database, subscriptions: [.exact(BackupJobRecorded.topic), .exact(BackupConditionChanged.topic)],
         metrics: metrics, logger: logger
     ) { received, db, outbox in
-        guard let job = received.event as? BackupJobRecorded else { return }
-        try RuleEngine.evaluate(job, tenant: received.header.tenant, now: Date(), db: db, outbox: outbox)
+        switch received.event {
+        case let job as BackupJobRecorded:
+            try RuleEngine.evaluate(job, tenant: received.header.tenant, now: Date(), db: db, outbox: outbox)
+        case let condition as BackupConditionChanged:
+            try RuleEngine.evaluate(condition, tenant: received.header.tenant, now: Date(), db: db, outbox: outbox)
+        default:
+            break
+        }
     }
     let worker = TicketWorker(database: database, outbox: bus.outbox, secrets: secrets, timeout: configuration.psaTimeout, logger: logger)
     let router = ServiceApplication.makeRouter()

@@ -3,7 +3,7 @@ import GRDB
 import VectisContracts
 import VectisDelivery
 
-/// Decides, inside the consumer's transaction, what each rule does about a recorded run. PSA calls are not made
+/// Decides, inside the consumer's transaction, what each rule does about a problem. PSA calls are not made
 /// here: an `open`/`note`/`close` action is queued (the Titanic pattern) and the ticket worker carries it out,
 /// so a crash between deciding and calling loses nothing and repeats nothing.
 enum RuleEngine {
@@ -12,12 +12,21 @@ enum RuleEngine {
     }
 
     static func evaluate(_ job: BackupJobRecorded, tenant: String, now: Date, db: Database, outbox: Outbox) throws {
-        let customerId = StableID.customer(tenant: tenant, key: job.customer.key)
-        let agentId = StableID.agent(tenant: tenant, deviceSerial: job.deviceSerial, volume: job.agentVolume)
-        let subject = AlertSubject(customer: job.customer, deviceSerial: job.deviceSerial, agentVolume: job.agentVolume, agentName: job.agentName)
-        for rule in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM rule WHERE tenant = ? AND enabled"), arguments: [tenant]) {
+        try evaluate(RuleProblem(job, tenant: tenant), tenant: tenant, now: now, db: db, outbox: outbox)
+    }
+
+    static func evaluate(_ condition: BackupConditionChanged, tenant: String, now: Date, db: Database, outbox: Outbox) throws {
+        try evaluate(RuleProblem(condition, tenant: tenant), tenant: tenant, now: now, db: db, outbox: outbox)
+    }
+
+    static func evaluate(_ problem: RuleProblem, tenant: String, now: Date, db: Database, outbox: Outbox) throws {
+        let customerId = StableID.customer(tenant: tenant, key: problem.customer.key)
+        let rules = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM rule WHERE tenant = ? AND enabled AND trigger = ?"),
+            arguments: [tenant, problem.trigger.rawValue])
+        for rule in rules {
             let ruleId: Int64 = rule["id"]
-            let key = dedupeKey(tenant: tenant, customerId: customerId, agentId: agentId, ruleId: ruleId)
+            let key = dedupeKey(tenant: tenant, customerId: customerId, agentId: problem.subjectId, ruleId: ruleId)
             let dryRun = now.timeIntervalSince1970 < (rule["dry_run_until"] as Double)
             let action: String = rule["action"]
             let psa: String = rule["psa"]
@@ -26,42 +35,41 @@ enum RuleEngine {
                 arguments: [ruleId, key])
             func fired(_ kind: RuleFired.Action, detail: String? = nil) throws {
                 try outbox.append(
-                    RuleFired(ruleId: "ru_\(ruleId)", ruleName: rule["name"], templateId: rule["template_id"], action: kind, subject: subject,
-                              failedNightsInARow: job.failedNightsInARow, dryRun: dryRun, detail: detail),
-                    tenant: tenant, customerKey: job.customer.key, in: db)
+                    RuleFired(ruleId: "ru_\(ruleId)", ruleName: rule["name"], templateId: rule["template_id"], action: kind,
+                              subject: problem.subject, failedNightsInARow: problem.failedNightsInARow, dryRun: dryRun, detail: detail),
+                    tenant: tenant, customerKey: problem.customer.key, in: db)
             }
             func decide(_ kind: String, _ detail: String) throws -> Bool {
-                // One decision per problem per night, however often the night's runs are re-evaluated.
-                let line = "\(detail) (night \(job.night))"
+                // One decision per problem per night (or day), however often it is re-evaluated.
+                let line = "\(detail) (\(problem.token))"
                 guard try !Audit.exists(rule: ruleId, subject: key, kind: kind, detail: line, db: db) else { return false }
                 try Audit.record(rule: ruleId, subject: key, kind: kind, detail: line, dryRun: dryRun, db: db)
                 return true
             }
 
-            let failing = job.status == .failure && (job.currentlyFailing ?? true)
-            if failing && job.failedNightsInARow >= (rule["threshold_nights"] as Int) {
-                if action != "ticket", try decide(dryRun ? "would-retry" : "retry-requested", "retry \(job.agentName) on \(job.deviceSerial)") {
+            switch problem.phase {
+            case .on where problem.count >= (rule["threshold_nights"] as Int):
+                if action != "ticket", let retryId = problem.retryId, let volume = problem.subject.agentVolume,
+                    try decide(dryRun ? "would-retry" : "retry-requested", "retry \(problem.name) on \(problem.deviceSerial)")
+                {
                     let retries = try Int.fetchOne(
                         db.cachedStatement(sql: "SELECT COUNT(*) FROM audit WHERE rule_id = ? AND subject = ? AND kind = 'retry-requested'"),
                         arguments: [ruleId, key]) ?? 0
                     if !dryRun && retries <= (rule["max_retries"] as Int) {
                         try outbox.append(
-                            BackupRetryRequested(retryId: "rt_\(ruleId)_\(job.jobId)", deviceSerial: job.deviceSerial,
-                                                 agentVolume: job.agentVolume,
-                                                 reason: "\(job.failedNightsInARow) failed nights in a row", requestedBy: "ru_\(ruleId)"),
-                            tenant: tenant, customerKey: job.customer.key, in: db)
+                            BackupRetryRequested(retryId: "rt_\(ruleId)_\(retryId)", deviceSerial: problem.deviceSerial, agentVolume: volume,
+                                                 reason: problem.retryReason, requestedBy: "ru_\(ruleId)"),
+                            tenant: tenant, customerKey: problem.customer.key, in: db)
                         try fired(.retry)
                     }
                 }
                 guard action != "retry" else { continue }
                 if let live {
-                    guard (live["last_noted_night"] as String) != job.night else { continue }
-                    let text = "Backup of \(job.agentName) still failing: \(job.failedNightsInARow) nights in a row (night \(job.night)). "
-                        + "Last error: \(job.errorMessage ?? "none reported")."
-                    guard try decide(dryRun ? "would-add-note" : "add-note", "note on ticket for \(job.agentName)"), !dryRun else { continue }
+                    guard (live["last_noted_night"] as String) != problem.token else { continue }
+                    guard try decide(dryRun ? "would-add-note" : "add-note", "note on ticket for \(problem.name)"), !dryRun else { continue }
                     try db.cachedStatement(sql: "UPDATE ticket SET last_noted_night = ?, recovered_at = NULL WHERE id = ?")
-                        .execute(arguments: [job.night, live["id"] as Int64])
-                    try queue(ticket: live["id"], kind: "note", text: text, now: now, db: db)
+                        .execute(arguments: [problem.token, live["id"] as Int64])
+                    try queue(ticket: live["id"], kind: "note", text: problem.stillText, now: now, db: db)
                     try fired(.noteTicket)
                     continue
                 }
@@ -69,46 +77,42 @@ enum RuleEngine {
                     db.cachedStatement(sql: "SELECT company_id FROM psa_mapping WHERE psa = ? AND customer_id = ?"), arguments: [psa, customerId])
                 else {
                     // Never a ticket in some default company; say so where people look (the alert).
-                    let detail = "\(job.customer.name) (\(customerId)) has no \(psa) company mapping; no ticket opened"
-                    if try decide("not-mapped", detail) { try fired(.notMapped, detail: "No \(psa) company is mapped for \(job.customer.name): no ticket was opened.") }
+                    let detail = "\(problem.customer.name) (\(customerId)) has no \(psa) company mapping; no ticket opened"
+                    if try decide("not-mapped", detail) {
+                        try fired(.notMapped, detail: "No \(psa) company is mapped for \(problem.customer.name): no ticket was opened.")
+                    }
                     continue
                 }
-                guard try decide(dryRun ? "would-open-ticket" : "open-ticket", "ticket for \(job.agentName) in \(psa) company \(company)"),
+                guard try decide(dryRun ? "would-open-ticket" : "open-ticket", "ticket for \(problem.name) in \(psa) company \(company)"),
                     !dryRun
                 else { continue }
                 try db.cachedStatement(
                     sql: """
                         INSERT INTO ticket (rule_id, dedupe_key, tenant, customer_id, customer_name, agent_id, agent_name, device_serial,
-                            company_id, state, opened_night, last_noted_night, created_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'opening', ?, ?, ?)
+                            company_id, state, opened_night, last_noted_night, created_at, summary)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'opening', ?, ?, ?, ?)
                         """)
-                    .execute(arguments: [ruleId, key, tenant, customerId, job.customer.name, agentId, job.agentName, job.deviceSerial, company,
-                                job.night, job.night, now.timeIntervalSince1970])
+                    .execute(arguments: [ruleId, key, tenant, customerId, problem.customer.name, problem.subjectId, problem.name,
+                                problem.deviceSerial, company, problem.token, problem.token, now.timeIntervalSince1970, problem.summary])
                 let ticketId = db.lastInsertedRowID
-                let details = """
-                    Datto backups of \(job.agentName) on appliance \(job.deviceSerial) (\(job.customer.name)) have failed \
-                    \(job.failedNightsInARow) nights in a row.
-                    Last failure: \(BusJSON.formatTimestamp(job.runAt)) — \(job.errorMessage ?? "no error message from Datto").
-                    Last success: \(job.lastSuccessAt.map(BusJSON.formatTimestamp) ?? "none recorded").
-                    Opened by Vectis rule ru_\(ruleId).
-                    """
-                try queue(ticket: ticketId, kind: "open", text: details, now: now, db: db)
+                try queue(ticket: ticketId, kind: "open", text: problem.details + "\nOpened by Vectis rule ru_\(ruleId).", now: now, db: db)
                 try fired(.openTicket)
-            } else if job.status == .success, job.currentlyFailing == false, let live, (live["recovered_at"] as Double?) == nil {
-                guard action != "retry" else { continue }
-                let close = rule["close_on_recovery"] as Bool
-                guard try decide(dryRun ? "would-note-recovery" : "note-recovery", "recovery of \(job.agentName)"), !dryRun else { continue }
+            case .recovered(let note), .ended(let note):
+                guard action != "retry", let live, (live["recovered_at"] as Double?) == nil else { continue }
+                var close = rule["close_on_recovery"] as Bool
+                if case .ended = problem.phase { close = false }
+                guard try decide(dryRun ? "would-note-recovery" : "note-recovery", "recovery of \(problem.name)"), !dryRun else { continue }
                 try db.cachedStatement(sql: "UPDATE ticket SET recovered_at = ? WHERE id = ?")
                     .execute(arguments: [now.timeIntervalSince1970, live["id"] as Int64])
-                try queue(ticket: live["id"], kind: "note",
-                          text: "Backups of \(job.agentName) recovered: successful run at \(BusJSON.formatTimestamp(job.runAt)).",
-                          now: now, db: db)
+                try queue(ticket: live["id"], kind: "note", text: note, now: now, db: db)
                 if close {
-                    try queue(ticket: live["id"], kind: "close", text: "Closed by Vectis: backups recovered.", now: now, db: db)
+                    try queue(ticket: live["id"], kind: "close", text: problem.closeText, now: now, db: db)
                     try fired(.closeTicket)
                 } else {
                     try fired(.noteTicket)
                 }
+            default:
+                continue
             }
         }
     }

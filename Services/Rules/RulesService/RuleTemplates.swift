@@ -1,33 +1,76 @@
 import VectisContracts
 
-/// The three templates the integration guide promises, one per PSA.
+/// What makes a rule act: a run of failed nights, or one of the silent failures `vectis-backups` detects.
+enum RuleTrigger: String, Codable, Sendable, CaseIterable {
+    /// The agent's latest nights with runs all failed (`backup.job.recorded`).
+    case failedNights = "failed-nights"
+    /// No successful backup within the agent's window and no failed run either (`backup.condition.changed`).
+    case backupMissed = "backup-missed"
+    /// The appliance stopped checking in: one ticket per appliance, not per agent.
+    case deviceOffline = "device-offline"
+    /// Offsite replication fell behind.
+    case offsiteStale = "offsite-stale"
+
+    /// A retry needs an agent to retry, and only helps an agent whose backups failed or stopped.
+    var canRetry: Bool { self == .failedNights || self == .backupMissed }
+}
+
+/// The rule templates: the integration guide's three ("Datto backup fails 2+ nights in a row", one per PSA) and
+/// the same per PSA for each silent failure. A rule's threshold counts failed nights in a row, or for a silent
+/// failure the days it has lasted (day 1 when raised; a nightly backup missed twice is on day 2).
 struct RuleTemplate: Codable, Sendable {
     var id: String
     var name: String
     var psa: PSAKind
+    var trigger: RuleTrigger
     var description: String
     var defaultThresholdNights: Int
     /// Settings the PSA connection needs (secrets marked).
     var settings: [String]
 
-    static let all: [RuleTemplate] = [
-        RuleTemplate(
-            id: "datto-fails-2-nights-connectwise", name: "Datto backup fails 2+ nights in a row (ConnectWise)", psa: .connectwise,
-            description: "Opens one ConnectWise service ticket when an agent's backup has failed two nights in a row; adds a note on each further failed night and on recovery.",
-            defaultThresholdNights: 2,
-            settings: ["site", "codebase (default v4_6_release/)", "companyId", "publicKey", "privateKey (secret)", "clientId (secret)",
-                       "boardId", "statusId", "priorityId", "closedStatusId"]),
-        RuleTemplate(
-            id: "datto-fails-2-nights-autotask", name: "Datto backup fails 2+ nights in a row (Autotask)", psa: .autotask,
-            description: "Opens one Autotask ticket when an agent's backup has failed two nights in a row; adds a note on each further failed night and on recovery. The zone is found from the API user.",
-            defaultThresholdNights: 2,
-            settings: ["username", "secret (secret)", "integrationCode (secret)", "queueId", "statusId", "priorityId", "completeStatusId",
-                       "zoneLookupURL (optional)"]),
-        RuleTemplate(
-            id: "datto-fails-2-nights-halopsa", name: "Datto backup fails 2+ nights in a row (HaloPSA)", psa: .halopsa,
-            description: "Opens one HaloPSA ticket when an agent's backup has failed two nights in a row; adds a private action on each further failed night and on recovery.",
-            defaultThresholdNights: 2,
-            settings: ["instanceURL", "clientId", "clientSecret (secret)", "tenant", "ticketTypeId", "priorityId", "noteOutcomeId",
-                       "closedStatusId"]),
-    ]
+    static let all: [RuleTemplate] = RuleTrigger.allCases.flatMap { trigger in
+        [PSAKind.connectwise, .autotask, .halopsa].map { template(trigger, $0) }
+    }
+
+    static func template(_ trigger: RuleTrigger, _ psa: PSAKind) -> RuleTemplate {
+        let (psaName, ticket, note, settings): (String, String, String, [String]) = switch psa {
+        case .connectwise:
+            ("ConnectWise", "one ConnectWise service ticket", "a note",
+             ["site", "codebase (default v4_6_release/)", "companyId", "publicKey", "privateKey (secret)", "clientId (secret)",
+              "boardId", "statusId", "priorityId", "closedStatusId"])
+        case .autotask:
+            ("Autotask", "one Autotask ticket", "a note",
+             ["username", "secret (secret)", "integrationCode (secret)", "queueId", "statusId", "priorityId", "completeStatusId",
+              "zoneLookupURL (optional)"])
+        case .halopsa:
+            ("HaloPSA", "one HaloPSA ticket", "a private action",
+             ["instanceURL", "clientId", "clientSecret (secret)", "tenant", "ticketTypeId", "priorityId", "noteOutcomeId", "closedStatusId"])
+        }
+        let zone = psa == .autotask ? " The zone is found from the API user." : ""
+        switch trigger {
+        case .failedNights:
+            return RuleTemplate(
+                id: "datto-fails-2-nights-\(psa.rawValue)", name: "Datto backup fails 2+ nights in a row (\(psaName))", psa: psa,
+                trigger: trigger,
+                description: "Opens \(ticket) when an agent's backup has failed two nights in a row; adds \(note) on each further failed night and on recovery.\(zone)",
+                defaultThresholdNights: 2, settings: settings)
+        case .backupMissed:
+            return RuleTemplate(
+                id: "datto-missed-2-nights-\(psa.rawValue)", name: "Datto agent missed backups for 2 nights (\(psaName))", psa: psa,
+                trigger: trigger,
+                description: "Opens \(ticket) when an agent has had no successful backup — and no failed one either — for a second day; adds \(note) each further day and when backups return.\(zone)",
+                defaultThresholdNights: 2, settings: settings)
+        case .deviceOffline:
+            return RuleTemplate(
+                id: "datto-device-offline-\(psa.rawValue)", name: "Datto appliance offline (\(psaName))", psa: psa, trigger: trigger,
+                description: "Opens \(ticket) per appliance (not per agent) when it stops checking in with Datto; adds \(note) each further day and when it is back.\(zone)",
+                defaultThresholdNights: 1, settings: settings)
+        case .offsiteStale:
+            return RuleTemplate(
+                id: "datto-offsite-stale-\(psa.rawValue)", name: "Datto offsite copies falling behind (\(psaName))", psa: psa,
+                trigger: trigger,
+                description: "Opens \(ticket) when an agent's latest offsite copy is older than its threshold while newer local backups wait; adds \(note) each further day and when replication catches up.\(zone)",
+                defaultThresholdNights: 1, settings: settings)
+        }
+    }
 }

@@ -32,6 +32,8 @@ struct RulesController {
         var templateId: String
         var name: String
         var psa: String
+        /// `failed-nights`, `backup-missed`, `device-offline` or `offsite-stale`.
+        var trigger: String
         var settings: PSASettings
         /// Which secrets are set; never their values.
         var secretsSet: [String]
@@ -55,7 +57,7 @@ struct RulesController {
         let until = Date(timeIntervalSince1970: row["dry_run_until"])
         return RuleView(
             id: "ru_\(row["id"] as Int64)", tenant: row["tenant"], templateId: row["template_id"], name: row["name"], psa: row["psa"],
-            settings: (try? JSONDecoder().decode(PSASettings.self, from: Data((row["settings"] as String).utf8))) ?? PSASettings(),
+            trigger: row["trigger"], settings: (try? JSONDecoder().decode(PSASettings.self, from: Data((row["settings"] as String).utf8))) ?? PSASettings(),
             secretsSet: set,
             secretsProblem: opened == nil ? "The stored secrets cannot be decrypted with this service's key file; enter them again." : nil,
             thresholdNights: row["threshold_nights"], closeOnRecovery: row["close_on_recovery"], action: row["action"],
@@ -87,6 +89,9 @@ struct RulesController {
             guard invalid.isEmpty else { return Response.problem(.badRequest, invalid.joined(separator: "; ") + ".") }
             let action = body.action ?? "ticket"
             guard ["ticket", "retry", "both"].contains(action) else { return Response.problem(.badRequest, "action must be ticket, retry or both.") }
+            guard action == "ticket" || template.trigger.canRetry else {
+                return Response.problem(.badRequest, "action must be ticket for \(template.trigger.rawValue): there is no backup to retry.")
+            }
             let threshold = body.thresholdNights ?? template.defaultThresholdNights
             guard (1...30).contains(threshold) else { return Response.problem(.badRequest, "thresholdNights must be from 1 to 30.") }
             if let hours = body.dryRunHours, let problem = Self.dryRunProblem(hours) { return Response.problem(.badRequest, problem) }
@@ -99,12 +104,12 @@ struct RulesController {
                 try db.execute(
                     sql: """
                         INSERT INTO rule (tenant, template_id, name, psa, settings, secrets_sealed, threshold_nights, close_on_recovery,
-                            action, max_retries, dry_run_until, enabled, created_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
+                            action, max_retries, dry_run_until, enabled, created_at, trigger)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
                         """,
                     arguments: [body.tenant ?? "default", template.id, body.name ?? template.name, template.psa.rawValue,
                                 String(decoding: try JSONEncoder().encode(settings), as: UTF8.self), sealed, threshold,
-                                body.closeOnRecovery ?? false, action, maxRetries, now + dryRunSeconds, now])
+                                body.closeOnRecovery ?? false, action, maxRetries, now + dryRunSeconds, now, template.trigger.rawValue])
                 let id = db.lastInsertedRowID
                 try Audit.record(rule: id, subject: nil, kind: "rule-created",
                                  detail: "enabled \(template.name); dry run for \(Int(dryRunSeconds / 3_600)) h", db: db)
@@ -189,12 +194,14 @@ struct RulesController {
             struct TicketView: Encodable {
                 var id: Int64; var ruleId: String; var psa: String; var externalId: String?; var state: String; var customerId: String
                 var customerName: String; var agentName: String; var companyId: String; var notes: Int; var openedNight: String
+                var summary: String?
             }
             let tickets = try await database.read { db in
                 try Row.fetchAll(db, sql: "SELECT t.*, r.psa FROM ticket t JOIN rule r ON r.id = t.rule_id ORDER BY t.id DESC").map {
                     TicketView(id: $0["id"], ruleId: "ru_\($0["rule_id"] as Int64)", psa: $0["psa"], externalId: $0["external_id"],
                                state: $0["state"], customerId: $0["customer_id"], customerName: $0["customer_name"],
-                               agentName: $0["agent_name"], companyId: $0["company_id"], notes: $0["notes"], openedNight: $0["opened_night"])
+                               agentName: $0["agent_name"], companyId: $0["company_id"], notes: $0["notes"], openedNight: $0["opened_night"],
+                               summary: $0["summary"])
                 }
             }
             return try Response.json(["tickets": tickets])

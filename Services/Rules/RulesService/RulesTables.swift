@@ -88,6 +88,14 @@ enum RulesTables {
             // index it scanned the rule's whole history (measured: the rules service's main cost at volume).
             try db.execute(sql: "CREATE INDEX audit_decision ON audit (rule_id, subject, kind, detail)")
         }
+        migrator.registerMigration("rules-v3-triggers") { db in
+            // Rules on silent failures (backup-missed, device-offline, offsite-stale) beside failed nights; each
+            // ticket keeps the summary it was opened with.
+            try db.execute(sql: """
+                ALTER TABLE rule ADD COLUMN trigger TEXT NOT NULL DEFAULT 'failed-nights';
+                ALTER TABLE ticket ADD COLUMN summary TEXT;
+                """)
+        }
         return migrator
     }
 }

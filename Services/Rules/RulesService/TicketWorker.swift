@@ -78,6 +78,7 @@ final class TicketWorker: Service, Sendable {
         var companyId: String
         var externalId: String?
         var openedNight: String
+        var summary: String?
         var agentName: String
         var customerId: String
         var customerName: String
@@ -114,7 +115,7 @@ final class TicketWorker: Service, Sendable {
                                arguments: [now, row["action_id"] as Int64])
                 return Job(action: row["action_id"], kind: row["kind"], text: row["text"], attempts: (row["attempts"] as Int) + 1,
                            ticket: ticket, dedupeKey: row["dedupe_key"], companyId: row["company_id"], externalId: row["external_id"],
-                           openedNight: row["opened_night"], agentName: row["agent_name"], customerId: row["customer_id"],
+                           openedNight: row["opened_night"], summary: row["summary"], agentName: row["agent_name"], customerId: row["customer_id"],
                            customerName: row["customer_name"], deviceSerial: row["device_serial"], rule: rule)
             }
             return nil
@@ -134,7 +135,7 @@ final class TicketWorker: Service, Sendable {
                     externalId = found
                     outcome = .success("found ticket \(found) by its key; not created again")
                 } else if externalId == nil {
-                    let summary = "Datto backup failing since night \(job.openedNight): \(job.agentName)"
+                    let summary = job.summary ?? "Datto backup failing since night \(job.openedNight): \(job.agentName)"
                     externalId = try await adapter.createTicket(NewTicket(companyId: company, summary: summary, details: job.text, dedupeKey: key))
                     outcome = .success("opened ticket \(externalId!)")
                 } else {
