@@ -50,8 +50,12 @@ new_token=false
 sandbox_clock=(--real-time)
 if $fast; then
   sandbox_clock=(--real-time --speed 1440)
-  export VECTIS_DATTO_POLL_INTERVAL_SECONDS=10
+  # Four sandbox hours: every 10 s of real time (the collector keeps Datto's time, see VECTIS_CLOCK_URL below).
+  export VECTIS_DATTO_POLL_INTERVAL_SECONDS=14400
 fi
+# The sandbox's clock is moved on below (or runs a day a minute): the collector's polling plan and the silence
+# check follow it, not the wall clock.
+export VECTIS_CLOCK_URL=http://127.0.0.1:9081/_sandbox/state
 export VECTIS_DATTO_BASE_URL_US=http://127.0.0.1:9081/v1
 export VECTIS_DATTO_BASE_URL_EU=http://127.0.0.1:9081/eu/v1
 

@@ -21,14 +21,17 @@ public struct DattoDeviceSeen: BusEvent, Equatable {
     public var servicePlan: String?
     /// The volume ids Datto listed on this device in this poll, so owners can mark the missing ones removed.
     public var assetVolumes: [String]?
+    /// When the collector read it (by Datto's time): what was true then, however late the event is applied.
+    public var observedAt: Date?
 
     public init(
         serialNumber: String, name: String, model: String? = nil, customer: CustomerRef, lastSeenAt: Date? = nil,
         hidden: Bool = false, localStorageUsedBytes: Int64? = nil, localStorageAvailableBytes: Int64? = nil,
         offsiteStorageUsedBytes: Int64? = nil, remoteWebURL: String? = nil, internalIP: String? = nil,
         agentCount: Int? = nil, shareCount: Int? = nil, alertCount: Int? = nil, servicePlan: String? = nil,
-        assetVolumes: [String]? = nil
+        assetVolumes: [String]? = nil, observedAt: Date? = nil
     ) {
+        self.observedAt = observedAt
         self.serialNumber = serialNumber
         self.name = name
         self.model = model
@@ -69,13 +72,16 @@ public struct DattoAgentSeen: BusEvent, Equatable {
     public var latestOffsiteAt: Date?
     public var lastScreenshotAttemptAt: Date?
     public var lastScreenshotSucceeded: Bool?
+    /// When the collector read it (by Datto's time): what was true then, however late the event is applied.
+    public var observedAt: Date?
 
     public init(
         deviceSerial: String, customer: CustomerRef, volume: String, name: String, kind: Kind = .agent,
         os: String? = nil, ipAddress: String? = nil, fqdn: String? = nil, agentVersion: String? = nil,
         isPaused: Bool = false, isArchived: Bool = false, lastSnapshotAt: Date? = nil, latestOffsiteAt: Date? = nil,
-        lastScreenshotAttemptAt: Date? = nil, lastScreenshotSucceeded: Bool? = nil
+        lastScreenshotAttemptAt: Date? = nil, lastScreenshotSucceeded: Bool? = nil, observedAt: Date? = nil
     ) {
+        self.observedAt = observedAt
         self.deviceSerial = deviceSerial
         self.customer = customer
         self.volume = volume

@@ -293,6 +293,21 @@ struct SilenceTests {
         }
     }
 
+    @Test("VECTIS_CLOCK_URL: a local run's backups service follows the Datto sandbox's clock when it is moved on")
+    func followsSandboxClock() async throws {
+        try await CollectorHarness.with(fleet: FleetConfiguration(customers: 1, devicesPerCustomer: 1)) { harness in
+            harness.sandbox.advanceClock(by: 30 * 3_600)
+            let configuration = try BackupsConfiguration(environment: Environment([
+                "VECTIS_CLOCK_URL": harness.sandboxURL + "/_sandbox/state", "VECTIS_DATA_DIR": harness.dataDirectory.path,
+            ]))
+            let clock = SandboxClock(url: try #require(configuration.sandboxClockURL), logger: TestBus.quietLogger)
+            let lead = try await clock.readLead()
+            #expect(abs(lead - harness.sandbox.now.timeIntervalSinceNow) < 2, "\(lead)")
+            #expect(lead > 29 * 3_600)
+            #expect(throws: ConfigurationError.self) { try BackupsConfiguration(environment: Environment(["VECTIS_CLOCK_URL": "not a url"])) }
+        }
+    }
+
     @Test("windows: defaults, per-tenant and per-customer overrides (customer wins), 0 turns a check off, bad values refused")
     func windows() throws {
         let settings = try SilenceSettings(environment: Environment([

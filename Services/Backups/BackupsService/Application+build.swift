@@ -13,7 +13,8 @@ public func buildApplication(
 ) throws -> (application: some ApplicationProtocol, bus: ReliableBus, databasePath: String, routes: [String]) {
     let database = try ServiceDatabase.open(at: configuration.runtime.databasePath, migrator: BackupsTables.migrator)
     let nights = configuration.nights
-    let clock = configuration.clock
+    let sandboxClock = configuration.sandboxClockURL.map { SandboxClock(url: $0, logger: logger) }
+    let clock = sandboxClock.map { clock in { @Sendable in clock.now() } } ?? configuration.clock
     let bus = try ReliableBus(
         configuration: configuration.runtime, database: database,
         subscriptions: [.exact(BackupRunObserved.topic), .exact(DattoAgentSeen.topic), .exact(DattoDeviceSeen.topic)], metrics: metrics, logger: logger
@@ -25,9 +26,10 @@ public func buildApplication(
                 run, tenant: tenant, calendar: nights.calendar(for: tenant), at: clock(), db: db, outbox: outbox,
                 correlationId: received.header.messageId.uuidString)
         case let agent as DattoAgentSeen:
-            try BackupJobStore.apply(agent, tenant: tenant, at: clock(), db: db)
+            // Judged as of when the collector read it, not when it was applied (a replay applies old news late).
+            try BackupJobStore.apply(agent, tenant: tenant, at: agent.observedAt ?? clock(), db: db)
         case let device as DattoDeviceSeen:
-            try BackupJobStore.apply(device, tenant: tenant, at: clock(), db: db)
+            try BackupJobStore.apply(device, tenant: tenant, at: device.observedAt ?? clock(), db: db)
         default:
             break
         }
@@ -40,7 +42,7 @@ public func buildApplication(
         configuration: configuration.runtime, metrics: metrics, router: router,
         services: bus.services + [
             RetentionService(database: database, retentionDays: configuration.retentionDays, logger: logger), silence,
-        ],
+        ] + (sandboxClock.map { [$0] } ?? []),
         checks: [bus.readinessCheck], logger: logger)
     return (application, bus, configuration.runtime.databasePath, routes)
 }

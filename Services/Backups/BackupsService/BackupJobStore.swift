@@ -23,7 +23,7 @@ enum BackupJobStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (tenant, serial) DO UPDATE SET name = excluded.name, customer_id = excluded.customer_id,
                     customer_key = excluded.customer_key, customer_name = excluded.customer_name, last_seen_at = excluded.last_seen_at,
-                    hidden = excluded.hidden, observed_at = max(device.observed_at, excluded.observed_at)
+                    hidden = excluded.hidden, observed_at = excluded.observed_at
                 """)
             .execute(arguments: [tenant, device.serialNumber, device.name, StableID.customer(tenant: tenant, key: device.customer.key),
                         device.customer.key, device.customer.name, device.lastSeenAt?.timeIntervalSince1970, device.hidden,

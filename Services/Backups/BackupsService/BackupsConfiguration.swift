@@ -11,6 +11,8 @@ public struct BackupsConfiguration: Sendable {
     public var silence: SilenceSettings
     /// "Now" for the silence check and the hub's "for 31 h" (tests set Datto's sandbox clock).
     public var clock: @Sendable () -> Date
+    /// Follow the Datto sandbox's clock instead (`VECTIS_CLOCK_URL`, local runs only; see `SandboxClock`).
+    public var sandboxClockURL: URL?
 
     public init(
         runtime: RuntimeConfiguration, nights: NightSettings = NightSettings(), retentionDays: Int = 400,
@@ -51,5 +53,6 @@ public struct BackupsConfiguration: Sendable {
         self.init(
             runtime: runtime, nights: nights, retentionDays: try env.int("VECTIS_BACKUP_RETENTION_DAYS", default: 400),
             silence: try SilenceSettings(environment: env))
+        sandboxClockURL = try SandboxClock.url(from: env)
     }
 }

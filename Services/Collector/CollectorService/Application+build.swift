@@ -22,6 +22,9 @@ public func buildApplication(
     _ configuration: CollectorConfiguration, metrics: ServiceMetrics = ServiceMetrics(),
     logger: Logger = Logger(label: "vectis-collector")
 ) throws -> (application: some ApplicationProtocol, collector: Collector, routes: [String]) {
+    var configuration = configuration
+    let sandboxClock = configuration.sandboxClockURL.map { SandboxClock(url: $0, logger: logger) }
+    if let sandboxClock { configuration.clock = { sandboxClock.now() } }
     let database = try ServiceDatabase.open(at: configuration.runtime.databasePath, migrator: CollectorTables.migrator)
     let secrets = try SecretBox.load(keyFile: configuration.secretKeyFile)
     let repository = SQLiteIntegrationRepository(database: database, secrets: secrets)
@@ -51,7 +54,7 @@ public func buildApplication(
         configuration: configuration.runtime, metrics: metrics, router: router,
         services: bus.services + [poller, RetryWorker(
             database: database, outbox: bus.outbox, repository: repository, poller: poller, hookURL: configuration.retryHookURL,
-            logger: logger)],
+            logger: logger)] + (sandboxClock.map { [$0] } ?? []),
         checks: [bus.readinessCheck], logger: logger)
     return (
         application,

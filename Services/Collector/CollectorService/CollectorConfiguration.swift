@@ -31,6 +31,8 @@ public struct CollectorConfiguration: Sendable {
     public var pollTick: Duration = .seconds(1)
     /// Datto's time now; tests and `vectis-bench sync` run a sandbox whose clock is faster than the wall's.
     public var clock: @Sendable () -> Date = { Date() }
+    /// Follow the Datto sandbox's clock instead (`VECTIS_CLOCK_URL`, local runs only; see `SandboxClock`).
+    public var sandboxClockURL: URL?
 
     /// What a scheduled poll may spend.
     public var pollBudget: Int {
@@ -87,5 +89,6 @@ public struct CollectorConfiguration: Sendable {
             }
             pollStrategy = strategy
         }
+        sandboxClockURL = try SandboxClock.url(from: env)
     }
 }

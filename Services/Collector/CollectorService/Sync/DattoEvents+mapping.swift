@@ -2,25 +2,27 @@ import Foundation
 import VectisContracts
 
 extension DattoDeviceSeen {
-    init(_ device: DattoDevice, customer: CustomerRef, assetVolumes: [String]?) {
+    init(_ device: DattoDevice, customer: CustomerRef, assetVolumes: [String]?, observedAt: Date) {
         self.init(
             serialNumber: device.serialNumber, name: device.name ?? device.serialNumber, model: device.model,
             customer: customer, lastSeenAt: device.lastSeenDate, hidden: device.hidden,
             localStorageUsedBytes: device.localStorageUsedBytes, localStorageAvailableBytes: device.localStorageAvailableBytes,
             offsiteStorageUsedBytes: device.offsiteStorageUsedBytes, remoteWebURL: device.remoteWebUrl,
             internalIP: device.internalIP, agentCount: device.agentCount, shareCount: device.shareCount,
-            alertCount: device.alertCount, servicePlan: device.servicePlan, assetVolumes: assetVolumes)
+            alertCount: device.alertCount, servicePlan: device.servicePlan, assetVolumes: assetVolumes,
+            observedAt: observedAt)
     }
 }
 
 extension DattoAgentSeen {
-    init(_ asset: DattoAsset, device: DattoDevice, customer: CustomerRef) {
+    init(_ asset: DattoAsset, device: DattoDevice, customer: CustomerRef, observedAt: Date) {
         self.init(
             deviceSerial: device.serialNumber, customer: customer, volume: asset.volume, name: asset.name,
             kind: asset.type == "share" ? .share : .agent, os: asset.os, ipAddress: asset.localIp, fqdn: asset.fqdn,
             agentVersion: asset.agentVersion, isPaused: asset.isPaused, isArchived: asset.isArchived,
             lastSnapshotAt: asset.lastSnapshot, latestOffsiteAt: asset.latestOffsite,
-            lastScreenshotAttemptAt: asset.lastScreenshotAttempt, lastScreenshotSucceeded: asset.lastScreenshotAttemptStatus)
+            lastScreenshotAttemptAt: asset.lastScreenshotAttempt, lastScreenshotSucceeded: asset.lastScreenshotAttemptStatus,
+            observedAt: observedAt)
     }
 }
 

@@ -115,11 +115,12 @@ struct SyncRunner {
     private func announce(_ devices: [DattoDevice], syncId: String) async throws {
         let tenant = self.tenant
         let outbox = self.outbox
+        let readAt = clock()
         try await database.write { db in
             for device in devices {
                 let customer = CustomerKey.of(device)
                 try outbox.append(
-                    DattoDeviceSeen(device, customer: customer, assetVolumes: nil),
+                    DattoDeviceSeen(device, customer: customer, assetVolumes: nil, observedAt: readAt),
                     tenant: tenant, customerKey: customer.key, correlationId: syncId, in: db)
             }
         }
@@ -133,13 +134,13 @@ struct SyncRunner {
         let readAt = clock()
         return try await database.write { db in
             try outbox.append(
-                DattoDeviceSeen(device, customer: customer, assetVolumes: assets?.map(\.volume)),
+                DattoDeviceSeen(device, customer: customer, assetVolumes: assets?.map(\.volume), observedAt: readAt),
                 tenant: tenant, customerKey: customer.key, correlationId: syncId, in: db)
             var published = 0
             let now = Date().timeIntervalSince1970
             for asset in assets ?? [] {
                 try outbox.append(
-                    DattoAgentSeen(asset, device: device, customer: customer),
+                    DattoAgentSeen(asset, device: device, customer: customer, observedAt: readAt),
                     tenant: tenant, customerKey: customer.key, correlationId: syncId, in: db)
                 // Oldest first, so consumers see an agent's runs in the order they happened.
                 for backup in asset.backups.sorted(by: { $0.timestamp < $1.timestamp }) {
