@@ -98,5 +98,9 @@ struct SoakBenchmark: AsyncParsableCommand {
         let truth = try await system.send("GET", system.url("datto") + "/_sandbox/truth")
         let shown = (truth.json["runs"] as? [[String: Any]] ?? []).count
         print("sandbox shows \(shown) runs now (its 10-run window per agent); recorded in total \(try await recorded())")
+        // The silence check reads every agent and appliance once a minute, in one write transaction.
+        let check = await SystemProcesses.metric(system.url("backups"), "vectis_backups_silence_check_seconds")
+        let checks = await SystemProcesses.metric(system.url("backups"), "vectis_backups_silence_checks_total")
+        print(String(format: "silence check: last pass %.1f ms over %d agents (%d passes)", check * 1_000, devices * agentsPerDevice, Int(checks)))
     }
 }

@@ -39,90 +39,132 @@ enum SilenceCheck {
         /// When the collector last reported on it: everything is judged as of then, so a collector that stopped
         /// (wrong key, outage) freezes the picture instead of making the whole fleet look silent.
         var asOf: Date
+
+        var key: String { "\(tenant)|\(kind.rawValue)|\(id)" }
     }
 
-    static func run(settings: SilenceSettings, now: Date, db: Database, outbox: Outbox) throws -> Outcome {
-        var judged: [(Subject, Verdict)] = []
-        var offlineDevices: Set<String> = []
-        var active: [String: Row] = [:]
-        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM condition WHERE ended_at IS NULL")) {
-            active["\(row["tenant"] as String)|\(row["kind"] as String)|\(row["subject_id"] as String)"] = row
+    /// Judges every appliance and agent in a read (the bus consumer is never held up by it), then, only when
+    /// something changed, judges those subjects again in a short write and records and publishes the change —
+    /// so news applied in between is never overruled by the read's older picture.
+    static func run(settings: SilenceSettings, now: Date, database: DatabasePool, outbox: Outbox) async throws -> Outcome {
+        let (devices, agents, notJudged) = try await database.read { db in
+            let active = try activeConditions(db)
+            var devices: Set<DeviceKey> = []
+            var agents: Set<String> = []
+            var notJudged = 0
+            for (subject, verdict) in try judge(settings: settings, active: active, devices: nil, agents: nil, db: db) {
+                switch (verdict, active[subject.key]) {
+                case (.unknown, _): notJudged += 1; continue
+                case (.on, nil), (.off, _?): break
+                case (.on(let since, _, let threshold), let current?):
+                    guard days(since: since, thresholdHours: threshold, now: subject.asOf) > (current[Condition.days] as Int) else { continue }
+                case (.off, nil): continue
+                }
+                if subject.kind == .deviceOffline { devices.insert(DeviceKey(tenant: subject.tenant, serial: subject.deviceSerial)) }
+                else { agents.insert(subject.id) }
+            }
+            return (devices, agents, notJudged)
         }
+        guard !devices.isEmpty || !agents.isEmpty else { return Outcome(notJudged: notJudged) }
+        return try await database.write { db in
+            let active = try activeConditions(db)
+            let judged = try judge(settings: settings, active: active, devices: devices, agents: agents, db: db)
+            var outcome = try reconcile(judged, active: active, now: now, db: db, outbox: outbox)
+            outcome.notJudged = notJudged
+            return outcome
+        }
+    }
 
-        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM device")) {
-            let tenant: String = row["tenant"]
-            let serial: String = row["serial"]
-            let customerId: String = row["customer_id"]
-            let asOf = Date(timeIntervalSince1970: row["observed_at"])
+    struct DeviceKey: Hashable { var tenant: String; var serial: String }
+
+    /// Columns of `condition`, by position (name lookups cost when every agent is judged every minute).
+    enum Condition { static let id = 0, days = 1, since = 2 }
+
+    static func activeConditions(_ db: Database) throws -> [String: Row] {
+        var active: [String: Row] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT id, days, since, tenant, kind, subject_id FROM condition WHERE ended_at IS NULL")) {
+            active["\(row[3] as String)|\(row[4] as String)|\(row[5] as String)"] = row
+        }
+        return active
+    }
+
+    /// Every appliance and agent (or only the given ones) with its verdict for each kind.
+    static func judge(
+        settings: SilenceSettings, active: [String: Row], devices only: Set<DeviceKey>?, agents onlyAgents: Set<String>?, db: Database
+    ) throws -> [(Subject, Verdict)] {
+        var judged: [(Subject, Verdict)] = []
+        let deviceSQL = "SELECT tenant, serial, customer_id, customer_key, customer_name, name, observed_at, hidden, last_seen_at FROM device"
+        let deviceRows = try only.map { keys in
+            try keys.compactMap { try Row.fetchOne(db.cachedStatement(sql: deviceSQL + " WHERE tenant = ? AND serial = ?"), arguments: [$0.tenant, $0.serial]) }
+        } ?? Row.fetchAll(db.cachedStatement(sql: deviceSQL))
+        for row in deviceRows {
+            let (tenant, serial, customerId): (String, String, String) = (row[0], row[1], row[2])
+            let asOf = Date(timeIntervalSince1970: row[6])
             let subject = Subject(
                 kind: .deviceOffline, id: StableID.device(tenant: tenant, serial: serial), tenant: tenant, customerId: customerId,
-                customer: CustomerRef(key: row["customer_key"], name: row["customer_name"]), deviceSerial: serial, deviceName: row["name"],
-                asOf: asOf)
-            let window = settings.windows(tenant: tenant, customerId: customerId).deviceOfflineHours
-            let verdict: Verdict
-            if row["hidden"] as Bool {
-                verdict = .off(reason: "removed")
-            } else if window == 0 {
-                verdict = .off(reason: "check-off")
-            } else if let lastSeen = (row["last_seen_at"] as Double?).map(Date.init(timeIntervalSince1970:)) {
-                verdict = asOf.timeIntervalSince(lastSeen) > window * 3_600
-                    ? .on(since: lastSeen, lastGood: lastSeen, thresholdHours: window) : .off(reason: "recovered")
-            } else {
-                verdict = .unknown  // Datto gave no check-in time
-            }
-            if case .on = verdict { offlineDevices.insert("\(tenant)/\(serial)") }
-            if case .off(reason: "recovered") = verdict, active["\(tenant)|\(Kind.deviceOffline.rawValue)|\(subject.id)"] != nil {
-                // Back: what is stored about its agents predates that; judge them once they are read again.
-                try db.cachedStatement(sql: "UPDATE device SET back_online_at = ? WHERE tenant = ? AND serial = ?")
-                    .execute(arguments: [now.timeIntervalSince1970, tenant, serial])
-                offlineDevices.insert("\(tenant)/\(serial)")
-            }
-            judged.append((subject, verdict))
+                customer: CustomerRef(key: row[3], name: row[4]), deviceSerial: serial, deviceName: row[5], asOf: asOf)
+            judged.append((subject, offline(
+                hidden: row[7], lastSeen: (row[8] as Double?).map(Date.init(timeIntervalSince1970:)),
+                window: settings.windows(tenant: tenant, customerId: customerId).deviceOfflineHours, asOf: asOf)))
         }
 
-        let agents = try Row.fetchAll(
-            db.cachedStatement(sql: """
-                SELECT a.*, d.name AS device_name, d.back_online_at, s.last_success_at, s.last_run_at
-                FROM agent a LEFT JOIN agent_summary s ON s.agent_id = a.id
-                LEFT JOIN device d ON d.tenant = a.tenant AND d.serial = a.device_serial
-                """))
-        for row in agents {
-            let tenant: String = row["tenant"]
-            let serial: String = row["device_serial"]
-            let customerId: String = row["customer_id"]
+        let agentSQL = """
+            SELECT a.id, a.tenant, a.device_serial, a.customer_id, a.customer_key, a.customer_name, a.volume, a.name, a.updated_at,
+                a.is_removed, a.is_archived, a.is_paused, a.first_known_at, a.last_snapshot_at, a.latest_offsite_at,
+                s.last_success_at, s.last_run_at, d.name, d.back_online_at, d.hidden, d.last_seen_at, d.observed_at
+            FROM agent a LEFT JOIN agent_summary s ON s.agent_id = a.id
+            LEFT JOIN device d ON d.tenant = a.tenant AND d.serial = a.device_serial
+            """
+        let agentRows = try onlyAgents.map { ids in
+            try ids.compactMap { try Row.fetchOne(db.cachedStatement(sql: agentSQL + " WHERE a.id = ?"), arguments: [$0]) }
+        } ?? Row.fetchAll(db.cachedStatement(sql: agentSQL))
+        for row in agentRows {
+            let (id, tenant, serial, customerId): (String, String, String, String) = (row[0], row[1], row[2], row[3])
             let windows = settings.windows(tenant: tenant, customerId: customerId)
-            let observed: Double = row["updated_at"]
+            let observed: Double = row[8]
             let asOf = Date(timeIntervalSince1970: observed)
             func subject(_ kind: Kind) -> Subject {
                 Subject(
-                    kind: kind, id: row["id"], tenant: tenant, customerId: customerId,
-                    customer: CustomerRef(key: row["customer_key"], name: row["customer_name"]), deviceSerial: serial,
-                    deviceName: row["device_name"], agentVolume: row["volume"], agentName: row["name"], asOf: asOf)
+                    kind: kind, id: id, tenant: tenant, customerId: customerId, customer: CustomerRef(key: row[4], name: row[5]),
+                    deviceSerial: serial, deviceName: row[17], agentVolume: row[6], agentName: row[7], asOf: asOf)
             }
-            func date(_ column: String) -> Date? { (row[column] as Double?).map(Date.init(timeIntervalSince1970:)) }
-            let ended: String? = (row["is_removed"] as Bool) ? "removed" : (row["is_archived"] as Bool) ? "archived"
-                : (row["is_paused"] as Bool) ? "paused" : nil
+            func date(_ index: Int) -> Date? { (row[index] as Double?).map(Date.init(timeIntervalSince1970:)) }
+            let ended: String? = (row[9] as Bool) ? "removed" : (row[10] as Bool) ? "archived" : (row[11] as Bool) ? "paused" : nil
             if let ended {
                 judged.append((subject(.backupMissed), .off(reason: ended)))
                 judged.append((subject(.offsiteStale), .off(reason: ended)))
                 continue
             }
-            // The appliance being offline is the one problem to report; its agents cannot be judged meanwhile, nor
-            // until they are read again after it is back.
-            if offlineDevices.contains("\(tenant)/\(serial)") || observed <= (row["back_online_at"] as Double?) ?? -.infinity {
+            // The appliance being offline is the one problem to report: its agents are not judged while it is (or
+            // still counts as) offline, nor after it is back until they are read again.
+            let deviceOffline = active["\(tenant)|\(Kind.deviceOffline.rawValue)|\(StableID.device(tenant: tenant, serial: serial))"] != nil
+                || (row[21] as Double?).map { deviceAsOf in
+                    if case .on = offline(hidden: row[19] ?? false, lastSeen: date(20), window: windows.deviceOfflineHours,
+                                          asOf: Date(timeIntervalSince1970: deviceAsOf)) { return true }
+                    return false
+                } ?? false
+            if deviceOffline || observed <= (row[18] as Double?) ?? -.infinity {
                 judged.append((subject(.backupMissed), .unknown))
                 judged.append((subject(.offsiteStale), .unknown))
                 continue
             }
             // Datto's own `lastSnapshot` comes with the agent, so a snapshot whose run is still on its way counts.
-            let lastSuccess = [date("last_success_at"), date("last_snapshot_at")].compactMap { $0 }.max()
-            let lastRun = [date("last_run_at"), date("last_snapshot_at")].compactMap { $0 }.max()
+            let lastSuccess = [date(15), date(13)].compactMap { $0 }.max()
+            let lastRun = [date(16), date(13)].compactMap { $0 }.max()
             judged.append((subject(.backupMissed), missed(
-                lastSuccess: lastSuccess, lastRun: lastRun, firstKnown: date("first_known_at") ?? asOf, windows: windows, now: asOf)))
-            judged.append((subject(.offsiteStale), offsite(
-                latestOffsite: date("latest_offsite_at"), lastSuccess: lastSuccess, windows: windows, now: asOf)))
+                lastSuccess: lastSuccess, lastRun: lastRun, firstKnown: date(12) ?? asOf, windows: windows, now: asOf)))
+            judged.append((subject(.offsiteStale), offsite(latestOffsite: date(14), lastSuccess: lastSuccess, windows: windows, now: asOf)))
         }
-        return try reconcile(judged, active: active, now: now, db: db, outbox: outbox)
+        return judged
+    }
+
+    /// The appliance's last check-in is older than its threshold, as of when its `lastSeenDate` was read.
+    static func offline(hidden: Bool, lastSeen: Date?, window: Double, asOf: Date) -> Verdict {
+        if hidden { return .off(reason: "removed") }
+        guard window > 0 else { return .off(reason: "check-off") }
+        guard let lastSeen else { return .unknown }  // Datto gave no check-in time
+        return asOf.timeIntervalSince(lastSeen) > window * 3_600
+            ? .on(since: lastSeen, lastGood: lastSeen, thresholdHours: window) : .off(reason: "recovered")
     }
 
     /// No successful run within the window — and no failed one either: runs that arrive and fail are the
@@ -166,16 +208,16 @@ enum SilenceCheck {
     ) throws -> Outcome {
         var outcome = Outcome()
         for (subject, verdict) in judged {
-            let current = active["\(subject.tenant)|\(subject.kind.rawValue)|\(subject.id)"]
+            let current = active[subject.key]
             switch verdict {
             case .unknown:
                 outcome.notJudged += 1
             case let .on(since, lastGood, threshold):
                 let days = days(since: since, thresholdHours: threshold, now: subject.asOf)
                 if let current {
-                    guard days > (current["days"] as Int) else { continue }
+                    guard days > (current[Condition.days] as Int) else { continue }
                     try db.cachedStatement(sql: "UPDATE condition SET days = ?, since = ? WHERE id = ?")
-                        .execute(arguments: [days, since.timeIntervalSince1970, current["id"] as Int64])
+                        .execute(arguments: [days, since.timeIntervalSince1970, current[Condition.id] as Int64])
                     try publish(subject, .continued, since: since, lastGood: lastGood, days: days, threshold: threshold, outbox: outbox, db: db)
                     outcome.continued += 1
                 } else {
@@ -192,9 +234,14 @@ enum SilenceCheck {
             case let .off(reason):
                 guard let current else { continue }
                 try db.cachedStatement(sql: "UPDATE condition SET ended_at = ?, end_reason = ? WHERE id = ?")
-                    .execute(arguments: [now.timeIntervalSince1970, reason, current["id"] as Int64])
-                let since = Date(timeIntervalSince1970: current["since"])
-                try publish(subject, .ended, since: since, lastGood: nil, days: current["days"], threshold: 0, outbox: outbox, db: db,
+                    .execute(arguments: [now.timeIntervalSince1970, reason, current[Condition.id] as Int64])
+                if subject.kind == .deviceOffline, reason == "recovered" {
+                    // Back: what is stored about its agents predates that; they are judged once read again.
+                    try db.cachedStatement(sql: "UPDATE device SET back_online_at = ? WHERE tenant = ? AND serial = ?")
+                        .execute(arguments: [now.timeIntervalSince1970, subject.tenant, subject.deviceSerial])
+                }
+                let since = Date(timeIntervalSince1970: current[Condition.since])
+                try publish(subject, .ended, since: since, lastGood: nil, days: current[Condition.days], threshold: 0, outbox: outbox, db: db,
                             endReason: reason)
                 outcome.ended += 1
             }

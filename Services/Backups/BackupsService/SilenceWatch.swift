@@ -33,9 +33,11 @@ struct SilenceWatch: Service {
     @discardableResult
     func checkOnce() async throws -> SilenceCheck.Outcome {
         let now = clock()
-        let outcome = try await database.write { [settings, outbox] db in
-            try SilenceCheck.run(settings: settings, now: now, db: db, outbox: outbox)
-        }
+        let started = ContinuousClock.now
+        let outcome = try await SilenceCheck.run(settings: settings, now: now, database: database, outbox: outbox)
+        let took = started.duration(to: .now)
+        Gauge(label: "vectis_backups_silence_check_seconds", factory: metrics)
+            .record(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
         for (change, count) in [("started", outcome.started), ("continued", outcome.continued), ("ended", outcome.ended)] where count > 0 {
             Counter(label: "vectis_backups_conditions_total", dimensions: [("change", change)], factory: metrics).increment(by: count)
             logger.info("silence check", metadata: ["change": "\(change)", "conditions": "\(count)"])
