@@ -29,6 +29,8 @@ struct SyncBenchmark: AsyncParsableCommand {
     @Option(help: "Datto hours simulated in the budgeted part.") var hours = 6.0
     @Flag(help: "Skip the lifted-limit first sync.") var skipFirstSync = false
     @Flag(help: "Only the fleet whose agents each start at their own minute.") var perAgentOnly = false
+    @Flag(help: "Only the fleet whose devices each back up on one schedule.") var applianceOnly = false
+    @Option(help: "Only this polling strategy (due-first or round-robin).") var strategy: String?
 
     func run() async throws {
         var logger = Logger(label: "bench")
@@ -36,11 +38,11 @@ struct SyncBenchmark: AsyncParsableCommand {
         try await withBenchBus(logger: logger) { endpoints in
             let bus = BusConfiguration(publishEndpoint: endpoints.publish, subscribeEndpoint: endpoints.subscribe)
             if !skipFirstSync { try await firstSync(bus: bus, logger: logger) }
-            for perDevice in perAgentOnly ? [false] : [true, false] {
+            for perDevice in perAgentOnly ? [false] : applianceOnly ? [true] : [true, false] {
                 print(perDevice
                     ? "fleet A: the agents of a device back up together (one schedule per appliance), 01:00–04:00"
                     : "fleet B: every agent starts at its own minute, 01:00–04:00 (10 runs per device spread over the window)")
-                for strategy in [PollPlanner.Strategy.dueFirst, .roundRobin] {
+                for strategy in [PollPlanner.Strategy.dueFirst, .roundRobin] where self.strategy.map({ $0 == strategy.rawValue }) ?? true {
                     try await detection(bus: bus, strategy: strategy, schedulePerDevice: perDevice, logger: logger)
                 }
             }
@@ -125,9 +127,12 @@ struct SyncBenchmark: AsyncParsableCommand {
             delays.sort()
             func minutes(_ value: Double?) -> String { value.map { String(format: "%.1f min", $0 / 60) } ?? "–" }
             let median = delays.isEmpty ? nil : delays[delays.count / 2]
+            let p90 = delays.isEmpty ? nil : delays[min(delays.count - 1, delays.count * 9 / 10)]
+            let withinInterval = delays.filter { $0 <= 300 }.count
             let counts = try await system.integration()["counts"] as? [String: Any] ?? [:]
             print("  \(strategy.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)): "
-                + "\(failed.count) failed runs in \(Int(hours)) h; detected \(delays.count), median \(minutes(median)), worst \(minutes(delays.last))"
+                + "\(failed.count) failed runs in \(Int(hours)) h; detected \(delays.count), median \(minutes(median)), p90 \(minutes(p90)), worst \(minutes(delays.last)), "
+                + "\(withinInterval) within one 5-min poll interval"
                 + (missed > 0 ? ", \(missed) not yet detected at the end" : "")
                 + "; peak requests in a minute \(sandbox.maxRequestsPerWindow(publicKey: "sandbox-public-key")), last poll \(counts["requests"] as? Int ?? 0) requests")
             listening.cancel()

@@ -113,39 +113,58 @@ struct HistoryTests {
         }
     }
 
-    @Test("the hub's cards and 10 most recent runs equal what the sandbox says, error messages included")
+    @Test("the hub's cards (failed-night streaks included) and 10 most recent runs equal what the sandbox says, after the first sync and two nights later")
     func hubMatchesSandbox() async throws {
         try await CollectorHarness.with(pipeline: true) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
-            let runs = harness.sandbox.visibleRunDetails()
-            for (key, devices) in Dictionary(grouping: harness.sandbox.inventory(), by: expectedCustomerKey) {
-                let hub = try await harness.backups("/v1/customers/\(StableID.customer(tenant: "default", key: key))/backups")
-                #expect(hub.status == 200)
-                let cards = hub.json["agents"] as? [[String: Any]] ?? []
-                let volumes = devices.flatMap { $0.assets.map(\.volume) }
-                #expect(Set(cards.compactMap { $0["volume"] as? String }) == Set(volumes))
-                for card in cards {
-                    let volume = card["volume"] as? String ?? ""
-                    let mine = runs.filter { $0.volume == volume }.sorted { $0.timestamp > $1.timestamp }
-                    let lastSuccess = mine.first { $0.succeeded }
-                    let lastFailure = mine.first { !$0.succeeded }
-                    #expect(card["state"] as? String == (mine.isEmpty ? "no-backups-yet" : (mine[0].succeeded ? "ok" : "failing")), "\(volume)")
-                    if mine.isEmpty { #expect(card["headline"] as? String == "No backups yet") }
-                    #expect((card["lastSuccessAt"] as? String).flatMap(BusJSON.parseTimestamp) == lastSuccess?.timestamp)
-                    let failure = card["lastFailure"] as? [String: Any]
-                    #expect((failure?["at"] as? String).flatMap(BusJSON.parseTimestamp) == lastFailure?.timestamp)
-                    #expect(failure?["message"] as? String == lastFailure?.errorMessage)
-                    #expect(card["currentlyFailing"] as? Bool == (mine.first.map { !$0.succeeded } ?? false))
-                }
-                let expectedRecent = runs.filter { volumes.contains($0.volume) }.sorted { $0.timestamp > $1.timestamp }.prefix(10)
-                let recent = hub.json["recentRuns"] as? [[String: Any]] ?? []
-                #expect(recent.count == expectedRecent.count)
-                for (run, expected) in zip(recent, expectedRecent) {
-                    #expect((run["runAt"] as? String).flatMap(BusJSON.parseTimestamp) == expected.timestamp)
-                    #expect(run["status"] as? String == (expected.succeeded ? "success" : "failure"))
-                    #expect(run["errorMessage"] as? String == expected.errorMessage)
-                }
+            try await expectHubMatches(harness)
+            // Two more nights, one agent failing from now: summaries kept up run by run still equal the truth.
+            let agent = try #require(harness.sandbox.assets().first { $0.hasRuns && $0.kind == "agent" })
+            #expect(harness.sandbox.fail(volume: agent.volume, nights: 1))
+            for _ in 1...2 {
+                harness.sandbox.advanceClock(by: 24 * 3_600)
+                try await harness.sync()
+                try await harness.waitForHistory()
+            }
+            try await expectHubMatches(harness)
+        }
+    }
+
+    /// Every customer's cards and recent runs equal what the sandbox shows, computed here on its own.
+    func expectHubMatches(_ harness: CollectorHarness) async throws {
+        let runs = harness.sandbox.visibleRunDetails()
+        let calendar = NightCalendar()
+        for (key, devices) in Dictionary(grouping: harness.sandbox.inventory(), by: expectedCustomerKey) {
+            let hub = try await harness.backups("/v1/customers/\(StableID.customer(tenant: "default", key: key))/backups")
+            #expect(hub.status == 200)
+            let cards = hub.json["agents"] as? [[String: Any]] ?? []
+            let volumes = devices.flatMap { $0.assets.map(\.volume) }
+            #expect(Set(cards.compactMap { $0["volume"] as? String }) == Set(volumes))
+            for card in cards {
+                let volume = card["volume"] as? String ?? ""
+                let mine = runs.filter { $0.volume == volume }.sorted { $0.timestamp > $1.timestamp }
+                let lastSuccess = mine.first { $0.succeeded }
+                let lastFailure = mine.first { !$0.succeeded }
+                #expect(card["state"] as? String == (mine.isEmpty ? "no-backups-yet" : (mine[0].succeeded ? "ok" : "failing")), "\(volume)")
+                if mine.isEmpty { #expect(card["headline"] as? String == "No backups yet") }
+                #expect((card["lastSuccessAt"] as? String).flatMap(BusJSON.parseTimestamp) == lastSuccess?.timestamp)
+                let failure = card["lastFailure"] as? [String: Any]
+                #expect((failure?["at"] as? String).flatMap(BusJSON.parseTimestamp) == lastFailure?.timestamp)
+                #expect(failure?["message"] as? String == lastFailure?.errorMessage)
+                #expect(card["currentlyFailing"] as? Bool == (mine.first.map { !$0.succeeded } ?? false))
+                // Failed nights in a row: the latest nights with runs and no success (noon-to-noon UTC nights).
+                let byNight = Dictionary(grouping: mine) { calendar.night(of: $0.timestamp) }
+                let streak = byNight.keys.sorted(by: >).prefix { night in !byNight[night]!.contains { $0.succeeded } }.count
+                #expect(card["failedNightsInARow"] as? Int == streak, "\(volume)")
+            }
+            let expectedRecent = runs.filter { volumes.contains($0.volume) }.sorted { $0.timestamp > $1.timestamp }.prefix(10)
+            let recent = hub.json["recentRuns"] as? [[String: Any]] ?? []
+            #expect(recent.count == expectedRecent.count)
+            for (run, expected) in zip(recent, expectedRecent) {
+                #expect((run["runAt"] as? String).flatMap(BusJSON.parseTimestamp) == expected.timestamp)
+                #expect(run["status"] as? String == (expected.succeeded ? "success" : "failure"))
+                #expect(run["errorMessage"] as? String == expected.errorMessage)
             }
         }
     }

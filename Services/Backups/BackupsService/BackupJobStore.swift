@@ -76,7 +76,7 @@ enum BackupJobStore {
         ])
         guard db.changesCount == 1 else { return nil }  // re-poll, replay or restart: already recorded
         let jobId = db.lastInsertedRowID
-        let summary = try updateSummary(agentId: agentId, run: run, db: db)
+        let summary = try updateSummary(agentId: agentId, run: run, night: night, db: db)
         let event = BackupJobRecorded(
             jobId: jobId, deviceSerial: run.deviceSerial, agentVolume: run.agentVolume, agentName: run.agentName,
             customer: run.customer, runAt: run.runAt, status: status, rawStatus: run.rawStatus, errorMessage: run.errorMessage,
@@ -97,10 +97,41 @@ enum BackupJobStore {
         var failedNights: Int
     }
 
-    /// Recomputes the agent's summary from its rows (runs may arrive out of order; the rows are the truth).
-    static func updateSummary(agentId: String, run: BackupRunObserved, db: Database) throws -> Summary {
+    /// Brings the agent's summary up to date with a newly recorded run. A run newer than every run recorded
+    /// (the usual order) updates it from the summary alone; anything else — the agent's first run, a run that
+    /// arrives after a newer one — recomputes it from the rows, which are the truth.
+    static func updateSummary(agentId: String, run: BackupRunObserved, night: String, db: Database) throws -> Summary {
+        let stored = try Row.fetchOne(
+            db.cachedStatement(sql: """
+                SELECT last_run_at, last_success_at, last_failure_at, last_failure_message, failed_nights, last_night
+                FROM agent_summary WHERE agent_id = ?
+                """),
+            arguments: [agentId])
+        let summary: Summary
+        if let stored, let lastRun = stored[0] as Double?, let lastNight = stored[5] as String?,
+            run.runAt.timeIntervalSince1970 > lastRun, night >= lastNight
+        {
+            // Failed nights in a row: a success ends the streak; a failure in a new night adds one (a night with
+            // runs and no success); a failure in the same night leaves it as it was.
+            let streak: Int = run.succeeded ? 0 : (night == lastNight ? stored[4] : (stored[4] as Int) + 1)
+            summary = Summary(
+                lastRunAt: run.runAt,
+                lastSuccessAt: run.succeeded ? run.runAt : (stored[1] as Double?).map(Date.init(timeIntervalSince1970:)),
+                lastFailureAt: run.succeeded ? (stored[2] as Double?).map(Date.init(timeIntervalSince1970:)) : run.runAt,
+                lastFailureMessage: run.succeeded ? stored[3] : run.errorMessage,
+                currentlyFailing: !run.succeeded, failedNights: streak)
+            try store(summary, agentId: agentId, lastNight: night, db: db)
+        } else {
+            summary = try recomputeSummary(agentId: agentId, db: db)
+        }
+        return summary
+    }
+
+    /// The agent's summary from its rows.
+    static func recomputeSummary(agentId: String, db: Database) throws -> Summary {
         let latest = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT run_at, status FROM backup_jobs WHERE agent_id = ? ORDER BY run_at DESC LIMIT 1"), arguments: [agentId])
+            db.cachedStatement(sql: "SELECT run_at, status, night FROM backup_jobs WHERE agent_id = ? ORDER BY run_at DESC LIMIT 1"),
+            arguments: [agentId])
         let lastSuccess = try Double.fetchOne(
             db.cachedStatement(sql: "SELECT MAX(run_at) FROM backup_jobs WHERE agent_id = ? AND status = 'success'"), arguments: [agentId])
         let lastFailure = try Row.fetchOne(
@@ -120,19 +151,24 @@ enum BackupJobStore {
             lastFailureAt: (lastFailure?["run_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             lastFailureMessage: lastFailure?["error_message"],
             currentlyFailing: (latest?["status"] as String?) == "failure", failedNights: streak)
+        try store(summary, agentId: agentId, lastNight: latest?["night"], db: db)
+        return summary
+    }
+
+    static func store(_ summary: Summary, agentId: String, lastNight: String?, db: Database) throws {
         try db.cachedStatement(
             sql: """
                 INSERT INTO agent_summary (agent_id, last_run_at, last_success_at, last_failure_at, last_failure_message,
-                    currently_failing, failed_nights)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                    currently_failing, failed_nights, last_night)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (agent_id) DO UPDATE SET last_run_at = excluded.last_run_at, last_success_at = excluded.last_success_at,
                     last_failure_at = excluded.last_failure_at, last_failure_message = excluded.last_failure_message,
-                    currently_failing = excluded.currently_failing, failed_nights = excluded.failed_nights
+                    currently_failing = excluded.currently_failing, failed_nights = excluded.failed_nights,
+                    last_night = excluded.last_night
                 """)
             .execute(arguments: [agentId, summary.lastRunAt?.timeIntervalSince1970, summary.lastSuccessAt?.timeIntervalSince1970,
                         summary.lastFailureAt?.timeIntervalSince1970, summary.lastFailureMessage, summary.currentlyFailing,
-                        summary.failedNights])
-        return summary
+                        summary.failedNights, lastNight])
     }
 
     static func upsertAgent(

@@ -103,6 +103,11 @@ enum BackupsTables {
                 CREATE INDEX condition_customer ON condition (customer_id) WHERE ended_at IS NULL;
                 """)
         }
+        migrator.registerMigration("backups-v3-summary-night") { db in
+            // The night of the agent's latest run: with it, a run that is the agent's newest (the usual order)
+            // updates the summary from the summary alone instead of re-reading the agent's history.
+            try db.execute(sql: "ALTER TABLE agent_summary ADD COLUMN last_night TEXT")
+        }
         return migrator
     }
 }

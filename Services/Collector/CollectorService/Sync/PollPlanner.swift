@@ -10,7 +10,7 @@ struct DeviceSchedule: Sendable, Equatable {
     var failing: Bool
 }
 
-/// Chooses which devices one scheduled poll reads when Datto's request budget cannot cover the whole fleet
+/// Chooses which device a scheduled poll reads next when Datto's request budget cannot cover the whole fleet
 /// (100 requests a minute per key: a 2,000-device fleet takes 20 minutes to read once).
 ///
 /// A blind round-robin spends requests on devices with nothing new and finds a new failure only when its turn
@@ -20,7 +20,8 @@ struct DeviceSchedule: Sendable, Equatable {
 /// due than a poll can read (a whole fleet backing up in the same night window) the order is a round-robin over
 /// the due devices, never worse than a blind one. Then devices never read, then failing ones, then the rest,
 /// least recently read first; a share of every poll is kept for that last group so the whole fleet is still
-/// read regularly (manual backups, changes nobody scheduled).
+/// read regularly (manual backups, changes nobody scheduled). The choice is made each time a request slot
+/// frees up, not once per poll, so a device that falls due mid-poll waits for one slot, not for the next poll.
 public enum PollPlanner {
     /// How a poll that cannot read every device picks the ones it reads.
     public enum Strategy: String, Sendable {
@@ -33,39 +34,34 @@ public enum PollPlanner {
     /// Share of the budget that always goes to the least recently read devices.
     static let staleShare = 0.2
 
-    static func plan(
-        devices: [String], schedules: [String: DeviceSchedule], now: Date, budget: Int, strategy: Strategy = .dueFirst
-    ) -> [String] {
-        guard budget < devices.count else { return devices }
-        if strategy == .roundRobin {
-            // Never-read devices sort first (distantPast), then the longest unread.
-            return Array(devices.sorted { (schedules[$0]?.lastReadAt ?? .distantPast) < (schedules[$1]?.lastReadAt ?? .distantPast) }
-                .prefix(budget))
-        }
-        var due: [(String, Date)] = []
-        var unread: [String] = []
-        var failing: [(String, Date)] = []
-        var rest: [(String, Date)] = []
+    /// The device to read next, decided when a request slot frees up rather than once per poll: a device that
+    /// falls due while a poll is under way is read within that poll, ahead of everything not due. `pick` counts
+    /// the reads this poll has started; every fifth goes to the least recently read device, so the whole fleet
+    /// still comes round (the `staleShare`).
+    static func next(
+        from devices: some Collection<String>, schedules: [String: DeviceSchedule], now: Date, pick: Int, strategy: Strategy = .dueFirst
+    ) -> String? {
+        func lastRead(_ serial: String) -> Date { schedules[serial]?.lastReadAt ?? .distantPast }
+        if strategy == .roundRobin { return devices.min { lastRead($0) < lastRead($1) } }
+        var due: (String, Date)?
+        var unread: String?
+        var failing: (String, Date)?
+        var stale: (String, Date)?
         for serial in devices {
-            guard let schedule = schedules[serial], let lastRead = schedule.lastReadAt else {
-                unread.append(serial)
+            guard let schedule = schedules[serial], let read = schedule.lastReadAt else {
+                unread = unread ?? serial
                 continue
             }
             if let next = schedule.nextDueAt, next <= now {
-                due.append((serial, lastRead))
+                if read < due?.1 ?? .distantFuture { due = (serial, read) }
             } else if schedule.failing {
-                failing.append((serial, lastRead))
-            } else {
-                rest.append((serial, lastRead))
+                if read < failing?.1 ?? .distantFuture { failing = (serial, read) }
+            } else if read < stale?.1 ?? .distantFuture {
+                stale = (serial, read)
             }
         }
-        let stale = rest.sorted { $0.1 < $1.1 }.map(\.0)
-        let reserved = min(stale.count, Int((Double(budget) * staleShare).rounded(.up)))
-        var chosen = due.sorted { $0.1 < $1.1 }.map(\.0) + unread + failing.sorted { $0.1 < $1.1 }.map(\.0)
-        chosen = Array(chosen.prefix(max(0, budget - reserved)))
-        let remaining = budget - chosen.count
-        chosen += stale.prefix(remaining)
-        return chosen
+        if pick % Int((1 / staleShare).rounded()) == Int((1 / staleShare).rounded()) - 1, let stale { return stale.0 }
+        return due?.0 ?? unread ?? failing?.0 ?? stale?.0
     }
 
     /// After reading a device: when one of its agents should next show a new run.

@@ -34,27 +34,37 @@ struct SyncRunner {
     /// Reads the device list, then the assets of every device — or, when a `budget` of requests cannot cover the
     /// fleet, of the devices the planner puts first; the rest are announced from the list alone.
     func run(syncId: String, budget: Int? = nil) async throws -> SyncSummary {
-        let started = ContinuousClock.now
+        let began = ContinuousClock.now
         let listed = try await client.devices()
-        var devices = listed
-        var unread: [DattoDevice] = []
-        // The list itself cost requests (a page per 100 devices): what is left is for assets.
+        // The list itself cost requests (a page per 100 devices): what is left is for assets. When it cannot cover
+        // the fleet, the planner picks each next device as a request slot frees up (see `PollPlanner.next`).
+        var planned: (schedules: [String: DeviceSchedule], reads: Int)?
         if let budget, budget - client.requestsMade < listed.count {
-            let schedules = try await loadSchedules()
-            let chosen = Set(PollPlanner.plan(
-                devices: listed.map(\.serialNumber), schedules: schedules, now: clock(), budget: max(1, budget - client.requestsMade),
-                strategy: strategy))
-            devices = listed.filter { chosen.contains($0.serialNumber) }
-            unread = listed.filter { !chosen.contains($0.serialNumber) }
+            planned = (try await loadSchedules(), max(1, budget - client.requestsMade))
+        }
+        let bySerial = Dictionary(listed.map { ($0.serialNumber, $0) }, uniquingKeysWith: { first, _ in first })
+        var waiting = Set(listed.map(\.serialNumber))
+        var started = 0
+        func nextDevice() -> DattoDevice? {
+            let serial: String?
+            if let planned {
+                guard started < planned.reads else { return nil }
+                serial = PollPlanner.next(from: waiting, schedules: planned.schedules, now: clock(), pick: started, strategy: strategy)
+            } else {
+                serial = listed.lazy.map(\.serialNumber).first { waiting.contains($0) }
+            }
+            guard let serial, let device = bySerial[serial] else { return nil }
+            waiting.remove(serial)
+            started += 1
+            return device
         }
         var agents = 0
         var runs = 0
         var failed = 0
         var firstFatal: DattoError?
         try await withThrowingTaskGroup(of: (DattoDevice, Result<[DattoAsset], DattoError>).self) { group in
-            var pending = devices[...]
             func startNext() {
-                guard let device = pending.popFirst() else { return }
+                guard let device = nextDevice() else { return }
                 group.addTask {
                     do {
                         return (device, .success(try await client.assets(serialNumber: device.serialNumber)))
@@ -87,11 +97,12 @@ struct SyncRunner {
         }
         if let firstFatal { throw firstFatal }
         // After the reads, so a due device is never kept waiting behind announcements; in one transaction.
+        let unread = listed.filter { waiting.contains($0.serialNumber) }
         if !unread.isEmpty { try await announce(unread, syncId: syncId) }
-        let elapsed = ContinuousClock.now - started
+        let elapsed = ContinuousClock.now - began
         return SyncSummary(
             devices: listed.count, agents: agents, runsObserved: runs, requests: client.requestsMade,
-            failedDevices: failed, durationSeconds: DattoClient.seconds(elapsed), devicesRead: unread.isEmpty ? nil : devices.count)
+            failedDevices: failed, durationSeconds: DattoClient.seconds(elapsed), devicesRead: unread.isEmpty ? nil : started)
     }
 
     func loadSchedules() async throws -> [String: DeviceSchedule] {
