@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "vectis-backups", targets: ["VectisBackupsMain"]),
         .executable(name: "vectis-alerts", targets: ["VectisAlertsMain"]),
         .executable(name: "vectis-rules", targets: ["VectisRulesMain"]),
+        .executable(name: "vectis-console", targets: ["VectisConsoleMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -142,6 +143,14 @@ let package = Package(
         .executableTarget(name: "VectisRulesMain", dependencies: ["RulesService"], path: "Services/Rules/Main"),
 
         .target(
+            name: "ConsoleService",
+            dependencies: ["VectisRuntime", .product(name: "Hummingbird", package: "hummingbird")],
+            path: "Services/Console/ConsoleService",
+            resources: [.copy("Web")]
+        ),
+        .executableTarget(name: "VectisConsoleMain", dependencies: ["ConsoleService"], path: "Services/Console/Main"),
+
+        .target(
             name: "DattoSandbox",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -211,7 +220,7 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "VectisTestSupport", "CollectorService", "AssetsService", "BackupsService", "AlertsService", "RulesService", "PSASandbox", "DattoSandbox", "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                "VectisTestSupport", "CollectorService", "AssetsService", "BackupsService", "AlertsService", "RulesService", "ConsoleService", "PSASandbox", "DattoSandbox", "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
                 "VectisBus", "BusService", "VectisCLI", "ZeroMQ",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

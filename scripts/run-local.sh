@@ -78,6 +78,8 @@ wait_ready alerts http://127.0.0.1:8084/readyz
 wait_ready sandbox-psa http://127.0.0.1:9082/healthz
 "$bin/vectis-rules" >"$state/logs/rules.log" 2>&1 & children+=($!); names+=(rules)
 wait_ready rules http://127.0.0.1:8085/readyz
+"$bin/vectis-console" >"$state/logs/console.log" 2>&1 & children+=($!); names+=(console)
+wait_ready console http://127.0.0.1:8090/healthz
 
 # The sandbox's working key pair (docs/datto-sandbox.md); the secret goes in on stdin, never as an argument.
 echo "sandbox-secret-7c4f1e9a2b" | "$bin/vectis" datto configure --public-key sandbox-public-key --region us --secret-key-stdin
@@ -129,6 +131,7 @@ Running (logs in $state/logs, data in $state/data, admin token in $state/data/ad
   vectis-backups     http://127.0.0.1:8083/v1/customers/{id}/backups  /v1/agents/{id}/runs
   vectis-alerts      http://127.0.0.1:8084/v1/alerts
   vectis-rules       http://127.0.0.1:8085/v1/rule-templates  /v1/rules  /v1/tickets
+  vectis-console     http://127.0.0.1:8090/   (the web console; sign in with the admin token)
   PSA sandbox        http://127.0.0.1:9082/_sandbox/tickets   (ConnectWise /cw, Autotask /at, HaloPSA /halo)
 Try: $bin/vectis hub Globex  |  $bin/vectis rules history ru_1  |  $bin/vectis tap --json | jq .
 Live bus traffic follows (heartbeats every 5 s; Ctrl-C stops everything):

@@ -1,0 +1,24 @@
+import Foundation
+import Hummingbird
+import Logging
+import VectisRuntime
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Everything `vectis-console` runs, wired from its configuration; tests build exactly this: the console's
+/// files at `/`, the services' APIs under `/api/<service>/…`, and health, readiness and metrics.
+public func buildApplication(
+    _ configuration: ConsoleConfiguration, metrics: ServiceMetrics = ServiceMetrics(), logger: Logger = Logger(label: "vectis-console")
+) throws -> (application: some ApplicationProtocol, routes: [String]) {
+    let sessionConfiguration = URLSessionConfiguration.ephemeral
+    sessionConfiguration.timeoutIntervalForRequest = Double(configuration.timeout.components.seconds)
+    let proxy = ServiceProxy(
+        upstreams: configuration.upstreams, session: BoundedHTTPSession(configuration: sessionConfiguration, maxResponseBytes: 16 << 20),
+        timeout: configuration.timeout, logger: logger)
+    let router = ServiceApplication.makeRouter()
+    router.add(middleware: FileMiddleware(configuration.webDirectory, searchForIndexHtml: true, logger: logger))
+    proxy.addRoutes(to: router)
+    return ServiceApplication.build(configuration: configuration.runtime, metrics: metrics, router: router, services: [], checks: [], logger: logger)
+}

@@ -1,0 +1,32 @@
+// Calls a service's API through the console (/api/<service>/…) with the admin token.
+
+export function token() { return sessionStorage.getItem("vectis-admin-token"); }
+
+export function setToken(value) {
+  if (value) sessionStorage.setItem("vectis-admin-token", value);
+  else sessionStorage.removeItem("vectis-admin-token");
+}
+
+/// Returns { status, body } — body parsed from JSON when it is JSON. Throws only when the console itself
+/// cannot be reached; a service's refusal comes back as its status and its `{"error": …}`.
+export async function api(service, path, { method = "GET", body, quiet = false } = {}) {
+  const headers = { Accept: "application/json" };
+  if (token()) headers.Authorization = `Bearer ${token()}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(`/api/${service}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  let parsed = text;
+  try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON: keep the text */ }
+  if (response.status === 401 && !quiet) {
+    setToken(null);
+    window.dispatchEvent(new HashChangeEvent("hashchange"));
+  }
+  return { status: response.status, body: parsed };
+}
+
+/// The body of a successful answer, or an Error carrying the service's own message.
+export async function get(service, path) {
+  const answer = await api(service, path);
+  if (answer.status >= 400) throw new Error(answer.body?.error ?? `vectis-${service} answered ${answer.status}`);
+  return answer.body;
+}

@@ -1,0 +1,77 @@
+// Admin → Integrations: the Datto BCDR card — Configure (public key, write-only secret key, region), Test,
+// Save, Sync now, and the last sync's time and counts.
+import { api } from "../api.js";
+import { h, when } from "../ui.js";
+
+export async function integrations(view) {
+  const listing = await api("collector", "/v1/integrations/datto");
+  const current = (listing.body?.integrations ?? []).find((i) => i.isDefault) ?? listing.body?.integrations?.[0];
+
+  const publicKey = h("input", { id: "datto-public-key", autocomplete: "off", value: current?.publicKey ?? "" });
+  const secretKey = h("input", {
+    id: "datto-secret-key", type: "password", autocomplete: "new-password",
+    placeholder: current?.secretKeySet ? "set — leave empty to keep it" : "not set",
+  });
+  const region = h("select", { id: "datto-region" }, h("option", { value: "us" }, "US"), h("option", { value: "eu" }, "EU"));
+  region.value = current?.region ?? "us";
+  const result = h("p", { id: "datto-result", class: "message", hidden: true, role: "status" });
+  const status = h("div", { id: "datto-status" });
+
+  function say(ok, text) {
+    result.className = `message ${ok ? "ok" : "bad"}`;
+    result.textContent = text;
+    result.hidden = false;
+  }
+  function settings() {
+    const body = { publicKey: publicKey.value.trim(), region: region.value };
+    if (secretKey.value.trim()) body.secretKey = secretKey.value.trim();
+    return body;
+  }
+  async function showStatus() {
+    const fresh = await api("collector", "/v1/integrations/datto");
+    const integration = (fresh.body?.integrations ?? []).find((i) => i.isDefault) ?? fresh.body?.integrations?.[0];
+    if (!integration) { status.replaceChildren(h("p", { class: "muted" }, "Not configured yet.")); return; }
+    const counts = integration.counts ?? {};
+    status.replaceChildren(
+      h("p", {}, h("span", { class: `badge ${integration.status === "ok" ? "ok" : integration.status === "syncing" ? "" : "bad"}`, id: "datto-sync-state" },
+        integration.status), " ", `Secret key ${integration.secretKeySet ? "set" : "not set"}.`),
+      h("p", { id: "datto-last-sync" }, `Last sync: ${when(integration.lastSyncAt)} — ${counts.devices ?? 0} devices, `
+        + `${counts.agents ?? 0} agents and shares, ${counts.runsObserved ?? 0} backup runs, ${counts.requests ?? 0} Datto requests.`),
+      integration.lastError ? h("p", { class: "message bad" }, integration.lastError) : null);
+  }
+
+  const form = h("form", { class: "card", "aria-labelledby": "datto-title" },
+    h("h2", { id: "datto-title" }, "Datto BCDR — Configure"),
+    h("label", { for: "datto-public-key" }, "Public key"), publicKey,
+    h("label", { for: "datto-secret-key" }, "Secret key"), secretKey,
+    h("label", { for: "datto-region" }, "Region"), region,
+    h("div", { class: "actions" },
+      h("button", { type: "button", id: "datto-test", class: "secondary", onclick: async () => {
+        const answer = await api("collector", "/v1/integrations/datto/test", { method: "POST", body: settings() });
+        say(answer.body?.ok === true, answer.body?.message ?? answer.body?.error ?? `Test answered ${answer.status}`);
+      } }, "Test"),
+      h("button", { type: "submit", id: "datto-save" }, "Save"),
+      h("button", { type: "button", id: "datto-sync", class: "secondary", onclick: async () => {
+        const answer = await api("collector", "/v1/integrations/datto/sync", { method: "POST", body: {} });
+        if (answer.status === 202) say(true, `Sync ${answer.body.syncId} started.`);
+        else say(false, answer.body?.error ?? `Sync answered ${answer.status}`);
+        await showStatus();
+      } }, "Sync now")),
+    result);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const answer = await api("collector", "/v1/integrations/datto", { method: "PUT", body: settings() });
+    if (answer.status < 300) {
+      secretKey.value = "";
+      secretKey.placeholder = "set — leave empty to keep it";
+      say(true, "Saved. The first sync has started.");
+    } else {
+      say(false, answer.body?.error ?? `Save answered ${answer.status}`);
+    }
+    await showStatus();
+  });
+
+  view.replaceChildren(h("h1", {}, "Admin → Integrations"), form, h("section", { class: "card", "aria-label": "Datto sync status" }, status));
+  await showStatus();
+  return showStatus;
+}
