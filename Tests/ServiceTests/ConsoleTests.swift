@@ -70,6 +70,8 @@ struct ConsoleTests {
                     try await harness.waitForHistory()
                     let synced = try await browser.waitForText("#datto-last-sync") { $0.contains("\(devices) devices") }
                     #expect(synced.contains("\(devices) devices"), "\(synced)")
+                    #expect(try await browser.elements("#datto-last-error").isEmpty, "no error shown after a good sync")
+                    #expect(try await browser.element("#datto-status").text().contains("null") == false)
                     try await browser.screenshot("integrations-connected")
 
                     // Customers → a customer's hub: every agent's card and the 10 most recent runs, as the API says.
@@ -96,6 +98,25 @@ struct ConsoleTests {
                         #expect(row.contains(run["status"] as? String ?? "?"))
                     }
                     try await browser.screenshot("customer-hub")
+                    // The alerts feed (the sandbox's failing agent) and the rule templates, newest first.
+                    try await browser.open(console + "/#/alerts")
+                    let open = try await harness.alertList("?state=open,acknowledged,muted")
+                    _ = try await browser.element("#alerts tbody tr")
+                    #expect(try await browser.elements("#alerts tbody tr").count == open.count)
+                    if let first = open.first {
+                        let row = try await browser.element("#alerts tr[data-alert='\(first["id"] as? String ?? "")']").text()
+                        #expect(row.contains("backup-job-failure") && row.contains("high"), "\(row)")
+                    }
+                    try await browser.screenshot("alerts")
+                    try await browser.open(console + "/#/rules")
+                    _ = try await browser.element("#templates article")
+                    let templates = try await harness.rules("/v1/rule-templates").json["templates"] as? [[String: Any]] ?? []
+                    #expect(try await browser.elements("#templates article").count == templates.count)
+                    #expect(try await browser.element("#templates article[data-template='datto-fails-2-nights-connectwise'] h3").text()
+                        == "Datto backup fails 2+ nights in a row (ConnectWise)")
+                    try await browser.screenshot("rules")
+                    try await browser.open(console + "/#/customers/\(customerId)")
+                    _ = try await browser.element("#agent-cards article")
                     // A phone-sized screen shows the same hub.
                     try await browser.resize(width: 390, height: 844)
                     try await browser.screenshot("customer-hub-phone")
