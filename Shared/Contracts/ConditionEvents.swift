@@ -39,7 +39,7 @@ public struct BackupConditionChanged: BusEvent, Equatable {
     /// Whole days the condition has lasted, counting the day it started: 1 when raised, 2 a day later… For a
     /// nightly backup, `backup-missed` on its second day means two nights without a backup.
     public var days: Int
-    /// The window that was exceeded, in hours.
+    /// The window that was exceeded, in hours (0 on `ended`).
     public var thresholdHours: Double
     /// What a person reads, e.g. "No successful backup for 31 h".
     public var detail: String

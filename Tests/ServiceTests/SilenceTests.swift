@@ -42,11 +42,16 @@ struct SilenceTests {
     /// Default windows (26 h, 1 h, 48 h, 48 h grace); checked every 100 ms instead of every minute.
     static let settings = SilenceSettings(checkInterval: .milliseconds(100))
 
+    /// One customer, every agent backing up nightly, nothing failing or waiting for a first backup.
+    static func fleet(devices: Int, agentsPerDevice: Int) -> FleetConfiguration {
+        FleetConfiguration(
+            customers: 1, devicesPerCustomer: devices, agentsPerDevice: agentsPerDevice, sharesPerDevice: 0, failingAgents: 0,
+            agentsWithoutBackupsEvery: 0, unassignedDevices: 0)
+    }
+
     @Test("a silent agent raises backup-missed after its window with no failed run, and a success resolves it; paused, archived and new agents in their grace never raise it")
     func missedBackups() async throws {
-        let fleet = FleetConfiguration(
-            customers: 1, devicesPerCustomer: 1, agentsPerDevice: 4, sharesPerDevice: 0, failingAgents: 0, agentsWithoutBackupsEvery: 0,
-            unassignedDevices: 0)
+        let fleet = Self.fleet(devices: 1, agentsPerDevice: 4)
         try await CollectorHarness.with(fleet: fleet, pipeline: true, silence: Self.settings) { harness in
             let sandbox = harness.sandbox
             try await harness.configure()
@@ -110,9 +115,7 @@ struct SilenceTests {
 
     @Test("an offline appliance raises one device-offline alert, not one per agent, and clears when it checks in; a stalled offsite copy raises offsite-stale (medium)")
     func offlineAndOffsite() async throws {
-        let fleet = FleetConfiguration(
-            customers: 1, devicesPerCustomer: 2, agentsPerDevice: 2, sharesPerDevice: 0, failingAgents: 0, agentsWithoutBackupsEvery: 0,
-            unassignedDevices: 0)
+        let fleet = Self.fleet(devices: 2, agentsPerDevice: 2)
         try await CollectorHarness.with(fleet: fleet, pipeline: true, silence: Self.settings) { harness in
             let sandbox = harness.sandbox
             try await harness.configure()
@@ -166,9 +169,7 @@ struct SilenceTests {
 
     @Test("a backup-missed rule opens one ticket on the second day of silence, notes the third, closes on recovery; a device-offline rule tickets the appliance once")
     func silenceRules() async throws {
-        let fleet = FleetConfiguration(
-            customers: 1, devicesPerCustomer: 2, agentsPerDevice: 2, sharesPerDevice: 0, failingAgents: 0, agentsWithoutBackupsEvery: 0,
-            unassignedDevices: 0)
+        let fleet = Self.fleet(devices: 2, agentsPerDevice: 2)
         try await CollectorHarness.with(fleet: fleet, pipeline: true, silence: Self.settings) { harness in
             let sandbox = harness.sandbox
             let psa = try #require(harness.psa)

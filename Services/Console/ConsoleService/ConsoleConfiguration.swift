@@ -20,8 +20,8 @@ public struct ConsoleConfiguration: Sendable {
         self.timeout = timeout
     }
 
-    /// `VECTIS_CONSOLE_HTTP_PORT`-style: `VECTIS_HTTP_PORT` (default 8090); `VECTIS_<SERVICE>_URL` as the CLI reads
-    /// them (default `http://127.0.0.1:<port>`); `VECTIS_CONSOLE_WEB_DIR`.
+    /// Reads `VECTIS_HTTP_PORT` (default 8090), each `VECTIS_<SERVICE>_URL` as the CLI reads them (default
+    /// `http://127.0.0.1:<the service's port>`) and `VECTIS_CONSOLE_WEB_DIR`.
     public init(environment env: Environment) throws {
         let runtime = try RuntimeConfiguration(service: "console", defaultHTTPPort: 8090, environment: env)
         var upstreams: [String: URL] = [:]

@@ -48,8 +48,8 @@ async function route() {
   if (!token()) return signIn();
   const hash = location.hash || "#/integrations";
   for (const link of document.querySelectorAll("nav a")) {
-    link.toggleAttribute("aria-current", hash.startsWith(link.getAttribute("href")));
     if (hash.startsWith(link.getAttribute("href"))) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
   }
   for (const [pattern, screen] of routes) {
     const match = hash.match(pattern);
