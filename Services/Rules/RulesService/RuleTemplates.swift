@@ -47,30 +47,22 @@ struct RuleTemplate: Codable, Sendable {
              ["instanceURL", "clientId", "clientSecret (secret)", "tenant", "ticketTypeId", "priorityId", "noteOutcomeId", "closedStatusId"])
         }
         let zone = psa == .autotask ? " The zone is found from the API user." : ""
-        switch trigger {
+        let (slug, title, description, threshold): (String, String, String, Int) = switch trigger {
         case .failedNights:
-            return RuleTemplate(
-                id: "datto-fails-2-nights-\(psa.rawValue)", name: "Datto backup fails 2+ nights in a row (\(psaName))", psa: psa,
-                trigger: trigger,
-                description: "Opens \(ticket) when an agent's backup has failed two nights in a row; adds \(note) on each further failed night and on recovery.\(zone)",
-                defaultThresholdNights: 2, settings: settings)
+            ("datto-fails-2-nights", "Datto backup fails 2+ nights in a row",
+             "Opens \(ticket) when an agent's backup has failed two nights in a row; adds \(note) on each further failed night and on recovery.", 2)
         case .backupMissed:
-            return RuleTemplate(
-                id: "datto-missed-2-nights-\(psa.rawValue)", name: "Datto agent missed backups for 2 nights (\(psaName))", psa: psa,
-                trigger: trigger,
-                description: "Opens \(ticket) when an agent has had no successful backup — and no failed one either — for a second day; adds \(note) each further day and when backups return.\(zone)",
-                defaultThresholdNights: 2, settings: settings)
+            ("datto-missed-2-nights", "Datto agent missed backups for 2 nights",
+             "Opens \(ticket) when an agent has had no successful backup — and no failed one either — for a second day; adds \(note) each further day and when backups return.", 2)
         case .deviceOffline:
-            return RuleTemplate(
-                id: "datto-device-offline-\(psa.rawValue)", name: "Datto appliance offline (\(psaName))", psa: psa, trigger: trigger,
-                description: "Opens \(ticket) per appliance (not per agent) when it stops checking in with Datto; adds \(note) each further day and when it is back.\(zone)",
-                defaultThresholdNights: 1, settings: settings)
+            ("datto-device-offline", "Datto appliance offline",
+             "Opens \(ticket) per appliance (not per agent) when it stops checking in with Datto; adds \(note) each further day and when it is back.", 1)
         case .offsiteStale:
-            return RuleTemplate(
-                id: "datto-offsite-stale-\(psa.rawValue)", name: "Datto offsite copies falling behind (\(psaName))", psa: psa,
-                trigger: trigger,
-                description: "Opens \(ticket) when an agent's latest offsite copy is older than its threshold while newer local backups wait; adds \(note) each further day and when replication catches up.\(zone)",
-                defaultThresholdNights: 1, settings: settings)
+            ("datto-offsite-stale", "Datto offsite copies falling behind",
+             "Opens \(ticket) when an agent's latest offsite copy is older than its threshold while newer local backups wait; adds \(note) each further day and when replication catches up.", 1)
         }
+        return RuleTemplate(
+            id: "\(slug)-\(psa.rawValue)", name: "\(title) (\(psaName))", psa: psa, trigger: trigger, description: description + zone,
+            defaultThresholdNights: threshold, settings: settings)
     }
 }
