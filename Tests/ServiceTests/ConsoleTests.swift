@@ -1,6 +1,7 @@
 import ConsoleService
 import DattoSandbox
 import Foundation
+import PSASandbox
 import ServiceLifecycle
 import Testing
 import VectisContracts
@@ -72,6 +73,7 @@ struct ConsoleTests {
                     #expect(synced.contains("\(devices) devices"), "\(synced)")
                     #expect(try await browser.elements("#datto-last-error").isEmpty, "no error shown after a good sync")
                     #expect(try await browser.element("#datto-status").text().contains("null") == false)
+                    #expect(try await browser.unlabelledControls() == [])
                     try await browser.screenshot("integrations-connected")
 
                     // Customers → a customer's hub: every agent's card and the 10 most recent runs, as the API says.
@@ -97,6 +99,7 @@ struct ConsoleTests {
                         #expect(row.contains(run["agentName"] as? String ?? "?"))
                         #expect(row.contains(run["status"] as? String ?? "?"))
                     }
+                    #expect(try await browser.unlabelledControls() == [])
                     try await browser.screenshot("customer-hub")
                     // The alerts feed (the sandbox's failing agent) and the rule templates, newest first.
                     try await browser.open(console + "/#/alerts")
@@ -127,5 +130,138 @@ struct ConsoleTests {
                 await browser.close()
             }
         }
+    }
+
+    @Test("enable the ConnectWise template in the browser; an agent failing two nights appears in the feed without a reload and its ticket in the rule's history; mute it from the feed")
+    func ruleToTicket() async throws {
+        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+            try await harness.configure()
+            try await harness.waitForHistory()
+            let psa = try #require(harness.psa)
+            // A healthy agent that backs up (not paused or archived): the one this test makes fail.
+            var picked: (customerId: String, agentName: String, volume: String)?
+            for device in harness.sandbox.inventory() where picked == nil {
+                let customerId = StableID.customer(tenant: "default", key: expectedCustomerKey(device))
+                let hub = try await harness.backups("/v1/customers/\(customerId)/backups").json["agents"] as? [[String: Any]] ?? []
+                let healthy = hub.first {
+                    $0["currentlyFailing"] as? Bool == false && $0["lastSuccessAt"] != nil && $0["isPaused"] as? Bool == false
+                        && $0["isArchived"] as? Bool == false && $0["kind"] as? String == "agent"
+                }
+                if let name = healthy?["name"] as? String, let volume = device.assets.first(where: { $0.name == name })?.volume {
+                    picked = (customerId, name, volume)
+                }
+            }
+            let (customerId, agentName, volume) = try #require(picked)
+
+            try await harness.withConsole { console in
+                let browser = try await Browser()
+                do {
+                    try await browser.signIn(console)
+                    // Rules → the guide's ConnectWise template → Enable.
+                    try await browser.open(console + "/#/rules")
+                    try await browser.element("#templates article[data-template='datto-fails-2-nights-connectwise'] a").click()
+                    _ = try await browser.element("#rule-site")
+                    try await browser.element("#rule-enable").click()
+                    #expect(try await browser.waitForText("#rule-problem") { !$0.isEmpty }
+                        == "Missing for connectwise: site, companyId, publicKey, privateKey, clientId, boardId.")
+                    let credentials = PSASandboxCredentials()
+                    for (field, value) in [("site", harness.psaURL! + "/cw"), ("companyId", credentials.connectWiseCompany),
+                                           ("publicKey", credentials.connectWisePublicKey), ("privateKey", credentials.connectWisePrivateKey),
+                                           ("clientId", credentials.connectWiseClientId), ("boardId", "1"), ("closedStatusId", "20")] {
+                        try await browser.element("#rule-\(field)").type(value)
+                    }
+                    try await browser.element("#rule-dry-run-hours").clear()
+                    try await browser.element("#rule-dry-run-hours").type("0")
+                    try await browser.element("#rule-close-on-recovery").click()
+                    #expect(try await browser.unlabelledControls() == [])
+                    try await browser.screenshot("rule-enable")
+                    try await browser.element("#rule-enable").click()
+                    #expect(try await browser.waitForText("#rule-state") { $0.hasPrefix("Live") }.hasPrefix("Live"))
+                    let rules = try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]] ?? []
+                    #expect(rules.count == 1)
+                    let rule = try #require(rules.first)
+                    #expect(rule["dryRun"] as? Bool == false && rule["closeOnRecovery"] as? Bool == true && rule["thresholdNights"] as? Int == 2)
+                    let ruleId = try #require(rule["id"] as? String)
+                    let ruleText = try await browser.element("main").text()
+                    #expect(ruleText.contains("privateKey, clientId"), "which secrets are set is shown")
+                    #expect(!ruleText.contains(credentials.connectWisePrivateKey), "a secret is never shown")
+
+                    // Map the customer to its ConnectWise company (without it no ticket is opened).
+                    try await browser.element("#company-\(customerId)").type("250")
+                    try await browser.element("tr[data-customer='\(customerId)'] button").click()
+                    #expect(try await browser.waitForText("tr[data-customer='\(customerId)'] [role=status]") { !$0.isEmpty } == "Saved")
+                    let mappings = try await harness.rules("/v1/psa-mappings?psa=connectwise").json["mappings"] as? [[String: Any]] ?? []
+                    #expect(mappings.map { $0["customerId"] as? String } == [customerId] && mappings.first?["companyId"] as? String == "250")
+
+                    // The agent fails two nights while the feed is open: its alert appears without a reload.
+                    try await browser.open(console + "/#/alerts")
+                    _ = try await browser.element("#alerts tbody tr")
+                    #expect(harness.sandbox.fail(volume: volume, nights: 3))
+                    try await harness.nextNight()
+                    try await harness.nextNight()
+                    let feed = try await browser.waitForText("#alerts tbody") { $0.contains(agentName) }
+                    let row = try #require(feed.split(separator: "\n").first { $0.contains(agentName) })
+                    #expect(row.contains("high") && row.contains("backup-job-failure"), "\(row)")
+                    try await browser.screenshot("alerts-new-failure")
+
+                    // Its ticket, opened in company 250, is in the rule's tickets and history.
+                    #expect(try await eventually { psa.tickets(psa: "connectwise").contains { $0.summary.contains(agentName) } })
+                    let ticket = try #require(psa.tickets(psa: "connectwise").first { $0.summary.contains(agentName) })
+                    #expect(ticket.companyId == 250)
+                    try await browser.open(console + "/#/rules/\(ruleId)")
+                    let tickets = try await browser.waitForText("#rule-tickets tbody") { $0.contains("#\(ticket.id)") }
+                    #expect(tickets.contains("connectwise #\(ticket.id)") && tickets.contains(agentName), "\(tickets)")
+                    let history = try await browser.waitForText("#history tbody") { $0.contains("ticket-open") }
+                    #expect(history.contains("ticket-open") && history.contains("psa-call"), "\(history)")
+                    #expect(try await browser.unlabelledControls() == [])
+                    _ = try await browser.execute("document.getElementById('history').scrollIntoView()")
+                    try await browser.screenshot("rule-history")
+                    try await browser.resize(width: 390, height: 844)
+                    try await browser.screenshot("rule-history-phone")
+                    try await browser.resize(width: 1280, height: 900)
+
+                    // Mute it from the feed for 4 hours: the alert turns muted.
+                    let alert = try #require(try await harness.alertList().first { $0["agentName"] as? String == agentName })
+                    let alertId = try #require(alert["id"] as? String)
+                    try await browser.open(console + "/#/alerts")
+                    try await browser.element("tr[data-alert='\(alertId)'] button[data-action=mute]").click()
+                    try await browser.element("#mute-hours").select("4")
+                    try await browser.element("#mute-reason").type("replacing the server")
+                    #expect(try await browser.unlabelledControls() == [])
+                    try await browser.screenshot("alerts-mute")
+                    try await browser.element("#mute-confirm").click()
+                    let stateCell = "tr[data-alert='\(alertId)'] td:nth-child(3)"
+                    #expect(try await browser.waitForText(stateCell) { $0 == "muted" } == "muted")
+                    #expect(try await harness.alertList("?state=muted").map { $0["id"] as? String } == [alertId])
+                } catch {
+                    await browser.close()
+                    throw error
+                }
+                await browser.close()
+            }
+        }
+    }
+}
+
+extension Browser {
+    /// Form controls on the page with no accessible name (no <label>, aria-label or aria-labelledby), and buttons
+    /// and links with no text: what a screen reader could not announce.
+    func unlabelledControls() async throws -> [String] {
+        let script = """
+            const named = (e) => (e.labels && e.labels.length > 0) || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby');
+            return [
+              ...Array.from(document.querySelectorAll('input, select, textarea')).filter((e) => e.type !== 'hidden' && !named(e)),
+              ...Array.from(document.querySelectorAll('button, a')).filter((e) => !e.textContent.trim() && !e.getAttribute('aria-label')),
+            ].map((e) => e.outerHTML.slice(0, 120));
+            """
+        return try await execute(script) as? [String] ?? ["the check did not run"]
+    }
+
+    /// Opens the console and signs in with the harness's admin token.
+    func signIn(_ console: String) async throws {
+        try await open(console + "/")
+        try await element("#token").type(CollectorHarness.token)
+        try await element("#sign-in").click()
+        _ = try await element("nav a[aria-current=page]")
     }
 }

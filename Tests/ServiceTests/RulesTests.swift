@@ -93,6 +93,10 @@ struct RulesTests {
             #expect(try await eventually { try await harness.alertList().first?["state"] as? String == "resolved" })
             let kinds = try await harness.history(rule).compactMap { $0["kind"] as? String }
             #expect(kinds.filter { $0 == "ticket-open" }.count == 1)
+            // One rule's tickets (the console's rule page): this rule's one ticket, none for another rule id.
+            #expect((try await harness.rules("/v1/tickets?rule=\(rule)").json["tickets"] as? [[String: Any]])?.count == 1)
+            #expect((try await harness.rules("/v1/tickets?rule=ru_999").json["tickets"] as? [[String: Any]])?.count == 0)
+            #expect(try await harness.rules("/v1/tickets?rule=first").status == 400)
             #expect(kinds.contains("psa-call"))
         }
     }
@@ -147,6 +151,32 @@ struct RulesTests {
             let test = try await harness.rules("/v1/rules/\(dryRule)/test-ticket", "POST", ["companyId": "250"])
             #expect(test.status == 200 && test.json["ok"] as? Bool == true, "\(test.body)")
             #expect(harness.psa!.tickets(psa: "connectwise").map(\.summary) == ["Vectis test ticket"])
+        }
+    }
+
+    @Test("each template describes its PSA's fields; a rule without the required ones is refused naming exactly those; mappings are listed per PSA")
+    func templateFieldsAndMappings() async throws {
+        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+            let templates = try await harness.rules("/v1/rule-templates").json["templates"] as? [[String: Any]] ?? []
+            #expect(templates.count == 12)
+            for psa in ["connectwise", "autotask", "halopsa"] {
+                let template = try #require(templates.first { $0["id"] as? String == "datto-fails-2-nights-\(psa)" })
+                let fields = template["fields"] as? [[String: Any]] ?? []
+                let required = fields.filter { $0["required"] as? Bool == true }.compactMap { $0["name"] as? String }
+                #expect(!required.isEmpty && fields.allSatisfy { ($0["label"] as? String)?.isEmpty == false })
+                let refused = try await harness.rules("/v1/rules", "POST", ["templateId": "datto-fails-2-nights-\(psa)"])
+                #expect(refused.status == 400)
+                #expect(refused.json["error"] as? String == "Missing for \(psa): \(required.joined(separator: ", ")).")
+                // Secrets are marked as such, so a form can make them write-only.
+                let secrets = fields.filter { $0["kind"] as? String == "secret" }.compactMap { $0["name"] as? String }
+                #expect(secrets == ["connectwise": ["privateKey", "clientId"], "autotask": ["secret", "integrationCode"], "halopsa": ["clientSecret"]][psa])
+            }
+            try await harness.map("connectwise", customer: "c_1", company: "250")
+            try await harness.map("halopsa", customer: "c_2", company: "7")
+            let connectWise = try await harness.rules("/v1/psa-mappings?psa=connectwise").json["mappings"] as? [[String: Any]] ?? []
+            #expect(connectWise.map { "\($0["customerId"] ?? "")=\($0["companyId"] ?? "")" } == ["c_1=250"])
+            #expect((try await harness.rules("/v1/psa-mappings").json["mappings"] as? [[String: Any]])?.count == 2)
+            #expect(try await harness.rules("/v1/psa-mappings?psa=kaseya").status == 400)
         }
     }
 

@@ -25,27 +25,22 @@ struct RuleTemplate: Codable, Sendable {
     var trigger: RuleTrigger
     var description: String
     var defaultThresholdNights: Int
-    /// Settings the PSA connection needs (secrets marked).
+    /// Settings the PSA connection needs, one line each (secrets marked), for the CLI.
     var settings: [String]
+    /// The same, described for a form.
+    var fields: [PSAField]
 
     static let all: [RuleTemplate] = RuleTrigger.allCases.flatMap { trigger in
         [PSAKind.connectwise, .autotask, .halopsa].map { template(trigger, $0) }
     }
 
     static func template(_ trigger: RuleTrigger, _ psa: PSAKind) -> RuleTemplate {
-        let (psaName, ticket, note, settings): (String, String, String, [String]) = switch psa {
-        case .connectwise:
-            ("ConnectWise", "one ConnectWise service ticket", "a note",
-             ["site", "codebase (default v4_6_release/)", "companyId", "publicKey", "privateKey (secret)", "clientId (secret)",
-              "boardId", "statusId", "priorityId", "closedStatusId"])
-        case .autotask:
-            ("Autotask", "one Autotask ticket", "a note",
-             ["username", "secret (secret)", "integrationCode (secret)", "queueId", "statusId", "priorityId", "completeStatusId",
-              "zoneLookupURL (optional)"])
-        case .halopsa:
-            ("HaloPSA", "one HaloPSA ticket", "a private action",
-             ["instanceURL", "clientId", "clientSecret (secret)", "tenant", "ticketTypeId", "priorityId", "noteOutcomeId", "closedStatusId"])
+        let (psaName, ticket, note): (String, String, String) = switch psa {
+        case .connectwise: ("ConnectWise", "one ConnectWise service ticket", "a note")
+        case .autotask: ("Autotask", "one Autotask ticket", "a note")
+        case .halopsa: ("HaloPSA", "one HaloPSA ticket", "a private action")
         }
+        let fields = PSAField.fields(for: psa)
         let zone = psa == .autotask ? " The zone is found from the API user." : ""
         let (slug, title, description, threshold): (String, String, String, Int) = switch trigger {
         case .failedNights:
@@ -63,6 +58,6 @@ struct RuleTemplate: Codable, Sendable {
         }
         return RuleTemplate(
             id: "\(slug)-\(psa.rawValue)", name: "\(title) (\(psaName))", psa: psa, trigger: trigger, description: description + zone,
-            defaultThresholdNights: threshold, settings: settings)
+            defaultThresholdNights: threshold, settings: fields.map(\.summary), fields: fields)
     }
 }

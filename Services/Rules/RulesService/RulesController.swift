@@ -190,18 +190,39 @@ struct RulesController {
             }
             return try Response.json(["psa": psa, "customerId": customer, "companyId": body.companyId])
         }
-        admin.get("tickets") { _, _ in
+        admin.get("psa-mappings") { request, _ in
+            struct Mapping: Encodable { var psa: String; var customerId: String; var companyId: String; var updatedAt: Date }
+            let psa = request.uri.queryParameters.get("psa")
+            if let psa, PSAKind(rawValue: psa) == nil { return Response.problem(.badRequest, "psa must be connectwise, autotask or halopsa.") }
+            let mappings = try await database.read { db in
+                try Row.fetchAll(
+                    db, sql: "SELECT * FROM psa_mapping WHERE ? IS NULL OR psa = ? ORDER BY psa, customer_id", arguments: [psa, psa]
+                ).map { Mapping(psa: $0["psa"], customerId: $0["customer_id"], companyId: $0["company_id"], updatedAt: Date(timeIntervalSince1970: $0["updated_at"])) }
+            }
+            return try Response.json(["mappings": mappings])
+        }
+        admin.get("tickets") { request, _ in
             struct TicketView: Encodable {
                 var id: Int64; var ruleId: String; var psa: String; var externalId: String?; var state: String; var customerId: String
                 var customerName: String; var agentName: String; var companyId: String; var notes: Int; var openedNight: String
-                var summary: String?
+                var summary: String?; var openedAt: Date; var closedAt: Date?
             }
-            let tickets = try await database.read { db in
-                try Row.fetchAll(db, sql: "SELECT t.*, r.psa FROM ticket t JOIN rule r ON r.id = t.rule_id ORDER BY t.id DESC").map {
+            // `?rule=ru_3`: one rule's tickets (the console's rule page).
+            var rule: Int64?
+            if let text = request.uri.queryParameters.get("rule") {
+                guard let id = Self.ruleId(text) else { return Response.problem(.badRequest, "rule must be a rule id such as ru_1.") }
+                rule = id
+            }
+            let tickets = try await database.read { [rule] db in
+                try Row.fetchAll(
+                    db, sql: "SELECT t.*, r.psa FROM ticket t JOIN rule r ON r.id = t.rule_id WHERE ? IS NULL OR t.rule_id = ? ORDER BY t.id DESC",
+                    arguments: [rule, rule]
+                ).map {
                     TicketView(id: $0["id"], ruleId: "ru_\($0["rule_id"] as Int64)", psa: $0["psa"], externalId: $0["external_id"],
                                state: $0["state"], customerId: $0["customer_id"], customerName: $0["customer_name"],
                                agentName: $0["agent_name"], companyId: $0["company_id"], notes: $0["notes"], openedNight: $0["opened_night"],
-                               summary: $0["summary"])
+                               summary: $0["summary"], openedAt: Date(timeIntervalSince1970: $0["created_at"]),
+                               closedAt: ($0["closed_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
                 }
             }
             return try Response.json(["tickets": tickets])

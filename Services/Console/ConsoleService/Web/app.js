@@ -5,15 +5,21 @@ import { integrations } from "./screens/integrations.js";
 import { customers, customerHub } from "./screens/customers.js";
 import { alerts } from "./screens/alerts.js";
 import { rules } from "./screens/rules.js";
+import { ruleForm } from "./screens/rule-form.js";
+import { rulePage } from "./screens/rule-page.js";
 import { h, showProblem } from "./ui.js";
 
 const view = document.getElementById("view");
+// Each screen renders into its own page element, attached when it is ready: a slow screen the user has
+// already left can never draw over the one they went to.
 const routes = [
-  [/^#\/integrations$/, () => integrations(view)],
-  [/^#\/customers$/, () => customers(view)],
-  [/^#\/customers\/([^/]+)$/, (id) => customerHub(view, decodeURIComponent(id))],
-  [/^#\/alerts$/, () => alerts(view)],
-  [/^#\/rules$/, () => rules(view)],
+  [/^#\/integrations$/, (page) => integrations(page)],
+  [/^#\/customers$/, (page) => customers(page)],
+  [/^#\/customers\/([^/]+)$/, (page, id) => customerHub(page, decodeURIComponent(id))],
+  [/^#\/alerts$/, (page) => alerts(page)],
+  [/^#\/rules$/, (page) => rules(page)],
+  [/^#\/rules\/new\/([^/]+)$/, (page, id) => ruleForm(page, decodeURIComponent(id))],
+  [/^#\/rules\/(ru_[0-9]+)$/, (page, id) => rulePage(page, id)],
 ];
 
 /// Asks for the admin token once per browser session (kept in sessionStorage, gone when the tab closes).
@@ -42,8 +48,10 @@ function signIn() {
 }
 
 let refresh = null;
+let visits = 0;
 async function route() {
   clearInterval(refresh);
+  const visit = ++visits;
   document.getElementById("sign-out").hidden = !token();
   if (!token()) return signIn();
   const hash = location.hash || "#/integrations";
@@ -56,10 +64,15 @@ async function route() {
     if (!match) continue;
     try {
       // A screen may return a function to call again for live updates (every 5 s while it is shown).
-      const again = await screen(...match.slice(1));
-      if (typeof again === "function") refresh = setInterval(() => again().catch(showProblem), 5000);
+      const page = document.createElement("div");
+      const again = await screen(page, ...match.slice(1));
+      if (visit !== visits) return;
+      view.replaceChildren(...page.childNodes);
+      document.title = `${view.querySelector("h1")?.textContent ?? "Vectis"} — Vectis`;
+      // Skipped while the tab is hidden: a console left open in a background tab costs the services nothing.
+      if (typeof again === "function") refresh = setInterval(() => { if (!document.hidden) again().catch(showProblem); }, 5000);
     } catch (error) {
-      showProblem(error);
+      if (visit === visits) view.replaceChildren(h("p", { class: "message bad", role: "alert" }, error?.message ?? String(error)));
     }
     return;
   }

@@ -4,7 +4,8 @@ export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value === false || value === null || value === undefined) continue;
-    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    // A handler's failure (a refused action) is shown, not lost as an unhandled rejection.
+    if (name.startsWith("on")) element.addEventListener(name.slice(2), (event) => { value(event)?.catch?.(showProblem); });
     else element.setAttribute(name, value === true ? "" : value);
   }
   for (const child of children.flat()) {
@@ -27,4 +28,17 @@ export function showProblem(error) {
   box.textContent = error?.message ?? String(error);
   box.hidden = false;
   setTimeout(() => { box.hidden = true; }, 8000);
+}
+
+/// Shows `text` in a message element as good or bad news.
+export function say(element, ok, text) {
+  element.className = `message ${ok ? "ok" : "bad"}`;
+  element.textContent = text;
+  element.hidden = false;
+}
+
+/// A table with header `columns` around `body` (a <tbody> the caller fills), scrolling sideways on a phone.
+export function table(id, columns, body) {
+  return h("div", { class: "table-wrap" }, h("table", { id }, h("thead", {}, h("tr", {},
+    ...columns.map((column) => h("th", { scope: "col" }, column)))), body));
 }

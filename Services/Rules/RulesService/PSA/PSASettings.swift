@@ -48,22 +48,19 @@ struct PSASettings: Codable, Sendable, Equatable {
         return problems
     }
 
-    /// What must be present for each PSA, in the words the API error will use.
+    /// The required fields (`PSAField.fields(for:)`) that are absent or blank, by name.
     func missing(for psa: PSAKind, secrets: PSASecrets) -> [String] {
-        var missing: [String] = []
-        func need(_ value: Any?, _ name: String) {
-            if value == nil || (value as? String)?.trimmingCharacters(in: .whitespaces).isEmpty == true { missing.append(name) }
+        func values(_ value: some Encodable) -> [String: Any] {
+            (try? JSONEncoder().encode(value)).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
         }
-        switch psa {
-        case .connectwise:
-            need(site, "site"); need(companyId, "companyId"); need(publicKey, "publicKey"); need(secrets.privateKey, "privateKey")
-            need(secrets.clientId, "clientId"); need(boardId, "boardId")
-        case .autotask:
-            need(username, "username"); need(secrets.secret, "secret"); need(secrets.integrationCode, "integrationCode"); need(queueId, "queueId")
-        case .halopsa:
-            need(instanceURL, "instanceURL"); need(clientId, "clientId"); need(secrets.clientSecret, "clientSecret"); need(ticketTypeId, "ticketTypeId")
-        }
-        return missing
+        let (settings, sealed) = (values(self), values(secrets))
+        return PSAField.fields(for: psa).filter(\.required).filter { field in
+            switch (field.kind == .secret ? sealed : settings)[field.name] {
+            case nil, is NSNull: true
+            case let text as String: text.trimmingCharacters(in: .whitespaces).isEmpty
+            default: false
+            }
+        }.map(\.name)
     }
 }
 

@@ -1,7 +1,7 @@
 // Admin → Integrations: the Datto BCDR card — Configure (public key, write-only secret key, region), Test,
 // Save, Sync now, and the last sync's time and counts.
 import { api } from "../api.js";
-import { h, when } from "../ui.js";
+import { h, say, when } from "../ui.js";
 
 export async function integrations(view) {
   const listing = await api("collector", "/v1/integrations/datto");
@@ -17,11 +17,6 @@ export async function integrations(view) {
   const result = h("p", { id: "datto-result", class: "message", hidden: true, role: "status" });
   const status = h("div", { id: "datto-status" });
 
-  function say(ok, text) {
-    result.className = `message ${ok ? "ok" : "bad"}`;
-    result.textContent = text;
-    result.hidden = false;
-  }
   function settings() {
     const body = { publicKey: publicKey.value.trim(), region: region.value };
     if (secretKey.value.trim()) body.secretKey = secretKey.value.trim();
@@ -48,13 +43,13 @@ export async function integrations(view) {
     h("div", { class: "actions" },
       h("button", { type: "button", id: "datto-test", class: "secondary", onclick: async () => {
         const answer = await api("collector", "/v1/integrations/datto/test", { method: "POST", body: settings() });
-        say(answer.body?.ok === true, answer.body?.message ?? answer.body?.error ?? `Test answered ${answer.status}`);
+        say(result, answer.body?.ok === true, answer.body?.message ?? answer.body?.error ?? `Test answered ${answer.status}`);
       } }, "Test"),
       h("button", { type: "submit", id: "datto-save" }, "Save"),
       h("button", { type: "button", id: "datto-sync", class: "secondary", onclick: async () => {
         const answer = await api("collector", "/v1/integrations/datto/sync", { method: "POST", body: {} });
-        if (answer.status === 202) say(true, `Sync ${answer.body.syncId} started.`);
-        else say(false, answer.body?.error ?? `Sync answered ${answer.status}`);
+        if (answer.status === 202) say(result, true, `Sync ${answer.body.syncId} started.`);
+        else say(result, false, answer.body?.error ?? `Sync answered ${answer.status}`);
         await showStatus();
       } }, "Sync now")),
     result);
@@ -64,9 +59,9 @@ export async function integrations(view) {
     if (answer.status < 300) {
       secretKey.value = "";
       secretKey.placeholder = "set — leave empty to keep it";
-      say(true, "Saved. The first sync has started.");
+      say(result, true, "Saved. The first sync has started.");
     } else {
-      say(false, answer.body?.error ?? `Save answered ${answer.status}`);
+      say(result, false, answer.body?.error ?? `Save answered ${answer.status}`);
     }
     await showStatus();
   });

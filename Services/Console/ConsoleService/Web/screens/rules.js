@@ -1,23 +1,42 @@
-// Rules: the templates ready to enable, and the rules in force with their tickets.
+// Rules: the templates ready to enable, the rules in force (live, dry run or disabled) and the tickets opened.
 import { get } from "../api.js";
-import { h } from "../ui.js";
+import { h, table, when } from "../ui.js";
+
+/// "Live", "Dry run until 2026-11-30 12:00" or "Disabled": what a rule does right now.
+export function ruleState(rule) {
+  if (!rule.enabled) return "Disabled";
+  return rule.dryRun ? `Dry run until ${when(rule.dryRunUntil)}` : "Live";
+}
+
+export function ticketRow(ticket) {
+  return h("tr", { "data-ticket": String(ticket.id) },
+    h("td", {}, `${ticket.psa} #${ticket.externalId ?? "…"}`), h("td", {}, ticket.summary ?? ""), h("td", {}, ticket.state),
+    h("td", {}, ticket.customerName), h("td", {}, ticket.agentName), h("td", {}, when(ticket.openedAt)), h("td", {}, String(ticket.notes)));
+}
+export const ticketColumns = ["Ticket", "Title", "State", "Customer", "Agent / appliance", "Opened", "Notes"];
 
 export async function rules(view) {
-  const [{ templates }, { rules }, { tickets }] = await Promise.all([
-    get("rules", "/v1/rule-templates"), get("rules", "/v1/rules"), get("rules", "/v1/tickets")]);
+  const { templates } = await get("rules", "/v1/rule-templates");
+  const ruleRows = h("tbody");
+  const ticketRows = h("tbody");
+  async function load() {
+    const [{ rules }, { tickets }] = await Promise.all([get("rules", "/v1/rules"), get("rules", "/v1/tickets")]);
+    ruleRows.replaceChildren(...rules.map((rule) => h("tr", { "data-rule": rule.id },
+      h("td", {}, h("a", { href: `#/rules/${rule.id}` }, rule.name)), h("td", {}, rule.psa), h("td", {}, rule.trigger),
+      h("td", {}, String(rule.thresholdNights)), h("td", {}, rule.action),
+      h("td", {}, h("span", { class: `badge ${rule.enabled && !rule.dryRun ? "ok" : ""}` }, ruleState(rule))))));
+    if (rules.length === 0) ruleRows.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No rule yet: enable a template above.")));
+    ticketRows.replaceChildren(...tickets.map(ticketRow));
+  }
   view.replaceChildren(h("h1", {}, "Rules"),
     h("h2", {}, "Templates"),
     h("div", { class: "cards", id: "templates" }, ...templates.map((template) => h("article", { class: "card", "data-template": template.id },
-      h("h3", {}, template.name), h("p", { class: "muted" }, template.description)))),
+      h("h3", {}, template.name), h("p", { class: "muted" }, template.description),
+      h("a", { class: "button", href: `#/rules/new/${template.id}`, "aria-label": `Enable ${template.name}` }, "Enable")))),
     h("h2", {}, "Rules in force"),
-    h("div", { class: "table-wrap" }, h("table", { id: "rules" }, h("thead", {}, h("tr", {},
-      ...["Rule", "PSA", "Trigger", "Threshold", "Dry run", "Enabled"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, ...rules.map((rule) => h("tr", { "data-rule": rule.id }, h("td", {}, rule.name), h("td", {}, rule.psa),
-        h("td", {}, rule.trigger), h("td", {}, String(rule.thresholdNights)), h("td", {}, rule.dryRun ? "yes" : "no"),
-        h("td", {}, rule.enabled ? "yes" : "no")))))),
+    table("rules", ["Rule", "PSA", "Trigger", "Threshold", "Action", "State"], ruleRows),
     h("h2", {}, "Tickets opened"),
-    h("div", { class: "table-wrap" }, h("table", { id: "tickets" }, h("thead", {}, h("tr", {},
-      ...["Ticket", "State", "Customer", "Agent / appliance", "Notes", "Rule"].map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, ...tickets.map((ticket) => h("tr", {}, h("td", {}, `${ticket.psa} #${ticket.externalId ?? "…"}`), h("td", {}, ticket.state),
-        h("td", {}, ticket.customerName), h("td", {}, ticket.agentName), h("td", {}, String(ticket.notes)), h("td", {}, ticket.ruleId)))))));
+    table("tickets", ticketColumns, ticketRows));
+  await load();
+  return load;
 }

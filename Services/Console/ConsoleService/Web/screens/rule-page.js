@@ -1,0 +1,94 @@
+// One rule: what it does now (live, dry run, disabled) with the switches, which customer is which PSA company,
+// a test ticket, the tickets it opened, and its history — every decision and PSA call, newest first.
+import { api, get } from "../api.js";
+import { h, say, table, when } from "../ui.js";
+import { ruleState, ticketColumns, ticketRow } from "./rules.js";
+
+export async function rulePage(view, ruleId) {
+  const stateLine = h("p", { id: "rule-state" });
+  const switches = h("div", { class: "actions" });
+  const settingsList = h("dl", { id: "rule-settings" });
+  const mappingRows = h("tbody");
+  const ticketRows = h("tbody");
+  const historyRows = h("tbody");
+  const testCompany = h("input", { id: "test-company", autocomplete: "off" });
+  const testResult = h("p", { id: "test-result", class: "message", hidden: true, role: "status" });
+  const title = h("h1", {}, "Rule");
+  let rule;
+
+  async function change(body) {
+    const answer = await api("rules", `/v1/rules/${ruleId}`, { method: "PATCH", body });
+    if (answer.status >= 400) throw new Error(answer.body?.error ?? `vectis-rules answered ${answer.status}`);
+    await load();
+  }
+
+  // A poll and a switch's reload can overlap; only the newest answer is shown.
+  let newest = 0;
+  async function load() {
+    const mine = ++newest;
+    const [{ rules }, { tickets }, { history }] = await Promise.all([
+      get("rules", "/v1/rules"), get("rules", `/v1/tickets?rule=${ruleId}`), get("rules", `/v1/rules/${ruleId}/history`)]);
+    if (mine !== newest) return;
+    rule = rules.find((r) => r.id === ruleId);
+    if (!rule) throw new Error(`There is no rule ${ruleId}.`);
+    title.textContent = rule.name;
+    stateLine.replaceChildren(h("span", { class: `badge ${rule.enabled && !rule.dryRun ? "ok" : ""}` }, ruleState(rule)), " ",
+      rule.enabled && rule.dryRun ? "— records what it would do and calls nothing." : "",
+      rule.secretsProblem ? h("span", { class: "message bad" }, rule.secretsProblem) : "");
+    switches.replaceChildren(...[
+      rule.enabled && rule.dryRun ? h("button", { type: "button", id: "rule-go-live", onclick: () => change({ dryRunHours: 0 }) }, "Go live now") : null,
+      h("button", { type: "button", id: "rule-toggle", class: "secondary", onclick: () => change({ enabled: !rule.enabled }) },
+        rule.enabled ? "Disable" : "Enable")].filter(Boolean));
+    settingsList.replaceChildren(
+      h("dt", {}, "Trigger"), h("dd", {}, `${rule.trigger}, threshold ${rule.thresholdNights}`),
+      h("dt", {}, "Action"), h("dd", {}, `${rule.action}${rule.closeOnRecovery ? ", closes on recovery" : ""}`),
+      ...Object.entries(rule.settings).flatMap(([name, value]) => [h("dt", {}, name), h("dd", {}, String(value))]),
+      h("dt", {}, "Secrets set"), h("dd", {}, rule.secretsSet.join(", ") || "none"));
+    ticketRows.replaceChildren(...tickets.map(ticketRow));
+    historyRows.replaceChildren(...history.map((entry) => h("tr", {},
+      h("td", {}, when(entry.at)), h("td", {}, entry.kind), h("td", {}, entry.detail),
+      h("td", {}, entry.status ? `HTTP ${entry.status}${entry.durationMs !== undefined ? `, ${entry.durationMs} ms` : ""}` : ""),
+      h("td", {}, entry.dryRun ? "dry run" : ""))));
+  }
+
+  /// Customers and their company in this rule's PSA: without one, no ticket is opened for that customer.
+  async function loadMappings() {
+    const [{ customers }, { mappings }] = await Promise.all([
+      get("assets", "/v1/customers"), get("rules", `/v1/psa-mappings?psa=${rule.psa}`)]);
+    const companyOf = new Map(mappings.map((m) => [m.customerId, m.companyId]));
+    mappingRows.replaceChildren(...customers.map((customer) => {
+      const input = h("input", { id: `company-${customer.id}`, value: companyOf.get(customer.id) ?? "", autocomplete: "off", placeholder: "not mapped" });
+      const saved = h("span", { class: "muted", role: "status" });
+      const save = async () => {
+        if (!input.value.trim()) { saved.textContent = "Give the company id first."; return; }
+        const answer = await api("rules", `/v1/psa-mappings/${rule.psa}/${encodeURIComponent(customer.id)}`,
+          { method: "PUT", body: { companyId: input.value.trim() } });
+        saved.textContent = answer.status === 200 ? "Saved" : answer.body?.error ?? `vectis-rules answered ${answer.status}`;
+      };
+      return h("tr", { "data-customer": customer.id },
+        h("td", {}, h("label", { for: input.id }, customer.name)), h("td", {}, input),
+        h("td", {}, h("button", { type: "button", class: "secondary", onclick: save }, "Save"), " ", saved));
+    }));
+  }
+
+  const sendTest = async () => {
+    if (!testCompany.value.trim()) return say(testResult, false, "Give the PSA company to open the test ticket in.");
+    const answer = await api("rules", `/v1/rules/${ruleId}/test-ticket`, { method: "POST", body: { companyId: testCompany.value.trim() } });
+    if (answer.body?.ok) say(testResult, true, `Test ticket #${answer.body.ticketId} opened.`);
+    else say(testResult, false, answer.body?.error ?? `vectis-rules answered ${answer.status}`);
+  };
+
+  await load();
+  view.replaceChildren(title, h("section", { class: "card", "aria-label": "State" }, stateLine, switches, settingsList),
+    h("h2", {}, "Customers → companies"),
+    h("p", { class: "muted" }, "A customer is ticketed only once it has a company in this PSA."),
+    table("mappings", ["Customer", "Company id", ""], mappingRows),
+    h("section", { class: "card", "aria-labelledby": "test-title" }, h("h2", { id: "test-title" }, "Send a test ticket"),
+      h("label", { for: "test-company" }, "Company id"), testCompany,
+      h("div", { class: "actions" }, h("button", { type: "button", id: "test-send", class: "secondary", onclick: sendTest }, "Send test ticket")),
+      testResult),
+    h("h2", {}, "Tickets opened"), table("rule-tickets", ticketColumns, ticketRows),
+    h("h2", {}, "History"), table("history", ["When", "What", "Detail", "PSA call", ""], historyRows));
+  await loadMappings();
+  return load;
+}

@@ -1,0 +1,64 @@
+import Foundation
+import VectisContracts
+
+/// One setting a PSA connection needs, described well enough for a form to ask for it (the console's Enable
+/// form is built from these) and for the API to say what is missing. One table per PSA, so the form, the
+/// template listing and the 400 for a missing setting can never disagree.
+struct PSAField: Codable, Sendable, Equatable {
+    enum Kind: String, Codable, Sendable { case text, url, number, secret }
+
+    /// The key in the rule's `settings` (or `secrets` when `kind` is `secret`).
+    var name: String
+    var label: String
+    var kind: Kind
+    var required: Bool
+    /// What the PSA uses when the field is left empty.
+    var defaultValue: String?
+    /// Where to find the value, or an example.
+    var help: String?
+
+    init(_ name: String, _ label: String, _ kind: Kind = .text, required: Bool = false, default defaultValue: String? = nil, help: String? = nil) {
+        (self.name, self.label, self.kind, self.required, self.defaultValue, self.help) = (name, label, kind, required, defaultValue, help)
+    }
+
+    /// How the CLI and the template listing name it: "privateKey (secret)", "codebase (default v4_6_release/)".
+    var summary: String {
+        if kind == .secret { return "\(name) (secret)" }
+        if let defaultValue { return "\(name) (default \(defaultValue))" }
+        return required ? name : "\(name) (optional)"
+    }
+
+    static func fields(for psa: PSAKind) -> [PSAField] {
+        switch psa {
+        case .connectwise:
+            [PSAField("site", "Site (API address)", .url, required: true, help: "e.g. https://api-na.myconnectwise.net"),
+             PSAField("codebase", "Codebase", default: "v4_6_release/"),
+             PSAField("companyId", "Company id (the one you sign in with)", required: true),
+             PSAField("publicKey", "Public key", required: true, help: "An API member's key pair: System → Members → API Members"),
+             PSAField("privateKey", "Private key", .secret, required: true),
+             PSAField("clientId", "Client id", .secret, required: true, help: "From developer.connectwise.com → Client IDs"),
+             PSAField("boardId", "Service board id", .number, required: true),
+             PSAField("statusId", "Status id for new tickets", .number),
+             PSAField("priorityId", "Priority id", .number),
+             PSAField("closedStatusId", "Closed status id", .number, help: "Used when the rule closes a ticket on recovery")]
+        case .autotask:
+            [PSAField("username", "API user", required: true, help: "The API-only user's username; its zone is found from it"),
+             PSAField("secret", "Secret", .secret, required: true),
+             PSAField("integrationCode", "Integration code (tracking identifier)", .secret, required: true),
+             PSAField("queueId", "Queue id", .number, required: true),
+             PSAField("statusId", "Status id for new tickets", .number),
+             PSAField("priorityId", "Priority id", .number),
+             PSAField("completeStatusId", "Complete status id", .number, default: "5"),
+             PSAField("zoneLookupURL", "Zone lookup address", .url, help: "Only to override Autotask's zone lookup")]
+        case .halopsa:
+            [PSAField("instanceURL", "Instance address", .url, required: true, help: "e.g. https://yourcompany.halopsa.com"),
+             PSAField("clientId", "Client id", required: true, help: "Configuration → Integrations → HaloPSA API → an application using client credentials"),
+             PSAField("clientSecret", "Client secret", .secret, required: true),
+             PSAField("tenant", "Tenant", help: "Hosted instances only"),
+             PSAField("ticketTypeId", "Ticket type id", .number, required: true),
+             PSAField("priorityId", "Priority id", .number),
+             PSAField("noteOutcomeId", "Note outcome id", .number, default: "7"),
+             PSAField("closedStatusId", "Closed status id", .number, default: "9")]
+        }
+    }
+}
