@@ -52,8 +52,10 @@ struct ConsoleTests {
                     try await browser.element("#token").type(CollectorHarness.token)
                     try await browser.element("#sign-in").click()
 
-                    // Admin → Integrations: a wrong secret, then the right one.
+                    // Admin → Integrations → Configure on Datto BCDR: a wrong secret, then the right one.
                     let key = CollectorHarness.key
+                    #expect(try await browser.element("#datto-status").text() == "Not configured yet.")
+                    try await browser.element("#datto-configure").click()
                     try await browser.element("#datto-public-key").type(key.publicKey)
                     try await browser.element("#datto-secret-key").type("wrong-secret")
                     try await browser.element("#datto-test").click()

@@ -1,5 +1,5 @@
-// Admin → Integrations: the Datto BCDR card — Configure (public key, write-only secret key, region), Test,
-// Save, Sync now, and the last sync's time and counts.
+// Admin → Integrations: the Datto BCDR card — its sync status, Sync now, and Configure, which opens the form
+// (public key, write-only secret key, region) with Test and Save, as the integration guide describes.
 import { api } from "../api.js";
 import { h, say, when } from "../ui.js";
 
@@ -35,24 +35,35 @@ export async function integrations(view) {
       ...(integration.lastError ? [h("p", { class: "message bad", id: "datto-last-error" }, integration.lastError)] : []));
   }
 
-  const form = h("form", { class: "card", "aria-labelledby": "datto-title" },
-    h("h2", { id: "datto-title" }, "Datto BCDR — Configure"),
+  const form = h("form", { id: "datto-form", "aria-label": "Configure Datto BCDR", hidden: true },
     h("label", { for: "datto-public-key" }, "Public key"), publicKey,
     h("label", { for: "datto-secret-key" }, "Secret key"), secretKey,
     h("label", { for: "datto-region" }, "Region"), region,
+    h("p", { class: "hint" }, "From the Datto Partner Portal: Admin → Integrations → REST API, with the BCDR API scope."),
     h("div", { class: "actions" },
       h("button", { type: "button", id: "datto-test", class: "secondary", onclick: async () => {
         const answer = await api("collector", "/v1/integrations/datto/test", { method: "POST", body: settings() });
         say(result, answer.body?.ok === true, answer.body?.message ?? answer.body?.error ?? `Test answered ${answer.status}`);
       } }, "Test"),
-      h("button", { type: "submit", id: "datto-save" }, "Save"),
+      h("button", { type: "submit", id: "datto-save" }, "Save")));
+  const configure = h("button", { type: "button", id: "datto-configure", "aria-expanded": "false", "aria-controls": "datto-form",
+    onclick: () => {
+      form.hidden = !form.hidden;
+      configure.setAttribute("aria-expanded", String(!form.hidden));
+      if (!form.hidden) publicKey.focus();
+    } }, "Configure");
+  const card = h("section", { class: "card", "aria-labelledby": "datto-title" },
+    h("h2", { id: "datto-title" }, "Datto BCDR"),
+    h("p", { class: "muted" }, "Appliances, protected agents and every backup run, from the Datto BCDR Partner API."),
+    status,
+    h("div", { class: "actions" }, configure,
       h("button", { type: "button", id: "datto-sync", class: "secondary", onclick: async () => {
         const answer = await api("collector", "/v1/integrations/datto/sync", { method: "POST", body: {} });
         if (answer.status === 202) say(result, true, `Sync ${answer.body.syncId} started.`);
         else say(result, false, answer.body?.error ?? `Sync answered ${answer.status}`);
         await showStatus();
       } }, "Sync now")),
-    result);
+    form, result);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const answer = await api("collector", "/v1/integrations/datto", { method: "PUT", body: settings() });
@@ -66,7 +77,7 @@ export async function integrations(view) {
     await showStatus();
   });
 
-  view.replaceChildren(h("h1", {}, "Admin → Integrations"), form, h("section", { class: "card", "aria-label": "Datto sync status" }, status));
+  view.replaceChildren(h("h1", {}, "Admin → Integrations"), card);
   await showStatus();
   return showStatus;
 }
