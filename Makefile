@@ -21,6 +21,7 @@ test: deps
 	swift build --build-tests
 	swift test --skip-build --skip '$(HEAVY_TESTS)'
 	swift test --skip-build --filter '$(HEAVY_TESTS)'
+	@echo "Console screenshots (CI artifacts): $$(ls .build/console-screenshots 2>/dev/null | tr '\n' ' ')in .build/console-screenshots/"
 
 ## Prints the performance figures (release build; docs/performance.md explains each): about 15 minutes.
 bench: deps
