@@ -164,13 +164,14 @@ struct CollectorHarness {
     func waitUntilUp() async throws {
         let urls = [collectorURL, sandboxURL] + [assetsURL, backupsURL, alertsURL, rulesURL, psaURL].compactMap { $0 }
         // Generous: the suite runs many of these at once beside process tests on two cores.
+        var down = urls
         for _ in 0..<1_200 {
-            var up = true
-            for url in urls where (try? await HTTP.send("GET", url + "/healthz").status) != 200 { up = false }
-            if up { return }
+            down = []
+            for url in urls where (try? await HTTP.send("GET", url + "/healthz").status) != 200 { down.append(url) }
+            if down.isEmpty { return }
             try await Task.sleep(for: .milliseconds(25))
         }
-        throw ProcessFailure("collector or sandbox did not start")
+        throw ProcessFailure("not answering /healthz: \(down.joined(separator: ", ")) (collector \(collectorURL), sandbox \(sandboxURL))")
     }
 
     /// A call to the collector's API with the admin token.

@@ -159,6 +159,10 @@ struct RulesTests {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
             let templates = try await harness.rules("/v1/rule-templates").json["templates"] as? [[String: Any]] ?? []
             #expect(templates.count == 12)
+            // Retry is offered only where there is a backup to retry.
+            let actions = Dictionary(uniqueKeysWithValues: templates.map { ($0["id"] as? String ?? "", $0["actions"] as? [String] ?? []) })
+            #expect(actions["datto-fails-2-nights-halopsa"] == ["ticket", "retry", "both"])
+            #expect(actions["datto-device-offline-connectwise"] == ["ticket"])
             for psa in ["connectwise", "autotask", "halopsa"] {
                 let template = try #require(templates.first { $0["id"] as? String == "datto-fails-2-nights-\(psa)" })
                 let fields = template["fields"] as? [[String: Any]] ?? []

@@ -111,22 +111,29 @@ public struct ProcessFailure: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// A TCP port nobody listens on right now.
+/// A TCP port nobody uses right now, below the kernel's ephemeral range (32768–60999 here): a port the kernel
+/// handed out as "free" can be taken a moment later as the local end of an outgoing connection (the browser
+/// tests make many), and the service meant to listen on it then fails to start. A random port below the range
+/// is only ever taken by another test's explicit choice.
 public func freePort() throws -> Int {
+    for _ in 0..<200 {
+        let port = Int.random(in: 20_000..<32_700)
+        if canBind(port) { return port }
+    }
+    throw ProcessFailure("no free port between 20000 and 32700")
+}
+
+private func canBind(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
-    guard bound else { throw ProcessFailure("no free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// A `vectis-bus` process on free loopback ports.

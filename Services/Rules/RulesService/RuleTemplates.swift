@@ -29,6 +29,8 @@ struct RuleTemplate: Codable, Sendable {
     var settings: [String]
     /// The same, described for a form.
     var fields: [PSAField]
+    /// What a rule from it may do: `ticket`, and `retry`/`both` where there is a backup to retry.
+    var actions: [String]
 
     static let all: [RuleTemplate] = RuleTrigger.allCases.flatMap { trigger in
         [PSAKind.connectwise, .autotask, .halopsa].map { template(trigger, $0) }
@@ -58,6 +60,7 @@ struct RuleTemplate: Codable, Sendable {
         }
         return RuleTemplate(
             id: "\(slug)-\(psa.rawValue)", name: "\(title) (\(psaName))", psa: psa, trigger: trigger, description: description + zone,
-            defaultThresholdNights: threshold, settings: fields.map(\.summary), fields: fields)
+            defaultThresholdNights: threshold, settings: fields.map(\.summary), fields: fields,
+            actions: trigger.canRetry ? ["ticket", "retry", "both"] : ["ticket"])
     }
 }

@@ -89,7 +89,7 @@ struct RulesController {
             guard invalid.isEmpty else { return Response.problem(.badRequest, invalid.joined(separator: "; ") + ".") }
             let action = body.action ?? "ticket"
             guard ["ticket", "retry", "both"].contains(action) else { return Response.problem(.badRequest, "action must be ticket, retry or both.") }
-            guard action == "ticket" || template.trigger.canRetry else {
+            guard template.actions.contains(action) else {
                 return Response.problem(.badRequest, "action must be ticket for \(template.trigger.rawValue): there is no backup to retry.")
             }
             let threshold = body.thresholdNights ?? template.defaultThresholdNights

@@ -13,13 +13,13 @@ const view = document.getElementById("view");
 // Each screen renders into its own page element, attached when it is ready: a slow screen the user has
 // already left can never draw over the one they went to.
 const routes = [
-  [/^#\/integrations$/, (page) => integrations(page)],
-  [/^#\/customers$/, (page) => customers(page)],
-  [/^#\/customers\/([^/]+)$/, (page, id) => customerHub(page, decodeURIComponent(id))],
-  [/^#\/alerts$/, (page) => alerts(page)],
-  [/^#\/rules$/, (page) => rules(page)],
-  [/^#\/rules\/new\/([^/]+)$/, (page, id) => ruleForm(page, decodeURIComponent(id))],
-  [/^#\/rules\/(ru_[0-9]+)$/, (page, id) => rulePage(page, id)],
+  [/^#\/integrations$/, integrations],
+  [/^#\/customers$/, customers],
+  [/^#\/customers\/([^/]+)$/, customerHub],
+  [/^#\/alerts$/, alerts],
+  [/^#\/rules$/, rules],
+  [/^#\/rules\/new\/([^/]+)$/, ruleForm],
+  [/^#\/rules\/(ru_[0-9]+)$/, rulePage],
 ];
 
 /// Asks for the admin token once per browser session (kept in sessionStorage, gone when the tab closes).
@@ -65,7 +65,7 @@ async function route() {
     try {
       // A screen may return a function to call again for live updates (every 5 s while it is shown).
       const page = document.createElement("div");
-      const again = await screen(page, ...match.slice(1));
+      const again = await screen(page, ...match.slice(1).map(decodeURIComponent));
       if (visit !== visits) return;
       view.replaceChildren(...page.childNodes);
       document.title = `${view.querySelector("h1")?.textContent ?? "Vectis"} — Vectis`;

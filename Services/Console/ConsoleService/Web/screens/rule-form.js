@@ -3,8 +3,6 @@
 import { api, get } from "../api.js";
 import { h, say } from "../ui.js";
 
-const retryable = new Set(["failed-nights", "backup-missed"]);
-
 /// One labelled input for a PSA field; secrets are password inputs that are never filled back in.
 function fieldInput(field) {
   const id = `rule-${field.name}`;
@@ -35,8 +33,8 @@ export async function ruleForm(view, templateId) {
       h("label", { for: "rule-threshold" }, days ? "Act on day" : "Failed nights in a row"),
       h("input", { id: "rule-threshold", type: "number", min: 1, max: 30, value: template.defaultThresholdNights, required: true }),
       h("label", { for: "rule-action" }, "Action"),
-      h("select", { id: "rule-action" }, h("option", { value: "ticket" }, "Open a ticket"),
-        ...(retryable.has(template.trigger) ? [h("option", { value: "retry" }, "Ask for a retry"), h("option", { value: "both" }, "Ticket and retry")] : [])),
+      h("select", { id: "rule-action" }, ...template.actions.map((action) =>
+        h("option", { value: action }, { ticket: "Open a ticket", retry: "Ask for a retry", both: "Ticket and retry" }[action]))),
       h("label", { class: "check" }, h("input", { id: "rule-close-on-recovery", type: "checkbox" }), " Close the ticket when backups recover (otherwise a note, and a technician closes it)"),
       h("label", { for: "rule-dry-run-hours" }, "Dry run (hours)"),
       h("input", { id: "rule-dry-run-hours", type: "number", min: 0, max: 8760, value: 24, "aria-describedby": "rule-dry-run-help" }),
