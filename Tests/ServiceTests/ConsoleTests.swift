@@ -21,13 +21,10 @@ extension CollectorHarness {
         let (application, _) = try ConsoleService.buildApplication(
             ConsoleConfiguration(runtime: runtime, upstreams: upstreams), logger: TestBus.quietLogger)
         let group = ServiceGroup(services: [application], gracefulShutdownSignals: [], logger: TestBus.quietLogger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+        try await withRunning(group) {
             let url = "http://127.0.0.1:\(port)"
             #expect(try await eventually { (try? await HTTP.send("GET", url + "/healthz").status) == 200 })
             try await body(url)
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
     }
 }

@@ -146,8 +146,7 @@ struct CollectorHarness {
                 backupsDatabase = path
             }
             let group = ServiceGroup(services: services, gracefulShutdownSignals: [], logger: TestBus.quietLogger)
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
+            try await withRunning(group) {
                 let harness = CollectorHarness(
                     sandbox: sandbox, sandboxURL: "http://127.0.0.1:\(sandboxPort)", collector: collector,
                     collectorURL: "http://127.0.0.1:\(collectorPort)", dataDirectory: dataDirectory, logs: logs, bus: bus,
@@ -155,8 +154,6 @@ struct CollectorHarness {
                     rulesURL: rulesURL, psa: psa, psaURL: psaURL)
                 try await harness.waitUntilUp()
                 try await body(harness)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
             }
         }
     }

@@ -25,54 +25,52 @@ struct ShardingTests {
                 shards.append((application, path, "http://127.0.0.1:\(runtime.httpPort)/metrics"))
             }
             let group = ServiceGroup(services: shards.map(\.application), gracefulShutdownSignals: [], logger: TestBus.quietLogger)
-            let running = Task { try await group.run() }
-            defer { running.cancel() }
-
-            // A collector stand-in publishes runs for twenty tenants through its outbox.
-            let collector = try ReliableNode(bus, instance: "collector-stand-in")
-            #expect(await collector.waitUntilReady())
-            let tenants = (1...20).map { "msp-\($0)" }
-            let runsPerTenant = 25
-            try await collector.database.write { [outbox = collector.bus.outbox] db in
-                for tenant in tenants {
-                    for run in 0..<runsPerTenant {
-                        try outbox.append(
-                            BackupRunObserved(
-                                deviceSerial: "DEV-\(tenant)", agentVolume: "vol-\(run % 5)", agentName: "SRV-\(run % 5)",
-                                customer: CustomerRef(key: "org:1", name: "Customer of \(tenant)"),
-                                runAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(run) * 3_600), rawStatus: run % 4 == 0 ? "failure" : "success"),
-                            tenant: tenant, customerKey: "org:1", in: db)
+            try await withRunning(group) {
+                // A collector stand-in publishes runs for twenty tenants through its outbox.
+                let collector = try ReliableNode(bus, instance: "collector-stand-in")
+                #expect(await collector.waitUntilReady())
+                let tenants = (1...20).map { "msp-\($0)" }
+                let runsPerTenant = 25
+                try await collector.database.write { [outbox = collector.bus.outbox] db in
+                    for tenant in tenants {
+                        for run in 0..<runsPerTenant {
+                            try outbox.append(
+                                BackupRunObserved(
+                                    deviceSerial: "DEV-\(tenant)", agentVolume: "vol-\(run % 5)", agentName: "SRV-\(run % 5)",
+                                    customer: CustomerRef(key: "org:1", name: "Customer of \(tenant)"),
+                                    runAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(run) * 3_600), rawStatus: run % 4 == 0 ? "failure" : "success"),
+                                tenant: tenant, customerKey: "org:1", in: db)
+                        }
                     }
                 }
-            }
-            let total = tenants.count * runsPerTenant
-            func rows(_ path: String) throws -> [(tenant: String, key: String)] {
-                try DatabaseQueue(path: path).read { db in
-                    try Row.fetchAll(db, sql: "SELECT tenant, device_serial, agent_volume, run_at FROM backup_jobs").map {
-                        ($0["tenant"], "\($0["tenant"] as String)/\($0["device_serial"] as String)/\($0["agent_volume"] as String)/\($0["run_at"] as Double)")
+                let total = tenants.count * runsPerTenant
+                func rows(_ path: String) throws -> [(tenant: String, key: String)] {
+                    try DatabaseQueue(path: path).read { db in
+                        try Row.fetchAll(db, sql: "SELECT tenant, device_serial, agent_volume, run_at FROM backup_jobs").map {
+                            ($0["tenant"], "\($0["tenant"] as String)/\($0["device_serial"] as String)/\($0["agent_volume"] as String)/\($0["run_at"] as Double)")
+                        }
                     }
                 }
+                #expect(try await eventually(timeout: .seconds(30)) {
+                    try rows(shards[0].database).count + rows(shards[1].database).count == total
+                })
+                let first = try rows(shards[0].database)
+                let second = try rows(shards[1].database)
+                #expect(Set(first.map(\.key)).isDisjoint(with: Set(second.map(\.key))), "no job recorded twice")
+                #expect(Set(first.map(\.key)).union(second.map(\.key)).count == total, "every job recorded")
+                #expect(!first.isEmpty && !second.isEmpty)
+                for (index, shardRows) in [first, second].enumerated() {
+                    #expect(shardRows.allSatisfy { Shard.bucket(tenant: $0.tenant) % 2 == index }, "shard \(index + 1) owns only its tenants")
+                }
+                // The filtering happened before the shards: each received fewer run messages than were published.
+                for shard in shards {
+                    let metrics = try await HTTP.send("GET", shard.metricsURL).body
+                    let applied = metrics.split(separator: "\n").first { $0.hasPrefix("vectis_bus_applied_total ") }
+                        .flatMap { Double($0.split(separator: " ").last!) } ?? 0
+                    #expect(applied > 0 && applied < Double(total))
+                }
+                try await collector.stop()
             }
-            #expect(try await eventually(timeout: .seconds(30)) {
-                try rows(shards[0].database).count + rows(shards[1].database).count == total
-            })
-            let first = try rows(shards[0].database)
-            let second = try rows(shards[1].database)
-            #expect(Set(first.map(\.key)).isDisjoint(with: Set(second.map(\.key))), "no job recorded twice")
-            #expect(Set(first.map(\.key)).union(second.map(\.key)).count == total, "every job recorded")
-            #expect(!first.isEmpty && !second.isEmpty)
-            for (index, shardRows) in [first, second].enumerated() {
-                #expect(shardRows.allSatisfy { Shard.bucket(tenant: $0.tenant) % 2 == index }, "shard \(index + 1) owns only its tenants")
-            }
-            // The filtering happened before the shards: each received fewer run messages than were published.
-            for shard in shards {
-                let metrics = try await HTTP.send("GET", shard.metricsURL).body
-                let applied = metrics.split(separator: "\n").first { $0.hasPrefix("vectis_bus_applied_total ") }
-                    .flatMap { Double($0.split(separator: " ").last!) } ?? 0
-                #expect(applied > 0 && applied < Double(total))
-            }
-            try await collector.stop()
-            await group.triggerGracefulShutdown()
         }
     }
 

@@ -264,12 +264,9 @@ struct SilenceTests {
             func runBackups(_ body: () async throws -> Void) async throws {
                 let (application, _, _, _) = try BackupsService.buildApplication(configuration, logger: TestBus.quietLogger)
                 let group = ServiceGroup(services: [application], gracefulShutdownSignals: [], logger: TestBus.quietLogger)
-                try await withThrowingTaskGroup(of: Void.self) { tasks in
-                    tasks.addTask { try await group.run() }
+                try await withRunning(group) {
                     #expect(try await eventually { try await checks() >= 1 })
                     try await body()
-                    await group.triggerGracefulShutdown()
-                    try await tasks.waitForAll()
                 }
             }
             let agentA = StableID.agent(tenant: "default", deviceSerial: serial, volume: "a")

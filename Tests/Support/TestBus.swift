@@ -39,14 +39,8 @@ public struct TestBus {
                 allowedClientKeys: allowedClientKeys),
             metricsFactory: metrics.factory, logger: quietLogger)
         let group = ServiceGroup(services: [proxy], gracefulShutdownSignals: [], logger: quietLogger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            defer { tasks.cancelAll() }
-            let bus = TestBus(proxy: proxy, endpoints: try await proxy.endpoints(), metrics: metrics)
-            let result = try await body(bus)
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
+        return try await withRunning(group) {
+            try await body(TestBus(proxy: proxy, endpoints: try await proxy.endpoints(), metrics: metrics))
         }
     }
 }
