@@ -202,6 +202,12 @@ struct ConsoleTests {
                     let row = try #require(feed.split(separator: "\n").first { $0.contains(agentName) })
                     #expect(row.contains("high") && row.contains("backup-job-failure"), "\(row)")
                     try await browser.screenshot("alerts-new-failure")
+                    // Its customer's name leads to the customer's hub, where the agent's card says it is failing.
+                    let raised = try #require(try await harness.alertList().first { $0["agentName"] as? String == agentName })
+                    try await browser.element("tr[data-alert='\(raised["id"] as? String ?? "")'] a").click()
+                    let card = "#agent-cards article[data-agent='\(raised["agentId"] as? String ?? "")'] [data-field=headline]"
+                    let headline = try await browser.waitForText(card) { $0.hasPrefix("Currently failing") }
+                    #expect(headline == "Currently failing — 2 failed nights in a row", "\(headline)")
 
                     // Its ticket, opened in company 250, is in the rule's tickets and history.
                     #expect(try await eventually { psa.tickets(psa: "connectwise").contains { $0.summary.contains(agentName) } })

@@ -66,7 +66,8 @@ export async function alerts(view) {
     if (mine !== newest) return;
     rows.replaceChildren(...page.alerts.map((alert) => h("tr", { "data-alert": alert.id },
       h("td", {}, h("span", { class: `badge ${alert.severity === "high" ? "bad" : "warn"}` }, alert.severity)),
-      h("td", {}, alert.type), h("td", {}, alert.state), h("td", {}, alert.customerName),
+      h("td", {}, alert.type), h("td", {}, alert.state),
+      h("td", {}, h("a", { href: `#/customers/${encodeURIComponent(alert.customerId)}` }, alert.customerName)),
       h("td", {}, alert.agentName ?? alert.deviceName ?? alert.deviceSerial), h("td", {}, String(alert.occurrences)),
       h("td", {}, when(alert.lastSeenAt)), h("td", {}, alert.lastError ?? "", alert.note ? h("p", { class: "muted" }, alert.note) : null),
       h("td", {}, h("div", { class: "row-actions" }, ...(alert.state === "resolved" ? [] : [

@@ -11,7 +11,7 @@ export function ruleState(rule) {
 export function ticketRow(ticket) {
   return h("tr", { "data-ticket": String(ticket.id) },
     h("td", {}, `${ticket.psa} #${ticket.externalId ?? "…"}`), h("td", {}, ticket.summary ?? ""), h("td", {}, ticket.state),
-    h("td", {}, ticket.customerName), h("td", {}, ticket.agentName), h("td", {}, when(ticket.openedAt)), h("td", {}, String(ticket.notes)));
+    h("td", {}, h("a", { href: `#/customers/${encodeURIComponent(ticket.customerId)}` }, ticket.customerName)), h("td", {}, ticket.agentName), h("td", {}, when(ticket.openedAt)), h("td", {}, String(ticket.notes)));
 }
 export const ticketColumns = ["Ticket", "Title", "State", "Customer", "Agent / appliance", "Opened", "Notes"];
 
