@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -114,14 +115,19 @@ public struct ProcessFailure: Error, CustomStringConvertible {
 /// A TCP port nobody uses right now, below the kernel's ephemeral range (32768–60999 here): a port the kernel
 /// handed out as "free" can be taken a moment later as the local end of an outgoing connection (the browser
 /// tests make many), and the service meant to listen on it then fails to start. A random port below the range
-/// is only ever taken by another test's explicit choice.
+/// is only ever taken by another test's explicit choice — and a port is handed out at most once per test process,
+/// because two tests running in parallel could otherwise both find the same port free before either binds it
+/// (seen in CI: one harness's collector failed to bind and its requests reached another test's server).
 public func freePort() throws -> Int {
-    for _ in 0..<200 {
+    for _ in 0..<500 {
         let port = Int.random(in: 20_000..<32_700)
+        guard handedOutPorts.withLock({ $0.insert(port).inserted }) else { continue }
         if canBind(port) { return port }
     }
     throw ProcessFailure("no free port between 20000 and 32700")
 }
+
+private let handedOutPorts = Mutex<Set<Int>>([])
 
 private func canBind(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
