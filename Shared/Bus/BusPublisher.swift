@@ -108,7 +108,7 @@ public final class BusPublisher: Sendable {
 
     public var isReady: Bool { readiness.current ?? false }
 
-    /// Sends what is queued, then closes the socket.
+    /// Sends what is queued, waits (up to a second) until the bus has it, then closes the socket.
     public func close() async {
         queue.close()
         await thread.finished()
@@ -127,7 +127,7 @@ public final class BusPublisher: Sendable {
 
             let ready = try probe(
                 context: context, configuration: configuration, socket: socket, codec: codec,
-                shouldStop: { queue.isClosed })
+                timeout: .seconds(5), shouldStop: { queue.isClosed })
             readiness.set(ready)
             if !ready {
                 logger.warning(
@@ -152,6 +152,14 @@ public final class BusPublisher: Sendable {
                 }
                 if closed && items.isEmpty { break }
             }
+            // PUB has no "sent" signal, and the socket's short linger can drop what is still in libzmq's buffers
+            // when a busy machine is slow to schedule its I/O thread. A probe sent after the last message comes
+            // back only once the bus has forwarded everything before it on this connection.
+            if readiness.current == true {
+                _ = try probe(
+                    context: context, configuration: configuration, socket: socket, codec: codec,
+                    timeout: .seconds(1), shouldStop: { false })
+            }
         } catch let error as ZMQError where error.isTerminated {
             readiness.set(false)
         } catch {
@@ -166,7 +174,7 @@ public final class BusPublisher: Sendable {
 
     private static func probe(
         context: ZMQContext, configuration: BusConfiguration, socket: ZMQSocket, codec: BusFrameCodec,
-        shouldStop: () -> Bool
+        timeout: Duration, shouldStop: () -> Bool
     ) throws -> Bool {
         let echo = try ZMQSocket(context: context, type: .sub)
         defer { echo.close() }
@@ -176,7 +184,7 @@ public final class BusPublisher: Sendable {
         try echo.subscribe(topic)
         try echo.connect(configuration.subscribeEndpoint)
         return try BusProbe.roundTrip(
-            sender: socket, receiver: echo, topic: topic, codec: codec, timeout: .seconds(5),
+            sender: socket, receiver: echo, topic: topic, codec: codec, timeout: timeout,
             shouldStop: shouldStop, other: { _ in })
     }
 }
