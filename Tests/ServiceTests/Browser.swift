@@ -116,6 +116,20 @@ final class Browser: @unchecked Sendable {
         func attribute(_ name: String) async throws -> String? {
             try await browser.command("GET", "element/\(id)/attribute/\(name)")["value"] as? String
         }
+        /// Chooses the option whose text starts with `name` in a <select>, as a person picking it would; returns its value.
+        func choose(_ name: String) async throws -> String {
+            let script = """
+                const select = arguments[0];
+                const option = [...select.options].find((o) => o.text.startsWith(arguments[1]));
+                if (!option) return null;
+                select.value = option.value;
+                select.dispatchEvent(new Event('change'));
+                return option.value;
+                """
+            let value = try await browser.execute(script, [["element-6066-11e4-a52e-4f735466cecf": id], name]) as? String
+            guard let value else { throw ProcessFailure("no option named \(name)") }
+            return value
+        }
         func select(_ value: String) async throws {
             _ = try await browser.execute("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'));",
                                           [["element-6066-11e4-a52e-4f735466cecf": id], value])

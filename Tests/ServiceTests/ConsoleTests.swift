@@ -166,9 +166,19 @@ struct ConsoleTests {
                     let credentials = PSASandboxCredentials()
                     for (field, value) in [("site", harness.psaURL! + "/cw"), ("companyId", credentials.connectWiseCompany),
                                            ("publicKey", credentials.connectWisePublicKey), ("privateKey", credentials.connectWisePrivateKey),
-                                           ("clientId", credentials.connectWiseClientId), ("boardId", "1"), ("closedStatusId", "20")] {
+                                           ("clientId", credentials.connectWiseClientId)] {
                         try await browser.element("#rule-\(field)").type(value)
                     }
+                    // The board and statuses are picked by name from the PSA's own lists; a board's statuses are its own.
+                    try await browser.element("#rule-load-lists").click()
+                    #expect(try await browser.waitForText("#rule-lists-status") { $0.hasPrefix("Choices loaded") }
+                        == "Choices loaded from ConnectWise. Choose a board to see its statuses.")
+                    #expect(try await browser.element("select#rule-boardId").choose("Professional Services") == "1")
+                    #expect(try await browser.waitForText("#rule-closedStatusId") { $0.contains("Closed (20)") }.contains("Closed (20)"))
+                    #expect(try await browser.element("#rule-lists-status").text() == "Choices loaded from ConnectWise.")
+                    #expect(try await browser.element("select#rule-closedStatusId").choose("Closed") == "20")
+                    _ = try await browser.execute("document.getElementById('rule-load-lists').scrollIntoView()")
+                    try await browser.screenshot("rule-enable-choices")
                     try await browser.element("#rule-dry-run-hours").clear()
                     try await browser.element("#rule-dry-run-hours").type("0")
                     try await browser.element("#rule-close-on-recovery").click()
@@ -185,8 +195,11 @@ struct ConsoleTests {
                     #expect(ruleText.contains("privateKey, clientId"), "which secrets are set is shown")
                     #expect(!ruleText.contains(credentials.connectWisePrivateKey), "a secret is never shown")
 
-                    // Map the customer to its ConnectWise company (without it no ticket is opened).
+                    // Map the customer to its ConnectWise company (without it no ticket is opened), read from the PSA by name.
+                    try await browser.element("#load-companies").click()
+                    #expect(try await browser.waitForText("#companies-status") { $0.contains("read") } == "4 companies read.")
                     try await browser.element("#company-\(customerId)").type("250")
+                    #expect(try await browser.element("tr[data-customer='\(customerId)'] [data-company-name]").text() == "Acme Dental")
                     try await browser.element("tr[data-customer='\(customerId)'] button").click()
                     #expect(try await browser.waitForText("tr[data-customer='\(customerId)'] [role=status]") { !$0.isEmpty } == "Saved")
                     let mappings = try await harness.rules("/v1/psa-mappings?psa=connectwise").json["mappings"] as? [[String: Any]] ?? []

@@ -15,27 +15,31 @@ extension CollectorHarness {
         _ psa: String, template: String = "datto-fails-2-nights", dryRunHours: Double? = 0, closeOnRecovery: Bool = true,
         action: String = "ticket"
     ) async throws -> String {
-        let credentials = PSASandboxCredentials()
-        let base = psaURL!
         var body: [String: Any] = ["templateId": "\(template)-\(psa)", "closeOnRecovery": closeOnRecovery, "action": action]
         if let dryRunHours { body["dryRunHours"] = dryRunHours }
-        switch psa {
-        case "connectwise":
-            body["settings"] = ["site": "\(base)/cw", "companyId": credentials.connectWiseCompany, "publicKey": credentials.connectWisePublicKey,
-                                "boardId": 1, "closedStatusId": 20]
-            body["secrets"] = ["privateKey": credentials.connectWisePrivateKey, "clientId": credentials.connectWiseClientId]
-        case "autotask":
-            body["settings"] = ["zoneLookupURL": "\(base)/at/atservicesrest/v1.0/", "username": credentials.autotaskUser, "queueId": 5,
-                                "completeStatusId": 5]
-            body["secrets"] = ["secret": credentials.autotaskSecret, "integrationCode": credentials.autotaskIntegrationCode]
-        default:
-            body["settings"] = ["instanceURL": "\(base)/halo", "clientId": credentials.haloClientId, "tenant": credentials.haloTenant,
-                                "ticketTypeId": 21, "noteOutcomeId": 7, "closedStatusId": 9]
-            body["secrets"] = ["clientSecret": credentials.haloClientSecret]
-        }
+        (body["settings"], body["secrets"]) = psaConnection(psa)
         let created = try await rules("/v1/rules", "POST", body)
         #expect(created.status == 201, "\(created.body)")
         return created.json["id"] as? String ?? ""
+    }
+
+    /// Settings and secrets that reach the PSA sandbox's tenant, with its ticket settings (board 1, …).
+    func psaConnection(_ psa: String) -> (settings: [String: Any], secrets: [String: Any]) {
+        let credentials = PSASandboxCredentials()
+        let base = psaURL!
+        switch psa {
+        case "connectwise":
+            return (["site": "\(base)/cw", "companyId": credentials.connectWiseCompany, "publicKey": credentials.connectWisePublicKey,
+                     "boardId": 1, "closedStatusId": 20],
+                    ["privateKey": credentials.connectWisePrivateKey, "clientId": credentials.connectWiseClientId])
+        case "autotask":
+            return (["zoneLookupURL": "\(base)/at/atservicesrest/v1.0/", "username": credentials.autotaskUser, "queueId": 5, "completeStatusId": 5],
+                    ["secret": credentials.autotaskSecret, "integrationCode": credentials.autotaskIntegrationCode])
+        default:
+            return (["instanceURL": "\(base)/halo", "clientId": credentials.haloClientId, "tenant": credentials.haloTenant,
+                     "ticketTypeId": 21, "noteOutcomeId": 7, "closedStatusId": 9],
+                    ["clientSecret": credentials.haloClientSecret])
+        }
     }
 
     func map(_ psa: String, customer: String, company: String) async throws {
@@ -181,6 +185,80 @@ struct RulesTests {
             #expect(connectWise.map { "\($0["customerId"] ?? "")=\($0["companyId"] ?? "")" } == ["c_1=250"])
             #expect((try await harness.rules("/v1/psa-mappings").json["mappings"] as? [[String: Any]])?.count == 2)
             #expect(try await harness.rules("/v1/psa-mappings?psa=kaseya").status == 400)
+        }
+    }
+
+    @Test("boards, queues, statuses, priorities, ticket types and companies are read live from each PSA by name, inactive and deleted ones left out; a wrong key gets the PSA's 401; a saved rule's secrets are used without being sent")
+    func picklists() async throws {
+        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+            func lists(_ psa: String, settings change: [String: Any] = [:], secrets override: [String: Any] = [:]) async throws -> [String: Any] {
+                var (settings, secrets) = harness.psaConnection(psa)
+                settings.merge(change) { $1 }
+                secrets.merge(override) { $1 }
+                let answer = try await harness.rules("/v1/psa-picklists", "POST", ["psa": psa, "settings": settings, "secrets": secrets])
+                #expect(answer.status == 200, "\(answer.body)")
+                for secret in secrets.values { #expect(!answer.body.contains("\(secret)"), "a secret came back") }
+                return answer.json
+            }
+            func names(_ answer: [String: Any], _ field: String) -> [String] {
+                ((answer["picklists"] as? [String: Any])?[field] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            }
+            func ids(_ answer: [String: Any], _ field: String) -> [Int] {
+                ((answer["picklists"] as? [String: Any])?[field] as? [[String: Any]] ?? []).compactMap { $0["id"] as? Int }
+            }
+            func companies(_ answer: [String: Any]) -> [String] {
+                (answer["companies"] as? [[String: Any]] ?? []).map { "\($0["id"] ?? "")=\($0["name"] ?? "")" }
+            }
+
+            // ConnectWise with board 7 chosen: its active statuses, and only its closed ones for closing.
+            let connectWise = try await lists("connectwise", settings: ["boardId": 7])
+            #expect(connectWise["ok"] as? Bool == true, "\(connectWise)")
+            #expect(names(connectWise, "boardId") == ["Backups & BCDR", "Help Desk", "Professional Services"])
+            #expect(names(connectWise, "statusId") == ["New", "Assigned", "Completed"])
+            #expect(ids(connectWise, "closedStatusId") == [45])
+            #expect(names(connectWise, "priorityId").first == "Priority 1 - Emergency Response")
+            #expect(companies(connectWise) == ["250=Acme Dental", "252=Contoso Builders", "251=Northwind Law", "19=XYZ Test Company"])
+            #expect(connectWise["companiesTruncated"] as? Bool == false)
+            // Statuses belong to a board: without one chosen there are none to offer.
+            let noBoard = try await lists("connectwise", settings: ["boardId": NSNull()])
+            #expect(ids(noBoard, "statusId").isEmpty && ids(noBoard, "boardId").count == 3)
+
+            let autotask = try await lists("autotask")
+            #expect(names(autotask, "queueId") == ["Monitoring Alert", "Client Portal", "Level I Support"])
+            #expect(ids(autotask, "statusId") == [1, 8, 7, 5] && ids(autotask, "completeStatusId") == [1, 8, 7, 5])
+            #expect(names(autotask, "priorityId") == ["Critical", "High", "Medium", "Low"])
+            #expect(companies(autotask) == ["29683501=Acme Dental", "29683502=Northwind Law", "29683503=Contoso Builders"])
+
+            let halo = try await lists("halopsa")
+            #expect(ids(halo, "ticketTypeId") == [1, 21, 3])
+            #expect(ids(halo, "priorityId") == [1, 2, 3, 4], "each priority once, though listed per SLA")
+            #expect(names(halo, "noteOutcomeId").first == "Private Note")
+            #expect(ids(halo, "closedStatusId").contains(9))
+            #expect(companies(halo) == ["12=Acme Ltd", "13=Northwind Law", "14=Contoso Builders"])
+
+            // Every field the template marks as a pick list is one the PSA's lists fill.
+            let templates = try await harness.rules("/v1/rule-templates").json["templates"] as? [[String: Any]] ?? []
+            for (psa, answer) in [("connectwise", connectWise), ("autotask", autotask), ("halopsa", halo)] {
+                let template = try #require(templates.first { $0["id"] as? String == "datto-fails-2-nights-\(psa)" })
+                let marked = Set((template["fields"] as? [[String: Any]] ?? []).filter { $0["picklist"] as? Bool == true }.compactMap { $0["name"] as? String })
+                #expect(marked == Set((answer["picklists"] as? [String: Any] ?? [:]).keys), "\(psa)")
+            }
+
+            // The PSA's refusal is its own words; what is missing is named before anything is sent.
+            let refused = try await lists("connectwise", secrets: ["privateKey": "not-the-key"])
+            #expect(refused["ok"] as? Bool == false)
+            #expect((refused["error"] as? String ?? "").contains("HTTP 401"), "\(refused)")
+            let missing = try await harness.rules("/v1/psa-picklists", "POST", ["psa": "halopsa", "settings": ["tenant": "x"]])
+            #expect(missing.status == 400)
+            #expect(missing.json["error"] as? String == "To read halopsa's lists, give: instanceURL, clientId, clientSecret.")
+            #expect(try await harness.rules("/v1/psa-picklists", "POST", ["psa": "kaseya"]).status == 400)
+
+            // A saved rule: its stored secrets are used, so the rule page can list companies without asking again.
+            let rule = try await harness.enableRule("autotask")
+            let saved = try await harness.rules("/v1/psa-picklists", "POST", ["rule": rule])
+            #expect(saved.json["ok"] as? Bool == true && companies(saved.json).count == 3, "\(saved.body)")
+            #expect(try await harness.rules("/v1/psa-picklists", "POST", ["rule": rule, "psa": "halopsa"]).status == 400)
+            #expect(try await harness.rules("/v1/psa-picklists", "POST", ["rule": "ru_999"]).status == 404)
         }
     }
 

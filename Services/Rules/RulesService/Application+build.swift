@@ -56,6 +56,8 @@ public func buildApplication(
     let router = ServiceApplication.makeRouter()
     RulesController(database: database, secrets: secrets, worker: worker, adminToken: configuration.adminToken,
                     defaultDryRun: configuration.defaultDryRun).addRoutes(to: router)
+    PicklistsController(database: database, secrets: secrets, worker: worker, adminToken: configuration.adminToken, logger: logger)
+        .addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
         configuration: configuration.runtime, metrics: metrics, router: router, services: bus.services + [worker],
         checks: [bus.readinessCheck], logger: logger)

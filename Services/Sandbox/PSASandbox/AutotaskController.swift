@@ -58,6 +58,29 @@ struct AutotaskController {
                 ])
             }
         }
+        api.get("Tickets/entityInformation/fields") { request, _ in
+            try await guarded(request) { _ in PSAHTTP.json(["fields": PSASandboxPicklists.autotaskTicketFields]) }
+        }
+        api.post("Companies/query") { request, _ in
+            try await guarded(request) { _ in
+                let body = try await PSAHTTP.body(request) as? [String: Any] ?? [:]
+                let filters = (body["filter"] as? [[String: Any]]) ?? (body["Filter"] as? [[String: Any]]) ?? []
+                let limit = min(max(PSAHTTP.int(body["MaxRecords"]) ?? 500, 1), 500)
+                let matching = PSASandboxPicklists.autotaskCompanies.filter { company in
+                    filters.allSatisfy { filter in
+                        guard filter["field"] as? String == "isActive" else { return true }
+                        return company["isActive"] as? Bool == filter["value"] as? Bool
+                    }
+                }
+                let items = Array(matching.prefix(limit))
+                let more = matching.count > items.count
+                return PSAHTTP.json([
+                    "items": items,
+                    "pageDetails": ["count": items.count, "requestCount": limit, "prevPageUrl": NSNull(),
+                                    "nextPageUrl": more ? "\(request.uri.path)?paging=next" : NSNull()] as [String: Any],
+                ])
+            }
+        }
         api.get("Tickets/:id") { request, context in
             try await guarded(request) { _ in
                 guard let id = Int(try context.parameters.require("id")), let ticket = state.ticket(psa: "autotask", id: id) else {

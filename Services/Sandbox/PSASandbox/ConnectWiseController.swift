@@ -4,7 +4,6 @@ import Hummingbird
 /// ConnectWise PSA (Manage) REST 3.0, the endpoints the adapter uses, under `/cw`.
 struct ConnectWiseController {
     let state: PSASandboxState
-    static let closedStatusId = 20
     static let newStatusId = 16
 
     func addRoutes(to router: Router<BasicRequestContext>) {
@@ -47,6 +46,31 @@ struct ConnectWiseController {
                 return PSAHTTP.json(render(ticket))
             }
         }
+        api.get("service/boards") { request, _ in
+            try await guarded(request) { _ in
+                PSAHTTP.json(page(PSASandboxPicklists.connectWiseBoards.filter { active($0, request, flag: "inactiveFlag") }, request))
+            }
+        }
+        api.get("service/boards/:id/statuses") { request, context in
+            try await guarded(request) { _ in
+                guard let id = Int(try context.parameters.require("id")), let statuses = PSASandboxPicklists.connectWiseStatuses[id] else {
+                    return PSAHTTP.json(["code": "NotFound", "message": "Board not found"], status: .notFound)
+                }
+                return PSAHTTP.json(page(statuses.filter { active($0, request, flag: "inactive") }, request))
+            }
+        }
+        api.get("service/priorities") { request, _ in
+            try await guarded(request) { _ in PSAHTTP.json(page(PSASandboxPicklists.connectWisePriorities, request)) }
+        }
+        api.get("company/companies") { request, _ in
+            try await guarded(request) { _ in
+                let conditions = request.uri.queryParameters.get("conditions") ?? ""
+                let companies = PSASandboxPicklists.connectWiseCompanies.filter {
+                    !conditions.contains("deletedFlag=false") || $0["deletedFlag"] as? Bool == false
+                }
+                return PSAHTTP.json(page(companies, request))
+            }
+        }
         api.post("service/tickets/:id/notes") { request, context in
             try await guarded(request) { _ in
                 guard let id = Int(try context.parameters.require("id")) else { return PSAHTTP.json([:], status: .notFound) }
@@ -69,7 +93,7 @@ struct ConnectWiseController {
                 else { return invalid("a JSON Patch array is expected", field: "patch") }
                 guard let ticket = state.update(psa: "connectwise", id: id, {
                     $0.statusId = statusId
-                    $0.closed = statusId == Self.closedStatusId
+                    $0.closed = PSASandboxPicklists.connectWiseClosedStatusIds.contains(statusId)
                 }) else { return PSAHTTP.json(["code": "NotFound", "message": "Ticket not found"], status: .notFound) }
                 return PSAHTTP.json(render(ticket))
             }
@@ -88,6 +112,26 @@ struct ConnectWiseController {
             return PSAHTTP.json(["code": "Unauthorized", "message": "Invalid credentials or clientId"], status: .unauthorized)
         }
         return try await handler(delay)
+    }
+
+    /// `conditions=<flag>=false` leaves out inactive entries; without it ConnectWise lists them all.
+    func active(_ entry: [String: Any], _ request: Request, flag: String) -> Bool {
+        let conditions = request.uri.queryParameters.get("conditions") ?? ""
+        return !conditions.contains("\(flag)=false") || entry[flag] as? Bool == false
+    }
+
+    /// ConnectWise pages every list (`page` from 1, `pageSize` 25 unless given, at most 1,000) after `orderBy`.
+    func page(_ entries: [[String: Any]], _ request: Request) -> [[String: Any]] {
+        var entries = entries
+        if let order = request.uri.queryParameters.get("orderBy")?.split(separator: " ").first.map(String.init) {
+            entries.sort { a, b in
+                if let x = a[order] as? Int, let y = b[order] as? Int { return x < y }
+                return "\(a[order] ?? "")" < "\(b[order] ?? "")"
+            }
+        }
+        let size = min(max(request.uri.queryParameters.get("pageSize", as: Int.self) ?? 25, 1), 1_000)
+        let number = max(request.uri.queryParameters.get("page", as: Int.self) ?? 1, 1)
+        return Array(entries.dropFirst((number - 1) * size).prefix(size))
     }
 
     func invalid(_ message: String, field: String, code: String = "InvalidObject") -> Response {

@@ -89,6 +89,22 @@ struct HaloController {
                 return PSAHTTP.json(render(ticket))
             }
         }
+        api.get("TicketType") { request, _ in try await guarded(request) { _ in PSAHTTP.json(PSASandboxPicklists.haloTicketTypes) } }
+        api.get("Priority") { request, _ in try await guarded(request) { _ in PSAHTTP.json(PSASandboxPicklists.haloPriorities) } }
+        api.get("Status") { request, _ in try await guarded(request) { _ in PSAHTTP.json(PSASandboxPicklists.haloStatuses) } }
+        api.get("Outcome") { request, _ in try await guarded(request) { _ in PSAHTTP.json(PSASandboxPicklists.haloOutcomes) } }
+        api.get("Client") { request, _ in
+            try await guarded(request) { _ in
+                let parameters = request.uri.queryParameters
+                let clients = PSASandboxPicklists.haloClients.filter {
+                    parameters.get("includeinactive") == "true" || $0["inactive"] as? Bool == false
+                }
+                guard parameters.get("pageinate") == "true" else { return PSAHTTP.json(["record_count": clients.count, "clients": clients]) }
+                let size = max(parameters.get("page_size", as: Int.self) ?? 50, 1)
+                let number = max(parameters.get("page_no", as: Int.self) ?? 1, 1)
+                return PSAHTTP.json(["record_count": clients.count, "clients": Array(clients.dropFirst((number - 1) * size).prefix(size))])
+            }
+        }
         api.post("Actions") { request, _ in
             try await guarded(request) { _ in
                 guard let array = try await PSAHTTP.body(request) as? [[String: Any]], let action = array.first else {

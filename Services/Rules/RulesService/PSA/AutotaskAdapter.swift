@@ -78,4 +78,33 @@ struct AutotaskAdapter: PSAAdapter {
             json: ["id": Int(ticketId) ?? 0, "status": settings.completeStatusId ?? 5, "resolution": "Backups recovered (Vectis)."],
             validationErrorsOn500: true)
     }
+
+    /// Queues, statuses and priorities from the ticket entity's field information (the tenant's own pick lists,
+    /// active values only), and the first 500 active companies.
+    func picklists() async throws(PSAError) -> PSAPicklists {
+        let information = try await http.send("GET", try await base().appendingPathComponent("Tickets/entityInformation/fields"), headers: headers,
+                                              validationErrorsOn500: true)
+        let described = ((information as? [String: Any])?["fields"] as? [[String: Any]]) ?? []
+        func picklist(_ field: String) -> [PSAChoice] {
+            let values = described.first { ($0["name"] as? String)?.lowercased() == field.lowercased() }?["picklistValues"] as? [[String: Any]] ?? []
+            return PSAChoice.list(values.filter { $0["isActive"] as? Bool != false }, idKeys: ["value"], nameKeys: ["label"])
+        }
+        let statuses = picklist("status")
+        let fields = ["queueId": picklist("queueID"), "statusId": statuses, "completeStatusId": statuses, "priorityId": picklist("priority")]
+        let pageSize = 500
+        let query: [String: Any] = [
+            "MaxRecords": pageSize, "IncludeFields": ["id", "companyName"],
+            "filter": [["op": "eq", "field": "isActive", "value": true]],
+        ]
+        let found = try await http.send("POST", try await base().appendingPathComponent("Companies/query"), headers: headers, json: query,
+                                        validationErrorsOn500: true) as? [String: Any]
+        let companies = (found?["items"] as? [[String: Any]]) ?? []
+        let nextPage = (found?["pageDetails"] as? [String: Any])?["nextPageUrl"]
+        return PSAPicklists(
+            fields: fields,
+            companies: companies.compactMap { company in
+                PSAChoice.int(company["id"]).map { PSACompany(id: "\($0)", name: company["companyName"] as? String ?? "#\($0)") }
+            },
+            companiesTruncated: nextPage is String)
+    }
 }

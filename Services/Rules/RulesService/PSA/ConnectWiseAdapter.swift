@@ -66,4 +66,31 @@ struct ConnectWiseAdapter: PSAAdapter {
             "PATCH", try base.appendingPathComponent("service/tickets/\(ticketId)"), headers: headers,
             json: [["op": "replace", "path": "/status", "value": ["id": settings.closedStatusId ?? 0]]])
     }
+
+    /// Active boards, the chosen board's statuses (closed ones offered for closing), priorities, and the first
+    /// 1,000 companies not deleted.
+    func picklists() async throws(PSAError) -> PSAPicklists {
+        func list(_ path: String, _ query: [String: String]) async throws(PSAError) -> Any? {
+            var components = URLComponents(url: try base.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
+            components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+            return try await http.send("GET", components.url!, headers: headers)
+        }
+        var fields: [String: [PSAChoice]] = [:]
+        fields["boardId"] = PSAChoice.list(try await list("service/boards", ["conditions": "inactiveFlag=false", "orderBy": "name", "pageSize": "1000"]))
+        fields["priorityId"] = PSAChoice.list(try await list("service/priorities", ["orderBy": "sortOrder", "pageSize": "1000"]))
+        if let board = settings.boardId {
+            let statuses = (try await list("service/boards/\(board)/statuses", ["conditions": "inactive=false", "orderBy": "sortOrder", "pageSize": "1000"])) as? [[String: Any]] ?? []
+            fields["statusId"] = PSAChoice.list(statuses)
+            let closed = statuses.filter { $0["closedStatus"] as? Bool == true }
+            fields["closedStatusId"] = PSAChoice.list(closed.isEmpty ? statuses : closed)
+        }
+        let pageSize = 1_000
+        let companies = (try await list("company/companies", ["conditions": "deletedFlag=false", "fields": "id,identifier,name", "orderBy": "name", "pageSize": "\(pageSize)"])) as? [[String: Any]] ?? []
+        return PSAPicklists(
+            fields: fields,
+            companies: companies.compactMap { company in
+                PSAChoice.int(company["id"]).map { PSACompany(id: "\($0)", name: company["name"] as? String ?? company["identifier"] as? String ?? "#\($0)") }
+            },
+            companiesTruncated: companies.count >= pageSize)
+    }
 }

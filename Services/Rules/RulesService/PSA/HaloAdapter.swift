@@ -80,4 +80,33 @@ struct HaloAdapter: PSAAdapter {
             "POST", try url("api/Tickets"), headers: try await headers(),
             json: [["id": Int(ticketId) ?? 0, "status_id": settings.closedStatusId ?? 9]])
     }
+
+    /// Ticket types, priorities (listed per SLA; each id once), statuses, action outcomes, and the first 999 clients.
+    func picklists() async throws(PSAError) -> PSAPicklists {
+        let authorization = try await headers()
+        func get(_ path: String, _ query: [URLQueryItem] = []) async throws(PSAError) -> Any? {
+            var components = URLComponents(url: try url(path), resolvingAgainstBaseURL: false)!
+            if !query.isEmpty { components.queryItems = query }
+            return try await http.send("GET", components.url!, headers: authorization)
+        }
+        let statuses = PSAChoice.list(try await get("api/Status"))
+        let fields = [
+            "ticketTypeId": PSAChoice.list(try await get("api/TicketType")),
+            "priorityId": PSAChoice.list(try await get("api/Priority"), idKeys: ["priorityid", "id"]),
+            "noteOutcomeId": PSAChoice.list(try await get("api/Outcome"), nameKeys: ["outcome", "name"]),
+            "closedStatusId": statuses,
+        ]
+        let pageSize = 999
+        let answer = try await get("api/Client", [
+            URLQueryItem(name: "pageinate", value: "true"), URLQueryItem(name: "page_size", value: "\(pageSize)"),
+            URLQueryItem(name: "page_no", value: "1"), URLQueryItem(name: "includeinactive", value: "false"),
+        ]) as? [String: Any]
+        let clients = (answer?["clients"] as? [[String: Any]]) ?? []
+        return PSAPicklists(
+            fields: fields,
+            companies: clients.compactMap { client in
+                PSAChoice.int(client["id"]).map { PSACompany(id: "\($0)", name: client["name"] as? String ?? "#\($0)") }
+            },
+            companiesTruncated: (PSAChoice.int(answer?["record_count"]) ?? 0) > clients.count)
+    }
 }

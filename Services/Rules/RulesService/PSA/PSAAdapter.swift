@@ -20,6 +20,8 @@ protocol PSAAdapter: Sendable {
     func findOpenTicket(dedupeKey: String, companyId: String) async throws(PSAError) -> String?
     func addNote(ticketId: String, text: String) async throws(PSAError)
     func closeTicket(ticketId: String) async throws(PSAError)
+    /// The PSA tenant's pick lists for the rule's settings, and its companies (one page).
+    func picklists() async throws(PSAError) -> PSAPicklists
 }
 
 /// How a PSA call failed, and so whether to try again.

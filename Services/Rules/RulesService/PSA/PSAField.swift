@@ -16,9 +16,18 @@ struct PSAField: Codable, Sendable, Equatable {
     var defaultValue: String?
     /// Where to find the value, or an example.
     var help: String?
+    /// The value is one of the PSA tenant's own ids (a board, queue, status…): `POST /v1/psa-picklists` lists them.
+    var picklist: Bool
 
-    init(_ name: String, _ label: String, _ kind: Kind = .text, required: Bool = false, default defaultValue: String? = nil, help: String? = nil) {
-        (self.name, self.label, self.kind, self.required, self.defaultValue, self.help) = (name, label, kind, required, defaultValue, help)
+    init(_ name: String, _ label: String, _ kind: Kind = .text, required: Bool = false, default defaultValue: String? = nil,
+         help: String? = nil, picklist: Bool = false) {
+        (self.name, self.label, self.kind, self.required, self.defaultValue, self.help, self.picklist) =
+            (name, label, kind, required, defaultValue, help, picklist)
+    }
+
+    /// The required fields that reach the PSA at all: what loading its pick lists needs.
+    static func connectionFields(for psa: PSAKind) -> [PSAField] {
+        fields(for: psa).filter { $0.required && !$0.picklist }
     }
 
     /// How the CLI and the template listing name it: "privateKey (secret)", "codebase (default v4_6_release/)".
@@ -37,28 +46,28 @@ struct PSAField: Codable, Sendable, Equatable {
              PSAField("publicKey", "Public key", required: true, help: "An API member's key pair: System → Members → API Members"),
              PSAField("privateKey", "Private key", .secret, required: true),
              PSAField("clientId", "Client id", .secret, required: true, help: "From developer.connectwise.com → Client IDs"),
-             PSAField("boardId", "Service board id", .number, required: true),
-             PSAField("statusId", "Status id for new tickets", .number),
-             PSAField("priorityId", "Priority id", .number),
-             PSAField("closedStatusId", "Closed status id", .number, help: "Used when the rule closes a ticket on recovery")]
+             PSAField("boardId", "Service board", .number, required: true, picklist: true),
+             PSAField("statusId", "Status for new tickets", .number, help: "A status of the chosen board", picklist: true),
+             PSAField("priorityId", "Priority", .number, picklist: true),
+             PSAField("closedStatusId", "Closed status", .number, help: "Used when the rule closes a ticket on recovery", picklist: true)]
         case .autotask:
             [PSAField("username", "API user", required: true, help: "The API-only user's username; its zone is found from it"),
              PSAField("secret", "Secret", .secret, required: true),
              PSAField("integrationCode", "Integration code (tracking identifier)", .secret, required: true),
-             PSAField("queueId", "Queue id", .number, required: true),
-             PSAField("statusId", "Status id for new tickets", .number),
-             PSAField("priorityId", "Priority id", .number),
-             PSAField("completeStatusId", "Complete status id", .number, default: "5"),
+             PSAField("queueId", "Queue", .number, required: true, picklist: true),
+             PSAField("statusId", "Status for new tickets", .number, picklist: true),
+             PSAField("priorityId", "Priority", .number, picklist: true),
+             PSAField("completeStatusId", "Complete status", .number, default: "5", picklist: true),
              PSAField("zoneLookupURL", "Zone lookup address", .url, help: "Only to override Autotask's zone lookup")]
         case .halopsa:
             [PSAField("instanceURL", "Instance address", .url, required: true, help: "e.g. https://yourcompany.halopsa.com"),
              PSAField("clientId", "Client id", required: true, help: "Configuration → Integrations → HaloPSA API → an application using client credentials"),
              PSAField("clientSecret", "Client secret", .secret, required: true),
              PSAField("tenant", "Tenant", help: "Hosted instances only"),
-             PSAField("ticketTypeId", "Ticket type id", .number, required: true),
-             PSAField("priorityId", "Priority id", .number),
-             PSAField("noteOutcomeId", "Note outcome id", .number, default: "7"),
-             PSAField("closedStatusId", "Closed status id", .number, default: "9")]
+             PSAField("ticketTypeId", "Ticket type", .number, required: true, help: "A simple incident type: types that need approval refuse API tickets", picklist: true),
+             PSAField("priorityId", "Priority", .number, help: "Leave empty when the ticket type has no SLA", picklist: true),
+             PSAField("noteOutcomeId", "Note outcome", .number, default: "7", picklist: true),
+             PSAField("closedStatusId", "Closed status", .number, default: "9", picklist: true)]
         }
     }
 }

@@ -1,5 +1,6 @@
 // Enable a template: the PSA's connection fields (built from the template's own field list, so the form and
-// the API agree on what is required), the threshold, what to do, and how long to stay in dry run.
+// the API agree on what is required), its board/queue, statuses and priority picked by name from the PSA's
+// own lists, the threshold, what to do, and how long to stay in dry run.
 import { api, get } from "../api.js";
 import { h, say } from "../ui.js";
 
@@ -16,18 +17,48 @@ function fieldInput(field) {
     h("input", attributes), field.help ? h("p", { class: "hint", id: `${id}-help` }, field.help) : null];
 }
 
+/// Turns a PSA field's input into a pick list of the PSA tenant's own entries, keeping what was typed or chosen
+/// (an id the PSA does not list stays, marked, rather than being silently dropped). A list already shown is
+/// refilled in place, so a focused control is not swapped out under the user.
+function pickList(form, field, choices, onchange) {
+  const current = form.querySelector(`#rule-${field.name}`);
+  const value = current.value.trim();
+  const nameOf = (id) => choices.find((choice) => String(choice.id) === String(id))?.name ?? id;
+  const empty = field.defaultValue ? `Default: ${nameOf(field.defaultValue)}` : field.required ? "Choose…" : "None";
+  const options = [h("option", { value: "" }, empty),
+    ...choices.map((choice) => h("option", { value: String(choice.id) }, `${choice.name} (${choice.id})`))];
+  if (value && !choices.some((choice) => String(choice.id) === value)) options.push(h("option", { value }, `${value} (not in the PSA's list)`));
+  let select = current;
+  if (current.tagName !== "SELECT") {
+    select = h("select", { id: current.id, name: field.name, required: field.required, "aria-describedby": current.getAttribute("aria-describedby"),
+      onchange: onchange ?? null });
+    current.replaceWith(select);
+  }
+  select.replaceChildren(...options);
+  select.value = value;
+}
+
 export async function ruleForm(view, templateId) {
   const { templates } = await get("rules", "/v1/rule-templates");
   const template = templates.find((t) => t.id === templateId);
   if (!template) throw new Error(`There is no template ${templateId}.`);
   const days = template.trigger !== "failed-nights";
+  const psaName = { halopsa: "HaloPSA", autotask: "Autotask", connectwise: "ConnectWise" }[template.psa];
   const problem = h("p", { id: "rule-problem", class: "message", hidden: true, role: "alert" });
+  const listsStatus = h("p", { id: "rule-lists-status", class: "message", hidden: true, role: "status" });
+  const connection = template.fields.filter((field) => !field.picklist);
+  const picked = template.fields.filter((field) => field.picklist);
   const form = h("form", { class: "card", "aria-labelledby": "rule-title", novalidate: true },
     h("h1", { id: "rule-title" }, `Enable: ${template.name}`),
     h("p", { class: "muted" }, template.description),
-    h("fieldset", {}, h("legend", {}, `${template.psa === "halopsa" ? "HaloPSA" : template.psa === "autotask" ? "Autotask" : "ConnectWise"} connection`),
-      ...template.fields.flatMap(fieldInput),
+    h("fieldset", {}, h("legend", {}, `${psaName} connection`),
+      ...connection.flatMap(fieldInput),
       h("p", { class: "hint" }, "Secrets are encrypted at rest and never shown again.")),
+    h("fieldset", {}, h("legend", {}, `Tickets in ${psaName}`),
+      h("div", { class: "actions" }, h("button", { type: "button", id: "rule-load-lists", class: "secondary", onclick: () => loadLists() },
+        `Load choices from ${psaName}`)),
+      listsStatus,
+      ...picked.flatMap(fieldInput)),
     h("fieldset", {}, h("legend", {}, "When and what"),
       h("label", { for: "rule-name" }, "Name"), h("input", { id: "rule-name", value: template.name }),
       h("label", { for: "rule-threshold" }, days ? "Act on day" : "Failed nights in a row"),
@@ -43,9 +74,9 @@ export async function ruleForm(view, templateId) {
       h("a", { class: "button secondary", href: "#/rules" }, "Cancel")),
     problem);
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const value = (id) => form.querySelector(`#${id}`).value.trim();
+  const value = (id) => form.querySelector(`#${id}`).value.trim();
+  /// What the form holds for the PSA: settings, and secrets kept apart (they are sealed, never echoed).
+  function psaValues() {
     const settings = {};
     const secrets = {};
     for (const field of template.fields) {
@@ -54,6 +85,29 @@ export async function ruleForm(view, templateId) {
       if (field.kind === "secret") secrets[field.name] = text;
       else settings[field.name] = field.kind === "number" ? Number(text) : text;
     }
+    return { settings, secrets };
+  }
+
+  /// Reads the PSA tenant's boards/queues, statuses, priorities and types with the connection typed above, and
+  /// offers them by name. A ConnectWise board's statuses are its own, so choosing a board reads them again.
+  async function loadLists() {
+    say(listsStatus, true, `Asking ${psaName}…`);
+    const answer = await api("rules", "/v1/psa-picklists", { method: "POST", body: { psa: template.psa, ...psaValues() } });
+    if (answer.status !== 200) return say(listsStatus, false, answer.body?.error ?? `vectis-rules answered ${answer.status}`);
+    if (!answer.body.ok) return say(listsStatus, false, `${psaName} answered: ${answer.body.error}`);
+    for (const field of picked) {
+      const choices = answer.body.picklists[field.name];
+      if (choices) pickList(form, field, choices, field.name === "boardId" ? () => loadLists() : null);
+    }
+    const waiting = template.psa === "connectwise" && !value("rule-boardId") ? " Choose a board to see its statuses." : "";
+    say(listsStatus, true, `Choices loaded from ${psaName}.${waiting}`);
+  }
+
+  // A refusal is about what was sent: once the form changes, it no longer describes it.
+  form.addEventListener("input", () => { problem.hidden = true; });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const { settings, secrets } = psaValues();
     const body = {
       templateId, name: value("rule-name") || template.name, settings, secrets, action: value("rule-action"),
       thresholdNights: Number(value("rule-threshold")), closeOnRecovery: form.querySelector("#rule-close-on-recovery").checked,

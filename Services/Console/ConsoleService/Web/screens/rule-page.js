@@ -1,5 +1,5 @@
-// One rule: what it does now (live, dry run, disabled) with the switches, which customer is which PSA company,
-// a test ticket, the tickets it opened, and its history — every decision and PSA call, newest first.
+// One rule: what it does now (live, dry run, disabled) with the switches, which customer is which PSA company
+// (the PSA's companies read on request and offered by name), a test ticket, the tickets it opened, and its history — every decision and PSA call, newest first.
 import { api, get } from "../api.js";
 import { h, say, table, when } from "../ui.js";
 import { ruleState, ticketColumns, ticketRow } from "./rules.js";
@@ -11,8 +11,12 @@ export async function rulePage(view, ruleId) {
   const mappingRows = h("tbody");
   const ticketRows = h("tbody");
   const historyRows = h("tbody");
-  const testCompany = h("input", { id: "test-company", autocomplete: "off" });
+  const testCompany = h("input", { id: "test-company", autocomplete: "off", list: "psa-companies" });
   const testResult = h("p", { id: "test-result", class: "message", hidden: true, role: "status" });
+  // The PSA's companies, once read: offered as suggestions in every company box, with the name shown beside it.
+  const companyList = h("datalist", { id: "psa-companies" });
+  const companyNames = new Map();
+  const companiesStatus = h("p", { id: "companies-status", class: "message", hidden: true, role: "status" });
   const title = h("h1", {}, "Rule");
   let rule;
 
@@ -57,8 +61,10 @@ export async function rulePage(view, ruleId) {
       get("assets", "/v1/customers"), get("rules", `/v1/psa-mappings?psa=${rule.psa}`)]);
     const companyOf = new Map(mappings.map((m) => [m.customerId, m.companyId]));
     mappingRows.replaceChildren(...customers.map((customer) => {
-      const input = h("input", { id: `company-${customer.id}`, value: companyOf.get(customer.id) ?? "", autocomplete: "off", placeholder: "not mapped" });
+      const input = h("input", { id: `company-${customer.id}`, value: companyOf.get(customer.id) ?? "", autocomplete: "off",
+        placeholder: "not mapped", list: "psa-companies", "data-customer-name": customer.name });
       const saved = h("span", { class: "muted", role: "status" });
+      input.addEventListener("input", () => showCompanyName(input));
       const save = async () => {
         if (!input.value.trim()) { saved.textContent = "Give the company id first."; return; }
         const answer = await api("rules", `/v1/psa-mappings/${rule.psa}/${encodeURIComponent(customer.id)}`,
@@ -66,10 +72,34 @@ export async function rulePage(view, ruleId) {
         saved.textContent = answer.status === 200 ? "Saved" : answer.body?.error ?? `vectis-rules answered ${answer.status}`;
       };
       return h("tr", { "data-customer": customer.id },
-        h("td", {}, h("label", { for: input.id }, customer.name)), h("td", {}, input),
+        h("td", {}, h("label", { for: input.id }, customer.name)),
+        h("td", {}, input, " ", h("span", { class: "muted", "data-company-name": "" })),
         h("td", {}, h("button", { type: "button", class: "secondary", onclick: save }, "Save"), " ", saved));
     }));
   }
+
+  /// The PSA's name for the id in `input` (or, for an unmapped customer, a company of the same name to pick).
+  function showCompanyName(input) {
+    const label = input.parentElement.querySelector("[data-company-name]");
+    const id = input.value.trim();
+    if (id) { label.textContent = companyNames.get(id) ?? (companyNames.size ? "not in the PSA's list" : ""); return; }
+    const same = [...companyNames].find(([, name]) => name.toLowerCase() === input.dataset.customerName.toLowerCase());
+    label.textContent = same ? `same name in ${rule.psa}: ${same[0]}` : "";
+  }
+
+  /// Reads the PSA's companies with the rule's saved connection (its secrets stay in vectis-rules).
+  const loadCompanies = async () => {
+    say(companiesStatus, true, "Asking the PSA…");
+    const answer = await api("rules", "/v1/psa-picklists", { method: "POST", body: { rule: ruleId } });
+    if (answer.status !== 200) return say(companiesStatus, false, answer.body?.error ?? `vectis-rules answered ${answer.status}`);
+    if (!answer.body.ok) return say(companiesStatus, false, `The PSA answered: ${answer.body.error}`);
+    companyNames.clear();
+    for (const company of answer.body.companies) companyNames.set(company.id, company.name);
+    companyList.replaceChildren(...answer.body.companies.map((company) => h("option", { value: company.id }, company.name)));
+    for (const input of mappingRows.querySelectorAll("input")) showCompanyName(input);
+    say(companiesStatus, true, `${answer.body.companies.length} companies read${answer.body.companiesTruncated
+      ? " (the first page only: type the id of any other)" : ""}.`);
+  };
 
   const sendTest = async () => {
     if (!testCompany.value.trim()) return say(testResult, false, "Give the PSA company to open the test ticket in.");
@@ -82,6 +112,9 @@ export async function rulePage(view, ruleId) {
   view.replaceChildren(title, h("section", { class: "card", "aria-label": "State" }, stateLine, switches, settingsList),
     h("h2", {}, "Customers → companies"),
     h("p", { class: "muted" }, "A customer is ticketed only once it has a company in this PSA."),
+    h("div", { class: "actions" }, h("button", { type: "button", id: "load-companies", class: "secondary", onclick: loadCompanies },
+      "Load companies from the PSA")),
+    companiesStatus, companyList,
     table("mappings", ["Customer", "Company id", ""], mappingRows),
     h("section", { class: "card", "aria-labelledby": "test-title" }, h("h2", { id: "test-title" }, "Send a test ticket"),
       h("label", { for: "test-company" }, "Company id"), testCompany,

@@ -1,0 +1,46 @@
+import Foundation
+import VectisContracts
+
+/// One entry of a PSA pick list: what a setting stores (`id`) and what a technician reads (`name`).
+struct PSAChoice: Codable, Sendable, Equatable {
+    var id: Int
+    var name: String
+}
+
+/// A company (ConnectWise), account (Autotask) or client (HaloPSA) a customer can be mapped to.
+struct PSACompany: Codable, Sendable, Equatable {
+    var id: String
+    var name: String
+}
+
+/// What the PSA offers for a rule's settings, read live: boards, queues, statuses, priorities and ticket types
+/// differ per PSA tenant, so typing ids from memory is how tickets end up on the wrong board.
+struct PSAPicklists: Codable, Sendable, Equatable {
+    /// Choices per setting name (`boardId`, `statusId`, …); a setting absent here is typed by hand.
+    var fields: [String: [PSAChoice]]
+    var companies: [PSACompany]
+    /// True when the PSA had more companies than one page: the rest can still be typed as ids.
+    var companiesTruncated: Bool
+}
+
+extension PSAChoice {
+    /// Reads `{"id": 3, "name": "Help Desk"}`-like objects; `idKeys`/`nameKeys` name the PSA's own fields.
+    /// Entries without a usable id are skipped; the same id twice (e.g. Halo priorities per SLA) is kept once.
+    static func list(_ answer: Any?, idKeys: [String] = ["id"], nameKeys: [String] = ["name"]) -> [PSAChoice] {
+        var seen = Set<Int>()
+        return ((answer as? [[String: Any]]) ?? []).compactMap { object -> PSAChoice? in
+            guard let id = idKeys.lazy.compactMap({ PSAChoice.int(object[$0]) }).first, seen.insert(id).inserted else { return nil }
+            let name = nameKeys.lazy.compactMap { object[$0] as? String }.first ?? "#\(id)"
+            return PSAChoice(id: id, name: name)
+        }
+    }
+
+    static func int(_ value: Any?) -> Int? {
+        switch value {
+        case let number as Int: number
+        case let number as NSNumber: number.intValue
+        case let text as String: Int(text)
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import GRDB
+import Hummingbird
+import Logging
+import VectisContracts
+import VectisRuntime
+import VectisStorage
+
+/// `POST /v1/psa-picklists`: reads the PSA tenant's boards/queues, statuses, priorities, ticket types and companies
+/// live, with the connection settings being typed into the Enable form, or with a saved rule's (`rule`), so ids
+/// are picked by name rather than typed from memory.
+struct PicklistsController {
+    let database: DatabasePool
+    let secrets: SecretBox
+    let worker: TicketWorker
+    let adminToken: String
+    let logger: Logger
+
+    struct Request: Decodable {
+        var psa: String?
+        /// A saved rule whose settings and secrets are used (the form's values, when given, take precedence).
+        var rule: String?
+        var settings: PSASettings?
+        var secrets: PSASecrets?
+    }
+
+    /// Like the Test buttons: the PSA was asked and this is its answer, so a PSA refusal is a 200 with `ok: false`.
+    struct Outcome: Encodable {
+        var ok: Bool
+        var psa: String
+        var picklists: [String: [PSAChoice]]?
+        var companies: [PSACompany]?
+        var companiesTruncated: Bool?
+        var error: String?
+    }
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        let admin = router.group("v1").add(middleware: BearerTokenMiddleware(token: adminToken))
+        admin.post("psa-picklists") { request, context in
+            guard let body = try? await request.decode(as: Request.self, context: context) else {
+                return Response.problem(.badRequest, "The body must be a JSON object with psa, settings and secrets, or rule.")
+            }
+            var record = RuleRecord(id: 0, tenant: "default", psa: .connectwise, settings: PSASettings(), secrets: PSASecrets())
+            if let text = body.rule {
+                guard let id = RulesController.ruleId(text),
+                    let saved = try await database.read({ [secrets] db in try RuleRecord.load(id, db: db, secrets: secrets) })
+                else { return Response.problem(.notFound, "No such rule.") }
+                record = saved
+            } else {
+                guard let psa = body.psa.flatMap(PSAKind.init(rawValue:)) else {
+                    return Response.problem(.badRequest, "psa must be connectwise, autotask or halopsa (or give rule).")
+                }
+                record.psa = psa
+            }
+            if let psa = body.psa, psa != record.psa.rawValue {
+                return Response.problem(.badRequest, "Rule \(body.rule ?? "") is a \(record.psa.rawValue) rule, not \(psa).")
+            }
+            record.settings = try Self.overlay(record.settings, body.settings)
+            record.secrets = try Self.overlay(record.secrets, body.secrets)
+            let missing = record.settings.missing(for: record.psa, secrets: record.secrets)
+                .filter { name in PSAField.connectionFields(for: record.psa).contains { $0.name == name } }
+            guard missing.isEmpty else {
+                return Response.problem(.badRequest, "To read \(record.psa.rawValue)'s lists, give: \(missing.joined(separator: ", ")).")
+            }
+            let invalid = record.settings.invalidAddresses(for: record.psa)
+            guard invalid.isEmpty else { return Response.problem(.badRequest, invalid.joined(separator: "; ") + ".") }
+
+            let adapter = worker.adapter(for: record) { _ in }
+            let lists: PSAPicklists
+            do throws(PSAError) {
+                lists = try await adapter.picklists()
+            } catch {
+                logger.notice("PSA pick lists not read", metadata: ["psa": "\(record.psa.rawValue)", "error": "\(error)"])
+                return try Response.json(Outcome(ok: false, psa: record.psa.rawValue, error: error.description))
+            }
+            return try Response.json(Outcome(
+                ok: true, psa: record.psa.rawValue, picklists: lists.fields, companies: lists.companies,
+                companiesTruncated: lists.companiesTruncated))
+        }
+    }
+
+    /// `base` with every value `top` sets (blank strings count as unset: an empty secret box keeps the saved one).
+    static func overlay<T: Codable>(_ base: T, _ top: T?) throws -> T {
+        guard let top else { return base }
+        func object(_ value: T) throws -> [String: Any] {
+            try JSONSerialization.jsonObject(with: try JSONEncoder().encode(value)) as? [String: Any] ?? [:]
+        }
+        var merged = try object(base)
+        for (key, value) in try object(top) {
+            if let text = value as? String, text.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            merged[key] = value
+        }
+        return try JSONDecoder().decode(T.self, from: try JSONSerialization.data(withJSONObject: merged))
+    }
+}
