@@ -259,6 +259,19 @@ struct RulesTests {
             #expect(saved.json["ok"] as? Bool == true && companies(saved.json).count == 3, "\(saved.body)")
             #expect(try await harness.rules("/v1/psa-picklists", "POST", ["rule": rule, "psa": "halopsa"]).status == 400)
             #expect(try await harness.rules("/v1/psa-picklists", "POST", ["rule": "ru_999"]).status == 404)
+
+            // ConnectWise allows this account 60 calls a minute. Someone at a screen is told when they are spent
+            // (Load choices, Send test ticket) instead of being kept waiting for the window to pass.
+            var spent: [String: Any] = [:]
+            for _ in 0..<20 {
+                spent = try await lists("connectwise")
+                if spent["ok"] as? Bool == false { break }
+            }
+            let budget = try #require(spent["error"] as? String)
+            #expect(budget.hasPrefix("this PSA account's request budget (60 per minute) is spent for now, to leave room for tickets; try again in "), "\(budget)")
+            let connectWiseRule = try await harness.enableRule("connectwise")
+            let test = try await harness.rules("/v1/rules/\(connectWiseRule)/test-ticket", "POST", ["companyId": "250"])
+            #expect(test.json["ok"] as? Bool == false && (test.json["error"] as? String ?? "").contains("request budget"), "\(test.body)")
         }
     }
 

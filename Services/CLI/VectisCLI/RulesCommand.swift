@@ -5,7 +5,7 @@ import Foundation
 public struct RulesCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rules", abstract: "Rule templates, enabled rules, their history; customer → PSA company mappings.",
-        subcommands: [Templates.self, Enable.self, List.self, History.self, Map.self, Live.self])
+        subcommands: [Templates.self, Enable.self, List.self, History.self, Map.self, Live.self, Picklists.self])
 
     public init() {}
 
@@ -97,6 +97,48 @@ public struct RulesCommand: AsyncParsableCommand {
         func run() async throws {
             _ = try await connection.client.send("PUT", "/v1/psa-mappings/\(psa)/\(customer)", body: ["companyId": company])
             print("Mapped \(customer) to \(psa) company \(company).")
+        }
+    }
+
+    struct Picklists: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "picklists",
+            abstract: "The PSA's boards/queues, statuses, priorities, ticket types and companies, read live, by name.",
+            discussion: "With a rule id, its saved connection is used. Before enabling, give --psa and --settings "
+                + "(and the secrets JSON on standard input with --secrets-stdin) to see the ids to put in --settings.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "A saved rule's id (ru_…).") var rule: String?
+        @Option(help: "connectwise, autotask or halopsa (without a rule id).") var psa: String?
+        @Option(help: "PSA connection settings as a JSON object.") var settings: String?
+        @Flag(help: "Read the PSA secrets JSON object from standard input.") var secretsStdin = false
+
+        func run() async throws {
+            var body: [String: Any] = [:]
+            if let rule { body["rule"] = rule }
+            if let psa { body["psa"] = psa }
+            guard rule != nil || psa != nil else { throw ValidationError("Give a rule id, or --psa with --settings.") }
+            if let settings {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(settings.utf8)) as? [String: Any] else {
+                    throw ValidationError("--settings must be a JSON object")
+                }
+                body["settings"] = object
+            }
+            if secretsStdin, let line = readLine(), let secrets = try? JSONSerialization.jsonObject(with: Data(line.utf8)) {
+                body["secrets"] = secrets
+            }
+            let (_, json) = try await connection.client.send("POST", "/v1/psa-picklists", body: body)
+            guard json["ok"] as? Bool == true else {
+                throw ValidationError("The PSA answered: \(json["error"] as? String ?? "no reason given")")
+            }
+            for (field, choices) in (json["picklists"] as? [String: [[String: Any]]] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                print(field)
+                HubFormatter.table(["Id", "Name"], choices.map { ["\($0["id"] ?? "?")", $0["name"] as? String ?? "?"] })
+                    .forEach { print($0) }
+            }
+            let companies = json["companies"] as? [[String: Any]] ?? []
+            print("companies (\(companies.count)\(json["companiesTruncated"] as? Bool == true ? ", first page only" : ""))")
+            HubFormatter.table(["Id", "Name"], companies.map { [$0["id"] as? String ?? "?", $0["name"] as? String ?? "?"] })
+                .forEach { print($0) }
         }
     }
 

@@ -65,7 +65,7 @@ struct PicklistsController {
             let invalid = record.settings.invalidAddresses(for: record.psa)
             guard invalid.isEmpty else { return Response.problem(.badRequest, invalid.joined(separator: "; ") + ".") }
 
-            let adapter = worker.adapter(for: record) { _ in }
+            let adapter = worker.adapter(for: record, interactive: true) { _ in }
             let lists: PSAPicklists
             do throws(PSAError) {
                 lists = try await adapter.picklists()

@@ -59,8 +59,9 @@ final class TicketWorker: Service, Sendable {
         }
     }
 
-    func adapter(for rule: RuleRecord, journal: @escaping @Sendable (PSAHTTPClient.PSACall) -> Void) -> any PSAAdapter {
-        let http = PSAHTTPClient(limiter: limiter(for: rule), timeout: timeout, journal: journal)
+    /// `interactive`: someone is waiting at a screen, so a spent request budget is reported, not waited out.
+    func adapter(for rule: RuleRecord, interactive: Bool = false, journal: @escaping @Sendable (PSAHTTPClient.PSACall) -> Void) -> any PSAAdapter {
+        let http = PSAHTTPClient(limiter: limiter(for: rule), timeout: timeout, longestBudgetWait: interactive ? .seconds(5) : nil, journal: journal)
         switch rule.psa {
         case .connectwise: return ConnectWiseAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
         case .autotask: return AutotaskAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
@@ -216,7 +217,7 @@ final class TicketWorker: Service, Sendable {
     /// "Send test ticket": one create, straight through, recorded in the rule's history.
     func testTicket(rule: RuleRecord, companyId: String) async throws -> Result<String, PSAError> {
         let calls = Mutex<[PSAHTTPClient.PSACall]>([])
-        let adapter = adapter(for: rule) { call in calls.withLock { $0.append(call) } }
+        let adapter = adapter(for: rule, interactive: true) { call in calls.withLock { $0.append(call) } }
         let result: Result<String, PSAError>
         do {
             result = .success(try await adapter.createTicket(NewTicket(

@@ -16,13 +16,28 @@ struct PSAHTTPClient: Sendable {
     /// Records every call (method, path, status, duration, error) for the rule's history — never bodies or headers.
     let journal: @Sendable (PSACall) -> Void
 
-    init(limiter: RequestRateLimiter, timeout: Duration, journal: @escaping @Sendable (PSACall) -> Void) {
+    /// Set for calls someone is waiting for (Send test ticket, Load choices): rather than wait out a spent request
+    /// budget (up to an hour for Autotask), such a call says so. Background ticket work waits its turn.
+    let longestBudgetWait: Duration?
+
+    init(limiter: RequestRateLimiter, timeout: Duration, longestBudgetWait: Duration? = nil, journal: @escaping @Sendable (PSACall) -> Void) {
         self.limiter = limiter
+        self.longestBudgetWait = longestBudgetWait
         self.timeout = timeout
         self.journal = journal
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         session = BoundedHTTPSession(configuration: configuration, maxResponseBytes: Self.maxResponseBytes)
+    }
+
+    /// "minute", "5 minutes", "hour".
+    static func describe(_ window: Duration) -> String {
+        switch window.components.seconds {
+        case 60: "minute"
+        case 3_600: "hour"
+        case let seconds where seconds % 60 == 0: "\(seconds / 60) minutes"
+        case let seconds: "\(seconds) s"
+        }
     }
 
     struct PSACall: Sendable {
@@ -50,7 +65,17 @@ struct PSAHTTPClient: Sendable {
             request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
         }
         request.setValue("application/json", forHTTPHeaderField: "Accept")
-        do { try await limiter.acquire() } catch { throw .transient(status: nil, message: "cancelled") }
+        if let longestBudgetWait {
+            let wait: Duration?
+            do { wait = try await limiter.acquire(waitingAtMost: longestBudgetWait) } catch { throw .transient(status: nil, message: "cancelled") }
+            if let wait {
+                let seconds = Int(wait.components.seconds) + 1
+                throw .rejected(status: 0, message: "this PSA account's request budget (\(limiter.limit) per \(Self.describe(limiter.window))) "
+                    + "is spent for now, to leave room for tickets; try again in \(seconds) s")
+            }
+        } else {
+            do { try await limiter.acquire() } catch { throw .transient(status: nil, message: "cancelled") }
+        }
         let started = ContinuousClock.now
         func record(_ status: Int?, _ error: String?) {
             let elapsed = ContinuousClock.now - started
