@@ -91,6 +91,14 @@ struct RulesCLITests {
             #expect(try await !vectis(["rules", "list"]).output.contains("dry run"))
             let history = try await vectis(["rules", "history", rule]).output
             #expect(history.contains("rule-created") && history.contains("dry run ended: live"), "\(history)")
+
+            // Rotate the private key in place (from stdin) and raise the threshold.
+            let updated = try await vectis(["rules", "update", rule, "--secrets-stdin", "--threshold-nights", "3"],
+                                           input: #"{"privateKey": "rotated-in-the-cli"}"#)
+            #expect(updated.output == "Updated \(rule) (Datto backup fails 2+ nights in a row (ConnectWise)).\n", "\(updated.output)")
+            let rotated = try await vectis(["rules", "history", rule]).output
+            #expect(rotated.contains("secrets replaced: privateKey; threshold 2 → 3") && !rotated.contains("rotated-in-the-cli"), "\(rotated)")
+            #expect(try await vectis(["rules", "update", rule]).status != 0, "nothing to change is refused")
             #expect(try await vectis(["tickets"]).output == "No tickets.\n")
 
             // Refusals say why and exit non-zero.

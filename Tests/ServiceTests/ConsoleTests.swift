@@ -251,6 +251,29 @@ struct ConsoleTests {
                     let stateCell = "tr[data-alert='\(alertId)'] td:nth-child(3)"
                     #expect(try await browser.waitForText(stateCell) { $0 == "muted" } == "muted")
                     #expect(try await harness.alertList("?state=muted").map { $0["id"] as? String } == [alertId])
+
+                    // Edit the rule in place: the form holds its settings, never its secrets; with the secret boxes
+                    // left empty, Load choices and Save use the saved ones.
+                    try await browser.open(console + "/#/rules/\(ruleId)")
+                    try await browser.element("#rule-edit").click()
+                    #expect(try await browser.element("#rule-boardId").attribute("value") == "1")
+                    #expect(try await browser.element("#rule-privateKey").attribute("placeholder") == "set — leave empty to keep")
+                    #expect(try await browser.element("#rule-privateKey").attribute("value") ?? "" == "")
+                    try await browser.element("#rule-load-lists").click()
+                    #expect(try await browser.waitForText("#rule-lists-status") { $0.hasPrefix("Choices loaded") } == "Choices loaded from ConnectWise.")
+                    #expect(try await browser.element("select#rule-boardId").choose("Backups & BCDR") == "7")
+                    #expect(try await browser.waitForText("#rule-closedStatusId") { $0.contains("Completed (45)") }.contains("Completed (45)"))
+                    #expect(try await browser.element("select#rule-closedStatusId").choose("Completed") == "45")
+                    try await browser.element("#rule-threshold").clear()
+                    try await browser.element("#rule-threshold").type("3")
+                    #expect(try await browser.unlabelledControls() == [])
+                    try await browser.element("#rule-enable").click()
+                    _ = try await browser.waitForText("#rule-state") { $0.hasPrefix("Live") }
+                    let edited = try #require((try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]])?.first)
+                    #expect((edited["settings"] as? [String: Any])?["boardId"] as? Int == 7 && edited["thresholdNights"] as? Int == 3)
+                    #expect(edited["secretsSet"] as? [String] == ["privateKey", "clientId"], "the saved secrets were kept")
+                    #expect(try await browser.waitForText("#history tbody") { $0.contains("threshold 2 → 3") }
+                        .contains("settings changed: boardId, closedStatusId"))
                 } catch {
                     await browser.close()
                     throw error

@@ -105,6 +105,69 @@ struct RulesTests {
         }
     }
 
+    @Test("a rule edited in place keeps its open ticket: a rotated key and a new board take effect at once, the history names what changed and never a value, bad edits are refused")
+    func editInPlace() async throws {
+        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+            try await harness.configure()
+            try await harness.waitForHistory()
+            let rule = try await harness.enableRule("connectwise")
+            let customerId = StableID.customer(tenant: "default", key: expectedCustomerKey(harness.sandbox.inventory()[0]))
+            try await harness.map("connectwise", customer: customerId, company: "250")
+            let agent = try #require(harness.sandbox.assets().first { $0.hasRuns })
+            #expect(harness.sandbox.fail(volume: agent.volume, nights: 3))
+            let sandbox = try #require(harness.psa)
+            try await harness.nextNight()
+            try await harness.nextNight()
+            #expect(try await eventually { sandbox.tickets(psa: "connectwise").count == 1 })
+            #expect(sandbox.tickets(psa: "connectwise").first?.board == 1)
+            func testTicket() async throws -> [String: Any] {
+                try await harness.rules("/v1/rules/\(rule)/test-ticket", "POST", ["companyId": "250"]).json
+            }
+
+            // The PSA key is rotated: only the secret is sent; the old one stops working at once.
+            let rotated = try await harness.rules("/v1/rules/\(rule)", "PATCH", ["secrets": ["privateKey": "rotated-key-not-yet-in-cw"]])
+            #expect(rotated.status == 200, "\(rotated.body)")
+            #expect(rotated.json["secretsSet"] as? [String] == ["privateKey", "clientId"])
+            #expect(!rotated.body.contains("rotated-key-not-yet-in-cw"))
+            #expect((try await testTicket()["error"] as? String ?? "").contains("HTTP 401"))
+
+            // The right key back, and the Backups & BCDR board with its own statuses.
+            var (settings, secrets) = harness.psaConnection("connectwise")
+            settings["boardId"] = 7
+            settings["statusId"] = 40
+            settings["closedStatusId"] = 45
+            let moved = try await harness.rules("/v1/rules/\(rule)", "PATCH", ["settings": settings, "secrets": ["privateKey": secrets["privateKey"]!],
+                                                                               "thresholdNights": 3, "name": "Backups board"])
+            #expect(moved.status == 200, "\(moved.body)")
+            #expect(moved.json["name"] as? String == "Backups board" && moved.json["thresholdNights"] as? Int == 3)
+            #expect((moved.json["settings"] as? [String: Any])?["boardId"] as? Int == 7)
+            #expect(try await testTicket()["ok"] as? Bool == true)
+            #expect(sandbox.tickets(psa: "connectwise").last?.board == 7)
+
+            // The ticket opened before the edits is still this rule's: the third failed night notes it, nothing new opens.
+            try await harness.nextNight()
+            #expect(try await eventually { sandbox.tickets(psa: "connectwise").first?.notes.count == 1 })
+            #expect(sandbox.tickets(psa: "connectwise").filter { $0.summary != "Vectis test ticket" }.count == 1)
+
+            let history = try await harness.history(rule)
+            let changes = history.filter { $0["kind"] as? String == "rule-changed" }.compactMap { $0["detail"] as? String }
+            #expect(changes.contains("secrets replaced: privateKey"), "\(changes)")
+            #expect(changes.contains("renamed \"Backups board\"; settings changed: boardId, closedStatusId, statusId; secrets replaced: privateKey; threshold 2 → 3"), "\(changes)")
+            #expect(!"\(history)".contains("rotated-key-not-yet-in-cw") && !"\(history)".contains(secrets["privateKey"] as! String))
+
+            // Refused edits change nothing.
+            settings["boardId"] = NSNull()
+            let missing = try await harness.rules("/v1/rules/\(rule)", "PATCH", ["settings": settings])
+            #expect(missing.status == 400 && missing.json["error"] as? String == "Missing for connectwise: boardId.")
+            #expect(try await harness.rules("/v1/rules/\(rule)", "PATCH", ["thresholdNights": 0]).status == 400)
+            #expect(try await harness.rules("/v1/rules/\(rule)", "PATCH", ["settings": ["site": "ftp://x"]]).json["error"] as? String
+                == "Missing for connectwise: companyId, publicKey, boardId.")
+            let rules = try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]] ?? []
+            #expect((rules.first?["settings"] as? [String: Any])?["boardId"] as? Int == 7 && rules.first?["thresholdNights"] as? Int == 3)
+            #expect(try await harness.rules("/v1/rules/ru_999", "PATCH", ["name": "x"]).status == 404)
+        }
+    }
+
     @Test("a retry rule asks the collector, which re-polls the device and says plainly that no backup could be started")
     func retry() async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in

@@ -5,7 +5,7 @@ import Foundation
 public struct RulesCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rules", abstract: "Rule templates, enabled rules, their history; customer → PSA company mappings.",
-        subcommands: [Templates.self, Enable.self, List.self, History.self, Map.self, Live.self, Picklists.self])
+        subcommands: [Templates.self, Enable.self, Update.self, List.self, History.self, Map.self, Live.self, Picklists.self])
 
     public init() {}
 
@@ -60,6 +60,40 @@ public struct RulesCommand: AsyncParsableCommand {
             let (_, rule) = try await connection.client.send("POST", "/v1/rules", body: body)
             print("Enabled \(rule["name"] as? String ?? "?") as \(rule["id"] as? String ?? "?")"
                 + ((rule["dryRun"] as? Bool == true) ? " (dry run until \(rule["dryRunUntil"] as? String ?? "?"))" : " (live)"))
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Edit a rule in place (its tickets and history stay with it): rotate a secret, move to another board, change the threshold.",
+            discussion: "--settings replaces all the settings; secrets read with --secrets-stdin replace only those given.")
+        @OptionGroup var connection: Connection
+        @Argument(help: "Rule id (ru_…).") var rule: String
+        @Option(help: "All PSA settings as a JSON object.") var settings: String?
+        @Flag(help: "Read the secrets to replace, a JSON object, from standard input.") var secretsStdin = false
+        @Option var name: String?
+        @Option var thresholdNights: Int?
+        @Option(help: "ticket, retry or both.") var action: String?
+        @Option(help: "true or false.") var closeOnRecovery: Bool?
+
+        func run() async throws {
+            var body: [String: Any] = [:]
+            if let settings {
+                guard let object = try? JSONSerialization.jsonObject(with: Data(settings.utf8)) as? [String: Any] else {
+                    throw ValidationError("--settings must be a JSON object")
+                }
+                body["settings"] = object
+            }
+            if secretsStdin, let line = readLine(), let secrets = try? JSONSerialization.jsonObject(with: Data(line.utf8)) {
+                body["secrets"] = secrets
+            }
+            if let name { body["name"] = name }
+            if let thresholdNights { body["thresholdNights"] = thresholdNights }
+            if let action { body["action"] = action }
+            if let closeOnRecovery { body["closeOnRecovery"] = closeOnRecovery }
+            guard !body.isEmpty else { throw ValidationError("Nothing to change: give --settings, --secrets-stdin, --name, --threshold-nights, --action or --close-on-recovery.") }
+            let (_, updated) = try await connection.client.send("PATCH", "/v1/rules/\(rule)", body: body)
+            print("Updated \(updated["id"] as? String ?? rule) (\(updated["name"] as? String ?? "?")).")
         }
     }
 

@@ -55,8 +55,8 @@ struct PicklistsController {
             if let psa = body.psa, psa != record.psa.rawValue {
                 return Response.problem(.badRequest, "Rule \(body.rule ?? "") is a \(record.psa.rawValue) rule, not \(psa).")
             }
-            record.settings = try Self.overlay(record.settings, body.settings)
-            record.secrets = try Self.overlay(record.secrets, body.secrets)
+            record.settings = try overlay(record.settings, body.settings)
+            record.secrets = try overlay(record.secrets, body.secrets)
             let missing = record.settings.missing(for: record.psa, secrets: record.secrets)
                 .filter { name in PSAField.connectionFields(for: record.psa).contains { $0.name == name } }
             guard missing.isEmpty else {
@@ -77,19 +77,5 @@ struct PicklistsController {
                 ok: true, psa: record.psa.rawValue, picklists: lists.fields, companies: lists.companies,
                 companiesTruncated: lists.companiesTruncated))
         }
-    }
-
-    /// `base` with every value `top` sets (blank strings count as unset: an empty secret box keeps the saved one).
-    static func overlay<T: Codable>(_ base: T, _ top: T?) throws -> T {
-        guard let top else { return base }
-        func object(_ value: T) throws -> [String: Any] {
-            try JSONSerialization.jsonObject(with: try JSONEncoder().encode(value)) as? [String: Any] ?? [:]
-        }
-        var merged = try object(base)
-        for (key, value) in try object(top) {
-            if let text = value as? String, text.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-            merged[key] = value
-        }
-        return try JSONDecoder().decode(T.self, from: try JSONSerialization.data(withJSONObject: merged))
     }
 }

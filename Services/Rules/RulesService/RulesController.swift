@@ -69,6 +69,21 @@ struct RulesController {
         hours.isFinite && (0...8_760).contains(hours) ? nil : "dryRunHours must be from 0 to 8760 (a year); to stop a rule, disable it."
     }
 
+    /// Why a rule's settings are refused (the same checks for enabling and for editing), or nil.
+    static func settingsProblem(
+        _ template: RuleTemplate, settings: PSASettings, secrets: PSASecrets, action: String, threshold: Int, maxRetries: Int
+    ) -> String? {
+        let missing = settings.missing(for: template.psa, secrets: secrets)
+        guard missing.isEmpty else { return "Missing for \(template.psa.rawValue): \(missing.joined(separator: ", "))." }
+        let invalid = settings.invalidAddresses(for: template.psa)
+        guard invalid.isEmpty else { return invalid.joined(separator: "; ") + "." }
+        guard ["ticket", "retry", "both"].contains(action) else { return "action must be ticket, retry or both." }
+        guard template.actions.contains(action) else { return "action must be ticket for \(template.trigger.rawValue): there is no backup to retry." }
+        guard (1...30).contains(threshold) else { return "thresholdNights must be from 1 to 30." }
+        guard (0...10).contains(maxRetries) else { return "maxRetries must be from 0 to 10." }
+        return nil
+    }
+
     static func ruleId(_ text: String) -> Int64? { Int64(text.hasPrefix("ru_") ? String(text.dropFirst(3)) : text) }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
@@ -83,21 +98,15 @@ struct RulesController {
             }
             let settings = body.settings ?? PSASettings()
             let secretValues = body.secrets ?? PSASecrets()
-            let missing = settings.missing(for: template.psa, secrets: secretValues)
-            guard missing.isEmpty else { return Response.problem(.badRequest, "Missing for \(template.psa.rawValue): \(missing.joined(separator: ", ")).") }
-            let invalid = settings.invalidAddresses(for: template.psa)
-            guard invalid.isEmpty else { return Response.problem(.badRequest, invalid.joined(separator: "; ") + ".") }
             let action = body.action ?? "ticket"
-            guard ["ticket", "retry", "both"].contains(action) else { return Response.problem(.badRequest, "action must be ticket, retry or both.") }
-            guard template.actions.contains(action) else {
-                return Response.problem(.badRequest, "action must be ticket for \(template.trigger.rawValue): there is no backup to retry.")
-            }
             let threshold = body.thresholdNights ?? template.defaultThresholdNights
-            guard (1...30).contains(threshold) else { return Response.problem(.badRequest, "thresholdNights must be from 1 to 30.") }
+            let maxRetries = body.maxRetries ?? 2
+            if let problem = Self.settingsProblem(
+                template, settings: settings, secrets: secretValues, action: action, threshold: threshold, maxRetries: maxRetries) {
+                return Response.problem(.badRequest, problem)
+            }
             if let hours = body.dryRunHours, let problem = Self.dryRunProblem(hours) { return Response.problem(.badRequest, problem) }
             let dryRunSeconds = body.dryRunHours.map { $0 * 3_600 } ?? Double(defaultDryRun.components.seconds)
-            let maxRetries = body.maxRetries ?? 2
-            guard (0...10).contains(maxRetries) else { return Response.problem(.badRequest, "maxRetries must be from 0 to 10.") }
             let sealed = try secrets.seal(String(decoding: try JSONEncoder().encode(secretValues), as: UTF8.self))
             let row = try await database.write { db -> Row in
                 let now = Date().timeIntervalSince1970
@@ -122,14 +131,34 @@ struct RulesController {
             return try Response.json(["rules": try rows.map(view)])
         }
         admin.patch("rules/:id") { request, context in
-            struct Change: Decodable { var enabled: Bool?; var dryRunHours: Double? }
             guard let id = Self.ruleId(try context.parameters.require("id")) else { return Response.problem(.notFound, "No such rule.") }
-            guard let change = try? await request.decode(as: Change.self, context: context) else {
-                return Response.problem(.badRequest, "The body must be a JSON object with enabled (true/false) and/or dryRunHours.")
+            guard let change = try? await request.decode(as: RuleChange.self, context: context) else {
+                return Response.problem(.badRequest, "The body must be a JSON object: enabled, dryRunHours, or the rule's settings to change.")
             }
             if let hours = change.dryRunHours, let problem = Self.dryRunProblem(hours) { return Response.problem(.badRequest, problem) }
-            let row = try await database.write { db -> Row? in
+            guard let current = try await database.read({ db in try Row.fetchOne(db, sql: "SELECT * FROM rule WHERE id = ?", arguments: [id]) }) else {
+                return Response.problem(.notFound, "No such rule.")
+            }
+            let edit: RuleEdit?
+            switch try edited(current, change) {
+            case .failure(let refusal): return Response.problem(.badRequest, refusal.message)
+            case .success(let result): edit = result
+            }
+            let row = try await database.write { [secrets] db -> Row? in
                 guard try Bool.fetchOne(db, sql: "SELECT 1 FROM rule WHERE id = ?", arguments: [id]) == true else { return nil }
+                if let edit {
+                    try db.execute(
+                        sql: """
+                            UPDATE rule SET name = ?, settings = ?, secrets_sealed = ?, threshold_nights = ?, close_on_recovery = ?,
+                                action = ?, max_retries = ? WHERE id = ?
+                            """,
+                        arguments: [edit.name, String(decoding: try JSONEncoder().encode(edit.settings), as: UTF8.self),
+                                    try secrets.seal(String(decoding: try JSONEncoder().encode(edit.secrets), as: UTF8.self)),
+                                    edit.threshold, edit.closeOnRecovery, edit.action, edit.maxRetries, id])
+                    if !edit.changes.isEmpty {
+                        try Audit.record(rule: id, subject: nil, kind: "rule-changed", detail: edit.changes.joined(separator: "; "), db: db)
+                    }
+                }
                 if let enabled = change.enabled {
                     try db.execute(sql: "UPDATE rule SET enabled = ? WHERE id = ?", arguments: [enabled, id])
                     try Audit.record(rule: id, subject: nil, kind: "rule-changed", detail: enabled ? "enabled" : "disabled", db: db)

@@ -61,7 +61,7 @@ struct HaloController {
                     }
                     let ticket = state.create(
                         psa: "halopsa", companyId: client, summary: summary, details: object["details_html"] as? String ?? "",
-                        externalKey: nil, statusId: 1)
+                        externalKey: nil, statusId: 1, board: PSAHTTP.int(object["tickettype_id"]))
                     results.append(render(ticket))
                 }
                 if let delay { try await Task.sleep(for: .milliseconds(delay)) }

@@ -29,6 +29,8 @@ public struct SandboxTicket: Sendable, Codable, Equatable {
     public var closed: Bool
     public var statusId: Int
     public var notes: [String]
+    /// Where it was filed: the ConnectWise board, Autotask queue or HaloPSA ticket type.
+    public var board: Int?
 }
 
 /// A fault for the next matching requests.
@@ -108,14 +110,14 @@ public final class PSASandboxState: Sendable {
         }
     }
 
-    func create(psa: String, companyId: Int, summary: String, details: String, externalKey: String?, statusId: Int) -> SandboxTicket {
+    func create(psa: String, companyId: Int, summary: String, details: String, externalKey: String?, statusId: Int, board: Int?) -> SandboxTicket {
         let id = nextId.withLock { id in
             id += 1
             return id
         }
         let ticket = SandboxTicket(
             psa: psa, id: id, companyId: companyId, summary: summary, details: details, externalKey: externalKey,
-            closed: false, statusId: statusId, notes: [])
+            closed: false, statusId: statusId, notes: [], board: board)
         tickets.withLock { $0.append(ticket) }
         return ticket
     }

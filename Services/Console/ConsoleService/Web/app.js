@@ -5,7 +5,7 @@ import { integrations } from "./screens/integrations.js";
 import { customers, customerHub } from "./screens/customers.js";
 import { alerts } from "./screens/alerts.js";
 import { rules } from "./screens/rules.js";
-import { ruleForm } from "./screens/rule-form.js";
+import { ruleEdit, ruleForm } from "./screens/rule-form.js";
 import { rulePage } from "./screens/rule-page.js";
 import { h, showProblem } from "./ui.js";
 
@@ -20,6 +20,7 @@ const routes = [
   [/^#\/rules$/, rules],
   [/^#\/rules\/new\/([^/]+)$/, ruleForm],
   [/^#\/rules\/(ru_[0-9]+)$/, rulePage],
+  [/^#\/rules\/(ru_[0-9]+)\/edit$/, ruleEdit],
 ];
 
 /// Asks for the admin token once per browser session (kept in sessionStorage, gone when the tab closes).

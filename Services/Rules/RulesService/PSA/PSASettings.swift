@@ -71,3 +71,26 @@ struct PSASecrets: Codable, Sendable, Equatable {
     var integrationCode: String?  // Autotask tracking identifier
     var clientSecret: String?  // HaloPSA
 }
+
+/// `base` with every value `top` sets; blank strings count as unset, so an empty secret box keeps the saved secret.
+func overlay<T: Codable>(_ base: T, _ top: T?) throws -> T {
+    guard let top else { return base }
+    func object(_ value: T) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: try JSONEncoder().encode(value)) as? [String: Any] ?? [:]
+    }
+    var merged = try object(base)
+    for (key, value) in try object(top) {
+        if let text = value as? String, text.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+        merged[key] = value
+    }
+    return try JSONDecoder().decode(T.self, from: try JSONSerialization.data(withJSONObject: merged))
+}
+
+/// The names whose values differ between two settings (or secrets) objects: what an edit's audit line names.
+func changedNames<T: Encodable>(_ old: T, _ new: T) -> [String] {
+    func object(_ value: T) -> [String: NSObject] {
+        ((try? JSONEncoder().encode(value)).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: NSObject] }) ?? [:]
+    }
+    let (before, after) = (object(old), object(new))
+    return Set(before.keys).union(after.keys).filter { before[$0] != after[$0] }.sorted()
+}

@@ -1,19 +1,22 @@
-// Enable a template: the PSA's connection fields (built from the template's own field list, so the form and
-// the API agree on what is required), its board/queue, statuses and priority picked by name from the PSA's
-// own lists, the threshold, what to do, and how long to stay in dry run.
+// Enable a template, or edit a rule in place: the PSA's connection fields (built from the template's own field
+// list, so the form and the API agree on what is required), its board/queue, statuses and priority picked by
+// name from the PSA's own lists, the threshold, what to do, and (new rules) how long to stay in dry run.
 import { api, get } from "../api.js";
 import { h, say } from "../ui.js";
 
-/// One labelled input for a PSA field; secrets are password inputs that are never filled back in.
-function fieldInput(field) {
+/// One labelled input for a PSA field, holding the rule's value when editing. Secrets are password inputs that
+/// are never filled back in: left empty, the saved one is kept.
+function fieldInput(field, rule) {
   const id = `rule-${field.name}`;
+  const secretSet = field.kind === "secret" && rule?.secretsSet.includes(field.name);
   const attributes = {
-    id, name: field.name, required: field.required, autocomplete: field.kind === "secret" ? "new-password" : "off",
+    id, name: field.name, required: field.required && !secretSet, autocomplete: field.kind === "secret" ? "new-password" : "off",
     type: { url: "url", number: "number", secret: "password" }[field.kind] ?? "text",
-    placeholder: field.defaultValue ? `default ${field.defaultValue}` : field.required ? "" : "optional",
+    placeholder: secretSet ? "set — leave empty to keep" : field.defaultValue ? `default ${field.defaultValue}` : field.required ? "" : "optional",
     "aria-describedby": field.help ? `${id}-help` : null, min: field.kind === "number" ? 0 : null,
+    value: field.kind === "secret" ? null : rule?.settings[field.name] ?? null,
   };
-  return [h("label", { for: id }, field.label, field.required ? h("span", { class: "muted" }, " (required)") : null),
+  return [h("label", { for: id }, field.label, field.required && !secretSet ? h("span", { class: "muted" }, " (required)") : null),
     h("input", attributes), field.help ? h("p", { class: "hint", id: `${id}-help` }, field.help) : null];
 }
 
@@ -39,6 +42,19 @@ function pickList(form, field, choices, onchange) {
 }
 
 export async function ruleForm(view, templateId) {
+  await buildForm(view, templateId, null);
+}
+
+/// The same form for a saved rule: its tickets and history stay with it (a replacement rule would open a
+/// second ticket for every problem still failing).
+export async function ruleEdit(view, ruleId) {
+  const { rules } = await get("rules", "/v1/rules");
+  const rule = rules.find((r) => r.id === ruleId);
+  if (!rule) throw new Error(`There is no rule ${ruleId}.`);
+  await buildForm(view, rule.templateId, rule);
+}
+
+async function buildForm(view, templateId, rule) {
   const { templates } = await get("rules", "/v1/rule-templates");
   const template = templates.find((t) => t.id === templateId);
   if (!template) throw new Error(`There is no template ${templateId}.`);
@@ -49,29 +65,31 @@ export async function ruleForm(view, templateId) {
   const connection = template.fields.filter((field) => !field.picklist);
   const picked = template.fields.filter((field) => field.picklist);
   const form = h("form", { class: "card", "aria-labelledby": "rule-title", novalidate: true },
-    h("h1", { id: "rule-title" }, `Enable: ${template.name}`),
+    h("h1", { id: "rule-title" }, rule ? `Edit: ${rule.name}` : `Enable: ${template.name}`),
     h("p", { class: "muted" }, template.description),
     h("fieldset", {}, h("legend", {}, `${psaName} connection`),
-      ...connection.flatMap(fieldInput),
+      ...connection.flatMap((field) => fieldInput(field, rule)),
       h("p", { class: "hint" }, "Secrets are encrypted at rest and never shown again.")),
     h("fieldset", {}, h("legend", {}, `Tickets in ${psaName}`),
       h("div", { class: "actions" }, h("button", { type: "button", id: "rule-load-lists", class: "secondary", onclick: () => loadLists() },
         `Load choices from ${psaName}`)),
       listsStatus,
-      ...picked.flatMap(fieldInput)),
+      ...picked.flatMap((field) => fieldInput(field, rule))),
     h("fieldset", {}, h("legend", {}, "When and what"),
-      h("label", { for: "rule-name" }, "Name"), h("input", { id: "rule-name", value: template.name }),
+      h("label", { for: "rule-name" }, "Name"), h("input", { id: "rule-name", value: rule?.name ?? template.name }),
       h("label", { for: "rule-threshold" }, days ? "Act on day" : "Failed nights in a row"),
-      h("input", { id: "rule-threshold", type: "number", min: 1, max: 30, value: template.defaultThresholdNights, required: true }),
+      h("input", { id: "rule-threshold", type: "number", min: 1, max: 30, value: rule?.thresholdNights ?? template.defaultThresholdNights, required: true }),
       h("label", { for: "rule-action" }, "Action"),
       h("select", { id: "rule-action" }, ...template.actions.map((action) =>
-        h("option", { value: action }, { ticket: "Open a ticket", retry: "Ask for a retry", both: "Ticket and retry" }[action]))),
-      h("label", { class: "check" }, h("input", { id: "rule-close-on-recovery", type: "checkbox" }), " Close the ticket when backups recover (otherwise a note, and a technician closes it)"),
-      h("label", { for: "rule-dry-run-hours" }, "Dry run (hours)"),
-      h("input", { id: "rule-dry-run-hours", type: "number", min: 0, max: 8760, value: 24, "aria-describedby": "rule-dry-run-help" }),
-      h("p", { class: "hint", id: "rule-dry-run-help" }, "During a dry run the rule records what it would do and calls nothing. 0 goes live at once.")),
-    h("div", { class: "actions" }, h("button", { type: "submit", id: "rule-enable" }, "Enable"),
-      h("a", { class: "button secondary", href: "#/rules" }, "Cancel")),
+        h("option", { value: action, selected: rule?.action === action }, { ticket: "Open a ticket", retry: "Ask for a retry", both: "Ticket and retry" }[action]))),
+      h("label", { class: "check" }, h("input", { id: "rule-close-on-recovery", type: "checkbox", checked: rule?.closeOnRecovery ?? false }),
+        " Close the ticket when backups recover (otherwise a note, and a technician closes it)"),
+      // A saved rule's dry run is switched on its page (Go live now).
+      rule ? null : [h("label", { for: "rule-dry-run-hours" }, "Dry run (hours)"),
+        h("input", { id: "rule-dry-run-hours", type: "number", min: 0, max: 8760, value: 24, "aria-describedby": "rule-dry-run-help" }),
+        h("p", { class: "hint", id: "rule-dry-run-help" }, "During a dry run the rule records what it would do and calls nothing. 0 goes live at once.")]),
+    h("div", { class: "actions" }, h("button", { type: "submit", id: "rule-enable" }, rule ? "Save changes" : "Enable"),
+      h("a", { class: "button secondary", href: rule ? `#/rules/${rule.id}` : "#/rules" }, "Cancel")),
     problem);
 
   const value = (id) => form.querySelector(`#${id}`).value.trim();
@@ -92,7 +110,8 @@ export async function ruleForm(view, templateId) {
   /// offers them by name. A ConnectWise board's statuses are its own, so choosing a board reads them again.
   async function loadLists() {
     say(listsStatus, true, `Asking ${psaName}…`);
-    const answer = await api("rules", "/v1/psa-picklists", { method: "POST", body: { psa: template.psa, ...psaValues() } });
+    // Editing: the saved connection fills in what is left empty (secrets are never sent back to the browser).
+    const answer = await api("rules", "/v1/psa-picklists", { method: "POST", body: { psa: template.psa, rule: rule?.id, ...psaValues() } });
     if (answer.status !== 200) return say(listsStatus, false, answer.body?.error ?? `vectis-rules answered ${answer.status}`);
     if (!answer.body.ok) return say(listsStatus, false, `${psaName} answered: ${answer.body.error}`);
     for (const field of picked) {
@@ -109,12 +128,14 @@ export async function ruleForm(view, templateId) {
     event.preventDefault();
     const { settings, secrets } = psaValues();
     const body = {
-      templateId, name: value("rule-name") || template.name, settings, secrets, action: value("rule-action"),
+      name: value("rule-name") || template.name, settings, secrets, action: value("rule-action"),
       thresholdNights: Number(value("rule-threshold")), closeOnRecovery: form.querySelector("#rule-close-on-recovery").checked,
-      dryRunHours: Number(value("rule-dry-run-hours") || 0),
     };
-    const answer = await api("rules", "/v1/rules", { method: "POST", body });
-    if (answer.status === 201) location.hash = `#/rules/${answer.body.id}`;
+    // Editing sends every setting (they replace the old ones, so a cleared field is cleared) and only the secrets typed.
+    const answer = rule
+      ? await api("rules", `/v1/rules/${rule.id}`, { method: "PATCH", body })
+      : await api("rules", "/v1/rules", { method: "POST", body: { ...body, templateId, dryRunHours: Number(value("rule-dry-run-hours") || 0) } });
+    if (answer.status === 201 || answer.status === 200) location.hash = `#/rules/${answer.body.id}`;
     else say(problem, false, answer.body?.error ?? `vectis-rules answered ${answer.status}`);
   });
   view.replaceChildren(form);

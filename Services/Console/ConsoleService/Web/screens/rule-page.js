@@ -42,7 +42,8 @@ export async function rulePage(view, ruleId) {
     switches.replaceChildren(...[
       rule.enabled && rule.dryRun ? h("button", { type: "button", id: "rule-go-live", onclick: () => change({ dryRunHours: 0 }) }, "Go live now") : null,
       h("button", { type: "button", id: "rule-toggle", class: "secondary", onclick: () => change({ enabled: !rule.enabled }) },
-        rule.enabled ? "Disable" : "Enable")].filter(Boolean));
+        rule.enabled ? "Disable" : "Enable"),
+      h("a", { class: "button secondary", id: "rule-edit", href: `#/rules/${ruleId}/edit` }, "Edit")].filter(Boolean));
     settingsList.replaceChildren(
       h("dt", {}, "Trigger"), h("dd", {}, `${rule.trigger}, threshold ${rule.thresholdNights}`),
       h("dt", {}, "Action"), h("dd", {}, `${rule.action}${rule.closeOnRecovery ? ", closes on recovery" : ""}`),
