@@ -71,6 +71,9 @@ struct CollectorHarness {
     static func with(
         fleet: FleetConfiguration = FleetConfiguration(), sandboxWindow: Duration = .seconds(60), pipeline: Bool = false,
         silence: SilenceSettings? = nil,
+        // Generous by default: an interactive PSA call (Load choices, a test ticket) is not retried, and a loaded
+        // machine can hold a sandbox answer past a second. Timeout tests ask for a short one.
+        psaTimeout: Duration = .seconds(5),
         configure: (inout CollectorConfiguration) -> Void = { _ in },
         _ body: (CollectorHarness) async throws -> Void
     ) async throws {
@@ -133,7 +136,7 @@ struct CollectorHarness {
                 let (rulesApp, _, _) = try RulesService.buildApplication(
                     RulesConfiguration(
                         runtime: rulesRuntime, adminToken: token, secretKeyFile: dataDirectory.appendingPathComponent("rules-secret.key").path,
-                        psaTimeout: .seconds(1)),
+                        psaTimeout: psaTimeout),
                     logger: TestBus.quietLogger)
                 rulesURL = "http://127.0.0.1:\(rulesRuntime.httpPort)"
                 let psaPort = try freePort()

@@ -57,6 +57,16 @@ struct HistoryTests {
                 let agents = try await harness.assets("/v1/customers").json["customers"] as? [[String: Any]] ?? []
                 return agents.reduce(0) { $0 + ($1["agents"] as? Int ?? 0) } == inventory.reduce(0) { $0 + $1.assets.count }
             })
+            // Agents and devices arrive on different topics, so the agent counts can be complete a moment before
+            // the last device is: wait for every customer's listing itself.
+            #expect(try await eventually {
+                for (key, devices) in byCustomer {
+                    let listed = try await harness.assets("/v1/customers/\(StableID.customer(tenant: "default", key: key))/assets")
+                    let serials = (listed.json["devices"] as? [[String: Any]] ?? []).compactMap { $0["serialNumber"] as? String }
+                    if Set(serials) != Set(devices.map(\.serialNumber)) { return false }
+                }
+                return true
+            })
             for (key, devices) in byCustomer {
                 let id = StableID.customer(tenant: "default", key: key)
                 let listed = try await harness.assets("/v1/customers/\(id)/assets")

@@ -1,5 +1,6 @@
 import DattoSandbox
 import Foundation
+import GRDB
 import PSASandbox
 import Testing
 import VectisContracts
@@ -165,6 +166,18 @@ struct RulesTests {
             let rules = try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]] ?? []
             #expect((rules.first?["settings"] as? [String: Any])?["boardId"] as? Int == 7 && rules.first?["thresholdNights"] as? Int == 3)
             #expect(try await harness.rules("/v1/rules/ru_999", "PATCH", ["name": "x"]).status == 404)
+
+            // Secrets sealed under another key file (it was replaced): the rule says so, the buttons say so, and
+            // entering the secrets again through an edit repairs it.
+            let database = try DatabaseQueue(path: harness.dataDirectory.appendingPathComponent("rules.sqlite").path)
+            try await database.write { db in try db.execute(sql: "UPDATE rule SET secrets_sealed = 'sealed-under-another-key'") }
+            let unreadable = "The stored secrets cannot be decrypted with this service's key file; enter them again (Edit)."
+            #expect((try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]])?.first?["secretsProblem"] as? String == unreadable)
+            #expect(try await testTicket()["error"] as? String == unreadable)
+            #expect(try await harness.rules("/v1/psa-picklists", "POST", ["rule": rule]).json["error"] as? String == unreadable)
+            let repaired = try await harness.rules("/v1/rules/\(rule)", "PATCH", ["secrets": secrets])
+            #expect(repaired.status == 200 && repaired.json["secretsProblem"] == nil, "\(repaired.body)")
+            #expect(try await testTicket()["ok"] as? Bool == true)
         }
     }
 
@@ -343,7 +356,7 @@ struct RulesTests {
         // Two devices: the first device's second and third agents are paused and archived in the sandbox fleet.
         try await CollectorHarness.with(fleet: FleetConfiguration(
             customers: 1, devicesPerCustomer: 2, agentsPerDevice: 3, sharesPerDevice: 0, failingAgents: 0, unassignedDevices: 0),
-            pipeline: true
+            pipeline: true, psaTimeout: .seconds(1)
         ) { harness in
             try await harness.configure()
             try await harness.waitForHistory()

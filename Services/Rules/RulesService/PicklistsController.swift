@@ -16,7 +16,7 @@ struct PicklistsController {
     let adminToken: String
     let logger: Logger
 
-    struct Request: Decodable {
+    struct PicklistsQuery: Decodable {
         var psa: String?
         /// A saved rule whose settings and secrets are used (the form's values, when given, take precedence).
         var rule: String?
@@ -37,13 +37,15 @@ struct PicklistsController {
     func addRoutes(to router: Router<BasicRequestContext>) {
         let admin = router.group("v1").add(middleware: BearerTokenMiddleware(token: adminToken))
         admin.post("psa-picklists") { request, context in
-            guard let body = try? await request.decode(as: Request.self, context: context) else {
+            guard let body = try? await request.decode(as: PicklistsQuery.self, context: context) else {
                 return Response.problem(.badRequest, "The body must be a JSON object with psa, settings and secrets, or rule.")
             }
             var record = RuleRecord(id: 0, tenant: "default", psa: .connectwise, settings: PSASettings(), secrets: PSASecrets())
             if let text = body.rule {
                 guard let id = RulesController.ruleId(text),
-                    let saved = try await database.read({ [secrets] db in try RuleRecord.load(id, db: db, secrets: secrets) })
+                    let saved = try await database.read({ [secrets] db in
+                        try RuleRecord.load(id, db: db, secrets: secrets, tolerateUnreadableSecrets: true)
+                    })
                 else { return Response.problem(.notFound, "No such rule.") }
                 record = saved
             } else {
@@ -57,6 +59,12 @@ struct PicklistsController {
             }
             record.settings = try overlay(record.settings, body.settings)
             record.secrets = try overlay(record.secrets, body.secrets)
+            // Unreadable saved secrets: the ones typed into the form are used; without them the PSA is not asked.
+            if record.secretsUnreadable, record.settings.missing(for: record.psa, secrets: record.secrets).contains(where: { name in
+                PSAField.fields(for: record.psa).contains { $0.name == name && $0.kind == .secret }
+            }) {
+                return try Response.json(Outcome(ok: false, psa: record.psa.rawValue, error: RuleRecord.unreadableSecrets))
+            }
             let missing = record.settings.missing(for: record.psa, secrets: record.secrets)
                 .filter { name in PSAField.connectionFields(for: record.psa).contains { $0.name == name } }
             guard missing.isEmpty else {

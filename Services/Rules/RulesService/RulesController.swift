@@ -59,7 +59,7 @@ struct RulesController {
             id: "ru_\(row["id"] as Int64)", tenant: row["tenant"], templateId: row["template_id"], name: row["name"], psa: row["psa"],
             trigger: row["trigger"], settings: (try? JSONDecoder().decode(PSASettings.self, from: Data((row["settings"] as String).utf8))) ?? PSASettings(),
             secretsSet: set,
-            secretsProblem: opened == nil ? "The stored secrets cannot be decrypted with this service's key file; enter them again." : nil,
+            secretsProblem: opened == nil ? RuleRecord.unreadableSecrets : nil,
             thresholdNights: row["threshold_nights"], closeOnRecovery: row["close_on_recovery"], action: row["action"],
             maxRetries: row["max_retries"], dryRunUntil: until, dryRun: until > Date(), enabled: row["enabled"])
     }
@@ -189,11 +189,14 @@ struct RulesController {
             struct Body: Decodable { var companyId: String }
             struct Outcome: Encodable { var ok: Bool; var ticketId: String?; var error: String? }
             guard let id = Self.ruleId(try context.parameters.require("id")),
-                let rule = try await database.read({ [secrets] db in try RuleRecord.load(id, db: db, secrets: secrets) })
+                let rule = try await database.read({ [secrets] db in
+                    try RuleRecord.load(id, db: db, secrets: secrets, tolerateUnreadableSecrets: true)
+                })
             else { return Response.problem(.notFound, "No such rule.") }
             guard let body = try? await request.decode(as: Body.self, context: context), !body.companyId.isEmpty else {
                 return Response.problem(.badRequest, "Give companyId: the PSA company to open the test ticket in.")
             }
+            guard !rule.secretsUnreadable else { return try Response.json(Outcome(ok: false, error: RuleRecord.unreadableSecrets)) }
             switch try await worker.testTicket(rule: rule, companyId: body.companyId) {
             case .success(let ticket): return try Response.json(Outcome(ok: true, ticketId: ticket))
             // Like the Datto Test button: the check ran and this is its answer, so 200 either way (a 5xx would say
