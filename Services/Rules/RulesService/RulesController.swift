@@ -136,16 +136,15 @@ struct RulesController {
                 return Response.problem(.badRequest, "The body must be a JSON object: enabled, dryRunHours, or the rule's settings to change.")
             }
             if let hours = change.dryRunHours, let problem = Self.dryRunProblem(hours) { return Response.problem(.badRequest, problem) }
-            guard let current = try await database.read({ db in try Row.fetchOne(db, sql: "SELECT * FROM rule WHERE id = ?", arguments: [id]) }) else {
-                return Response.problem(.notFound, "No such rule.")
-            }
-            let edit: RuleEdit?
-            switch try edited(current, change) {
-            case .failure(let refusal): return Response.problem(.badRequest, refusal.message)
-            case .success(let result): edit = result
-            }
-            let row = try await database.write { [secrets] db -> Row? in
-                guard try Bool.fetchOne(db, sql: "SELECT 1 FROM rule WHERE id = ?", arguments: [id]) == true else { return nil }
+            enum Outcome { case noRule, refused(String), saved(RuleView) }
+            // Read, check and write in one transaction, so two edits at once cannot undo each other unseen.
+            let outcome = try await database.write { [secrets] db -> Outcome in
+                guard let current = try Row.fetchOne(db, sql: "SELECT * FROM rule WHERE id = ?", arguments: [id]) else { return .noRule }
+                let edit: RuleEdit?
+                switch try edited(current, change) {
+                case .failure(let refusal): return .refused(refusal.message)
+                case .success(let result): edit = result
+                }
                 if let edit {
                     try db.execute(
                         sql: """
@@ -167,10 +166,13 @@ struct RulesController {
                     try db.execute(sql: "UPDATE rule SET dry_run_until = ? WHERE id = ?", arguments: [Date().timeIntervalSince1970 + hours * 3_600, id])
                     try Audit.record(rule: id, subject: nil, kind: "rule-changed", detail: hours == 0 ? "dry run ended: live" : "dry run for \(hours) h", db: db)
                 }
-                return try Row.fetchOne(db, sql: "SELECT * FROM rule WHERE id = ?", arguments: [id])
+                return .saved(try view(try Row.fetchOne(db, sql: "SELECT * FROM rule WHERE id = ?", arguments: [id])!))
             }
-            guard let row else { return Response.problem(.notFound, "No such rule.") }
-            return try Response.json(try view(row))
+            switch outcome {
+            case .noRule: return Response.problem(.notFound, "No such rule.")
+            case .refused(let message): return Response.problem(.badRequest, message)
+            case .saved(let rule): return try Response.json(rule)
+            }
         }
         admin.get("rules/:id/history") { _, context in
             struct Entry: Encodable { var at: Date; var kind: String; var detail: String; var subject: String?; var status: Int?; var durationMs: Int?; var dryRun: Bool }
