@@ -75,7 +75,7 @@ struct RulesCLITests {
             #expect(before.status == 0, "\(before.output)")
             #expect(hasRow(before.output, "1", "Professional Services") && !before.output.contains("Old Projects"), "\(before.output)")
             #expect(hasRow(before.output, "20", "Closed"))
-            #expect(hasRow(before.output, "250", "Acme Dental") && before.output.contains("companies (4)"))
+            #expect(hasRow(before.output, "250", "Acme Corp") && before.output.contains("companies (4)"))
             #expect(!before.output.contains(privateKey))
 
             let enabled = try await vectis(

@@ -195,15 +195,31 @@ struct ConsoleTests {
                     #expect(ruleText.contains("privateKey, clientId"), "which secrets are set is shown")
                     #expect(!ruleText.contains(credentials.connectWisePrivateKey), "a secret is never shown")
 
-                    // Map the customer to its ConnectWise company (without it no ticket is opened), read from the PSA by name.
+                    // Map the customers to their ConnectWise companies (without one no ticket is opened), read from the PSA:
+                    // the failing agent's customer by hand, then the other by its name with one button.
                     try await browser.element("#load-companies").click()
                     #expect(try await browser.waitForText("#companies-status") { $0.contains("read") } == "4 companies read.")
-                    try await browser.element("#company-\(customerId)").type("250")
-                    #expect(try await browser.element("tr[data-customer='\(customerId)'] [data-company-name]").text() == "Acme Dental")
+                    let customers = try await harness.assets("/v1/customers").json["customers"] as? [[String: Any]] ?? []
+                    let companyOfName = ["Acme Corp": "250", "Globex LLC": "251"]
+                    let sameNames = Dictionary(uniqueKeysWithValues: customers.compactMap { customer -> (String, String)? in
+                        guard let id = customer["id"] as? String, let company = companyOfName[customer["name"] as? String ?? ""] else { return nil }
+                        return (id, company)
+                    })
+                    #expect(sameNames.count == 2, "\(customers)")
+                    for (customer, company) in sameNames {
+                        #expect(try await browser.element("tr[data-customer='\(customer)'] [data-company-name]").text() == "same name in connectwise: \(company)")
+                    }
+                    let company = try #require(sameNames[customerId])
+                    try await browser.element("#company-\(customerId)").type(company)
+                    #expect(try await browser.element("tr[data-customer='\(customerId)'] [data-company-name]").text()
+                        == companyOfName.first { $0.value == company }?.key)
                     try await browser.element("tr[data-customer='\(customerId)'] button").click()
                     #expect(try await browser.waitForText("tr[data-customer='\(customerId)'] [role=status]") { !$0.isEmpty } == "Saved")
+                    try await browser.element("#map-same-names").click()
+                    #expect(try await browser.waitForText("#companies-status") { $0.hasPrefix("Mapped") }
+                        == "Mapped 1 customer to the connectwise company of the same name.", "the one mapped by hand is left alone")
                     let mappings = try await harness.rules("/v1/psa-mappings?psa=connectwise").json["mappings"] as? [[String: Any]] ?? []
-                    #expect(mappings.map { $0["customerId"] as? String } == [customerId] && mappings.first?["companyId"] as? String == "250")
+                    #expect(Dictionary(uniqueKeysWithValues: mappings.map { ($0["customerId"] as? String ?? "", $0["companyId"] as? String ?? "") }) == sameNames)
 
                     // The agent fails two nights while the feed is open: its alert appears without a reload.
                     try await browser.open(console + "/#/alerts")
@@ -222,10 +238,10 @@ struct ConsoleTests {
                     let headline = try await browser.waitForText(card) { $0.hasPrefix("Currently failing") }
                     #expect(headline == "Currently failing — 2 failed nights in a row", "\(headline)")
 
-                    // Its ticket, opened in company 250, is in the rule's tickets and history.
+                    // Its ticket, opened in the customer's company, is in the rule's tickets and history.
                     #expect(try await eventually { psa.tickets(psa: "connectwise").contains { $0.summary.contains(agentName) } })
                     let ticket = try #require(psa.tickets(psa: "connectwise").first { $0.summary.contains(agentName) })
-                    #expect(ticket.companyId == 250)
+                    #expect(ticket.companyId == Int(company))
                     try await browser.open(console + "/#/rules/\(ruleId)")
                     let tickets = try await browser.waitForText("#rule-tickets tbody") { $0.contains("#\(ticket.id)") }
                     #expect(tickets.contains("connectwise #\(ticket.id)") && tickets.contains(agentName), "\(tickets)")

@@ -293,7 +293,7 @@ struct RulesTests {
             #expect(names(connectWise, "statusId") == ["New", "Assigned", "Completed"])
             #expect(ids(connectWise, "closedStatusId") == [45])
             #expect(names(connectWise, "priorityId").first == "Priority 1 - Emergency Response")
-            #expect(companies(connectWise) == ["250=Acme Dental", "252=Contoso Builders", "251=Northwind Law", "19=XYZ Test Company"])
+            #expect(companies(connectWise) == ["250=Acme Corp", "252=Contoso Builders", "251=Globex LLC", "19=XYZ Test Company"])
             #expect(connectWise["companiesTruncated"] as? Bool == false)
             // Statuses belong to a board: without one chosen there are none to offer.
             let noBoard = try await lists("connectwise", settings: ["boardId": NSNull()])
@@ -303,14 +303,14 @@ struct RulesTests {
             #expect(names(autotask, "queueId") == ["Monitoring Alert", "Client Portal", "Level I Support"])
             #expect(ids(autotask, "statusId") == [1, 8, 7, 5] && ids(autotask, "completeStatusId") == [1, 8, 7, 5])
             #expect(names(autotask, "priorityId") == ["Critical", "High", "Medium", "Low"])
-            #expect(companies(autotask) == ["29683501=Acme Dental", "29683502=Northwind Law", "29683503=Contoso Builders"])
+            #expect(companies(autotask) == ["29683501=Acme Corp", "29683502=Globex LLC", "29683503=Contoso Builders"])
 
             let halo = try await lists("halopsa")
             #expect(ids(halo, "ticketTypeId") == [1, 21, 3])
             #expect(ids(halo, "priorityId") == [1, 2, 3, 4], "each priority once, though listed per SLA")
             #expect(names(halo, "noteOutcomeId").first == "Private Note")
             #expect(ids(halo, "closedStatusId").contains(9))
-            #expect(companies(halo) == ["12=Acme Ltd", "13=Northwind Law", "14=Contoso Builders"])
+            #expect(companies(halo) == ["12=Acme Corp", "13=Globex LLC", "14=Contoso Builders"])
 
             // Every field the template marks as a pick list is one the PSA's lists fill.
             let templates = try await harness.rules("/v1/rule-templates").json["templates"] as? [[String: Any]] ?? []

@@ -1,6 +1,7 @@
 /// The sandbox tenants' own lists — boards, statuses, queues, priorities, ticket types, outcomes, companies — in
 /// each PSA's shapes (../shared/reference/psa-apis.md), inactive and deleted entries included so a client that
-/// forgets to filter them shows it.
+/// forgets to filter them shows it. The first companies are named like the Datto sandbox's first customers
+/// ("Acme Corp", "Globex LLC"), as MSPs usually name a customer alike in both.
 enum PSASandboxPicklists {
     // ConnectWise: `service/boards`, `service/boards/{id}/statuses`, `service/priorities`, `company/companies`.
     static var connectWiseBoards: [[String: Any]] { [
@@ -32,8 +33,8 @@ enum PSASandboxPicklists {
         ["id": 4, "name": "Priority 4 - Schedule Maintenance", "sortOrder": 8],
     ] }
     static var connectWiseCompanies: [[String: Any]] { [
-        ["id": 250, "identifier": "AcmeDental", "name": "Acme Dental", "deletedFlag": false],
-        ["id": 251, "identifier": "NorthwindLaw", "name": "Northwind Law", "deletedFlag": false],
+        ["id": 250, "identifier": "AcmeCorp", "name": "Acme Corp", "deletedFlag": false],
+        ["id": 251, "identifier": "GlobexLLC", "name": "Globex LLC", "deletedFlag": false],
         ["id": 252, "identifier": "ContosoBuild", "name": "Contoso Builders", "deletedFlag": false],
         ["id": 19, "identifier": "XYZTestCompany", "name": "XYZ Test Company", "deletedFlag": false],
         ["id": 260, "identifier": "GoneCo", "name": "Gone Co (deleted)", "deletedFlag": true],
@@ -64,8 +65,8 @@ enum PSASandboxPicklists {
         ]],
     ] }
     static var autotaskCompanies: [[String: Any]] { [
-        ["id": 29683501, "companyName": "Acme Dental", "isActive": true],
-        ["id": 29683502, "companyName": "Northwind Law", "isActive": true],
+        ["id": 29683501, "companyName": "Acme Corp", "isActive": true],
+        ["id": 29683502, "companyName": "Globex LLC", "isActive": true],
         ["id": 29683503, "companyName": "Contoso Builders", "isActive": true],
         ["id": 29683999, "companyName": "Former Client Ltd", "isActive": false],
     ] }
@@ -86,7 +87,7 @@ enum PSASandboxPicklists {
         ["id": 7, "outcome": "Private Note"], ["id": 1, "outcome": "Email User"], ["id": 8, "outcome": "Note"],
     ] }
     static var haloClients: [[String: Any]] { [
-        ["id": 12, "name": "Acme Ltd", "inactive": false], ["id": 13, "name": "Northwind Law", "inactive": false],
+        ["id": 12, "name": "Acme Corp", "inactive": false], ["id": 13, "name": "Globex LLC", "inactive": false],
         ["id": 14, "name": "Contoso Builders", "inactive": false], ["id": 15, "name": "Old Client", "inactive": true],
     ] }
 }

@@ -79,14 +79,43 @@ export async function rulePage(view, ruleId) {
     }));
   }
 
+  /// The id of the one PSA company named like the customer (ignoring case), or nothing — two of that name is no match.
+  function sameName(customerName) {
+    const matches = [...companyNames].filter(([, name]) => name.trim().toLowerCase() === customerName.trim().toLowerCase());
+    return matches.length === 1 ? matches[0][0] : undefined;
+  }
+
   /// The PSA's name for the id in `input` (or, for an unmapped customer, a company of the same name to pick).
   function showCompanyName(input) {
     const label = input.parentElement.querySelector("[data-company-name]");
     const id = input.value.trim();
     if (id) { label.textContent = companyNames.get(id) ?? (companyNames.size ? "not in the PSA's list" : ""); return; }
-    const same = [...companyNames].find(([, name]) => name.toLowerCase() === input.dataset.customerName.toLowerCase());
-    label.textContent = same ? `same name in ${rule.psa}: ${same[0]}` : "";
+    const same = sameName(input.dataset.customerName);
+    label.textContent = same ? `same name in ${rule.psa}: ${same}` : "";
   }
+
+  /// Maps every unmapped customer to the PSA company of its own name: most MSPs name them alike, and a hundred
+  /// customers should not take a hundred clicks. Customers already mapped are left as they are.
+  const mapSameNames = async () => {
+    let mapped = 0;
+    for (const row of mappingRows.querySelectorAll("tr")) {
+      const input = row.querySelector("input");
+      const company = input.value.trim() ? undefined : sameName(input.dataset.customerName);
+      if (!company) continue;
+      const answer = await api("rules", `/v1/psa-mappings/${rule.psa}/${encodeURIComponent(row.dataset.customer)}`,
+        { method: "PUT", body: { companyId: company } });
+      if (answer.status !== 200) return say(companiesStatus, false, answer.body?.error ?? `vectis-rules answered ${answer.status}`);
+      input.value = company;
+      showCompanyName(input);
+      row.querySelector("[role=status]").textContent = "Saved";
+      mapped += 1;
+    }
+    say(companiesStatus, true, mapped
+      ? `Mapped ${mapped} customer${mapped === 1 ? "" : "s"} to the ${rule.psa} company of the same name.`
+      : "No unmapped customer has a company of the same name.");
+  };
+  const mapSameNamesButton = h("button", { type: "button", id: "map-same-names", class: "secondary", hidden: true, onclick: mapSameNames },
+    "Map customers to same-name companies");
 
   /// Reads the PSA's companies with the rule's saved connection (its secrets stay in vectis-rules).
   const loadCompanies = async () => {
@@ -98,6 +127,7 @@ export async function rulePage(view, ruleId) {
     for (const company of answer.body.companies) companyNames.set(company.id, company.name);
     companyList.replaceChildren(...answer.body.companies.map((company) => h("option", { value: company.id }, company.name)));
     for (const input of mappingRows.querySelectorAll("input")) showCompanyName(input);
+    mapSameNamesButton.hidden = false;
     say(companiesStatus, true, `${answer.body.companies.length} companies read${answer.body.companiesTruncated
       ? " (the first page only: type the id of any other)" : ""}.`);
   };
@@ -114,7 +144,7 @@ export async function rulePage(view, ruleId) {
     h("h2", {}, "Customers → companies"),
     h("p", { class: "muted" }, "A customer is ticketed only once it has a company in this PSA."),
     h("div", { class: "actions" }, h("button", { type: "button", id: "load-companies", class: "secondary", onclick: loadCompanies },
-      "Load companies from the PSA")),
+      "Load companies from the PSA"), mapSameNamesButton),
     companiesStatus, companyList,
     table("mappings", ["Customer", "Company id", ""], mappingRows),
     h("section", { class: "card", "aria-labelledby": "test-title" }, h("h2", { id: "test-title" }, "Send a test ticket"),
