@@ -74,6 +74,7 @@ struct CollectorHarness {
         // Generous by default: an interactive PSA call (Load choices, a test ticket) is not retried, and a loaded
         // machine can hold a sandbox answer past a second. Timeout tests ask for a short one.
         psaTimeout: Duration = .seconds(5),
+        psaCompanies: Int = 0,
         configure: (inout CollectorConfiguration) -> Void = { _ in },
         _ body: (CollectorHarness) async throws -> Void
     ) async throws {
@@ -140,7 +141,7 @@ struct CollectorHarness {
                     logger: TestBus.quietLogger)
                 rulesURL = "http://127.0.0.1:\(rulesRuntime.httpPort)"
                 let psaPort = try freePort()
-                let (psaApp, psaState) = buildPSASandbox(port: psaPort, logger: TestBus.quietLogger)
+                let (psaApp, psaState) = buildPSASandbox(port: psaPort, generatedCompanies: psaCompanies, logger: TestBus.quietLogger)
                 psa = psaState
                 psaURL = "http://127.0.0.1:\(psaPort)"
                 services += [assetsApp, backupsApp, alertsApp, rulesApp, psaApp]

@@ -106,6 +106,27 @@ struct RulesTests {
         }
     }
 
+    @Test("thousands of companies are read page by page from each PSA, each once; beyond about 5,000 the answer says the list is cut short",
+          arguments: [2_600, 5_200])
+    func companyPaging(generated: Int) async throws {
+        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true, psaCompanies: generated) { harness in
+            let own = ["connectwise": 4, "autotask": 3, "halopsa": 3]  // each tenant's active companies besides the generated ones
+            let pageSizes = ["connectwise": 1_000, "autotask": 500, "halopsa": 999]
+            let maxPages = ["connectwise": 5, "autotask": 10, "halopsa": 5]
+            for psa in ["connectwise", "autotask", "halopsa"] {
+                let (settings, secrets) = harness.psaConnection(psa)
+                let answer = try await harness.rules("/v1/psa-picklists", "POST", ["psa": psa, "settings": settings, "secrets": secrets])
+                #expect(answer.json["ok"] as? Bool == true, "\(psa): \(answer.body.prefix(300))")
+                let ids = (answer.json["companies"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                let total = generated + own[psa]!
+                let readable = pageSizes[psa]! * maxPages[psa]!
+                #expect(ids.count == min(total, readable), "\(psa)")
+                #expect(Set(ids).count == ids.count, "\(psa): no company twice")
+                #expect(answer.json["companiesTruncated"] as? Bool == (total > readable), "\(psa)")
+            }
+        }
+    }
+
     @Test("a rule edited in place keeps its open ticket: a rotated key and a new board take effect at once, the history names what changed and never a value, bad edits are refused")
     func editInPlace() async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in

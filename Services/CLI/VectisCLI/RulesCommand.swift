@@ -170,7 +170,7 @@ public struct RulesCommand: AsyncParsableCommand {
                     .forEach { print($0) }
             }
             let companies = json["companies"] as? [[String: Any]] ?? []
-            print("companies (\(companies.count)\(json["companiesTruncated"] as? Bool == true ? ", first page only" : ""))")
+            print("companies (\(companies.count)\(json["companiesTruncated"] as? Bool == true ? ", the PSA has more" : ""))")
             HubFormatter.table(["Id", "Name"], companies.map { [$0["id"] as? String ?? "?", $0["name"] as? String ?? "?"] })
                 .forEach { print($0) }
         }

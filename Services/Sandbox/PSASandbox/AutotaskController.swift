@@ -65,20 +65,16 @@ struct AutotaskController {
             try await guarded(request) { _ in
                 let body = try await PSAHTTP.body(request) as? [String: Any] ?? [:]
                 let filters = (body["filter"] as? [[String: Any]]) ?? (body["Filter"] as? [[String: Any]]) ?? []
-                let limit = min(max(PSAHTTP.int(body["MaxRecords"]) ?? 500, 1), 500)
-                let matching = PSASandboxPicklists.autotaskCompanies.filter { company in
-                    filters.allSatisfy { filter in
-                        guard filter["field"] as? String == "isActive" else { return true }
-                        return company["isActive"] as? Bool == filter["value"] as? Bool
-                    }
-                }
-                let items = Array(matching.prefix(limit))
-                let more = matching.count > items.count
-                return PSAHTTP.json([
-                    "items": items,
-                    "pageDetails": ["count": items.count, "requestCount": limit, "prevPageUrl": NSNull(),
-                                    "nextPageUrl": more ? "\(request.uri.path)?paging=next" : NSNull()] as [String: Any],
-                ])
+                let active = filters.first { $0["field"] as? String == "isActive" }?["value"] as? Bool
+                return companyPage(request, active: active, limit: PSAHTTP.int(body["MaxRecords"]) ?? 500, offset: 0)
+            }
+        }
+        // Where `pageDetails.nextPageUrl` points: the same query, further on.
+        api.get("Companies/query/next") { request, _ in
+            try await guarded(request) { _ in
+                let parameters = request.uri.queryParameters
+                return companyPage(request, active: parameters.get("active").map { $0 == "true" }, limit: parameters.get("limit", as: Int.self) ?? 500,
+                                   offset: parameters.get("offset", as: Int.self) ?? 0)
             }
         }
         api.get("Tickets/:id") { request, context in
@@ -116,6 +112,24 @@ struct AutotaskController {
             return PSAHTTP.json(["errors": ["Unauthorized"]], status: .unauthorized)
         }
         return try await handler(delay)
+    }
+
+    /// One page of companies as `Companies/query` answers it: at most 500 `items`, and a `nextPageUrl` while more remain.
+    func companyPage(_ request: Request, active: Bool?, limit: Int, offset: Int) -> Response {
+        let all = PSASandboxPicklists.autotaskCompanies + state.extraCompanies.map {
+            ["id": $0.id, "companyName": $0.name, "isActive": true] as [String: Any]
+        }
+        let matching = all.filter { active == nil || $0["isActive"] as? Bool == active }
+        let size = min(max(limit, 1), 500)
+        let items = Array(matching.dropFirst(offset).prefix(size))
+        let next = offset + items.count < matching.count
+            ? "http://\(request.head.authority ?? "127.0.0.1")/at/ATServicesRest/V1.0/Companies/query/next?offset=\(offset + items.count)&limit=\(size)"
+                + (active.map { "&active=\($0)" } ?? "")
+            : nil
+        return PSAHTTP.json([
+            "items": items,
+            "pageDetails": ["count": items.count, "requestCount": size, "prevPageUrl": NSNull(), "nextPageUrl": (next as Any?) ?? NSNull()] as [String: Any],
+        ])
     }
 
     func matches(_ ticket: SandboxTicket, _ filter: [String: Any]) -> Bool {

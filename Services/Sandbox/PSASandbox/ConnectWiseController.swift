@@ -66,9 +66,10 @@ struct ConnectWiseController {
         api.get("company/companies") { request, _ in
             try await guarded(request) { _ in
                 let conditions = request.uri.queryParameters.get("conditions") ?? ""
-                let companies = PSASandboxPicklists.connectWiseCompanies.filter {
-                    !conditions.contains("deletedFlag=false") || $0["deletedFlag"] as? Bool == false
+                let all = PSASandboxPicklists.connectWiseCompanies + state.extraCompanies.map {
+                    ["id": $0.id, "identifier": "Client\($0.id)", "name": $0.name, "deletedFlag": false] as [String: Any]
                 }
+                let companies = all.filter { !conditions.contains("deletedFlag=false") || $0["deletedFlag"] as? Bool == false }
                 return PSAHTTP.json(page(companies, request))
             }
         }

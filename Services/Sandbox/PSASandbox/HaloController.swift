@@ -96,7 +96,8 @@ struct HaloController {
         api.get("Client") { request, _ in
             try await guarded(request) { _ in
                 let parameters = request.uri.queryParameters
-                let clients = PSASandboxPicklists.haloClients.filter {
+                let all = PSASandboxPicklists.haloClients + state.extraCompanies.map { ["id": $0.id, "name": $0.name, "inactive": false] as [String: Any] }
+                let clients = all.filter {
                     parameters.get("includeinactive") == "true" || $0["inactive"] as? Bool == false
                 }
                 guard parameters.get("pageinate") == "true" else { return PSAHTTP.json(["record_count": clients.count, "clients": clients]) }

@@ -6,9 +6,9 @@ import Logging
 /// `/_sandbox` to inspect tickets and inject faults. A development and test tool, not any vendor's API.
 public func buildPSASandbox(
     host: String = "127.0.0.1", port: Int = 9082, credentials: PSASandboxCredentials = PSASandboxCredentials(),
-    logger: Logger = Logger(label: "vectis-sandbox-psa")
+    generatedCompanies: Int = 0, logger: Logger = Logger(label: "vectis-sandbox-psa")
 ) -> (application: some ApplicationProtocol, state: PSASandboxState) {
-    let state = PSASandboxState(credentials: credentials)
+    let state = PSASandboxState(credentials: credentials, generatedCompanies: generatedCompanies)
     let router = Router()
     router.get("healthz") { _, _ in Response(status: .ok) }
     ConnectWiseController(state: state).addRoutes(to: router)

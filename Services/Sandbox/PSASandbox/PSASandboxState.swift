@@ -78,13 +78,21 @@ public struct PSAFault: Sendable, Codable, Equatable {
 
 public final class PSASandboxState: Sendable {
     public let credentials: PSASandboxCredentials
+    /// Client companies added to each PSA's own few ("Client 00001"…), so paging through thousands can be tested.
+    public let generatedCompanies: Int
     private let tickets = Mutex<[SandboxTicket]>([])
     private let nextId = Mutex(1_000)
     let faults = Mutex<[PSAFault]>([])
     private let requestLog = Mutex<[String]>([])
 
-    public init(credentials: PSASandboxCredentials = PSASandboxCredentials()) {
+    public init(credentials: PSASandboxCredentials = PSASandboxCredentials(), generatedCompanies: Int = 0) {
         self.credentials = credentials
+        self.generatedCompanies = generatedCompanies
+    }
+
+    /// The generated companies' ids and names.
+    var extraCompanies: [(id: Int, name: String)] {
+        (0..<generatedCompanies).map { (100_000 + $0, "Client " + String(100_000 + $0).dropFirst()) }
     }
 
     public var allTickets: [SandboxTicket] { tickets.withLock { $0 } }

@@ -80,7 +80,7 @@ struct AutotaskAdapter: PSAAdapter {
     }
 
     /// Queues, statuses and priorities from the ticket entity's field information (the tenant's own pick lists,
-    /// active values only), and the first 500 active companies.
+    /// active values only), and the active companies.
     func picklists() async throws(PSAError) -> PSAPicklists {
         let information = try await http.send("GET", try await base().appendingPathComponent("Tickets/entityInformation/fields"), headers: headers,
                                               validationErrorsOn500: true)
@@ -91,20 +91,26 @@ struct AutotaskAdapter: PSAAdapter {
         }
         let statuses = picklist("status")
         let fields = ["queueId": picklist("queueID"), "statusId": statuses, "completeStatusId": statuses, "priorityId": picklist("priority")]
-        let pageSize = 500
+        // Pages of 500 (Autotask's most), followed by `pageDetails.nextPageUrl`.
         let query: [String: Any] = [
-            "MaxRecords": pageSize, "IncludeFields": ["id", "companyName"],
+            "MaxRecords": 500, "IncludeFields": ["id", "companyName"],
             "filter": [["op": "eq", "field": "isActive", "value": true]],
         ]
-        let found = try await http.send("POST", try await base().appendingPathComponent("Companies/query"), headers: headers, json: query,
-                                        validationErrorsOn500: true) as? [String: Any]
-        let companies = (found?["items"] as? [[String: Any]]) ?? []
-        let nextPage = (found?["pageDetails"] as? [String: Any])?["nextPageUrl"]
+        var page = try await http.send("POST", try await base().appendingPathComponent("Companies/query"), headers: headers, json: query,
+                                       validationErrorsOn500: true) as? [String: Any]
+        var companies: [[String: Any]] = []
+        var nextPage: URL?
+        for number in 1...(PSAPicklists.maxCompanyPages * 2) {
+            companies += (page?["items"] as? [[String: Any]]) ?? []
+            nextPage = ((page?["pageDetails"] as? [String: Any])?["nextPageUrl"] as? String).flatMap(URL.init(string:))
+            guard let next = nextPage, number < PSAPicklists.maxCompanyPages * 2 else { break }
+            page = try await http.send("GET", next, headers: headers, validationErrorsOn500: true) as? [String: Any]
+        }
         return PSAPicklists(
             fields: fields,
             companies: companies.compactMap { company in
                 PSAChoice.int(company["id"]).map { PSACompany(id: "\($0)", name: company["companyName"] as? String ?? "#\($0)") }
             },
-            companiesTruncated: nextPage is String)
+            companiesTruncated: nextPage != nil)
     }
 }

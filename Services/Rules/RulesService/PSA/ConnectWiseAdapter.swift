@@ -67,8 +67,8 @@ struct ConnectWiseAdapter: PSAAdapter {
             json: [["op": "replace", "path": "/status", "value": ["id": settings.closedStatusId ?? 0]]])
     }
 
-    /// Active boards, the chosen board's statuses (closed ones offered for closing), priorities, and the first
-    /// 1,000 companies not deleted.
+    /// Active boards, the chosen board's statuses (closed ones offered for closing), priorities, and the companies
+    /// not deleted.
     func picklists() async throws(PSAError) -> PSAPicklists {
         func list(_ path: String, _ query: [String: String]) async throws(PSAError) -> Any? {
             var components = URLComponents(url: try base.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
@@ -84,13 +84,22 @@ struct ConnectWiseAdapter: PSAAdapter {
             let closed = statuses.filter { $0["closedStatus"] as? Bool == true }
             fields["closedStatusId"] = PSAChoice.list(closed.isEmpty ? statuses : closed)
         }
+        // Pages of 1,000 (ConnectWise's most), up to 5,000 companies: the table holds prospects and vendors too.
         let pageSize = 1_000
-        let companies = (try await list("company/companies", ["conditions": "deletedFlag=false", "fields": "id,identifier,name", "orderBy": "name", "pageSize": "\(pageSize)"])) as? [[String: Any]] ?? []
+        var companies: [[String: Any]] = []
+        var more = true
+        for page in 1...PSAPicklists.maxCompanyPages where more {
+            let batch = (try await list("company/companies", [
+                "conditions": "deletedFlag=false", "fields": "id,identifier,name", "orderBy": "name", "pageSize": "\(pageSize)", "page": "\(page)",
+            ])) as? [[String: Any]] ?? []
+            companies += batch
+            more = batch.count == pageSize
+        }
         return PSAPicklists(
             fields: fields,
             companies: companies.compactMap { company in
                 PSAChoice.int(company["id"]).map { PSACompany(id: "\($0)", name: company["name"] as? String ?? company["identifier"] as? String ?? "#\($0)") }
             },
-            companiesTruncated: companies.count >= pageSize)
+            companiesTruncated: more)
     }
 }

@@ -81,7 +81,7 @@ struct HaloAdapter: PSAAdapter {
             json: [["id": Int(ticketId) ?? 0, "status_id": settings.closedStatusId ?? 9]])
     }
 
-    /// Ticket types, priorities (listed per SLA; each id once), statuses, action outcomes, and the first 999 clients.
+    /// Ticket types, priorities (listed per SLA; each id once), statuses, action outcomes, and the active clients.
     func picklists() async throws(PSAError) -> PSAPicklists {
         let authorization = try await headers()
         func get(_ path: String, _ query: [URLQueryItem] = []) async throws(PSAError) -> Any? {
@@ -96,17 +96,25 @@ struct HaloAdapter: PSAAdapter {
             "noteOutcomeId": PSAChoice.list(try await get("api/Outcome"), nameKeys: ["outcome", "name"]),
             "closedStatusId": statuses,
         ]
+        // Pages of 999 (as CIPP asks for them) until `record_count` is reached.
         let pageSize = 999
-        let answer = try await get("api/Client", [
-            URLQueryItem(name: "pageinate", value: "true"), URLQueryItem(name: "page_size", value: "\(pageSize)"),
-            URLQueryItem(name: "page_no", value: "1"), URLQueryItem(name: "includeinactive", value: "false"),
-        ]) as? [String: Any]
-        let clients = (answer?["clients"] as? [[String: Any]]) ?? []
+        var clients: [[String: Any]] = []
+        var total = 0
+        for page in 1...PSAPicklists.maxCompanyPages {
+            let answer = try await get("api/Client", [
+                URLQueryItem(name: "pageinate", value: "true"), URLQueryItem(name: "page_size", value: "\(pageSize)"),
+                URLQueryItem(name: "page_no", value: "\(page)"), URLQueryItem(name: "includeinactive", value: "false"),
+            ]) as? [String: Any]
+            let batch = (answer?["clients"] as? [[String: Any]]) ?? []
+            clients += batch
+            total = PSAChoice.int(answer?["record_count"]) ?? clients.count
+            if batch.isEmpty || clients.count >= total { break }
+        }
         return PSAPicklists(
             fields: fields,
             companies: clients.compactMap { client in
                 PSAChoice.int(client["id"]).map { PSACompany(id: "\($0)", name: client["name"] as? String ?? "#\($0)") }
             },
-            companiesTruncated: (PSAChoice.int(answer?["record_count"]) ?? 0) > clients.count)
+            companiesTruncated: total > clients.count)
     }
 }

@@ -19,8 +19,12 @@ struct PSAPicklists: Codable, Sendable, Equatable {
     /// Choices per setting name (`boardId`, `statusId`, …); a setting absent here is typed by hand.
     var fields: [String: [PSAChoice]]
     var companies: [PSACompany]
-    /// True when the PSA had more companies than one page: the rest can still be typed as ids.
+    /// True when the PSA had more companies than are read (`maxCompanyPages`): the rest can still be typed as ids.
     var companiesTruncated: Bool
+
+    /// Companies are read in large pages, at most this many (about 5,000 companies; 10 pages of Autotask's 500),
+    /// so one click costs a handful of calls from the account's request budget.
+    static let maxCompanyPages = 5
 }
 
 extension PSAChoice {

@@ -129,7 +129,7 @@ export async function rulePage(view, ruleId) {
     for (const input of mappingRows.querySelectorAll("input")) showCompanyName(input);
     mapSameNamesButton.hidden = false;
     say(companiesStatus, true, `${answer.body.companies.length} companies read${answer.body.companiesTruncated
-      ? " (the first page only: type the id of any other)" : ""}.`);
+      ? " (the PSA has more: type the id of any other)" : ""}.`);
   };
 
   const sendTest = async () => {
