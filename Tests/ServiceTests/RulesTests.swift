@@ -354,6 +354,10 @@ struct RulesTests {
             let rule = try await harness.enableRule("autotask")
             let saved = try await harness.rules("/v1/psa-picklists", "POST", ["rule": rule])
             #expect(saved.json["ok"] as? Bool == true && companies(saved.json).count == 3, "\(saved.body)")
+            // Its PSA calls are in its history, like every PSA call (method and path, status, duration).
+            #expect(try await harness.history(rule).contains {
+                $0["kind"] as? String == "psa-call" && ($0["detail"] as? String ?? "").hasSuffix("/Tickets/entityInformation/fields") && $0["status"] as? Int == 200
+            })
             #expect(try await harness.rules("/v1/psa-picklists", "POST", ["rule": rule, "psa": "halopsa"]).status == 400)
             #expect(try await harness.rules("/v1/psa-picklists", "POST", ["rule": "ru_999"]).status == 404)
 

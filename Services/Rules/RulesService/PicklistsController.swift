@@ -59,31 +59,27 @@ struct PicklistsController {
             }
             record.settings = try overlay(record.settings, body.settings)
             record.secrets = try overlay(record.secrets, body.secrets)
+            let connection = PSAField.connectionFields(for: record.psa)
+            let missing = record.settings.missing(for: record.psa, secrets: record.secrets).filter { name in connection.contains { $0.name == name } }
             // Unreadable saved secrets: the ones typed into the form are used; without them the PSA is not asked.
-            if record.secretsUnreadable, record.settings.missing(for: record.psa, secrets: record.secrets).contains(where: { name in
-                PSAField.fields(for: record.psa).contains { $0.name == name && $0.kind == .secret }
-            }) {
+            if record.secretsUnreadable, missing.contains(where: { name in connection.contains { $0.name == name && $0.kind == .secret } }) {
                 return try Response.json(Outcome(ok: false, psa: record.psa.rawValue, error: RuleRecord.unreadableSecrets))
             }
-            let missing = record.settings.missing(for: record.psa, secrets: record.secrets)
-                .filter { name in PSAField.connectionFields(for: record.psa).contains { $0.name == name } }
             guard missing.isEmpty else {
                 return Response.problem(.badRequest, "To read \(record.psa.rawValue)'s lists, give: \(missing.joined(separator: ", ")).")
             }
             let invalid = record.settings.invalidAddresses(for: record.psa)
             guard invalid.isEmpty else { return Response.problem(.badRequest, invalid.joined(separator: "; ") + ".") }
 
-            let adapter = worker.adapter(for: record, interactive: true) { _ in }
-            let lists: PSAPicklists
-            do throws(PSAError) {
-                lists = try await adapter.picklists()
-            } catch {
+            switch try await worker.picklists(rule: record) {
+            case .success(let lists):
+                return try Response.json(Outcome(
+                    ok: true, psa: record.psa.rawValue, picklists: lists.fields, companies: lists.companies,
+                    companiesTruncated: lists.companiesTruncated))
+            case .failure(let error):
                 logger.notice("PSA pick lists not read", metadata: ["psa": "\(record.psa.rawValue)", "error": "\(error)"])
                 return try Response.json(Outcome(ok: false, psa: record.psa.rawValue, error: error.description))
             }
-            return try Response.json(Outcome(
-                ok: true, psa: record.psa.rawValue, picklists: lists.fields, companies: lists.companies,
-                companiesTruncated: lists.companiesTruncated))
         }
     }
 }

@@ -228,15 +228,36 @@ final class TicketWorker: Service, Sendable {
         }
         let journal = calls.withLock { $0 }
         try await database.write { db in
-            for call in journal {
-                try Audit.record(rule: rule.id, subject: nil, kind: "psa-call", detail: "\(call.method) \(call.path)" + (call.error.map { " — \($0)" } ?? ""),
-                                 status: call.status, durationMs: call.milliseconds, db: db)
-            }
+            try Self.record(journal, rule: rule.id, db: db)
             switch result {
             case .success(let id): try Audit.record(rule: rule.id, subject: nil, kind: "test-ticket", detail: "test ticket \(id) opened", db: db)
             case .failure(let error): try Audit.record(rule: rule.id, subject: nil, kind: "test-ticket", detail: "test ticket failed: \(error)", status: error.status, db: db)
             }
         }
         return result
+    }
+
+    /// Reads the PSA's pick lists for someone at a screen; every call goes into the audit (under the rule, when
+    /// the connection is a saved rule's; `rule.id` 0 is a connection still being typed).
+    func picklists(rule: RuleRecord) async throws -> Result<PSAPicklists, PSAError> {
+        let calls = Mutex<[PSAHTTPClient.PSACall]>([])
+        let adapter = adapter(for: rule, interactive: true) { call in calls.withLock { $0.append(call) } }
+        let result: Result<PSAPicklists, PSAError>
+        do {
+            result = .success(try await adapter.picklists())
+        } catch {
+            result = .failure(error)
+        }
+        let journal = calls.withLock { $0 }
+        try await database.write { db in try Self.record(journal, rule: rule.id == 0 ? nil : rule.id, db: db) }
+        return result
+    }
+
+    /// One audit line per PSA call: method, path, status, duration, error — never bodies or headers.
+    static func record(_ calls: [PSAHTTPClient.PSACall], rule: Int64?, db: Database) throws {
+        for call in calls {
+            try Audit.record(rule: rule, subject: nil, kind: "psa-call", detail: "\(call.method) \(call.path)" + (call.error.map { " — \($0)" } ?? ""),
+                             status: call.status, durationMs: call.milliseconds, db: db)
+        }
     }
 }
