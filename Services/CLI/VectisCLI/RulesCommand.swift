@@ -23,6 +23,23 @@ public struct RulesCommand: AsyncParsableCommand {
         }
     }
 
+    /// `--settings` (a JSON object) and, with `--secrets-stdin`, the secrets object read from standard input (which
+    /// keeps them out of `ps` and the shell history) into a request body.
+    static func addPSAValues(to body: inout [String: Any], settings: String?, secretsStdin: Bool) throws {
+        if let settings {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(settings.utf8)) as? [String: Any] else {
+                throw ValidationError("--settings must be a JSON object")
+            }
+            body["settings"] = object
+        }
+        if secretsStdin {
+            guard let line = readLine(), let secrets = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                throw ValidationError("--secrets-stdin: standard input must hold the secrets as one JSON object line")
+            }
+            body["secrets"] = secrets
+        }
+    }
+
     struct Templates: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The templates ready to enable.")
         @OptionGroup var connection: Connection
@@ -48,13 +65,8 @@ public struct RulesCommand: AsyncParsableCommand {
         @Option(help: "Hours of dry run before it acts (default: the service's setting).") var dryRunHours: Double?
 
         func run() async throws {
-            guard let settingsObject = try? JSONSerialization.jsonObject(with: Data(settings.utf8)) else {
-                throw ValidationError("--settings must be a JSON object")
-            }
-            var body: [String: Any] = ["templateId": template, "settings": settingsObject, "action": action, "closeOnRecovery": closeOnRecovery]
-            if secretsStdin, let line = readLine(), let secrets = try? JSONSerialization.jsonObject(with: Data(line.utf8)) {
-                body["secrets"] = secrets
-            }
+            var body: [String: Any] = ["templateId": template, "action": action, "closeOnRecovery": closeOnRecovery]
+            try RulesCommand.addPSAValues(to: &body, settings: settings, secretsStdin: secretsStdin)
             if let thresholdNights { body["thresholdNights"] = thresholdNights }
             if let dryRunHours { body["dryRunHours"] = dryRunHours }
             let (_, rule) = try await connection.client.send("POST", "/v1/rules", body: body)
@@ -78,15 +90,7 @@ public struct RulesCommand: AsyncParsableCommand {
 
         func run() async throws {
             var body: [String: Any] = [:]
-            if let settings {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(settings.utf8)) as? [String: Any] else {
-                    throw ValidationError("--settings must be a JSON object")
-                }
-                body["settings"] = object
-            }
-            if secretsStdin, let line = readLine(), let secrets = try? JSONSerialization.jsonObject(with: Data(line.utf8)) {
-                body["secrets"] = secrets
-            }
+            try RulesCommand.addPSAValues(to: &body, settings: settings, secretsStdin: secretsStdin)
             if let name { body["name"] = name }
             if let thresholdNights { body["thresholdNights"] = thresholdNights }
             if let action { body["action"] = action }
@@ -151,15 +155,7 @@ public struct RulesCommand: AsyncParsableCommand {
             if let rule { body["rule"] = rule }
             if let psa { body["psa"] = psa }
             guard rule != nil || psa != nil else { throw ValidationError("Give a rule id, or --psa with --settings.") }
-            if let settings {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(settings.utf8)) as? [String: Any] else {
-                    throw ValidationError("--settings must be a JSON object")
-                }
-                body["settings"] = object
-            }
-            if secretsStdin, let line = readLine(), let secrets = try? JSONSerialization.jsonObject(with: Data(line.utf8)) {
-                body["secrets"] = secrets
-            }
+            try RulesCommand.addPSAValues(to: &body, settings: settings, secretsStdin: secretsStdin)
             let (_, json) = try await connection.client.send("POST", "/v1/psa-picklists", body: body)
             guard json["ok"] as? Bool == true else {
                 throw ValidationError("The PSA answered: \(json["error"] as? String ?? "no reason given")")
