@@ -77,7 +77,7 @@ struct BusProcessTests {
         }
         // Let the flood reach the bus.
         try await Task.sleep(for: .milliseconds(700))
-        for publisher in publishers { #expect(publisher.process.isRunning) }
+        for publisher in publishers { #expect(publisher.isRunning) }
         let started = ContinuousClock.now
         bus.process.signal(SIGTERM)
         let status = await bus.process.waitForExit(timeout: .seconds(10))

@@ -30,13 +30,20 @@ public enum Binaries {
 }
 
 /// A child process with its output captured in files, killed if the test forgets it.
+///
+/// Started with `posix_spawn`, not Foundation's `Process`: on Linux `Process.run()` over-reads `/proc/self/fd`
+/// entries while closing inherited descriptors and crashes the whole test process now and then (seen in CI as
+/// "Bad pointer dereference" in `memcpy` under `Process.run()`; swift-corelibs-foundation PR #5472, not in the
+/// toolchain here). Descriptors above 2 are closed in the child by `closefrom`, as `Process` does.
 public final class RunningProcess: @unchecked Sendable {
-    public let process = Process()
+    public let pid: pid_t
     let stdoutURL: URL
     let stderrURL: URL
     let name: String
-
-    private let input = Pipe()
+    /// The write end of the child's standard input.
+    private let input: Int32
+    /// The exit status once the child has been reaped (an exit code, or the signal that ended it).
+    private let exit = Mutex<Int32?>(nil)
 
     public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         name = executable
@@ -44,20 +51,76 @@ public final class RunningProcess: @unchecked Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         stdoutURL = directory.appendingPathComponent("stdout")
         stderrURL = directory.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : Binaries.path(executable))
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
-        process.standardError = try FileHandle(forWritingTo: stderrURL)
-        process.standardInput = input
-        try process.run()
+        let path = executable.hasPrefix("/") ? executable : Binaries.path(executable)
+        // A child that has gone away must not take the test process with it when we write to its stdin.
+        _ = Self.ignoreBrokenPipes
+
+        let output = open(stdoutURL.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let errors = open(stderrURL.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        var pipeEnds: [Int32] = [-1, -1]
+        guard output >= 0, errors >= 0, pipe(&pipeEnds) == 0 else {
+            for fd in [output, errors] where fd >= 0 { close(fd) }
+            throw ProcessFailure("cannot set up \(executable)'s output files or stdin: errno \(errno)")
+        }
+        defer { close(output); close(errors); close(pipeEnds[0]) }
+        // Our end must not leak into children started later (theirs close everything above 2 anyway).
+        _ = fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC)
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, output, 1)
+        posix_spawn_file_actions_adddup2(&actions, errors, 2)
+        _ = Self.closeFrom?(&actions, 3)
+
+        let variables = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }.map { "\($0.key)=\($0.value)" }
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp = variables.map { strdup($0) } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var child = pid_t()
+        let status = posix_spawn(&child, path, &actions, nil, argv, envp)
+        guard status == 0 else {
+            close(pipeEnds[1])
+            throw ProcessFailure("cannot start \(path): \(String(cString: strerror(status)))")
+        }
+        pid = child
+        input = pipeEnds[1]
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+        }
+        close(input)
     }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), looked up at run time: Swift's Glibc module
+    /// does not export it.
+    private static let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map {
+            unsafeBitCast($0, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+        }
+    }()
+
+    private static let ignoreBrokenPipes: Void = { _ = Glibc.signal(SIGPIPE, SIG_IGN) }()
+
+    /// Whether the child is still running (reaps it once it has ended).
+    public var isRunning: Bool {
+        exit.withLock { exit in
+            guard exit == nil else { return false }
+            var status: Int32 = 0
+            guard waitpid(pid, &status, WNOHANG) == pid else { return true }
+            // An exit code, or (as Foundation's `terminationStatus` gives it) the signal that ended the child.
+            exit = status & 0x7f == 0 ? (status >> 8) & 0xff : status & 0x7f
+            return false
+        }
+    }
+
+    /// The exit status; only meaningful once `isRunning` is false.
+    public var terminationStatus: Int32 { exit.withLock { $0 } ?? -1 }
 
     public var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
     public var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
@@ -67,8 +130,8 @@ public final class RunningProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if stdout.contains(text) || stderr.contains(text) { return }
-            if !process.isRunning {
-                throw ProcessFailure("\(name) exited (\(process.terminationStatus)) before printing \"\(text)\": \(stderr)")
+            if !isRunning {
+                throw ProcessFailure("\(name) exited (\(terminationStatus)) before printing \"\(text)\": \(stderr)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -78,15 +141,21 @@ public final class RunningProcess: @unchecked Sendable {
     /// Waits for the process to end; its exit status, or nil if it is still running at the timeout.
     public func waitForExit(timeout: Duration = .seconds(30)) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline {
+        while isRunning && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
-        return process.isRunning ? nil : process.terminationStatus
+        return isRunning ? nil : terminationStatus
     }
 
     /// Writes a line to the process's standard input.
     public func send(_ line: String) {
-        input.fileHandleForWriting.write(Data((line + "\n").utf8))
+        let bytes = Array((line + "\n").utf8)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { write(input, $0.baseAddress, $0.count) }
+            if count <= 0 { return }
+            written += count
+        }
     }
 
     /// Waits until standard output has a line that is exactly `line`.
@@ -94,8 +163,8 @@ public final class RunningProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if stdout.split(separator: "\n").contains(where: { $0 == line }) { return }
-            if !process.isRunning {
-                throw ProcessFailure("\(name) exited (\(process.terminationStatus)) before printing \"\(line)\": \(stderr)")
+            if !isRunning {
+                throw ProcessFailure("\(name) exited (\(terminationStatus)) before printing \"\(line)\": \(stderr)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -103,7 +172,7 @@ public final class RunningProcess: @unchecked Sendable {
     }
 
     public func signal(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        kill(pid, signal)
     }
 }
 
