@@ -12,7 +12,7 @@ umask 077
 : > "$out/allowed_keys"
 for client in collector assets backups alerts rules tap; do
   [ -s "$out/$client.secret" ] || "$vectis" keys generate --name "$client" --out "$out" >/dev/null
-  echo "$(cat "$out/$client.public")  # $client" >> "$out/allowed_keys"
+  echo "$(cat "$out/$client.public") $client" >> "$out/allowed_keys"
 done
 echo "VECTIS_BUS_SERVER_KEY=$(cat "$out/bus.public")" > .env
 echo "bus keys in $(pwd)/$out; bus public key in compose/.env"

@@ -45,6 +45,9 @@ wait_ready() { # name url
 }
 
 export VECTIS_DATA_DIR="$state/data"
+# The bus is authenticated (CURVE): a key pair per service, one for taps and the CLI, and the allow-list, made
+# once in the data directory (folder 0700, secrets 0600); every process finds them in $VECTIS_DATA_DIR/bus-keys.
+"$bin/vectis" keys init --dir "$state/data/bus-keys"
 new_token=false
 [ -f "$state/data/admin-token" ] || new_token=true
 sandbox_clock=(--real-time)
@@ -124,7 +127,8 @@ echo "Tickets opened:"
 cat <<TXT
 
 Running (logs in $state/logs, data in $state/data, admin token in $state/data/admin-token):
-  vectis-bus         tcp://127.0.0.1:5550 (publish) 5551 (subscribe) 5552 (tap)   http://127.0.0.1:8080/metrics
+  vectis-bus         tcp://127.0.0.1:5550 (publish) 5551 (subscribe) 5552 (tap), CURVE-authenticated (keys in $state/data/bus-keys)
+                     http://127.0.0.1:8080/metrics
   Datto sandbox      http://127.0.0.1:9081/v1   (emulation; scenario controls under /_sandbox)
   vectis-collector   http://127.0.0.1:8081/healthz  /readyz  /metrics  /v1/integrations/datto
   vectis-assets      http://127.0.0.1:8082/v1/customers

@@ -15,6 +15,8 @@ public enum DropReason: String, Error, Sendable, CaseIterable {
     case unknownVersion = "unknown_version"
     /// Body does not decode as the topic's type.
     case invalidBody = "invalid_body"
+    /// Body decodes but its values make no sense (a seq past Int64.max, a reversed range, an unbounded name).
+    case invalidValue = "invalid_value"
 }
 
 /// A message as it travels: `[topic][header JSON][body JSON]`, the topic in its own frame so libzmq's prefix
@@ -59,10 +61,10 @@ public struct BusFrameCodec {
         guard frames[0].count + frames[1].count + frames[2].count <= maxMessageBytes else {
             return .failure(.oversized)
         }
-        guard !frames[0].isEmpty, let topic = String(validating: frames[0], as: UTF8.self) else {
+        guard !frames[0].isEmpty, frames[0].count <= BusLimits.maxTopicBytes, let topic = String(validating: frames[0], as: UTF8.self) else {
             return .failure(.invalidTopic)
         }
-        guard let header = try? MessageHeader(jsonBytes: frames[1]) else {
+        guard let header = try? MessageHeader(jsonBytes: frames[1]), header.validationProblem == nil else {
             return .failure(.invalidHeader)
         }
         if let known = EventCatalog.byTopic[Shard.baseTopic(topic)], header.schemaVersion > known.schemaVersion || header.schemaVersion < 1 {
@@ -74,11 +76,16 @@ public struct BusFrameCodec {
     /// Decodes the body as the type the catalog registers for the topic.
     public func decodeEvent(_ message: BusMessage) -> Result<any BusEvent, DropReason> {
         guard let type = EventCatalog.byTopic[Shard.baseTopic(message.topic)] else { return .failure(.invalidBody) }
+        let event: any BusEvent
         do {
-            return .success(try decodeBody(type, message.body))
+            event = try decodeBody(type, message.body)
         } catch {
             return .failure(.invalidBody)
         }
+        if let validated = event as? any ValidatedBusEvent, validated.validationProblem != nil {
+            return .failure(.invalidValue)
+        }
+        return .success(event)
     }
 
     private func decodeBody<E: BusEvent>(_ type: E.Type, _ body: [UInt8]) throws -> any BusEvent {

@@ -9,7 +9,7 @@ import ZeroMQ
 /// Subscriptions on one connection travel in order, so once the probe is back, every subscription made
 /// before it is in place too.
 public enum BusProbe {
-    public static let topicPrefix = "bus.probe."
+    public static let topicPrefix = ProbeTopics.prefix
 
     public static func makeTopic() -> String {
         topicPrefix + UUID().uuidString.lowercased()

@@ -10,6 +10,8 @@ import ZeroMQ
 /// encodes the queue in order and sends it. Publishing never blocks on the network.
 public final class BusPublisher: Sendable {
     public let stream: String
+    /// Numbering done here is in memory and starts again with the process, so each process is an epoch.
+    public let memoryEpoch = StreamEpoch.make()
     private let queue = PendingQueue<Outgoing>()
     /// Last seq given out, per topic (see `MessageHeader.seq`).
     private let lastSeq = Mutex<[String: UInt64]>([:])
@@ -53,9 +55,11 @@ public final class BusPublisher: Sendable {
                 customerKey: customerKey, correlationId: correlationId)
     }
 
-    /// Queues an unnumbered control message (seq 0): heartbeats, replay requests.
-    public func publishControl<E: BusEvent>(_ event: E, tenant: String = "default") {
-        let header = MessageHeader(schemaVersion: E.schemaVersion, stream: stream, seq: 0, tenant: tenant)
+    /// Queues an unnumbered control message (seq 0): heartbeats, replay requests. A heartbeat carries the epoch
+    /// of the numbering it reports (the outbox's, or this process's for in-memory numbering).
+    public func publishControl<E: BusEvent>(_ event: E, tenant: String = "default", epoch: String? = nil) {
+        let header = MessageHeader(
+            schemaVersion: E.schemaVersion, stream: stream, seq: 0, tenant: tenant, epoch: epoch)
         queue.append(Outgoing(header: header, topic: E.topic, body: .event(event)))
     }
 
@@ -89,7 +93,7 @@ public final class BusPublisher: Sendable {
             }
             let header = MessageHeader(
                 schemaVersion: schemaVersion, stream: stream, seq: seq, tenant: tenant, customerKey: customerKey,
-                correlationId: correlationId)
+                correlationId: correlationId, epoch: memoryEpoch)
             return Outgoing(header: header, topic: topic, body: body)
         }
         return outgoing?.header

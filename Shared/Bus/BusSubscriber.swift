@@ -9,6 +9,11 @@ public struct ReceivedEvent: Sendable {
     public let message: BusMessage
     public let event: (any BusEvent)?
 
+    public init(message: BusMessage, event: (any BusEvent)?) {
+        self.message = message
+        self.event = event
+    }
+
     public var topic: String { message.topic }
     public var header: MessageHeader { message.header }
 }
@@ -101,7 +106,7 @@ private final class SubscriberLoop: @unchecked Sendable {
     let shouldStop: @Sendable () -> Bool
     let codec: BusFrameCodec
     var batch: [ReceivedEvent] = []
-    var loggedKinds: Set<String> = []
+    var loggedReasons: Set<DropReason> = []
     var probeTopic = ""
 
     init(
@@ -197,13 +202,13 @@ private final class SubscriberLoop: @unchecked Sendable {
         }
     }
 
+    /// Logged once per reason (a bounded set, whatever arrives); the topic is cut and escaped for the log.
     private func drop(_ reason: DropReason, topic: String?) {
         metrics.dropped(reason)
-        let kind = "\(reason.rawValue) \(topic ?? "?")"
-        if loggedKinds.insert(kind).inserted {
+        if loggedReasons.insert(reason).inserted {
             logger.warning(
-                "dropped a bus message (further drops of this kind are only counted)",
-                metadata: ["reason": "\(reason.rawValue)", "topic": "\(topic ?? "?")"])
+                "dropped a bus message (further drops for this reason are only counted)",
+                metadata: ["reason": "\(reason.rawValue)", "topic": "\(LogText.cut(topic ?? "?"))"])
         }
     }
 

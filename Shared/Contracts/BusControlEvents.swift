@@ -7,7 +7,7 @@ public enum ControlTopics {
     ]
 
     public static func contains(_ topic: String) -> Bool {
-        all.contains(Shard.baseTopic(topic)) || topic.hasPrefix("bus.probe.")
+        all.contains(Shard.baseTopic(topic)) || topic.hasPrefix(ProbeTopics.prefix)
     }
 }
 
@@ -20,15 +20,31 @@ public struct BusReplayRequested: BusEvent, Equatable {
     public var stream: String
     public var topic: String
     public var fromSeq: UInt64
+    /// The last seq wanted (inclusive); nil: everything from `fromSeq` on.
+    public var toSeq: UInt64?
     public var requestedBy: String
     public var reason: Reason
 
-    public init(stream: String, topic: String, fromSeq: UInt64, requestedBy: String, reason: Reason) {
+    public init(
+        stream: String, topic: String, fromSeq: UInt64, toSeq: UInt64? = nil, requestedBy: String, reason: Reason
+    ) {
         self.stream = stream
         self.topic = topic
         self.fromSeq = fromSeq
+        self.toSeq = toSeq
         self.requestedBy = requestedBy
         self.reason = reason
+    }
+}
+
+extension BusReplayRequested: ValidatedBusEvent {
+    public var validationProblem: String? {
+        guard BusLimits.isSeq(fromSeq) else { return "fromSeq outside 1...Int64.max" }
+        if let toSeq, !BusLimits.isSeq(toSeq) || toSeq < fromSeq { return "toSeq outside fromSeq...Int64.max" }
+        guard BusLimits.isName(stream), BusLimits.isName(requestedBy), topic.utf8.count <= BusLimits.maxTopicBytes,
+            BusLimits.isName(topic)
+        else { return "stream, topic or requestedBy empty or too long" }
+        return nil
     }
 }
 
@@ -58,6 +74,20 @@ public struct BusReplayUnavailable: BusEvent, Equatable {
     }
 }
 
+extension BusReplayUnavailable: ValidatedBusEvent {
+    public var validationProblem: String? {
+        guard BusLimits.isSeq(fromSeq), BusLimits.isSeq(firstAvailableSeq) else {
+            return "fromSeq or firstAvailableSeq outside 1...Int64.max"
+        }
+        guard fromSeq < firstAvailableSeq else { return "firstAvailableSeq not after fromSeq" }
+        guard BusLimits.isName(stream), BusLimits.isName(requestedBy), topic.utf8.count <= BusLimits.maxTopicBytes,
+            BusLimits.isName(topic)
+        else { return "stream, topic or requestedBy empty or too long" }
+        if let resynchronisation, resynchronisation.utf8.count > 1_000 { return "resynchronisation too long" }
+        return nil
+    }
+}
+
 /// Sent every few seconds by every service, so a quiet stream can be told from a dead one and a subscriber
 /// notices a missed tail even when no further message comes.
 public struct ServiceHeartbeat: BusEvent, Equatable {
@@ -83,5 +113,23 @@ public struct ServiceHeartbeat: BusEvent, Equatable {
         self.uptimeSeconds = uptimeSeconds
         self.latestSeq = latestSeq
         self.intervalSeconds = intervalSeconds
+    }
+}
+
+extension ServiceHeartbeat: ValidatedBusEvent {
+    public var validationProblem: String? {
+        guard BusLimits.isName(service), BusLimits.isName(instance), BusLimits.isName(stream),
+            version.utf8.count <= BusLimits.maxNameBytes
+        else { return "service, instance, stream or version empty or too long" }
+        guard latestSeq.count <= BusLimits.maxHeartbeatTopics else { return "too many topics" }
+        for (topic, seq) in latestSeq {
+            guard seq <= BusLimits.maxSeq, topic.utf8.count <= BusLimits.maxTopicBytes else {
+                return "a latest seq above Int64.max or a topic too long"
+            }
+        }
+        guard uptimeSeconds.isFinite, uptimeSeconds >= 0, intervalSeconds.isFinite, intervalSeconds > 0 else {
+            return "uptime or interval not a finite positive number"
+        }
+        return nil
     }
 }

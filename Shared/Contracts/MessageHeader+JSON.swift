@@ -36,6 +36,7 @@ extension MessageHeader {
         }
         if let correlationId { key("correlationId"); string(correlationId) }
         if let customerKey { key("customerKey"); string(customerKey) }
+        if let epoch { key("epoch"); string(epoch) }
         key("messageId"); string(messageId.uuidString)
         if let replay { key("replay"); out.append(contentsOf: Array((replay ? "true" : "false").utf8)) }
         key("schemaVersion"); out.append(contentsOf: Array(String(schemaVersion).utf8))
@@ -45,6 +46,14 @@ extension MessageHeader {
         key("timestamp"); string(BusJSON.formatTimestamp(timestamp))
         out.append(UInt8(ascii: "}"))
         return out
+    }
+
+    /// Reads a header only in the plain form this project writes (no escapes, no unusual types), or nil. The bus
+    /// checks headers with this: what it accepts, every consumer's reader reads the same way.
+    public init?(plainJSONBytes bytes: [UInt8]) {
+        var reader = FastHeaderReader(bytes)
+        guard let header = reader.read() else { return nil }
+        self = header
     }
 
     /// Reads a header; throws like `JSONDecoder` when the bytes are not one.
@@ -70,7 +79,7 @@ private struct FastHeaderReader {
 
     mutating func read() -> MessageHeader? {
         var schemaVersion: Int?, messageId: UUID?, stream: String?, seq: UInt64?, timestamp: Date?, tenant: String?
-        var customerKey: String?, correlationId: String?, replay: Bool?
+        var customerKey: String?, correlationId: String?, replay: Bool?, epoch: String?
         skipSpace()
         guard take(UInt8(ascii: "{")) else { return nil }
         skipSpace()
@@ -90,6 +99,7 @@ private struct FastHeaderReader {
             case "timestamp": guard let text = readString(), let date = BusJSON.parseTimestamp(text) else { return nil }; timestamp = date
             case "customerKey": if readNull() { customerKey = nil } else { guard let text = readString() else { return nil }; customerKey = text }
             case "correlationId": if readNull() { correlationId = nil } else { guard let text = readString() else { return nil }; correlationId = text }
+            case "epoch": if readNull() { epoch = nil } else { guard let text = readString() else { return nil }; epoch = text }
             case "replay": if readNull() { replay = nil } else { guard let flag = readBool() else { return nil }; replay = flag }
             default: guard skipValue() else { return nil }
             }
@@ -104,7 +114,7 @@ private struct FastHeaderReader {
         }
         return MessageHeader(
             schemaVersion: schemaVersion, messageId: messageId, stream: stream, seq: seq, timestamp: timestamp,
-            tenant: tenant, customerKey: customerKey, correlationId: correlationId, replay: replay)
+            tenant: tenant, customerKey: customerKey, correlationId: correlationId, replay: replay, epoch: epoch)
     }
 
     mutating func skipSpace() {

@@ -21,11 +21,16 @@ public struct MessageHeader: Codable, Sendable, Equatable {
     public var correlationId: String?
     /// True when the message is re-sent from the owner's outbox in answer to a replay request.
     public var replay: Bool?
+    /// The stream's epoch: a random id created with the owner's sequence table. A new epoch means the owner's
+    /// numbering started again (its database was lost or replaced), so consumers reset their cursors for it.
+    public var epoch: String?
 
     public init(
         schemaVersion: Int, messageId: UUID = .randomMessageID(), stream: String, seq: UInt64, timestamp: Date = Date(),
-        tenant: String = "default", customerKey: String? = nil, correlationId: String? = nil, replay: Bool? = nil
+        tenant: String = "default", customerKey: String? = nil, correlationId: String? = nil, replay: Bool? = nil,
+        epoch: String? = nil
     ) {
+        self.epoch = epoch
         self.schemaVersion = schemaVersion
         self.messageId = messageId
         self.stream = stream

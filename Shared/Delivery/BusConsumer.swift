@@ -13,6 +13,11 @@ import VectisContracts
 /// duplicate and is skipped; one beyond the next expected seq reveals a gap: it is not applied (that would
 /// skip the missing ones for good), and `bus.replay.requested` asks the owner to re-send from the first
 /// missing seq. Start-up and heartbeats trigger the same request when the owner is ahead.
+///
+/// Nothing that arrives is trusted for more than it can prove: control messages are checked against what this
+/// consumer asked for and what the owner announced (`BusConsumer+Control.swift`), a stream whose epoch changes
+/// is read again from its start (`BusConsumer+Epochs.swift`), and a transient database error rolls the batch
+/// back and retries it instead of setting messages aside.
 public final class BusConsumer: Service, Sendable {
     /// Runs inside the batch's transaction. Append to the outbox through `db` to publish in the same commit.
     public typealias Handler = @Sendable (ReceivedEvent, Database) throws -> Void
@@ -22,23 +27,33 @@ public final class BusConsumer: Service, Sendable {
         public var topic: String
     }
 
-    private let subscriber: BusSubscriber
-    private let publisher: BusPublisher
-    private let database: DatabasePool
-    private let filters: [TopicFilter]
-    private let relay: OutboxRelay?
-    private let configuration: DeliveryConfiguration
-    private let metrics: DeliveryMetrics
-    private let logger: Logger
-    private let handler: Handler
-    private let state = Mutex(State())
+    let subscriber: BusSubscriber
+    let publisher: BusPublisher
+    let database: DatabasePool
+    let filters: [TopicFilter]
+    let relay: OutboxRelay?
+    let configuration: DeliveryConfiguration
+    let metrics: DeliveryMetrics
+    let logger: Logger
+    let handler: Handler
+    let state = Mutex(State())
 
     struct State {
         var cursors: [Key: UInt64] = [:]
         /// Replays asked for and not yet answered by progress.
         var pending: [Key: ContinuousClock.Instant] = [:]
+        /// The latest seq each owner's heartbeat announced, per (stream, topic) this consumer takes.
+        var announced: [Key: UInt64] = [:]
+        /// A heartbeat announced less than the cursor once: the seq it announced (a second one confirms).
+        var suspectedRegression: [Key: UInt64] = [:]
+        /// The owner said it no longer holds what was asked for: the first seq it still has. The loss is accepted
+        /// only when a message with exactly that seq arrives from the stream — a notice alone moves nothing.
+        var skipAllowed: [Key: UInt64] = [:]
+        /// Per stream: the epoch its cursors belong to, and epochs seen replaced (their stragglers are dropped).
+        var epochs: [String: String] = [:]
+        var retiredEpochs: [String: [String]] = [:]
         var lastOwnHeartbeat: ContinuousClock.Instant?
-        var started = false
+        var applyFailureStreak = 0
     }
 
     /// `filters` are the data topics the handler wants; heartbeats and replay traffic are handled here.
@@ -71,16 +86,32 @@ public final class BusConsumer: Service, Sendable {
         }
     }
 
+    /// Consecutive failed attempts to apply the current batch; `/readyz` fails from
+    /// `DeliveryConfiguration.applyFailureStreakUnready` on.
+    public var applyFailureStreak: Int { state.withLock { $0.applyFailureStreak } }
+
+    public var isApplying: Bool { applyFailureStreak < configuration.applyFailureStreakUnready }
+
     /// Last applied seq per (stream, topic), as stored.
     public var cursors: [Key: UInt64] { state.withLock { $0.cursors } }
 
     public func run() async throws {
-        let stored = try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT stream, topic, last_applied FROM bus_cursor").map {
-                (Key(stream: $0["stream"], topic: $0["topic"]), $0["last_applied"] as UInt64)
+        let (stored, epochs) = try await database.read { db in
+            let cursors = try Row.fetchAll(db, sql: "SELECT stream, topic, last_applied FROM bus_cursor").map {
+                (Key(stream: $0[0], topic: $0[1]), UInt64(clamping: $0[2] as Int64))
+            }
+            let epochs = try Row.fetchAll(db, sql: "SELECT stream, epoch, retired FROM bus_stream_epoch").map {
+                ($0[0] as String, $0[1] as String, ($0[2] as String).split(separator: ",").map(String.init))
+            }
+            return (cursors, epochs)
+        }
+        state.withLock { state in
+            state.cursors = Dictionary(stored, uniquingKeysWith: max)
+            for (stream, epoch, retired) in epochs {
+                state.epochs[stream] = epoch
+                state.retiredEpochs[stream] = retired
             }
         }
-        state.withLock { $0.cursors = Dictionary(stored, uniquingKeysWith: max) }
         _ = await subscriber.waitUntilReady()
         _ = await publisher.waitUntilReady()
         // Ask every known stream for what it published while this service was away.
@@ -97,8 +128,24 @@ public final class BusConsumer: Service, Sendable {
         var working = state.withLock { $0.cursors }
         for item in batch {
             if ControlTopics.contains(item.topic) {
+                // Control messages may reset cursors (a new epoch): what was gathered is applied first.
+                if !toApply.isEmpty, await commit(&toApply) == false { return }
                 await handleControl(item)
+                working = state.withLock { $0.cursors }
                 continue
+            }
+            switch epochVerdict(item.header) {
+            case .retired:
+                metrics.rejected(.retiredEpoch)
+                continue
+            case .changed(let epoch):
+                if !toApply.isEmpty, await commit(&toApply) == false { return }
+                await changeEpoch(of: item.header.stream, to: epoch)
+                working = state.withLock { $0.cursors }
+            case .current:
+                break
+            case .first(let epoch):
+                await adopt(epoch, for: item.header.stream)
             }
             let key = Key(stream: item.header.stream, topic: item.topic)
             let last = working[key] ?? 0
@@ -108,25 +155,88 @@ public final class BusConsumer: Service, Sendable {
             } else if seq == last + 1 {
                 toApply.append(item)
                 working[key] = seq
+            } else if acceptLoss(key, before: seq, after: last) {
+                toApply.append(item)
+                working[key] = seq
             } else {
                 gap(key, last: last, reason: .gap)
             }
         }
-        guard !toApply.isEmpty else { return }
-        do {
-            try await apply(toApply)
-            state.withLock { state in
-                for item in toApply {
-                    let key = Key(stream: item.header.stream, topic: item.topic)
-                    state.cursors[key] = max(state.cursors[key] ?? 0, item.header.seq)
-                    state.pending[key] = nil
-                }
-            }
-            metrics.applied.increment(by: Int64(toApply.count))
-        } catch {
-            // Nothing was applied; the cursors did not move, so the next message shows the gap and replays it.
-            logger.error("could not apply a batch; it will be replayed", metadata: ["error": "\(error)"])
+        if !toApply.isEmpty { _ = await commit(&toApply) }
+    }
+
+    /// The owner announced it pruned everything before `seq`, and here is `seq` itself: the loss is real.
+    private func acceptLoss(_ key: Key, before seq: UInt64, after last: UInt64) -> Bool {
+        let allowed = state.withLock { state -> Bool in
+            guard state.skipAllowed[key] == seq else { return false }
+            state.skipAllowed[key] = nil
+            return true
         }
+        guard allowed else { return false }
+        metrics.replayUnavailable.increment()
+        logger.error(
+            "messages lost: the owner no longer holds them; continuing from what it has",
+            metadata: [
+                "stream": "\(LogText.cut(key.stream))", "topic": "\(LogText.cut(key.topic))", "from": "\(last + 1)",
+                "firstAvailable": "\(seq)",
+            ])
+        return true
+    }
+
+    /// Applies `items` (retrying transient failures) and moves the cursors; false when they were not applied.
+    private func commit(_ items: inout [ReceivedEvent]) async -> Bool {
+        defer { items.removeAll(keepingCapacity: true) }
+        guard await applyRetrying(items) else { return false }
+        state.withLock { state in
+            for item in items {
+                let key = Key(stream: item.header.stream, topic: item.topic)
+                state.cursors[key] = max(state.cursors[key] ?? 0, item.header.seq)
+                state.pending[key] = nil
+            }
+        }
+        metrics.applied.increment(by: Int64(items.count))
+        return true
+    }
+
+    /// SQLite said busy, full, locked or I/O: the batch is rolled back and tried again after a pause that
+    /// doubles, for as long as it takes — the messages are fine, the database is not (yet).
+    private func applyRetrying(_ items: [ReceivedEvent]) async -> Bool {
+        var delay = configuration.applyRetryDelay
+        while true {
+            do {
+                try await apply(items)
+                state.withLock { $0.applyFailureStreak = 0 }
+                metrics.applyFailureStreak.record(0)
+                return true
+            } catch where Self.isTransient(error) {
+                let streak = state.withLock { state in
+                    state.applyFailureStreak += 1
+                    return state.applyFailureStreak
+                }
+                metrics.applyRetries.increment()
+                metrics.applyFailureStreak.record(streak)
+                if streak == 1 || streak % 20 == 0 {
+                    logger.warning(
+                        "could not apply a batch (transient database error); retrying",
+                        metadata: ["attempt": "\(streak)", "error": "\(error)", "retryInMs": "\(delay.milliseconds)"])
+                }
+                if Task.isCancelled || Task.isShuttingDownGracefully { return false }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, configuration.applyRetryMaxDelay)
+            } catch {
+                // Not transient and not one message's fault (those are dead-lettered inside `apply`): nothing was
+                // applied and the cursors did not move, so the next message shows the gap and replays it.
+                logger.error("could not apply a batch; it will be replayed", metadata: ["error": "\(error)"])
+                return false
+            }
+        }
+    }
+
+    /// Errors of the database, not of the message: retried, never dead-lettered.
+    static func isTransient(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        return [.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_NOMEM, .SQLITE_PROTOCOL]
+            .contains(error.resultCode)
     }
 
     private func apply(_ items: [ReceivedEvent]) async throws {
@@ -145,6 +255,8 @@ public final class BusConsumer: Service, Sendable {
                     for item in items { try handler(item, db) }
                     return .commit
                 }
+            } catch where Self.isTransient(error) {
+                throw error
             } catch {
                 // Some handler failed: redo message by message, so only the failing ones are set aside.
                 for item in items {
@@ -153,20 +265,18 @@ public final class BusConsumer: Service, Sendable {
                             try handler(item, db)
                             return .commit
                         }
+                    } catch where Self.isTransient(error) {
+                        throw error
                     } catch {
                         // A message its handler cannot take is kept, not retried forever and not lost.
                         metrics.applyFailures.increment()
                         logger.error(
-                            "handler failed; message kept in bus_dead_letter",
-                            metadata: ["topic": "\(item.topic)", "stream": "\(item.header.stream)",
-                                       "seq": "\(item.header.seq)", "error": "\(error)"])
-                        try db.execute(
-                            sql: """
-                                INSERT INTO bus_dead_letter (stream, topic, seq, header, body, error, failed_at)
-                                VALUES (?, ?, ?, ?, ?, ?, ?)
-                                """,
-                            arguments: [item.header.stream, item.topic, item.header.seq, Data(item.header.jsonBytes()),
-                                        Data(item.message.body), "\(error)", now])
+                            "handler failed; message kept in bus_dead_letter (vectis dead-letters list|retry)",
+                            metadata: [
+                                "topic": "\(LogText.cut(item.topic))", "stream": "\(LogText.cut(item.header.stream))",
+                                "seq": "\(item.header.seq)", "error": "\(error)",
+                            ])
+                        try DeadLetters.insert(item, error: error, at: now, in: db)
                     }
                 }
             }
@@ -177,64 +287,12 @@ public final class BusConsumer: Service, Sendable {
                     ON CONFLICT (stream, topic) DO UPDATE SET last_applied = excluded.last_applied,
                         updated_at = excluded.updated_at
                     """
-                ).execute(arguments: [key.stream, key.topic, seq, now])
+                ).execute(arguments: [key.stream, key.topic, Int64(clamping: seq), now])
             }
         }
     }
 
-    private func handleControl(_ item: ReceivedEvent) async {
-        switch item.event {
-        case let heartbeat as ServiceHeartbeat:
-            if heartbeat.stream == publisher.stream {
-                state.withLock { $0.lastOwnHeartbeat = .now }
-            }
-            let cursors = state.withLock { $0.cursors }
-            for (topic, latest) in heartbeat.latestSeq where filters.contains(where: { $0.matches(topic) }) {
-                let key = Key(stream: heartbeat.stream, topic: topic)
-                let last = cursors[key] ?? 0
-                if latest > last { gap(key, last: last, reason: .heartbeat) }
-            }
-        case let request as BusReplayRequested:
-            relay?.requestReplay(request)
-        case let notice as BusReplayUnavailable where notice.requestedBy == publisher.stream:
-            await accept(notice)
-        default:
-            break
-        }
-    }
-
-    /// The owner pruned part of what we missed: count it, say so, and continue from what it still holds.
-    private func accept(_ notice: BusReplayUnavailable) async {
-        let key = Key(stream: notice.stream, topic: notice.topic)
-        let skipTo = notice.firstAvailableSeq - 1
-        guard (state.withLock { $0.cursors[key] ?? 0 }) < skipTo else { return }
-        metrics.replayUnavailable.increment()
-        logger.error(
-            "messages lost: the owner no longer holds them",
-            metadata: [
-                "stream": "\(notice.stream)", "topic": "\(notice.topic)", "from": "\(notice.fromSeq)",
-                "firstAvailable": "\(notice.firstAvailableSeq)",
-                "resynchronisation": "\(notice.resynchronisation ?? "none offered")",
-            ])
-        do {
-            try await database.write { db in
-                try db.execute(
-                    sql: """
-                        INSERT INTO bus_cursor (stream, topic, last_applied, updated_at) VALUES (?, ?, ?, ?)
-                        ON CONFLICT (stream, topic) DO UPDATE SET last_applied = max(last_applied, excluded.last_applied)
-                        """,
-                    arguments: [key.stream, key.topic, skipTo, Date().timeIntervalSince1970])
-            }
-            state.withLock { state in
-                state.cursors[key] = max(state.cursors[key] ?? 0, skipTo)
-                state.pending[key] = nil
-            }
-        } catch {
-            logger.error("could not store the skipped range", metadata: ["error": "\(error)"])
-        }
-    }
-
-    private func gap(_ key: Key, last: UInt64, reason: BusReplayRequested.Reason) {
+    func gap(_ key: Key, last: UInt64, reason: BusReplayRequested.Reason) {
         let now = ContinuousClock.now
         let ask = state.withLock { state -> Bool in
             if let asked = state.pending[key], now - asked < configuration.replayRetryAfter { return false }
@@ -245,14 +303,25 @@ public final class BusConsumer: Service, Sendable {
         metrics.gapsDetected.increment()
         logger.info(
             "missed messages; asking for a replay",
-            metadata: ["stream": "\(key.stream)", "topic": "\(key.topic)", "from": "\(last + 1)", "reason": "\(reason.rawValue)"])
+            metadata: [
+                "stream": "\(LogText.cut(key.stream))", "topic": "\(LogText.cut(key.topic))", "from": "\(last + 1)",
+                "reason": "\(reason.rawValue)",
+            ])
         requestReplay(key, from: last + 1, reason: reason)
     }
 
-    private func requestReplay(_ key: Key, from seq: UInt64, reason: BusReplayRequested.Reason) {
+    func requestReplay(_ key: Key, from seq: UInt64, reason: BusReplayRequested.Reason) {
+        // Cursors never exceed Int64.max (validated on the way in), so `seq` is a valid fromSeq.
+        guard BusLimits.isSeq(seq) else { return }
         metrics.replaysRequested.increment()
         state.withLock { $0.pending[key] = .now }
         publisher.publishControl(BusReplayRequested(
             stream: key.stream, topic: key.topic, fromSeq: seq, requestedBy: publisher.stream, reason: reason))
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        components.seconds &* 1_000 &+ components.attoseconds / 1_000_000_000_000_000
     }
 }

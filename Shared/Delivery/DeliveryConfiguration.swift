@@ -12,9 +12,18 @@ public struct DeliveryConfiguration: Sendable {
     public var replayRetryAfter: Duration
     /// Most rows one replay re-sends; a requester still behind asks again.
     public var replayBatchLimit: Int
-    /// Replay requests served per second per service, with bursts up to `replayBurst` (a storm cannot melt the bus).
+    /// Replay requests served per second *per requester*, with bursts up to `replayBurst` (a storm cannot melt the
+    /// bus, and one noisy requester cannot use up the others' share).
     public var replayRequestsPerSecond: Double
     public var replayBurst: Double
+    /// Rows an owner re-sends per second at most, whoever asks (bursts of twice that).
+    public var replayRowsPerSecond: Double
+    /// First wait after a batch failed on a transient database error (busy, full, I/O); it doubles up to
+    /// `applyRetryMaxDelay`, and the batch is retried until it applies — never dead-lettered for it.
+    public var applyRetryDelay: Duration
+    public var applyRetryMaxDelay: Duration
+    /// After this many failed attempts in a row, `/readyz` reports the service not ready.
+    public var applyFailureStreakUnready: Int
     /// What the owner tells a subscriber whose replay range was pruned.
     public var resynchronisation: String?
     /// The relay raises its alarm (a warning, `vectis_bus_outbox_alarms_total`) when this many committed rows wait
@@ -25,7 +34,9 @@ public struct DeliveryConfiguration: Sendable {
     public init(
         outboxMaxAge: Duration = .seconds(72 * 3600), outboxMaxRows: Int = 1_000_000,
         pruneInterval: Duration = .seconds(30), heartbeatInterval: Duration = .seconds(5), replayRetryAfter: Duration = .seconds(2),
-        replayBatchLimit: Int = 20_000, replayRequestsPerSecond: Double = 20, replayBurst: Double = 40,
+        replayBatchLimit: Int = 20_000, replayRequestsPerSecond: Double = 5, replayBurst: Double = 20,
+        replayRowsPerSecond: Double = 50_000, applyRetryDelay: Duration = .milliseconds(50),
+        applyRetryMaxDelay: Duration = .seconds(5), applyFailureStreakUnready: Int = 3,
         resynchronisation: String? = nil, outboxAlarmRows: Int = 50_000, outboxAlarmAge: Duration = .seconds(60)
     ) {
         self.outboxAlarmRows = outboxAlarmRows
@@ -38,6 +49,10 @@ public struct DeliveryConfiguration: Sendable {
         self.replayBatchLimit = replayBatchLimit
         self.replayRequestsPerSecond = replayRequestsPerSecond
         self.replayBurst = replayBurst
+        self.replayRowsPerSecond = replayRowsPerSecond
+        self.applyRetryDelay = applyRetryDelay
+        self.applyRetryMaxDelay = applyRetryMaxDelay
+        self.applyFailureStreakUnready = applyFailureStreakUnready
         self.resynchronisation = resynchronisation
     }
 }

@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import VectisContracts
 
 /// The tables reliable delivery keeps in each service's own database.
 ///
@@ -9,6 +11,9 @@ import GRDB
 /// - `bus_cursor`: per (stream, topic) consumed, the last seq applied — written in the same transaction as
 ///   the apply, which is what makes the effect exactly-once.
 /// - `bus_dead_letter`: messages whose handler failed, kept with the error instead of blocking the stream.
+/// - `bus_outbox_epoch`: this service's stream epoch, a random id made with the sequence table (a lost or
+///   replaced database gets a new one, which tells consumers the numbering started again).
+/// - `bus_stream_epoch`: per stream consumed, the epoch its cursors belong to, and the epochs seen retired.
 public enum DeliveryTables {
     public static func register(in migrator: inout DatabaseMigrator) {
         migrator.registerMigration("delivery-v1") { db in
@@ -49,6 +54,25 @@ public enum DeliveryTables {
                     failed_at DOUBLE NOT NULL
                 );
                 """)
+        }
+        migrator.registerMigration("delivery-v2-epochs") { db in
+            try db.execute(sql: """
+                CREATE TABLE bus_outbox_epoch (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    epoch TEXT NOT NULL,
+                    created_at DOUBLE NOT NULL
+                );
+                CREATE TABLE bus_stream_epoch (
+                    stream TEXT PRIMARY KEY NOT NULL,
+                    epoch TEXT NOT NULL,
+                    retired TEXT NOT NULL DEFAULT '',
+                    updated_at DOUBLE NOT NULL
+                );
+                ALTER TABLE bus_dead_letter ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+                """)
+            try db.execute(
+                sql: "INSERT INTO bus_outbox_epoch (id, epoch, created_at) VALUES (1, ?, ?)",
+                arguments: [StreamEpoch.make(), Date().timeIntervalSince1970])
         }
     }
 }

@@ -11,13 +11,16 @@ public struct HeartbeatService: Service {
     let version: String
     let publisher: BusPublisher
     let outbox: Outbox?
+    /// With an outbox, its relay publishes the heartbeat after the rows it reports (see `OutboxRelay.post`).
+    let relay: OutboxRelay?
     let interval: Duration
     let logger: Logger
 
     public init(
         service: String, instance: String, version: String, publisher: BusPublisher, outbox: Outbox?,
-        interval: Duration, logger: Logger
+        relay: OutboxRelay? = nil, interval: Duration, logger: Logger
     ) {
+        self.relay = relay
         self.service = service
         self.instance = instance
         self.version = version
@@ -32,7 +35,7 @@ public struct HeartbeatService: Service {
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             var latest = publisher.latestSeq
-            if let outbox {
+            if let outbox, relay == nil {
                 do {
                     latest.merge(try await outbox.latestSeq()) { max($0, $1) }
                 } catch {
@@ -40,9 +43,14 @@ public struct HeartbeatService: Service {
                 }
             }
             let uptime = ContinuousClock.now - started
-            publisher.publishControl(ServiceHeartbeat(
+            let heartbeat = ServiceHeartbeat(
                 service: service, instance: instance, stream: publisher.stream, version: version,
-                uptimeSeconds: Double(uptime.components.seconds), latestSeq: latest, intervalSeconds: seconds))
+                uptimeSeconds: Double(uptime.components.seconds), latestSeq: latest, intervalSeconds: seconds)
+            if let relay {
+                relay.post(heartbeat)
+            } else {
+                publisher.publishControl(heartbeat, epoch: outbox?.epoch ?? publisher.memoryEpoch)
+            }
             try? await gracefulShutdownAwareSleep(interval)
         }
     }

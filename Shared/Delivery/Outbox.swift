@@ -8,6 +8,8 @@ import VectisContracts
 /// caused them, and a relay sends them after commit. A crash between commit and send loses nothing.
 public final class Outbox: Sendable {
     public let stream: String
+    /// This stream's epoch (`bus_outbox_epoch`), carried in every header; nil for a database without one.
+    public let epoch: String?
     let database: DatabasePool
     let wake = WakeSignal()
     private let encoder = Mutex(BusJSON.makeEncoder())
@@ -15,6 +17,9 @@ public final class Outbox: Sendable {
     public init(stream: String, database: DatabasePool) {
         self.stream = stream
         self.database = database
+        epoch = (try? database.read { db in
+            try String.fetchOne(db, sql: "SELECT epoch FROM bus_outbox_epoch WHERE id = 1")
+        }) ?? nil
         // One observer for the pool's lifetime wakes the relay after any commit that added outbox rows.
         database.add(transactionObserver: CommitObserver(wake: wake), extent: .databaseLifetime)
     }
@@ -37,7 +42,7 @@ public final class Outbox: Sendable {
             arguments: [wireTopic])!
         let header = MessageHeader(
             schemaVersion: E.schemaVersion, stream: stream, seq: seq, tenant: tenant, customerKey: customerKey,
-            correlationId: correlationId)
+            correlationId: correlationId, epoch: epoch)
         let headerBytes = Data(header.jsonBytes())
         let bodyBytes = try encoder.withLock { try $0.encode(event) }
         try db.cachedStatement(sql: """
@@ -79,11 +84,17 @@ public final class Outbox: Sendable {
     }
 
     /// Rows of `topic` from `fromSeq`, and the first seq still held (nil when the topic has none left).
-    func replayRows(topic: String, fromSeq: UInt64, limit: Int) async throws -> (rows: [Row], firstAvailable: UInt64?, latest: UInt64) {
-        try await database.read { db in
+    func replayRows(
+        topic: String, fromSeq: UInt64, toSeq: UInt64?, limit: Int
+    ) async throws -> (rows: [Row], firstAvailable: UInt64?, latest: UInt64) {
+        // Both bounds were validated into 1...Int64.max; clamp again so no number off the wire can trap here.
+        let from = Int64(clamping: fromSeq)
+        let to = Int64(clamping: toSeq ?? UInt64(Int64.max))
+        return try await database.read { db in
             let rows = try GRDB.Row.fetchAll(
-                db, sql: "SELECT id, topic, seq, header, body, created_at FROM bus_outbox WHERE topic = ? AND seq >= ? ORDER BY seq LIMIT ?",
-                arguments: [topic, fromSeq, limit]
+                db,
+                sql: "SELECT id, topic, seq, header, body, created_at FROM bus_outbox WHERE topic = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
+                arguments: [topic, from, to, limit]
             ).map(Row.init)
             let first = try UInt64.fetchOne(db, sql: "SELECT MIN(seq) FROM bus_outbox WHERE topic = ?", arguments: [topic])
             let latest = try UInt64.fetchOne(
@@ -97,6 +108,21 @@ public final class Outbox: Sendable {
         var decoded = try MessageHeader(jsonBytes: header)
         decoded.replay = true
         return decoded.jsonBytes()
+    }
+
+    /// Per topic, the latest seq handed to the socket before `sentThrough` (rows after it are still to be sent).
+    func latestSent(sentThrough: Int64) async throws -> [String: UInt64] {
+        try await database.read { db in
+            var result: [String: UInt64] = [:]
+            for row in try GRDB.Row.fetchAll(
+                db,
+                sql: "SELECT s.topic, COALESCE((SELECT MIN(o.seq) - 1 FROM bus_outbox o WHERE o.topic = s.topic AND o.id > ?), s.last_seq) FROM bus_outbox_sequence s",
+                arguments: [sentThrough])
+            {
+                result[row[0]] = row[1]
+            }
+            return result
+        }
     }
 
     /// The latest seq of each topic this stream has published.

@@ -12,12 +12,13 @@ public final class OutboxRelay: Service, Sendable {
     private let configuration: DeliveryConfiguration
     private let metrics: DeliveryMetrics
     private let logger: Logger
-    private let replays = Mutex<ReplayQueue>(ReplayQueue())
+    private let state: Mutex<RelayState>
 
-    struct ReplayQueue {
+    struct RelayState {
         var pending: [BusReplayRequested] = []
-        var tokens: Double = 0
-        var refilledAt = ContinuousClock.now
+        var gate: ReplayGate
+        /// A heartbeat waiting for the relay to fill in what it has sent and publish it after those rows.
+        var heartbeat: ServiceHeartbeat?
     }
 
     public init(
@@ -29,35 +30,44 @@ public final class OutboxRelay: Service, Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
-        replays.withLock { $0.tokens = configuration.replayBurst }
+        state = Mutex(RelayState(gate: ReplayGate(
+            requestsPerSecond: configuration.replayRequestsPerSecond, burst: configuration.replayBurst,
+            rowsPerSecond: configuration.replayRowsPerSecond, cooldown: configuration.replayRetryAfter / 2)))
     }
 
-    /// Queues a replay of this stream. Throttled by a token bucket; a request already covered by a queued one
-    /// (same topic and requester, no earlier start) is merged into it.
+    /// Another service's heartbeat came through the bus: its stream may ask for replays for a while.
+    public func noteHeartbeat(from stream: String, interval: Duration) {
+        state.withLock { $0.gate.heartbeat(from: stream, interval: interval) }
+    }
+
+    /// Queues a replay of this stream (see `ReplayGate` for who is served and how much). A request already
+    /// covered by a queued one (same topic and requester) is merged into it.
     public func requestReplay(_ request: BusReplayRequested) {
         guard request.stream == outbox.stream else { return }
-        let accepted = replays.withLock { queue -> Bool in
-            let now = ContinuousClock.now
-            let elapsed = now - queue.refilledAt
-            queue.refilledAt = now
-            queue.tokens = min(
-                configuration.replayBurst,
-                queue.tokens + configuration.replayRequestsPerSecond * Double(elapsed.components.seconds)
-                    + configuration.replayRequestsPerSecond * Double(elapsed.components.attoseconds) / 1e18)
-            if let index = queue.pending.firstIndex(where: { $0.topic == request.topic && $0.requestedBy == request.requestedBy }) {
-                queue.pending[index].fromSeq = min(queue.pending[index].fromSeq, request.fromSeq)
-                return true
+        let refusal = state.withLock { state -> ReplayGate.Refusal? in
+            if let index = state.pending.firstIndex(where: { $0.topic == request.topic && $0.requestedBy == request.requestedBy }) {
+                state.pending[index].fromSeq = min(state.pending[index].fromSeq, request.fromSeq)
+                state.pending[index].toSeq = nil
+                return nil
             }
-            guard queue.tokens >= 1 else { return false }
-            queue.tokens -= 1
-            queue.pending.append(request)
-            return true
+            if let refusal = state.gate.admit(request) { return refusal }
+            // Bounded: one entry per (requester, topic) at most, and requesters are bounded by the gate.
+            state.pending.append(request)
+            return nil
         }
-        if accepted {
-            outbox.wake.signal()
+        if let refusal {
+            metrics.refused(refusal)
+            if refusal == .requesterThrottled { metrics.replayRequestsThrottled.increment() }
         } else {
-            metrics.replayRequestsThrottled.increment()
+            outbox.wake.signal()
         }
+    }
+
+    /// Publishes `heartbeat` once the rows handed to the socket before it are known: its `latestSeq` is what
+    /// this relay has sent, so a consumer never sees a heartbeat announce less than a message that preceded it.
+    public func post(_ heartbeat: ServiceHeartbeat) {
+        state.withLock { $0.heartbeat = heartbeat }
+        outbox.wake.signal()
     }
 
     public func run() async throws {
@@ -78,17 +88,23 @@ public final class OutboxRelay: Service, Sendable {
     /// Sends, serves replays and prunes until cancelled (graceful shutdown).
     private func relay() async throws {
         var sentThrough = try await outbox.sentThrough()
+        var sentLatest = try await outbox.latestSent(sentThrough: sentThrough)
         var lastPrune = ContinuousClock.now
         var lastGauge = ContinuousClock.now - .seconds(10)
         var alarmRaised = false
         while !Task.isCancelled {
             try await serveReplays()
             let rows = try await outbox.rows(after: sentThrough, limit: Self.batchSize)
-            if !rows.isEmpty {
+            if let last = rows.last {
                 publisher.publish(frames: rows.map(\.frames))
-                sentThrough = rows.last!.id
+                sentThrough = last.id
+                for row in rows { sentLatest[row.topic] = max(sentLatest[row.topic] ?? 0, row.seq) }
                 // Remembered so a restart resends only what may not have gone out (consumers skip repeats).
                 try await outbox.setSentThrough(sentThrough)
+            }
+            if var heartbeat = state.withLock({ state in defer { state.heartbeat = nil }; return state.heartbeat }) {
+                heartbeat.latestSeq.merge(sentLatest) { max($0, $1) }
+                publisher.publishControl(heartbeat, epoch: outbox.epoch)
             }
             // Once a second, and after every full batch (a backlog is exactly when the gauges and alarm matter).
             if rows.count == Self.batchSize || ContinuousClock.now - lastGauge >= .seconds(1) {
@@ -123,13 +139,22 @@ public final class OutboxRelay: Service, Sendable {
     }
 
     private func serveReplays() async throws {
-        let requests = replays.withLock { queue in
-            defer { queue.pending = [] }
-            return queue.pending
+        let (requests, allowance) = state.withLock { state in
+            defer { state.pending = [] }
+            return (state.pending, state.gate.rowAllowance())
         }
-        for request in requests {
+        var left = allowance
+        for (index, request) in requests.enumerated() {
+            guard left > 0 else {
+                // The row budget is spent for now: keep the rest for the next turn, in order.
+                state.withLock { $0.pending.insert(contentsOf: requests[index...], at: 0) }
+                break
+            }
             let (rows, firstAvailable, latest) = try await outbox.replayRows(
-                topic: request.topic, fromSeq: request.fromSeq, limit: configuration.replayBatchLimit)
+                topic: request.topic, fromSeq: request.fromSeq, toSeq: request.toSeq,
+                limit: min(configuration.replayBatchLimit, left))
+            left -= rows.count
+            state.withLock { $0.gate.spend(rows: rows.count, for: request) }
             let oldestHeld = firstAvailable ?? (latest + 1)
             if request.fromSeq < oldestHeld && request.fromSeq <= latest {
                 // Part of the range was pruned: say so, then send what is left.

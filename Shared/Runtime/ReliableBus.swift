@@ -29,6 +29,10 @@ public final class ReliableBus: Sendable {
         metrics serviceMetrics: ServiceMetrics, logger: Logger, version: String = VectisVersion.current,
         handler: @escaping Handler = { _, _, _ in }
     ) throws {
+        if configuration.bus.curve == nil {
+            logger.warning(
+                "connecting to the bus WITHOUT authentication (VECTIS_BUS_INSECURE): development only")
+        }
         let subscriptions = Self.sharded(subscriptions, configuration.shard)
         connection = try BusConnection(
             configuration: configuration, subscriptions: subscriptions + BusConsumer.controlFilters,
@@ -45,7 +49,8 @@ public final class ReliableBus: Sendable {
             logger: logger, handler: { received, db in try handler(received, db, outbox) })
         heartbeat = HeartbeatService(
             service: configuration.service, instance: configuration.instance, version: version,
-            publisher: connection.publisher, outbox: outbox, interval: configuration.delivery.heartbeatInterval,
+            publisher: connection.publisher, outbox: outbox, relay: relay,
+            interval: configuration.delivery.heartbeatInterval,
             logger: logger)
     }
 
@@ -64,6 +69,11 @@ public final class ReliableBus: Sendable {
     /// Ready when the publisher's probe came back and the service's own heartbeat keeps coming back.
     public var readinessCheck: ReadinessCheck {
         ReadinessCheck("bus") { [connection, consumer] in connection.publisher.isReady && consumer.isLive }
+    }
+
+    /// Not ready while batches keep failing to apply (a full disk, a locked or broken database).
+    public var applyCheck: ReadinessCheck {
+        ReadinessCheck("apply") { [consumer] in consumer.isApplying }
     }
 }
 

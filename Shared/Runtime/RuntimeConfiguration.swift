@@ -44,7 +44,10 @@ public struct RuntimeConfiguration: Sendable {
     }
 
     /// Reads `VECTIS_*` variables over the defaults for `service`.
-    public init(service: String, defaultHTTPPort: Int, environment env: Environment = Environment()) throws {
+    /// `usesBus: false` for a part that never connects to the bus (the console): it needs no bus keys.
+    public init(
+        service: String, defaultHTTPPort: Int, environment env: Environment = Environment(), usesBus: Bool = true
+    ) throws {
         var bus = BusConfiguration()
         bus.publishEndpoint = env.string("VECTIS_BUS_PUBLISH", default: bus.publishEndpoint)
         bus.subscribeEndpoint = env.string("VECTIS_BUS_SUBSCRIBE", default: bus.subscribeEndpoint)
@@ -52,7 +55,7 @@ public struct RuntimeConfiguration: Sendable {
         bus.maxMessageBytes = try env.int("VECTIS_BUS_MAX_MESSAGE_BYTES", default: bus.maxMessageBytes)
         bus.sendHighWaterMark = Int32(try env.int("VECTIS_BUS_SNDHWM", default: Int(bus.sendHighWaterMark)))
         bus.receiveHighWaterMark = Int32(try env.int("VECTIS_BUS_RCVHWM", default: Int(bus.receiveHighWaterMark)))
-        bus.curve = try Self.curveKeys(env)
+        bus.curve = usesBus ? try Self.curveKeys(env, identity: service) : nil
         let levelText = env.string("VECTIS_LOG_LEVEL", default: "info")
         guard let level = Logger.Level(rawValue: levelText) else {
             throw ConfigurationError(
@@ -88,20 +91,40 @@ public struct RuntimeConfiguration: Sendable {
         }
     }
 
-    /// CURVE keys for the bus, when `VECTIS_BUS_SERVER_KEY` (the bus's public key) and
-    /// `VECTIS_BUS_CLIENT_SECRET_KEY_FILE` (this service's secret key; its public key is derived) are set.
-    public static func curveKeys(_ env: Environment) throws -> CurveClientKeys? {
-        guard let server = env["VECTIS_BUS_SERVER_KEY"] else { return nil }
-        guard let file = env["VECTIS_BUS_CLIENT_SECRET_KEY_FILE"],
-            let secret = (try? String(contentsOfFile: file, encoding: .utf8))?.split(whereSeparator: \.isNewline)
-                .map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { $0.count == 40 }),
-            let publicKey = try? ZMQCurve.publicKey(fromSecret: secret)
-        else {
-            throw ConfigurationError(
-                variable: "VECTIS_BUS_CLIENT_SECRET_KEY_FILE", value: env["VECTIS_BUS_CLIENT_SECRET_KEY_FILE"] ?? "(unset)",
-                expected: "a file with this service's 40-character Z85 secret key (VECTIS_BUS_SERVER_KEY is set)")
+    /// CURVE keys for the bus, which is authenticated by default. In order: `VECTIS_BUS_SERVER_KEY` (the bus's
+    /// public key) with `VECTIS_BUS_CLIENT_SECRET_KEY_FILE` (this client's secret key; its public key is derived);
+    /// else a key folder (`VECTIS_BUS_KEY_DIR`, or `<VECTIS_DATA_DIR>/bus-keys` as `make run` writes it) holding
+    /// `<identity>.secret`; else nil only with `VECTIS_BUS_INSECURE=1`, a development mode — otherwise start-up
+    /// stops and says what to set.
+    public static func curveKeys(_ env: Environment, identity: String) throws -> CurveClientKeys? {
+        if let server = env["VECTIS_BUS_SERVER_KEY"] {
+            guard let file = env["VECTIS_BUS_CLIENT_SECRET_KEY_FILE"], let secret = try? BusKeyDirectory.key(in: file),
+                let publicKey = try? ZMQCurve.publicKey(fromSecret: secret)
+            else {
+                throw ConfigurationError(
+                    variable: "VECTIS_BUS_CLIENT_SECRET_KEY_FILE", value: env["VECTIS_BUS_CLIENT_SECRET_KEY_FILE"] ?? "(unset)",
+                    expected: "a file with this client's 40-character Z85 secret key (VECTIS_BUS_SERVER_KEY is set)")
+            }
+            return CurveClientKeys(serverPublicKey: server, publicKey: publicKey, secretKey: secret)
         }
-        return CurveClientKeys(serverPublicKey: server, publicKey: publicKey, secretKey: secret)
+        if try env.bool("VECTIS_BUS_INSECURE", default: false) { return nil }
+        if let directory = BusKeyDirectory.resolve(env.values) {
+            do {
+                return try directory.clientKeys(identity: identity)
+            } catch {
+                throw ConfigurationError(
+                    variable: "VECTIS_BUS_KEY_DIR", value: directory.path,
+                    expected: "a bus key folder with bus.public and \(identity).secret (vectis keys init --dir …): \(error)")
+            }
+        }
+        throw ConfigurationError(
+            variable: "VECTIS_BUS_KEY_DIR", value: "(unset, and no <VECTIS_DATA_DIR>/bus-keys)",
+            expected: "set: the bus is authenticated (CURVE) by default — create keys with `vectis keys init --dir DIR`, or set VECTIS_BUS_INSECURE=1 for development only")
+    }
+
+    /// Whether `VECTIS_BUS_INSECURE` asks for the plain, unauthenticated bus (development only).
+    public static func busInsecure(_ env: Environment) -> Bool {
+        (try? env.bool("VECTIS_BUS_INSECURE", default: false)) ?? false
     }
 
     /// The host name, so replicas on different hosts or containers get distinct streams.

@@ -20,16 +20,19 @@ public final class ZMQSocketThread: Sendable {
         self.name = name
     }
 
-    /// Starts `body` on a new thread named `name`.
+    /// Starts `body` on a new thread named `name`. Socket loops need little stack (1 MiB); a loop that lets libzmq
+    /// process subscriptions (the bus) asks for more, since libzmq walks its subscription tries recursively.
     @discardableResult
-    public static func start(name: String, _ body: @escaping @Sendable () -> Void) -> ZMQSocketThread {
+    public static func start(
+        name: String, stackSize: Int = 1 << 20, _ body: @escaping @Sendable () -> Void
+    ) -> ZMQSocketThread {
         let handle = ZMQSocketThread(name: name)
         let thread = Thread {
             body()
             handle.markFinished()
         }
         thread.name = name
-        thread.stackSize = 1 << 20
+        thread.stackSize = stackSize
         thread.start()
         return handle
     }

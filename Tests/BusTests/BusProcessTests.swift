@@ -50,7 +50,7 @@ struct BusProcessTests {
         for _ in 0..<50 {
             let metrics = try await bus.get("/metrics").body
             forwarded = metrics.split(separator: "\n")
-                .first { $0.hasPrefix(#"vectis_bus_proxy_messages_total{socket="publishers",direction="received"}"#) }
+                .first { $0.hasPrefix("vectis_bus_forward_messages_total ") }
                 .flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
             if forwarded >= count { break }
             try await Task.sleep(for: .milliseconds(100))

@@ -13,7 +13,7 @@ struct CurveTests {
         let server = try ZMQCurve.keyPair()
         let service = try ZMQCurve.keyPair()
         let stranger = try ZMQCurve.keyPair()
-        try await TestBus.with(curveSecretKey: server.secretKey, allowedClientKeys: [service.publicKey]) { bus in
+        try await TestBus.with(curveSecretKey: server.secretKey, allowedClients: [service.publicKey: "backups"]) { bus in
             func configuration(_ keys: (publicKey: String, secretKey: String)?) -> BusConfiguration {
                 var configuration = bus.configuration
                 configuration.curve = keys.map { CurveClientKeys(serverPublicKey: server.publicKey, publicKey: $0.publicKey, secretKey: $0.secretKey) }
@@ -38,7 +38,7 @@ struct CurveTests {
             let strangerInbox = TestInbox(strangerSubscriber)
 
             let allowedPublisher = BusPublisher(
-                context: context, configuration: configuration(service), stream: "allowed/1", metrics: metrics, logger: TestBus.quietLogger)
+                context: context, configuration: configuration(service), stream: "backups/1", metrics: metrics, logger: TestBus.quietLogger)
             #expect(await allowedPublisher.waitUntilReady())
             let plainPublisher = BusPublisher(
                 context: context, configuration: configuration(nil), stream: "plain/1", metrics: metrics, logger: TestBus.quietLogger)
@@ -51,7 +51,7 @@ struct CurveTests {
             }
             let received = await inbox.wait { $0.count >= 20 }
             try await Task.sleep(for: .milliseconds(300))
-            #expect(Set(inbox.events.map(\.header.stream)) == ["allowed/1"], "nothing from peers without an allowed key")
+            #expect(Set(inbox.events.map(\.header.stream)) == ["backups/1"], "nothing from peers without an allowed key")
             #expect(received.count >= 20)
             #expect(plainInbox.events.isEmpty && strangerInbox.events.isEmpty, "peers without an allowed key read nothing")
             let plainReady = await plainPublisher.waitUntilReady()
@@ -63,11 +63,60 @@ struct CurveTests {
         }
     }
 
+    @Test("a service key publishing another service's topic, or a stream not its own, is dropped and counted; the legitimate flow goes on")
+    func ownership() async throws {
+        let server = try ZMQCurve.keyPair()
+        let backups = try ZMQCurve.keyPair()
+        let assets = try ZMQCurve.keyPair()
+        let tap = try ZMQCurve.keyPair()
+        let allowed = [backups.publicKey: "backups", assets.publicKey: "assets", tap.publicKey: "tap"]
+        try await TestBus.with(curveSecretKey: server.secretKey, allowedClients: allowed) { bus in
+            func configuration(_ keys: (publicKey: String, secretKey: String)) -> BusConfiguration {
+                var configuration = bus.configuration
+                configuration.curve = CurveClientKeys(serverPublicKey: server.publicKey, publicKey: keys.publicKey, secretKey: keys.secretKey)
+                return configuration
+            }
+            let context = try ZMQContext()
+            let metrics = BusMetrics(factory: bus.metrics.factory)
+            let subscriber = BusSubscriber(
+                context: context, configuration: configuration(tap), filters: [.prefix("backup.")],
+                metrics: metrics, logger: TestBus.quietLogger)
+            #expect(await subscriber.waitUntilReady())
+            let inbox = TestInbox(subscriber)
+            func publisher(_ keys: (publicKey: String, secretKey: String), _ stream: String) async -> BusPublisher {
+                let publisher = BusPublisher(
+                    context: context, configuration: configuration(keys), stream: stream, metrics: metrics, logger: TestBus.quietLogger)
+                _ = await publisher.waitUntilReady()
+                return publisher
+            }
+            let honest = await publisher(backups, "backups/1")
+            let impostor = await publisher(assets, "assets/1")  // the assets key, a topic backups owns
+            let foreignStream = await publisher(backups, "rules/1")  // the backups key, the rules service's stream
+            let tapPublisher = await publisher(tap, "tap/1")  // a tap may publish nothing but probes
+            for id in 1...20 {
+                impostor.publish(BackupJobRecorded.sample(Int64(id), status: .failure))
+                foreignStream.publish(BackupJobRecorded.sample(Int64(id), status: .success))
+                tapPublisher.publish(BackupJobRecorded.sample(Int64(id), status: .success))
+                honest.publish(BackupJobRecorded.sample(Int64(id)))
+            }
+            await inbox.wait { $0.count >= 20 }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(Set(inbox.events.map(\.header.stream)) == ["backups/1"], "only the owner's own stream came through")
+            #expect(inbox.events.count == 20)
+            let dropped = bus.proxy.droppedCounts
+            #expect(dropped["assets|topic_not_owned"] == 20, "\(dropped)")
+            #expect(dropped["backups|stream_not_own"] == 20, "\(dropped)")
+            #expect(dropped["tap|topic_not_owned"] == 20, "\(dropped)")
+            for publisher in [honest, impostor, foreignStream, tapPublisher] { await publisher.close() }
+            await subscriber.close()
+        }
+    }
+
     @Test("the tap needs an allowed key too")
     func tapNeedsAKey() async throws {
         let server = try ZMQCurve.keyPair()
         let operatorKey = try ZMQCurve.keyPair()
-        try await TestBus.with(curveSecretKey: server.secretKey, allowedClientKeys: [operatorKey.publicKey]) { bus in
+        try await TestBus.with(curveSecretKey: server.secretKey, allowedClients: [operatorKey.publicKey: "tap"]) { bus in
             /// The tap's first status line (it says whether its start-up round trip through the bus worked).
             func run(_ keys: (publicKey: String, secretKey: String)?) async -> String {
                 let options = Tap.Options(

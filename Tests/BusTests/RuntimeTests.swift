@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
+import VectisBus
 import VectisRuntime
 
 #if canImport(Glibc)
@@ -53,14 +54,14 @@ struct RuntimeTests {
 
     @Test("configuration comes from VECTIS_* variables over local defaults")
     func environmentOverDefaults() throws {
-        let defaults = try RuntimeConfiguration(service: "alerts", defaultHTTPPort: 8084, environment: Environment([:]))
+        let defaults = try RuntimeConfiguration(service: "alerts", defaultHTTPPort: 8084, environment: Environment.development([:]))
         #expect(defaults.httpPort == 8084)
         #expect(defaults.bus.publishEndpoint == "tcp://127.0.0.1:5550")
         #expect(defaults.logFormat == .human)
 
         let configured = try RuntimeConfiguration(
             service: "alerts", defaultHTTPPort: 8084,
-            environment: Environment([
+            environment: Environment.development([
                 "VECTIS_HTTP_PORT": "9000", "VECTIS_INSTANCE": "replica-2", "VECTIS_LOG_FORMAT": "json",
                 "VECTIS_BUS_SUBSCRIBE": "tcp://bus:5551", "VECTIS_LOG_LEVEL": "debug",
             ]))
@@ -71,16 +72,39 @@ struct RuntimeTests {
         #expect(configured.bus.subscribeEndpoint == "tcp://bus:5551")
     }
 
+    @Test("secure by default: without bus keys, and without VECTIS_BUS_INSECURE, a service refuses to start and says what to set")
+    func busKeysRequired() throws {
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-nokeys-\(UUID().uuidString)").path
+        var error: ConfigurationError?
+        do {
+            _ = try RuntimeConfiguration(service: "alerts", defaultHTTPPort: 8084, environment: Environment(["VECTIS_DATA_DIR": empty]))
+        } catch let caught as ConfigurationError {
+            error = caught
+        }
+        #expect(error?.variable == "VECTIS_BUS_KEY_DIR")
+        #expect(error?.description.contains("vectis keys init") == true)
+        // With a key folder, the service's own key is used.
+        let keys = empty + "/bus-keys"
+        try BusKeyDirectory.create(at: keys)
+        let configuration = try RuntimeConfiguration(
+            service: "alerts", defaultHTTPPort: 8084, environment: Environment(["VECTIS_DATA_DIR": empty]))
+        #expect(configuration.bus.curve?.publicKey == (try? String(contentsOfFile: keys + "/alerts.public", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines))
+        let attributes = try FileManager.default.attributesOfItem(atPath: keys + "/alerts.secret")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect((try FileManager.default.attributesOfItem(atPath: keys)[.posixPermissions] as? Int) == 0o700)
+    }
+
     @Test("an unusable value is refused with the variable's name, not guessed")
     func badValues() {
         let error = #expect(throws: ConfigurationError.self) {
             try RuntimeConfiguration(
-                service: "alerts", defaultHTTPPort: 8084, environment: Environment(["VECTIS_HTTP_PORT": "eighty"]))
+                service: "alerts", defaultHTTPPort: 8084, environment: Environment.development(["VECTIS_HTTP_PORT": "eighty"]))
         }
         #expect(error?.description == "VECTIS_HTTP_PORT=eighty is not an integer")
         #expect(throws: ConfigurationError.self) {
             try RuntimeConfiguration(
-                service: "alerts", defaultHTTPPort: 8084, environment: Environment(["VECTIS_LOG_FORMAT": "xml"]))
+                service: "alerts", defaultHTTPPort: 8084, environment: Environment.development(["VECTIS_LOG_FORMAT": "xml"]))
         }
     }
 

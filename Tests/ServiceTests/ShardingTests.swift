@@ -76,11 +76,11 @@ struct ShardingTests {
 
     @Test("VECTIS_SHARD is read as i/n and refused when it is not")
     func configuration() throws {
-        let shard = try RuntimeConfiguration(service: "backups", defaultHTTPPort: 8083, environment: Environment(["VECTIS_SHARD": "2/3"])).shard
+        let shard = try RuntimeConfiguration(service: "backups", defaultHTTPPort: 8083, environment: Environment.development(["VECTIS_SHARD": "2/3"])).shard
         #expect(shard == ShardAssignment(index: 2, count: 3))
         for bad in ["0/3", "4/3", "two/three", "1/0"] {
             #expect(throws: ConfigurationError.self) {
-                try RuntimeConfiguration(service: "backups", defaultHTTPPort: 8083, environment: Environment(["VECTIS_SHARD": bad]))
+                try RuntimeConfiguration(service: "backups", defaultHTTPPort: 8083, environment: Environment.development(["VECTIS_SHARD": bad]))
             }
         }
         #expect(Set(Shard.owned(index: 1, of: 3)).union(Shard.owned(index: 2, of: 3)).union(Shard.owned(index: 3, of: 3)).count == Shard.buckets)

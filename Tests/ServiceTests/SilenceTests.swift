@@ -307,20 +307,20 @@ struct SilenceTests {
     func followsSandboxClock() async throws {
         try await CollectorHarness.with(fleet: FleetConfiguration(customers: 1, devicesPerCustomer: 1)) { harness in
             harness.sandbox.advanceClock(by: 30 * 3_600)
-            let configuration = try BackupsConfiguration(environment: Environment([
+            let configuration = try BackupsConfiguration(environment: Environment.development([
                 "VECTIS_CLOCK_URL": harness.sandboxURL + "/_sandbox/state", "VECTIS_DATA_DIR": harness.dataDirectory.path,
             ]))
             let clock = SandboxClock(url: try #require(configuration.sandboxClockURL), logger: TestBus.quietLogger)
             let lead = try await clock.readLead()
             #expect(abs(lead - harness.sandbox.now.timeIntervalSinceNow) < 2, "\(lead)")
             #expect(lead > 29 * 3_600)
-            #expect(throws: ConfigurationError.self) { try BackupsConfiguration(environment: Environment(["VECTIS_CLOCK_URL": "not a url"])) }
+            #expect(throws: ConfigurationError.self) { try BackupsConfiguration(environment: Environment.development(["VECTIS_CLOCK_URL": "not a url"])) }
         }
     }
 
     @Test("windows: defaults, per-tenant and per-customer overrides (customer wins), 0 turns a check off, bad values refused")
     func windows() throws {
-        let settings = try SilenceSettings(environment: Environment([
+        let settings = try SilenceSettings(environment: Environment.development([
             "VECTIS_MISSED_BACKUP_HOURS": "30",
             "VECTIS_SILENCE_OVERRIDES": #"{"tenants": {"msp-b": {"missedBackupHours": 50, "deviceOfflineHours": 2}}, "customers": {"c_1": {"missedBackupHours": 72, "offsiteStaleHours": 0}}}"#,
         ]))
@@ -328,10 +328,10 @@ struct SilenceTests {
         #expect(settings.windows(tenant: "msp-b", customerId: "c_9") == SilenceWindows(missedBackupHours: 50, deviceOfflineHours: 2))
         #expect(settings.windows(tenant: "msp-b", customerId: "c_1")
             == SilenceWindows(missedBackupHours: 72, deviceOfflineHours: 2, offsiteStaleHours: 0))
-        #expect(throws: ConfigurationError.self) { try SilenceSettings(environment: Environment(["VECTIS_SILENCE_OVERRIDES": "{not json"])) }
-        #expect(throws: ConfigurationError.self) { try SilenceSettings(environment: Environment(["VECTIS_OFFSITE_STALE_HOURS": "-1"])) }
+        #expect(throws: ConfigurationError.self) { try SilenceSettings(environment: Environment.development(["VECTIS_SILENCE_OVERRIDES": "{not json"])) }
+        #expect(throws: ConfigurationError.self) { try SilenceSettings(environment: Environment.development(["VECTIS_OFFSITE_STALE_HOURS": "-1"])) }
         #expect(throws: ConfigurationError.self) {
-            try SilenceSettings(environment: Environment(["VECTIS_SILENCE_OVERRIDES": #"{"customers": {"c_1": {"missedBackupHours": 1e308}}}"#]))
+            try SilenceSettings(environment: Environment.development(["VECTIS_SILENCE_OVERRIDES": #"{"customers": {"c_1": {"missedBackupHours": 1e308}}}"#]))
         }
     }
 }

@@ -176,14 +176,14 @@ struct SyncTests {
     func pollSettingsFromEnvironment() throws {
         let base = ["VECTIS_ADMIN_TOKEN": "t", "VECTIS_DATA_DIR": FileManager.default.temporaryDirectory.path]
         // 100 requests a minute, a poll every 5 minutes: 90% of 500.
-        #expect(try CollectorConfiguration(environment: Environment(base)).pollBudget == 450)
-        let set = try CollectorConfiguration(environment: Environment(base.merging([
+        #expect(try CollectorConfiguration(environment: Environment.development(base)).pollBudget == 450)
+        let set = try CollectorConfiguration(environment: Environment.development(base.merging([
             "VECTIS_DATTO_REQUESTS_PER_POLL": "120", "VECTIS_DATTO_POLL_STRATEGY": "round-robin",
         ]) { _, new in new }))
         #expect(set.pollBudget == 120 && set.pollStrategy == .roundRobin)
         for (variable, value) in [("VECTIS_DATTO_POLL_STRATEGY", "random"), ("VECTIS_DATTO_REQUESTS_PER_POLL", "0")] {
             do {
-                _ = try CollectorConfiguration(environment: Environment(base.merging([variable: value]) { _, new in new }))
+                _ = try CollectorConfiguration(environment: Environment.development(base.merging([variable: value]) { _, new in new }))
                 Issue.record("\(variable)=\(value) was accepted")
             } catch {
                 #expect("\(error)".contains(variable), "\(error)")

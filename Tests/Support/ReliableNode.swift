@@ -13,6 +13,8 @@ import VectisStorage
 public final class ReliableNode: Sendable {
     public let bus: ReliableBus
     public let database: DatabasePool
+    /// The node's SQLite file (a new node on the same path is the same service restarted).
+    public let path: String
     public let metrics: ServiceMetrics
     public let group: ServiceGroup
     private let task: Mutex<Task<Void, Error>?> = Mutex(nil)
@@ -31,13 +33,17 @@ public final class ReliableNode: Sendable {
             refuseJob: refuseJob, delivery: delivery)
     }
 
-    init(
+    /// `busyFailures`: the handler fails with SQLITE_BUSY this many times before it takes `busyJob`.
+    public init(
         busConfiguration: BusConfiguration, instance: String, subscriptions: [TopicFilter] = [], forwardAsRuns: Bool = false, refuseJob: Int64? = nil,
         delivery: DeliveryConfiguration = DeliveryConfiguration(
-            heartbeatInterval: .milliseconds(200), replayRetryAfter: .milliseconds(300))
+            heartbeatInterval: .milliseconds(200), replayRetryAfter: .milliseconds(300)),
+        path given: String? = nil, busyJob: Int64? = nil, busyFailures: Int = 0
     ) throws {
-        let path = FileManager.default.temporaryDirectory
+        let path = given ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("vectis-node-\(UUID().uuidString)/\(instance).sqlite").path
+        self.path = path
+        let busyLeft = Mutex(busyFailures)
         var migrator = DatabaseMigrator()
         DeliveryTables.register(in: &migrator)
         migrator.registerMigration("test-v1") { db in
@@ -60,6 +66,9 @@ public final class ReliableNode: Sendable {
                 .flatMap { Int64($0.agentVolume.dropFirst("job-".count)) }
             struct Refused: Error {}
             if let refuseJob, job == refuseJob { throw Refused() }
+            if let busyJob, job == busyJob, busyLeft.withLock({ left in defer { left -= 1 }; return left > 0 }) {
+                throw DatabaseError(resultCode: .SQLITE_BUSY, message: "database is locked (test)")
+            }
             try db.execute(
                 sql: "INSERT INTO applied (stream, topic, seq, job, key) VALUES (?, ?, ?, ?, ?)",
                 arguments: [received.header.stream, Shard.baseTopic(received.topic), received.header.seq, job, Self.key(of: received.event)])
@@ -124,7 +133,7 @@ public final class ReliableNode: Sendable {
     }
 
     public func counter(_ name: String) -> Int {
-        metrics.render().split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        metrics.render().split(separator: "\n").first { $0.hasPrefix(name + " ") && !$0.hasPrefix("#") }
             .flatMap { Int(Double($0.split(separator: " ").last!) ?? 0) } ?? 0
     }
 

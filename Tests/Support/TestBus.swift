@@ -28,7 +28,7 @@ public struct TestBus {
 
     /// Runs `body` with a bus up, then stops the bus.
     public static func with<T>(
-        maxFrameBytes: Int64 = 16 << 20, curveSecretKey: String? = nil, allowedClientKeys: Set<String> = [],
+        maxFrameBytes: Int64? = nil, curveSecretKey: String? = nil, allowedClients: [String: String] = [:],
         _ body: (TestBus) async throws -> T
     ) async throws -> T {
         let metrics = ServiceMetrics()
@@ -36,7 +36,7 @@ public struct TestBus {
             configuration: BusServerConfiguration(
                 publishBind: "tcp://127.0.0.1:*", subscribeBind: "tcp://127.0.0.1:*", tapBind: "tcp://127.0.0.1:*",
                 httpPort: 0, maxFrameBytes: maxFrameBytes, statisticsIntervalMilliseconds: 100, curveSecretKey: curveSecretKey,
-                allowedClientKeys: allowedClientKeys),
+                allowedClients: allowedClients),
             metricsFactory: metrics.factory, logger: quietLogger)
         let group = ServiceGroup(services: [proxy], gracefulShutdownSignals: [], logger: quietLogger)
         return try await withRunning(group) {
@@ -99,5 +99,12 @@ extension BackupJobRecorded {
             customer: CustomerRef(key: "org:1", name: "Acme"), runAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(id)),
             status: status, rawStatus: status.rawValue, errorMessage: status == .failure ? "BKP0615" : nil,
             night: "2026-09-21", failedNightsInARow: 1)
+    }
+}
+
+extension Environment {
+    /// Variables for a test of one part, on the bus's explicit development mode (no CURVE keys needed).
+    public static func development(_ values: [String: String]) -> Environment {
+        Environment(values.merging(["VECTIS_BUS_INSECURE": "1"]) { given, _ in given })
     }
 }

@@ -31,7 +31,7 @@ public func buildApplication(
     AlertsController(queries: AlertQueries(database: database), database: database, outbox: bus.outbox, adminToken: adminToken)
         .addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
-        configuration: configuration, metrics: metrics, router: router, services: bus.services, checks: [bus.readinessCheck],
+        configuration: configuration, metrics: metrics, router: router, services: bus.services, checks: [bus.readinessCheck, bus.applyCheck],
         logger: logger)
     return (application, bus, routes)
 }

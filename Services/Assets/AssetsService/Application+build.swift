@@ -27,7 +27,7 @@ public func buildApplication(
     let router = ServiceApplication.makeRouter()
     AssetsController(queries: AssetQueries(database: database)).addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
-        configuration: configuration, metrics: metrics, router: router, services: bus.services, checks: [bus.readinessCheck],
+        configuration: configuration, metrics: metrics, router: router, services: bus.services, checks: [bus.readinessCheck, bus.applyCheck],
         logger: logger)
     return (application, bus, routes)
 }

@@ -43,6 +43,6 @@ public func buildApplication(
         services: bus.services + [
             RetentionService(database: database, retentionDays: configuration.retentionDays, logger: logger), silence,
         ] + (sandboxClock.map { [$0] } ?? []),
-        checks: [bus.readinessCheck], logger: logger)
+        checks: [bus.readinessCheck, bus.applyCheck], logger: logger)
     return (application, bus, configuration.runtime.databasePath, routes)
 }

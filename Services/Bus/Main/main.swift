@@ -12,7 +12,7 @@ await ServiceMain.run(
     configuration: { environment in
         BusSettings(
             server: try BusServerConfiguration(environment: environment),
-            runtime: try RuntimeConfiguration(service: "bus", defaultHTTPPort: 8080, environment: environment))
+            runtime: try RuntimeConfiguration(service: "bus", defaultHTTPPort: 8080, environment: environment, usesBus: false))
     },
     runtime: \.runtime,
     build: { settings, metrics, logger in buildApplication(settings.server, metrics: metrics, logger: logger).application })

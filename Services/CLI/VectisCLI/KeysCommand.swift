@@ -1,13 +1,27 @@
 import ArgumentParser
 import Foundation
+import VectisBus
 import ZeroMQ
 
-/// `vectis keys generate`: CURVE key pairs for the bus and its clients.
+/// `vectis keys init|generate`: CURVE key pairs for the bus and its clients.
 public struct KeysCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "keys", abstract: "CURVE keys for the bus.", subcommands: [Generate.self])
+        commandName: "keys", abstract: "CURVE keys for the bus.", subcommands: [Initialize.self, Generate.self])
 
     public init() {}
+
+    struct Initialize: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "init",
+            abstract: "Create a bus key folder: bus, each service and tap key pairs (secrets 0600) and allowed_keys.",
+            discussion: "Keys already there are kept, so running it again changes nothing. Prints no secret.")
+        @Option(help: "The folder (created 0700).") var dir = ".vectis/data/bus-keys"
+
+        func run() throws {
+            let created = try BusKeyDirectory.create(at: dir)
+            print(created.isEmpty ? "bus keys in \(dir) (kept)" : "bus keys in \(dir) (new: \(created.joined(separator: ", ")))")
+        }
+    }
 
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VectisContracts
 import VectisRuntime
 
 public struct TapCommand: ParsableCommand {
@@ -40,7 +41,7 @@ public struct TapCommand: ParsableCommand {
     }
 
     public func run() throws {
-        let curve = try RuntimeConfiguration.curveKeys(Environment())
+        let curve = try RuntimeConfiguration.curveKeys(Environment(), identity: BusOwnership.tap)
         let tap = Tap(options: .init(
             tapEndpoint: endpoint, publishEndpoint: publishEndpoint, subscribeEndpoint: subscribeEndpoint,
             topicPrefixes: topics, count: count, style: raw ? .raw : (json ? .json : .pretty), curve: curve))

@@ -55,7 +55,7 @@ public func buildApplication(
         services: bus.services + [poller, RetryWorker(
             database: database, outbox: bus.outbox, repository: repository, poller: poller, hookURL: configuration.retryHookURL,
             logger: logger)] + (sandboxClock.map { [$0] } ?? []),
-        checks: [bus.readinessCheck], logger: logger)
+        checks: [bus.readinessCheck, bus.applyCheck], logger: logger)
     return (
         application,
         Collector(bus: bus, poller: poller, repository: repository, database: DatabasePoolHandle(path: configuration.runtime.databasePath)),

@@ -23,7 +23,7 @@ public struct ConsoleConfiguration: Sendable {
     /// Reads `VECTIS_HTTP_PORT` (default 8090), each `VECTIS_<SERVICE>_URL` as the CLI reads them (default
     /// `http://127.0.0.1:<the service's port>`) and `VECTIS_CONSOLE_WEB_DIR`.
     public init(environment env: Environment) throws {
-        let runtime = try RuntimeConfiguration(service: "console", defaultHTTPPort: 8090, environment: env)
+        let runtime = try RuntimeConfiguration(service: "console", defaultHTTPPort: 8090, environment: env, usesBus: false)
         var upstreams: [String: URL] = [:]
         for (name, port) in Self.services {
             let variable = "VECTIS_\(name.uppercased())_URL"

@@ -60,6 +60,6 @@ public func buildApplication(
         .addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
         configuration: configuration.runtime, metrics: metrics, router: router, services: bus.services + [worker],
-        checks: [bus.readinessCheck], logger: logger)
+        checks: [bus.readinessCheck, bus.applyCheck], logger: logger)
     return (application, bus, routes)
 }
