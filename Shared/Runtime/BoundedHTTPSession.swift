@@ -19,9 +19,10 @@ public final class BoundedHTTPSession: Sendable {
     private let session: URLSession
     private let transfers: Transfers
 
-    public init(configuration: URLSessionConfiguration, maxResponseBytes: Int) {
+    /// `followRedirects: false` answers a redirect as it is (3xx) instead of following it anywhere.
+    public init(configuration: URLSessionConfiguration, maxResponseBytes: Int, followRedirects: Bool = true) {
         self.maxResponseBytes = maxResponseBytes
-        transfers = Transfers(limit: maxResponseBytes)
+        transfers = Transfers(limit: maxResponseBytes, followRedirects: followRedirects)
         session = URLSession(configuration: configuration, delegate: transfers, delegateQueue: nil)
     }
 
@@ -55,9 +56,20 @@ public final class BoundedHTTPSession: Sendable {
         }
 
         let limit: Int
+        let followRedirects: Bool
         private let state = Mutex<(transfers: [Int: Transfer], cancelledEarly: Set<Int>)>(([:], []))
 
-        init(limit: Int) { self.limit = limit }
+        init(limit: Int, followRedirects: Bool) {
+            self.limit = limit
+            self.followRedirects = followRedirects
+        }
+
+        func urlSession(
+            _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+            newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
+        ) {
+            completionHandler(followRedirects ? request : nil)
+        }
 
         /// Registers the caller; false (and the caller resumed with CancellationError) if it was cancelled already.
         func start(_ id: Int, continuation: CheckedContinuation<(Data, URLResponse), any Error>) -> Bool {

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import Hummingbird
 import VectisContracts
 import Logging
@@ -28,12 +29,26 @@ public func buildApplication(
     let database = try ServiceDatabase.open(at: configuration.runtime.databasePath, migrator: CollectorTables.migrator)
     let secrets = try SecretBox.load(keyFile: configuration.secretKeyFile)
     let repository = SQLiteIntegrationRepository(database: database, secrets: secrets)
+    let retryMinInterval = configuration.retryMinInterval
+    let retriesRefused = Dictionary(uniqueKeysWithValues: RetryGate.Refusal.allCases.map {
+        ($0, Counter(label: "vectis_collector_retries_refused_total", dimensions: [("reason", $0.rawValue)], factory: metrics.factory))
+    })
     let bus = try ReliableBus(
         configuration: configuration.runtime, database: database, subscriptions: [.exact(BackupRetryRequested.topic)],
         metrics: metrics, logger: logger
     ) { received, db, _ in
         // Queued here, carried out by the retry worker (no network call inside a transaction).
         guard let retry = received.event as? BackupRetryRequested else { return }
+        if let refusal = try RetryGate.check(
+            retry, tenant: received.header.tenant, minInterval: retryMinInterval, now: Date(), in: db)
+        {
+            retriesRefused[refusal]?.increment()
+            logger.notice(
+                "retry request not carried out",
+                metadata: ["reason": "\(refusal.rawValue)", "device": "\(LogText.cut(retry.deviceSerial))",
+                           "agent": "\(LogText.cut(retry.agentVolume))"])
+            return
+        }
         try db.execute(
             sql: """
                 INSERT OR IGNORE INTO retry_request (retry_id, tenant, device_serial, agent_volume, reason, requested_by, state, created_at)
@@ -54,6 +69,7 @@ public func buildApplication(
         configuration: configuration.runtime, metrics: metrics, router: router,
         services: bus.services + [poller, RetryWorker(
             database: database, outbox: bus.outbox, repository: repository, poller: poller, hookURL: configuration.retryHookURL,
+            hookSecret: configuration.retryHookSecret,
             logger: logger)] + (sandboxClock.map { [$0] } ?? []),
         checks: [bus.readinessCheck, bus.applyCheck], logger: logger)
     return (

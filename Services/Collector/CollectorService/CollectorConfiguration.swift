@@ -19,6 +19,11 @@ public struct CollectorConfiguration: Sendable {
     public var secretKeyFile: String
     /// The MSP's retry hook (e.g. an RMM job's webhook), POSTed for each retry; none by default.
     public var retryHookURL: URL?
+    /// Signs each retry hook call (`X-Vectis-Signature: sha256=<HMAC-SHA256 of "<timestamp>.<body>">`), so the
+    /// RMM can check it came from here; nil sends no signature.
+    public var retryHookSecret: String?
+    /// At most one retry per agent in this long, whatever asks.
+    public var retryMinInterval: Duration = .seconds(30 * 60)
     /// Largest Datto response body accepted; a bigger one is cut off and reported, never buffered whole.
     public var maxResponseBytes: Int
     /// Requests one scheduled poll may spend; when the fleet needs more, the planner reads devices due first
@@ -77,6 +82,16 @@ public struct CollectorConfiguration: Sendable {
             secretKeyFile: env.string("VECTIS_SECRET_KEY_FILE", default: "\(runtime.dataDirectory)/secret.key"),
             retryHookURL: env["VECTIS_RETRY_HOOK_URL"].flatMap(URL.init(string:)),
             maxResponseBytes: try env.int("VECTIS_DATTO_MAX_RESPONSE_MB", default: 64) << 20)
+        if let file = env["VECTIS_RETRY_HOOK_SECRET_FILE"] {
+            guard let secret = (try? String(contentsOfFile: file, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines),
+                secret.utf8.count >= 16
+            else {
+                throw ConfigurationError(
+                    variable: "VECTIS_RETRY_HOOK_SECRET_FILE", value: file, expected: "a readable file with a secret of 16 or more characters")
+            }
+            retryHookSecret = secret
+        }
+        retryMinInterval = .seconds(try env.int("VECTIS_RETRY_MIN_INTERVAL_MINUTES", default: 30) * 60)
         if let value = env["VECTIS_DATTO_REQUESTS_PER_POLL"] {
             guard let budget = Int(value), budget > 0 else {
                 throw ConfigurationError(variable: "VECTIS_DATTO_REQUESTS_PER_POLL", value: value, expected: "a whole number above 0")

@@ -66,6 +66,20 @@ enum CollectorTables {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("collector-v4-agent-state") { db in
+            // Whether each agent's newest run failed, as last read: a retry is honoured only for a failing agent.
+            try db.execute(sql: """
+                CREATE TABLE agent_state (
+                    tenant TEXT NOT NULL,
+                    serial_number TEXT NOT NULL,
+                    volume TEXT NOT NULL,
+                    failing BOOLEAN NOT NULL,
+                    read_at DOUBLE NOT NULL,
+                    PRIMARY KEY (tenant, serial_number, volume)
+                ) WITHOUT ROWID;
+                CREATE INDEX retry_request_agent ON retry_request (tenant, device_serial, agent_volume, created_at);
+                """)
+        }
         return migrator
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import Logging
@@ -20,7 +21,21 @@ struct RetryWorker: Service {
     let repository: any IntegrationRepository
     let poller: DattoPoller
     let hookURL: URL?
+    var hookSecret: String? = nil
     let logger: Logger
+    /// The hook is the MSP's own endpoint: short answers, and a redirect is an answer, never followed.
+    let hookSession = BoundedHTTPSession(configuration: .ephemeral, maxResponseBytes: 64 * 1024, followRedirects: false)
+
+    /// `X-Vectis-Timestamp` and `X-Vectis-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
+    static func signatureHeaders(body: Data, secret: String, timestamp: Int) -> [String: String] {
+        var signed = Data("\(timestamp).".utf8)
+        signed.append(body)
+        let code = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(secret.utf8)))
+        return [
+            "X-Vectis-Timestamp": "\(timestamp)",
+            "X-Vectis-Signature": "sha256=" + code.map { String(format: "%02x", $0) }.joined(),
+        ]
+    }
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -54,10 +69,15 @@ struct RetryWorker: Service {
                     request.httpMethod = "POST"
                     request.timeoutInterval = 15
                     request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-                    request.httpBody = try JSONSerialization.data(withJSONObject: [
+                    let body = try JSONSerialization.data(withJSONObject: [
                         "retryId": retryId, "tenant": tenant, "deviceSerial": serial, "agentVolume": volume, "reason": row["reason"] as String,
-                    ])
-                    let (_, response) = try await URLSession.shared.data(for: request)
+                    ], options: [.sortedKeys])
+                    request.httpBody = body
+                    if let hookSecret {
+                        let headers = Self.signatureHeaders(body: body, secret: hookSecret, timestamp: Int(Date().timeIntervalSince1970))
+                        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+                    }
+                    let (_, response) = try await hookSession.data(for: request)
                     let status = (response as? HTTPURLResponse)?.statusCode ?? 0
                     outcome = (200..<300).contains(status) ? .hookCalled : .hookFailed
                     parts.append(outcome == .hookCalled ? "The retry hook accepted the request (HTTP \(status))." : "The retry hook answered HTTP \(status).")

@@ -153,6 +153,15 @@ struct SyncRunner {
                 try outbox.append(
                     DattoAgentSeen(asset, device: device, customer: customer, observedAt: readAt),
                     tenant: tenant, customerKey: customer.key, correlationId: syncId, in: db)
+                let newest = asset.backups.max(by: { $0.timestamp < $1.timestamp })
+                try db.cachedStatement(sql: """
+                    INSERT INTO agent_state (tenant, serial_number, volume, failing, read_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (tenant, serial_number, volume) DO UPDATE SET failing = excluded.failing, read_at = excluded.read_at
+                    """
+                ).execute(arguments: [
+                    tenant, device.serialNumber, asset.volume, newest.map { $0.status.lowercased() != "success" } ?? false,
+                    readAt.timeIntervalSince1970,
+                ])
                 // Oldest first, so consumers see an agent's runs in the order they happened.
                 for backup in asset.backups.sorted(by: { $0.timestamp < $1.timestamp }) {
                     try db.cachedStatement(sql: """

@@ -1,0 +1,88 @@
+import CollectorService
+import Crypto
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import ServiceLifecycle
+import Synchronization
+import Testing
+import VectisContracts
+import VectisRuntime
+import VectisTestSupport
+
+/// `backup.retry.requested` spends the MSP's hook and Datto's request budget, so the collector carries out only
+/// what makes sense: a retry of an agent it last read as failing, once per interval, signed for the RMM.
+@Suite("Retry commands are honoured only where they make sense", .serialized)
+struct RetryCommandTests {
+    /// The MSP's retry hook: records every call.
+    final class HookSink: Sendable {
+        struct Call: Sendable {
+            var body: Data
+            var timestamp: String?
+            var signature: String?
+        }
+        let calls = Mutex<[Call]>([])
+    }
+
+    @Test("30 retry requests for a failing agent call the hook once, signed; healthy, unknown and malformed agents call nothing")
+    func retriesAreGated() async throws {
+        let sink = HookSink()
+        let router = Router()
+        router.post("/hook") { request, _ -> HTTPResponse.Status in
+            let body = try await request.body.collect(upTo: 65_536)
+            sink.calls.withLock {
+                $0.append(.init(
+                    body: Data(buffer: body), timestamp: request.headers[HTTPField.Name("X-Vectis-Timestamp")!],
+                    signature: request.headers[HTTPField.Name("X-Vectis-Signature")!]))
+            }
+            return .ok
+        }
+        let hookPort = try freePort()
+        let hook = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: hookPort)))
+        let secret = "rmm-shared-secret-0123456789"
+        try await withRunning(ServiceGroup(services: [hook], gracefulShutdownSignals: [], logger: TestBus.quietLogger)) {
+            try await CollectorHarness.with(configure: {
+                $0.retryHookURL = URL(string: "http://127.0.0.1:\(hookPort)/hook")
+                $0.retryHookSecret = secret
+            }) { harness in
+                try await harness.configure()
+                _ = try await harness.sync()
+                let states = try DatabaseQueue(path: harness.dataDirectory.appendingPathComponent("collector.sqlite").path)
+                let (failing, healthy) = try await states.read { db in
+                    (try Row.fetchOne(db, sql: "SELECT serial_number, volume FROM agent_state WHERE failing = 1 LIMIT 1"),
+                     try Row.fetchOne(db, sql: "SELECT serial_number, volume FROM agent_state WHERE failing = 0 LIMIT 1"))
+                }
+                let bad = try #require(failing), good = try #require(healthy)
+                let rules = try ReliableNode(harness.bus, instance: "rules-impostor")
+                #expect(await rules.waitUntilReady())
+                let publisher = rules.bus.connection.publisher
+                func retry(_ id: String, _ serial: String, _ volume: String) -> BackupRetryRequested {
+                    BackupRetryRequested(retryId: id, deviceSerial: serial, agentVolume: volume, reason: "test", requestedBy: "ru_1")
+                }
+                for index in 0..<30 { publisher.publish(retry("failing-\(index)", bad["serial_number"], bad["volume"])) }
+                for index in 0..<5 { publisher.publish(retry("healthy-\(index)", good["serial_number"], good["volume"])) }
+                publisher.publish(retry("unknown", "NOSUCHDEVICE", "vol-x"))
+                publisher.publish(retry("malformed", String(repeating: "A", count: 5_000), "vol-x"))
+                #expect(await eventually { sink.calls.withLock { $0.count } >= 1 })
+                try await Task.sleep(for: .seconds(2))
+                let calls = sink.calls.withLock { $0 }
+                #expect(calls.count == 1, "the hook was called \(calls.count) times")
+                let call = try #require(calls.first)
+                let object = try #require(try JSONSerialization.jsonObject(with: call.body) as? [String: Any])
+                #expect(object["retryId"] as? String == "failing-0")
+                // The RMM's check: HMAC-SHA256 over "<timestamp>.<body>" with the shared secret.
+                let timestamp = try #require(call.timestamp)
+                let expected = HMAC<SHA256>.authenticationCode(
+                    for: Data("\(timestamp).".utf8) + call.body, using: SymmetricKey(data: Data(secret.utf8)))
+                #expect(call.signature == "sha256=" + expected.map { String(format: "%02x", $0) }.joined())
+                let metrics = try await HTTP.send("GET", harness.collectorURL + "/metrics")
+                let text = metrics.body
+                #expect(text.contains(#"vectis_collector_retries_refused_total{reason="too_soon"} 29"#), "\(text.split(separator: "\n").filter { $0.contains("retries") })")
+                #expect(text.contains(#"vectis_collector_retries_refused_total{reason="agent_not_failing"} 6"#))
+                #expect(text.contains(#"vectis_collector_retries_refused_total{reason="malformed"} 1"#))
+                try await rules.stop()
+            }
+        }
+    }
+}
