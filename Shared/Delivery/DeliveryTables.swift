@@ -14,6 +14,7 @@ import VectisContracts
 /// - `bus_outbox_epoch`: this service's stream epoch, a random id made with the sequence table (a lost or
 ///   replaced database gets a new one, which tells consumers the numbering started again).
 /// - `bus_stream_epoch`: per stream consumed, the epoch its cursors belong to, and the epochs seen retired.
+/// - `bus_applied_fact`: natural keys of facts already acted on (`AppliedFacts`), the guard across epochs.
 public enum DeliveryTables {
     public static func register(in migrator: inout DatabaseMigrator) {
         migrator.registerMigration("delivery-v1") { db in
@@ -73,6 +74,17 @@ public enum DeliveryTables {
             try db.execute(
                 sql: "INSERT INTO bus_outbox_epoch (id, epoch, created_at) VALUES (1, ?, ?)",
                 arguments: [StreamEpoch.make(), Date().timeIntervalSince1970])
+        }
+        migrator.registerMigration("delivery-v3-applied-facts") { db in
+            try db.execute(sql: """
+                CREATE TABLE bus_applied_fact (
+                    kind TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    at DOUBLE NOT NULL,
+                    PRIMARY KEY (kind, key)
+                ) WITHOUT ROWID;
+                CREATE INDEX bus_applied_fact_age ON bus_applied_fact (at);
+                """)
         }
     }
 }

@@ -136,3 +136,13 @@ struct ChaosRandom: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+extension ChaosCluster {
+    /// Removes a stopped part's SQLite database (and its WAL files), as an operator re-creating it would.
+    func deleteDatabase(_ part: Part) throws {
+        for suffix in ["", "-wal", "-shm"] {
+            let path = dataDirectory + "/\(part.rawValue).sqlite" + suffix
+            if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        }
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import VectisContracts
+import VectisDelivery
 import VectisRuntime
 import VectisStorage
 
@@ -16,9 +17,12 @@ public func buildApplication(
         subscriptions: [.exact(BackupJobRecorded.topic), .exact(BackupConditionChanged.topic), .exact(RuleFired.topic)], metrics: metrics, logger: logger
     ) { received, db, outbox in
         switch received.event {
+        // A fact seen before (replayed under a new epoch of the backups stream) is not counted again.
         case let job as BackupJobRecorded:
+            guard try AppliedFacts.firstTime(job, tenant: received.header.tenant, in: db) else { return }
             try AlertStore.apply(job, tenant: received.header.tenant, at: Date(), db: db, outbox: outbox)
         case let condition as BackupConditionChanged:
+            guard try AppliedFacts.firstTime(condition, tenant: received.header.tenant, in: db) else { return }
             try AlertStore.apply(condition, tenant: received.header.tenant, at: Date(), db: db, outbox: outbox)
         case let fired as RuleFired where fired.action == .notMapped:
             // The one thing the rules engine tells the feed: why a failing agent has no ticket.

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import VectisContracts
+import VectisDelivery
 import VectisRuntime
 import VectisStorage
 
@@ -44,9 +45,12 @@ public func buildApplication(
         metrics: metrics, logger: logger
     ) { received, db, outbox in
         switch received.event {
+        // A fact seen before (replayed under a new epoch of the backups stream) decides nothing again.
         case let job as BackupJobRecorded:
+            guard try AppliedFacts.firstTime(job, tenant: received.header.tenant, in: db) else { return }
             try RuleEngine.evaluate(job, tenant: received.header.tenant, now: Date(), db: db, outbox: outbox)
         case let condition as BackupConditionChanged:
+            guard try AppliedFacts.firstTime(condition, tenant: received.header.tenant, in: db) else { return }
             try RuleEngine.evaluate(condition, tenant: received.header.tenant, now: Date(), db: db, outbox: outbox)
         default:
             break
