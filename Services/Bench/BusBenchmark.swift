@@ -28,21 +28,44 @@ struct BusBenchmark: AsyncParsableCommand {
         let direct = try RawPair.measure(count: count, payload: payload, viaProxy: nil)
         print("raw PUB→SUB direct:        \(direct.summary)")
 
+        var plain = 0.0
         try await withBenchBus(logger: logger) { endpoints in
             let viaBus = try RawPair.measure(count: count, payload: payload, viaProxy: endpoints)
-            print("raw through vectis-bus:    \(viaBus.summary)" + String(format: "  ratio to direct %.2f", viaBus.rate / direct.rate))
+            plain = viaBus.rate
+            print("raw through vectis-bus, CURVE off (frame and size checks):        \(viaBus.summary)"
+                + String(format: "  ratio to direct %.2f", viaBus.rate / direct.rate))
             let typed = try await TypedPath.measure(count: typedCount, endpoints: endpoints, logger: logger)
             print("typed through vectis-bus:  \(typed.summary)"
                 + String(format: "  ratio to raw via bus %.2f, to direct %.2f", typed.rate / viaBus.rate, typed.rate / direct.rate))
+        }
+        // The same frames, encrypted, from an allow-listed `collector` key: every message's identity, topic
+        // ownership, header and stream are checked by the forwarder.
+        let server = try ZMQCurve.keyPair(), collector = try ZMQCurve.keyPair(), tap = try ZMQCurve.keyPair()
+        func keys(_ pair: (publicKey: String, secretKey: String)) -> CurveClientKeys {
+            CurveClientKeys(serverPublicKey: server.publicKey, publicKey: pair.publicKey, secretKey: pair.secretKey)
+        }
+        try await withBenchBus(
+            logger: logger, curveSecretKey: server.secretKey,
+            allowedClients: [collector.publicKey: "collector", tap.publicKey: "tap"]
+        ) { endpoints in
+            let secured = try RawPair.measure(
+                count: count, payload: payload, via: (publish: endpoints.publish, subscribe: endpoints.subscribe),
+                curve: (sender: keys(collector), receiver: keys(tap)))
+            print("raw through vectis-bus, CURVE on (identity, ownership, stream):   \(secured.summary)"
+                + String(format: "  ratio to CURVE off %.2f, to direct %.2f", secured.rate / plain, secured.rate / direct.rate))
         }
     }
 }
 
 /// Runs `body` with a `vectis-bus` proxy on ephemeral loopback ports in this process, then stops it.
-func withBenchBus(logger: Logger, _ body: (BusProxy.BoundEndpoints) async throws -> Void) async throws {
+func withBenchBus(
+    logger: Logger, curveSecretKey: String? = nil, allowedClients: [String: String] = [:],
+    _ body: (BusProxy.BoundEndpoints) async throws -> Void
+) async throws {
     let proxy = BusProxy(
         configuration: BusServerConfiguration(
-            publishBind: "tcp://127.0.0.1:*", subscribeBind: "tcp://127.0.0.1:*", tapBind: "tcp://127.0.0.1:*", httpPort: 0),
+            publishBind: "tcp://127.0.0.1:*", subscribeBind: "tcp://127.0.0.1:*", tapBind: "tcp://127.0.0.1:*", httpPort: 0,
+            curveSecretKey: curveSecretKey, allowedClients: allowedClients),
         metricsFactory: ServiceMetrics().factory, logger: logger)
     let group = ServiceGroup(services: [proxy], gracefulShutdownSignals: [], logger: logger)
     try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -77,13 +100,18 @@ enum RawPair {
     }
 
     /// Through a bus at these endpoints (e.g. a `vectis-bus` process), or directly when nil.
-    static func measure(count: Int, payload: [UInt8], via viaProxy: (publish: String, subscribe: String)?) throws -> Measurement {
+    static func measure(
+        count: Int, payload: [UInt8], via viaProxy: (publish: String, subscribe: String)?,
+        curve: (sender: CurveClientKeys, receiver: CurveClientKeys)? = nil
+    ) throws -> Measurement {
         let context = try ZMQContext()
         let endpoint = Latch<String>()
         let warmed = Latch<Bool>()
         let result = ResultBox()
-        let dataTopic = Array("bench.data".utf8)
-        let endTopic = Array("bench.end".utf8)
+        // Topics and a header the collector's identity owns, so the same frames pass the bus's ownership checks.
+        let dataTopic = Array(BackupRunObserved.topic.utf8)
+        let endTopic = Array(CollectorSyncCompleted.topic.utf8)
+        let header = MessageHeader(schemaVersion: 1, stream: "collector/bench", seq: 1).jsonBytes()
         // The receiving socket lives on its own thread, as every socket loop does.
         ZMQSocketThread.start(name: "bench-receiver") {
             do {
@@ -91,7 +119,9 @@ enum RawPair {
                 defer { receiver.close() }
                 try receiver.setLinger(milliseconds: 0)
                 try receiver.setReceiveHighWaterMark(0)
-                try receiver.subscribe("bench.")
+                try receiver.applyCurve(curve?.receiver)
+                try receiver.subscribe("backup.")
+                try receiver.subscribe("collector.")
                 if let viaProxy {
                     try receiver.connect(viaProxy.subscribe)
                     endpoint.set(viaProxy.publish)
@@ -126,19 +156,20 @@ enum RawPair {
         defer { sender.close() }
         try sender.setLinger(milliseconds: 0)
         try sender.setSendHighWaterMark(0)
+        try sender.applyCurve(curve?.sender)
         try sender.connect(try blockingWait(endpoint))
         // Slow joiner: send warm-up messages until the subscription has reached this sender.
-        let warm: [[UInt8]] = [Array("bench.warm".utf8), [], []]
+        let warm: [[UInt8]] = [Array(CollectorSyncStarted.topic.utf8), header, []]
         while warmed.current == nil {
             try sender.send(warm)
             Thread.sleep(forTimeInterval: 0.01)
         }
-        let frames: [[UInt8]] = [dataTopic, Array(#"{"seq":1}"#.utf8), payload]
+        let frames: [[UInt8]] = [dataTopic, header, payload]
         for _ in 0..<count {
             try sender.send(frames)
         }
         while !result.isFinished {
-            try sender.send([endTopic, [], []])
+            try sender.send([endTopic, header, []])
             Thread.sleep(forTimeInterval: 0.01)
         }
         let (received, elapsed) = result.wait()

@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// At most `limit` requests in any `window`, per API key: Datto meters each key, so every request (retries
 /// included) takes a slot, and a caller waits for one rather than being refused.
 public actor RequestRateLimiter {
@@ -9,11 +13,46 @@ public actor RequestRateLimiter {
     /// window from ever seeing one too many.
     private let margin: Duration
     private var sent: [ContinuousClock.Instant] = []
+    /// Where the window is kept across restarts (wall-clock times of the requests in it), or nil.
+    private let stateFile: String?
 
-    public init(limit: Int, window: Duration = .seconds(60), margin: Duration = .milliseconds(500)) {
+    /// With `stateFile`, the requests of the current window survive a restart: a service restarted within the
+    /// window does not spend a second budget in it (Datto counts per key, not per process).
+    public init(
+        limit: Int, window: Duration = .seconds(60), margin: Duration = .milliseconds(500), stateFile: String? = nil
+    ) {
         self.limit = max(1, limit)
         self.window = window
         self.margin = margin
+        self.stateFile = stateFile
+        if let stateFile { sent = Self.load(stateFile, window: window + margin) }
+    }
+
+    /// The saved window, as instants on this process's clock; anything unreadable or out of range is ignored.
+    private static func load(_ path: String, window: Duration) -> [ContinuousClock.Instant] {
+        guard let data = FileManager.default.contents(atPath: path), data.count < 1 << 20,
+            let times = try? JSONDecoder().decode([Double].self, from: data)
+        else { return [] }
+        let wallNow = Date().timeIntervalSince1970
+        let windowSeconds = Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18
+        let now = ContinuousClock.now
+        return times.filter { $0.isFinite && $0 <= wallNow && wallNow - $0 < windowSeconds }.sorted()
+            .map { now - .milliseconds(Int64(((wallNow - $0) * 1_000).rounded())) }
+    }
+
+    private func save() {
+        guard let stateFile else { return }
+        let wallNow = Date().timeIntervalSince1970
+        let now = ContinuousClock.now
+        let times = sent.map { instant -> Double in
+            let age = now - instant
+            return wallNow - (Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18)
+        }
+        guard let data = try? JSONEncoder().encode(times) else { return }
+        let temporary = stateFile + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else { return }
+        // rename(2): atomic, and the file is never seen half-written.
+        _ = rename(temporary, stateFile)
     }
 
     /// Returns when a request may go out now, and counts it.
@@ -23,6 +62,7 @@ public actor RequestRateLimiter {
             sent.removeAll { now - $0 >= window + margin }
             if sent.count < limit {
                 sent.append(now)
+                save()
                 return
             }
             // Sleep until the oldest request leaves the window. Actor reentrancy is fine: we re-check after.
@@ -39,6 +79,7 @@ public actor RequestRateLimiter {
             sent.removeAll { now - $0 >= window + margin }
             if sent.count < limit {
                 sent.append(now)
+                save()
                 return nil
             }
             let free = sent[0] + window + margin

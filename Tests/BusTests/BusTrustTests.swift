@@ -46,6 +46,8 @@ struct BusTrustTests {
             try await owner.publish(1...5)
             #expect(try await eventually { try reader.applied().count == 5 })
             let topic = Shard.wireTopic(BackupJobRecorded.topic, tenant: "default")
+            // The in-memory cursor moves just after the commit that the applied table shows.
+            #expect(await eventually { reader.bus.consumer.cursors.values.contains(5) })
             let before = reader.bus.consumer.cursors
             // Sent twice: once from a stream of its own, once naming the owner's stream in the header (the bus
             // cannot stop that without CURVE; the consumer's own checks must).

@@ -95,6 +95,23 @@ struct RuntimeTests {
         #expect((try FileManager.default.attributesOfItem(atPath: keys)[.posixPermissions] as? Int) == 0o700)
     }
 
+    @Test("a request budget kept in a file survives a restart: the next process waits out the window instead of spending a second one")
+    func budgetSurvivesRestart() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-budget-\(UUID().uuidString).json").path
+        let first = RequestRateLimiter(limit: 5, window: .seconds(60), margin: .zero, stateFile: file)
+        for _ in 0..<5 { try await first.acquire() }
+        // "Restarted": a new limiter on the same file has no slot for about a minute.
+        let restarted = RequestRateLimiter(limit: 5, window: .seconds(60), margin: .zero, stateFile: file)
+        let wait = try #require(try await restarted.acquire(waitingAtMost: .zero))
+        #expect(wait > .seconds(55) && wait <= .seconds(60), "\(wait)")
+        #expect((try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int) == 0o600)
+        // A window that has passed, or a file that is not a window at all, leaves the whole budget.
+        try JSONEncoder().encode([Date().timeIntervalSince1970 - 120]).write(to: URL(fileURLWithPath: file))
+        #expect(try await RequestRateLimiter(limit: 5, window: .seconds(60), stateFile: file).acquire(waitingAtMost: .zero) == nil)
+        try Data("[1e999, \"x\"".utf8).write(to: URL(fileURLWithPath: file))
+        #expect(try await RequestRateLimiter(limit: 5, window: .seconds(60), stateFile: file).acquire(waitingAtMost: .zero) == nil)
+    }
+
     @Test("an unusable value is refused with the variable's name, not guessed")
     func badValues() {
         let error = #expect(throws: ConfigurationError.self) {

@@ -60,4 +60,23 @@ struct TapFormatterTests {
         let line = TapFormatter(style: .pretty).format([Array("backup.job.recorded".utf8), Array("{}".utf8)])
         #expect(line?.contains("malformed message (frame_count, 2 frames)") == true)
     }
+
+    @Test("JSON mode shows a malformed message too (reason, frames, topic), never its body")
+    func malformedInJSON() throws {
+        let line = try #require(TapFormatter(style: .json).format([Array("backup.job.recorded".utf8), Array("{not json".utf8), Array(secretBody.utf8)]))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["malformed"] as? String == "invalid_header")
+        #expect(object["frames"] as? Int == 3)
+        #expect(object["topic"] as? String == "backup.job.recorded")
+        #expect(!line.contains("s3cr3t-value"))
+    }
+
+    @Test("control characters in a topic or stream are shown escaped, never sent to the terminal")
+    func controlCharactersEscaped() throws {
+        let header = MessageHeader(schemaVersion: 1, stream: "collector/a", seq: 1, tenant: "default")
+        let frames = [Array("backup.job.recorded\u{1B}]0;owned\u{07}".utf8), Array(try encoder.encode(header)), Array("{}".utf8)]
+        let line = try #require(TapFormatter(style: .pretty).format(frames))
+        #expect(!line.unicodeScalars.contains { $0.value < 0x20 })
+        #expect(line.contains("\\u{1b}"))
+    }
 }

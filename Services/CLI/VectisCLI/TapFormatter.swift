@@ -38,6 +38,19 @@ public struct TapFormatter {
         }
     }
 
+    /// A malformed message as one JSON object: why, how many frames, and its topic (cut, escaped) when it has one.
+    func malformedJSONLine(_ reason: DropReason, frames: [[UInt8]], receivedAt: Date) -> String? {
+        var object: [String: Any] = [
+            "malformed": reason.rawValue, "frames": frames.count, "receivedAt": BusJSON.formatTimestamp(receivedAt),
+            "bytes": frames.reduce(0) { $0 + $1.count },
+        ]
+        if let first = frames.first { object["topic"] = LogText.cut(String(decoding: first.prefix(300), as: UTF8.self), maxBytes: 200) }
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return nil
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// The output line(s) for one capture message, or nil when this style does not show it.
     public func format(_ frames: [[UInt8]], receivedAt: Date = Date()) -> String? {
         let captured = classify(frames)
@@ -45,8 +58,11 @@ public struct TapFormatter {
         case .raw:
             return rawDump(frames, captured: captured, receivedAt: receivedAt)
         case .json:
-            guard case .message(let message) = captured else { return nil }
-            return jsonLine(message, receivedAt: receivedAt)
+            switch captured {
+            case .message(let message): return jsonLine(message, receivedAt: receivedAt)
+            case .malformed(let reason, let frames): return malformedJSONLine(reason, frames: frames, receivedAt: receivedAt)
+            case .subscription, .control: return nil
+            }
         case .pretty:
             switch captured {
             case .subscription, .control: return nil
@@ -54,7 +70,8 @@ public struct TapFormatter {
                 return "\(clock(receivedAt))  !! malformed message (\(reason.rawValue), \(frames.count) frames) — subscribers drop it"
             case .message(let message):
                 let body = SecretRedactor.redactedJSON(message.body).flatMap(compactJSON) ?? "<\(message.body.count) bytes, not JSON>"
-                return "\(clock(receivedAt))  \(message.topic)  \(message.header.stream)#\(message.header.seq)  \(body)"
+                // Topic and stream come off the wire: control characters are shown escaped, never sent to the terminal.
+                return "\(clock(receivedAt))  \(LogText.cut(message.topic, maxBytes: 300))  \(LogText.cut(message.header.stream, maxBytes: 300))#\(message.header.seq)  \(body)"
             }
         }
     }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import VectisRuntime
 import VectisStorage
@@ -55,6 +56,11 @@ public final class DattoPoller: Service, Sendable {
         return id
     }
 
+    /// A file name for a key's budget that does not reveal the key.
+    static func fileName(for publicKey: String) -> String {
+        SHA256.hash(data: Data(publicKey.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
+
     /// A client for these credentials; every client of one public key shares that key's request budget.
     public func client(for credentials: DattoCredentials) -> DattoClient? {
         guard let baseURL = configuration.regions.baseURL(for: credentials.region) else { return nil }
@@ -62,9 +68,11 @@ public final class DattoPoller: Service, Sendable {
             if let limiter = limiters[credentials.publicKey] { return limiter }
             // Half a second of margin on Datto's minute, so its own count never sees one too many; scaled down
             // with a shorter window (a benchmark's fast clock), where half a second would halve the budget.
+            // The window is kept in the data directory, so a restart does not hand the key a second budget.
             let limiter = RequestRateLimiter(
                 limit: configuration.requestsPerWindow, window: configuration.rateWindow,
-                margin: min(.milliseconds(500), configuration.rateWindow / 10))
+                margin: min(.milliseconds(500), configuration.rateWindow / 10),
+                stateFile: "\(configuration.runtime.dataDirectory)/datto-budget-\(Self.fileName(for: credentials.publicKey)).json")
             limiters[credentials.publicKey] = limiter
             return limiter
         }
