@@ -7,6 +7,11 @@ import Glibc
 /// The bearer token admin endpoints require: `VECTIS_ADMIN_TOKEN`, or — for local runs — a token generated once
 /// into `<data dir>/admin-token` (0600), which every service sharing that folder and the `vectis` CLI read.
 public enum AdminToken {
+    /// A token nobody knows: admin routes built without a configured token answer 401 to everyone.
+    public static var unguessable: String {
+        (0..<32).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.joined()
+    }
+
     public static func resolve(_ env: Environment, dataDirectory: String) throws -> String {
         if let token = env["VECTIS_ADMIN_TOKEN"] { return token }
         // Compose secrets arrive as files: VECTIS_ADMIN_TOKEN_FILE=/run/secrets/admin_token.

@@ -65,9 +65,14 @@ struct ReliableDeliveryTests {
             try await owner.publish(1...500)
             #expect(try await eventually { try reader.applied().filter { $0.stream == owner.stream }.count == 500 })
             let duplicatesBefore = reader.counter("vectis_bus_duplicates_skipped_total")
-            reader.bus.connection.publisher.publishControl(BusReplayRequested(
-                stream: owner.stream, topic: Shard.wireTopic(BackupJobRecorded.topic, tenant: "default"), fromSeq: 1,
-                requestedBy: reader.stream, reason: .gap))
+            // Asked again until served, as a consumer does: the owner serves a live requester, not twice in a moment.
+            let servedBefore = owner.counter("vectis_bus_replays_served_total")
+            for _ in 0..<50 {
+                reader.bus.connection.publisher.publishControl(BusReplayRequested(
+                    stream: owner.stream, topic: Shard.wireTopic(BackupJobRecorded.topic, tenant: "default"), fromSeq: 1,
+                    requestedBy: reader.stream, reason: .gap))
+                if await eventually(timeout: .milliseconds(400), { owner.counter("vectis_bus_replays_served_total") > servedBefore }) { break }
+            }
             try await owner.publish(501...600)
             #expect(try await eventually { try reader.applied().filter { $0.stream == owner.stream }.count == 600 })
             #expect(await eventually { reader.counter("vectis_bus_duplicates_skipped_total") >= duplicatesBefore + 500 })

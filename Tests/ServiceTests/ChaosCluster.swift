@@ -1,4 +1,5 @@
 import Foundation
+import VectisBus
 import VectisTestSupport
 
 #if canImport(FoundationNetworking)
@@ -34,8 +35,13 @@ actor ChaosCluster {
     /// Incarnations whose counters could not be read before the kill (it had not opened its port yet).
     private(set) var unreadIncarnations = 0
 
+    /// The bus key folder: the cluster runs the bus as deployed, CURVE-authenticated with per-service identities.
+    let keys: String
+
     init(dattoURL: String) async throws {
-        bus = try await BusProcess.start()
+        keys = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-chaos-keys-\(UUID().uuidString)").path
+        try BusKeyDirectory.create(at: keys)
+        bus = try await BusProcess.start(environment: ["VECTIS_BUS_INSECURE": "0", "VECTIS_BUS_KEY_DIR": keys])
         var ports: [Part: Int] = [:]
         for part in Part.allCases where part != .bus { ports[part] = try freePort() }
         self.ports = ports
@@ -43,6 +49,7 @@ actor ChaosCluster {
         environment = [
             "VECTIS_BUS_PUBLISH": bus.publish, "VECTIS_BUS_SUBSCRIBE": bus.subscribe, "VECTIS_DATA_DIR": dataDirectory,
             "VECTIS_ADMIN_TOKEN": Self.token, "VECTIS_HEARTBEAT_INTERVAL_MS": "500", "VECTIS_LOG_LEVEL": "warning",
+            "VECTIS_BUS_INSECURE": "0", "VECTIS_BUS_KEY_DIR": keys,
             "VECTIS_DATTO_BASE_URL_US": dattoURL, "VECTIS_DATTO_POLL_INTERVAL_SECONDS": "2",
             // The sandbox is ours: lift the per-key budget so a 200-device sync takes seconds, not minutes.
             "VECTIS_DATTO_REQUESTS_PER_MINUTE": "100000", "VECTIS_PSA_TIMEOUT_SECONDS": "5",
@@ -74,7 +81,7 @@ actor ChaosCluster {
 
     func restart(_ part: Part) async throws {
         if part == .bus {
-            bus = try await bus.restarted()
+            bus = try await bus.restarted(environment: ["VECTIS_BUS_INSECURE": "0", "VECTIS_BUS_KEY_DIR": keys])
         } else {
             try start(part)
         }

@@ -15,6 +15,8 @@ public final class ReliableNode: Sendable {
     public let database: DatabasePool
     /// The node's SQLite file (a new node on the same path is the same service restarted).
     public let path: String
+    /// While true, the handler refuses `refuseJob` (turn it off to let a dead letter be applied again).
+    public let refusing = Flag(true)
     public let metrics: ServiceMetrics
     public let group: ServiceGroup
     private let task: Mutex<Task<Void, Error>?> = Mutex(nil)
@@ -44,6 +46,7 @@ public final class ReliableNode: Sendable {
             .appendingPathComponent("vectis-node-\(UUID().uuidString)/\(instance).sqlite").path
         self.path = path
         let busyLeft = Mutex(busyFailures)
+        let refusing = self.refusing
         var migrator = DatabaseMigrator()
         DeliveryTables.register(in: &migrator)
         migrator.registerMigration("test-v1") { db in
@@ -65,7 +68,7 @@ public final class ReliableNode: Sendable {
             let job = (received.event as? BackupJobRecorded)?.jobId ?? (received.event as? BackupRunObserved)
                 .flatMap { Int64($0.agentVolume.dropFirst("job-".count)) }
             struct Refused: Error {}
-            if let refuseJob, job == refuseJob { throw Refused() }
+            if let refuseJob, job == refuseJob, refusing.value { throw Refused() }
             if let busyJob, job == busyJob, busyLeft.withLock({ left in defer { left -= 1 }; return left > 0 }) {
                 throw DatabaseError(resultCode: .SQLITE_BUSY, message: "database is locked (test)")
             }
@@ -157,4 +160,14 @@ public enum BusConfigurationFactory {
     public static func make(publish: String, subscribe: String) -> BusConfiguration {
         BusConfiguration(publishEndpoint: publish, subscribeEndpoint: subscribe)
     }
+}
+
+/// A boolean shared between a test and a handler.
+public final class Flag: Sendable {
+    private let state: Mutex<Bool>
+    public init(_ value: Bool) { state = Mutex(value) }
+    public var value: Bool {
+        get { state.withLock { $0 } }
+    }
+    public func set(_ value: Bool) { state.withLock { $0 = value } }
 }

@@ -34,6 +34,7 @@ public func buildApplication(
     let router = ServiceApplication.makeRouter()
     AlertsController(queries: AlertQueries(database: database), database: database, outbox: bus.outbox, adminToken: adminToken)
         .addRoutes(to: router)
+    DeadLetterController(consumer: bus.consumer, adminToken: adminToken).addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
         configuration: configuration, metrics: metrics, router: router, services: bus.services, checks: [bus.readinessCheck, bus.applyCheck],
         logger: logger)

@@ -7,8 +7,8 @@ import VectisStorage
 
 /// Everything `vectis-assets` runs, wired from its configuration; tests build exactly this.
 public func buildApplication(
-    _ configuration: RuntimeConfiguration, metrics: ServiceMetrics = ServiceMetrics(),
-    logger: Logger = Logger(label: "vectis-assets")
+    _ configuration: RuntimeConfiguration, adminToken: String = AdminToken.unguessable,
+    metrics: ServiceMetrics = ServiceMetrics(), logger: Logger = Logger(label: "vectis-assets")
 ) throws -> (application: some ApplicationProtocol, bus: ReliableBus, routes: [String]) {
     let database = try ServiceDatabase.open(at: configuration.databasePath, migrator: AssetsTables.migrator)
     let bus = try ReliableBus(
@@ -26,6 +26,7 @@ public func buildApplication(
     }
     let router = ServiceApplication.makeRouter()
     AssetsController(queries: AssetQueries(database: database)).addRoutes(to: router)
+    DeadLetterController(consumer: bus.consumer, adminToken: adminToken).addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
         configuration: configuration, metrics: metrics, router: router, services: bus.services, checks: [bus.readinessCheck, bus.applyCheck],
         logger: logger)

@@ -36,6 +36,7 @@ public func buildApplication(
     }
     let router = ServiceApplication.makeRouter()
     HubController(queries: HubQueries(database: database, clock: clock)).addRoutes(to: router)
+    DeadLetterController(consumer: bus.consumer, adminToken: configuration.adminToken).addRoutes(to: router)
     let silence = SilenceWatch(
         database: database, outbox: bus.outbox, settings: configuration.silence, clock: clock, metrics: metrics.factory, logger: logger)
     let (application, routes) = ServiceApplication.build(

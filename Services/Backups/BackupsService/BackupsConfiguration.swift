@@ -25,8 +25,12 @@ public struct BackupsConfiguration: Sendable {
         self.clock = clock
     }
 
+    /// The admin token for `/v1/dead-letters` (nobody's when not configured).
+    public var adminToken: String = AdminToken.unguessable
+
     public init(environment env: Environment) throws {
         let runtime = try RuntimeConfiguration(service: "backups", defaultHTTPPort: 8083, environment: env)
+        let adminToken = try AdminToken.resolve(env, dataDirectory: runtime.dataDirectory)
         let zoneName = env.string("VECTIS_NIGHT_TIMEZONE", default: "UTC")
         guard let zone = TimeZone(identifier: zoneName) else {
             throw ConfigurationError(variable: "VECTIS_NIGHT_TIMEZONE", value: zoneName, expected: "an IANA time zone such as Europe/Berlin")
@@ -54,5 +58,6 @@ public struct BackupsConfiguration: Sendable {
             runtime: runtime, nights: nights, retentionDays: try env.int("VECTIS_BACKUP_RETENTION_DAYS", default: 400),
             silence: try SilenceSettings(environment: env))
         sandboxClockURL = try SandboxClock.url(from: env)
+        self.adminToken = adminToken
     }
 }

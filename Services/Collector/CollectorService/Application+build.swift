@@ -65,6 +65,7 @@ public func buildApplication(
     let admin = router.group("v1/integrations/datto").add(middleware: BearerTokenMiddleware(token: configuration.adminToken))
     IntegrationController(repository: repository, poller: poller).addRoutes(to: admin)
 
+    DeadLetterController(consumer: bus.consumer, adminToken: configuration.adminToken).addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
         configuration: configuration.runtime, metrics: metrics, router: router,
         services: bus.services + [poller, RetryWorker(

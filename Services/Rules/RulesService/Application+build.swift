@@ -62,6 +62,7 @@ public func buildApplication(
                     defaultDryRun: configuration.defaultDryRun).addRoutes(to: router)
     PicklistsController(database: database, secrets: secrets, worker: worker, adminToken: configuration.adminToken, logger: logger)
         .addRoutes(to: router)
+    DeadLetterController(consumer: bus.consumer, adminToken: configuration.adminToken).addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
         configuration: configuration.runtime, metrics: metrics, router: router, services: bus.services + [worker],
         checks: [bus.readinessCheck, bus.applyCheck], logger: logger)
