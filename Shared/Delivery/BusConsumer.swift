@@ -126,26 +126,32 @@ public final class BusConsumer: Service, Sendable {
     func handle(_ batch: [ReceivedEvent]) async {
         var toApply: [ReceivedEvent] = []
         var working = state.withLock { $0.cursors }
+        var checkedEpochs: [String: String] = [:]
         for item in batch {
             if ControlTopics.contains(item.topic) {
                 // Control messages may reset cursors (a new epoch): what was gathered is applied first.
                 if !toApply.isEmpty, await commit(&toApply) == false { return }
                 await handleControl(item)
                 working = state.withLock { $0.cursors }
+                checkedEpochs = [:]
                 continue
             }
-            switch epochVerdict(item.header) {
-            case .retired:
-                metrics.rejected(.retiredEpoch)
-                continue
-            case .changed(let epoch):
-                if !toApply.isEmpty, await commit(&toApply) == false { return }
-                await changeEpoch(of: item.header.stream, to: epoch)
-                working = state.withLock { $0.cursors }
-            case .current:
-                break
-            case .first(let epoch):
-                await adopt(epoch, for: item.header.stream)
+            // The epoch check takes the lock; within a batch a stream's epoch is checked once (the hot path).
+            if let epoch = item.header.epoch, checkedEpochs[item.header.stream] != epoch {
+                switch epochVerdict(item.header) {
+                case .retired:
+                    metrics.rejected(.retiredEpoch)
+                    continue
+                case .changed(let epoch):
+                    if !toApply.isEmpty, await commit(&toApply) == false { return }
+                    await changeEpoch(of: item.header.stream, to: epoch)
+                    working = state.withLock { $0.cursors }
+                case .current:
+                    break
+                case .first(let epoch):
+                    await adopt(epoch, for: item.header.stream)
+                }
+                checkedEpochs[item.header.stream] = epoch
             }
             let key = Key(stream: item.header.stream, topic: item.topic)
             let last = working[key] ?? 0

@@ -73,4 +73,29 @@ struct DecoderFuzzTests {
         #expect(accepted > 0, "undamaged shuffles still decode")
         for reason in [DropReason.frameCount, .invalidHeader, .invalidBody] { #expect((dropped[reason] ?? 0) > 0, "\(reason)") }
     }
+
+    @Test("control bodies with 0, -1, 2^63-1, 2^63, 2^64-1, 1e300 and reversed ranges are dropped by reason, never trusted")
+    func hostileControlCorpus() throws {
+        let codec = BusFrameCodec()
+        let bodies = BusTrustTests.hostileControlBodies(owner: "collector/a", reader: "backups/b", topic: "backup.run.observed@00")
+        var accepted: [String] = []
+        for (topic, body) in bodies {
+            let frames = try codec.encode(topic: topic, header: MessageHeader(schemaVersion: 1, stream: "collector/a", seq: 0), body: Array(body.utf8))
+            guard case .success(let message) = codec.decode(frames: frames) else { continue }
+            switch codec.decodeEvent(message) {
+            case .failure(let reason): #expect([.invalidBody, .invalidValue].contains(reason))
+            case .success: accepted.append(body)
+            }
+        }
+        // What decodes is only what is within range (firstAvailableSeq or fromSeq 2^63-1, a heartbeat announcing 0
+        // or 2^63-1); the consumer's own checks then refuse those (BusTrustTests).
+        #expect(accepted.count == 4, "\(accepted)")
+        #expect(accepted.allSatisfy { !$0.contains("18446744073709551615") && !$0.contains("9223372036854775808") })
+        // A header numbered past Int64.max never decodes.
+        let header = Array(#"{"messageId":"6F1C1E0B-5B8E-4E0C-9F59-0B8B8E0F2D11","schemaVersion":1,"seq":18446744073709551615,"stream":"a/b","tenant":"default","timestamp":"2026-11-29T04:03:57.123Z"}"#.utf8)
+        guard case .failure(.invalidHeader) = codec.decode(frames: [Array("backup.job.recorded".utf8), header, Array("{}".utf8)]) else {
+            Issue.record("a seq past Int64.max was accepted")
+            return
+        }
+    }
 }

@@ -47,6 +47,8 @@ final class BusForwarder {
     private let copies = [ZMQFrame(), ZMQFrame(), ZMQFrame()]
     private let scratch = ZMQFrame()
     private var topicsByIdentity: [String: Set<String>] = [:]
+    /// Topics someone taps (the tap port is an XPUB, so its subscriptions are visible): with none, no copy is made.
+    private var tapTopics: Set<String> = []
     private var logged: Set<String> = []
 
     init(
@@ -72,7 +74,10 @@ final class BusForwarder {
 
     /// Forwards until `shouldStop` says so or the context is shut down.
     func run() throws {
-        let items = [ZMQPoll.Item(socket: frontend, events: .readable), ZMQPoll.Item(socket: backend, events: .readable)]
+        let items = [
+            ZMQPoll.Item(socket: frontend, events: .readable), ZMQPoll.Item(socket: backend, events: .readable),
+            ZMQPoll.Item(socket: capture, events: .readable),
+        ]
         var turns = 0
         while !shouldStop() {
             var busy = false
@@ -83,6 +88,10 @@ final class BusForwarder {
             }
             for _ in 0..<64 {
                 guard try forwardSubscription() else { break }
+                busy = true
+            }
+            for _ in 0..<64 {
+                guard try noteTapSubscription() else { break }
                 busy = true
             }
             turns &+= 1
@@ -117,10 +126,11 @@ final class BusForwarder {
         if enforceOwnership, let violation = ownershipViolation(identity: identity) {
             return refuse(violation, identity: identity, topic: frames[0])
         }
-        for index in 0..<3 { copies[index].copy(from: frames[index]) }
+        let tapped = !tapTopics.isEmpty
+        if tapped { for index in 0..<3 { copies[index].copy(from: frames[index]) } }
         for index in 0..<3 { try frames[index].send(to: backend, more: index < 2) }
-        // The tap's copy: a PUB never blocks, so a tap that reads slowly or not at all cannot stall the bus.
-        for index in 0..<3 { try copies[index].send(to: capture, more: index < 2) }
+        // The tap's copy, only while someone taps: an XPUB never blocks, so a slow tap cannot stall the bus.
+        if tapped { for index in 0..<3 { try copies[index].send(to: capture, more: index < 2) } }
         statistics.forwarded.add(1, ordering: .relaxed)
         statistics.forwardedBytes.add(total, ordering: .relaxed)
         return true
@@ -208,6 +218,24 @@ final class BusForwarder {
             return true
         }
         try frames[0].send(to: frontend, more: false)
+        return true
+    }
+
+    /// A tap subscribing or leaving. Only remembered (bounded), never passed on: taps read copies, not streams.
+    private func noteTapSubscription() throws -> Bool {
+        guard try scratch.receive(from: capture, dontWait: true) else { return false }
+        var more = scratch.more
+        let (kind, topic) = scratch.withBytes { bytes -> (UInt8?, String) in
+            (bytes.first, String(decoding: bytes.dropFirst(), as: UTF8.self))
+        }
+        scratch.reset()
+        while more {
+            guard try scratch.receive(from: capture, dontWait: false) else { continue }
+            more = scratch.more
+            scratch.reset()
+        }
+        if kind == 1, tapTopics.count < configuration.maxTopicsPerIdentity { tapTopics.insert(topic) }
+        if kind == 0 { tapTopics.remove(topic) }
         return true
     }
 

@@ -103,7 +103,8 @@ public final class BusProxy: Service, Sendable {
         do {
             let frontend = try ZMQSocket(context: context, type: .xsub)
             let backend = try ZMQSocket(context: context, type: .xpub)
-            let capture = try ZMQSocket(context: context, type: .pub)
+            // An XPUB rather than a PUB: the forwarder sees taps arrive and leave, and copies nothing while none taps.
+            let capture = try ZMQSocket(context: context, type: .xpub)
             defer {
                 for socket in [frontend, backend, capture] { socket.close() }
             }

@@ -75,11 +75,21 @@ public final class DattoClient: Sendable {
     /// HTTP requests made so far, retries included.
     public var requestsMade: Int { requestCount.withLock { $0 } }
 
-    /// How many BCDR devices the key can see (the Test button).
-    public func visibleDeviceCount() async throws -> Int {
+    /// How many BCDR devices the key can see (the Test button), on the best evidence the answer gives:
+    /// `pagination.count`; else pages × page size (one device a page was asked for); else the devices in the
+    /// answer, which is only a lower bound (`atLeast`).
+    public func visibleDeviceCount() async throws -> (count: Int, atLeast: Bool) {
         let page: DattoPage<DattoDevice> = try await get(
             "/bcdr/device", query: [("_page", "1"), ("_perPage", "1"), ("showHiddenDevices", "1")])
-        return page.pagination.count ?? page.items.count
+        if let count = page.pagination.count, count > 0 || page.items.isEmpty { return (count, false) }
+        if page.pagination.perPage > 0, page.pagination.totalPages > 0 {
+            let (bound, overflow) = page.pagination.totalPages.multipliedReportingOverflow(by: page.pagination.perPage)
+            if !overflow, bound >= page.items.count {
+                // With a page size of 1 as asked, pages × 1 is the count; a larger page size makes it a bound.
+                return (bound, page.pagination.perPage != 1)
+            }
+        }
+        return (page.items.count, true)
     }
 
     /// Every device, hidden ones included (they are carried with their flag), page by page.
@@ -198,15 +208,24 @@ public final class DattoClient: Sendable {
         try await Task.sleep(for: wait)
     }
 
-    /// `Retry-After` as seconds or an HTTP date.
+    /// `Retry-After` as seconds or an HTTP date, clamped to a day: `Int(Double)` traps on a hostile `1e20`, and
+    /// anything beyond the cap ends the attempt anyway.
     static func retryAfter(_ response: URLResponse) -> Duration? {
-        guard let value = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After") else { return nil }
-        if let seconds = Double(value.trimmingCharacters(in: .whitespaces)) { return .milliseconds(Int(max(0, seconds) * 1000)) }
+        guard let value = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After"), value.utf8.count < 64 else {
+            return nil
+        }
+        if let seconds = Double(value.trimmingCharacters(in: .whitespaces)) { return clampedWait(seconds) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         guard let date = formatter.date(from: value) else { return nil }
-        return .milliseconds(Int(max(0, date.timeIntervalSinceNow) * 1000))
+        return clampedWait(date.timeIntervalSinceNow)
+    }
+
+    /// Seconds as a wait between 0 and a day; not a number → nil.
+    static func clampedWait(_ seconds: Double) -> Duration? {
+        guard !seconds.isNaN else { return nil }
+        return .milliseconds(Int64(min(max(0, seconds), 86_400) * 1_000))
     }
 
     static func seconds(_ duration: Duration) -> Double {

@@ -192,6 +192,14 @@ struct DattoAssetList: Decodable, Sendable {
             assets = envelope.items.compactMap(\.value)
             return
         }
+        // One asset as a bare object (the shape of Datto's own published example): a one-element list.
+        struct Probe: Decodable { var volume: String?; var name: String?; var backups: [Lossy<DattoBackup>]? }
+        if let probe = try? decoder.singleValueContainer().decode(Probe.self), probe.volume != nil || probe.backups != nil,
+            let single = try? decoder.singleValueContainer().decode(DattoAsset.self)
+        {
+            assets = [single]
+            return
+        }
         let keyed = try decoder.singleValueContainer().decode([String: Lossy<DattoAsset>].self)
         assets = keyed.sorted { (Int($0.key) ?? .max, $0.key) < (Int($1.key) ?? .max, $1.key) }.compactMap(\.value.value)
     }
@@ -217,7 +225,10 @@ extension KeyedDecodingContainer {
 
     func flexibleInt(_ key: Key) -> Int64? {
         if let number = try? decodeIfPresent(Int64.self, forKey: key) { return number }
-        if let number = try? decodeIfPresent(Double.self, forKey: key), number.isFinite { return Int64(number) }
+        // Int64(Double) traps outside Int64's range: a hostile 1e300 must read as "no number", not end the process.
+        if let number = try? decodeIfPresent(Double.self, forKey: key), let whole = Int64(exactly: number.rounded(.towardZero)) {
+            return whole
+        }
         if let text = try? decodeIfPresent(String.self, forKey: key) { return Int64(text.trimmingCharacters(in: .whitespaces)) }
         return nil
     }
@@ -238,17 +249,21 @@ extension KeyedDecodingContainer {
     /// ISO-8601 with any offset, or epoch seconds (number or numeric string). 0 and null mean never.
     func flexibleDate(_ key: Key) -> Date? {
         if let seconds = flexibleEpoch(key) { return seconds }
-        guard let text = try? decodeIfPresent(String.self, forKey: key), !text.isEmpty else { return nil }
-        return BusJSON.parseTimestamp(text)
+        guard let text = try? decodeIfPresent(String.self, forKey: key), !text.isEmpty, text.utf8.count < 64,
+            let date = BusJSON.parseTimestamp(text), date.timeIntervalSince1970 > 0, date.timeIntervalSince1970 <= 7_258_118_400
+        else { return nil }
+        return date
     }
 
     private func flexibleEpoch(_ key: Key) -> Date? {
         var seconds: Double?
         if let number = try? decodeIfPresent(Double.self, forKey: key) { seconds = number }
         else if let text = try? decodeIfPresent(String.self, forKey: key), let number = Double(text) { seconds = number }
-        guard let seconds, seconds > 0 else { return nil }
+        guard let seconds, seconds.isFinite, seconds > 0 else { return nil }
         // Some clients report milliseconds; anything past the year 5000 in seconds must be that.
-        return Date(timeIntervalSince1970: seconds > 95_617_584_000 ? seconds / 1000 : seconds)
+        let normalized = seconds > 95_617_584_000 ? seconds / 1000 : seconds
+        // Nothing a backup appliance reports lies after 2200: a larger number is not a date.
+        return normalized <= 7_258_118_400 ? Date(timeIntervalSince1970: normalized) : nil
     }
 
     /// `{"size": 1843, "units": "GB"}` (units read, never assumed), or a plain number of bytes.
@@ -262,7 +277,10 @@ extension KeyedDecodingContainer {
             case "KB": multiplier = 1_024
             default: multiplier = 1
             }
-            return Int64(size * multiplier)
+            // Int64(Double) traps past Int64's range: an absurd size reads as unknown, never ends the process.
+            let bytes = (size * multiplier).rounded(.down)
+            guard bytes.isFinite, bytes >= 0 else { return nil }
+            return Int64(exactly: bytes)
         }
         return flexibleInt(key)
     }

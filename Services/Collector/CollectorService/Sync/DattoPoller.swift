@@ -186,10 +186,11 @@ public final class DattoPoller: Service, Sendable {
                 endpoint: nil)
         }
         do {
-            let count = try await client.visibleDeviceCount()
+            let (count, atLeast) = try await client.visibleDeviceCount()
             return ConnectionTestResult(
-                ok: true, message: "Connected to Datto (\(credentials.region)) — \(count) BCDR devices visible", devices: count,
-                kind: nil, endpoint: nil)
+                ok: true,
+                message: "Connected to Datto (\(credentials.region)) — \(atLeast ? "at least " : "")\(count) BCDR devices visible",
+                devices: count, kind: nil, endpoint: nil)
         } catch let error as DattoError {
             logger.warning("Datto connection test failed", metadata: ["error": "\(error.message)", "kind": "\(error.kind.rawValue)"])
             return ConnectionTestResult(ok: false, message: error.message, devices: nil, kind: error.kind.rawValue, endpoint: error.endpoint)

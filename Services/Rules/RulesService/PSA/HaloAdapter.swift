@@ -37,8 +37,9 @@ struct HaloAdapter: PSAAdapter {
         guard let object = answer as? [String: Any], let access = object["access_token"] as? String else {
             throw .unauthorized(status: 200, message: "no access_token in the token answer")
         }
-        let lifetime = (object["expires_in"] as? Int) ?? 3_600
-        token.value.withLock { $0 = (access, .now + .seconds(max(60, lifetime - 60))) }
+        // expires_in clamped to 60 s…1 day: `lifetime - 60` overflowed on Int.min, and no token lives longer.
+        let lifetime = min(max((object["expires_in"] as? Int) ?? 3_600, 120), 86_400)
+        token.value.withLock { $0 = (access, .now + .seconds(lifetime - 60)) }
         return ["Authorization": "Bearer \(access)"]
     }
 

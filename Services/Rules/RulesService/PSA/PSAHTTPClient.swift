@@ -113,7 +113,10 @@ struct PSAHTTPClient: Sendable {
             return json
         case 429:
             let header = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After")
-            let wait = header.flatMap(Double.init).map { Duration.milliseconds(Int($0 * 1000)) } ?? .seconds(5)
+            // Clamped to the budget window's length (a minute): `Int(1e20 * 1000)` would trap, and a PSA that asks for
+            // longer is asked again after a minute anyway. Not a number (or NaN): the default.
+            let wait = header.flatMap(Double.init).flatMap { $0.isNaN ? nil : Duration.milliseconds(Int64(min(max(0, $0), 60) * 1_000)) }
+                ?? .seconds(5)
             record(status, "rate limited")
             throw .rateLimited(retryAfter: wait, status: status)
         case 401, 403:
