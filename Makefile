@@ -8,7 +8,8 @@ build: deps
 	swift build
 
 ## Runs the whole system on loopback against the sandboxes (Ctrl-C stops everything). `make run ARGS=--fast`
-## runs the Datto sandbox a day a minute.
+## runs the Datto sandbox a day a minute; `ARGS=--fresh` starts from an empty data directory (a second run otherwise
+## keeps the first one's data, reuses its rule and says so).
 run: build
 	@scripts/run-local.sh $(ARGS)
 

@@ -8,10 +8,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # --fast: the Datto sandbox's clock runs a day a minute and the collector polls every 10 s, so failing nights
 # (and the ticket they cause) happen while you watch instead of over two days.
+# --fresh: start from an empty data directory (otherwise a second run keeps the first one's data and says so).
 fast=false
-[ "${1:-}" = "--fast" ] && fast=true
+fresh=false
+for argument in "$@"; do
+  case "$argument" in
+    --fast) fast=true ;;
+    --fresh) fresh=true ;;
+    *) echo "unknown option $argument (use --fast and/or --fresh)"; exit 2 ;;
+  esac
+done
 bin=.build/debug
 state=.vectis
+$fresh && rm -rf "$state/data"
+earlier_run=false
+[ -f "$state/data/rules.sqlite" ] && earlier_run=true
 mkdir -p "$state/logs" "$state/data"
 
 children=()
@@ -100,9 +111,18 @@ echo "Alerts raised:"
 # Enable the ConnectWise template against the PSA sandbox (live at once here; new rules default to a dry run),
 # map Acme Corp to ConnectWise company 250, and let another night fail: the rule opens one ticket.
 echo
+# Idempotent: a live ConnectWise rule from an earlier run on this data directory is reused, not enabled again.
+existing=$(curl -s -H "Authorization: Bearer $(cat "$state/data/admin-token")" http://127.0.0.1:8085/v1/rules | python3 -c '
+import json, sys
+rules = [r for r in json.load(sys.stdin).get("rules", []) if r.get("templateId") == "datto-fails-2-nights-connectwise" and r.get("enabled")]
+print(rules[0]["id"] if rules else "")')
+if [ -n "$existing" ]; then
+  echo "Reusing $existing (ConnectWise) from an earlier run on $state/data; \`make run ARGS=--fresh\` starts clean."
+else
 echo '{"privateKey": "cw-private-9f2c", "clientId": "6c1b4e2a-0d7f-4f1e-9a51-0c5e7d2f3b11"}' | "$bin/vectis" rules enable \
   datto-fails-2-nights-connectwise --dry-run-hours 0 --secrets-stdin \
   --settings '{"site": "http://127.0.0.1:9082/cw", "companyId": "vectis", "publicKey": "cw-public", "boardId": 1, "closedStatusId": 20}'
+fi
 acme=$(curl -s http://127.0.0.1:8082/v1/customers | python3 -c 'import json,sys; print([c["id"] for c in json.load(sys.stdin)["customers"] if c["name"] == "Acme Corp"][0])')
 "$bin/vectis" rules map connectwise "$acme" 250
 if $fast; then
@@ -121,7 +141,11 @@ else
   done
 fi
 echo
-echo "Tickets opened:"
+if $earlier_run; then
+  echo "Tickets (this data directory holds an earlier run's tickets too; the PSA sandbox restarted empty):"
+else
+  echo "Tickets opened:"
+fi
 "$bin/vectis" tickets
 
 cat <<TXT

@@ -26,6 +26,7 @@ struct DeadLetterTests {
             let port = try freePort()
             let application = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
             try await withRunning(ServiceGroup(services: [application], gracefulShutdownSignals: [], logger: TestBus.quietLogger)) {
+                #expect(await waitUntilListening(port))
                 let connection = ["--service", "alerts", "--url", "http://127.0.0.1:\(port)"]
                 let refused = try RunningProcess("vectis", ["dead-letters", "list", "--token", "wrong"] + connection)
                 #expect(await refused.waitForExit() != 0, "the admin token is required")

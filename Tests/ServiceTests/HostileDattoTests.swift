@@ -29,6 +29,7 @@ struct HostileDattoTests {
         let port = try freePort()
         let application = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
         try await withRunning(ServiceGroup(services: [application], gracefulShutdownSignals: [], logger: TestBus.quietLogger)) {
+            #expect(await waitUntilListening(port))
             try await body(URL(string: "http://127.0.0.1:\(port)/v1")!)
         }
     }

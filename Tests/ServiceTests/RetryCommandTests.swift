@@ -42,6 +42,7 @@ struct RetryCommandTests {
         let hook = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: hookPort)))
         let secret = "rmm-shared-secret-0123456789"
         try await withRunning(ServiceGroup(services: [hook], gracefulShutdownSignals: [], logger: TestBus.quietLogger)) {
+            #expect(await waitUntilListening(hookPort))
             try await CollectorHarness.with(configure: {
                 $0.retryHookURL = URL(string: "http://127.0.0.1:\(hookPort)/hook")
                 $0.retryHookSecret = secret

@@ -146,6 +146,24 @@ struct RunCommandTests {
         #expect(try await eventually(timeout: .seconds(10)) { Self.ports.allSatisfy { !Self.listening($0) } },
                 "every process the run command started is gone")
         #expect(run.stdout.contains("stopped."))
+
+        // A second run on the same data directory reuses the rule instead of enabling another, and says so.
+        let again = try RunningProcess(
+            "/usr/bin/env", ["python3", "-c", launcher, Self.root.appendingPathComponent("scripts/run-local.sh").path],
+            environment: ["VECTIS_BUS_INSECURE": "0"])
+        try await again.waitForOutput("Live bus traffic follows", timeout: .seconds(180))
+        #expect(again.stdout.contains("Reusing ru_1 (ConnectWise) from an earlier run"), "\(again.stdout.suffix(2_000))")
+        #expect(again.stdout.contains("holds an earlier run's tickets too"))
+        let token = try String(contentsOf: state.appendingPathComponent("data/admin-token"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:8085/v1/rules")!)
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        let (data, _) = try await URLSession.shared.data(for: request)
+        let rules = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["rules"] as? [[String: Any]] ?? []
+        #expect(rules.count == 1, "one rule after two runs: \(rules.compactMap { $0["id"] as? String })")
+        again.signal(SIGINT)
+        #expect(await again.waitForExit(timeout: .seconds(15)) != nil)
+        #expect(try await eventually(timeout: .seconds(10)) { Self.ports.allSatisfy { !Self.listening($0) } })
         try? FileManager.default.removeItem(at: state)
     }
 }
