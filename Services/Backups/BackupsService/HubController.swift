@@ -12,7 +12,7 @@ struct HubController {
         v1.get("customers/:id/backups") { _, context in
             let id = try context.parameters.require("id")
             guard let backups = try await queries.customerBackups(id: id) else {
-                return Response.problem(.notFound, "No customer \(id) has agents known to the backups service.")
+                return Response.problem(.notFound, "No customer \(id) is known to the backups service.")
             }
             return try Response.json(backups)
         }

@@ -66,7 +66,16 @@ public struct CustomerBackups: Codable, Sendable {
         public var name: String
     }
 
+    /// An appliance of the customer's, as last announced (listed even before any agent is known).
+    public struct Appliance: Codable, Sendable {
+        public var serial: String
+        public var name: String
+        public var lastSeenAt: Date?
+    }
+
     public var customer: Customer
+    /// The customer's appliances; a customer can have some before its first protected agent is read.
+    public var appliances: [Appliance]?
     public var agents: [AgentCard]
     /// The 10 most recent runs across the customer's agents, newest first.
     public var recentRuns: [RunView]
@@ -87,10 +96,21 @@ struct HubQueries: Sendable {
     func customerBackups(id: String) async throws -> CustomerBackups? {
         let now = clock()
         return try await database.read { db in
+            // A customer is known by its agents or, before any agent is read, by its appliances.
             guard let customer = try Row.fetchOne(
                 db, sql: "SELECT tenant, customer_key, customer_name FROM agent WHERE customer_id = ? ORDER BY updated_at DESC LIMIT 1",
                 arguments: [id])
+                ?? Row.fetchOne(
+                    db, sql: "SELECT tenant, customer_key, customer_name FROM device WHERE customer_id = ? ORDER BY observed_at DESC LIMIT 1",
+                    arguments: [id])
             else { return nil }
+            let appliances = try Row.fetchAll(
+                db, sql: "SELECT serial, name, last_seen_at FROM device WHERE customer_id = ? ORDER BY name, serial", arguments: [id]
+            ).map { row in
+                CustomerBackups.Appliance(
+                    serial: row["serial"], name: row["name"],
+                    lastSeenAt: (row["last_seen_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            }
             let agents = try Row.fetchAll(
                 db,
                 sql: """
@@ -106,7 +126,7 @@ struct HubQueries: Sendable {
             let conditions = try Self.conditions(customerId: id, now: now, db: db)
             return CustomerBackups(
                 customer: .init(id: id, tenant: customer["tenant"], key: customer["customer_key"], name: customer["customer_name"]),
-                agents: agents.map { Self.card($0, conditions: conditions) }, recentRuns: runs.map(Self.run))
+                appliances: appliances, agents: agents.map { Self.card($0, conditions: conditions) }, recentRuns: runs.map(Self.run))
         }
     }
 

@@ -68,7 +68,12 @@ public enum HubFormatter {
                 failure.map { "\(short($0["at"] as? String) ?? "?") \($0["message"] as? String ?? "")" } ?? "never",
             ]
         }
-        lines += table(["Agent", "Status", "Last success", "Last failure"], rows)
+        if rows.isEmpty {
+            let appliances = (hub["appliances"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            lines += ["  No protected agents yet" + (appliances.isEmpty ? "" : " (appliances: \(appliances.joined(separator: ", ")))")]
+        } else {
+            lines += table(["Agent", "Status", "Last success", "Last failure"], rows)
+        }
         lines += ["", "10 most recent runs"]
         let runs = (hub["recentRuns"] as? [[String: Any]] ?? []).map { run -> [String] in
             [short(run["runAt"] as? String) ?? "?", run["agentName"] as? String ?? "?", run["status"] as? String ?? "?",

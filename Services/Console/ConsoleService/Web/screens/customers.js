@@ -36,6 +36,12 @@ export async function customerHub(view, id) {
         h("dt", {}, "Currently failing"), h("dd", { "data-field": "currently-failing" }, agent.currentlyFailing ? "yes" : "no"),
         h("dt", {}, "Failed nights in a row"), h("dd", { "data-field": "failed-nights" }, String(agent.failedNightsInARow))),
       ...agent.conditions.filter((c) => c.headline !== agent.headline).map((c) => h("p", { class: `badge state-${c.type}` }, c.headline)))));
+    if (hub.agents.length === 0) {
+      // A new customer: its appliances are known before any protected agent is read.
+      const appliances = (hub.appliances ?? []).map((appliance) => appliance.name).join(", ");
+      cards.replaceChildren(h("p", { class: "muted", id: "no-agents" },
+        "No protected agents yet" + (appliances ? ` (appliances: ${appliances})` : "") + "."));
+    }
     runs.replaceChildren(...hub.recentRuns.map((run) => h("tr", { "data-run": String(run.id) },
       h("td", {}, when(run.runAt)), h("td", {}, run.agentName),
       h("td", {}, h("span", { class: `badge ${run.status === "success" ? "ok" : "bad"}` }, run.status)),

@@ -1,0 +1,35 @@
+import DattoSandbox
+import Foundation
+import GRDB
+import Testing
+import VectisTestSupport
+
+/// A customer whose appliance has no protected agent yet (a new customer in any MSP tool) still has a hub.
+@Suite("The hub of a customer with an agentless appliance")
+struct AgentlessHubTests {
+    @Test("answers 200 with the customer, its appliance and no cards; vectis hub says 'No protected agents yet'")
+    func agentlessHub() async throws {
+        let fleet = FleetConfiguration(
+            customers: 1, devicesPerCustomer: 1, agentsPerDevice: 0, sharesPerDevice: 0, failingAgents: 0,
+            agentsWithoutBackupsEvery: 0, unassignedDevices: 0)
+        try await CollectorHarness.with(fleet: fleet, pipeline: true) { harness in
+            try await harness.configure()
+            let backups = try #require(harness.backupsDatabase)
+            #expect(try await eventually {
+                (try? await DatabaseQueue(path: backups).read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM device") }) == 1
+            })
+            let customer = try #require(try await DatabaseQueue(path: backups).read { db in
+                try String.fetchOne(db, sql: "SELECT customer_id FROM device LIMIT 1")
+            })
+            let hub = try await HTTP.send("GET", harness.backupsURL! + "/v1/customers/\(customer)/backups")
+            #expect(hub.status == 200, "\(hub.body)")
+            #expect((hub.json["agents"] as? [Any])?.isEmpty == true)
+            #expect((hub.json["appliances"] as? [[String: Any]])?.count == 1)
+            let cli = try RunningProcess("vectis", ["hub", customer, "--backups-url", harness.backupsURL!])
+            #expect(await cli.waitForExit() == 0, "\(cli.stderr)")
+            #expect(cli.stdout.contains("No protected agents yet"), "\(cli.stdout)")
+            let unknown = try await HTTP.send("GET", harness.backupsURL! + "/v1/customers/c_0000000000000000/backups")
+            #expect(unknown.status == 404)
+        }
+    }
+}
