@@ -24,7 +24,13 @@ public enum AdminToken {
         let path = "\(dataDirectory)/admin-token"
         if let text = try? String(contentsOfFile: path, encoding: .utf8) {
             let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if !token.isEmpty { return token }
+            // An empty or short file (a crash between create and write, a truncated copy) must not become the token.
+            guard token.utf8.count >= 16 else {
+                throw ConfigurationError(
+                    variable: "VECTIS_ADMIN_TOKEN", value: "(unset; \(path) holds \(token.utf8.count) characters)",
+                    expected: "set, or \(path) holding a token of 16 or more characters (delete the file to have a new one made)")
+            }
+            return token
         }
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         var bytes = [UInt8](repeating: 0, count: 24)
@@ -33,8 +39,16 @@ public enum AdminToken {
         // Services starting together race for the file: create it exclusively, and use theirs if we lost.
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         if fd < 0 {
-            if errno == EEXIST, let text = try? String(contentsOfFile: path, encoding: .utf8) {
-                return text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if errno == EEXIST {
+                // Another service made it a moment ago: wait (briefly) for its token to be written.
+                for _ in 0..<50 {
+                    let text = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+                    if text.utf8.count >= 16 { return text }
+                    usleep(20_000)
+                }
+                throw ConfigurationError(
+                    variable: "VECTIS_ADMIN_TOKEN", value: "(unset; \(path) stays empty)",
+                    expected: "set, or \(path) holding a token of 16 or more characters (delete the file to have a new one made)")
             }
             throw ConfigurationError(variable: "VECTIS_ADMIN_TOKEN", value: "(unset)", expected: "set, or \(path) writable")
         }

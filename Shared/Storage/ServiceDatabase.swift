@@ -10,14 +10,40 @@ import GRDB
 public enum ServiceDatabase {
     public static func open(at path: String, migrator: DatabaseMigrator) throws -> DatabasePool {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // Customer data and sealed secrets live here: a new folder is the owner's alone, and so is each file.
+        if !FileManager.default.fileExists(atPath: directory.path) {
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw DatabaseFileError(path: path, problem: "cannot be created (is the folder writable?)")
+            }
+        }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
-        let pool = try DatabasePool(path: path, configuration: configuration)
-        try migrator.migrate(pool)
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try migrator.migrate(pool)
+        } catch {
+            throw DatabaseFileError(path: path, problem: "cannot be opened or migrated (\(error)); check the file's owner and "
+                + "permissions, free disk space, or restore it from a backup")
+        }
+        // The WAL and shared-memory files SQLite made beside it are the owner's only too.
+        for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path + suffix)
+        }
         return pool
     }
+}
+
+/// A service's database file that cannot be used, with the path and what to do.
+public struct DatabaseFileError: Error, CustomStringConvertible {
+    public var path: String
+    public var problem: String
+    public var description: String { "database \(path) \(problem)" }
 }

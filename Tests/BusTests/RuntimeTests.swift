@@ -4,6 +4,9 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 import VectisBus
+import GRDB
+import VectisDelivery
+import VectisStorage
 import VectisRuntime
 
 #if canImport(Glibc)
@@ -110,6 +113,20 @@ struct RuntimeTests {
         #expect(try await RequestRateLimiter(limit: 5, window: .seconds(60), stateFile: file).acquire(waitingAtMost: .zero) == nil)
         try Data("[1e999, \"x\"".utf8).write(to: URL(fileURLWithPath: file))
         #expect(try await RequestRateLimiter(limit: 5, window: .seconds(60), stateFile: file).acquire(waitingAtMost: .zero) == nil)
+    }
+
+    @Test("a new data folder is 0700 and each database file 0600; an empty admin-token file refuses start instead of an empty token")
+    func filesAreTheOwnersOnly() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-perm-\(UUID().uuidString)/data").path
+        var migrator = DatabaseMigrator()
+        DeliveryTables.register(in: &migrator)
+        _ = try ServiceDatabase.open(at: folder + "/alerts.sqlite", migrator: migrator)
+        #expect((try FileManager.default.attributesOfItem(atPath: folder)[.posixPermissions] as? Int) == 0o700)
+        #expect((try FileManager.default.attributesOfItem(atPath: folder + "/alerts.sqlite")[.posixPermissions] as? Int) == 0o600)
+        FileManager.default.createFile(atPath: folder + "/admin-token", contents: Data())
+        #expect(throws: ConfigurationError.self) { try AdminToken.resolve(Environment([:]), dataDirectory: folder) }
+        try FileManager.default.removeItem(atPath: folder + "/admin-token")
+        #expect(try AdminToken.resolve(Environment([:]), dataDirectory: folder).utf8.count >= 16)
     }
 
     @Test("an unusable value is refused with the variable's name, not guessed")

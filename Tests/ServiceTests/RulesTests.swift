@@ -64,6 +64,28 @@ struct RulesTests {
     static let fleet = FleetConfiguration(
         customers: 1, devicesPerCustomer: 1, agentsPerDevice: 2, sharesPerDevice: 0, failingAgents: 0, unassignedDevices: 0)
 
+    @Test("HaloPSA: an agent named <img onerror> with a phishing link arrives in the ticket's HTML escaped, as text")
+    func haloEscapesHTML() async throws {
+        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+            try await harness.configure()
+            try await harness.waitForHistory()
+            let device = harness.sandbox.inventory()[0]
+            let hostile = #"<img src=x onerror=alert(1)><a href="https://phish.example">fix it</a>"#
+            let volume = try #require(harness.sandbox.addAgent(serialNumber: device.serialNumber, name: hostile))
+            _ = try await harness.enableRule("halopsa")
+            try await harness.map("halopsa", customer: StableID.customer(tenant: "default", key: expectedCustomerKey(device)), company: "250")
+            #expect(harness.sandbox.fail(volume: volume, nights: 5))
+            let sandbox = try #require(harness.psa)
+            for _ in 0..<3 {
+                try await harness.nextNight()
+                if try await eventually(timeout: .seconds(5), { !sandbox.tickets(psa: "halopsa").isEmpty }) { break }
+            }
+            let ticket = try #require(sandbox.tickets(psa: "halopsa").first)
+            #expect(!ticket.details.contains("<img") && !ticket.details.contains("<a href"), "\(ticket.details)")
+            #expect(ticket.details.contains("&lt;img src=x onerror=alert(1)&gt;&lt;a href=&quot;https://phish.example&quot;&gt;"), "\(ticket.details)")
+        }
+    }
+
     @Test("ConnectWise, Autotask and HaloPSA: two failed nights open one ticket in the mapped company; a third adds one note; recovery notes, closes and resolves",
           arguments: ["connectwise", "autotask", "halopsa"])
     func ticketLifecycle(psa: String) async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import VectisRuntime
 import Synchronization
 import VectisContracts
 
@@ -48,7 +49,8 @@ struct HaloAdapter: PSAAdapter {
     func createTicket(_ ticket: NewTicket) async throws(PSAError) -> String {
         var object: [String: Any] = [
             "client_id": Int(ticket.companyId) ?? 0, "summary": ticket.summary,
-            "details_html": "<p>\(ticket.details.replacingOccurrences(of: "\n", with: "<br>"))</p><p>\(marker(ticket.dedupeKey))</p>",
+            // Everything from Datto (agent names, error messages) is escaped: it arrives in the ticket as text.
+            "details_html": HTMLText.paragraph(ticket.details) + HTMLText.paragraph(marker(ticket.dedupeKey)),
             "tickettype_id": settings.ticketTypeId ?? 0, "donotapplytemplateintheapi": true,
         ]
         if let priority = settings.priorityId { object["priority_id"] = priority }
@@ -71,7 +73,7 @@ struct HaloAdapter: PSAAdapter {
     func addNote(ticketId: String, text: String) async throws(PSAError) {
         let action: [String: Any] = [
             "ticket_id": Int(ticketId) ?? 0, "outcome_id": settings.noteOutcomeId ?? 7, "hiddenfromuser": true,
-            "note_html": "<p>\(text.replacingOccurrences(of: "\n", with: "<br>"))</p>",
+            "note_html": HTMLText.paragraph(text),
         ]
         _ = try await http.send("POST", try url("api/Actions"), headers: try await headers(), json: [action])
     }
