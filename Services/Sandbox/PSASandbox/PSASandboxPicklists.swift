@@ -1,5 +1,5 @@
 /// The sandbox tenants' own lists — boards, statuses, queues, priorities, ticket types, outcomes, companies — in
-/// each PSA's shapes (../shared/reference/psa-apis.md), inactive and deleted entries included so a client that
+/// each PSA's shapes (docs/psa-sandbox.md), inactive and deleted entries included so a client that
 /// forgets to filter them shows it. The first companies are named like the Datto sandbox's first customers
 /// ("Acme Corp", "Globex LLC"), as MSPs usually name a customer alike in both.
 enum PSASandboxPicklists {

@@ -11,7 +11,7 @@ import VectisRuntime
 import FoundationNetworking
 #endif
 
-/// Carries out `backup.retry.requested` as ARCHITECTURE.md says — Datto's API cannot start a backup, so a retry
+/// Carries out `backup.retry.requested` (docs/collector.md) — Datto's API cannot start a backup, so a retry
 /// (1) calls the MSP's retry hook if one is configured (e.g. an RMM job), (2) re-polls the device at once, and
 /// (3) publishes `backup.retry.completed` saying exactly what happened, with the appliance's web link. It
 /// never pretends a backup was started, and does nothing while the Datto credentials are failing.

@@ -11,7 +11,7 @@ struct NewTicket: Sendable {
 }
 
 /// What one PSA can do for the rules service. Each adapter follows the vendor's API exactly
-/// (docs/psa.md and ../shared/reference/psa-apis.md).
+/// (docs/rules.md lists the routes and fields each one uses).
 protocol PSAAdapter: Sendable {
     var kind: PSAKind { get }
     /// Returns the PSA's ticket id.
