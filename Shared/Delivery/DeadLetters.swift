@@ -46,7 +46,7 @@ public enum DeadLetters {
     }
 
     /// The oldest first, at most `limit`.
-    public static func list(_ database: DatabasePool, limit: Int = 500) async throws -> [DeadLetter] {
+    static func list(_ database: DatabasePool, limit: Int = 500) async throws -> [DeadLetter] {
         try await database.read { db in
             try Row.fetchAll(
                 db,
@@ -110,5 +110,8 @@ extension BusConsumer {
         }
     }
 
-    public var deadLetterDatabase: DatabasePool { database }
+    /// The dead letters of this consumer's database, oldest first.
+    public func deadLetters(limit: Int = 500) async throws -> [DeadLetter] {
+        try await DeadLetters.list(database, limit: limit)
+    }
 }

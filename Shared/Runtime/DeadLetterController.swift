@@ -26,7 +26,7 @@ public struct DeadLetterController: Sendable {
 
     @Sendable func list(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let limit = request.uri.queryParameters.get("limit", as: Int.self).map { max(1, min($0, 10_000)) } ?? 500
-        let letters = try await DeadLetters.list(consumer.deadLetterDatabase, limit: limit)
+        let letters = try await consumer.deadLetters(limit: limit)
         return try Response.json(Listing(deadLetters: letters))
     }
 

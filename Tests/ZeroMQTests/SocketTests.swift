@@ -130,16 +130,4 @@ struct SocketTests {
         }
         #expect(fromEncrypted)
     }
-
-    @Test("proxy STATISTICS replies parse into eight counters")
-    func statisticsParse() {
-        let frames = (1...8).map { value -> [UInt8] in
-            withUnsafeBytes(of: UInt64(value)) { Array($0) }
-        }
-        let statistics = ZMQProxy.Statistics(frames: frames)
-        #expect(statistics?.frontendReceivedMessages == 1)
-        #expect(statistics?.backendSentBytes == 8)
-        #expect(statistics?.values == (1...8).map { UInt64($0) })
-        #expect(ZMQProxy.Statistics(frames: Array(frames.prefix(7))) == nil)
-    }
 }

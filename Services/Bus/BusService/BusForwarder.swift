@@ -181,30 +181,16 @@ final class BusForwarder {
         switch kind {
         case 1 where topic.utf8.count > BusLimits.maxTopicBytes:
             // Longer than any real topic: never passed on, and its sender is cut off (which also empties the trie).
-            frames[0].reset()
-            statistics.dropped(identity: identity, reason: .subscriptionLimit)
-            if logged.count < 256, logged.insert("\(identity)|long_subscription").inserted {
-                logger.warning(
-                    "a peer subscribed to a topic longer than any real one; cutting it off",
-                    metadata: ["identity": "\(identity.isEmpty ? "(none)" : identity)", "bytes": "\(topic.utf8.count)"])
-            }
-            if enforceOwnership { cutOff(identity, side: .subscribers) }
-            return true
+            return refuseSubscription(
+                identity: identity, why: "a topic longer than any real one", detail: ["bytes": "\(topic.utf8.count)"])
         case 1:
             // XPUB reports a topic only when its first subscriber arrives: the identity that introduced it.
             var topics = topicsByIdentity[identity, default: []]
             if !topics.contains(topic) {
                 guard topics.count < configuration.maxTopicsPerIdentity else {
-                    frames[0].reset()
-                    statistics.dropped(identity: identity, reason: .subscriptionLimit)
-                    if logged.insert("\(identity)|subscription_limit").inserted {
-                        logger.warning(
-                            "a peer subscribed to more topics than any service needs; cutting it off",
-                            metadata: ["identity": "\(identity.isEmpty ? "(none)" : identity)",
-                                       "limit": "\(configuration.maxTopicsPerIdentity)"])
-                    }
-                    if enforceOwnership { cutOff(identity, side: .subscribers) }
-                    return true
+                    return refuseSubscription(
+                        identity: identity, why: "more topics than any service needs",
+                        detail: ["limit": "\(configuration.maxTopicsPerIdentity)"])
                 }
                 topics.insert(topic)
                 topicsByIdentity[identity] = topics
@@ -236,6 +222,20 @@ final class BusForwarder {
         }
         if kind == 1, tapTopics.count < configuration.maxTopicsPerIdentity { tapTopics.insert(topic) }
         if kind == 0 { tapTopics.remove(topic) }
+        return true
+    }
+
+    /// A subscription the bus will not take: dropped, counted, logged once per identity and reason, and (with
+    /// identities) its sender cut off.
+    private func refuseSubscription(identity: String, why: String, detail: Logger.Metadata) -> Bool {
+        frames[0].reset()
+        statistics.dropped(identity: identity, reason: .subscriptionLimit)
+        if logged.count < 256, logged.insert("\(identity)|\(why)").inserted {
+            logger.warning(
+                "a peer subscribed to \(why); cutting it off",
+                metadata: detail.merging(["identity": "\(identity.isEmpty ? "(none)" : identity)"]) { $1 })
+        }
+        if enforceOwnership { cutOff(identity, side: .subscribers) }
         return true
     }
 
