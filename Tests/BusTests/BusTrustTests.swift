@@ -38,7 +38,7 @@ struct BusTrustTests {
 
     @Test("control messages with 0, -1, 2^63-1, 2^64-1 and reversed ranges leave every consumer alive and every cursor where it was")
     func hostileControlMessages() async throws {
-        try await TestBus.with { testBus in
+        try await TestBus.with(.development) { testBus in
             let owner = try ReliableNode(testBus, instance: "owner")
             let reader = try ReliableNode(testBus, instance: "reader", subscriptions: [.exact(BackupJobRecorded.topic)])
             #expect(await owner.waitUntilReady())
@@ -85,7 +85,7 @@ struct BusTrustTests {
 
     @Test("a producer whose database is lost numbers from 1 under a new epoch; its next events are applied, nothing twice")
     func newEpoch() async throws {
-        try await TestBus.with { testBus in
+        try await TestBus.with(.development) { testBus in
             var owner = try ReliableNode(testBus, instance: "owner")
             let reader = try ReliableNode(testBus, instance: "reader", subscriptions: [.exact(BackupJobRecorded.topic)])
             #expect(await owner.waitUntilReady())
@@ -108,7 +108,7 @@ struct BusTrustTests {
 
     @Test("a handler failing with SQLITE_BUSY three times then succeeding applies the message once, in order, nothing dead-lettered")
     func busyIsRetried() async throws {
-        try await TestBus.with { testBus in
+        try await TestBus.with(.development) { testBus in
             let owner = try ReliableNode(testBus, instance: "owner")
             let reader = try ReliableNode(
                 busConfiguration: testBus.configuration, instance: "reader", subscriptions: [.exact(BackupJobRecorded.topic)],

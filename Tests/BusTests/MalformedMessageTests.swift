@@ -22,7 +22,7 @@ struct MalformedMessageTests {
 
     @Test("malformed messages are dropped and counted in /metrics by reason; valid ones keep flowing")
     func malformedAreCounted() async throws {
-        try await TestBus.with { bus in
+        try await TestBus.with(.development) { bus in
             let metrics = ServiceMetrics()
             var runtime = RuntimeConfiguration(service: "probe", httpPort: 0, bus: bus.configuration)
             runtime.bus.maxMessageBytes = 64 * 1024
@@ -79,7 +79,7 @@ struct MalformedMessageTests {
 
     @Test("a publisher sending a frame over the bus's MAXMSGSIZE is cut off; the bus and other publishers carry on")
     func oversizedFrameAtTheBus() async throws {
-        try await TestBus.with(maxFrameBytes: 64 * 1024) { bus in
+        try await TestBus.with(.development, maxFrameBytes: 64 * 1024) { bus in
             let context = try ZMQContext()
             let metrics = BusMetrics(factory: bus.metrics.factory)
             let subscriber = BusSubscriber(

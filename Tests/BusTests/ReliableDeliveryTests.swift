@@ -11,7 +11,7 @@ import ZeroMQ
 struct ReliableDeliveryTests {
     @Test("an event appended in a transaction that rolls back is never published")
     func outboxIsTransactional() async throws {
-        try await TestBus.with { testBus in
+        try await TestBus.with(.development) { testBus in
             let owner = try ReliableNode(testBus, instance: "owner")
             let reader = try ReliableNode(testBus, instance: "reader", subscriptions: [.exact(BackupJobRecorded.topic)])
             #expect(await owner.waitUntilReady())
@@ -35,7 +35,7 @@ struct ReliableDeliveryTests {
 
     @Test("the same message twice, and a replay overlapping live traffic, change state once")
     func duplicatesNeverApplyTwice() async throws {
-        try await TestBus.with { testBus in
+        try await TestBus.with(.development) { testBus in
             let reader = try ReliableNode(testBus, instance: "reader", subscriptions: [.exact(BackupJobRecorded.topic)])
             #expect(await reader.waitUntilReady())
 
@@ -85,7 +85,7 @@ struct ReliableDeliveryTests {
 
     @Test("a gap is not applied past: the consumer asks for a replay from the first missing seq")
     func gapAsksForReplay() async throws {
-        try await TestBus.with { testBus in
+        try await TestBus.with(.development) { testBus in
             let reader = try ReliableNode(testBus, instance: "reader", subscriptions: [.exact(BackupJobRecorded.topic)])
             #expect(await reader.waitUntilReady())
             let context = try ZMQContext()
@@ -123,7 +123,7 @@ struct ReliableDeliveryTests {
 
     @Test("a late subscriber whose range was pruned is told so, counts it, and applies what is left")
     func replayUnavailable() async throws {
-        try await TestBus.with { testBus in
+        try await TestBus.with(.development) { testBus in
             var delivery = DeliveryConfiguration(heartbeatInterval: .milliseconds(200), replayRetryAfter: .milliseconds(300))
             delivery.outboxMaxRows = 100
             delivery.pruneInterval = .milliseconds(100)
@@ -168,7 +168,7 @@ struct ReliableDeliveryTests {
 
     @Test("a backlog of committed events raises the outbox alarm once, and the gauges show it drain")
     func outboxAlarm() async throws {
-        try await TestBus.with { testBus in
+        try await TestBus.with(.development) { testBus in
             var delivery = DeliveryConfiguration(heartbeatInterval: .milliseconds(200), replayRetryAfter: .milliseconds(300))
             delivery.outboxAlarmRows = 1_000
             let owner = try ReliableNode(testBus, instance: "owner", delivery: delivery)
@@ -188,7 +188,7 @@ struct ReliableDeliveryTests {
 
     @Test("a middle service publishes what it applied in the same transaction; downstream gets each exactly once")
     func chainedServices() async throws {
-        try await TestBus.with { testBus in
+        try await TestBus.with(.development) { testBus in
             let source = try ReliableNode(testBus, instance: "source")
             let middle = try ReliableNode(
                 testBus, instance: "middle", subscriptions: [.exact(BackupJobRecorded.topic)], forwardAsRuns: true)
@@ -206,7 +206,7 @@ struct ReliableDeliveryTests {
 
     @Test("a message its handler refuses is kept as a dead letter; the rest of the batch and the stream go on")
     func deadLetter() async throws {
-        try await TestBus.with { testBus in
+        try await TestBus.with(.development) { testBus in
             let owner = try ReliableNode(testBus, instance: "owner")
             let reader = try ReliableNode(
                 testBus, instance: "reader", subscriptions: [.exact(BackupJobRecorded.topic)], refuseJob: 13)
@@ -230,7 +230,7 @@ struct ReliableDeliveryTests {
 
     @Test("2,000 replay requests re-send a bounded number of messages, and a real gap replay still completes")
     func replayStormThrottled() async throws {
-        try await TestBus.with { testBus in
+        try await TestBus.with(.development) { testBus in
             let owner = try ReliableNode(testBus, instance: "owner")
             let noisy = try ReliableNode(testBus, instance: "noisy")
             #expect(await owner.waitUntilReady())

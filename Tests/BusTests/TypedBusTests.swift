@@ -10,7 +10,7 @@ import ZeroMQ
 struct TypedBusTests {
     @Test("events arrive decoded, in order, numbered 1, 2, 3… in the publisher's stream")
     func typedDelivery() async throws {
-        try await TestBus.with { bus in
+        try await TestBus.with(.development) { bus in
             let context = try ZMQContext()
             let metrics = BusMetrics(factory: bus.metrics.factory)
             let subscriber = BusSubscriber(
@@ -37,7 +37,7 @@ struct TypedBusTests {
 
     @Test("a subscriber for backup.job. gets neither backup.jobs.x nor alert.raised; an exact topic is exact")
     func prefixSafety() async throws {
-        try await TestBus.with { bus in
+        try await TestBus.with(.development) { bus in
             let context = try ZMQContext()
             let metrics = BusMetrics(factory: bus.metrics.factory)
             let prefixed = BusSubscriber(

@@ -24,7 +24,7 @@ struct AlertsTests {
     @Test("failing nights make exactly one backup-job-failure alert (severity high) with occurrences; the first success resolves it")
     func oneAlertPerProblem() async throws {
         try await CollectorHarness.with(fleet: Self.quietFleet, pipeline: true) { harness in
-            let observer = try ReliableNode(harness.bus, instance: "alert-observer", subscriptions: [.prefix("alert.")])
+            let observer = try ReliableNode(harness.bus, service: "rules", instance: "alert-observer", subscriptions: [.prefix("alert.")])
             #expect(await observer.waitUntilReady())
             try await harness.configure()
             try await harness.waitForHistory()

@@ -12,9 +12,9 @@ struct DeadLetterTests {
     @Test("a message its handler refused is listed with its error, and applied once after the cause is fixed")
     func listAndRetry() async throws {
         try await TestBus.with { testBus in
-            let owner = try ReliableNode(testBus, instance: "owner")
+            let owner = try ReliableNode(testBus, service: "backups", instance: "owner")
             let reader = try ReliableNode(
-                busConfiguration: testBus.configuration, instance: "reader", subscriptions: [.exact(BackupJobRecorded.topic)],
+                busConfiguration: testBus.configuration(as: "alerts"), service: "alerts", instance: "reader", subscriptions: [.exact(BackupJobRecorded.topic)],
                 refuseJob: 3)
             #expect(await owner.waitUntilReady())
             #expect(await reader.waitUntilReady())

@@ -12,6 +12,7 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 import VectisRuntime
+import VectisContracts
 import VectisTestSupport
 
 #if canImport(FoundationNetworking)
@@ -86,7 +87,7 @@ struct CollectorHarness {
             let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-collector-\(UUID().uuidString)")
             let collectorPort = try freePort()
             var runtime = RuntimeConfiguration(
-                service: "collector", instance: "test", httpPort: collectorPort, bus: bus.configuration,
+                service: "collector", instance: "test", httpPort: collectorPort, bus: bus.configuration(as: BusOwnership.collector),
                 dataDirectory: dataDirectory.path)
             runtime.delivery.heartbeatInterval = .milliseconds(300)
             var regions = DattoRegions()
@@ -116,10 +117,12 @@ struct CollectorHarness {
             if pipeline {
                 var assetsRuntime = runtime
                 assetsRuntime.service = "assets"
+                assetsRuntime.bus = bus.configuration(as: BusOwnership.assets)
                 assetsRuntime.httpPort = try freePort()
                 let (assetsApp, _, _) = try AssetsService.buildApplication(assetsRuntime, logger: TestBus.quietLogger)
                 var backupsRuntime = runtime
                 backupsRuntime.service = "backups"
+                backupsRuntime.bus = bus.configuration(as: BusOwnership.backups)
                 backupsRuntime.httpPort = try freePort()
                 // With silence settings, the check judges by Datto's (the sandbox's) clock, which tests move on by days.
                 let backupsConfiguration = silence.map { settings in
@@ -128,11 +131,13 @@ struct CollectorHarness {
                 let (backupsApp, _, path, _) = try BackupsService.buildApplication(backupsConfiguration, logger: TestBus.quietLogger)
                 var alertsRuntime = runtime
                 alertsRuntime.service = "alerts"
+                alertsRuntime.bus = bus.configuration(as: BusOwnership.alerts)
                 alertsRuntime.httpPort = try freePort()
                 let (alertsApp, _, _) = try AlertsService.buildApplication(alertsRuntime, adminToken: token, logger: TestBus.quietLogger)
                 alertsURL = "http://127.0.0.1:\(alertsRuntime.httpPort)"
                 var rulesRuntime = runtime
                 rulesRuntime.service = "rules"
+                rulesRuntime.bus = bus.configuration(as: BusOwnership.rules)
                 rulesRuntime.httpPort = try freePort()
                 let (rulesApp, _, _) = try RulesService.buildApplication(
                     RulesConfiguration(

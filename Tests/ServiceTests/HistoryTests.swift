@@ -102,7 +102,7 @@ struct HistoryTests {
             let agent = try #require(harness.sandbox.assets().first)
             let id = StableID.customer(tenant: "default", key: expectedCustomerKey(harness.sandbox.inventory()[0]))
             #expect(try await eventually { (try await harness.assets("/v1/customers/\(id)")).json["agents"] as? Int == 3 })
-            let observer = try ReliableNode(harness.bus, instance: "asset-observer", subscriptions: [.prefix("asset.")])
+            let observer = try ReliableNode(harness.bus, service: "alerts", instance: "asset-observer", subscriptions: [.prefix("asset.")])
             #expect(await observer.waitUntilReady())
             #expect(harness.sandbox.removeAgent(volume: agent.volume))
             #expect(harness.sandbox.renameCustomer(0, to: "Acme Holdings"))
@@ -219,10 +219,10 @@ struct HistoryTests {
             try await harness.sync()
             try await harness.sync()
             // Replay the collector's whole run stream to everyone.
-            let replayer = try ReliableNode(harness.bus, instance: "replayer")
+            let replayer = try ReliableNode(harness.bus, service: "alerts", instance: "replayer")
             #expect(await replayer.waitUntilReady())
             replayer.bus.connection.publisher.publishControl(BusReplayRequested(
-                stream: "collector/test", topic: Shard.wireTopic(BackupRunObserved.topic, tenant: "default"), fromSeq: 1, requestedBy: "test/replayer", reason: .gap))
+                stream: "collector/test", topic: Shard.wireTopic(BackupRunObserved.topic, tenant: "default"), fromSeq: 1, requestedBy: replayer.stream, reason: .gap))
             #expect(try await eventually {
                 let metrics = try await harness.backups("/metrics").body
                 let line = metrics.split(separator: "\n").first { $0.hasPrefix("vectis_bus_duplicates_skipped_total ") }

@@ -55,7 +55,7 @@ struct RetryCommandTests {
                      try Row.fetchOne(db, sql: "SELECT serial_number, volume FROM agent_state WHERE failing = 0 LIMIT 1"))
                 }
                 let bad = try #require(failing), good = try #require(healthy)
-                let rules = try ReliableNode(harness.bus, instance: "rules-impostor")
+                let rules = try ReliableNode(harness.bus, service: "rules", instance: "rules-impostor")
                 #expect(await rules.waitUntilReady())
                 let publisher = rules.bus.connection.publisher
                 func retry(_ id: String, _ serial: String, _ volume: String) -> BackupRetryRequested {

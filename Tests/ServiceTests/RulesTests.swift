@@ -227,7 +227,7 @@ struct RulesTests {
     @Test("a retry rule asks the collector, which re-polls the device and says plainly that no backup could be started")
     func retry() async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
-            let observer = try ReliableNode(harness.bus, instance: "retry-observer", subscriptions: [.prefix("backup.retry.")])
+            let observer = try ReliableNode(harness.bus, service: "alerts", instance: "retry-observer", subscriptions: [.prefix("backup.retry.")])
             #expect(await observer.waitUntilReady())
             try await harness.configure()
             try await harness.waitForHistory()
@@ -442,10 +442,10 @@ struct RulesTests {
             #expect(posts == agents.count + 1, "\(sandbox.requests)")
 
             // Replaying every recorded job to the rules service opens nothing new.
-            let replayer = try ReliableNode(harness.bus, instance: "replayer")
+            let replayer = try ReliableNode(harness.bus, service: "alerts", instance: "replayer")
             #expect(await replayer.waitUntilReady())
             replayer.bus.connection.publisher.publishControl(BusReplayRequested(
-                stream: "backups/test", topic: Shard.wireTopic(BackupJobRecorded.topic, tenant: "default"), fromSeq: 1, requestedBy: "test/replayer", reason: .gap))
+                stream: "backups/test", topic: Shard.wireTopic(BackupJobRecorded.topic, tenant: "default"), fromSeq: 1, requestedBy: replayer.stream, reason: .gap))
             #expect(try await eventually {
                 let metrics = try await HTTP.send("GET", harness.rulesURL! + "/metrics").body
                 let line = metrics.split(separator: "\n").first { $0.hasPrefix("vectis_bus_duplicates_skipped_total ") }

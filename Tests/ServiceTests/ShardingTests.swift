@@ -17,7 +17,7 @@ struct ShardingTests {
             var shards: [(application: any Service, database: String, metricsURL: String)] = []
             for index in 1...2 {
                 var runtime = RuntimeConfiguration(
-                    service: "backups", instance: "shard-\(index)", httpPort: try freePort(), bus: bus.configuration,
+                    service: "backups", instance: "shard-\(index)", httpPort: try freePort(), bus: bus.configuration(as: "backups"),
                     dataDirectory: directory.appendingPathComponent("shard-\(index)").path)
                 runtime.shard = ShardAssignment(index: index, count: 2)
                 runtime.delivery.heartbeatInterval = .milliseconds(300)
@@ -27,7 +27,7 @@ struct ShardingTests {
             let group = ServiceGroup(services: shards.map(\.application), gracefulShutdownSignals: [], logger: TestBus.quietLogger)
             try await withRunning(group) {
                 // A collector stand-in publishes runs for twenty tenants through its outbox.
-                let collector = try ReliableNode(bus, instance: "collector-stand-in")
+                let collector = try ReliableNode(bus, service: "collector", instance: "collector-stand-in")
                 #expect(await collector.waitUntilReady())
                 let tenants = (1...20).map { "msp-\($0)" }
                 let runsPerTenant = 25

@@ -220,15 +220,15 @@ struct SilenceTests {
     @Test("restarting vectis-backups neither loses an open condition nor raises it twice")
     func survivesRestart() async throws {
         try await TestBus.with { bus in
-            let collector = try ReliableNode(bus, instance: "collector-stand-in")
-            let observer = try ReliableNode(bus, instance: "observer", subscriptions: [.exact(BackupConditionChanged.topic)])
+            let collector = try ReliableNode(bus, service: "collector", instance: "collector-stand-in")
+            let observer = try ReliableNode(bus, service: "alerts", instance: "observer", subscriptions: [.exact(BackupConditionChanged.topic)])
             #expect(await collector.waitUntilReady())
             #expect(await observer.waitUntilReady())
             let start = Date(timeIntervalSince1970: 1_795_000_000)
             let now = Mutex(start)
             let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-backups-\(UUID().uuidString)")
             var runtime = RuntimeConfiguration(
-                service: "backups", instance: "test", httpPort: try freePort(), bus: bus.configuration, dataDirectory: dataDirectory.path)
+                service: "backups", instance: "test", httpPort: try freePort(), bus: bus.configuration(as: "backups"), dataDirectory: dataDirectory.path)
             runtime.delivery.heartbeatInterval = .milliseconds(200)
             let configuration = BackupsConfiguration(runtime: runtime, silence: Self.settings, clock: { now.withLock { $0 } })
             let url = "http://127.0.0.1:\(runtime.httpPort)"

@@ -20,7 +20,7 @@ struct SyncTests {
 
     func consumer(_ harness: CollectorHarness) async throws -> ReliableNode {
         let node = try ReliableNode(
-            harness.bus, instance: "observer", subscriptions: [.prefix("datto."), .exact(BackupRunObserved.topic)])
+            harness.bus, service: "assets", instance: "observer", subscriptions: [.prefix("datto."), .exact(BackupRunObserved.topic)])
         #expect(await node.waitUntilReady())
         return node
     }
@@ -273,7 +273,7 @@ struct SecretTests {
     func secretStaysSecret() async throws {
         try await CollectorHarness.with { harness in
             let secret = CollectorHarness.key.secretKey
-            let tapped = TapRecorder(endpoint: harness.bus.endpoints.tap)
+            let tapped = TapRecorder(endpoint: harness.bus.endpoints.tap, curve: harness.bus.configuration.curve)
             try await Task.sleep(for: .milliseconds(300))
             var responses: [String] = []
             responses.append(try await harness.request(
@@ -320,12 +320,15 @@ final class TapRecorder: Sendable {
     private let store = Store()
     private let thread: ZMQSocketThread
 
-    init(endpoint: String) {
+    init(endpoint: String, curve: CurveClientKeys?) {
         let store = self.store
         thread = ZMQSocketThread.start(name: "tap-recorder") {
             guard let context = try? ZMQContext(), let socket = try? ZMQSocket(context: context, type: .sub) else { return }
             defer { socket.close() }
             try? socket.setLinger(milliseconds: 0)
+            if let curve {
+                try? socket.setCurveClient(serverKey: curve.serverPublicKey, publicKey: curve.publicKey, secretKey: curve.secretKey)
+            }
             try? socket.subscribe("")
             try? socket.setReceiveTimeout(milliseconds: 50)
             try? socket.connect(endpoint)

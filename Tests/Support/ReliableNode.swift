@@ -22,22 +22,26 @@ public final class ReliableNode: Sendable {
     private let task: Mutex<Task<Void, Error>?> = Mutex(nil)
 
     /// A node on any bus (a `vectis-bus` process, say).
-    public convenience init(_ configuration: BusConfiguration, instance: String, subscriptions: [TopicFilter] = []) throws {
-        try self.init(busConfiguration: configuration, instance: instance, subscriptions: subscriptions)
+    public convenience init(
+        _ configuration: BusConfiguration, service: String = "test", instance: String, subscriptions: [TopicFilter] = []
+    ) throws {
+        try self.init(busConfiguration: configuration, service: service, instance: instance, subscriptions: subscriptions)
     }
 
+    /// A node on a test bus, connected as `service` (on a CURVE bus the identity whose topics it may publish).
     public convenience init(
-        _ testBus: TestBus, instance: String, subscriptions: [TopicFilter] = [], forwardAsRuns: Bool = false, refuseJob: Int64? = nil,
+        _ testBus: TestBus, service: String = "test", instance: String, subscriptions: [TopicFilter] = [], forwardAsRuns: Bool = false, refuseJob: Int64? = nil,
         delivery: DeliveryConfiguration = DeliveryConfiguration(heartbeatInterval: .milliseconds(200), replayRetryAfter: .milliseconds(300))
     ) throws {
         try self.init(
-            busConfiguration: testBus.configuration, instance: instance, subscriptions: subscriptions, forwardAsRuns: forwardAsRuns,
+            busConfiguration: testBus.configuration(as: testBus.keys == nil ? BusOwnership.tap : service), service: service,
+            instance: instance, subscriptions: subscriptions, forwardAsRuns: forwardAsRuns,
             refuseJob: refuseJob, delivery: delivery)
     }
 
     /// `busyFailures`: the handler fails with SQLITE_BUSY this many times before it takes `busyJob`.
     public init(
-        busConfiguration: BusConfiguration, instance: String, subscriptions: [TopicFilter] = [], forwardAsRuns: Bool = false, refuseJob: Int64? = nil,
+        busConfiguration: BusConfiguration, service: String = "test", instance: String, subscriptions: [TopicFilter] = [], forwardAsRuns: Bool = false, refuseJob: Int64? = nil,
         delivery: DeliveryConfiguration = DeliveryConfiguration(
             heartbeatInterval: .milliseconds(200), replayRetryAfter: .milliseconds(300)),
         path given: String? = nil, busyJob: Int64? = nil, busyFailures: Int = 0
@@ -60,7 +64,7 @@ public final class ReliableNode: Sendable {
         database = try ServiceDatabase.open(at: path, migrator: migrator)
         metrics = ServiceMetrics()
         let runtime = RuntimeConfiguration(
-            service: "test", instance: instance, httpPort: 0, bus: busConfiguration, delivery: delivery)
+            service: service, instance: instance, httpPort: 0, bus: busConfiguration, delivery: delivery)
         bus = try ReliableBus(
             configuration: runtime, database: database, subscriptions: subscriptions, metrics: metrics,
             logger: TestBus.quietLogger

@@ -10,14 +10,39 @@ import VectisRuntime
 import ZeroMQ
 
 /// A real `vectis-bus` proxy on ephemeral loopback ports, in this process.
+///
+/// It runs CURVE by default, as `make run` and compose do: a fresh key folder with a pair per identity, and each
+/// part connects as the identity it plays (`configuration(as:)`), so the bus's ownership checks apply to tests too.
+/// Tests of the delivery protocol itself (arbitrary streams and topics) ask for `.development` explicitly.
 public struct TestBus {
+    public enum Security: Sendable {
+        /// CURVE with a key pair per identity and the bus's ownership table enforced.
+        case curve
+        /// The explicit development mode: plain TCP, every peer anonymous.
+        case development
+    }
+
     public let proxy: BusProxy
     public let endpoints: BusProxy.BoundEndpoints
     public let metrics: ServiceMetrics
+    /// Every identity's keys when the bus runs CURVE from a key folder; nil in development mode.
+    public let keys: BusKeyDirectory?
 
-    public var configuration: BusConfiguration {
-        BusConfiguration(
+    /// The bus as a tap sees it (subscribe and probe only when CURVE is on).
+    public var configuration: BusConfiguration { configuration(as: BusOwnership.tap) }
+
+    /// The bus as `identity` (a service name or `tap`) connects to it.
+    public func configuration(as identity: String) -> BusConfiguration {
+        var configuration = BusConfiguration(
             publishEndpoint: endpoints.publish, subscribeEndpoint: endpoints.subscribe, tapEndpoint: endpoints.tap)
+        if let keys {
+            do {
+                configuration.curve = try keys.clientKeys(identity: identity)
+            } catch {
+                preconditionFailure("no bus keys for identity \(identity): \(error)")
+            }
+        }
+        return configuration
     }
 
     public static var quietLogger: Logger {
@@ -26,21 +51,33 @@ public struct TestBus {
         return logger
     }
 
-    /// Runs `body` with a bus up, then stops the bus.
+    /// Runs `body` with a bus up, then stops the bus. With `curveSecretKey`, the bus uses that key and
+    /// `allowedClients` as given (tests of CURVE itself); otherwise `security` decides.
     public static func with<T>(
-        maxFrameBytes: Int64? = nil, curveSecretKey: String? = nil, allowedClients: [String: String] = [:],
-        _ body: (TestBus) async throws -> T
+        _ security: Security = .curve, maxFrameBytes: Int64? = nil, curveSecretKey: String? = nil,
+        allowedClients: [String: String] = [:], _ body: (TestBus) async throws -> T
     ) async throws -> T {
+        var keys: BusKeyDirectory?
+        var secretKey = curveSecretKey
+        var allowed = allowedClients
+        if curveSecretKey == nil, security == .curve {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-bus-keys-\(UUID().uuidString)").path
+            try BusKeyDirectory.create(at: path)
+            let directory = BusKeyDirectory(path: path)
+            keys = directory
+            secretKey = try directory.serverSecretKey
+            allowed = try directory.allowList
+        }
         let metrics = ServiceMetrics()
         let proxy = BusProxy(
             configuration: BusServerConfiguration(
                 publishBind: "tcp://127.0.0.1:*", subscribeBind: "tcp://127.0.0.1:*", tapBind: "tcp://127.0.0.1:*",
-                httpPort: 0, maxFrameBytes: maxFrameBytes, statisticsIntervalMilliseconds: 100, curveSecretKey: curveSecretKey,
-                allowedClients: allowedClients),
+                httpPort: 0, maxFrameBytes: maxFrameBytes, statisticsIntervalMilliseconds: 100, curveSecretKey: secretKey,
+                allowedClients: allowed),
             metricsFactory: metrics.factory, logger: quietLogger)
         let group = ServiceGroup(services: [proxy], gracefulShutdownSignals: [], logger: quietLogger)
         return try await withRunning(group) {
-            try await body(TestBus(proxy: proxy, endpoints: try await proxy.endpoints(), metrics: metrics))
+            try await body(TestBus(proxy: proxy, endpoints: try await proxy.endpoints(), metrics: metrics, keys: keys))
         }
     }
 }

@@ -47,6 +47,11 @@ public final class BusProxy: Service, Sendable {
     /// Drops so far, per `identity|reason` (tests read them; `/metrics` has them as counters).
     public var droppedCounts: [String: Int] { statistics.droppedCounts }
 
+    /// Makes the ZAP handler's thread fail (tests only): the bus must stop rather than keep forwarding.
+    func failZAPHandlerForTesting() {
+        zap?.failForTesting()
+    }
+
     /// Waits until the sockets are bound; throws if binding failed (port in use, bad endpoint).
     public func endpoints() async throws -> BoundEndpoints {
         try await bound.wait().get()

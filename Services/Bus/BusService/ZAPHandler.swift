@@ -17,6 +17,8 @@ final class ZAPHandler: Sendable {
     let logger: Logger
     let denied: Counter
     private let stopping = Atomic<Bool>(false)
+    /// Set by tests to make the handler's thread fail as a crash in it would.
+    private let injectedFailure = Atomic<Bool>(false)
     private let ready = Latch<Bool>()
     private let thread = Mutex<ZMQSocketThread?>(nil)
 
@@ -41,6 +43,11 @@ final class ZAPHandler: Sendable {
         stopping.load(ordering: .relaxed) || !(thread.withLock { $0 }?.isFinished ?? true)
     }
 
+    /// Ends the handler's thread as a failure would (tests prove the bus then stops instead of failing open).
+    func failForTesting() {
+        injectedFailure.store(true, ordering: .relaxed)
+    }
+
     func stop() {
         stopping.store(true, ordering: .relaxed)
         _ = thread.withLock { $0 }?.join(timeout: .seconds(1))
@@ -56,6 +63,7 @@ final class ZAPHandler: Sendable {
             ready.set(true)
             var logLimiter = LogLimiter(perSecond: 5)
             while !stopping.load(ordering: .relaxed) {
+                if injectedFailure.load(ordering: .relaxed) { throw ZMQError(code: 0, operation: "ZAP handler (injected failure)") }
                 guard let request = try socket.receiveMessage(), request.count >= 6 else { continue }
                 // version, request id, domain, address, routing id, mechanism, credentials…
                 let mechanism = String(decoding: request[5], as: UTF8.self)
