@@ -70,6 +70,8 @@ fi
 # The sandbox's clock is moved on below (or runs a day a minute): the collector's polling plan and the silence
 # check follow it, not the wall clock.
 export VECTIS_CLOCK_URL=http://127.0.0.1:9081/_sandbox/state
+# The PSA sandbox and any local retry hook are on loopback, which outbound calls refuse by default.
+export VECTIS_ALLOW_PRIVATE_UPSTREAMS=1
 export VECTIS_DATTO_BASE_URL_US=http://127.0.0.1:9081/v1
 export VECTIS_DATTO_BASE_URL_EU=http://127.0.0.1:9081/eu/v1
 

@@ -19,10 +19,18 @@ public final class BoundedHTTPSession: Sendable {
     private let session: URLSession
     private let transfers: Transfers
 
-    /// `followRedirects: false` answers a redirect as it is (3xx) instead of following it anywhere.
-    public init(configuration: URLSessionConfiguration, maxResponseBytes: Int, followRedirects: Bool = true) {
+    /// Which redirects are followed; one that is not is answered as it is (the 3xx).
+    public enum Redirects: Sendable {
+        /// None: the caller sees every 3xx.
+        case never
+        /// Only to the same scheme, host and port, so the request's credentials never reach another origin
+        /// (nor go from https to http).
+        case sameOrigin
+    }
+
+    public init(configuration: URLSessionConfiguration, maxResponseBytes: Int, redirects: Redirects = .sameOrigin) {
         self.maxResponseBytes = maxResponseBytes
-        transfers = Transfers(limit: maxResponseBytes, followRedirects: followRedirects)
+        transfers = Transfers(limit: maxResponseBytes, redirects: redirects)
         session = URLSession(configuration: configuration, delegate: transfers, delegateQueue: nil)
     }
 
@@ -56,19 +64,29 @@ public final class BoundedHTTPSession: Sendable {
         }
 
         let limit: Int
-        let followRedirects: Bool
+        let redirects: Redirects
         private let state = Mutex<(transfers: [Int: Transfer], cancelledEarly: Set<Int>)>(([:], []))
 
-        init(limit: Int, followRedirects: Bool) {
+        init(limit: Int, redirects: Redirects) {
             self.limit = limit
-            self.followRedirects = followRedirects
+            self.redirects = redirects
+        }
+
+        static func origin(_ url: URL?) -> String? {
+            guard let url, let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased() else { return nil }
+            return "\(scheme)://\(host):\(url.port ?? (scheme == "https" ? 443 : 80))"
         }
 
         func urlSession(
             _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
             newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
         ) {
-            completionHandler(followRedirects ? request : nil)
+            switch redirects {
+            case .never: completionHandler(nil)
+            case .sameOrigin:
+                let from = Self.origin(task.originalRequest?.url ?? response.url)
+                completionHandler(from != nil && from == Self.origin(request.url) ? request : nil)
+            }
         }
 
         /// Registers the caller; false (and the caller resumed with CancellationError) if it was cancelled already.

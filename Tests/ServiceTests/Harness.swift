@@ -76,6 +76,8 @@ struct CollectorHarness {
         // machine can hold a sandbox answer past a second. Timeout tests ask for a short one.
         psaTimeout: Duration = .seconds(5),
         psaCompanies: Int = 0,
+        // The sandboxes are on loopback; tests of the refusal itself turn this off.
+        upstreams: UpstreamPolicy = UpstreamPolicy(allowPrivateAddresses: true),
         configure: (inout CollectorConfiguration) -> Void = { _ in },
         _ body: (CollectorHarness) async throws -> Void
     ) async throws {
@@ -97,6 +99,7 @@ struct CollectorHarness {
                 runtime: runtime, regions: regions, pollInterval: .seconds(3_600), requestTimeout: .seconds(5),
                 retry: DattoRetryPolicy(maxAttempts: 3, backoffBase: .milliseconds(20), backoffCap: .milliseconds(100)),
                 adminToken: token, secretKeyFile: dataDirectory.appendingPathComponent("secret.key").path)
+            configuration.upstreams = upstreams
             if silence != nil {
                 // Observations carry Datto's (the sandbox's) time, which tests move on by days; polls only when asked.
                 configuration.clock = { sandbox.now }
@@ -142,7 +145,7 @@ struct CollectorHarness {
                 let (rulesApp, _, _) = try RulesService.buildApplication(
                     RulesConfiguration(
                         runtime: rulesRuntime, adminToken: token, secretKeyFile: dataDirectory.appendingPathComponent("rules-secret.key").path,
-                        psaTimeout: psaTimeout),
+                        psaTimeout: psaTimeout, upstreams: upstreams),
                     logger: TestBus.quietLogger)
                 rulesURL = "http://127.0.0.1:\(rulesRuntime.httpPort)"
                 let psaPort = try freePort()

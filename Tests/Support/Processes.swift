@@ -76,7 +76,9 @@ public final class RunningProcess: @unchecked Sendable {
 
         // Process tests of one part run the bus in its explicit development mode unless they say otherwise; the
         // suites about authentication (BusSecurityTests) and `make run` set VECTIS_BUS_INSECURE=0 with real keys.
-        let variables = ProcessInfo.processInfo.environment.merging(["VECTIS_BUS_INSECURE": "1"]) { old, _ in old }
+        let variables = ProcessInfo.processInfo.environment.merging(
+            // The sandboxes (PSA, hooks) the tests start are on loopback, which outbound calls refuse by default.
+            ["VECTIS_BUS_INSECURE": "1", "VECTIS_ALLOW_PRIVATE_UPSTREAMS": "1"]) { old, _ in old }
             .merging(environment) { _, new in new }.map { "\($0.key)=\($0.value)" }
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let envp = variables.map { strdup($0) } + [nil]

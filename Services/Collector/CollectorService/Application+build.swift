@@ -70,7 +70,7 @@ public func buildApplication(
         configuration: configuration.runtime, metrics: metrics, router: router,
         services: bus.services + [poller, RetryWorker(
             database: database, outbox: bus.outbox, repository: repository, poller: poller, hookURL: configuration.retryHookURL,
-            hookSecret: configuration.retryHookSecret,
+            hookSecret: configuration.retryHookSecret, upstreams: configuration.upstreams,
             logger: logger)] + (sandboxClock.map { [$0] } ?? []),
         checks: [bus.readinessCheck, bus.applyCheck], logger: logger)
     return (

@@ -22,6 +22,8 @@ public struct CollectorConfiguration: Sendable {
     /// Signs each retry hook call (`X-Vectis-Signature: sha256=<HMAC-SHA256 of "<timestamp>.<body>">`), so the
     /// RMM can check it came from here; nil sends no signature.
     public var retryHookSecret: String?
+    /// Where the retry hook may be (`VECTIS_ALLOW_PRIVATE_UPSTREAMS` for one on loopback or a private network).
+    public var upstreams = UpstreamPolicy()
     /// At most one retry per agent in this long, whatever asks.
     public var retryMinInterval: Duration = .seconds(30 * 60)
     /// Largest Datto response body accepted; a bigger one is cut off and reported, never buffered whole.
@@ -92,6 +94,10 @@ public struct CollectorConfiguration: Sendable {
             retryHookSecret = secret
         }
         retryMinInterval = .seconds(try env.int("VECTIS_RETRY_MIN_INTERVAL_MINUTES", default: 30) * 60)
+        upstreams = try UpstreamPolicy(environment: env)
+        if let text = env["VECTIS_RETRY_HOOK_URL"], !["http", "https"].contains(retryHookURL?.scheme?.lowercased() ?? "") || retryHookURL?.host == nil {
+            throw ConfigurationError(variable: "VECTIS_RETRY_HOOK_URL", value: text, expected: "an http(s) URL")
+        }
         if let value = env["VECTIS_DATTO_REQUESTS_PER_POLL"] {
             guard let budget = Int(value), budget > 0 else {
                 throw ConfigurationError(variable: "VECTIS_DATTO_REQUESTS_PER_POLL", value: value, expected: "a whole number above 0")

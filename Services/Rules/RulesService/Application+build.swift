@@ -14,10 +14,13 @@ public struct RulesConfiguration: Sendable {
     /// How long a new rule only records what it would do.
     public var defaultDryRun: Duration
     public var psaTimeout: Duration
+    /// Where PSA calls may go (`VECTIS_ALLOW_PRIVATE_UPSTREAMS`).
+    public var upstreams: UpstreamPolicy
 
     public init(runtime: RuntimeConfiguration, adminToken: String, secretKeyFile: String, defaultDryRun: Duration = .seconds(24 * 3_600),
-                psaTimeout: Duration = .seconds(20)) {
+                psaTimeout: Duration = .seconds(20), upstreams: UpstreamPolicy = UpstreamPolicy()) {
         self.runtime = runtime
+        self.upstreams = upstreams
         self.adminToken = adminToken
         self.secretKeyFile = secretKeyFile
         self.defaultDryRun = defaultDryRun
@@ -30,7 +33,7 @@ public struct RulesConfiguration: Sendable {
             runtime: runtime, adminToken: try AdminToken.resolve(env, dataDirectory: runtime.dataDirectory),
             secretKeyFile: env.string("VECTIS_SECRET_KEY_FILE", default: "\(runtime.dataDirectory)/rules-secret.key"),
             defaultDryRun: .seconds(Int(try env.double("VECTIS_RULES_DRY_RUN_HOURS", default: 24) * 3_600)),
-            psaTimeout: .seconds(try env.int("VECTIS_PSA_TIMEOUT_SECONDS", default: 20)))
+            psaTimeout: .seconds(try env.int("VECTIS_PSA_TIMEOUT_SECONDS", default: 20)), upstreams: try UpstreamPolicy(environment: env))
     }
 }
 
@@ -56,7 +59,8 @@ public func buildApplication(
             break
         }
     }
-    let worker = TicketWorker(database: database, outbox: bus.outbox, secrets: secrets, timeout: configuration.psaTimeout, logger: logger)
+    let worker = TicketWorker(database: database, outbox: bus.outbox, secrets: secrets, timeout: configuration.psaTimeout,
+        upstreams: configuration.upstreams, metrics: metrics.factory, logger: logger)
     let router = ServiceApplication.makeRouter()
     RulesController(database: database, secrets: secrets, worker: worker, adminToken: configuration.adminToken,
                     defaultDryRun: configuration.defaultDryRun).addRoutes(to: router)

@@ -57,7 +57,12 @@ struct PicklistsController {
             if let psa = body.psa, psa != record.psa.rawValue {
                 return Response.problem(.badRequest, "Rule \(body.rule ?? "") is a \(record.psa.rawValue) rule, not \(psa).")
             }
+            let saved = record.settings
             record.settings = try overlay(record.settings, body.settings)
+            if body.rule != nil,
+                let problem = PSASettings.secretsNeeded(saved: saved, new: record.settings, psa: record.psa, given: body.secrets) {
+                return Response.problem(.badRequest, problem + ".")
+            }
             record.secrets = try overlay(record.secrets, body.secrets)
             let connection = PSAField.connectionFields(for: record.psa)
             let missing = record.settings.missing(for: record.psa, secrets: record.secrets).filter { name in connection.contains { $0.name == name } }

@@ -58,6 +58,10 @@ extension RulesController {
             template, settings: edit.settings, secrets: edit.secrets, action: edit.action, threshold: edit.threshold, maxRetries: edit.maxRetries) {
             return .failure(RuleRefusal(message: problem))
         }
+        if change.settings != nil,
+            let problem = PSASettings.secretsNeeded(saved: oldSettings, new: edit.settings, psa: template.psa, given: change.secrets) {
+            return .failure(RuleRefusal(message: problem + "."))
+        }
         var changes: [String] = []
         if edit.name != row["name"] { changes.append("renamed \"\(edit.name)\"") }
         let settingNames = changedNames(oldSettings, edit.settings)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 import VectisContracts
@@ -20,12 +21,24 @@ final class TicketWorker: Service, Sendable {
     let secrets: SecretBox
     let logger: Logger
     let timeout: Duration
+    let upstreams: UpstreamPolicy
     let maxAttempts = 8
     let wake = WakeSignal()
     private let limiters = Mutex<[String: RequestRateLimiter]>([:])
 
-    init(database: DatabasePool, outbox: Outbox, secrets: SecretBox, timeout: Duration, logger: Logger) {
+    /// Passes over the queue that failed as a whole (`vectis_rules_psa_queue_failures_total`).
+    let failures: Counter
+    /// Actions set aside because their rule cannot be used as saved (`vectis_rules_psa_actions_set_aside_total`).
+    let setAside: Counter
+
+    init(
+        database: DatabasePool, outbox: Outbox, secrets: SecretBox, timeout: Duration, upstreams: UpstreamPolicy,
+        metrics: any MetricsFactory, logger: Logger
+    ) {
+        failures = Counter(label: "vectis_rules_psa_queue_failures_total", factory: metrics)
+        setAside = Counter(label: "vectis_rules_psa_actions_set_aside_total", factory: metrics)
         self.database = database
+        self.upstreams = upstreams
         self.outbox = outbox
         self.secrets = secrets
         self.timeout = timeout
@@ -34,10 +47,35 @@ final class TicketWorker: Service, Sendable {
 
     func run() async throws {
         await cancelWhenGracefulShutdown { [self] in
+            var logLimiter = LogLimiter(perMinute: 6)
             while !Task.isCancelled {
-                let worked = (try? await runNext()) ?? false
-                if !worked { await wake.wait(timeout: .milliseconds(100)) }
+                do {
+                    if try await !runNext() { await wake.wait(timeout: .milliseconds(100)) }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    // The database itself failed (full disk, I/O): said and counted, then tried again after a pause;
+                    // problems of one rule never get here (`runNext` sets that rule's actions aside).
+                    failures.increment()
+                    if logLimiter.allow() { logger.error("PSA queue pass failed", metadata: ["error": "\(error)"]) }
+                    try? await Task.sleep(for: .seconds(1))
+                }
             }
+        }
+    }
+
+    /// At most a few log lines a minute for one repeating failure.
+    struct LogLimiter {
+        let perMinute: Int
+        var windowStart = ContinuousClock.now
+        var used = 0
+
+        init(perMinute: Int) { self.perMinute = perMinute }
+
+        mutating func allow() -> Bool {
+            if ContinuousClock.now - windowStart >= .seconds(60) { (windowStart, used) = (.now, 0) }
+            used += 1
+            return used <= perMinute
         }
     }
 
@@ -61,7 +99,8 @@ final class TicketWorker: Service, Sendable {
 
     /// `interactive`: someone is waiting at a screen, so a spent request budget is reported, not waited out.
     func adapter(for rule: RuleRecord, interactive: Bool = false, journal: @escaping @Sendable (PSAHTTPClient.PSACall) -> Void) -> any PSAAdapter {
-        let http = PSAHTTPClient(limiter: limiter(for: rule), timeout: timeout, longestBudgetWait: interactive ? .seconds(5) : nil, journal: journal)
+        let http = PSAHTTPClient(
+            limiter: limiter(for: rule), timeout: timeout, upstreams: upstreams, longestBudgetWait: interactive ? .seconds(5) : nil, journal: journal)
         switch rule.psa {
         case .connectwise: return ConnectWiseAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
         case .autotask: return AutotaskAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
@@ -111,7 +150,21 @@ final class TicketWorker: Service, Sendable {
                     }
                     continue
                 }
-                guard let rule = try RuleRecord.load(row["rule_id"], db: db, secrets: secrets) else { continue }
+                // A rule that cannot be used as saved (its secrets do not open with this key file, its settings do not
+                // decode) sets its own actions aside for a while, with the reason; the other rules' actions go on.
+                let rule: RuleRecord
+                do {
+                    guard let loaded = try RuleRecord.load(row["rule_id"], db: db, secrets: secrets, tolerateUnreadableSecrets: true) else {
+                        continue
+                    }
+                    guard !loaded.secretsUnreadable else { throw RuleUnusable(reason: RuleRecord.unreadableSecrets) }
+                    rule = loaded
+                } catch {
+                    let reason = (error as? RuleUnusable)?.reason ?? "The rule's saved settings cannot be read (\(error)); edit the rule."
+                    try Self.setAside(row, reason: reason, now: now, db: db)
+                    setAside.increment()
+                    continue
+                }
                 try db.execute(sql: "UPDATE psa_action SET state = 'in-flight', attempts = attempts + 1, updated_at = ? WHERE id = ?",
                                arguments: [now, row["action_id"] as Int64])
                 return Job(action: row["action_id"], kind: row["kind"], text: row["text"], attempts: (row["attempts"] as Int) + 1,
@@ -212,6 +265,24 @@ final class TicketWorker: Service, Sendable {
             }
         }
         return true
+    }
+
+    struct RuleUnusable: Error { let reason: String }
+
+    /// How long an action of an unusable rule waits before it is looked at again (the secrets may be entered again).
+    static let setAsideSeconds: Double = 300
+
+    /// Postpones one action of a rule that cannot be used now; its history says why once, not every pass.
+    static func setAside(_ row: Row, reason: String, now: Double, db: Database) throws {
+        let action: Int64 = row["action_id"]
+        let previous = try String.fetchOne(db, sql: "SELECT last_error FROM psa_action WHERE id = ?", arguments: [action])
+        try db.execute(
+            sql: "UPDATE psa_action SET not_before = ?, last_error = ?, updated_at = ? WHERE id = ?",
+            arguments: [now + setAsideSeconds, reason, now, action])
+        if previous != reason {
+            try Audit.record(rule: row["rule_id"], subject: row["dedupe_key"], kind: "psa-action-waiting",
+                             detail: "\(row["kind"] as String) waits: \(reason)", db: db)
+        }
     }
 
     /// "Send test ticket": one create, straight through, recorded in the rule's history.

@@ -22,9 +22,10 @@ struct RetryWorker: Service {
     let poller: DattoPoller
     let hookURL: URL?
     var hookSecret: String? = nil
+    var upstreams = UpstreamPolicy()
     let logger: Logger
     /// The hook is the MSP's own endpoint: short answers, and a redirect is an answer, never followed.
-    let hookSession = BoundedHTTPSession(configuration: .ephemeral, maxResponseBytes: 64 * 1024, followRedirects: false)
+    let hookSession = BoundedHTTPSession(configuration: .ephemeral, maxResponseBytes: 64 * 1024, redirects: .never)
 
     /// `X-Vectis-Timestamp` and `X-Vectis-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`.
     static func signatureHeaders(body: Data, secret: String, timestamp: Int) -> [String: String] {
@@ -63,7 +64,11 @@ struct RetryWorker: Service {
             detail = "Not retried: the Datto credentials are failing (\(integration?.lastError ?? kind)). Fix the key first."
         } else {
             var parts: [String] = []
-            if let hookURL {
+            if let hookURL, let refusal = upstreams.refusal(for: hookURL) {
+                outcome = .hookFailed
+                parts.append("The retry hook was not called: \(refusal).")
+                logger.warning("retry hook not called", metadata: ["reason": "\(refusal)"])
+            } else if let hookURL {
                 do {
                     var request = URLRequest(url: hookURL)
                     request.httpMethod = "POST"

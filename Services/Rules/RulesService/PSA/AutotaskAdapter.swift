@@ -1,4 +1,5 @@
 import Foundation
+import VectisRuntime
 import Synchronization
 import VectisContracts
 
@@ -21,7 +22,7 @@ struct AutotaskAdapter: PSAAdapter {
     func base() async throws(PSAError) -> URL {
         if let cached = zone.url.withLock({ $0 }) { return cached }
         let lookup = settings.zoneLookupURL ?? "https://webservices2.autotask.net/atservicesrest/v1.0/"
-        guard var components = URLComponents(string: lookup.hasSuffix("/") ? lookup + "zoneInformation" : lookup + "/zoneInformation"),
+        guard UpstreamPolicy.baseAddressProblem(lookup) == nil, var components = URLComponents(string: lookup.hasSuffix("/") ? lookup + "zoneInformation" : lookup + "/zoneInformation"),
             components.host != nil
         else { throw .rejected(status: 0, message: "zoneLookupURL \(lookup) is not a usable URL") }
         components.queryItems = [URLQueryItem(name: "user", value: settings.username)]
@@ -30,11 +31,27 @@ struct AutotaskAdapter: PSAAdapter {
         do {
             answer = try await http.send("GET", components.url!, headers: [:], validationErrorsOn500: true)
         }
-        guard let url = ((answer as? [String: Any])?["url"] as? String).flatMap({ URL(string: $0 + "V1.0/") }) else {
+        guard let text = (answer as? [String: Any])?["url"] as? String, let url = URL(string: text + "V1.0/") else {
             throw .rejected(status: 200, message: "zoneInformation gave no url for user \(settings.username ?? "")")
+        }
+        // The zone receives the API user's secret: only an Autotask address over https is believed.
+        guard Self.isAutotaskZone(url, lookup: URL(string: lookup), upstreams: http.upstreams) else {
+            throw .rejected(status: 200, message: "zoneInformation named a zone outside Autotask (\(LogText.cut(url.host ?? text, maxBytes: 80))); not used")
         }
         zone.url.withLock { $0 = url }
         return url
+    }
+
+    /// An https address on autotask.net (or, where private upstreams are allowed — the sandbox — the lookup's own host).
+    static func isAutotaskZone(_ url: URL, lookup: URL?, upstreams: UpstreamPolicy) -> Bool {
+        guard url.user == nil, url.password == nil, url.query == nil, url.fragment == nil, let host = url.host?.lowercased() else { return false }
+        if url.scheme?.lowercased() == "https", host == "autotask.net" || host.hasSuffix(".autotask.net") { return true }
+        return upstreams.allowPrivateAddresses && host == lookup?.host?.lowercased()
+    }
+
+    static func sameOrigin(_ a: URL, _ b: URL) -> Bool {
+        a.scheme?.lowercased() == b.scheme?.lowercased() && a.host?.lowercased() == b.host?.lowercased() && a.port == b.port
+            && a.user == nil && a.password == nil
     }
 
     func createTicket(_ ticket: NewTicket) async throws(PSAError) -> String {
@@ -103,6 +120,8 @@ struct AutotaskAdapter: PSAAdapter {
         for number in 1...(PSAPicklists.maxCompanyPages * 2) {
             companies += (page?["items"] as? [[String: Any]]) ?? []
             nextPage = ((page?["pageDetails"] as? [String: Any])?["nextPageUrl"] as? String).flatMap(URL.init(string:))
+            // The next page gets the credentials too: only on the zone's own origin.
+            if let next = nextPage, !Self.sameOrigin(next, try await base()) { break }
             guard let next = nextPage, number < PSAPicklists.maxCompanyPages * 2 else { break }
             page = try await http.send("GET", next, headers: headers, validationErrorsOn500: true) as? [String: Any]
         }

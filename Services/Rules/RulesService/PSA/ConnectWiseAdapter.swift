@@ -1,5 +1,6 @@
 import Foundation
 import VectisContracts
+import VectisRuntime
 
 /// ConnectWise PSA (Manage) REST 3.0: Basic `company+public:private` plus the `clientId` header; tickets carry the
 /// dedupe key in `externalXRef`.
@@ -15,7 +16,9 @@ struct ConnectWiseAdapter: PSAAdapter {
             let configured = settings.site ?? ""
             let site = configured.hasSuffix("/") ? String(configured.dropLast()) : configured
             let codebase = settings.codebase ?? "v4_6_release/"
-            guard let url = URL(string: "\(site)/\(codebase.hasSuffix("/") ? codebase : codebase + "/")apis/3.0/"), url.host != nil else {
+            guard UpstreamPolicy.baseAddressProblem(site) == nil, !codebase.contains(".."),
+                let url = URL(string: "\(site)/\(codebase.hasSuffix("/") ? codebase : codebase + "/")apis/3.0/"), url.host != nil
+            else {
                 throw .rejected(status: 0, message: "site \(configured) is not a usable URL")
             }
             return url

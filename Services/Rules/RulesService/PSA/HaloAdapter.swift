@@ -21,7 +21,7 @@ struct HaloAdapter: PSAAdapter {
 
     /// `<instance>/<path>`; settings are validated when the rule is saved, so a failure means a hand-edited row.
     func url(_ path: String) throws(PSAError) -> URL {
-        guard let url = URL(string: "\(instance)/\(path)"), url.host != nil else {
+        guard UpstreamPolicy.baseAddressProblem(instance) == nil, let url = URL(string: "\(instance)/\(path)"), url.host != nil else {
             throw .rejected(status: 0, message: "instanceURL \(instance) is not a usable URL")
         }
         return url

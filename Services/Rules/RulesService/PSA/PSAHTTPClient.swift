@@ -19,9 +19,15 @@ struct PSAHTTPClient: Sendable {
     /// Set for calls someone is waiting for (Send test ticket, Load choices): rather than wait out a spent request
     /// budget (up to an hour for Autotask), such a call says so. Background ticket work waits its turn.
     let longestBudgetWait: Duration?
+    /// Where calls may go (no loopback or private addresses unless allowed), checked before every call.
+    let upstreams: UpstreamPolicy
 
-    init(limiter: RequestRateLimiter, timeout: Duration, longestBudgetWait: Duration? = nil, journal: @escaping @Sendable (PSACall) -> Void) {
+    init(
+        limiter: RequestRateLimiter, timeout: Duration, upstreams: UpstreamPolicy, longestBudgetWait: Duration? = nil,
+        journal: @escaping @Sendable (PSACall) -> Void
+    ) {
         self.limiter = limiter
+        self.upstreams = upstreams
         self.longestBudgetWait = longestBudgetWait
         self.timeout = timeout
         self.journal = journal
@@ -53,6 +59,22 @@ struct PSAHTTPClient: Sendable {
         _ method: String, _ url: URL, headers: [String: String], json: Any? = nil, form: String? = nil,
         validationErrorsOn500: Bool = false, errorMessage: (Int, Any?) -> String = PSAHTTPClient.genericMessage
     ) async throws(PSAError) -> Any? {
+        if let refusal = upstreams.refusal(for: url) {
+            journal(PSACall(method: method, path: url.path, status: nil, milliseconds: 0, error: "not called: \(refusal)"))
+            throw .rejected(status: 0, message: "not called: \(refusal)")
+        }
+        // What this call sends that must never come back out: headers that carry credentials, form values.
+        var sent: [String] = []
+        for (name, value) in headers where ["authorization", "clientid", "secret", "apiintegrationcode"].contains(name.lowercased()) {
+            sent.append(value)
+            if let credential = value.split(separator: " ").last { sent.append(String(credential)) }
+        }
+        for pair in (form ?? "").split(separator: "&") {
+            guard let value = pair.split(separator: "=", maxSplits: 1).dropFirst().first.map(String.init) else { continue }
+            sent.append(value)
+            sent.append(value.removingPercentEncoding ?? value)
+        }
+        func safe(_ message: String) -> String { UpstreamText.sanitized(message, secrets: sent) }
         var request = URLRequest(url: url)
         request.httpMethod = method
         request.timeoutInterval = Double(timeout.components.seconds)
@@ -105,7 +127,7 @@ struct PSAHTTPClient: Sendable {
         case 200..<300 where !data.isEmpty && json == nil:
             // Usually a login or portal page: the URL reaches a web server, but not the PSA's REST API.
             let type = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type") ?? "no content type"
-            let message = "answered \(status) with \(type), not JSON: is the URL the PSA's API address?"
+            let message = "answered \(status) with \(safe(String(type.prefix(80)))), not JSON: is the URL the PSA's API address?"
             record(status, message)
             throw .rejected(status: status, message: message)
         case 200..<300:
@@ -120,20 +142,20 @@ struct PSAHTTPClient: Sendable {
             record(status, "rate limited")
             throw .rateLimited(retryAfter: wait, status: status)
         case 401, 403:
-            let message = errorMessage(status, body)
+            let message = safe(errorMessage(status, body))
             record(status, message)
             throw .unauthorized(status: status, message: message)
         case 500...599 where validationErrorsOn500 && !((body as? [String: Any])?["errors"] as? [String] ?? []).isEmpty:
             // Autotask reports refused creates as 500 with an errors[] text: a validation error, not an outage.
-            let message = errorMessage(status, body)
+            let message = safe(errorMessage(status, body))
             record(status, message)
             throw .rejected(status: status, message: message)
         case 500...599:
-            let message = errorMessage(status, body)
+            let message = safe(errorMessage(status, body))
             record(status, message)
             throw .transient(status: status, message: message)
         default:
-            let message = errorMessage(status, body)
+            let message = safe(errorMessage(status, body))
             record(status, message)
             throw .rejected(status: status, message: message)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import VectisContracts
+import VectisRuntime
 
 /// A rule's PSA connection and ticket settings. `secrets` are sealed at rest and never returned.
 struct PSASettings: Codable, Sendable, Equatable {
@@ -27,17 +28,14 @@ struct PSASettings: Codable, Sendable, Equatable {
     /// Addresses the PSA is reached at that are not usable http(s) URLs, each with what is wrong.
     func invalidAddresses(for psa: PSAKind) -> [String] {
         func check(_ value: String?, _ name: String, example: String) -> String? {
-            guard let value else { return nil }
-            guard let url = URL(string: value), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host?.isEmpty == false,
-                value.count <= 2_048
-            else { return "\(name) must be an http(s) URL such as \(example)" }
-            return nil
+            guard let value, let problem = UpstreamPolicy.baseAddressProblem(value) else { return nil }
+            return "\(name) \(problem): give the address alone, such as \(example)"
         }
         var problems: [String] = []
         switch psa {
         case .connectwise:
             problems += [check(site, "site", example: "https://na.myconnectwise.net")].compactMap { $0 }
-            if let codebase, codebase.contains(where: { !($0.isLetter || $0.isNumber || "_-./".contains($0)) }) {
+            if let codebase, codebase.contains(where: { !($0.isLetter || $0.isNumber || "_-./".contains($0)) }) || codebase.contains("..") {
                 problems.append("codebase may hold only letters, digits and _ - . / (e.g. v4_6_release/)")
             }
         case .autotask:
@@ -61,6 +59,33 @@ struct PSASettings: Codable, Sendable, Equatable {
             default: false
             }
         }.map(\.name)
+    }
+}
+
+extension PSASettings {
+    /// The settings that say where and as whom the PSA is called: the saved secrets belong to these values.
+    static func connectionNames(for psa: PSAKind) -> [String] {
+        switch psa {
+        case .connectwise: ["site", "codebase", "companyId", "publicKey"]
+        case .autotask: ["username", "zoneLookupURL"]
+        case .halopsa: ["instanceURL", "clientId", "tenant"]
+        }
+    }
+
+    /// Why `new` may not be used with the saved secrets (nil when it may): saved secrets are write-only, so a
+    /// request that points them somewhere else (another site, user or client id) must carry every secret again —
+    /// otherwise anyone holding the admin token could have the stored keys sent to an address of their choosing.
+    static func secretsNeeded(saved: PSASettings, new: PSASettings, psa: PSAKind, given: PSASecrets?) -> String? {
+        let moved = Set(changedNames(saved, new)).intersection(connectionNames(for: psa)).sorted()
+        guard !moved.isEmpty else { return nil }
+        let secretNames = PSAField.fields(for: psa).filter { $0.kind == .secret }.map(\.name)
+        let given = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(given ?? PSASecrets())) as? [String: Any]) ?? [:]
+        let absent = secretNames.filter { name in
+            (given[name] as? String)?.trimmingCharacters(in: .whitespaces).isEmpty ?? true
+        }
+        guard !absent.isEmpty else { return nil }
+        return "\(moved.joined(separator: ", ")) changed: give \(absent.joined(separator: ", ")) again "
+            + "(saved secrets are never sent to a new connection)"
     }
 }
 
