@@ -125,7 +125,7 @@ echo '{"privateKey": "cw-private-9f2c", "clientId": "6c1b4e2a-0d7f-4f1e-9a51-0c5
   datto-fails-2-nights-connectwise --dry-run-hours 0 --secrets-stdin \
   --settings '{"site": "http://127.0.0.1:9082/cw", "companyId": "vectis", "publicKey": "cw-public", "boardId": 1, "closedStatusId": 20}'
 fi
-acme=$(curl -s http://127.0.0.1:8082/v1/customers | python3 -c 'import json,sys; print([c["id"] for c in json.load(sys.stdin)["customers"] if c["name"] == "Acme Corp"][0])')
+acme=$(curl -s -H "Authorization: Bearer $(cat "$state/data/read-token")" http://127.0.0.1:8082/v1/customers | python3 -c 'import json,sys; print([c["id"] for c in json.load(sys.stdin)["customers"] if c["name"] == "Acme Corp"][0])')
 "$bin/vectis" rules map connectwise "$acme" 250
 if $fast; then
   echo "Waiting for the next failed night (a day a minute)…"
@@ -152,7 +152,8 @@ fi
 
 cat <<TXT
 
-Running (logs in $state/logs, data in $state/data, admin token in $state/data/admin-token):
+Running (logs in $state/logs, data in $state/data, admin token in $state/data/admin-token, read-only token in
+$state/data/read-token — every read of customer data needs one of them):
   vectis-bus         tcp://127.0.0.1:5550 (publish) 5551 (subscribe) 5552 (tap), CURVE-authenticated (keys in $state/data/bus-keys)
                      http://127.0.0.1:8080/metrics
   Datto sandbox      http://127.0.0.1:9081/v1   (emulation; scenario controls under /_sandbox)

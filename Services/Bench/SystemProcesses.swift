@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VectisBus
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -14,7 +15,7 @@ import Glibc
 final class SystemProcesses {
     let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
     let state = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-bench-\(UUID().uuidString)")
-    let token = "bench-token"
+    let token = "bench-admin-token-0123456789"
     private(set) var ports: [String: Int] = [:]
     private(set) var children: [(name: String, process: Process)] = []
     private var environment: [String: String] = [:]
@@ -29,7 +30,11 @@ final class SystemProcesses {
         for name in ["publish", "subscribe", "tap", "bus", "datto", "collector", "assets", "backups", "alerts", "rules"] {
             ports[name] = try Self.freePort()
         }
+        // The bus runs as in production: CURVE, a key per service, ownership enforced.
+        let keys = state.appendingPathComponent("bus-keys").path
+        try BusKeyDirectory.create(at: keys)
         environment = [
+            "VECTIS_BUS_KEY_DIR": keys, "VECTIS_BUS_INSECURE": "0",
             "VECTIS_BUS_PUBLISH": busPublish, "VECTIS_BUS_SUBSCRIBE": busSubscribe, "VECTIS_DATA_DIR": state.path,
             "VECTIS_ADMIN_TOKEN": token, "VECTIS_LOG_LEVEL": "warning",
             "VECTIS_DATTO_BASE_URL_US": "\(url("datto"))/v1",

@@ -18,6 +18,8 @@ public final class ReliableBus: Sendable {
     public let consumer: BusConsumer
     public let heartbeat: HeartbeatService
     public let metrics: DeliveryMetrics
+    /// The service's own database (read by `/readyz`).
+    let database: DatabasePool
 
     /// Applies one received message inside the batch's transaction; append to the outbox it is given to
     /// publish what the message caused in the same commit.
@@ -38,6 +40,7 @@ public final class ReliableBus: Sendable {
             configuration: configuration, subscriptions: subscriptions + BusConsumer.controlFilters,
             metrics: serviceMetrics, logger: logger)
         metrics = DeliveryMetrics(factory: serviceMetrics.factory)
+        self.database = database
         let outbox = Outbox(stream: configuration.stream, database: database)
         self.outbox = outbox
         relay = OutboxRelay(
@@ -75,6 +78,16 @@ public final class ReliableBus: Sendable {
     public var applyCheck: ReadinessCheck {
         ReadinessCheck("apply") { [consumer] in consumer.isApplying }
     }
+
+    /// The database answers a read (a deleted, unreadable or locked-for-good file makes the service unready).
+    public var databaseCheck: ReadinessCheck {
+        ReadinessCheck("database") { [database] in
+            (try? await database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }) != nil
+        }
+    }
+
+    /// Every check a service on the bus answers `/readyz` with.
+    public var checks: [ReadinessCheck] { [readinessCheck, applyCheck, databaseCheck] }
 }
 
 public enum VectisVersion {

@@ -19,6 +19,8 @@ public struct RuntimeConfiguration: Sendable {
     public var delivery: DeliveryConfiguration
     /// Where the service keeps its SQLite database (`<dataDirectory>/<service>.sqlite`).
     public var dataDirectory: String
+    /// Timeouts, the connection cap and the host names of the HTTP server (`VECTIS_HTTP_*`).
+    public var http = HTTPLimits()
     /// This replica's share of the tenants, `(index, count)` from `VECTIS_SHARD=i/n`; nil takes every tenant.
     public var shard: ShardAssignment?
 
@@ -82,6 +84,7 @@ public struct RuntimeConfiguration: Sendable {
             httpPort: try env.int("VECTIS_HTTP_PORT", default: defaultHTTPPort),
             bus: bus, logLevel: level, logFormat: format, delivery: delivery,
             dataDirectory: env.string("VECTIS_DATA_DIR", default: ".vectis/data"))
+        http = try HTTPLimits(environment: env)
         if let text = env["VECTIS_SHARD"] {
             let parts = text.split(separator: "/").compactMap { Int($0) }
             guard parts.count == 2, parts[1] >= 1, parts[1] <= Shard.buckets, (1...parts[1]).contains(parts[0]) else {

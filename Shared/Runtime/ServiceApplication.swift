@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -19,11 +20,16 @@ public enum ServiceApplication {
     ) -> (application: some ApplicationProtocol, routes: [String]) {
         HealthController(service: configuration.service, metrics: metrics, checks: checks).addRoutes(to: router)
         let routes = router.routes.map { "\($0.method) \($0.path)" }.sorted()
+        let limits = configuration.http
         var application = Application(
-            responder: JSONErrorResponder(router.buildResponder(), metrics: metrics.factory, logger: logger),
+            responder: HostAllowListResponder(
+                JSONErrorResponder(router.buildResponder(), metrics: metrics.factory, logger: logger), limits: limits,
+                boundHost: configuration.httpHost),
+            server: limits.server,
             configuration: .init(
                 address: .hostname(configuration.httpHost, port: configuration.httpPort),
-                serverName: "vectis-\(configuration.service)"),
+                serverName: "vectis-\(configuration.service)",
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)),
             logger: logger)
         application.addServices(services)
         return (application, routes)

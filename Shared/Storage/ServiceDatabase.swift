@@ -29,9 +29,18 @@ public enum ServiceDatabase {
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try migrator.migrate(pool)
+        } catch let error as DatabaseFileError {
+            throw error
         } catch {
             throw DatabaseFileError(path: path, problem: "cannot be opened or migrated (\(error)); check the file's owner and "
                 + "permissions, free disk space, or restore it from a backup")
+        }
+        // A damaged file is said at start, with what to do, rather than found by the first query that touches it.
+        let verdict = (try? pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }) ?? ["could not be run"]
+        guard verdict == ["ok"] else {
+            throw DatabaseFileError(
+                path: path, problem: "is damaged (quick_check: \(verdict.joined(separator: "; ").prefix(300))); restore it from a backup, "
+                    + "or move it away to start empty (a producer's events are then replayed, the collector re-polls)")
         }
         // The WAL and shared-memory files SQLite made beside it are the owner's only too.
         for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {

@@ -5,7 +5,7 @@ import VectisContracts
 import VectisTestSupport
 
 extension CollectorHarness {
-    func alerts(_ path: String, _ method: String = "GET", _ body: [String: Any]? = nil, token: String? = nil)
+    func alerts(_ path: String, _ method: String = "GET", _ body: [String: Any]? = nil, token: String? = CollectorHarness.readToken)
         async throws -> (status: Int, body: String, json: [String: Any])
     {
         try await HTTP.send(method, alertsURL! + path, body, bearer: token)
@@ -111,7 +111,7 @@ struct AlertsTests {
         try await CollectorHarness.with(pipeline: true) { harness in
             try await harness.configure()
             #expect(try await eventually { try await harness.alertList("?state=open").count >= 2 })
-            let list = try RunningProcess("vectis", ["alerts", "--url", harness.alertsURL!])
+            let list = try RunningProcess("vectis", ["alerts", "--url", harness.alertsURL!, "--token", CollectorHarness.readToken])
             #expect(await list.waitForExit() == 0, "\(list.stderr)")
             let rows = list.stdout.split(separator: "\n").filter { $0.contains(" open ") && $0.contains(" high ") }
             #expect(rows.count >= 2, "\(list.stdout)")

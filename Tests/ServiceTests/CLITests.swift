@@ -35,7 +35,7 @@ struct DattoCLITests {
             #expect(!status.1.contains(CollectorHarness.key.secretKey))
             let refused = try RunningProcess("vectis", ["datto", "status", "--url", harness.collectorURL, "--token", "nope"])
             #expect(await refused.waitForExit() != 0)
-            #expect(refused.stderr.contains("refused the admin token"))
+            #expect(refused.stderr.contains("refused the token: pass --token"))
         }
     }
 }

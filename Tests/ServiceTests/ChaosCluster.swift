@@ -16,7 +16,7 @@ import Glibc
 actor ChaosCluster {
     enum Part: String, CaseIterable, Sendable { case bus, collector, assets, backups, alerts, rules }
 
-    static let token = "chaos-token"
+    static let token = "chaos-token-0123456789"
     /// The counters each service's /metrics exposes that say how delivery went.
     static let counterNames = [
         "vectis_bus_applied_total", "vectis_bus_duplicates_skipped_total", "vectis_bus_gaps_detected_total",

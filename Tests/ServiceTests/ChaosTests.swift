@@ -200,7 +200,8 @@ struct ChaosTests {
             }
             var cursor: String?
             repeat {
-                let page = try await HTTP.send("GET", alertsURL + "/v1/alerts?state=open&limit=500" + (cursor.map { "&cursor=\($0)" } ?? "")).json
+                let page = try await HTTP.send(
+                    "GET", alertsURL + "/v1/alerts?state=open&limit=500" + (cursor.map { "&cursor=\($0)" } ?? ""), bearer: ChaosCluster.token).json
                 for alert in page["alerts"] as? [[String: Any]] ?? [] {
                     observation.openAlerts.append(alert["agentId"] as? String ?? "")
                 }
@@ -213,7 +214,7 @@ struct ChaosTests {
                                             agentName: String(summary.split(separator: ":").last ?? "").trimmingCharacters(in: .whitespaces),
                                             closed: ticket["closed"] as? Bool ?? false))
             }
-            let customers = try await HTTP.send("GET", assetsURL + "/v1/customers").json["customers"] as? [[String: Any]] ?? []
+            let customers = try await HTTP.send("GET", assetsURL + "/v1/customers", bearer: ChaosCluster.token).json["customers"] as? [[String: Any]] ?? []
             observation.assetCounts = customers.reduce(into: (0, 0, 0)) { sum, customer in
                 sum.0 += customer["devices"] as? Int ?? 0
                 sum.1 += customer["agents"] as? Int ?? 0

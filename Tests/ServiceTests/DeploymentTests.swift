@@ -51,7 +51,8 @@ struct DeploymentTests {
         #expect(paths == ["/healthz"])
         #expect(try read("Shared/Runtime/HealthController.swift").contains(#"router.get("healthz")"#))
         #expect(!compose.contains("VECTIS_ADMIN_TOKEN:"), "no token value in the compose file")
-        #expect(compose.contains("file: ./secrets/admin_token") && compose.contains("file: ./secrets/secret_key"))
+        #expect(compose.contains("file: ./secrets/admin_token") && compose.contains("file: ./secrets/collector_secret_key")
+            && compose.contains("file: ./secrets/rules_secret_key"))
         #expect(try read(".gitignore").contains("compose/secrets/"))
     }
 }

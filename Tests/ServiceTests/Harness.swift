@@ -67,6 +67,9 @@ struct CollectorHarness {
     let psa: PSASandboxState?
     let psaURL: String?
     static let token = "test-admin-token"
+    /// The read-only token the harness's assets, backups, alerts and rules accept on reads.
+    static let readToken = "test-read-token-0123456789"
+    static let access = AccessTokens(admin: token, read: readToken)
     static let key = DattoSandboxConfiguration.defaultKeys[0]
 
     static func with(
@@ -122,31 +125,32 @@ struct CollectorHarness {
                 assetsRuntime.service = "assets"
                 assetsRuntime.bus = bus.configuration(as: BusOwnership.assets)
                 assetsRuntime.httpPort = try freePort()
-                let (assetsApp, _, _) = try AssetsService.buildApplication(assetsRuntime, logger: TestBus.quietLogger)
+                let (assetsApp, _, _) = try AssetsService.buildApplication(assetsRuntime, access: Self.access, logger: TestBus.quietLogger)
                 var backupsRuntime = runtime
                 backupsRuntime.service = "backups"
                 backupsRuntime.bus = bus.configuration(as: BusOwnership.backups)
                 backupsRuntime.httpPort = try freePort()
                 // With silence settings, the check judges by Datto's (the sandbox's) clock, which tests move on by days.
-                let backupsConfiguration = silence.map { settings in
+                var backupsConfiguration = silence.map { settings in
                     BackupsConfiguration(runtime: backupsRuntime, silence: settings, clock: { sandbox.now })
                 } ?? BackupsConfiguration(runtime: backupsRuntime)
+                backupsConfiguration.access = Self.access
                 let (backupsApp, _, path, _) = try BackupsService.buildApplication(backupsConfiguration, logger: TestBus.quietLogger)
                 var alertsRuntime = runtime
                 alertsRuntime.service = "alerts"
                 alertsRuntime.bus = bus.configuration(as: BusOwnership.alerts)
                 alertsRuntime.httpPort = try freePort()
-                let (alertsApp, _, _) = try AlertsService.buildApplication(alertsRuntime, adminToken: token, logger: TestBus.quietLogger)
+                let (alertsApp, _, _) = try AlertsService.buildApplication(alertsRuntime, access: Self.access, logger: TestBus.quietLogger)
                 alertsURL = "http://127.0.0.1:\(alertsRuntime.httpPort)"
                 var rulesRuntime = runtime
                 rulesRuntime.service = "rules"
                 rulesRuntime.bus = bus.configuration(as: BusOwnership.rules)
                 rulesRuntime.httpPort = try freePort()
-                let (rulesApp, _, _) = try RulesService.buildApplication(
-                    RulesConfiguration(
-                        runtime: rulesRuntime, adminToken: token, secretKeyFile: dataDirectory.appendingPathComponent("rules-secret.key").path,
-                        psaTimeout: psaTimeout, upstreams: upstreams),
-                    logger: TestBus.quietLogger)
+                var rulesConfiguration = RulesConfiguration(
+                    runtime: rulesRuntime, adminToken: token, secretKeyFile: dataDirectory.appendingPathComponent("rules-secret.key").path,
+                    psaTimeout: psaTimeout, upstreams: upstreams)
+                rulesConfiguration.readToken = readToken
+                let (rulesApp, _, _) = try RulesService.buildApplication(rulesConfiguration, logger: TestBus.quietLogger)
                 rulesURL = "http://127.0.0.1:\(rulesRuntime.httpPort)"
                 let psaPort = try freePort()
                 let (psaApp, psaState) = buildPSASandbox(port: psaPort, generatedCompanies: psaCompanies, logger: TestBus.quietLogger)

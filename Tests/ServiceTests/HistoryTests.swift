@@ -17,11 +17,11 @@ func expectedCustomerKey(_ device: SandboxState.InventoryDevice) -> String {
 
 extension CollectorHarness {
     func assets(_ path: String) async throws -> (status: Int, body: String, json: [String: Any]) {
-        try await HTTP.send("GET", assetsURL! + path)
+        try await HTTP.send("GET", assetsURL! + path, bearer: CollectorHarness.readToken)
     }
 
     func backups(_ path: String) async throws -> (status: Int, body: String, json: [String: Any]) {
-        try await HTTP.send("GET", backupsURL! + path)
+        try await HTTP.send("GET", backupsURL! + path, bearer: CollectorHarness.readToken)
     }
 
     func backupJobCount() async throws -> Int {

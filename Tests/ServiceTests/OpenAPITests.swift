@@ -46,7 +46,7 @@ struct OpenAPITests {
                 CollectorConfiguration(runtime: runtime, adminToken: "t", secretKeyFile: data + "/secret.key")).routes
         case "assets": routes = try AssetsService.buildApplication(runtime).routes
         case "backups": routes = try BackupsService.buildApplication(BackupsConfiguration(runtime: runtime)).routes
-        case "alerts": routes = try AlertsService.buildApplication(runtime, adminToken: "t").routes
+        case "alerts": routes = try AlertsService.buildApplication(runtime, access: AccessTokens()).routes
         default:
             routes = try RulesService.buildApplication(
                 RulesConfiguration(runtime: runtime, adminToken: "t", secretKeyFile: data + "/rules-secret.key")).routes

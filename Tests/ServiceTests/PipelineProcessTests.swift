@@ -21,7 +21,8 @@ struct PipelineProcessTests {
         let ports = (collector: try freePort(), assets: try freePort(), backups: try freePort())
         var environment = [
             "VECTIS_BUS_PUBLISH": bus.publish, "VECTIS_BUS_SUBSCRIBE": bus.subscribe, "VECTIS_DATA_DIR": data,
-            "VECTIS_ADMIN_TOKEN": "pipeline-token", "VECTIS_HEARTBEAT_INTERVAL_MS": "500",
+            "VECTIS_ADMIN_TOKEN": "pipeline-token-0123456789", "VECTIS_READ_TOKEN": "pipeline-read-0123456789",
+            "VECTIS_HEARTBEAT_INTERVAL_MS": "500",
             "VECTIS_DATTO_BASE_URL_US": "http://127.0.0.1:\(sandboxPort)/v1",
         ]
         func start(_ name: String, port: Int) async throws -> RunningProcess {
@@ -34,7 +35,7 @@ struct PipelineProcessTests {
         let assets = try await start("vectis-assets", port: ports.assets)
         var backups = try await start("vectis-backups", port: ports.backups)
 
-        let cli = ["--url", "http://127.0.0.1:\(ports.collector)", "--token", "pipeline-token"]
+        let cli = ["--url", "http://127.0.0.1:\(ports.collector)", "--token", "pipeline-token-0123456789"]
         let configure = try RunningProcess(
             "vectis", ["datto", "configure", "--public-key", "sandbox-public-key", "--region", "us", "--secret-key-stdin"] + cli)
         configure.send("sandbox-secret-7c4f1e9a2b")
@@ -51,7 +52,7 @@ struct PipelineProcessTests {
 
         let hub = try RunningProcess(
             "vectis", ["hub", "Acme Corp", "--assets-url", "http://127.0.0.1:\(ports.assets)",
-                       "--backups-url", "http://127.0.0.1:\(ports.backups)"])
+                       "--backups-url", "http://127.0.0.1:\(ports.backups)", "--token", "pipeline-read-0123456789"])
         #expect(await hub.waitForExit() == 0, "\(hub.stderr)")
         #expect(hub.stdout.hasPrefix("Acme Corp  (c_"))
         #expect(hub.stdout.contains("10 most recent runs"))

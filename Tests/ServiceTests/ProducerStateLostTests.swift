@@ -16,7 +16,7 @@ struct ProducerStateLostTests {
 
     func observe(alertsURL: String, psaURL: String) async throws -> Observation {
         var observation = Observation()
-        let page = try await HTTP.send("GET", alertsURL + "/v1/alerts?state=open&limit=500").json
+        let page = try await HTTP.send("GET", alertsURL + "/v1/alerts?state=open&limit=500", bearer: ChaosCluster.token).json
         for alert in page["alerts"] as? [[String: Any]] ?? [] where alert["type"] as? String == "backup-job-failure" {
             observation.openAlerts[alert["agentName"] as? String ?? "", default: 0] += 1
         }

@@ -22,7 +22,7 @@ struct RulesProcessTests {
         let rulesPort = try freePort()
         let environment = [
             "VECTIS_BUS_PUBLISH": bus.publish, "VECTIS_BUS_SUBSCRIBE": bus.subscribe, "VECTIS_DATA_DIR": data,
-            "VECTIS_ADMIN_TOKEN": "rules-token", "VECTIS_HEARTBEAT_INTERVAL_MS": "500", "VECTIS_HTTP_PORT": "\(rulesPort)",
+            "VECTIS_ADMIN_TOKEN": "rules-token-0123456789", "VECTIS_HEARTBEAT_INTERVAL_MS": "500", "VECTIS_HTTP_PORT": "\(rulesPort)",
             "VECTIS_PSA_TIMEOUT_SECONDS": "10",
         ]
         var rules = try RunningProcess("vectis-rules", [], environment: environment)
@@ -34,11 +34,11 @@ struct RulesProcessTests {
             "settings": ["site": "http://127.0.0.1:\(psaPort)/cw", "companyId": credentials.connectWiseCompany,
                          "publicKey": credentials.connectWisePublicKey, "boardId": 1, "closedStatusId": 20],
             "secrets": ["privateKey": credentials.connectWisePrivateKey, "clientId": credentials.connectWiseClientId],
-        ], bearer: "rules-token")
+        ], bearer: "rules-token-0123456789")
         #expect(created.status == 201, "\(created.body)")
         let customer = CustomerRef(key: "org:1", name: "Acme")
         let customerId = StableID.customer(tenant: "default", key: customer.key)
-        _ = try await HTTP.send("PUT", base + "/v1/psa-mappings/connectwise/\(customerId)", ["companyId": "250"], bearer: "rules-token")
+        _ = try await HTTP.send("PUT", base + "/v1/psa-mappings/connectwise/\(customerId)", ["companyId": "250"], bearer: "rules-token-0123456789")
 
         // The PSA will take 4 s to answer the create: kill the rules service while it waits.
         _ = try await HTTP.send("POST", "http://127.0.0.1:\(psaPort)/_sandbox/faults",
@@ -55,13 +55,13 @@ struct RulesProcessTests {
         rules = try RunningProcess("vectis-rules", [], environment: environment)
         try await rules.waitForOutput("Server started and listening")
         #expect(try await eventually(timeout: .seconds(30)) {
-            let tickets = try await HTTP.send("GET", base + "/v1/tickets", bearer: "rules-token").json["tickets"] as? [[String: Any]] ?? []
+            let tickets = try await HTTP.send("GET", base + "/v1/tickets", bearer: "rules-token-0123456789").json["tickets"] as? [[String: Any]] ?? []
             return tickets.first?["state"] as? String == "open"
         })
         let stored = try JSONSerialization.jsonObject(
             with: Data(try await HTTP.send("GET", "http://127.0.0.1:\(psaPort)/_sandbox/tickets").body.utf8)) as? [[String: Any]] ?? []
         #expect(stored.count == 1, "exactly one ticket in the PSA")
-        let history = try await HTTP.send("GET", base + "/v1/rules/ru_1/history", bearer: "rules-token").body
+        let history = try await HTTP.send("GET", base + "/v1/rules/ru_1/history", bearer: "rules-token-0123456789").body
         #expect(history.contains("not created again"))
         try await publisher.stop()
         for process in [rules, psa, bus.process] { process.signal(SIGTERM) }

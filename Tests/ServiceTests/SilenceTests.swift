@@ -230,7 +230,8 @@ struct SilenceTests {
             var runtime = RuntimeConfiguration(
                 service: "backups", instance: "test", httpPort: try freePort(), bus: bus.configuration(as: "backups"), dataDirectory: dataDirectory.path)
             runtime.delivery.heartbeatInterval = .milliseconds(200)
-            let configuration = BackupsConfiguration(runtime: runtime, silence: Self.settings, clock: { now.withLock { $0 } })
+            var configuration = BackupsConfiguration(runtime: runtime, silence: Self.settings, clock: { now.withLock { $0 } })
+            configuration.access = CollectorHarness.access
             let url = "http://127.0.0.1:\(runtime.httpPort)"
             let customer = CustomerRef(key: "org:1", name: "Acme")
             let serial = "SIRIS-1"
@@ -287,7 +288,8 @@ struct SilenceTests {
                 #expect(try await eventually { try await checks() >= before + 5 })
                 #expect(try conditions() == ["backup-missed/started/\(serial)/a/1", "backup-missed/continued/\(serial)/a/2"],
                         "not raised again after the restart; late news judged as of its poll")
-                let cards = try await HTTP.send("GET", url + "/v1/customers/\(StableID.customer(tenant: "default", key: customer.key))/backups")
+                let cards = try await HTTP.send(
+                    "GET", url + "/v1/customers/\(StableID.customer(tenant: "default", key: customer.key))/backups", bearer: CollectorHarness.readToken)
                     .json["agents"] as? [[String: Any]] ?? []
                 #expect(cards.first { $0["agentId"] as? String == agentA }?["state"] as? String == "missed", "the condition is still in force")
 

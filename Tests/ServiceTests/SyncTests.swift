@@ -174,7 +174,7 @@ struct SyncTests {
 
     @Test("a poll's budget and strategy come from the environment; an unusable value is refused with the variable's name")
     func pollSettingsFromEnvironment() throws {
-        let base = ["VECTIS_ADMIN_TOKEN": "t", "VECTIS_DATA_DIR": FileManager.default.temporaryDirectory.path]
+        let base = ["VECTIS_ADMIN_TOKEN": "admin-token-0123456789", "VECTIS_DATA_DIR": FileManager.default.temporaryDirectory.path]
         // 100 requests a minute, a poll every 5 minutes: 90% of 500.
         #expect(try CollectorConfiguration(environment: Environment.development(base)).pollBudget == 450)
         let set = try CollectorConfiguration(environment: Environment.development(base.merging([

@@ -10,7 +10,7 @@ struct AlertsController {
     let queries: AlertQueries
     let database: DatabasePool
     let outbox: Outbox
-    let adminToken: String
+    let access: AccessTokens
 
     struct Actor: Decodable { var by: String? }
     struct MuteRequest: Decodable {
@@ -25,7 +25,8 @@ struct AlertsController {
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         let v1 = router.group("v1")
-        v1.get("alerts") { request, _ in
+        let reader = v1.group().add(middleware: BearerTokenMiddleware(reading: access))
+        reader.get("alerts") { request, _ in
             var query: [String: String] = [:]
             for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
             do {
@@ -34,13 +35,13 @@ struct AlertsController {
                 return Response.problem(.badRequest, error.message)
             }
         }
-        v1.get("alerts/:id") { _, context in
+        reader.get("alerts/:id") { _, context in
             guard let id = Self.alertId(try context.parameters.require("id")), let alert = try await queries.alert(id: id) else {
                 return Response.problem(.notFound, "No such alert.")
             }
             return try Response.json(alert)
         }
-        let admin = v1.group().add(middleware: BearerTokenMiddleware(token: adminToken))
+        let admin = v1.group().add(middleware: BearerTokenMiddleware(token: access.admin))
         admin.post("alerts/:id/acknowledge") { request, context in
             try await act(request, context) { id, by, db in
                 try AlertStore.acknowledge(id: id, by: by, now: Date(), db: db, outbox: outbox)

@@ -8,7 +8,7 @@ import VectisStorage
 
 /// Everything `vectis-alerts` runs, wired from its configuration; tests build exactly this.
 public func buildApplication(
-    _ configuration: RuntimeConfiguration, adminToken: String, metrics: ServiceMetrics = ServiceMetrics(),
+    _ configuration: RuntimeConfiguration, access: AccessTokens, metrics: ServiceMetrics = ServiceMetrics(),
     logger: Logger = Logger(label: "vectis-alerts")
 ) throws -> (application: some ApplicationProtocol, bus: ReliableBus, routes: [String]) {
     let database = try ServiceDatabase.open(at: configuration.databasePath, migrator: AlertsTables.migrator)
@@ -32,11 +32,11 @@ public func buildApplication(
         }
     }
     let router = ServiceApplication.makeRouter()
-    AlertsController(queries: AlertQueries(database: database), database: database, outbox: bus.outbox, adminToken: adminToken)
+    AlertsController(queries: AlertQueries(database: database), database: database, outbox: bus.outbox, access: access)
         .addRoutes(to: router)
-    DeadLetterController(consumer: bus.consumer, adminToken: adminToken).addRoutes(to: router)
+    DeadLetterController(consumer: bus.consumer, adminToken: access.admin).addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
-        configuration: configuration, metrics: metrics, router: router, services: bus.services, checks: [bus.readinessCheck, bus.applyCheck],
+        configuration: configuration, metrics: metrics, router: router, services: bus.services, checks: bus.checks,
         logger: logger)
     return (application, bus, routes)
 }

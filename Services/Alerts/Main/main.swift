@@ -4,16 +4,16 @@ import VectisRuntime
 // vectis-alerts: the alerts feed — one alert per problem, raised, updated, resolved.
 struct AlertsSettings {
     var runtime: RuntimeConfiguration
-    var adminToken: String
+    var access: AccessTokens
 }
 
 await ServiceMain.run(
     "vectis-alerts",
     configuration: { environment in
         let runtime = try RuntimeConfiguration(service: "alerts", defaultHTTPPort: 8084, environment: environment)
-        return AlertsSettings(runtime: runtime, adminToken: try AdminToken.resolve(environment, dataDirectory: runtime.dataDirectory))
+        return AlertsSettings(runtime: runtime, access: try AccessTokens(environment: environment, dataDirectory: runtime.dataDirectory))
     },
     runtime: \.runtime,
     build: { settings, metrics, logger in
-        try buildApplication(settings.runtime, adminToken: settings.adminToken, metrics: metrics, logger: logger).application
+        try buildApplication(settings.runtime, access: settings.access, metrics: metrics, logger: logger).application
     })

@@ -7,7 +7,7 @@ import VectisStorage
 
 /// Everything `vectis-assets` runs, wired from its configuration; tests build exactly this.
 public func buildApplication(
-    _ configuration: RuntimeConfiguration, adminToken: String = AdminToken.unguessable,
+    _ configuration: RuntimeConfiguration, access: AccessTokens = AccessTokens(),
     metrics: ServiceMetrics = ServiceMetrics(), logger: Logger = Logger(label: "vectis-assets")
 ) throws -> (application: some ApplicationProtocol, bus: ReliableBus, routes: [String]) {
     let database = try ServiceDatabase.open(at: configuration.databasePath, migrator: AssetsTables.migrator)
@@ -25,10 +25,10 @@ public func buildApplication(
         }
     }
     let router = ServiceApplication.makeRouter()
-    AssetsController(queries: AssetQueries(database: database)).addRoutes(to: router)
-    DeadLetterController(consumer: bus.consumer, adminToken: adminToken).addRoutes(to: router)
+    AssetsController(queries: AssetQueries(database: database), access: access).addRoutes(to: router)
+    DeadLetterController(consumer: bus.consumer, adminToken: access.admin).addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
-        configuration: configuration, metrics: metrics, router: router, services: bus.services, checks: [bus.readinessCheck, bus.applyCheck],
+        configuration: configuration, metrics: metrics, router: router, services: bus.services, checks: bus.checks,
         logger: logger)
     return (application, bus, routes)
 }

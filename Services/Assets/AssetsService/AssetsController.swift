@@ -5,12 +5,14 @@ import VectisRuntime
 /// `/v1/customers` and `/v1/devices`: the account hub's assets.
 struct AssetsController {
     let queries: AssetQueries
+    /// Customer data: the read-only or the admin token.
+    let access: AccessTokens
 
     struct CustomerList: Encodable { var customers: [CustomerView] }
     struct DeviceList: Encodable { var devices: [DeviceView] }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
-        let v1 = router.group("v1")
+        let v1 = router.group("v1").add(middleware: BearerTokenMiddleware(reading: access))
         v1.get("customers") { request, _ in
             try Response.json(CustomerList(customers: try await queries.customers(tenant: request.uri.queryParameters.get("tenant"))))
         }

@@ -6,6 +6,6 @@ await ServiceMain.run(
     "vectis-assets", configuration: { try RuntimeConfiguration(service: "assets", defaultHTTPPort: 8082, environment: $0) },
     runtime: { $0 },
     build: { configuration, metrics, logger in
-        let token = try AdminToken.resolve(Environment(), dataDirectory: configuration.dataDirectory)
-        return try buildApplication(configuration, adminToken: token, metrics: metrics, logger: logger).application
+        let access = try AccessTokens(environment: Environment(), dataDirectory: configuration.dataDirectory)
+        return try buildApplication(configuration, access: access, metrics: metrics, logger: logger).application
     })

@@ -35,8 +35,8 @@ public func buildApplication(
         }
     }
     let router = ServiceApplication.makeRouter()
-    HubController(queries: HubQueries(database: database, clock: clock)).addRoutes(to: router)
-    DeadLetterController(consumer: bus.consumer, adminToken: configuration.adminToken).addRoutes(to: router)
+    HubController(queries: HubQueries(database: database, clock: clock), access: configuration.access).addRoutes(to: router)
+    DeadLetterController(consumer: bus.consumer, adminToken: configuration.access.admin).addRoutes(to: router)
     let silence = SilenceWatch(
         database: database, outbox: bus.outbox, settings: configuration.silence, clock: clock, metrics: metrics.factory, logger: logger)
     let (application, routes) = ServiceApplication.build(
@@ -44,6 +44,6 @@ public func buildApplication(
         services: bus.services + [
             RetentionService(database: database, retentionDays: configuration.retentionDays, logger: logger), silence,
         ] + (sandboxClock.map { [$0] } ?? []),
-        checks: [bus.readinessCheck, bus.applyCheck], logger: logger)
+        checks: bus.checks, logger: logger)
     return (application, bus, configuration.runtime.databasePath, routes)
 }

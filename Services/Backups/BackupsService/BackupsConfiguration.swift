@@ -25,12 +25,13 @@ public struct BackupsConfiguration: Sendable {
         self.clock = clock
     }
 
-    /// The admin token for `/v1/dead-letters` (nobody's when not configured).
-    public var adminToken: String = AdminToken.unguessable
+    /// The tokens: reads of the hub need the read-only or the admin token, `/v1/dead-letters` the admin token
+    /// (nobody's when not configured).
+    public var access = AccessTokens()
 
     public init(environment env: Environment) throws {
         let runtime = try RuntimeConfiguration(service: "backups", defaultHTTPPort: 8083, environment: env)
-        let adminToken = try AdminToken.resolve(env, dataDirectory: runtime.dataDirectory)
+        let access = try AccessTokens(environment: env, dataDirectory: runtime.dataDirectory)
         let zoneName = env.string("VECTIS_NIGHT_TIMEZONE", default: "UTC")
         guard let zone = TimeZone(identifier: zoneName) else {
             throw ConfigurationError(variable: "VECTIS_NIGHT_TIMEZONE", value: zoneName, expected: "an IANA time zone such as Europe/Berlin")
@@ -58,6 +59,6 @@ public struct BackupsConfiguration: Sendable {
             runtime: runtime, nights: nights, retentionDays: try env.int("VECTIS_BACKUP_RETENTION_DAYS", default: 400),
             silence: try SilenceSettings(environment: env))
         sandboxClockURL = try SandboxClock.url(from: env)
-        self.adminToken = adminToken
+        self.access = access
     }
 }

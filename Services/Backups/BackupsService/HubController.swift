@@ -6,9 +6,11 @@ import VectisRuntime
 /// The customer hub's Backups section and each agent's history.
 struct HubController {
     let queries: HubQueries
+    /// Customer data: the read-only or the admin token.
+    let access: AccessTokens
 
     func addRoutes(to router: Router<BasicRequestContext>) {
-        let v1 = router.group("v1")
+        let v1 = router.group("v1").add(middleware: BearerTokenMiddleware(reading: access))
         v1.get("customers/:id/backups") { _, context in
             let id = try context.parameters.require("id")
             guard let backups = try await queries.customerBackups(id: id) else {

@@ -13,17 +13,22 @@ struct AdminClient {
         let description: String
     }
 
-    /// The token: `--token`, else `VECTIS_ADMIN_TOKEN`, else the file a local collector wrote (`<data>/admin-token`).
-    static func resolveToken(_ option: String?) -> String? {
+    /// The token: `--token`, else `VECTIS_ADMIN_TOKEN`, else the file a local run wrote (`<data>/admin-token`);
+    /// for reads (`reading: true`) the read-only token the same way when there is no admin token.
+    static func resolveToken(_ option: String?, reading: Bool = false) -> String? {
         if let option, !option.isEmpty { return option }
         let environment = ProcessInfo.processInfo.environment
-        if let token = environment["VECTIS_ADMIN_TOKEN"], !token.isEmpty { return token }
-        if let file = environment["VECTIS_ADMIN_TOKEN_FILE"], let text = try? String(contentsOfFile: file, encoding: .utf8) {
-            return text.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
         let dataDirectory = environment["VECTIS_DATA_DIR"] ?? ".vectis/data"
-        return (try? String(contentsOfFile: "\(dataDirectory)/admin-token", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        for (variable, file) in [("VECTIS_ADMIN_TOKEN", "admin-token")] + (reading ? [("VECTIS_READ_TOKEN", "read-token")] : []) {
+            if let token = environment[variable], !token.isEmpty { return token }
+            if let path = environment[variable + "_FILE"], let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                return text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            if let text = try? String(contentsOfFile: "\(dataDirectory)/\(file)", encoding: .utf8) {
+                return text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        }
+        return nil
     }
 
     func send(_ method: String, _ path: String, body: [String: Any]? = nil) async throws -> (status: Int, json: [String: Any]) {
@@ -49,7 +54,7 @@ struct AdminClient {
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         if status == 401 {
-            throw Failure(description: "the service refused the admin token: pass --token or set VECTIS_ADMIN_TOKEN")
+            throw Failure(description: "the service refused the token: pass --token or set VECTIS_ADMIN_TOKEN (VECTIS_READ_TOKEN for reads)")
         }
         if status >= 400 {
             throw Failure(description: json["error"] as? String ?? "HTTP \(status): \(String(decoding: data, as: UTF8.self))")

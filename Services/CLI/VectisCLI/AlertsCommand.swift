@@ -18,7 +18,7 @@ public struct AlertsCommand: AsyncParsableCommand {
         var client: AdminClient {
             get throws {
                 guard let base = URL(string: url) else { throw ValidationError("--url is not a URL") }
-                return AdminClient(baseURL: base, token: AdminClient.resolveToken(token))
+                return AdminClient(baseURL: base, token: AdminClient.resolveToken(token, reading: true))
             }
         }
     }

@@ -12,11 +12,14 @@ public struct CustomersCommand: AsyncParsableCommand {
     @Option(help: "vectis-assets URL.")
     var assetsURL = ProcessInfo.processInfo.environment["VECTIS_ASSETS_URL"] ?? "http://127.0.0.1:8082"
 
+    @Option(help: "Read-only or admin token (default: VECTIS_ADMIN_TOKEN, VECTIS_READ_TOKEN, or the local run's token files).")
+    var token: String?
+
     public init() {}
 
     public func run() async throws {
         guard let base = URL(string: assetsURL) else { throw ValidationError("--assets-url must be a URL") }
-        let (_, json) = try await AdminClient(baseURL: base, token: nil).send("GET", "/v1/customers")
+        let (_, json) = try await AdminClient(baseURL: base, token: AdminClient.resolveToken(token, reading: true)).send("GET", "/v1/customers")
         let rows = (json["customers"] as? [[String: Any]] ?? []).map { customer -> [String] in
             [customer["name"] as? String ?? "?", customer["id"] as? String ?? "?", "\(customer["devices"] as? Int ?? 0)",
              "\(customer["agents"] as? Int ?? 0)", "\(customer["failingAgents"] as? Int ?? 0)"]

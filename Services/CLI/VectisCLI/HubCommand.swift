@@ -15,6 +15,9 @@ public struct HubCommand: AsyncParsableCommand {
     @Option(help: "vectis-backups URL.")
     var backupsURL = ProcessInfo.processInfo.environment["VECTIS_BACKUPS_URL"] ?? "http://127.0.0.1:8083"
 
+    @Option(help: "Read-only or admin token (default: VECTIS_ADMIN_TOKEN, VECTIS_READ_TOKEN, or the local run's token files).")
+    var token: String?
+
     @Flag(help: "Print the JSON the backups service returns.")
     var json = false
 
@@ -24,8 +27,9 @@ public struct HubCommand: AsyncParsableCommand {
         guard let assets = URL(string: assetsURL), let backups = URL(string: backupsURL) else {
             throw ValidationError("--assets-url and --backups-url must be URLs")
         }
-        let id = try await resolve(customer, assets: AdminClient(baseURL: assets, token: nil))
-        let (_, hub) = try await AdminClient(baseURL: backups, token: nil).send("GET", "/v1/customers/\(id)/backups")
+        let token = AdminClient.resolveToken(token, reading: true)
+        let id = try await resolve(customer, assets: AdminClient(baseURL: assets, token: token))
+        let (_, hub) = try await AdminClient(baseURL: backups, token: token).send("GET", "/v1/customers/\(id)/backups")
         if json {
             let data = try JSONSerialization.data(withJSONObject: hub, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))

@@ -72,7 +72,7 @@ public func buildApplication(
             database: database, outbox: bus.outbox, repository: repository, poller: poller, hookURL: configuration.retryHookURL,
             hookSecret: configuration.retryHookSecret, upstreams: configuration.upstreams,
             logger: logger)] + (sandboxClock.map { [$0] } ?? []),
-        checks: [bus.readinessCheck, bus.applyCheck], logger: logger)
+        checks: bus.checks, logger: logger)
     return (
         application,
         Collector(bus: bus, poller: poller, repository: repository, database: DatabasePoolHandle(path: configuration.runtime.databasePath)),

@@ -18,6 +18,7 @@ public func buildApplication(
         upstreams: configuration.upstreams, session: BoundedHTTPSession(configuration: sessionConfiguration, maxResponseBytes: 16 << 20),
         timeout: configuration.timeout, logger: logger)
     let router = ServiceApplication.makeRouter()
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: FileMiddleware(configuration.webDirectory, searchForIndexHtml: true, logger: logger))
     proxy.addRoutes(to: router)
     return ServiceApplication.build(configuration: configuration.runtime, metrics: metrics, router: router, services: [], checks: [], logger: logger)

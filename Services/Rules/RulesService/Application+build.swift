@@ -10,6 +10,8 @@ import VectisStorage
 public struct RulesConfiguration: Sendable {
     public var runtime: RuntimeConfiguration
     public var adminToken: String
+    /// Accepted besides the admin token on reads (rules, history, mappings, tickets).
+    public var readToken: String = AdminToken.unguessable
     public var secretKeyFile: String
     /// How long a new rule only records what it would do.
     public var defaultDryRun: Duration
@@ -34,6 +36,7 @@ public struct RulesConfiguration: Sendable {
             secretKeyFile: env.string("VECTIS_SECRET_KEY_FILE", default: "\(runtime.dataDirectory)/rules-secret.key"),
             defaultDryRun: .seconds(Int(try env.double("VECTIS_RULES_DRY_RUN_HOURS", default: 24) * 3_600)),
             psaTimeout: .seconds(try env.int("VECTIS_PSA_TIMEOUT_SECONDS", default: 20)), upstreams: try UpstreamPolicy(environment: env))
+        readToken = try ReadToken.resolve(env, dataDirectory: runtime.dataDirectory)
     }
 }
 
@@ -63,12 +66,13 @@ public func buildApplication(
         upstreams: configuration.upstreams, metrics: metrics.factory, logger: logger)
     let router = ServiceApplication.makeRouter()
     RulesController(database: database, secrets: secrets, worker: worker, adminToken: configuration.adminToken,
+                    readToken: configuration.readToken,
                     defaultDryRun: configuration.defaultDryRun).addRoutes(to: router)
     PicklistsController(database: database, secrets: secrets, worker: worker, adminToken: configuration.adminToken, logger: logger)
         .addRoutes(to: router)
     DeadLetterController(consumer: bus.consumer, adminToken: configuration.adminToken).addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
         configuration: configuration.runtime, metrics: metrics, router: router, services: bus.services + [worker],
-        checks: [bus.readinessCheck, bus.applyCheck], logger: logger)
+        checks: bus.checks, logger: logger)
     return (application, bus, routes)
 }

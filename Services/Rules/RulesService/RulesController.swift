@@ -11,6 +11,7 @@ struct RulesController {
     let secrets: SecretBox
     let worker: TicketWorker
     let adminToken: String
+    let readToken: String
     let defaultDryRun: Duration
 
     struct NewRule: Decodable {
@@ -89,6 +90,8 @@ struct RulesController {
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("v1/rule-templates") { _, _ in try Response.json(["templates": RuleTemplate.all]) }
         let admin = router.group("v1").add(middleware: BearerTokenMiddleware(token: adminToken))
+        // Rules, their history, mappings and tickets are readable with the read-only token too.
+        let reader = router.group("v1").add(middleware: BearerTokenMiddleware(reading: AccessTokens(admin: adminToken, read: readToken)))
         admin.post("rules") { request, context in
             guard let body = try? await request.decode(as: NewRule.self, context: context) else {
                 return Response.problem(.badRequest, "The body must be a JSON object.")
@@ -126,7 +129,7 @@ struct RulesController {
             }
             return try Response.json(try view(row), status: .created)
         }
-        admin.get("rules") { _, _ in
+        reader.get("rules") { _, _ in
             let rows = try await database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM rule ORDER BY id") }
             return try Response.json(["rules": try rows.map(view)])
         }
@@ -174,7 +177,7 @@ struct RulesController {
             case .saved(let rule): return try Response.json(rule)
             }
         }
-        admin.get("rules/:id/history") { _, context in
+        reader.get("rules/:id/history") { _, context in
             struct Entry: Encodable { var at: Date; var kind: String; var detail: String; var subject: String?; var status: Int?; var durationMs: Int?; var dryRun: Bool }
             guard let id = Self.ruleId(try context.parameters.require("id")),
                 try await database.read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM rule WHERE id = ?", arguments: [id]) }) == true
@@ -224,7 +227,7 @@ struct RulesController {
             }
             return try Response.json(["psa": psa, "customerId": customer, "companyId": body.companyId])
         }
-        admin.get("psa-mappings") { request, _ in
+        reader.get("psa-mappings") { request, _ in
             struct Mapping: Encodable { var psa: String; var customerId: String; var companyId: String; var updatedAt: Date }
             let psa = request.uri.queryParameters.get("psa")
             if let psa, PSAKind(rawValue: psa) == nil { return Response.problem(.badRequest, "psa must be connectwise, autotask or halopsa.") }
@@ -235,7 +238,7 @@ struct RulesController {
             }
             return try Response.json(["mappings": mappings])
         }
-        admin.get("tickets") { request, _ in
+        reader.get("tickets") { request, _ in
             struct TicketView: Encodable {
                 var id: Int64; var ruleId: String; var psa: String; var externalId: String?; var state: String; var customerId: String
                 var customerName: String; var agentName: String; var companyId: String; var notes: Int; var openedNight: String
