@@ -26,6 +26,8 @@ final class HostileUpstream: Sendable {
         case redirect(String)
         /// 200 with this JSON.
         case json(String)
+        /// Any answer: status, headers, body.
+        case answer(Int, [String: String], String)
     }
 
     let seen = Mutex<[Seen]>([])
@@ -63,6 +65,10 @@ final class HostileUpstream: Sendable {
                 return Response(status: .temporaryRedirect, headers: [.location: location])
             case .json(let text):
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+            case .answer(let status, let fields, let text):
+                var headers = HTTPFields()
+                for (name, value) in fields { headers[HTTPField.Name(name)!] = value }
+                return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
             }
         }
     }
@@ -202,6 +208,37 @@ struct HostilePSATests {
                 #expect((lists.json["error"] as? String ?? "").contains("zone outside Autotask"), "\(lists.body)")
                 #expect(lookup.requests.count == 1 && lookup.requests[0].headers["secret"] == nil)
                 #expect(zone.requests.isEmpty)
+            }
+        }
+    }
+
+    @Test("hostile numbers from a PSA — Retry-After 1e20, NaN or -1, a HaloPSA token living Int.min or 1e300 seconds — are clamped; the rules service stays up and says what happened")
+    func hostileNumbers() async throws {
+        let answers: [(String, HostileUpstream.Behaviour)] = [
+            ("connectwise", .answer(429, ["Retry-After": "1e20"], "{}")),
+            ("connectwise", .answer(429, ["Retry-After": "NaN"], "{}")),
+            ("connectwise", .answer(429, ["Retry-After": "-1"], "{}")),
+            ("halopsa", .answer(200, ["Content-Type": "application/json"], #"{"access_token": "t", "expires_in": -9223372036854775808}"#)),
+            ("halopsa", .answer(200, ["Content-Type": "application/json"], #"{"access_token": "t", "expires_in": 1e300}"#)),
+            ("halopsa", .answer(200, ["Content-Type": "application/json"], #"{"access_token": "t", "expires_in": "soon"}"#)),
+        ]
+        let upstreams = try answers.map { try HostileUpstream($0.1) }
+        try await withUpstreams(upstreams) {
+            try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+                for ((psa, _), upstream) in zip(answers, upstreams) {
+                    var (settings, secrets) = harness.psaConnection(psa)
+                    settings[psa == "halopsa" ? "instanceURL" : "site"] = upstream.url
+                    let created = try await harness.rules(
+                        "/v1/rules", "POST", ["templateId": "datto-fails-2-nights-\(psa)", "settings": settings, "secrets": secrets, "dryRunHours": 0])
+                    #expect(created.status == 201, "\(created.body)")
+                    let rule = created.json["id"] as? String ?? ""
+                    // Twice: the second call finds whatever the first left (a cached token, a waiting budget).
+                    for _ in 0..<2 {
+                        let answer = try await harness.rules("/v1/rules/\(rule)/test-ticket", "POST", ["companyId": "250"])
+                        #expect(answer.status == 200 && answer.json["ok"] as? Bool == false, "\(psa) \(upstream.behaviour): \(answer.body)")
+                    }
+                    #expect(try await HTTP.send("GET", harness.rulesURL! + "/healthz").status == 200)
+                }
             }
         }
     }

@@ -45,9 +45,10 @@ public struct DattoDevice: Decodable, Sendable, Equatable {
         localStorageAvailableBytes = c.storageBytes(.localStorageAvailable)
         offsiteStorageUsedBytes = c.storageBytes(.offsiteStorageUsed)
         internalIP = c.flexibleString(.internalIP)
-        agentCount = c.flexibleInt(.agentCount).map(Int.init)
-        shareCount = c.flexibleInt(.shareCount).map(Int.init)
-        alertCount = c.flexibleInt(.alertCount).map(Int.init)
+        // A count below zero is not a count.
+        agentCount = c.flexibleInt(.agentCount).flatMap { $0 >= 0 ? Int($0) : nil }
+        shareCount = c.flexibleInt(.shareCount).flatMap { $0 >= 0 ? Int($0) : nil }
+        alertCount = c.flexibleInt(.alertCount).flatMap { $0 >= 0 ? Int($0) : nil }
         servicePlan = c.flexibleString(.servicePlan)
         remoteWebUrl = c.flexibleString(.remoteWebUrl)
     }
@@ -250,7 +251,7 @@ extension KeyedDecodingContainer {
     func flexibleDate(_ key: Key) -> Date? {
         if let seconds = flexibleEpoch(key) { return seconds }
         guard let text = try? decodeIfPresent(String.self, forKey: key), !text.isEmpty, text.utf8.count < 64,
-            let date = BusJSON.parseTimestamp(text), date.timeIntervalSince1970 > 0, date.timeIntervalSince1970 <= 7_258_118_400
+            let date = BusJSON.parseTimestamp(text), date.timeIntervalSince1970 >= 1, date.timeIntervalSince1970 <= 7_258_118_400
         else { return nil }
         return date
     }
@@ -259,7 +260,8 @@ extension KeyedDecodingContainer {
         var seconds: Double?
         if let number = try? decodeIfPresent(Double.self, forKey: key) { seconds = number }
         else if let text = try? decodeIfPresent(String.self, forKey: key), let number = Double(text) { seconds = number }
-        guard let seconds, seconds.isFinite, seconds > 0 else { return nil }
+        // Below a second past 1970 (0, or a denormal like 4.9e-324) means never, as 0 does.
+        guard let seconds, seconds.isFinite, seconds >= 1 else { return nil }
         // Some clients report milliseconds; anything past the year 5000 in seconds must be that.
         let normalized = seconds > 95_617_584_000 ? seconds / 1000 : seconds
         // Nothing a backup appliance reports lies after 2200: a larger number is not a date.
@@ -282,7 +284,8 @@ extension KeyedDecodingContainer {
             guard bytes.isFinite, bytes >= 0 else { return nil }
             return Int64(exactly: bytes)
         }
-        return flexibleInt(key)
+        // A plain number of bytes; below zero is not a size.
+        return flexibleInt(key).flatMap { $0 >= 0 ? $0 : nil }
     }
 }
 

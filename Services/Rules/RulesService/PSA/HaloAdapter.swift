@@ -38,10 +38,15 @@ struct HaloAdapter: PSAAdapter {
         guard let object = answer as? [String: Any], let access = object["access_token"] as? String else {
             throw .unauthorized(status: 200, message: "no access_token in the token answer")
         }
-        // expires_in clamped to 60 s…1 day: `lifetime - 60` overflowed on Int.min, and no token lives longer.
-        let lifetime = min(max((object["expires_in"] as? Int) ?? 3_600, 120), 86_400)
+        let lifetime = Self.tokenLifetime(object["expires_in"])
         token.value.withLock { $0 = (access, .now + .seconds(lifetime - 60)) }
         return ["Authorization": "Bearer \(access)"]
+    }
+
+    /// `expires_in` in seconds, clamped to 120 s…1 day: `lifetime - 60` overflowed on Int.min, and no token lives
+    /// longer. Absent or not a whole number: an hour.
+    static func tokenLifetime(_ value: Any?) -> Int {
+        min(max((value as? Int) ?? 3_600, 120), 86_400)
     }
 
     func marker(_ key: String) -> String { "[vectis:\(key)]" }

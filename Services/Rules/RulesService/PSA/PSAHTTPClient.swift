@@ -134,11 +134,7 @@ struct PSAHTTPClient: Sendable {
             record(status, nil)
             return json
         case 429:
-            let header = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After")
-            // Clamped to the budget window's length (a minute): `Int(1e20 * 1000)` would trap, and a PSA that asks for
-            // longer is asked again after a minute anyway. Not a number (or NaN): the default.
-            let wait = header.flatMap(Double.init).flatMap { $0.isNaN ? nil : Duration.milliseconds(Int64(min(max(0, $0), 60) * 1_000)) }
-                ?? .seconds(5)
+            let wait = Self.retryAfter((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After"))
             record(status, "rate limited")
             throw .rateLimited(retryAfter: wait, status: status)
         case 401, 403:
@@ -159,6 +155,13 @@ struct PSAHTTPClient: Sendable {
             record(status, message)
             throw .rejected(status: status, message: message)
         }
+    }
+
+    /// A 429's `Retry-After` as a wait, clamped to the budget window's length (a minute): `Int(1e20 * 1000)` would
+    /// trap, and a PSA that asks for longer is asked again after a minute anyway. Not a number (or NaN): 5 s.
+    static func retryAfter(_ header: String?) -> Duration {
+        header.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            .flatMap { $0.isNaN ? nil : Duration.milliseconds(Int64(min(max(0, $0), 60) * 1_000)) } ?? .seconds(5)
     }
 
     /// The PSA's own words for a refusal, whichever shape they come in: `message` plus ConnectWise's

@@ -42,8 +42,9 @@ extension PSAChoice {
     static func int(_ value: Any?) -> Int? {
         switch value {
         case let number as Int: number
-        case let number as NSNumber: number.intValue
-        case let text as String: Int(text)
+        // Exactly, or not at all: `intValue` of 1e300 is not an id (and converting a double out of range traps).
+        case let number as Double: Int(exactly: number)
+        case let text as String: Int(text.trimmingCharacters(in: .whitespaces))
         default: nil
         }
     }
