@@ -23,6 +23,8 @@ public final class DattoPoller: Service, Sendable {
     private let syncs: [String: Counter]
     private let requests: Counter
     private let runs: Counter
+    /// Passes that could not read the integrations at all (`vectis_collector_integration_read_failures_total`).
+    private let listFailures: Counter
     private let metrics: any MetricsFactory
 
     public init(
@@ -41,6 +43,7 @@ public final class DattoPoller: Service, Sendable {
         }
         self.syncs = syncs
         requests = Counter(label: "vectis_collector_datto_requests_total", factory: metrics)
+        listFailures = Counter(label: "vectis_collector_integration_read_failures_total", factory: metrics)
         runs = Counter(label: "vectis_collector_runs_observed_total", factory: metrics)
     }
 
@@ -83,8 +86,22 @@ public final class DattoPoller: Service, Sendable {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown { [self] in
+            var lastComplaint: ContinuousClock.Instant?
             while !Task.isCancelled {
-                for integration in (try? await repository.all()) ?? [] {
+                let integrations: [DattoIntegration]
+                do {
+                    integrations = try await repository.all()
+                } catch {
+                    // The database itself failed: nothing can be polled until it answers. Said (once a minute at
+                    // most) and counted, never silent; each tenant's own failures are its sync's status instead.
+                    listFailures.increment()
+                    if lastComplaint.map({ ContinuousClock.now - $0 >= .seconds(60) }) ?? true {
+                        lastComplaint = .now
+                        logger.error("cannot read the Datto integrations; polling waits for the database", metadata: ["error": "\(error)"])
+                    }
+                    integrations = []
+                }
+                for integration in integrations {
                     let promised = requested.withLock { $0.removeValue(forKey: integration.tenant) }
                     let due = integration.lastSyncStartedAt.map { configuration.clock().timeIntervalSince($0) >= DattoClient.seconds(configuration.pollInterval) } ?? true
                     guard promised != nil || due else { continue }
