@@ -221,7 +221,8 @@ let package = Package(
             path: "Tests/Support"
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], path: "Tests/ZeroMQTests"),
-        .testTarget(name: "ContractsTests", dependencies: ["VectisContracts"], path: "Tests/ContractsTests"),
+        .testTarget(name: "ContractsTests",
+            dependencies: ["VectisContracts", .product(name: "PropertyBased", package: "swift-property-based")], path: "Tests/ContractsTests"),
         .testTarget(
             name: "ServiceTests",
             dependencies: [

@@ -9,6 +9,9 @@ public struct BusConfiguration: Sendable {
     /// Messages queued per socket before libzmq drops (PUB) — lost messages are found again by seq and replay.
     public var sendHighWaterMark: Int32
     public var receiveHighWaterMark: Int32
+    /// A fixed kernel receive buffer (bytes); nil leaves TCP autotuning, which on loopback grows to tens of MiB.
+    /// Tests that must lose messages at the socket set it small.
+    public var receiveBufferBytes: Int32?
     /// A received message whose frames add up to more than this is dropped and counted.
     public var maxMessageBytes: Int
     public var heartbeatIntervalMilliseconds: Int32

@@ -8,6 +8,7 @@ extension ZMQSocket {
         try setLinger(milliseconds: 200)
         try setSendHighWaterMark(configuration.sendHighWaterMark)
         try setReceiveHighWaterMark(configuration.receiveHighWaterMark)
+        if let bytes = configuration.receiveBufferBytes { try setReceiveBuffer(bytes: bytes) }
         let heartbeat = configuration.heartbeatIntervalMilliseconds
         if heartbeat > 0 {
             try setHeartbeat(

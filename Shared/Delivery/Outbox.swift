@@ -44,7 +44,8 @@ public final class Outbox: Sendable {
             schemaVersion: E.schemaVersion, stream: stream, seq: seq, tenant: tenant, customerKey: customerKey,
             correlationId: correlationId, epoch: epoch)
         let headerBytes = Data(header.jsonBytes())
-        let bodyBytes = try encoder.withLock { try $0.encode(event) }
+        // The hot bodies have a hand-written encoding (the same bytes, a fraction of the cost).
+        let bodyBytes = try (event as? BusJSONEncodable).map { Data($0.busJSON()) } ?? encoder.withLock { try $0.encode(event) }
         try db.cachedStatement(sql: """
             INSERT INTO bus_outbox (topic, seq, header, body, created_at) VALUES (?, ?, ?, ?, ?)
             """

@@ -38,6 +38,8 @@ extension ZMQSocket {
     /// Messages queued per peer before PUB drops / PUSH blocks (default 1000; 0 = unlimited).
     public func setSendHighWaterMark(_ messages: Int32) throws { try setInt(ZMQ_SNDHWM, messages, "ZMQ_SNDHWM") }
     public func setReceiveHighWaterMark(_ messages: Int32) throws { try setInt(ZMQ_RCVHWM, messages, "ZMQ_RCVHWM") }
+    /// The kernel's receive buffer for the socket's connections (bytes; fixed, so TCP autotuning stops growing it).
+    public func setReceiveBuffer(bytes: Int32) throws { try setInt(ZMQ_RCVBUF, bytes, "ZMQ_RCVBUF") }
 
     /// A blocking receive returns `nil` after this many ms (-1 = wait forever).
     public func setReceiveTimeout(milliseconds: Int32) throws { try setInt(ZMQ_RCVTIMEO, milliseconds, "ZMQ_RCVTIMEO") }

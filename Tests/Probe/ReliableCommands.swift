@@ -19,11 +19,13 @@ struct ServiceOptions: ParsableArguments {
     @Option var heartbeatMs = 500
     @Option var httpPort = 0
     @Option var rcvhwm: Int32 = 100_000
+    @Option(help: "A fixed kernel receive buffer in bytes (none: TCP autotuning).") var rcvbuf: Int32?
     @Option var outboxMaxRows = 1_000_000
 
     func runtime() -> RuntimeConfiguration {
         var bus = endpoints.bus
         bus.receiveHighWaterMark = rcvhwm
+        bus.receiveBufferBytes = rcvbuf
         var delivery = DeliveryConfiguration(heartbeatInterval: .milliseconds(heartbeatMs))
         delivery.outboxMaxRows = outboxMaxRows
         delivery.pruneInterval = .milliseconds(500)
