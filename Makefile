@@ -1,5 +1,5 @@
 # The two commands a new machine needs: `make run` and `make test`.
-.PHONY: deps build run test bench chaos soak clean
+.PHONY: deps build run test compose-test bench chaos soak clean
 
 deps:
 	@scripts/install-deps.sh
@@ -23,6 +23,12 @@ test: deps
 	swift test --skip-build --skip '$(HEAVY_TESTS)'
 	swift test --skip-build --filter '$(HEAVY_TESTS)'
 	@echo "Console screenshots (CI artifacts): $$(ls .build/console-screenshots 2>/dev/null | tr '\n' ' ')in .build/console-screenshots/"
+
+## The container deployment for real (podman): builds the release executables and the image, brings compose up with
+## the sandboxes, checks the system end to end through its published ports, then the two-shard variant; `down -v`
+## at the end. Installs podman and podman-compose when missing. CI runs it after `make test`.
+compose-test: deps
+	@scripts/compose-test.sh
 
 ## Prints the performance figures (release build; docs/performance.md explains each): about 15 minutes.
 bench: deps

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-/// There is no Docker engine here, so the container files are checked against the code instead.
+/// The container files checked against the code (fast, in every test run); `make compose-test` then builds the
+/// image and runs compose for real.
 @Suite("Container and compose files")
 struct DeploymentTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -21,11 +22,17 @@ struct DeploymentTests {
     func executablesExist() throws {
         let package = try read("Package.swift")
         let products = Set(try matches(#"\.executable\(name: "([^"]+)""#, in: package))
-        let compose = try read("compose/compose.yaml")
-        let dockerfile = try read("compose/Dockerfile")
-        let named = try matches(#"command: \["([a-z-]+)""#, in: compose) + (try matches(#"--product ([a-z-]+)"#, in: dockerfile))
+        let compose = try read("compose/compose.yaml") + (try read("compose/compose.shards.yaml"))
+        // The build script's list is what the image holds; the runtime image refuses to build without each one.
+        let built = try matches(#"^products=\(([a-z -]+)\)"#, in: try read("scripts/build-release.sh")).first?
+            .split(separator: " ").map(String.init) ?? []
+        let checked = try matches(#"for product in ([a-z -]+); do"#, in: try read("compose/Dockerfile.runtime")).first?
+            .split(separator: " ").map(String.init) ?? []
+        #expect(!built.isEmpty && Set(built) == Set(checked), "scripts/build-release.sh and compose/Dockerfile.runtime list the same executables")
+        for executable in built { #expect(products.contains(executable), "\(executable) is not a product") }
+        let named = try matches(#"command: \["([a-z-]+)""#, in: compose)
         #expect(!named.isEmpty)
-        for executable in Set(named) { #expect(products.contains(executable), "\(executable) is not a product") }
+        for executable in Set(named) { #expect(built.contains(executable), "\(executable) is not in the image") }
         // The five services and the bus each have a service entry.
         for service in ["bus", "collector", "assets", "backups", "alerts", "rules"] {
             #expect(compose.contains("\n  \(service):\n"), "compose has no \(service) service")
