@@ -6,12 +6,16 @@
 # the Connected line, customers, a backup-job-failure alert, a ConnectWise ticket in the PSA sandbox, the console,
 # every container healthy, each service mounting only its secrets, and a keyless peer refused by the bus.
 # Then the sharded override (two backups replicas). Everything is taken down (`down -v`) at the end, pass or fail.
+# First of all, the Kubernetes manifests are rendered and validated (scripts/k8s-validate.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 started=$(date +%s)
 step() { echo "== [$(( $(date +%s) - started )) s] $*"; }
 fail() { echo "compose-test FAILED: $*" >&2; exit 1; }
+
+step "Kubernetes manifests: rendered and validated offline"
+scripts/k8s-validate.sh
 
 step "containers: podman, podman-compose"
 scripts/install-containers.sh

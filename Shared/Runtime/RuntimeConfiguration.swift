@@ -86,12 +86,29 @@ public struct RuntimeConfiguration: Sendable {
             dataDirectory: env.string("VECTIS_DATA_DIR", default: ".vectis/data"))
         http = try HTTPLimits(environment: env)
         if let text = env["VECTIS_SHARD"] {
-            let parts = text.split(separator: "/").compactMap { Int($0) }
-            guard parts.count == 2, parts[1] >= 1, parts[1] <= Shard.buckets, (1...parts[1]).contains(parts[0]) else {
-                throw ConfigurationError(variable: "VECTIS_SHARD", value: text, expected: "i/n with 1 ≤ i ≤ n ≤ \(Shard.buckets), e.g. 2/3")
-            }
-            shard = ShardAssignment(index: parts[0], count: parts[1])
+            shard = try Self.shard(text, hostname: env["HOSTNAME"] ?? ProcessInfo.processInfo.hostName)
         }
+    }
+
+    /// `i/n`, or `ordinal/n` for a Kubernetes StatefulSet: the pod `backups-2` is replica 3 of n (its name's
+    /// trailing number plus one), so one manifest serves every replica.
+    static func shard(_ text: String, hostname: String) throws -> ShardAssignment {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let expected = "i/n with 1 ≤ i ≤ n ≤ \(Shard.buckets) (e.g. 2/3), or ordinal/n in a StatefulSet pod"
+        guard parts.count == 2, let count = Int(parts[1]), (1...Shard.buckets).contains(count) else {
+            throw ConfigurationError(variable: "VECTIS_SHARD", value: text, expected: expected)
+        }
+        let index: Int?
+        if parts[0] == "ordinal" {
+            index = hostname.split(separator: "-").last.flatMap { Int($0) }.flatMap { $0 < count ? $0 + 1 : nil }
+        } else {
+            index = Int(parts[0])
+        }
+        guard let index, (1...count).contains(index) else {
+            throw ConfigurationError(
+                variable: "VECTIS_SHARD", value: parts[0] == "ordinal" ? "\(text) (pod \(hostname))" : text, expected: expected)
+        }
+        return ShardAssignment(index: index, count: count)
     }
 
     /// CURVE keys for the bus, which is authenticated by default. In order: `VECTIS_BUS_SERVER_KEY` (the bus's

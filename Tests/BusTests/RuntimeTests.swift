@@ -75,6 +75,28 @@ struct RuntimeTests {
         #expect(configured.bus.subscribeEndpoint == "tcp://bus:5551")
     }
 
+    @Test("VECTIS_SHARD: i/n, or ordinal/n from a StatefulSet pod's name; anything else refused with the variable's name",
+          arguments: [
+            ("2/3", "anything", 2, 3), ("ordinal/2", "backups-0", 1, 2), ("ordinal/2", "backups-1", 2, 2),
+            ("ordinal/4", "vectis-backups-3", 4, 4), ("1/1", "x", 1, 1),
+          ])
+    func shards(text: String, hostname: String, index: Int, count: Int) throws {
+        let shard = try RuntimeConfiguration(
+            service: "backups", defaultHTTPPort: 8083, environment: Environment.development(["VECTIS_SHARD": text, "HOSTNAME": hostname])
+        ).shard
+        #expect(shard?.index == index && shard?.count == count)
+    }
+
+    @Test("VECTIS_SHARD values that name no replica are refused", arguments: [
+        ("0/2", "x"), ("3/2", "x"), ("ordinal/2", "backups-2"), ("ordinal/2", "backups"), ("1/65", "x"), ("a/b", "x"), ("1/2/3", "x"),
+    ])
+    func badShards(text: String, hostname: String) {
+        #expect(throws: ConfigurationError.self) {
+            try RuntimeConfiguration(
+                service: "backups", defaultHTTPPort: 8083, environment: Environment.development(["VECTIS_SHARD": text, "HOSTNAME": hostname]))
+        }
+    }
+
     @Test("secure by default: without bus keys, and without VECTIS_BUS_INSECURE, a service refuses to start and says what to set")
     func busKeysRequired() throws {
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-nokeys-\(UUID().uuidString)").path
