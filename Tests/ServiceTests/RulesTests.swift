@@ -209,6 +209,17 @@ struct RulesTests {
             let rules = try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]] ?? []
             #expect((rules.first?["settings"] as? [String: Any])?["boardId"] as? Int == 7 && rules.first?["thresholdNights"] as? Int == 3)
             #expect(try await harness.rules("/v1/rules/ru_999", "PATCH", ["name": "x"]).status == 404)
+            // One rule by id, as the list shows it, for the console's rule page (which polls); never its secrets.
+            let one = try await harness.rules("/v1/rules/\(rule)")
+            #expect(one.status == 200 && one.json["id"] as? String == rule && one.json["name"] as? String == "Backups board")
+            func canonical(_ object: [String: Any]) throws -> String {
+                String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+            }
+            #expect(try canonical(one.json) == canonical(rules.first ?? [:]))
+            #expect(!one.body.contains(secrets["privateKey"] as! String))
+            #expect(try await HTTP.send("GET", harness.rulesURL! + "/v1/rules/\(rule)", bearer: CollectorHarness.readToken).status == 200)
+            #expect(try await harness.rules("/v1/rules/ru_999").status == 404)
+            #expect(try await harness.rules("/v1/rules/nonsense").status == 404)
 
             // Secrets sealed under another key file (it was replaced): the rule says so, the buttons say so, and
             // entering the secrets again through an edit repairs it.

@@ -133,6 +133,12 @@ struct RulesController {
             let rows = try await database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM rule ORDER BY id") }
             return try Response.json(["rules": try rows.map(view)])
         }
+        reader.get("rules/:id") { _, context in
+            guard let id = Self.ruleId(try context.parameters.require("id")),
+                let row = try await database.read({ db in try Row.fetchOne(db, sql: "SELECT * FROM rule WHERE id = ?", arguments: [id]) })
+            else { return Response.problem(.notFound, "No such rule.") }
+            return try Response.json(try view(row))
+        }
         admin.patch("rules/:id") { request, context in
             guard let id = Self.ruleId(try context.parameters.require("id")) else { return Response.problem(.notFound, "No such rule.") }
             guard let change = try? await request.decode(as: RuleChange.self, context: context) else {

@@ -48,9 +48,7 @@ export async function ruleForm(view, templateId) {
 /// The same form for a saved rule: its tickets and history stay with it (a replacement rule would open a
 /// second ticket for every problem still failing).
 export async function ruleEdit(view, ruleId) {
-  const { rules } = await get("rules", "/v1/rules");
-  const rule = rules.find((r) => r.id === ruleId);
-  if (!rule) throw new Error(`There is no rule ${ruleId}.`);
+  const rule = await get("rules", `/v1/rules/${ruleId}`);
   await buildForm(view, rule.templateId, rule);
 }
 

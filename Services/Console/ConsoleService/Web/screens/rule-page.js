@@ -30,11 +30,11 @@ export async function rulePage(view, ruleId) {
   let newest = 0;
   async function load() {
     const mine = ++newest;
-    const [{ rules }, { tickets }, { history }] = await Promise.all([
-      get("rules", "/v1/rules"), get("rules", `/v1/tickets?rule=${ruleId}`), get("rules", `/v1/rules/${ruleId}/history`)]);
+    // One rule, not every rule: this page polls.
+    const [found, { tickets }, { history }] = await Promise.all([
+      get("rules", `/v1/rules/${ruleId}`), get("rules", `/v1/tickets?rule=${ruleId}`), get("rules", `/v1/rules/${ruleId}/history`)]);
     if (mine !== newest) return;
-    rule = rules.find((r) => r.id === ruleId);
-    if (!rule) throw new Error(`There is no rule ${ruleId}.`);
+    rule = found;
     title.textContent = rule.name;
     stateLine.replaceChildren(h("span", { class: `badge ${rule.enabled && !rule.dryRun ? "ok" : ""}` }, ruleState(rule)), " ",
       rule.enabled && rule.dryRun ? "— records what it would do and calls nothing." : "",
