@@ -12,25 +12,22 @@ public func buildApplication(
     logger: Logger = Logger(label: "vectis-alerts")
 ) throws -> (application: some ApplicationProtocol, bus: ReliableBus, routes: [String]) {
     let database = try ServiceDatabase.open(at: configuration.databasePath, migrator: AlertsTables.migrator)
-    let bus = try ReliableBus(
-        configuration: configuration, database: database,
-        subscriptions: [.exact(BackupJobRecorded.topic), .exact(BackupConditionChanged.topic), .exact(RuleFired.topic)], metrics: metrics, logger: logger
-    ) { received, db, outbox in
-        switch received.event {
-        // A fact seen before (replayed under a new epoch of the backups stream) is not counted again.
-        case let job as BackupJobRecorded:
-            guard try AppliedFacts.firstTime(job, tenant: received.header.tenant, in: db) else { return }
-            try AlertStore.apply(job, tenant: received.header.tenant, at: Date(), db: db, outbox: outbox)
-        case let condition as BackupConditionChanged:
-            guard try AppliedFacts.firstTime(condition, tenant: received.header.tenant, in: db) else { return }
-            try AlertStore.apply(condition, tenant: received.header.tenant, at: Date(), db: db, outbox: outbox)
-        case let fired as RuleFired where fired.action == .notMapped:
-            // The one thing the rules engine tells the feed: why a failing agent has no ticket.
-            try AlertStore.note(fired, tenant: received.header.tenant, db: db)
-        default:
-            break
-        }
+    var handlers = BusHandlers()
+    // A fact seen before (replayed under a new epoch of the backups stream) is not counted again.
+    handlers.on(BackupJobRecorded.self) { job, header, db, outbox in
+        guard try AppliedFacts.firstTime(job, tenant: header.tenant, in: db) else { return }
+        try AlertStore.apply(job, tenant: header.tenant, at: Date(), db: db, outbox: outbox)
     }
+    handlers.on(BackupConditionChanged.self) { condition, header, db, outbox in
+        guard try AppliedFacts.firstTime(condition, tenant: header.tenant, in: db) else { return }
+        try AlertStore.apply(condition, tenant: header.tenant, at: Date(), db: db, outbox: outbox)
+    }
+    handlers.on(RuleFired.self) { fired, header, db, _ in
+        // The one thing the rules engine tells the feed: why a failing agent has no ticket.
+        guard fired.action == .notMapped else { return }
+        try AlertStore.note(fired, tenant: header.tenant, db: db)
+    }
+    let bus = try ReliableBus(configuration: configuration, database: database, handlers: handlers, metrics: metrics, logger: logger)
     let router = ServiceApplication.makeRouter()
     AlertsController(queries: AlertQueries(database: database), database: database, outbox: bus.outbox, access: access)
         .addRoutes(to: router)

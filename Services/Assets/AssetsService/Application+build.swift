@@ -11,19 +11,15 @@ public func buildApplication(
     metrics: ServiceMetrics = ServiceMetrics(), logger: Logger = Logger(label: "vectis-assets")
 ) throws -> (application: some ApplicationProtocol, bus: ReliableBus, routes: [String]) {
     let database = try ServiceDatabase.open(at: configuration.databasePath, migrator: AssetsTables.migrator)
-    let bus = try ReliableBus(
-        configuration: configuration, database: database,
-        subscriptions: [.exact(DattoDeviceSeen.topic), .exact(DattoAgentSeen.topic), .exact(BackupRunObserved.topic)],
-        metrics: metrics, logger: logger
-    ) { received, db, outbox in
-        let tenant = received.header.tenant
-        switch received.event {
-        case let device as DattoDeviceSeen: try AssetStore.apply(device, tenant: tenant, at: Date(), db: db, outbox: outbox)
-        case let agent as DattoAgentSeen: try AssetStore.apply(agent, tenant: tenant, at: Date(), db: db, outbox: outbox)
-        case let run as BackupRunObserved: try AssetStore.apply(run, tenant: tenant, db: db)
-        default: break
-        }
+    var handlers = BusHandlers()
+    handlers.on(DattoDeviceSeen.self) { device, header, db, outbox in
+        try AssetStore.apply(device, tenant: header.tenant, at: Date(), db: db, outbox: outbox)
     }
+    handlers.on(DattoAgentSeen.self) { agent, header, db, outbox in
+        try AssetStore.apply(agent, tenant: header.tenant, at: Date(), db: db, outbox: outbox)
+    }
+    handlers.on(BackupRunObserved.self) { run, header, db, _ in try AssetStore.apply(run, tenant: header.tenant, db: db) }
+    let bus = try ReliableBus(configuration: configuration, database: database, handlers: handlers, metrics: metrics, logger: logger)
     let router = ServiceApplication.makeRouter()
     AssetsController(queries: AssetQueries(database: database), access: access).addRoutes(to: router)
     DeadLetterController(consumer: bus.consumer, adminToken: access.admin).addRoutes(to: router)

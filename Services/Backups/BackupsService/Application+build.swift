@@ -15,25 +15,20 @@ public func buildApplication(
     let nights = configuration.nights
     let sandboxClock = configuration.sandboxClockURL.map { SandboxClock(url: $0, logger: logger) }
     let clock = sandboxClock.map { clock in { @Sendable in clock.now() } } ?? configuration.clock
-    let bus = try ReliableBus(
-        configuration: configuration.runtime, database: database,
-        subscriptions: [.exact(BackupRunObserved.topic), .exact(DattoAgentSeen.topic), .exact(DattoDeviceSeen.topic)], metrics: metrics, logger: logger
-    ) { received, db, outbox in
-        let tenant = received.header.tenant
-        switch received.event {
-        case let run as BackupRunObserved:
-            try BackupJobStore.record(
-                run, tenant: tenant, calendar: nights.calendar(for: tenant), at: clock(), db: db, outbox: outbox,
-                correlationId: received.header.messageId.uuidString)
-        case let agent as DattoAgentSeen:
-            // Judged as of when the collector read it, not when it was applied (a replay applies old news late).
-            try BackupJobStore.apply(agent, tenant: tenant, at: agent.observedAt ?? clock(), db: db)
-        case let device as DattoDeviceSeen:
-            try BackupJobStore.apply(device, tenant: tenant, at: device.observedAt ?? clock(), db: db)
-        default:
-            break
-        }
+    var handlers = BusHandlers()
+    handlers.on(BackupRunObserved.self) { run, header, db, outbox in
+        try BackupJobStore.record(
+            run, tenant: header.tenant, calendar: nights.calendar(for: header.tenant), at: clock(), db: db, outbox: outbox,
+            correlationId: header.messageId.uuidString)
     }
+    // Judged as of when the collector read it, not when it was applied (a replay applies old news late).
+    handlers.on(DattoAgentSeen.self) { agent, header, db, _ in
+        try BackupJobStore.apply(agent, tenant: header.tenant, at: agent.observedAt ?? clock(), db: db)
+    }
+    handlers.on(DattoDeviceSeen.self) { device, header, db, _ in
+        try BackupJobStore.apply(device, tenant: header.tenant, at: device.observedAt ?? clock(), db: db)
+    }
+    let bus = try ReliableBus(configuration: configuration.runtime, database: database, handlers: handlers, metrics: metrics, logger: logger)
     let router = ServiceApplication.makeRouter()
     HubController(queries: HubQueries(database: database, clock: clock), access: configuration.access).addRoutes(to: router)
     DeadLetterController(consumer: bus.consumer, adminToken: configuration.access.admin).addRoutes(to: router)

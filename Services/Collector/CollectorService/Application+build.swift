@@ -33,14 +33,11 @@ public func buildApplication(
     let retriesRefused = Dictionary(uniqueKeysWithValues: RetryGate.Refusal.allCases.map {
         ($0, Counter(label: "vectis_collector_retries_refused_total", dimensions: [("reason", $0.rawValue)], factory: metrics.factory))
     })
-    let bus = try ReliableBus(
-        configuration: configuration.runtime, database: database, subscriptions: [.exact(BackupRetryRequested.topic)],
-        metrics: metrics, logger: logger
-    ) { received, db, _ in
+    var handlers = BusHandlers()
+    handlers.on(BackupRetryRequested.self) { retry, header, db, _ in
         // Queued here, carried out by the retry worker (no network call inside a transaction).
-        guard let retry = received.event as? BackupRetryRequested else { return }
         if let refusal = try RetryGate.check(
-            retry, tenant: received.header.tenant, minInterval: retryMinInterval, now: Date(), in: db)
+            retry, tenant: header.tenant, minInterval: retryMinInterval, now: Date(), in: db)
         {
             retriesRefused[refusal]?.increment()
             logger.notice(
@@ -54,9 +51,11 @@ public func buildApplication(
                 INSERT OR IGNORE INTO retry_request (retry_id, tenant, device_serial, agent_volume, reason, requested_by, state, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
                 """,
-            arguments: [retry.retryId, received.header.tenant, retry.deviceSerial, retry.agentVolume, retry.reason, retry.requestedBy,
+            arguments: [retry.retryId, header.tenant, retry.deviceSerial, retry.agentVolume, retry.reason, retry.requestedBy,
                         Date().timeIntervalSince1970])
     }
+    let bus = try ReliableBus(
+        configuration: configuration.runtime, database: database, handlers: handlers, metrics: metrics, logger: logger)
     let poller = DattoPoller(
         repository: repository, database: database, outbox: bus.outbox, configuration: configuration,
         metrics: metrics.factory, logger: logger)

@@ -46,22 +46,17 @@ public func buildApplication(
 ) throws -> (application: some ApplicationProtocol, bus: ReliableBus, routes: [String]) {
     let database = try ServiceDatabase.open(at: configuration.runtime.databasePath, migrator: RulesTables.migrator)
     let secrets = try SecretBox.load(keyFile: configuration.secretKeyFile)
-    let bus = try ReliableBus(
-        configuration: configuration.runtime, database: database, subscriptions: [.exact(BackupJobRecorded.topic), .exact(BackupConditionChanged.topic)],
-        metrics: metrics, logger: logger
-    ) { received, db, outbox in
-        switch received.event {
-        // A fact seen before (replayed under a new epoch of the backups stream) decides nothing again.
-        case let job as BackupJobRecorded:
-            guard try AppliedFacts.firstTime(job, tenant: received.header.tenant, in: db) else { return }
-            try RuleEngine.evaluate(job, tenant: received.header.tenant, now: Date(), db: db, outbox: outbox)
-        case let condition as BackupConditionChanged:
-            guard try AppliedFacts.firstTime(condition, tenant: received.header.tenant, in: db) else { return }
-            try RuleEngine.evaluate(condition, tenant: received.header.tenant, now: Date(), db: db, outbox: outbox)
-        default:
-            break
-        }
+    var handlers = BusHandlers()
+    // A fact seen before (replayed under a new epoch of the backups stream) decides nothing again.
+    handlers.on(BackupJobRecorded.self) { job, header, db, outbox in
+        guard try AppliedFacts.firstTime(job, tenant: header.tenant, in: db) else { return }
+        try RuleEngine.evaluate(job, tenant: header.tenant, now: Date(), db: db, outbox: outbox)
     }
+    handlers.on(BackupConditionChanged.self) { condition, header, db, outbox in
+        guard try AppliedFacts.firstTime(condition, tenant: header.tenant, in: db) else { return }
+        try RuleEngine.evaluate(condition, tenant: header.tenant, now: Date(), db: db, outbox: outbox)
+    }
+    let bus = try ReliableBus(configuration: configuration.runtime, database: database, handlers: handlers, metrics: metrics, logger: logger)
     let worker = TicketWorker(database: database, outbox: bus.outbox, secrets: secrets, timeout: configuration.psaTimeout,
         upstreams: configuration.upstreams, metrics: metrics.factory, logger: logger)
     let router = ServiceApplication.makeRouter()
