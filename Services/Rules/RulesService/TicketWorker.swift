@@ -98,14 +98,18 @@ final class TicketWorker: Service, Sendable {
     }
 
     /// `interactive`: someone is waiting at a screen, so a spent request budget is reported, not waited out.
-    func adapter(for rule: RuleRecord, interactive: Bool = false, journal: @escaping @Sendable (PSAHTTPClient.PSACall) -> Void) -> any PSAAdapter {
+    /// The rule's PSA adapter and the journal of the calls it makes (written to the rule's history afterwards).
+    func adapter(for rule: RuleRecord, interactive: Bool = false) -> (any PSAAdapter, PSACallJournal) {
+        let journal = PSACallJournal()
         let http = PSAHTTPClient(
-            limiter: limiter(for: rule), timeout: timeout, upstreams: upstreams, longestBudgetWait: interactive ? .seconds(5) : nil, journal: journal)
-        switch rule.psa {
-        case .connectwise: return ConnectWiseAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
-        case .autotask: return AutotaskAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
-        case .halopsa: return HaloAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
+            limiter: limiter(for: rule), timeout: timeout, upstreams: upstreams, longestBudgetWait: interactive ? .seconds(5) : nil,
+            journal: { journal.record($0) })
+        let adapter: any PSAAdapter = switch rule.psa {
+        case .connectwise: ConnectWiseAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
+        case .autotask: AutotaskAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
+        case .halopsa: HaloAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
         }
+        return (adapter, journal)
     }
 
     struct Job: Sendable {
@@ -175,8 +179,7 @@ final class TicketWorker: Service, Sendable {
             return nil
         }) else { return false }
 
-        let calls = Mutex<[PSAHTTPClient.PSACall]>([])
-        let adapter = adapter(for: job.rule) { call in calls.withLock { $0.append(call) } }
+        let (adapter, calls) = adapter(for: job.rule)
         let key = job.dedupeKey
         let company = job.companyId
         var externalId = job.externalId
@@ -205,7 +208,7 @@ final class TicketWorker: Service, Sendable {
         } catch {
             outcome = .failure(error)
         }
-        let journal = calls.withLock { $0 }
+        let journal = calls.calls
         let finalOutcome = outcome
         let finalExternalId = externalId
         try await database.write { [outbox, maxAttempts, logger] db in
@@ -287,8 +290,7 @@ final class TicketWorker: Service, Sendable {
 
     /// "Send test ticket": one create, straight through, recorded in the rule's history.
     func testTicket(rule: RuleRecord, companyId: String) async throws -> Result<String, PSAError> {
-        let calls = Mutex<[PSAHTTPClient.PSACall]>([])
-        let adapter = adapter(for: rule, interactive: true) { call in calls.withLock { $0.append(call) } }
+        let (adapter, calls) = adapter(for: rule, interactive: true)
         let result: Result<String, PSAError>
         do {
             result = .success(try await adapter.createTicket(NewTicket(
@@ -297,7 +299,7 @@ final class TicketWorker: Service, Sendable {
         } catch {
             result = .failure(error)
         }
-        let journal = calls.withLock { $0 }
+        let journal = calls.calls
         try await database.write { db in
             try Self.record(journal, rule: rule.id, db: db)
             switch result {
@@ -311,15 +313,14 @@ final class TicketWorker: Service, Sendable {
     /// Reads the PSA's pick lists for someone at a screen; every call goes into the audit (under the rule, when
     /// the connection is a saved rule's; `rule.id` 0 is a connection still being typed).
     func picklists(rule: RuleRecord) async throws -> Result<PSAPicklists, PSAError> {
-        let calls = Mutex<[PSAHTTPClient.PSACall]>([])
-        let adapter = adapter(for: rule, interactive: true) { call in calls.withLock { $0.append(call) } }
+        let (adapter, calls) = adapter(for: rule, interactive: true)
         let result: Result<PSAPicklists, PSAError>
         do {
             result = .success(try await adapter.picklists())
         } catch {
             result = .failure(error)
         }
-        let journal = calls.withLock { $0 }
+        let journal = calls.calls
         try await database.write { db in try Self.record(journal, rule: rule.id == 0 ? nil : rule.id, db: db) }
         return result
     }
@@ -331,4 +332,16 @@ final class TicketWorker: Service, Sendable {
                              status: call.status, durationMs: call.milliseconds, db: db)
         }
     }
+}
+
+/// The PSA calls one piece of work made (method, path, status, duration, error — never bodies or headers), kept
+/// while it runs and written to the rule's history after.
+final class PSACallJournal: Sendable {
+    private let entries = Mutex<[PSAHTTPClient.PSACall]>([])
+
+    func record(_ call: PSAHTTPClient.PSACall) {
+        entries.withLock { $0.append(call) }
+    }
+
+    var calls: [PSAHTTPClient.PSACall] { entries.withLock { $0 } }
 }
