@@ -83,6 +83,8 @@ struct RulesTests {
             let ticket = try #require(sandbox.tickets(psa: "halopsa").first)
             #expect(!ticket.details.contains("<img") && !ticket.details.contains("<a href"), "\(ticket.details)")
             #expect(ticket.details.contains("&lt;img src=x onerror=alert(1)&gt;&lt;a href=&quot;https://phish.example&quot;&gt;"), "\(ticket.details)")
+            // The dedupe marker once, not `[vectis:vectis:…]`.
+            #expect(ticket.details.contains("[vectis:default:") && !ticket.details.contains("vectis:vectis:"), "\(ticket.details)")
         }
     }
 
@@ -406,6 +408,27 @@ struct RulesTests {
             let connectWiseRule = try await harness.enableRule("connectwise")
             let test = try await harness.rules("/v1/rules/\(connectWiseRule)/test-ticket", "POST", ["companyId": "250"])
             #expect(test.json["ok"] as? Bool == false && (test.json["error"] as? String ?? "").contains("request budget"), "\(test.body)")
+        }
+    }
+
+    @Test("HaloPSA: a create whose answer came too late is found by its marker (written once, `[vectis:…]`), not created twice")
+    func haloTimedOutCreateIsAdopted() async throws {
+        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true, psaTimeout: .seconds(1)) { harness in
+            try await harness.configure()
+            try await harness.waitForHistory()
+            let rule = try await harness.enableRule("halopsa")
+            try await harness.map("halopsa", customer: StableID.customer(tenant: "default", key: expectedCustomerKey(harness.sandbox.inventory()[0])), company: "250")
+            let sandbox = try #require(harness.psa)
+            sandbox.queue(PSAFault(fault: .createThenTimeout, psa: "halopsa", method: "POST", path: "/api/Tickets", count: 1, delayMilliseconds: 2_500))
+            let agent = try #require(harness.sandbox.assets().first { $0.hasRuns })
+            #expect(harness.sandbox.fail(volume: agent.volume, nights: 2))
+            try await harness.nextNight()
+            try await harness.nextNight()
+            #expect(try await eventually(timeout: .seconds(30)) {
+                (try await harness.rules("/v1/tickets").json["tickets"] as? [[String: Any]] ?? []).first?["state"] as? String == "open"
+            })
+            #expect(sandbox.tickets(psa: "halopsa").count == 1, "the timed-out create was found by its marker, not made twice")
+            #expect(try await harness.history(rule).contains { ($0["detail"] as? String)?.contains("not created again") == true })
         }
     }
 

@@ -49,7 +49,9 @@ struct HaloAdapter: PSAAdapter {
         min(max((value as? Int) ?? 3_600, 120), 86_400)
     }
 
-    func marker(_ key: String) -> String { "[vectis:\(key)]" }
+    /// `[<dedupe key>]` in the ticket's details; keys already start with `vectis:` (earlier versions wrote
+    /// `[vectis:vectis:…]`, which the search below still finds).
+    func marker(_ key: String) -> String { key.hasPrefix("vectis:") ? "[\(key)]" : "[vectis:\(key)]" }
 
     func createTicket(_ ticket: NewTicket) async throws(PSAError) -> String {
         var object: [String: Any] = [
@@ -69,7 +71,8 @@ struct HaloAdapter: PSAAdapter {
         var components = URLComponents(url: try url("api/Tickets"), resolvingAgainstBaseURL: false)!
         components.queryItems = [
             URLQueryItem(name: "client_id", value: companyId), URLQueryItem(name: "open_only", value: "true"),
-            URLQueryItem(name: "search", value: marker(dedupeKey)),
+            // The key with its closing bracket: in both marker forms, and `…:ru_1]` is not part of `…:ru_12]`.
+            URLQueryItem(name: "search", value: String(marker(dedupeKey).dropFirst())),
         ]
         let found = try await http.send("GET", components.url!, headers: try await headers())
         return (((found as? [String: Any])?["tickets"] as? [[String: Any]])?.first?["id"]).map { "\($0)" }
