@@ -69,6 +69,12 @@ public struct BusJSONWriter {
         needsComma = true
     }
 
+    public mutating func unsigned(_ value: UInt64) {
+        separate()
+        bytes.append(contentsOf: String(value).utf8)
+        needsComma = true
+    }
+
     public mutating func bool(_ value: Bool) {
         separate()
         bytes.append(contentsOf: (value ? "true" : "false").utf8)

@@ -6,46 +6,21 @@ import Foundation
 /// `JSONDecoder`, so both accept exactly the same inputs.
 extension MessageHeader {
     public func jsonBytes() -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
-        out.append(UInt8(ascii: "{"))
-        var first = true
-        func key(_ name: StaticString) {
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            out.append(UInt8(ascii: "\""))
-            name.withUTF8Buffer { out.append(contentsOf: $0) }
-            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
-        }
-        func string(_ value: String) {
-            out.append(UInt8(ascii: "\""))
-            for byte in value.utf8 {
-                switch byte {
-                case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-                case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-                case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-                case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-                case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-                case 0x08: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-                case 0x0C: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-                case 0..<0x20: out.append(contentsOf: Array(String(format: "\\u%04x", byte).utf8))
-                default: out.append(byte)
-                }
-            }
-            out.append(UInt8(ascii: "\""))
-        }
-        if let correlationId { key("correlationId"); string(correlationId) }
-        if let customerKey { key("customerKey"); string(customerKey) }
-        if let epoch { key("epoch"); string(epoch) }
-        key("messageId"); string(messageId.uuidString)
-        if let replay { key("replay"); out.append(contentsOf: Array((replay ? "true" : "false").utf8)) }
-        key("schemaVersion"); out.append(contentsOf: Array(String(schemaVersion).utf8))
-        key("seq"); out.append(contentsOf: Array(String(seq).utf8))
-        key("stream"); string(stream)
-        key("tenant"); string(tenant)
-        key("timestamp"); string(BusJSON.formatTimestamp(timestamp))
-        out.append(UInt8(ascii: "}"))
-        return out
+        var writer = BusJSONWriter()
+        writer.beginObject()
+        writer.field("correlationId", correlationId)
+        writer.field("customerKey", customerKey)
+        writer.field("epoch", epoch)
+        writer.field("messageId", messageId.uuidString)
+        writer.field("replay", replay)
+        writer.field("schemaVersion", Int64(schemaVersion))
+        writer.key("seq")
+        writer.unsigned(seq)
+        writer.field("stream", stream)
+        writer.field("tenant", tenant)
+        writer.field("timestamp", timestamp)
+        writer.endObject()
+        return writer.bytes
     }
 
     /// Reads a header only in the plain form this project writes (no escapes, no unusual types), or nil. The bus
