@@ -31,6 +31,7 @@ enum RuleEngine {
             let action: String = rule["action"]
             let psa: String = rule["psa"]
             let live = try Row.fetchOne(
+                // Literal states: SQLite uses the partial index `ticket_one_live` only for a WHERE that repeats its terms.
                 db.cachedStatement(sql: "SELECT * FROM ticket WHERE rule_id = ? AND dedupe_key = ? AND state IN ('opening', 'open')"),
                 arguments: [ruleId, key])
             func fired(_ kind: RuleFired.Action, detail: String? = nil) throws {
@@ -69,7 +70,7 @@ enum RuleEngine {
                     guard try decide(dryRun ? "would-add-note" : "add-note", "note on ticket for \(problem.name)"), !dryRun else { continue }
                     try db.cachedStatement(sql: "UPDATE ticket SET last_noted_night = ?, recovered_at = NULL WHERE id = ?")
                         .execute(arguments: [problem.token, live["id"] as Int64])
-                    try queue(ticket: live["id"], kind: "note", text: problem.stillText, now: now, db: db)
+                    try queue(ticket: live["id"], kind: .note, text: problem.stillText, now: now, db: db)
                     try fired(.noteTicket)
                     continue
                 }
@@ -90,12 +91,12 @@ enum RuleEngine {
                     sql: """
                         INSERT INTO ticket (rule_id, dedupe_key, tenant, customer_id, customer_name, agent_id, agent_name, device_serial,
                             company_id, state, opened_night, last_noted_night, created_at, summary)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'opening', ?, ?, ?, ?)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """)
                     .execute(arguments: [ruleId, key, tenant, customerId, problem.customer.name, problem.subjectId, problem.name,
-                                problem.deviceSerial, company, problem.token, problem.token, now.timeIntervalSince1970, problem.summary])
+                                problem.deviceSerial, company, TicketState.opening, problem.token, problem.token, now.timeIntervalSince1970, problem.summary])
                 let ticketId = db.lastInsertedRowID
-                try queue(ticket: ticketId, kind: "open", text: problem.details + "\nOpened by Vectis rule ru_\(ruleId).", now: now, db: db)
+                try queue(ticket: ticketId, kind: .open, text: problem.details + "\nOpened by Vectis rule ru_\(ruleId).", now: now, db: db)
                 try fired(.openTicket)
             case .recovered(let note), .ended(let note):
                 guard action != "retry", let live, (live["recovered_at"] as Double?) == nil else { continue }
@@ -104,9 +105,9 @@ enum RuleEngine {
                 guard try decide(dryRun ? "would-note-recovery" : "note-recovery", "recovery of \(problem.name)"), !dryRun else { continue }
                 try db.cachedStatement(sql: "UPDATE ticket SET recovered_at = ? WHERE id = ?")
                     .execute(arguments: [now.timeIntervalSince1970, live["id"] as Int64])
-                try queue(ticket: live["id"], kind: "note", text: note, now: now, db: db)
+                try queue(ticket: live["id"], kind: .note, text: note, now: now, db: db)
                 if close {
-                    try queue(ticket: live["id"], kind: "close", text: problem.closeText, now: now, db: db)
+                    try queue(ticket: live["id"], kind: .close, text: problem.closeText, now: now, db: db)
                     try fired(.closeTicket)
                 } else {
                     try fired(.noteTicket)
@@ -117,9 +118,9 @@ enum RuleEngine {
         }
     }
 
-    static func queue(ticket: Int64, kind: String, text: String, now: Date, db: Database) throws {
+    static func queue(ticket: Int64, kind: PSAActionKind, text: String, now: Date, db: Database) throws {
         try db.cachedStatement(
-            sql: "INSERT INTO psa_action (ticket_id, kind, text, state, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?)")
-            .execute(arguments: [ticket, kind, text, now.timeIntervalSince1970, now.timeIntervalSince1970])
+            sql: "INSERT INTO psa_action (ticket_id, kind, text, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [ticket, kind, text, PSAActionState.pending, now.timeIntervalSince1970, now.timeIntervalSince1970])
     }
 }

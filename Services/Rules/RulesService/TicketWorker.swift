@@ -114,7 +114,7 @@ final class TicketWorker: Service, Sendable {
 
     struct Job: Sendable {
         var action: Int64
-        var kind: String
+        var kind: PSAActionKind
         var text: String
         var attempts: Int
         var ticket: Int64
@@ -138,19 +138,19 @@ final class TicketWorker: Service, Sendable {
                 db,
                 sql: """
                     SELECT a.id AS action_id, a.kind, a.text, a.attempts, t.* FROM psa_action a JOIN ticket t ON t.id = a.ticket_id
-                    WHERE a.state IN ('pending', 'in-flight') AND a.not_before <= ? ORDER BY a.id LIMIT 50
+                    WHERE a.state IN (?, ?) AND a.not_before <= ? ORDER BY a.id LIMIT 50
                     """,
-                arguments: [now])
+                arguments: [PSAActionState.pending, PSAActionState.inFlight, now])
             var blocked: Set<Int64> = []
             for row in candidates {
                 let ticket: Int64 = row["id"]
                 // In order per ticket: nothing after an action still waiting, nothing before the ticket exists.
                 if blocked.contains(ticket) { continue }
                 blocked.insert(ticket)
-                if (row["kind"] as String) != "open" && (row["external_id"] as String?) == nil {
-                    if (row["state"] as String) == "failed" {
-                        try db.execute(sql: "UPDATE psa_action SET state = 'failed', last_error = 'the ticket was never opened' WHERE id = ?",
-                                       arguments: [row["action_id"] as Int64])
+                if (row["kind"] as PSAActionKind?) != .open && (row["external_id"] as String?) == nil {
+                    if (row["state"] as TicketState?) == .failed {
+                        try db.execute(sql: "UPDATE psa_action SET state = ?, last_error = 'the ticket was never opened' WHERE id = ?",
+                                       arguments: [PSAActionState.failed, row["action_id"] as Int64])
                     }
                     continue
                 }
@@ -169,9 +169,11 @@ final class TicketWorker: Service, Sendable {
                     setAside.increment()
                     continue
                 }
-                try db.execute(sql: "UPDATE psa_action SET state = 'in-flight', attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                               arguments: [now, row["action_id"] as Int64])
-                return Job(action: row["action_id"], kind: row["kind"], text: row["text"], attempts: (row["attempts"] as Int) + 1,
+                // An unknown kind (a hand-edited row) is refused by the table's CHECK; read as nil, it is skipped.
+                guard let kind = row["kind"] as PSAActionKind? else { continue }
+                try db.execute(sql: "UPDATE psa_action SET state = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                               arguments: [PSAActionState.inFlight, now, row["action_id"] as Int64])
+                return Job(action: row["action_id"], kind: kind, text: row["text"], attempts: (row["attempts"] as Int) + 1,
                            ticket: ticket, dedupeKey: row["dedupe_key"], companyId: row["company_id"], externalId: row["external_id"],
                            openedNight: row["opened_night"], summary: row["summary"], agentName: row["agent_name"], customerId: row["customer_id"],
                            customerName: row["customer_name"], deviceSerial: row["device_serial"], rule: rule)
@@ -186,7 +188,7 @@ final class TicketWorker: Service, Sendable {
         var outcome: Result<String, PSAError>
         do {
             switch job.kind {
-            case "open":
+            case .open:
                 if externalId == nil, job.attempts > 1, let found = try await adapter.findOpenTicket(dedupeKey: key, companyId: company) {
                     // The earlier attempt did create it (a timeout or a crash hid the answer): adopt, do not duplicate.
                     externalId = found
@@ -198,10 +200,10 @@ final class TicketWorker: Service, Sendable {
                 } else {
                     outcome = .success("ticket \(externalId!) already open")
                 }
-            case "note":
+            case .note:
                 try await adapter.addNote(ticketId: externalId!, text: job.text)
                 outcome = .success("added a note to ticket \(externalId!)")
-            default:
+            case .close:
                 try await adapter.closeTicket(ticketId: externalId!)
                 outcome = .success("closed ticket \(externalId!)")
             }
@@ -223,25 +225,25 @@ final class TicketWorker: Service, Sendable {
             let now = Date()
             switch outcome {
             case .success(let detail):
-                try db.execute(sql: "UPDATE psa_action SET state = 'done', last_error = NULL, updated_at = ? WHERE id = ?",
-                               arguments: [now.timeIntervalSince1970, job.action])
+                try db.execute(sql: "UPDATE psa_action SET state = ?, last_error = NULL, updated_at = ? WHERE id = ?",
+                               arguments: [PSAActionState.done, now.timeIntervalSince1970, job.action])
                 let reference = TicketRef(
                     dedupeKey: key, psa: job.rule.psa, externalId: externalId ?? "", ruleId: "ru_\(ruleId)",
                     subject: AlertSubject(customer: CustomerRef(key: job.customerId, name: job.customerName),
                                           deviceSerial: job.deviceSerial, agentName: job.agentName))
                 switch job.kind {
-                case "open":
-                    try db.execute(sql: "UPDATE ticket SET external_id = ?, state = 'open' WHERE id = ?", arguments: [externalId, job.ticket])
+                case .open:
+                    try db.execute(sql: "UPDATE ticket SET external_id = ?, state = ? WHERE id = ?", arguments: [externalId, TicketState.open, job.ticket])
                     try outbox.append(TicketOpened(ticket: reference, summary: detail), tenant: job.rule.tenant, in: db)
-                case "note":
+                case .note:
                     try db.execute(sql: "UPDATE ticket SET notes = notes + 1 WHERE id = ?", arguments: [job.ticket])
                     try outbox.append(TicketNoted(ticket: reference, note: job.text), tenant: job.rule.tenant, in: db)
-                default:
-                    try db.execute(sql: "UPDATE ticket SET state = 'closed', closed_at = ? WHERE id = ?",
-                                   arguments: [now.timeIntervalSince1970, job.ticket])
+                case .close:
+                    try db.execute(sql: "UPDATE ticket SET state = ?, closed_at = ? WHERE id = ?",
+                                   arguments: [TicketState.closed, now.timeIntervalSince1970, job.ticket])
                     try outbox.append(TicketClosed(ticket: reference, note: job.text), tenant: job.rule.tenant, in: db)
                 }
-                try Audit.record(rule: ruleId, subject: key, kind: "ticket-\(job.kind)", detail: detail, db: db)
+                try Audit.record(rule: ruleId, subject: key, kind: "ticket-\(job.kind.rawValue)", detail: detail, db: db)
             case .failure(let error):
                 let wait: Duration? = switch error {
                 case .rateLimited(let retryAfter, _): retryAfter
@@ -251,19 +253,19 @@ final class TicketWorker: Service, Sendable {
                 if let wait, job.attempts < maxAttempts {
                     let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
                     try db.execute(
-                        sql: "UPDATE psa_action SET state = 'pending', not_before = ?, last_error = ?, updated_at = ? WHERE id = ?",
-                        arguments: [now.timeIntervalSince1970 + seconds, error.description, now.timeIntervalSince1970, job.action])
+                        sql: "UPDATE psa_action SET state = ?, not_before = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                        arguments: [PSAActionState.pending, now.timeIntervalSince1970 + seconds, error.description, now.timeIntervalSince1970, job.action])
                     try Audit.record(rule: ruleId, subject: key, kind: "psa-retry-scheduled",
-                                     detail: "\(job.kind) failed (\(error)); retrying in \(wait)", status: error.status, db: db)
+                                     detail: "\(job.kind.rawValue) failed (\(error)); retrying in \(wait)", status: error.status, db: db)
                 } else {
-                    try db.execute(sql: "UPDATE psa_action SET state = 'failed', last_error = ?, updated_at = ? WHERE id = ?",
-                                   arguments: [error.description, now.timeIntervalSince1970, job.action])
-                    if job.kind == "open" {
-                        try db.execute(sql: "UPDATE ticket SET state = 'failed' WHERE id = ?", arguments: [job.ticket])
+                    try db.execute(sql: "UPDATE psa_action SET state = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                                   arguments: [PSAActionState.failed, error.description, now.timeIntervalSince1970, job.action])
+                    if job.kind == .open {
+                        try db.execute(sql: "UPDATE ticket SET state = ? WHERE id = ?", arguments: [TicketState.failed, job.ticket])
                     }
                     try Audit.record(rule: ruleId, subject: key, kind: "psa-error",
-                                     detail: "\(job.kind) refused, not retried: \(error)", status: error.status, db: db)
-                    logger.error("PSA refused an action", metadata: ["rule": "ru_\(ruleId)", "action": "\(job.kind)", "error": "\(error)"])
+                                     detail: "\(job.kind.rawValue) refused, not retried: \(error)", status: error.status, db: db)
+                    logger.error("PSA refused an action", metadata: ["rule": "ru_\(ruleId)", "action": "\(job.kind.rawValue)", "error": "\(error)"])
                 }
             }
         }
