@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VectisTestSupport
 import VectisBus
 import VectisContracts
 
@@ -7,16 +8,7 @@ import VectisContracts
 /// random damage. Nothing may crash; every input is either accepted or dropped with a reason.
 @Suite("Fuzzing the bus decoder")
 struct DecoderFuzzTests {
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias Generator = SplitMix64
 
     func validFrames(_ codec: BusFrameCodec) throws -> [[UInt8]] {
         try codec.encode(

@@ -132,17 +132,8 @@ actor ChaosCluster {
     }
 }
 
-/// SplitMix64, so a chaos run is repeatable from its printed seed.
-struct ChaosRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// Seedable, so a chaos run is repeatable from its printed seed.
+typealias ChaosRandom = SplitMix64
 
 extension ChaosCluster {
     /// Removes a stopped part's SQLite database (and its WAL files), as an operator re-creating it would.

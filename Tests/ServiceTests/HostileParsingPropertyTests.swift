@@ -3,6 +3,7 @@ import Foundation
 import PropertyBased
 @testable import RulesService
 import Testing
+import VectisTestSupport
 import VectisRuntime
 
 /// Leaves of JSON a hostile or broken upstream could send in any field: numbers at and past every limit, odd
@@ -40,16 +41,7 @@ enum HostileJSON {
         (0..<count).map { index in leaf(numbers[3 * index], numbers[3 * index + 1], numbers[3 * index + 2]) }
     }
 
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias SplitMix = SplitMix64
 
     static func quoted(_ text: String) -> String {
         String(decoding: (try? JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed])) ?? Data("[\"\"]".utf8), as: UTF8.self)
