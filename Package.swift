@@ -235,6 +235,13 @@ let package = Package(
             ],
             path: "Tests/ServiceTests"
         ),
+        // Unit tests of one service's domain and storage: pure policies and an in-memory (or temporary) database,
+        // nothing started.
+        .testTarget(
+            name: "BackupsServiceTests",
+            dependencies: ["BackupsService", "VectisContracts", "VectisDelivery", "VectisTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/BackupsServiceTests"
+        ),
         .testTarget(
             name: "BusTests",
             dependencies: [

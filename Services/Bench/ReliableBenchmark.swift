@@ -83,7 +83,7 @@ struct ReliableBenchmark: AsyncParsableCommand {
         var migrator = DatabaseMigrator()
         DeliveryTables.register(in: &migrator)
         let database = try ServiceDatabase.open(at: directory.appendingPathComponent("alone.sqlite").path, migrator: migrator)
-        let outbox = Outbox(stream: "bench/alone", database: database)
+        let outbox = try Outbox(stream: "bench/alone", database: database)
         let customer = CustomerRef(key: "org:1", name: "Acme")
         let total = appendOnly ? count : min(count, 100_000)
         let started = ContinuousClock.now

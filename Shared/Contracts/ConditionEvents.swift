@@ -17,6 +17,18 @@ public struct BackupConditionChanged: BusEvent, Equatable {
         case offsiteStale = "offsite-stale"
     }
 
+    /// Why a condition ended.
+    public enum EndReason: String, Codable, Sendable, CaseIterable {
+        case recovered
+        case paused
+        case archived
+        case removed
+        /// Runs arrive again but fail, or the appliance is offline: another problem now tells the story.
+        case superseded
+        /// The check is turned off for this customer.
+        case checkOff = "check-off"
+    }
+
     public enum Change: String, Codable, Sendable {
         case started
         /// Another day passed with the condition still on (`days` went up).
@@ -45,14 +57,13 @@ public struct BackupConditionChanged: BusEvent, Equatable {
     public var detail: String
     /// When the check judged this.
     public var observedAt: Date
-    /// For `ended`: `recovered`, `paused`, `archived`, `removed`, `superseded` (a failed run or an offline appliance
-    /// now tells the story).
-    public var endReason: String?
+    /// For `ended`: why.
+    public var endReason: EndReason?
 
     public init(
         kind: Kind, change: Change, customer: CustomerRef, deviceSerial: String, deviceName: String? = nil,
         agentVolume: String? = nil, agentName: String? = nil, lastGoodAt: Date? = nil, since: Date, days: Int,
-        thresholdHours: Double, detail: String, observedAt: Date, endReason: String? = nil
+        thresholdHours: Double, detail: String, observedAt: Date, endReason: EndReason? = nil
     ) {
         self.kind = kind
         self.change = change

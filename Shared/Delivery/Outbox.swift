@@ -14,12 +14,13 @@ public final class Outbox: Sendable {
     let wake = WakeSignal()
     private let encoder = Mutex(BusJSON.makeEncoder())
 
-    public init(stream: String, database: DatabasePool) {
+    /// Throws when the epoch cannot be read: without it, consumers could not tell a rebuilt database from this one.
+    public init(stream: String, database: DatabasePool) throws {
         self.stream = stream
         self.database = database
-        epoch = (try? database.read { db in
+        epoch = try database.read { db in
             try String.fetchOne(db, sql: "SELECT epoch FROM bus_outbox_epoch WHERE id = 1")
-        }) ?? nil
+        }
         // One observer for the pool's lifetime wakes the relay after any commit that added outbox rows.
         database.add(transactionObserver: CommitObserver(wake: wake), extent: .databaseLifetime)
     }
@@ -63,14 +64,14 @@ public final class Outbox: Sendable {
         var body: [UInt8]
         var createdAt: Double
 
-        /// From `SELECT id, topic, seq, header, body, created_at` (by position: name lookups cost on a hot path).
+        /// From `SELECT id, topic, seq, header, body, created_at`.
         init(_ row: GRDB.Row) {
-            id = row[0]
-            topic = row[1]
-            seq = row[2]
-            header = [UInt8](row[3] as Data)
-            body = [UInt8](row[4] as Data)
-            createdAt = row[5]
+            id = row["id"]
+            topic = row["topic"]
+            seq = row["seq"]
+            header = [UInt8](row["header"] as Data)
+            body = [UInt8](row["body"] as Data)
+            createdAt = row["created_at"]
         }
 
         var frames: [[UInt8]] { [Array(topic.utf8), header, body] }
@@ -117,10 +118,13 @@ public final class Outbox: Sendable {
             var result: [String: UInt64] = [:]
             for row in try GRDB.Row.fetchAll(
                 db,
-                sql: "SELECT s.topic, COALESCE((SELECT MIN(o.seq) - 1 FROM bus_outbox o WHERE o.topic = s.topic AND o.id > ?), s.last_seq) FROM bus_outbox_sequence s",
+                sql: """
+                    SELECT s.topic, COALESCE((SELECT MIN(o.seq) - 1 FROM bus_outbox o WHERE o.topic = s.topic AND o.id > ?), s.last_seq) AS sent
+                    FROM bus_outbox_sequence s
+                    """,
                 arguments: [sentThrough])
             {
-                result[row[0]] = row[1]
+                result[row["topic"]] = row["sent"]
             }
             return result
         }

@@ -41,7 +41,7 @@ public final class ReliableBus: Sendable {
             metrics: serviceMetrics, logger: logger)
         metrics = DeliveryMetrics(factory: serviceMetrics.factory)
         self.database = database
-        let outbox = Outbox(stream: configuration.stream, database: database)
+        let outbox = try Outbox(stream: configuration.stream, database: database)
         self.outbox = outbox
         relay = OutboxRelay(
             outbox: outbox, publisher: connection.publisher, configuration: configuration.delivery, metrics: metrics,

@@ -26,7 +26,7 @@ struct BusHandlersTests {
         DeliveryTables.register(in: &migrator)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-handlers-\(UUID().uuidString)/h.sqlite").path
         let database = try ServiceDatabase.open(at: path, migrator: migrator)
-        let outbox = Outbox(stream: "alerts/test", database: database)
+        let outbox = try Outbox(stream: "alerts/test", database: database)
         func received(_ event: any BusEvent, topic: String) -> ReceivedEvent {
             let header = MessageHeader(schemaVersion: 1, stream: "backups/1", seq: 1, tenant: "msp-b")
             return ReceivedEvent(message: BusMessage(topic: topic, header: header, body: []), event: event)

@@ -1,4 +1,4 @@
-import CollectorService
+@testable import CollectorService
 import Foundation
 import Testing
 
@@ -38,8 +38,13 @@ struct DattoDecodingTests {
               ]},
              {"name": "no volume"}]
             """#
-        let assets = try JSONDecoder().decode([Lossy].self, from: Data(json.utf8)).compactMap(\.asset)
+        let list = try JSONDecoder().decode(DattoAssetList.self, from: Data(json.utf8))
+        let assets = list.assets
         #expect(assets.count == 1)
+        // What could not be read is counted (and logged by the client), never silently gone: the asset without a
+        // volume, the run without a date and the bare string.
+        #expect(list.skipped.count == 3)
+        #expect(list.skipped.firstProblem != nil)
         let asset = try #require(assets.first)
         #expect(asset.lastSnapshot == nil && asset.latestOffsite == nil)
         #expect(asset.lastScreenshotAttempt == Date(timeIntervalSince1970: 1_759_310_000))
@@ -52,8 +57,15 @@ struct DattoDecodingTests {
         #expect(asset.backups[1].status == "unknown")
     }
 
-    struct Lossy: Decodable {
-        var asset: DattoAsset?
-        init(from decoder: Decoder) throws { asset = try? DattoAsset(from: decoder) }
+    @Test("a page whose every device is unreadable still counts as a page: paging goes on, the skip is counted")
+    func unreadablePage() throws {
+        let json = #"{"pagination": {"page": 1, "perPage": 2, "totalPages": 2}, "items": [{"name": "no serial"}, 7]}"#
+        let page = try JSONDecoder().decode(DattoPage<DattoDevice>.self, from: Data(json.utf8))
+        #expect(page.items.isEmpty)
+        #expect(page.skipped.count == 2)
+        // An agent whose `backups` is not a list at all: its runs are reported as unreadable, not as "none".
+        let asset = try JSONDecoder().decode(DattoAsset.self, from: Data(#"{"volume": "v", "name": "n", "backups": {"x": 1}}"#.utf8))
+        #expect(asset.backups.isEmpty)
+        #expect(asset.skippedBackups.count == 1)
     }
 }

@@ -4,6 +4,7 @@ import BackupsService
 import BusService
 import CollectorService
 import Foundation
+import PSASandbox
 import RulesService
 import Testing
 import VectisRuntime
@@ -94,18 +95,26 @@ struct OpenAPITests {
             "publicKey": "sandbox-public-key", "secretKey": "sandbox-secret-7c4f1e9a2b", "region": "us",
         ], bearer: ChaosCluster.token)
 
+        // Real identifiers for the operations that take one, so the responses checked against their schemas are
+        // the full answers about real customers, agents, alerts and rules (random ids only ever reach the 404).
+        let identifiers = try await Self.realIdentifiers(cluster, psa: "http://127.0.0.1:\(psaPort)")
+
         var failures: [String] = []
         for service in Self.services {
             let part = ChaosCluster.Part(rawValue: service)!
             let base = await cluster.url(part)
+            let config = try identifiers.write(
+                for: Set(try Self.documentedRoutes(service).map { String($0.split(separator: " ")[1]) }),
+                to: FileManager.default.temporaryDirectory.appendingPathComponent("vectis-schemathesis-\(service)-\(UUID().uuidString).toml").path)
+            defer { try? FileManager.default.removeItem(atPath: config) }
             let report = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-schemathesis-\(service)-\(UUID().uuidString)").path
             // One worker: with two, hypothesis describes strategies from two threads at once, and Python 3.11.7's
             // ast.parse is not thread-safe ("SystemError: AST constructor recursion depth mismatch"), which failed
             // two runs in three as a schemathesis "Runtime Error" once the rules document grew; one is as fast here.
             let run = try RunningProcess("/usr/bin/env", [
-                "python3", "-m", "schemathesis.cli", "run", Self.repository.appendingPathComponent("docs/openapi/\(service).json").path, "--url", base,
+                "python3", "-m", "schemathesis.cli", "--config-file", config, "run", Self.repository.appendingPathComponent("docs/openapi/\(service).json").path, "--url", base,
                 "--header", "Authorization: Bearer \(ChaosCluster.token)",
-                "--checks", "not_a_server_error", "--max-examples", "25", "--seed", "1", "--workers", "1",
+                "--checks", "not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance", "--max-examples", "25", "--seed", "1", "--workers", "1",
                 "--request-timeout", "20", "--no-color", "--suppress-health-check", "all", "--report", "junit",
                 "--report-dir", report,
             ], environment: ["SCHEMATHESIS_HOOKS": ""])
@@ -120,5 +129,65 @@ struct OpenAPITests {
         await cluster.stop()
         for process in [datto, psa] { process.signal(SIGTERM) }
         for process in [datto, psa] { _ = await process.waitForExit(timeout: .seconds(10)) }
+    }
+
+    /// One `[[operations]]` entry per path that takes an identifier, with a real one from the running system.
+    struct SchemathesisConfig {
+        var operations: [(path: String, parameters: [String: String])] = []
+
+        /// Writes the entries for the paths one document has.
+        func write(for paths: Set<String>, to path: String) throws -> String {
+            let text: String = operations.filter { paths.contains($0.path) }.map { operation -> String in
+                let parameters = operation.parameters.sorted { $0.key < $1.key }.map { "\($0.key) = \"\($0.value)\"" }
+                return "[[operations]]\ninclude-path = \"\(operation.path)\"\nparameters = { \(parameters.joined(separator: ", ")) }\n"
+            }.joined(separator: "\n")
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+    }
+
+    /// Waits (up to two minutes) for the synced fleet to show a customer with an agent and an open alert, and
+    /// creates a rule, then names them.
+    static func realIdentifiers(_ cluster: ChaosCluster, psa: String) async throws -> SchemathesisConfig {
+        let token = ChaosCluster.token
+        let assets = await cluster.url(.assets), alerts = await cluster.url(.alerts), rules = await cluster.url(.rules)
+        var customer: String?, serial: String?, agent: String?, alert: String?
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline, customer == nil || agent == nil || alert == nil {
+            let customers = try await HTTP.send("GET", assets + "/v1/customers", bearer: token).json["customers"] as? [[String: Any]] ?? []
+            for candidate in customers.compactMap({ $0["id"] as? String }) where agent == nil {
+                let hub = try await HTTP.send("GET", assets + "/v1/customers/\(candidate)/assets", bearer: token).json
+                let devices = hub["devices"] as? [[String: Any]] ?? []
+                if let device = devices.first(where: { !(($0["agents"] as? [[String: Any]]) ?? []).isEmpty }) {
+                    customer = candidate
+                    serial = device["serial"] as? String
+                    agent = (device["agents"] as? [[String: Any]])?.first?["id"] as? String
+                }
+            }
+            alert = (try await HTTP.send("GET", alerts + "/v1/alerts", bearer: token).json["alerts"] as? [[String: Any]])?.first?["id"] as? String
+            if customer == nil || agent == nil || alert == nil { try await Task.sleep(for: .seconds(1)) }
+        }
+        let credentials = PSASandboxCredentials()
+        let created = try await HTTP.send("POST", rules + "/v1/rules", [
+            "templateId": "datto-fails-2-nights-connectwise", "action": "ticket", "dryRunHours": 0,
+            "settings": ["site": psa + "/cw", "companyId": credentials.connectWiseCompany, "publicKey": credentials.connectWisePublicKey,
+                         "boardId": 1, "closedStatusId": 20],
+            "secrets": ["privateKey": credentials.connectWisePrivateKey, "clientId": credentials.connectWiseClientId],
+        ], bearer: token)
+        var config = SchemathesisConfig()
+        if let customer {
+            config.operations += [("/v1/customers/{id}", ["id": customer]), ("/v1/customers/{id}/assets", ["id": customer]),
+                                  ("/v1/customers/{id}/backups", ["id": customer])]
+        }
+        if let serial { config.operations.append(("/v1/devices/{serial}", ["serial": serial])) }
+        if let agent { config.operations.append(("/v1/agents/{id}/runs", ["id": agent])) }
+        if let alert { config.operations.append(("/v1/alerts/{id}", ["id": alert])) }
+        if let rule = created.json["id"] as? String {
+            config.operations += [("/v1/rules/{id}", ["id": rule]), ("/v1/rules/{id}/history", ["id": rule])]
+        }
+        print("schemathesis identifiers: customer \(customer ?? "-"), agent \(agent ?? "-"), alert \(alert ?? "-"), rule \(created.status)")
+        #expect(customer != nil && agent != nil && alert != nil, "the synced fleet showed a customer, an agent and an alert")
+        #expect(created.status == 201, "\(created.body)")
+        return config
     }
 }

@@ -65,7 +65,7 @@ enum AlertStore {
                 now: now, db: db, outbox: outbox)
         case .ended:
             guard let existing = try unresolved(condition.kind.rawValue, tenant, subjectId, db) else { return }
-            try resolve(id: existing["id"], reason: condition.endReason ?? "recovered", by: nil, at: condition.observedAt, now: now,
+            try resolve(id: existing["id"], reason: (condition.endReason ?? .recovered).rawValue, by: nil, at: condition.observedAt, now: now,
                         db: db, outbox: outbox)
         }
     }

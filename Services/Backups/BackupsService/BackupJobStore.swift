@@ -60,7 +60,7 @@ enum BackupJobStore {
         let night = calendar.night(of: run.runAt)
         let status: BackupJobRecorded.Status = run.succeeded ? .success : .failure
         let verification = run.verification
-        let errorsJSON = verification.flatMap { $0.localErrors.isEmpty ? nil : try? BusJSON.makeEncoder().encode($0.localErrors) }
+        let errorsJSON = try verification.flatMap { $0.localErrors.isEmpty ? nil : try BusJSON.makeEncoder().encode($0.localErrors) }
             .map { String(decoding: $0, as: UTF8.self) }
         try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO backup_jobs (agent_id, tenant, customer_id, customer_key, customer_name, device_serial,
@@ -88,43 +88,18 @@ enum BackupJobStore {
         return event
     }
 
-    struct Summary {
-        var lastRunAt: Date?
-        var lastSuccessAt: Date?
-        var lastFailureAt: Date?
-        var lastFailureMessage: String?
-        var currentlyFailing: Bool
-        var failedNights: Int
-    }
+    typealias Summary = AgentRunSummary
 
     /// Brings the agent's summary up to date with a newly recorded run. A run newer than every run recorded
     /// (the usual order) updates it from the summary alone; anything else — the agent's first run, a run that
     /// arrives after a newer one — recomputes it from the rows, which are the truth.
     static func updateSummary(agentId: String, run: BackupRunObserved, night: String, db: Database) throws -> Summary {
-        let stored = try Row.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT last_run_at, last_success_at, last_failure_at, last_failure_message, failed_nights, last_night
-                FROM agent_summary WHERE agent_id = ?
-                """),
-            arguments: [agentId])
-        let summary: Summary
-        if let stored, let lastRun = stored[0] as Double?, let lastNight = stored[5] as String?,
-            run.runAt.timeIntervalSince1970 > lastRun, night >= lastNight
-        {
-            // Failed nights in a row: a success ends the streak; a failure in a new night adds one (a night with
-            // runs and no success); a failure in the same night leaves it as it was.
-            let streak: Int = run.succeeded ? 0 : (night == lastNight ? stored[4] : (stored[4] as Int) + 1)
-            summary = Summary(
-                lastRunAt: run.runAt,
-                lastSuccessAt: run.succeeded ? run.runAt : (stored[1] as Double?).map(Date.init(timeIntervalSince1970:)),
-                lastFailureAt: run.succeeded ? (stored[2] as Double?).map(Date.init(timeIntervalSince1970:)) : run.runAt,
-                lastFailureMessage: run.succeeded ? stored[3] : run.errorMessage,
-                currentlyFailing: !run.succeeded, failedNights: streak)
+        let stored = try AgentRunSummary.Stored.fetchOne(db.cachedStatement(sql: AgentRunSummary.Stored.sql), arguments: [agentId])
+        if let summary = stored?.advanced(runAt: run.runAt, succeeded: run.succeeded, errorMessage: run.errorMessage, night: night) {
             try store(summary, agentId: agentId, lastNight: night, db: db)
-        } else {
-            summary = try recomputeSummary(agentId: agentId, db: db)
+            return summary
         }
-        return summary
+        return try recomputeSummary(agentId: agentId, db: db)
     }
 
     /// The agent's summary from its rows.
@@ -132,25 +107,26 @@ enum BackupJobStore {
         let latest = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT run_at, status, night FROM backup_jobs WHERE agent_id = ? ORDER BY run_at DESC LIMIT 1"),
             arguments: [agentId])
-        let lastSuccess = try Double.fetchOne(
-            db.cachedStatement(sql: "SELECT MAX(run_at) FROM backup_jobs WHERE agent_id = ? AND status = 'success'"), arguments: [agentId])
+        let lastSuccess = try Date.fetchOne(
+            db.cachedStatement(sql: "SELECT MAX(run_at) FROM backup_jobs WHERE agent_id = ? AND status = ?"),
+            arguments: [agentId, BackupJobRecorded.Status.success.rawValue])
         let lastFailure = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT run_at, error_message FROM backup_jobs WHERE agent_id = ? AND status = 'failure' ORDER BY run_at DESC LIMIT 1"),
-            arguments: [agentId])
-        // Latest nights first: how many in a row have runs and no success.
-        let nights = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT run_at, error_message FROM backup_jobs WHERE agent_id = ? AND status = ? ORDER BY run_at DESC LIMIT 1"),
+            arguments: [agentId, BackupJobRecorded.Status.failure.rawValue])
+        // Latest nights first: whether each had a successful run.
+        let nights = try Bool.fetchAll(
             db.cachedStatement(sql: """
-                SELECT night, MAX(status = 'success') AS succeeded FROM backup_jobs WHERE agent_id = ?
+                SELECT MAX(status = ?) AS succeeded FROM backup_jobs WHERE agent_id = ?
                 GROUP BY night ORDER BY night DESC LIMIT 400
                 """),
-            arguments: [agentId])
-        let streak = nights.prefix { ($0["succeeded"] as Int) == 0 }.count
+            arguments: [BackupJobRecorded.Status.success.rawValue, agentId])
         let summary = Summary(
-            lastRunAt: (latest?["run_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            lastSuccessAt: lastSuccess.map(Date.init(timeIntervalSince1970:)),
-            lastFailureAt: (lastFailure?["run_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            lastRunAt: latest?["run_at"],
+            lastSuccessAt: lastSuccess,
+            lastFailureAt: lastFailure?["run_at"],
             lastFailureMessage: lastFailure?["error_message"],
-            currentlyFailing: (latest?["status"] as String?) == "failure", failedNights: streak)
+            currentlyFailing: (latest?["status"] as String?).flatMap(BackupJobRecorded.Status.init(rawValue:)) == .failure,
+            failedNights: AgentRunSummary.failedNightsInARow(latestFirst: nights))
         try store(summary, agentId: agentId, lastNight: latest?["night"], db: db)
         return summary
     }

@@ -18,12 +18,16 @@ enum SilenceCheck {
         var notJudged = 0
     }
 
-    enum Verdict {
+    typealias EndReason = BackupConditionChanged.EndReason
+
+    enum Verdict: Equatable {
         /// The condition holds: it has lasted since `since` (the last good thing, or when the agent became known).
         case on(since: Date, lastGood: Date?, thresholdHours: Double)
-        case off(reason: String)
+        case off(EndReason)
         /// Nothing can be said (the appliance is offline, or just back and its agents not read since): keep what stands.
         case unknown
+
+        var isOn: Bool { if case .on = self { true } else { false } }
     }
 
     struct Subject {
@@ -57,7 +61,7 @@ enum SilenceCheck {
                 case (.unknown, _): notJudged += 1; continue
                 case (.on, nil), (.off, _?): break
                 case (.on(let since, _, let threshold), let current?):
-                    guard days(since: since, thresholdHours: threshold, now: subject.asOf) > (current[Condition.days] as Int) else { continue }
+                    guard days(since: since, thresholdHours: threshold, now: subject.asOf) > current.days else { continue }
                 case (.off, nil): continue
                 }
                 if subject.kind == .deviceOffline { devices.insert(DeviceKey(tenant: subject.tenant, serial: subject.deviceSerial)) }
@@ -77,114 +81,103 @@ enum SilenceCheck {
 
     struct DeviceKey: Hashable { var tenant: String; var serial: String }
 
-    /// Columns of `condition`, by position (name lookups cost when every agent is judged every minute).
-    enum Condition { static let id = 0, days = 1, since = 2 }
-
-    static func activeConditions(_ db: Database) throws -> [String: Row] {
-        var active: [String: Row] = [:]
-        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT id, days, since, tenant, kind, subject_id FROM condition WHERE ended_at IS NULL")) {
-            active["\(row[3] as String)|\(row[4] as String)|\(row[5] as String)"] = row
+    static func activeConditions(_ db: Database) throws -> [String: ActiveCondition] {
+        var active: [String: ActiveCondition] = [:]
+        for condition in try ActiveCondition.fetchAll(db.cachedStatement(sql: ActiveCondition.sql)) {
+            active[condition.key] = condition
         }
         return active
     }
 
     /// Every appliance and agent (or only the given ones) with its verdict for each kind.
     static func judge(
-        settings: SilenceSettings, active: [String: Row], devices only: Set<DeviceKey>?, agents onlyAgents: Set<String>?, db: Database
+        settings: SilenceSettings, active: [String: ActiveCondition], devices only: Set<DeviceKey>?, agents onlyAgents: Set<String>?,
+        db: Database
     ) throws -> [(Subject, Verdict)] {
         var judged: [(Subject, Verdict)] = []
-        let deviceSQL = "SELECT tenant, serial, customer_id, customer_key, customer_name, name, observed_at, hidden, last_seen_at FROM device"
-        let deviceRows = try only.map { keys in
-            try keys.compactMap { try Row.fetchOne(db.cachedStatement(sql: deviceSQL + " WHERE tenant = ? AND serial = ?"), arguments: [$0.tenant, $0.serial]) }
-        } ?? Row.fetchAll(db.cachedStatement(sql: deviceSQL))
-        for row in deviceRows {
-            let (tenant, serial, customerId): (String, String, String) = (row[0], row[1], row[2])
-            let asOf = Date(timeIntervalSince1970: row[6])
+        let devices = try only.map { keys in
+            try keys.compactMap {
+                try DeviceStanding.fetchOne(
+                    db.cachedStatement(sql: DeviceStanding.sql + " WHERE tenant = ? AND serial = ?"), arguments: [$0.tenant, $0.serial])
+            }
+        } ?? DeviceStanding.fetchAll(db.cachedStatement(sql: DeviceStanding.sql))
+        for device in devices {
             let subject = Subject(
-                kind: .deviceOffline, id: StableID.device(tenant: tenant, serial: serial), tenant: tenant, customerId: customerId,
-                customer: CustomerRef(key: row[3], name: row[4]), deviceSerial: serial, deviceName: row[5], asOf: asOf)
-            judged.append((subject, offline(
-                hidden: row[7], lastSeen: (row[8] as Double?).map(Date.init(timeIntervalSince1970:)),
-                window: settings.windows(tenant: tenant, customerId: customerId).deviceOfflineHours, asOf: asOf)))
+                kind: .deviceOffline, id: StableID.device(tenant: device.tenant, serial: device.serial), tenant: device.tenant,
+                customerId: device.customerId, customer: device.customer, deviceSerial: device.serial, deviceName: device.name,
+                asOf: device.observedAt)
+            let window = settings.windows(tenant: device.tenant, customerId: device.customerId).deviceOfflineHours
+            judged.append((subject, offline(hidden: device.hidden, lastSeen: device.lastSeenAt, window: window, asOf: device.observedAt)))
         }
 
-        let agentSQL = """
-            SELECT a.id, a.tenant, a.device_serial, a.customer_id, a.customer_key, a.customer_name, a.volume, a.name, a.updated_at,
-                a.is_removed, a.is_archived, a.is_paused, a.first_known_at, a.last_snapshot_at, a.latest_offsite_at,
-                s.last_success_at, s.last_run_at, d.name, d.back_online_at, d.hidden, d.last_seen_at, d.observed_at
-            FROM agent a LEFT JOIN agent_summary s ON s.agent_id = a.id
-            LEFT JOIN device d ON d.tenant = a.tenant AND d.serial = a.device_serial
-            """
-        let agentRows = try onlyAgents.map { ids in
-            try ids.compactMap { try Row.fetchOne(db.cachedStatement(sql: agentSQL + " WHERE a.id = ?"), arguments: [$0]) }
-        } ?? Row.fetchAll(db.cachedStatement(sql: agentSQL))
-        for row in agentRows {
-            let (id, tenant, serial, customerId): (String, String, String, String) = (row[0], row[1], row[2], row[3])
-            let windows = settings.windows(tenant: tenant, customerId: customerId)
-            let observed: Double = row[8]
-            let asOf = Date(timeIntervalSince1970: observed)
+        let agents = try onlyAgents.map { ids in
+            try ids.compactMap { try AgentStanding.fetchOne(db.cachedStatement(sql: AgentStanding.sql + " WHERE a.id = ?"), arguments: [$0]) }
+        } ?? AgentStanding.fetchAll(db.cachedStatement(sql: AgentStanding.sql))
+        for agent in agents {
+            let windows = settings.windows(tenant: agent.tenant, customerId: agent.customerId)
+            let asOf = agent.observedAt
             func subject(_ kind: Kind) -> Subject {
                 Subject(
-                    kind: kind, id: id, tenant: tenant, customerId: customerId, customer: CustomerRef(key: row[4], name: row[5]),
-                    deviceSerial: serial, deviceName: row[17], agentVolume: row[6], agentName: row[7], asOf: asOf)
+                    kind: kind, id: agent.id, tenant: agent.tenant, customerId: agent.customerId, customer: agent.customer,
+                    deviceSerial: agent.deviceSerial, deviceName: agent.deviceName, agentVolume: agent.volume, agentName: agent.name,
+                    asOf: asOf)
             }
-            func date(_ index: Int) -> Date? { (row[index] as Double?).map(Date.init(timeIntervalSince1970:)) }
-            let ended: String? = (row[9] as Bool) ? "removed" : (row[10] as Bool) ? "archived" : (row[11] as Bool) ? "paused" : nil
-            if let ended {
-                judged.append((subject(.backupMissed), .off(reason: ended)))
-                judged.append((subject(.offsiteStale), .off(reason: ended)))
+            if let retired = agent.retired {
+                judged.append((subject(.backupMissed), .off(retired)))
+                judged.append((subject(.offsiteStale), .off(retired)))
                 continue
             }
             // The appliance being offline is the one problem to report: its agents are not judged while it is (or
             // still counts as) offline, nor after it is back until they are read again.
-            let deviceOffline = active["\(tenant)|\(Kind.deviceOffline.rawValue)|\(StableID.device(tenant: tenant, serial: serial))"] != nil
-                || (row[21] as Double?).map { deviceAsOf in
-                    if case .on = offline(hidden: row[19] ?? false, lastSeen: date(20), window: windows.deviceOfflineHours,
-                                          asOf: Date(timeIntervalSince1970: deviceAsOf)) { return true }
-                    return false
+            let deviceKey = "\(agent.tenant)|\(Kind.deviceOffline.rawValue)|\(StableID.device(tenant: agent.tenant, serial: agent.deviceSerial))"
+            let deviceOffline = active[deviceKey] != nil
+                || agent.deviceObservedAt.map { deviceAsOf in
+                    offline(hidden: agent.deviceHidden ?? false, lastSeen: agent.deviceLastSeenAt, window: windows.deviceOfflineHours,
+                            asOf: deviceAsOf).isOn
                 } ?? false
-            if deviceOffline || observed <= (row[18] as Double?) ?? -.infinity {
+            if deviceOffline || asOf <= agent.deviceBackOnlineAt ?? .distantPast {
                 judged.append((subject(.backupMissed), .unknown))
                 judged.append((subject(.offsiteStale), .unknown))
                 continue
             }
             // Datto's own `lastSnapshot` comes with the agent, so a snapshot whose run is still on its way counts.
-            let lastSuccess = [date(15), date(13)].compactMap { $0 }.max()
-            let lastRun = [date(16), date(13)].compactMap { $0 }.max()
+            let lastSuccess = [agent.lastSuccessAt, agent.lastSnapshotAt].compactMap { $0 }.max()
+            let lastRun = [agent.lastRunAt, agent.lastSnapshotAt].compactMap { $0 }.max()
             judged.append((subject(.backupMissed), missed(
-                lastSuccess: lastSuccess, lastRun: lastRun, firstKnown: date(12) ?? asOf, windows: windows, now: asOf)))
-            judged.append((subject(.offsiteStale), offsite(latestOffsite: date(14), lastSuccess: lastSuccess, windows: windows, now: asOf)))
+                lastSuccess: lastSuccess, lastRun: lastRun, firstKnown: agent.firstKnownAt ?? asOf, windows: windows, now: asOf)))
+            judged.append((subject(.offsiteStale), offsite(
+                latestOffsite: agent.latestOffsiteAt, lastSuccess: lastSuccess, windows: windows, now: asOf)))
         }
         return judged
     }
 
     /// The appliance's last check-in is older than its threshold, as of when its `lastSeenDate` was read.
     static func offline(hidden: Bool, lastSeen: Date?, window: Double, asOf: Date) -> Verdict {
-        if hidden { return .off(reason: "removed") }
-        guard window > 0 else { return .off(reason: "check-off") }
+        if hidden { return .off(.removed) }
+        guard window > 0 else { return .off(.checkOff) }
         guard let lastSeen else { return .unknown }  // Datto gave no check-in time
         return asOf.timeIntervalSince(lastSeen) > window * 3_600
-            ? .on(since: lastSeen, lastGood: lastSeen, thresholdHours: window) : .off(reason: "recovered")
+            ? .on(since: lastSeen, lastGood: lastSeen, thresholdHours: window) : .off(.recovered)
     }
 
     /// No successful run within the window — and no failed one either: runs that arrive and fail are the
     /// `backup-job-failure` alert's story, so a failing agent does not also count as silent.
     static func missed(lastSuccess: Date?, lastRun: Date?, firstKnown: Date, windows: SilenceWindows, now: Date) -> Verdict {
         let window = windows.missedBackupHours * 3_600
-        guard window > 0 else { return .off(reason: "check-off") }
+        guard window > 0 else { return .off(.checkOff) }
         let quietSinceLastRun = lastRun.map { now.timeIntervalSince($0) > window } ?? true
         if let lastSuccess {
-            if now.timeIntervalSince(lastSuccess) <= window { return .off(reason: "recovered") }
+            if now.timeIntervalSince(lastSuccess) <= window { return .off(.recovered) }
             return quietSinceLastRun ? .on(since: lastSuccess, lastGood: lastSuccess, thresholdHours: windows.missedBackupHours)
-                : .off(reason: "superseded")
+                : .off(.superseded)
         }
         if lastRun == nil {
             // Never backed up: expected within the grace period of becoming known.
             let grace = windows.newAgentGraceHours * 3_600
             return grace > 0 && now.timeIntervalSince(firstKnown) > grace
-                ? .on(since: firstKnown, lastGood: nil, thresholdHours: windows.newAgentGraceHours) : .off(reason: "recovered")
+                ? .on(since: firstKnown, lastGood: nil, thresholdHours: windows.newAgentGraceHours) : .off(.recovered)
         }
-        return quietSinceLastRun ? .on(since: firstKnown, lastGood: nil, thresholdHours: windows.missedBackupHours) : .off(reason: "superseded")
+        return quietSinceLastRun ? .on(since: firstKnown, lastGood: nil, thresholdHours: windows.missedBackupHours) : .off(.superseded)
     }
 
     /// The latest offsite point is older than the threshold while newer local backups wait to be replicated (an
@@ -192,10 +185,10 @@ enum SilenceCheck {
     /// that has no offsite point at all (a local-only plan).
     static func offsite(latestOffsite: Date?, lastSuccess: Date?, windows: SilenceWindows, now: Date) -> Verdict {
         let window = windows.offsiteStaleHours * 3_600
-        guard window > 0, let latestOffsite else { return .off(reason: "check-off") }
+        guard window > 0, let latestOffsite else { return .off(.checkOff) }
         let behind = (lastSuccess ?? .distantPast) > latestOffsite
         return behind && now.timeIntervalSince(latestOffsite) > window
-            ? .on(since: latestOffsite, lastGood: latestOffsite, thresholdHours: windows.offsiteStaleHours) : .off(reason: "recovered")
+            ? .on(since: latestOffsite, lastGood: latestOffsite, thresholdHours: windows.offsiteStaleHours) : .off(.recovered)
     }
 
     /// Whole days a condition has lasted, counting the day it started: 1 when raised, 2 a day later…
@@ -204,7 +197,7 @@ enum SilenceCheck {
     }
 
     private static func reconcile(
-        _ judged: [(Subject, Verdict)], active: [String: Row], now: Date, db: Database, outbox: Outbox
+        _ judged: [(Subject, Verdict)], active: [String: ActiveCondition], now: Date, db: Database, outbox: Outbox
     ) throws -> Outcome {
         var outcome = Outcome()
         for (subject, verdict) in judged {
@@ -215,9 +208,9 @@ enum SilenceCheck {
             case let .on(since, lastGood, threshold):
                 let days = days(since: since, thresholdHours: threshold, now: subject.asOf)
                 if let current {
-                    guard days > (current[Condition.days] as Int) else { continue }
+                    guard days > current.days else { continue }
                     try db.cachedStatement(sql: "UPDATE condition SET days = ?, since = ? WHERE id = ?")
-                        .execute(arguments: [days, since.timeIntervalSince1970, current[Condition.id] as Int64])
+                        .execute(arguments: [days, since.timeIntervalSince1970, current.id])
                     try publish(subject, .continued, since: since, lastGood: lastGood, days: days, threshold: threshold, outbox: outbox, db: db)
                     outcome.continued += 1
                 } else {
@@ -231,17 +224,16 @@ enum SilenceCheck {
                     try publish(subject, .started, since: since, lastGood: lastGood, days: days, threshold: threshold, outbox: outbox, db: db)
                     outcome.started += 1
                 }
-            case let .off(reason):
+            case .off(let reason):
                 guard let current else { continue }
                 try db.cachedStatement(sql: "UPDATE condition SET ended_at = ?, end_reason = ? WHERE id = ?")
-                    .execute(arguments: [now.timeIntervalSince1970, reason, current[Condition.id] as Int64])
-                if subject.kind == .deviceOffline, reason == "recovered" {
+                    .execute(arguments: [now.timeIntervalSince1970, reason.rawValue, current.id])
+                if subject.kind == .deviceOffline, reason == .recovered {
                     // Back: what is stored about its agents predates that; they are judged once read again.
                     try db.cachedStatement(sql: "UPDATE device SET back_online_at = ? WHERE tenant = ? AND serial = ?")
                         .execute(arguments: [now.timeIntervalSince1970, subject.tenant, subject.deviceSerial])
                 }
-                let since = Date(timeIntervalSince1970: current[Condition.since])
-                try publish(subject, .ended, since: since, lastGood: nil, days: current[Condition.days], threshold: 0, outbox: outbox, db: db,
+                try publish(subject, .ended, since: current.since, lastGood: nil, days: current.days, threshold: 0, outbox: outbox, db: db,
                             endReason: reason)
                 outcome.ended += 1
             }
@@ -251,7 +243,7 @@ enum SilenceCheck {
 
     private static func publish(
         _ subject: Subject, _ change: BackupConditionChanged.Change, since: Date, lastGood: Date?, days: Int, threshold: Double,
-        outbox: Outbox, db: Database, endReason: String? = nil
+        outbox: Outbox, db: Database, endReason: EndReason? = nil
     ) throws {
         let detail = endReason.map { SilenceText.ended(subject.kind, reason: $0) }
             ?? SilenceText.headline(subject.kind, since: since, neverBackedUp: subject.kind == .backupMissed && lastGood == nil, now: subject.asOf)
@@ -283,16 +275,16 @@ public enum SilenceText {
         }
     }
 
-    static func ended(_ kind: BackupConditionChanged.Kind, reason: String) -> String {
+    static func ended(_ kind: BackupConditionChanged.Kind, reason: BackupConditionChanged.EndReason) -> String {
         switch (kind, reason) {
-        case (.backupMissed, "recovered"): return "Backing up again: a successful backup arrived"
-        case (.backupMissed, "superseded"): return "Runs arrive again, but they fail: see the backup-job-failure alert"
-        case (.deviceOffline, "recovered"): return "The appliance checked in again"
-        case (.offsiteStale, "recovered"): return "Offsite replication caught up"
-        case (_, "removed"): return "No longer listed by Datto"
-        case (_, "paused"): return "Backups of this agent are paused"
-        case (_, "archived"): return "The agent is archived"
-        default: return "The check is off for this customer"
+        case (.backupMissed, .recovered): return "Backing up again: a successful backup arrived"
+        case (.backupMissed, .superseded): return "Runs arrive again, but they fail: see the backup-job-failure alert"
+        case (.deviceOffline, .recovered): return "The appliance checked in again"
+        case (.offsiteStale, .recovered): return "Offsite replication caught up"
+        case (_, .removed): return "No longer listed by Datto"
+        case (_, .paused): return "Backups of this agent are paused"
+        case (_, .archived): return "The agent is archived"
+        case (_, .recovered), (_, .superseded), (_, .checkOff): return "The check is off for this customer"
         }
     }
 }

@@ -46,13 +46,7 @@ public func buildApplication(
                            "agent": "\(LogText.cut(retry.agentVolume))"])
             return
         }
-        try db.execute(
-            sql: """
-                INSERT OR IGNORE INTO retry_request (retry_id, tenant, device_serial, agent_volume, reason, requested_by, state, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
-                """,
-            arguments: [retry.retryId, header.tenant, retry.deviceSerial, retry.agentVolume, retry.reason, retry.requestedBy,
-                        Date().timeIntervalSince1970])
+        try RetryRequest(retry, tenant: header.tenant, at: Date()).enqueue(db)
     }
     let bus = try ReliableBus(
         configuration: configuration.runtime, database: database, handlers: handlers, metrics: metrics, logger: logger)

@@ -90,7 +90,7 @@ struct RuleProblem {
         token = "day \(condition.days)"
         switch (condition.change, condition.endReason) {
         case (.started, _), (.continued, _): phase = .on
-        case (.ended, "recovered"?): phase = .recovered(note: "\(name): \(condition.detail).")
+        case (.ended, .recovered?): phase = .recovered(note: "\(name): \(condition.detail).")
         case (.ended, _): phase = .ended(note: "\(name): \(condition.detail). Left open for a person to decide.")
         }
         let since = BusJSON.formatTimestamp(condition.since)

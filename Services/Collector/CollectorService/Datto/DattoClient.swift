@@ -102,7 +102,9 @@ public final class DattoClient: Sendable {
                 query: [("_page", String(page)), ("_perPage", String(perPage)), ("showHiddenDevices", "1"),
                         ("showChildResellerDevices", "1")])
             devices += result.items
-            if page >= result.pagination.totalPages || result.items.isEmpty { break }
+            reportSkipped(result.skipped, path: "/bcdr/device")
+            // A page whose items were all unreadable still had items: keep paging.
+            if page >= result.pagination.totalPages || (result.items.isEmpty && result.skipped.count == 0) { break }
             page += 1
         }
         return devices
@@ -118,7 +120,16 @@ public final class DattoClient: Sendable {
     public func assets(serialNumber: String) async throws -> [DattoAsset] {
         let escaped = serialNumber.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? serialNumber
         let list: DattoAssetList = try await get("/bcdr/device/\(escaped)/asset", query: [])
+        reportSkipped(list.skipped, path: "/bcdr/device/{serial}/asset")
         return list.assets
+    }
+
+    /// Items Datto sent that could not be read are kept out of what is published, and said so in the log.
+    private func reportSkipped(_ skipped: SkippedItems, path: String) {
+        guard skipped.count > 0 else { return }
+        logger.warning(
+            "Datto items could not be read; skipped",
+            metadata: ["path": "\(path)", "skipped": "\(skipped.count)", "error": "\(UpstreamText.sanitized(skipped.firstProblem ?? ""))"])
     }
 
     // MARK: Requests

@@ -70,6 +70,8 @@ public struct DattoAsset: Decodable, Sendable, Equatable {
     public var lastScreenshotAttempt: Date?
     public var lastScreenshotAttemptStatus: Bool?
     public var backups: [DattoBackup]
+    /// Runs in `backups` that could not be read (kept out, counted and logged by the client).
+    var skippedBackups = SkippedItems()
 
     enum Keys: String, CodingKey {
         case name, volume, type, localIp, os, fqdn, agentVersion, isPaused, isArchived, lastSnapshot, latestOffsite
@@ -95,7 +97,14 @@ public struct DattoAsset: Decodable, Sendable, Equatable {
         lastScreenshotAttempt = c.flexibleDate(.lastScreenshotAttempt)
         lastScreenshotAttemptStatus = c.flexibleBool(.lastScreenshotAttemptStatus)
         // One unreadable run must not hide the others.
-        backups = (try? c.decode([Lossy<DattoBackup>].self, forKey: .backups))?.compactMap(\.value) ?? []
+        do {
+            let entries = try c.decodeIfPresent([Lossy<DattoBackup>].self, forKey: .backups) ?? []
+            backups = entries.compactMap(\.value)
+            skippedBackups.add(entries)
+        } catch {
+            backups = []  // not a list at all: every run of this agent is unreadable, and the client says so
+            skippedBackups.add(problem: "backups: \(error)")
+        }
     }
 }
 
@@ -169,48 +178,83 @@ struct DattoPage<Item: Decodable & Sendable>: Decodable, Sendable {
 
     var pagination: Pagination
     var items: [Item]
+    var skipped = SkippedItems()
 
     enum Keys: String, CodingKey { case pagination, items }
 
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
         pagination = try c.decode(Pagination.self, forKey: .pagination)
-        items = (try c.decodeIfPresent([Lossy<Item>].self, forKey: .items) ?? []).compactMap(\.value)
+        let entries = try c.decodeIfPresent([Lossy<Item>].self, forKey: .items) ?? []
+        items = entries.compactMap(\.value)
+        skipped.add(entries)
     }
 }
 
 /// `/asset` comes as a bare array, an object keyed by stringified index (`{"0": {...}}`), or `{items: [...]}`.
 struct DattoAssetList: Decodable, Sendable {
     var assets: [DattoAsset]
+    /// Assets that could not be read, and runs that could not be read inside the assets that could.
+    var skipped = SkippedItems()
 
     init(from decoder: Decoder) throws {
-        if let array = try? decoder.singleValueContainer().decode([Lossy<DattoAsset>].self) {
-            assets = array.compactMap(\.value)
-            return
-        }
+        let entries = try Self.entries(decoder)
+        assets = entries.compactMap(\.value)
+        skipped.add(entries)
+        for asset in assets { skipped.add(asset.skippedBackups) }
+    }
+
+    private static func entries(_ decoder: Decoder) throws -> [Lossy<DattoAsset>] {
+        if let array = try? decoder.singleValueContainer().decode([Lossy<DattoAsset>].self) { return array }
         struct Envelope: Decodable { var items: [Lossy<DattoAsset>] }
-        if let envelope = try? decoder.singleValueContainer().decode(Envelope.self) {
-            assets = envelope.items.compactMap(\.value)
-            return
-        }
+        if let envelope = try? decoder.singleValueContainer().decode(Envelope.self) { return envelope.items }
         // One asset as a bare object (the shape of Datto's own published example): a one-element list.
         struct Probe: Decodable { var volume: String?; var name: String?; var backups: [Lossy<DattoBackup>]? }
         if let probe = try? decoder.singleValueContainer().decode(Probe.self), probe.volume != nil || probe.backups != nil,
             let single = try? decoder.singleValueContainer().decode(DattoAsset.self)
         {
-            assets = [single]
-            return
+            return [Lossy(single)]
         }
         let keyed = try decoder.singleValueContainer().decode([String: Lossy<DattoAsset>].self)
-        assets = keyed.sorted { (Int($0.key) ?? .max, $0.key) < (Int($1.key) ?? .max, $1.key) }.compactMap(\.value.value)
+        return keyed.sorted { (Int($0.key) ?? .max, $0.key) < (Int($1.key) ?? .max, $1.key) }.map(\.value)
     }
 }
 
-/// Decodes an element if it can, so one bad item does not lose the rest.
+/// Decodes an element if it can, so one bad item does not lose the rest; what went wrong is kept to be reported.
 struct Lossy<Value: Decodable & Sendable>: Decodable, Sendable {
     var value: Value?
+    var problem: String?
+
+    init(_ value: Value) {
+        self.value = value
+    }
+
     init(from decoder: Decoder) throws {
-        value = try? Value(from: decoder)
+        do {
+            value = try Value(from: decoder)
+        } catch {
+            problem = "\(error)"
+        }
+    }
+}
+
+/// How many items of an answer could not be read, and the first reason: logged by the client, never silent.
+struct SkippedItems: Sendable, Equatable {
+    var count = 0
+    var firstProblem: String?
+
+    mutating func add<Value>(_ entries: [Lossy<Value>]) {
+        for entry in entries { if let problem = entry.problem { add(problem: problem) } }
+    }
+
+    mutating func add(problem: String) {
+        count += 1
+        if firstProblem == nil { firstProblem = String(problem.prefix(300)) }
+    }
+
+    mutating func add(_ other: SkippedItems) {
+        count += other.count
+        if firstProblem == nil { firstProblem = other.firstProblem }
     }
 }
 

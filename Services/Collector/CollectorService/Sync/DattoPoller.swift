@@ -166,8 +166,17 @@ public final class DattoPoller: Service, Sendable {
         } catch let error as DattoError {
             await failed(tenant: tenant, syncId: syncId, error: error, metadata: metadata)
         } catch is CancellationError {
-            try? await repository.syncFinished(tenant: tenant, status: .error, at: Date(), summary: nil,
-                                               error: DattoError(kind: .timeout, endpoint: "", message: "Sync interrupted by shutdown."))
+            // This task is cancelled, so the write runs in its own (uncancelled) task.
+            let repository = repository
+            do {
+                try await Task {
+                    try await repository.syncFinished(
+                        tenant: tenant, status: .error, at: Date(), summary: nil,
+                        error: DattoError(kind: .timeout, endpoint: "", message: "Sync interrupted by shutdown."))
+                }.value
+            } catch {
+                logger.warning("could not record the interrupted sync", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            }
         } catch {
             await failed(
                 tenant: tenant, syncId: syncId,

@@ -41,25 +41,37 @@ struct RetryWorker: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                let pending = (try? await database.read { db in
-                    try Row.fetchAll(db, sql: "SELECT * FROM retry_request WHERE state = 'pending' ORDER BY created_at LIMIT 10")
-                }) ?? []
-                for row in pending { await handle(row) }
+                let pending: [RetryRequest]
+                do {
+                    pending = try await database.read { db in try RetryRequest.pending(limit: 10, db) }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    // Left pending: read again after a pause, not five times a second.
+                    logger.error("could not read the pending retries", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(5))
+                    continue
+                }
+                for queued in pending { await handle(queued) }
                 try? await Task.sleep(for: .milliseconds(pending.isEmpty ? 200 : 10))
             }
         }
     }
 
-    func handle(_ row: Row) async {
-        let retryId: String = row["retry_id"]
-        let tenant: String = row["tenant"]
-        let serial: String = row["device_serial"]
-        let volume: String = row["agent_volume"]
+    func handle(_ queued: RetryRequest) async {
+        let (retryId, tenant, serial, volume) = (queued.retryId, queued.tenant, queued.deviceSerial, queued.agentVolume)
         var outcome = BackupRetryCompleted.Outcome.noHook
         var detail: String
         var repolled = false
         var webURL: String?
-        let integration = try? await repository.find(tenant: tenant)
+        let integration: DattoIntegration?
+        do {
+            integration = try await repository.find(tenant: tenant)
+        } catch {
+            // Whether the credentials are failing is unknown: left pending, tried again on the next round.
+            logger.error("retry: could not read the Datto integration", metadata: ["retry": "\(retryId)", "error": "\(error)"])
+            return
+        }
         if let kind = integration?.lastErrorKind, ["unauthorized", "forbidden"].contains(kind) {
             detail = "Not retried: the Datto credentials are failing (\(integration?.lastError ?? kind)). Fix the key first."
         } else {
@@ -75,7 +87,7 @@ struct RetryWorker: Service {
                     request.timeoutInterval = 15
                     request.setValue("application/json", forHTTPHeaderField: "Content-Type")
                     let body = try JSONSerialization.data(withJSONObject: [
-                        "retryId": retryId, "tenant": tenant, "deviceSerial": serial, "agentVolume": volume, "reason": row["reason"] as String,
+                        "retryId": retryId, "tenant": tenant, "deviceSerial": serial, "agentVolume": volume, "reason": queued.reason,
                     ], options: [.sortedKeys])
                     request.httpBody = body
                     if let hookSecret {
@@ -89,11 +101,20 @@ struct RetryWorker: Service {
                 } catch {
                     outcome = .hookFailed
                     parts.append("The retry hook could not be reached.")
+                    logger.warning("retry hook unreachable", metadata: ["retry": "\(retryId)", "error": "\(error)"])
                 }
             } else {
                 parts.append("No retry hook is configured and Datto's API cannot start a backup: start it from the appliance.")
             }
-            if let credentials = try? await repository.credentials(tenant: tenant), let client = poller.client(for: credentials) {
+            let credentials: DattoCredentials?
+            do {
+                credentials = try await repository.credentials(tenant: tenant)
+            } catch {
+                credentials = nil
+                parts.append("Not re-polled: the Datto credentials could not be read.")
+                logger.warning("retry: could not read the Datto credentials", metadata: ["retry": "\(retryId)", "error": "\(error)"])
+            }
+            if let credentials, let client = poller.client(for: credentials) {
                 let runner = SyncRunner(tenant: tenant, client: client, database: database, outbox: outbox, concurrency: 1, logger: logger)
                 do {
                     let (device, newRuns) = try await runner.repoll(serialNumber: serial, syncId: retryId)
@@ -113,7 +134,7 @@ struct RetryWorker: Service {
             remoteWebURL: webURL)
         do {
             try await database.write { db in
-                try db.execute(sql: "UPDATE retry_request SET state = 'done' WHERE retry_id = ?", arguments: [retryId])
+                try RetryRequest.markDone(retryId, db)
                 try outbox.append(event, tenant: tenant, correlationId: retryId, in: db)
             }
             logger.info("retry handled", metadata: ["retry": "\(retryId)", "outcome": "\(outcome.rawValue)", "detail": "\(detail)"])

@@ -80,7 +80,14 @@ struct PSAHTTPClient: Sendable {
         request.timeoutInterval = Double(timeout.components.seconds)
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let json {
-            request.httpBody = try? JSONSerialization.data(withJSONObject: json, options: [.withoutEscapingSlashes])
+            guard JSONSerialization.isValidJSONObject(json),
+                let body = try? JSONSerialization.data(withJSONObject: json, options: [.withoutEscapingSlashes])
+            else {
+                // Never send an empty body in its place: the call is refused before it leaves.
+                journal(PSACall(method: method, path: url.path, status: nil, milliseconds: 0, error: "not called: body not JSON"))
+                throw .rejected(status: 0, message: "not called: the request body could not be encoded as JSON")
+            }
+            request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         } else if let form {
             request.httpBody = Data(form.utf8)

@@ -1,0 +1,67 @@
+import Foundation
+import GRDB
+
+/// An agent's backup-run summary (`agent_summary`): last run, last success, last failure and failed nights in a
+/// row — what the hub, the alerts and the rules read instead of the run history.
+struct AgentRunSummary: Equatable {
+    var lastRunAt: Date?
+    var lastSuccessAt: Date?
+    var lastFailureAt: Date?
+    var lastFailureMessage: String?
+    var currentlyFailing: Bool
+    var failedNights: Int
+
+    /// The stored row, with the night of its latest run.
+    struct Stored: FetchableRecord {
+        static let sql = """
+            SELECT last_run_at, last_success_at, last_failure_at, last_failure_message, currently_failing, failed_nights, last_night
+            FROM agent_summary WHERE agent_id = ?
+            """
+
+        var summary: AgentRunSummary
+        var lastNight: String?
+
+        init(row: Row) {
+            let failedNights: Int = row["failed_nights"]
+            summary = AgentRunSummary(
+                lastRunAt: row["last_run_at"], lastSuccessAt: row["last_success_at"], lastFailureAt: row["last_failure_at"],
+                lastFailureMessage: row["last_failure_message"], currentlyFailing: row["currently_failing"],
+                failedNights: max(0, failedNights))
+            lastNight = row["last_night"]
+        }
+
+        init(summary: AgentRunSummary, lastNight: String?) {
+            self.summary = summary
+            self.lastNight = lastNight
+        }
+
+        /// The summary after a run newer than every run recorded, in the same night or a later one; nil when the
+        /// rows must be read instead (no run yet, or the run arrived out of order).
+        ///
+        /// Failed nights in a row: a success ends the streak; a failure in a new night adds one (a night with runs
+        /// and no success); a failure in the same night leaves it as it was.
+        func advanced(runAt: Date, succeeded: Bool, errorMessage: String?, night: String) -> AgentRunSummary? {
+            guard let lastRunAt = summary.lastRunAt, let lastNight, runAt > lastRunAt, night >= lastNight else { return nil }
+            let streak = succeeded ? 0 : night == lastNight ? summary.failedNights : summary.failedNights.addingClamped(1)
+            return AgentRunSummary(
+                lastRunAt: runAt,
+                lastSuccessAt: succeeded ? runAt : summary.lastSuccessAt,
+                lastFailureAt: succeeded ? summary.lastFailureAt : runAt,
+                lastFailureMessage: succeeded ? summary.lastFailureMessage : errorMessage,
+                currentlyFailing: !succeeded, failedNights: streak)
+        }
+    }
+
+    /// Nights in a row, latest first, that had runs and no success.
+    static func failedNightsInARow(latestFirst succeeded: [Bool]) -> Int {
+        succeeded.prefix { !$0 }.count
+    }
+}
+
+extension Int {
+    /// `self + other`, held at `Int.max` instead of trapping.
+    fileprivate func addingClamped(_ other: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
+    }
+}
