@@ -1,5 +1,5 @@
 # The two commands a new machine needs: `make run` and `make test`.
-.PHONY: deps build run test compose-test bench chaos soak clean
+.PHONY: deps build run test lint format compose-test bench chaos soak clean
 
 deps:
 	@scripts/install-deps.sh
@@ -17,12 +17,23 @@ run: build
 ## their own, so they do not starve the timing of process tests around them.
 HEAVY_TESTS = ChaosTests|OpenAPITests|SoakCommandTests
 
-## Builds everything (executables included: the tests start them as processes) and runs every test.
-test: deps
+## Checks the layout (`swift format`, .swift-format), builds everything (executables included: the tests start
+## them as processes) and runs every test.
+test: deps lint
 	swift build --build-tests
 	swift test --skip-build --skip '$(HEAVY_TESTS)'
 	swift test --skip-build --filter '$(HEAVY_TESTS)'
 	@echo "Console screenshots (CI artifacts): $$(ls .build/console-screenshots 2>/dev/null | tr '\n' ' ')in .build/console-screenshots/"
+
+SWIFT_SOURCES = Services Shared Tests Package.swift
+
+## The layout check: fails on any difference from what `make format` would write.
+lint:
+	swift format lint --strict --recursive $(SWIFT_SOURCES)
+
+## Rewrites the sources in the house layout (.swift-format: 4 spaces, 140 columns, ordered imports).
+format:
+	swift format --in-place --recursive $(SWIFT_SOURCES)
 
 ## The container deployment for real (podman): builds the release executables and the image, brings compose up with
 ## the sandboxes, checks the system end to end through its published ports, then the two-shard variant; `down -v`

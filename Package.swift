@@ -16,7 +16,7 @@ let package = Package(
         .executable(name: "vectis-backups", targets: ["VectisBackupsMain"]),
         .executable(name: "vectis-alerts", targets: ["VectisAlertsMain"]),
         .executable(name: "vectis-rules", targets: ["VectisRulesMain"]),
-        .executable(name: "vectis-console", targets: ["VectisConsoleMain"]),
+        .executable(name: "vectis-console", targets: ["VectisConsoleMain"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,7 +32,7 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         // Latency percentiles in vectis-bench only (issue 9 asks for HdrHistogram); no service links it.
-        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0")
     ],
     targets: [
         // MARK: Shared libraries, named by role
@@ -49,7 +49,7 @@ let package = Package(
             dependencies: [
                 "ZeroMQ", "VectisContracts",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics")
             ],
             path: "Shared/Bus"
         ),
@@ -65,7 +65,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
             ],
             path: "Shared/Delivery"
         ),
@@ -80,7 +80,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras")
             ],
             path: "Shared/Runtime"
         ),
@@ -96,7 +96,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HTTPTypes", package: "swift-http-types")
             ],
             path: "Services/Collector/CollectorService"
         ),
@@ -107,7 +107,7 @@ let package = Package(
             dependencies: [
                 "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird")
             ],
             path: "Services/Assets/AssetsService"
         ),
@@ -118,7 +118,7 @@ let package = Package(
                 "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
             ],
             path: "Services/Backups/BackupsService"
         ),
@@ -129,7 +129,7 @@ let package = Package(
             dependencies: [
                 "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird")
             ],
             path: "Services/Alerts/AlertsService"
         ),
@@ -141,7 +141,7 @@ let package = Package(
                 "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
             ],
             path: "Services/Rules/RulesService"
         ),
@@ -159,7 +159,7 @@ let package = Package(
             name: "DattoSandbox",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HTTPTypes", package: "swift-http-types")
             ],
             path: "Services/Sandbox/DattoSandbox"
         ),
@@ -167,7 +167,7 @@ let package = Package(
             name: "PSASandbox",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HTTPTypes", package: "swift-http-types")
             ],
             path: "Services/Sandbox/PSASandbox"
         ),
@@ -181,7 +181,7 @@ let package = Package(
             name: "VectisCLI",
             dependencies: [
                 "VectisBus", "VectisContracts", "ZeroMQ", "VectisRuntime",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             path: "Services/CLI/VectisCLI"
         ),
@@ -194,7 +194,7 @@ let package = Package(
                 "VectisStorage", "CollectorService", "DattoSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDB", package: "GRDB.swift")
             ],
             path: "Services/Bench"
         ),
@@ -207,7 +207,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             path: "Tests/Probe"
         ),
@@ -216,22 +216,25 @@ let package = Package(
             dependencies: [
                 "VectisBus", "VectisContracts", "VectisRuntime", "BusService", "ZeroMQ", "VectisDelivery", "VectisStorage",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
             ],
             path: "Tests/Support"
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], path: "Tests/ZeroMQTests"),
-        .testTarget(name: "ContractsTests",
-            dependencies: ["VectisContracts", .product(name: "PropertyBased", package: "swift-property-based")], path: "Tests/ContractsTests"),
+        .testTarget(
+            name: "ContractsTests",
+            dependencies: ["VectisContracts", .product(name: "PropertyBased", package: "swift-property-based")],
+            path: "Tests/ContractsTests"),
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "VectisTestSupport", "CollectorService", "AssetsService", "BackupsService", "AlertsService", "RulesService", "ConsoleService", "PSASandbox", "DattoSandbox", "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                "VectisTestSupport", "CollectorService", "AssetsService", "BackupsService", "AlertsService", "RulesService",
+                "ConsoleService", "PSASandbox", "DattoSandbox", "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
                 "VectisBus", "BusService", "VectisCLI", "ZeroMQ",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "PropertyBased", package: "swift-property-based")
             ],
             path: "Tests/ServiceTests"
         ),
@@ -239,7 +242,9 @@ let package = Package(
         // nothing started.
         .testTarget(
             name: "BackupsServiceTests",
-            dependencies: ["BackupsService", "VectisContracts", "VectisDelivery", "VectisTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "BackupsService", "VectisContracts", "VectisDelivery", "VectisTestSupport", .product(name: "GRDB", package: "GRDB.swift")
+            ],
             path: "Tests/BackupsServiceTests"
         ),
         .testTarget(
@@ -249,10 +254,10 @@ let package = Package(
                 "VectisDelivery", "VectisStorage",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
             ],
             path: "Tests/BusTests"
-        ),
+        )
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #endif
 
 @main
@@ -10,7 +10,7 @@ struct Bench: AsyncParsableCommand {
         commandName: "vectis-bench", abstract: "Measure the bus and the pipeline; prints figures.",
         subcommands: [
             BusBenchmark.self, CodecBenchmark.self, ReliableBenchmark.self, SoakBenchmark.self, PipelineBenchmark.self,
-            MemoryBenchmark.self, SyncBenchmark.self,
+            MemoryBenchmark.self, SyncBenchmark.self
         ])
 
     static func main() async {

@@ -32,15 +32,19 @@ struct BusBenchmark: AsyncParsableCommand {
         try await withBenchBus(logger: logger) { endpoints in
             let viaBus = try RawPair.measure(count: count, payload: payload, viaProxy: endpoints)
             plain = viaBus.rate
-            print("raw through vectis-bus, CURVE off (frame and size checks):        \(viaBus.summary)"
-                + String(format: "  ratio to direct %.2f", viaBus.rate / direct.rate))
+            print(
+                "raw through vectis-bus, CURVE off (frame and size checks):        \(viaBus.summary)"
+                    + String(format: "  ratio to direct %.2f", viaBus.rate / direct.rate))
             let typed = try await TypedPath.measure(count: typedCount, endpoints: endpoints, logger: logger)
-            print("typed through vectis-bus:  \(typed.summary)"
-                + String(format: "  ratio to raw via bus %.2f, to direct %.2f", typed.rate / viaBus.rate, typed.rate / direct.rate))
+            print(
+                "typed through vectis-bus:  \(typed.summary)"
+                    + String(format: "  ratio to raw via bus %.2f, to direct %.2f", typed.rate / viaBus.rate, typed.rate / direct.rate))
         }
         // The same frames, encrypted, from an allow-listed `collector` key: every message's identity, topic
         // ownership, header and stream are checked by the forwarder.
-        let server = try ZMQCurve.keyPair(), collector = try ZMQCurve.keyPair(), tap = try ZMQCurve.keyPair()
+        let server = try ZMQCurve.keyPair()
+        let collector = try ZMQCurve.keyPair()
+        let tap = try ZMQCurve.keyPair()
         func keys(_ pair: (publicKey: String, secretKey: String)) -> CurveClientKeys {
             CurveClientKeys(serverPublicKey: server.publicKey, publicKey: pair.publicKey, secretKey: pair.secretKey)
         }
@@ -51,8 +55,9 @@ struct BusBenchmark: AsyncParsableCommand {
             let secured = try RawPair.measure(
                 count: count, payload: payload, via: (publish: endpoints.publish, subscribe: endpoints.subscribe),
                 curve: (sender: keys(collector), receiver: keys(tap)))
-            print("raw through vectis-bus, CURVE on (identity, ownership, stream):   \(secured.summary)"
-                + String(format: "  ratio to CURVE off %.2f, to direct %.2f", secured.rate / plain, secured.rate / direct.rate))
+            print(
+                "raw through vectis-bus, CURVE on (identity, ownership, stream):   \(secured.summary)"
+                    + String(format: "  ratio to CURVE off %.2f, to direct %.2f", secured.rate / plain, secured.rate / direct.rate))
         }
     }
 }

@@ -44,11 +44,17 @@ struct CodecBenchmark: ParsableCommand {
         for _ in 0..<count { _ = try MessageHeader(jsonBytes: frames[1]) }
         let handDecode = ContinuousClock.now - started
         func micros(_ duration: Duration) -> Double { seconds(duration) / Double(count) * 1e6 }
-        print(String(format: "header, Foundation coders:  encode %.2f µs, decode %.2f µs", micros(foundationEncode), micros(foundationDecode)))
+        print(
+            String(format: "header, Foundation coders:  encode %.2f µs, decode %.2f µs", micros(foundationEncode), micros(foundationDecode))
+        )
         print(String(format: "header, hand-written codec: encode %.2f µs, decode %.2f µs", micros(handEncode), micros(handDecode)))
-        print(String(format: "encode header+body:   %9.0f msg/s  (%.1f µs each, %d bytes)", Double(count) / seconds(encode),
-                     seconds(encode) / Double(count) * 1e6, frames.map(\.count).reduce(0, +)))
-        print(String(format: "validate+decode:      %9.0f msg/s  (%.1f µs each)", Double(decoded) / seconds(decode),
-                     seconds(decode) / Double(count) * 1e6))
+        print(
+            String(
+                format: "encode header+body:   %9.0f msg/s  (%.1f µs each, %d bytes)", Double(count) / seconds(encode),
+                seconds(encode) / Double(count) * 1e6, frames.map(\.count).reduce(0, +)))
+        print(
+            String(
+                format: "validate+decode:      %9.0f msg/s  (%.1f µs each)", Double(decoded) / seconds(decode),
+                seconds(decode) / Double(count) * 1e6))
     }
 }

@@ -26,8 +26,11 @@ struct PipelineBenchmark: AsyncParsableCommand {
         defer { system.stop() }
         try await PipelineWorkload(options: workload, system: system).run(compare: true)
         print("resident memory after: " + system.memoryLine())
-        print("CPU seconds used:      " + system.services.map {
-            $0.name + String(format: " %.1f s", SystemProcesses.cpuSeconds($0.process.processIdentifier)) }.joined(separator: "  "))
+        print(
+            "CPU seconds used:      "
+                + system.services.map {
+                    $0.name + String(format: " %.1f s", SystemProcesses.cpuSeconds($0.process.processIdentifier))
+                }.joined(separator: "  "))
     }
 }
 
@@ -69,26 +72,33 @@ struct PipelineWorkload {
 
     func run(compare: Bool) async throws {
         let total = options.agents * options.nights
-        print("pipeline: \(options.agents) agents × \(options.nights) nights = \(total) runs, \(options.failingPercent)% of agents failing, "
-            + "\(options.batch) per transaction → backups → alerts → rules (dry run)")
+        print(
+            "pipeline: \(options.agents) agents × \(options.nights) nights = \(total) runs, \(options.failingPercent)% of agents failing, "
+                + "\(options.batch) per transaction → backups → alerts → rules (dry run)")
         let busConfiguration = BusConfiguration(publishEndpoint: system.busPublish, subscribeEndpoint: system.busSubscribe)
         var raw: Measurement?
         var sqlite: Double?
         if compare {
-            raw = try RawPair.measure(count: 1_000_000, payload: [UInt8](repeating: 0x61, count: 100),
-                                      via: (publish: system.busPublish, subscribe: system.busSubscribe))
+            raw = try RawPair.measure(
+                count: 1_000_000, payload: [UInt8](repeating: 0x61, count: 100),
+                via: (publish: system.busPublish, subscribe: system.busSubscribe))
             print("raw PUB→SUB through vectis-bus:     \(raw!.summary)")
             sqlite = try Self.sqliteUpsertRate(rows: total, batch: options.batch)
-            print(String(format: "raw SQLite batched upsert:          %10.0f rows/s  (the same rows into a backup_jobs table, %d per transaction)",
-                         sqlite!, options.batch))
+            print(
+                String(
+                    format:
+                        "raw SQLite batched upsert:          %10.0f rows/s  (the same rows into a backup_jobs table, %d per transaction)",
+                    sqlite!, options.batch))
         }
 
         // Rules in dry run, firing on the first failed night: every failed run is a decision ("not mapped").
-        let rule = try await system.send("POST", system.url("rules") + "/v1/rules", body: [
-            "templateId": "datto-fails-2-nights-connectwise", "thresholdNights": 1, "dryRunHours": 24,
-            "settings": ["site": "http://127.0.0.1:9", "companyId": "bench", "publicKey": "bench", "boardId": 1],
-            "secrets": ["privateKey": "bench", "clientId": "bench"],
-        ])
+        let rule = try await system.send(
+            "POST", system.url("rules") + "/v1/rules",
+            body: [
+                "templateId": "datto-fails-2-nights-connectwise", "thresholdNights": 1, "dryRunHours": 24,
+                "settings": ["site": "http://127.0.0.1:9", "companyId": "bench", "publicKey": "bench", "boardId": 1],
+                "secrets": ["privateKey": "bench", "clientId": "bench"]
+            ])
         guard rule.status == 201 else { throw ValidationError("could not create the rule: \(rule.json)") }
 
         let directory = system.state.appendingPathComponent("stand-in")
@@ -129,9 +139,12 @@ struct PipelineWorkload {
         }
         let elapsed = started.duration(to: .now)
         let rate = Double(total) / seconds(elapsed)
-        var line = String(format: "end to end (publish → rules applied): %8.0f runs/s  (%d runs in %.2f s; published in %.2f s)",
-                          rate, total, seconds(elapsed), seconds(started.duration(to: published)))
-        if let raw, let sqlite { line += String(format: "\n  ratio to the raw bus %.3f, to raw SQLite %.2f", rate / raw.rate, rate / sqlite) }
+        var line = String(
+            format: "end to end (publish → rules applied): %8.0f runs/s  (%d runs in %.2f s; published in %.2f s)",
+            rate, total, seconds(elapsed), seconds(started.duration(to: published)))
+        if let raw, let sqlite {
+            line += String(format: "\n  ratio to the raw bus %.3f, to raw SQLite %.2f", rate / raw.rate, rate / sqlite)
+        }
         print(line)
         var sizes: [String] = []
         for service in ["backups", "alerts", "rules"] {
@@ -209,30 +222,32 @@ struct PipelineWorkload {
         defer { try? FileManager.default.removeItem(atPath: path) }
         var migrator = DatabaseMigrator()
         migrator.registerMigration("jobs") { db in
-            try db.execute(sql: """
-                CREATE TABLE backup_jobs (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT, agent_id TEXT NOT NULL, tenant TEXT NOT NULL, customer_id TEXT NOT NULL,
-                    customer_key TEXT NOT NULL, customer_name TEXT NOT NULL, device_serial TEXT NOT NULL, agent_volume TEXT NOT NULL,
-                    agent_name TEXT NOT NULL, run_at DOUBLE NOT NULL, night TEXT NOT NULL, status TEXT NOT NULL, raw_status TEXT NOT NULL,
-                    error_message TEXT, first_seen_at DOUBLE NOT NULL, UNIQUE (tenant, device_serial, agent_volume, run_at))
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE backup_jobs (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, agent_id TEXT NOT NULL, tenant TEXT NOT NULL, customer_id TEXT NOT NULL,
+                        customer_key TEXT NOT NULL, customer_name TEXT NOT NULL, device_serial TEXT NOT NULL, agent_volume TEXT NOT NULL,
+                        agent_name TEXT NOT NULL, run_at DOUBLE NOT NULL, night TEXT NOT NULL, status TEXT NOT NULL, raw_status TEXT NOT NULL,
+                        error_message TEXT, first_seen_at DOUBLE NOT NULL, UNIQUE (tenant, device_serial, agent_volume, run_at))
+                    """)
         }
         let database = try ServiceDatabase.open(at: path, migrator: migrator)
         let started = ContinuousClock.now
         for first in stride(from: 0, to: rows, by: batch) {
             try database.write { db in
-                let statement = try db.cachedStatement(sql: """
-                    INSERT INTO backup_jobs (agent_id, tenant, customer_id, customer_key, customer_name, device_serial, agent_volume,
-                        agent_name, run_at, night, status, raw_status, error_message, first_seen_at)
-                    VALUES (?, 'default', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (tenant, device_serial, agent_volume, run_at) DO NOTHING
-                    """)
+                let statement = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO backup_jobs (agent_id, tenant, customer_id, customer_key, customer_name, device_serial, agent_volume,
+                            agent_name, run_at, night, status, raw_status, error_message, first_seen_at)
+                        VALUES (?, 'default', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (tenant, device_serial, agent_volume, run_at) DO NOTHING
+                        """)
                 for index in first..<min(first + batch, rows) {
                     let agent = index % 10_000
                     try statement.execute(arguments: [
                         "ag_\(agent)", "cu_\(agent % 200)", "org:\(agent % 200)", "Customer \(agent % 200)", "BENCH\(agent / 10)",
                         "agent-\(agent)", "SRV-\(agent)", 1_790_000_000 + Double(index / 10_000) * 86_400, "2026-09-01", "success",
-                        "success", nil, 1_790_000_000.0,
+                        "success", nil, 1_790_000_000.0
                     ])
                 }
             }
@@ -263,7 +278,8 @@ final class DecisionClock: Sendable {
                 return
             }
             let elapsed = published.duration(to: instant)
-            state.histogram.record(UInt64(max(0, elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)))
+            state.histogram.record(
+                UInt64(max(0, elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)))
         }
     }
 

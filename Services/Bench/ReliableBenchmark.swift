@@ -33,7 +33,8 @@ struct ReliableBenchmark: AsyncParsableCommand {
             print("raw through vectis-bus:      \(raw.summary)")
             let bus = BusConfiguration(publishEndpoint: endpoints.publish, subscribeEndpoint: endpoints.subscribe)
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-bench-\(UUID().uuidString)")
-            let owner = try Node(bus: bus, instance: "owner", path: directory.appendingPathComponent("owner.sqlite").path, subscriptions: [], logger: logger)
+            let owner = try Node(
+                bus: bus, instance: "owner", path: directory.appendingPathComponent("owner.sqlite").path, subscriptions: [], logger: logger)
             let reader = try Node(
                 bus: bus, instance: "reader", path: directory.appendingPathComponent("reader.sqlite").path,
                 subscriptions: [.exact(BackupRunObserved.topic)], logger: logger)
@@ -67,9 +68,13 @@ struct ReliableBenchmark: AsyncParsableCommand {
             let rate = Double(count) / seconds(elapsed)
             let appendRate = Double(count) / seconds(appendedAt - started)
             print(String(format: "outbox append (%d per txn):   %10.0f events/s", batch, appendRate))
-            print(String(format: "reliable end to end:         %10.0f events/s  ratio to raw via bus %.3f  (%d events, %.2f s)",
-                         rate, rate / raw.rate, count, seconds(elapsed)))
-            print("  gaps \(reader.counter("vectis_bus_gaps_detected_total")), duplicates \(reader.counter("vectis_bus_duplicates_skipped_total")), replays \(owner.counter("vectis_bus_replays_served_total"))")
+            print(
+                String(
+                    format: "reliable end to end:         %10.0f events/s  ratio to raw via bus %.3f  (%d events, %.2f s)",
+                    rate, rate / raw.rate, count, seconds(elapsed)))
+            print(
+                "  gaps \(reader.counter("vectis_bus_gaps_detected_total")), duplicates \(reader.counter("vectis_bus_duplicates_skipped_total")), replays \(owner.counter("vectis_bus_replays_served_total"))"
+            )
             await group.triggerGracefulShutdown()
             try await nodes.value
             try? FileManager.default.removeItem(at: directory)
@@ -99,8 +104,10 @@ struct ReliableBenchmark: AsyncParsableCommand {
             }
         }
         let elapsed = ContinuousClock.now - started
-        print(String(format: "outbox append alone:         %10.0f events/s  (%.1f µs each, %d per transaction)",
-                     Double(total) / seconds(elapsed), seconds(elapsed) / Double(total) * 1e6, batch))
+        print(
+            String(
+                format: "outbox append alone:         %10.0f events/s  (%.1f µs each, %d per transaction)",
+                Double(total) / seconds(elapsed), seconds(elapsed) / Double(total) * 1e6, batch))
     }
 
     struct Node {

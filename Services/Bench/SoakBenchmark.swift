@@ -3,11 +3,11 @@ import Foundation
 import GRDB
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `vectis-bench soak`: the whole system as processes, fed at a steady rate by the Datto sandbox running on
@@ -35,17 +35,20 @@ struct SoakBenchmark: AsyncParsableCommand {
                 "--customers", "\(max(1, devices / 10))", "--devices-per-customer", "\(min(10, devices))",
                 "--agents-per-device", "\(agentsPerDevice)", "--shares-per-device", "0",
                 "--failing-agents", "\(devices * agentsPerDevice / 20)", "--cadence-hours", "\(cadenceHours)",
-                "--real-time", "--speed", "\(speed)",
+                "--real-time", "--speed", "\(speed)"
             ])
         defer { system.stop() }
         try await SystemProcesses.waitFor(system.url("datto") + "/_sandbox/state", seconds: 30)
-        try await system.send("PUT", system.url("collector") + "/v1/integrations/datto", body: [
-            "publicKey": "sandbox-public-key", "secretKey": "sandbox-secret-7c4f1e9a2b", "region": "us",
-        ])
+        try await system.send(
+            "PUT", system.url("collector") + "/v1/integrations/datto",
+            body: [
+                "publicKey": "sandbox-public-key", "secretKey": "sandbox-secret-7c4f1e9a2b", "region": "us"
+            ])
         // Agents start at random minutes, so their runs spread evenly over each cadence: a steady rate.
         let runsPerSecond = Double(devices * agentsPerDevice) * speed / (cadenceHours * 3_600)
-        print("soak: \(devices) devices × \(agentsPerDevice) agents, sandbox at ×\(Int(speed)) → \(String(format: "%.1f", runsPerSecond)) new runs/s, "
-            + "polled every \(pollSeconds) s, for \(minutes) min; logs in \(system.state.path)")
+        print(
+            "soak: \(devices) devices × \(agentsPerDevice) agents, sandbox at ×\(Int(speed)) → \(String(format: "%.1f", runsPerSecond)) new runs/s, "
+                + "polled every \(pollSeconds) s, for \(minutes) min; logs in \(system.state.path)")
 
         let database = try DatabaseQueue(path: system.state.appendingPathComponent("backups.sqlite").path)
         func recorded() async throws -> Int {
@@ -54,12 +57,17 @@ struct SoakBenchmark: AsyncParsableCommand {
         // The first sync's history (10 runs per agent) lands before the clock starts.
         let firstSync = ContinuousClock.now
         while try await recorded() < devices * agentsPerDevice * 9 {
-            guard ContinuousClock.now - firstSync < .seconds(600) else { throw ValidationError("the first sync did not land in 10 minutes") }
+            guard ContinuousClock.now - firstSync < .seconds(600) else {
+                throw ValidationError("the first sync did not land in 10 minutes")
+            }
             try await Task.sleep(for: .seconds(1))
         }
         let services = system.services
         let startMemory = services.map { ($0.name, SystemProcesses.residentKiB($0.process.processIdentifier)) }
-        print(String(format: "first sync recorded in %.1f s; resident memory at start:", Double(firstSync.duration(to: .now).components.seconds)))
+        print(
+            String(
+                format: "first sync recorded in %.1f s; resident memory at start:", Double(firstSync.duration(to: .now).components.seconds))
+        )
         print("  " + system.memoryLine())
 
         let started = ContinuousClock.now
@@ -70,20 +78,26 @@ struct SoakBenchmark: AsyncParsableCommand {
             let count = try await recorded()
             let now = ContinuousClock.now
             let seconds = Double(lastTime.duration(to: now).components.seconds)
-            var line = String(format: "%6.1f min  %8d runs  %6.1f runs/s  RSS MiB:", Double(started.duration(to: now).components.seconds) / 60,
-                              count, Double(count - lastCount) / max(1, seconds))
+            var line = String(
+                format: "%6.1f min  %8d runs  %6.1f runs/s  RSS MiB:", Double(started.duration(to: now).components.seconds) / 60,
+                count, Double(count - lastCount) / max(1, seconds))
             for service in services { line += " \(service.name) \(SystemProcesses.residentKiB(service.process.processIdentifier) / 1_024)" }
             var depth = 0.0
             for service in ["collector", "backups", "alerts", "rules"] {
                 depth += await SystemProcesses.metric(system.url(service), "vectis_bus_outbox_depth")
             }
-            var received = 0.0, duplicates = 0.0, replayed = 0.0
+            var received = 0.0
+            var duplicates = 0.0
+            var replayed = 0.0
             for service in ["collector", "assets", "backups", "alerts", "rules"] {
                 received += await SystemProcesses.metric(system.url(service), "vectis_bus_received_total")
                 duplicates += await SystemProcesses.metric(system.url(service), "vectis_bus_duplicates_skipped_total")
                 replayed += await SystemProcesses.metric(system.url(service), "vectis_bus_replayed_messages_total")
             }
-            print(line + "  unsent outbox rows \(Int(depth))  bus messages received \(Int(received)), duplicates skipped \(Int(duplicates)), replayed \(Int(replayed))")
+            print(
+                line
+                    + "  unsent outbox rows \(Int(depth))  bus messages received \(Int(received)), duplicates skipped \(Int(duplicates)), replayed \(Int(replayed))"
+            )
             lastCount = count
             lastTime = now
         }
@@ -91,9 +105,11 @@ struct SoakBenchmark: AsyncParsableCommand {
         print("resident memory, start → end (CPU seconds used):")
         for (service, (name, before)) in zip(services, startMemory) {
             let after = SystemProcesses.residentKiB(service.process.processIdentifier)
-            print("  " + name.padding(toLength: 10, withPad: " ", startingAt: 0)
-                + String(format: "%5d → %5d MiB  (%+d MiB)  cpu %.1f s", before / 1_024, after / 1_024, (after - before) / 1_024,
-                         SystemProcesses.cpuSeconds(service.process.processIdentifier)))
+            print(
+                "  " + name.padding(toLength: 10, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "%5d → %5d MiB  (%+d MiB)  cpu %.1f s", before / 1_024, after / 1_024, (after - before) / 1_024,
+                        SystemProcesses.cpuSeconds(service.process.processIdentifier)))
         }
         let truth = try await system.send("GET", system.url("datto") + "/_sandbox/truth")
         let shown = (truth.json["runs"] as? [[String: Any]] ?? []).count
@@ -101,6 +117,9 @@ struct SoakBenchmark: AsyncParsableCommand {
         // The silence check reads every agent and appliance once a minute, in one write transaction.
         let check = await SystemProcesses.metric(system.url("backups"), "vectis_backups_silence_check_seconds")
         let checks = await SystemProcesses.metric(system.url("backups"), "vectis_backups_silence_checks_total")
-        print(String(format: "silence check: last pass %.1f ms over %d agents (%d passes)", check * 1_000, devices * agentsPerDevice, Int(checks)))
+        print(
+            String(
+                format: "silence check: last pass %.1f ms over %d agents (%d passes)", check * 1_000, devices * agentsPerDevice, Int(checks)
+            ))
     }
 }

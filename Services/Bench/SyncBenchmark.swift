@@ -39,9 +39,10 @@ struct SyncBenchmark: AsyncParsableCommand {
             let bus = BusConfiguration(publishEndpoint: endpoints.publish, subscribeEndpoint: endpoints.subscribe)
             if !skipFirstSync { try await firstSync(bus: bus, logger: logger) }
             for perDevice in perAgentOnly ? [false] : applianceOnly ? [true] : [true, false] {
-                print(perDevice
-                    ? "fleet A: the agents of a device back up together (one schedule per appliance), 01:00–04:00"
-                    : "fleet B: every agent starts at its own minute, 01:00–04:00 (10 runs per device spread over the window)")
+                print(
+                    perDevice
+                        ? "fleet A: the agents of a device back up together (one schedule per appliance), 01:00–04:00"
+                        : "fleet B: every agent starts at its own minute, 01:00–04:00 (10 runs per device spread over the window)")
                 for strategy in [PollPlanner.Strategy.dueFirst, .roundRobin] where self.strategy.map({ $0 == strategy.rawValue }) ?? true {
                     try await detection(bus: bus, strategy: strategy, schedulePerDevice: perDevice, logger: logger)
                 }
@@ -49,7 +50,8 @@ struct SyncBenchmark: AsyncParsableCommand {
         }
     }
 
-    func fleet(start: Date = FleetConfiguration.defaultStart, realTime: Bool = false, schedulePerDevice: Bool = false) -> FleetConfiguration {
+    func fleet(start: Date = FleetConfiguration.defaultStart, realTime: Bool = false, schedulePerDevice: Bool = false) -> FleetConfiguration
+    {
         var fleet = FleetConfiguration(
             customers: max(1, devices / 10), devicesPerCustomer: min(10, devices), agentsPerDevice: agentsPerDevice, sharesPerDevice: 0,
             failingAgents: 0, agentsWithoutBackupsEvery: 0, unassignedDevices: 0, start: start, realTime: realTime, speed: speed)
@@ -64,11 +66,16 @@ struct SyncBenchmark: AsyncParsableCommand {
             try await system.configureAndWaitForFirstSync()
             let elapsed = started.duration(to: .now)
             let counts = try await system.integration()["counts"] as? [String: Any] ?? [:]
-            print(String(format: "first sync, rate limit lifted: %d devices, %d agents, %d runs published, %d requests in %.1f s (%.0f requests/s)",
-                         counts["devices"] as? Int ?? 0, counts["agents"] as? Int ?? 0, counts["runsObserved"] as? Int ?? 0,
-                         counts["requests"] as? Int ?? 0, seconds(elapsed), Double(counts["requests"] as? Int ?? 0) / seconds(elapsed)))
-            print(String(format: "  at Datto's 100 requests a minute the same sync needs %.0f minutes",
-                         Double(counts["requests"] as? Int ?? 0) / 100))
+            print(
+                String(
+                    format:
+                        "first sync, rate limit lifted: %d devices, %d agents, %d runs published, %d requests in %.1f s (%.0f requests/s)",
+                    counts["devices"] as? Int ?? 0, counts["agents"] as? Int ?? 0, counts["runsObserved"] as? Int ?? 0,
+                    counts["requests"] as? Int ?? 0, seconds(elapsed), Double(counts["requests"] as? Int ?? 0) / seconds(elapsed)))
+            print(
+                String(
+                    format: "  at Datto's 100 requests a minute the same sync needs %.0f minutes",
+                    Double(counts["requests"] as? Int ?? 0) / 100))
         }
     }
 
@@ -80,14 +87,17 @@ struct SyncBenchmark: AsyncParsableCommand {
         let fleet = fleet(start: Date(timeIntervalSince1970: midnight + 1_800), realTime: true, schedulePerDevice: schedulePerDevice)
         let window = Duration.milliseconds(Int(60_000 / speed))
         // The sandbox counts requests per Datto minute too, to show the budget held.
-        try await withSystem(fleet: fleet, bus: bus, logger: logger, sandboxWindow: window, configure: { configuration in
-            configuration.requestsPerWindow = 100
-            configuration.rateWindow = window
-            configuration.pollInterval = .seconds(300)
-            configuration.requestsPerPoll = 450
-            configuration.pollStrategy = strategy
-            configuration.pollTick = .milliseconds(Int(max(5, 1_000 / speed * 5)))  // 5 Datto seconds
-        }) { system in
+        try await withSystem(
+            fleet: fleet, bus: bus, logger: logger, sandboxWindow: window,
+            configure: { configuration in
+                configuration.requestsPerWindow = 100
+                configuration.rateWindow = window
+                configuration.pollInterval = .seconds(300)
+                configuration.requestsPerPoll = 450
+                configuration.pollStrategy = strategy
+                configuration.pollTick = .milliseconds(Int(max(5, 1_000 / speed * 5)))  // 5 Datto seconds
+            }
+        ) { system in
             let detections = Mutex<[String: Date]>([:])
             let context = try ZMQContext()
             let listener = BusSubscriber(
@@ -130,11 +140,13 @@ struct SyncBenchmark: AsyncParsableCommand {
             let p90 = delays.isEmpty ? nil : delays[min(delays.count - 1, delays.count * 9 / 10)]
             let withinInterval = delays.filter { $0 <= 300 }.count
             let counts = try await system.integration()["counts"] as? [String: Any] ?? [:]
-            print("  \(strategy.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)): "
-                + "\(failed.count) failed runs in \(Int(hours)) h; detected \(delays.count), median \(minutes(median)), p90 \(minutes(p90)), worst \(minutes(delays.last)), "
-                + "\(withinInterval) within one 5-min poll interval"
-                + (missed > 0 ? ", \(missed) not yet detected at the end" : "")
-                + "; peak requests in a minute \(sandbox.maxRequestsPerWindow(publicKey: "sandbox-public-key")), last poll \(counts["requests"] as? Int ?? 0) requests")
+            print(
+                "  \(strategy.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)): "
+                    + "\(failed.count) failed runs in \(Int(hours)) h; detected \(delays.count), median \(minutes(median)), p90 \(minutes(p90)), worst \(minutes(delays.last)), "
+                    + "\(withinInterval) within one 5-min poll interval"
+                    + (missed > 0 ? ", \(missed) not yet detected at the end" : "")
+                    + "; peak requests in a minute \(sandbox.maxRequestsPerWindow(publicKey: "sandbox-public-key")), last poll \(counts["requests"] as? Int ?? 0) requests"
+            )
             listening.cancel()
             await listener.close()
         }
@@ -146,7 +158,8 @@ struct SyncBenchmark: AsyncParsableCommand {
         configure: (inout CollectorConfiguration) -> Void,
         _ body: (BenchCollector) async throws -> Void
     ) async throws {
-        let sandboxPort = try SystemProcesses.freePort(), collectorPort = try SystemProcesses.freePort()
+        let sandboxPort = try SystemProcesses.freePort()
+        let collectorPort = try SystemProcesses.freePort()
         let (sandboxApp, sandbox) = buildDattoSandbox(
             DattoSandboxConfiguration(port: sandboxPort, fleet: fleet, rateWindow: sandboxWindow), logger: logger)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-bench-sync-\(UUID().uuidString)")
@@ -157,7 +170,8 @@ struct SyncBenchmark: AsyncParsableCommand {
         var regions = DattoRegions()
         regions.baseURLs["us"] = URL(string: "http://127.0.0.1:\(sandboxPort)/v1")!
         var configuration = CollectorConfiguration(
-            runtime: runtime, regions: regions, concurrency: 8, adminToken: "bench", secretKeyFile: directory.appendingPathComponent("secret.key").path)
+            runtime: runtime, regions: regions, concurrency: 8, adminToken: "bench",
+            secretKeyFile: directory.appendingPathComponent("secret.key").path)
         configuration.clock = { sandbox.now }
         configure(&configuration)
         let (collectorApp, _, _) = try CollectorService.buildApplication(configuration, metrics: ServiceMetrics(), logger: logger)
@@ -185,9 +199,11 @@ struct BenchCollector {
 
     /// Saves the sandbox's keys (which starts the first sync) and waits until that sync has finished.
     func configureAndWaitForFirstSync() async throws {
-        _ = try await Self.send("PUT", url + "/v1/integrations/datto", [
-            "publicKey": "sandbox-public-key", "secretKey": "sandbox-secret-7c4f1e9a2b", "region": "us",
-        ])
+        _ = try await Self.send(
+            "PUT", url + "/v1/integrations/datto",
+            [
+                "publicKey": "sandbox-public-key", "secretKey": "sandbox-secret-7c4f1e9a2b", "region": "us"
+            ])
         while true {
             let current = try await integration()
             if current["lastSyncId"] != nil, !["syncing", "never-synced"].contains(current["status"] as? String) { return }

@@ -3,11 +3,11 @@ import Foundation
 import VectisBus
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The system's executables (from the folder `vectis-bench` runs from) as processes on free loopback ports,
@@ -37,12 +37,14 @@ final class SystemProcesses {
             "VECTIS_BUS_KEY_DIR": keys, "VECTIS_BUS_INSECURE": "0",
             "VECTIS_BUS_PUBLISH": busPublish, "VECTIS_BUS_SUBSCRIBE": busSubscribe, "VECTIS_DATA_DIR": state.path,
             "VECTIS_ADMIN_TOKEN": token, "VECTIS_LOG_LEVEL": "warning",
-            "VECTIS_DATTO_BASE_URL_US": "\(url("datto"))/v1",
+            "VECTIS_DATTO_BASE_URL_US": "\(url("datto"))/v1"
         ].merging(extra) { _, new in new }
-        try start("bus", "vectis-bus", extra: [
-            "VECTIS_BUS_PUBLISH_BIND": busPublish, "VECTIS_BUS_SUBSCRIBE_BIND": busSubscribe,
-            "VECTIS_BUS_TAP_BIND": "tcp://127.0.0.1:\(ports["tap"]!)",
-        ])
+        try start(
+            "bus", "vectis-bus",
+            extra: [
+                "VECTIS_BUS_PUBLISH_BIND": busPublish, "VECTIS_BUS_SUBSCRIBE_BIND": busSubscribe,
+                "VECTIS_BUS_TAP_BIND": "tcp://127.0.0.1:\(ports["tap"]!)"
+            ])
         if let sandbox { try start("sandbox", "vectis-sandbox", ["datto", "--port", "\(ports["datto"]!)"] + sandbox) }
         for service in services { try start(service, "vectis-\(service)") }
         for name in ["bus"] + services { try await Self.waitFor(url(name) + "/readyz", seconds: 60) }
@@ -104,7 +106,9 @@ final class SystemProcesses {
         while ContinuousClock.now < deadline {
             if let (_, response) = try? await URLSession.shared.data(from: URL(string: url)!),
                 (response as? HTTPURLResponse)?.statusCode == 200
-            { return }
+            {
+                return
+            }
             try await Task.sleep(for: .milliseconds(200))
         }
         throw ValidationError("\(url) did not become ready in \(seconds) s")

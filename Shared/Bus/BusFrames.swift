@@ -61,13 +61,15 @@ public struct BusFrameCodec {
         guard frames[0].count + frames[1].count + frames[2].count <= maxMessageBytes else {
             return .failure(.oversized)
         }
-        guard !frames[0].isEmpty, frames[0].count <= BusLimits.maxTopicBytes, let topic = String(validating: frames[0], as: UTF8.self) else {
+        guard !frames[0].isEmpty, frames[0].count <= BusLimits.maxTopicBytes, let topic = String(validating: frames[0], as: UTF8.self)
+        else {
             return .failure(.invalidTopic)
         }
         guard let header = try? MessageHeader(jsonBytes: frames[1]), header.validationProblem == nil else {
             return .failure(.invalidHeader)
         }
-        if let known = EventCatalog.byTopic[Shard.baseTopic(topic)], header.schemaVersion > known.schemaVersion || header.schemaVersion < 1 {
+        if let known = EventCatalog.byTopic[Shard.baseTopic(topic)], header.schemaVersion > known.schemaVersion || header.schemaVersion < 1
+        {
             return .failure(.unknownVersion)
         }
         return .success(BusMessage(topic: topic, header: header, body: frames[2]))

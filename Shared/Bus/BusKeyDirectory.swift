@@ -81,8 +81,9 @@ public struct BusKeyDirectory: Sendable {
     /// Written to a temporary file created 0600, then renamed: never readable by others, never half-written.
     static func writeSecret(_ text: String, to path: String) throws {
         let temporary = path + ".tmp-\(UUID().uuidString)"
-        guard FileManager.default.createFile(
-            atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
         else { throw KeyFileError(path: path, problem: "cannot be written") }
         if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         try FileManager.default.moveItem(atPath: temporary, toPath: path)
@@ -93,8 +94,9 @@ public struct BusKeyDirectory: Sendable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw KeyFileError(path: path, problem: "cannot be read")
         }
-        guard let key = text.split(whereSeparator: \.isNewline).map({ $0.trimmingCharacters(in: .whitespaces) })
-            .first(where: { $0.utf8.count == 40 && !$0.hasPrefix("#") })
+        guard
+            let key = text.split(whereSeparator: \.isNewline).map({ $0.trimmingCharacters(in: .whitespaces) })
+                .first(where: { $0.utf8.count == 40 && !$0.hasPrefix("#") })
         else { throw KeyFileError(path: path, problem: "holds no 40-character Z85 key") }
         return key
     }

@@ -51,8 +51,9 @@ public final class BusPublisher: Sendable {
     public func publish<E: BusEvent>(
         _ event: E, tenant: String = "default", customerKey: String? = nil, correlationId: String? = nil
     ) -> MessageHeader? {
-        enqueue(topic: E.topic, schemaVersion: E.schemaVersion, body: .event(event), tenant: tenant,
-                customerKey: customerKey, correlationId: correlationId)
+        enqueue(
+            topic: E.topic, schemaVersion: E.schemaVersion, body: .event(event), tenant: tenant,
+            customerKey: customerKey, correlationId: correlationId)
     }
 
     /// Queues an unnumbered control message (seq 0): heartbeats, replay requests. A heartbeat carries the epoch
@@ -76,8 +77,9 @@ public final class BusPublisher: Sendable {
     public func publish(
         topic: String, schemaVersion: Int = 1, body: [UInt8], tenant: String = "default", customerKey: String? = nil
     ) -> MessageHeader? {
-        enqueue(topic: topic, schemaVersion: schemaVersion, body: .encoded(body), tenant: tenant,
-                customerKey: customerKey, correlationId: nil)
+        enqueue(
+            topic: topic, schemaVersion: schemaVersion, body: .encoded(body), tenant: tenant,
+            customerKey: customerKey, correlationId: nil)
     }
 
     private func enqueue(

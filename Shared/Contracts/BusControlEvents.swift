@@ -3,7 +3,7 @@ import Foundation
 /// Topics that are not numbered: they carry seq 0 and are never replayed.
 public enum ControlTopics {
     public static let all: Set<String> = [
-        BusReplayRequested.topic, BusReplayUnavailable.topic, ServiceHeartbeat.topic,
+        BusReplayRequested.topic, BusReplayUnavailable.topic, ServiceHeartbeat.topic
     ]
 
     public static func contains(_ topic: String) -> Bool {

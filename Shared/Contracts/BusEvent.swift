@@ -24,7 +24,7 @@ public enum EventCatalog {
         AlertRaised.self, AlertUpdated.self, AlertResolved.self,
         RuleFired.self, TicketOpened.self, TicketNoted.self, TicketClosed.self,
         BackupRetryRequested.self, BackupRetryCompleted.self,
-        BusReplayRequested.self, BusReplayUnavailable.self, ServiceHeartbeat.self,
+        BusReplayRequested.self, BusReplayUnavailable.self, ServiceHeartbeat.self
     ]
 
     public static let byTopic: [String: any BusEvent.Type] = Dictionary(

@@ -28,7 +28,7 @@ public enum BusOwnership {
             BackupJobRecorded.topic: [backups], BackupConditionChanged.topic: [backups],
             AlertRaised.topic: [alerts], AlertUpdated.topic: [alerts], AlertResolved.topic: [alerts],
             RuleFired.topic: [rules], TicketOpened.topic: [rules], TicketNoted.topic: [rules],
-            TicketClosed.topic: [rules], BackupRetryRequested.topic: [rules],
+            TicketClosed.topic: [rules], BackupRetryRequested.topic: [rules]
         ]
         // Every service heartbeats, asks for replays and answers them about its own stream.
         for topic in ControlTopics.all { table[topic] = Set(services) }

@@ -53,8 +53,16 @@ private struct FastHeaderReader {
     }
 
     mutating func read() -> MessageHeader? {
-        var schemaVersion: Int?, messageId: UUID?, stream: String?, seq: UInt64?, timestamp: Date?, tenant: String?
-        var customerKey: String?, correlationId: String?, replay: Bool?, epoch: String?
+        var schemaVersion: Int?
+        var messageId: UUID?
+        var stream: String?
+        var seq: UInt64?
+        var timestamp: Date?
+        var tenant: String?
+        var customerKey: String?
+        var correlationId: String?
+        var replay: Bool?
+        var epoch: String?
         skipSpace()
         guard take(UInt8(ascii: "{")) else { return nil }
         skipSpace()
@@ -66,16 +74,52 @@ private struct FastHeaderReader {
             guard take(UInt8(ascii: ":")) else { return nil }
             skipSpace()
             switch key {
-            case "schemaVersion": guard let value = readInteger(), let int = Int(exactly: value) else { return nil }; schemaVersion = int
-            case "seq": guard let value = readInteger(), value >= 0 else { return nil }; seq = UInt64(value)
-            case "messageId": guard let uuid = readUUID() else { return nil }; messageId = uuid
-            case "stream": guard let text = readString() else { return nil }; stream = text
-            case "tenant": guard let text = readString() else { return nil }; tenant = text
-            case "timestamp": guard let text = readString(), let date = BusJSON.parseTimestamp(text) else { return nil }; timestamp = date
-            case "customerKey": if readNull() { customerKey = nil } else { guard let text = readString() else { return nil }; customerKey = text }
-            case "correlationId": if readNull() { correlationId = nil } else { guard let text = readString() else { return nil }; correlationId = text }
-            case "epoch": if readNull() { epoch = nil } else { guard let text = readString() else { return nil }; epoch = text }
-            case "replay": if readNull() { replay = nil } else { guard let flag = readBool() else { return nil }; replay = flag }
+            case "schemaVersion":
+                guard let value = readInteger(), let int = Int(exactly: value) else { return nil }
+                schemaVersion = int
+            case "seq":
+                guard let value = readInteger(), value >= 0 else { return nil }
+                seq = UInt64(value)
+            case "messageId":
+                guard let uuid = readUUID() else { return nil }
+                messageId = uuid
+            case "stream":
+                guard let text = readString() else { return nil }
+                stream = text
+            case "tenant":
+                guard let text = readString() else { return nil }
+                tenant = text
+            case "timestamp":
+                guard let text = readString(), let date = BusJSON.parseTimestamp(text) else { return nil }
+                timestamp = date
+            case "customerKey":
+                if readNull() {
+                    customerKey = nil
+                } else {
+                    guard let text = readString() else { return nil }
+                    customerKey = text
+                }
+            case "correlationId":
+                if readNull() {
+                    correlationId = nil
+                } else {
+                    guard let text = readString() else { return nil }
+                    correlationId = text
+                }
+            case "epoch":
+                if readNull() {
+                    epoch = nil
+                } else {
+                    guard let text = readString() else { return nil }
+                    epoch = text
+                }
+            case "replay":
+                if readNull() {
+                    replay = nil
+                } else {
+                    guard let flag = readBool() else { return nil }
+                    replay = flag
+                }
             default: guard skipValue() else { return nil }
             }
             skipSpace()
@@ -142,8 +186,11 @@ private struct FastHeaderReader {
             nibbles += 1
         }
         index += 37
-        return UUID(uuid: (raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7],
-                           raw[8], raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15]))
+        return UUID(
+            uuid: (
+                raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7],
+                raw[8], raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15]
+            ))
     }
 
     mutating func readInteger() -> Int64? {

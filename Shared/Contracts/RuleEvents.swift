@@ -8,7 +8,10 @@ public struct RuleFired: BusEvent, Equatable {
     public static let topic = "rule.fired"
 
     public enum Action: String, Codable, Sendable {
-        case openTicket = "open-ticket", noteTicket = "note-ticket", closeTicket = "close-ticket", retry
+        case openTicket = "open-ticket"
+        case noteTicket = "note-ticket"
+        case closeTicket = "close-ticket"
+        case retry
         /// The threshold was reached but the customer has no company in the rule's PSA: nothing was opened.
         case notMapped = "not-mapped"
     }

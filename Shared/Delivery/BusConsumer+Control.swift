@@ -85,7 +85,7 @@ extension BusConsumer {
             "a stream went back in time in the same epoch (its database restored from an older copy without a new epoch?)",
             metadata: [
                 "stream": "\(LogText.cut(key.stream))", "topic": "\(LogText.cut(key.topic))", "applied": "\(last)",
-                "announced": "\(announced)",
+                "announced": "\(announced)"
             ])
     }
 
@@ -111,7 +111,7 @@ extension BusConsumer {
                 "the owner no longer holds part of a replay",
                 metadata: [
                     "stream": "\(LogText.cut(notice.stream))", "topic": "\(LogText.cut(notice.topic))",
-                    "resynchronisation": "\(LogText.cut(resynchronisation, maxBytes: 300))",
+                    "resynchronisation": "\(LogText.cut(resynchronisation, maxBytes: 300))"
                 ])
         }
     }

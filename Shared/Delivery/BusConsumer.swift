@@ -75,7 +75,7 @@ public final class BusConsumer: Service, Sendable {
 
     /// The control topics every reliable subscriber takes besides its data topics.
     public static let controlFilters: [TopicFilter] = [
-        .exact(ServiceHeartbeat.topic), .exact(BusReplayRequested.topic), .exact(BusReplayUnavailable.topic),
+        .exact(ServiceHeartbeat.topic), .exact(BusReplayRequested.topic), .exact(BusReplayUnavailable.topic)
     ]
 
     /// The bus is live when this service's own heartbeat came back through it recently.
@@ -184,7 +184,7 @@ public final class BusConsumer: Service, Sendable {
             "messages lost: the owner no longer holds them; continuing from what it has",
             metadata: [
                 "stream": "\(LogText.cut(key.stream))", "topic": "\(LogText.cut(key.topic))", "from": "\(last + 1)",
-                "firstAvailable": "\(seq)",
+                "firstAvailable": "\(seq)"
             ])
         return true
     }
@@ -214,7 +214,7 @@ public final class BusConsumer: Service, Sendable {
                 state.withLock { $0.applyFailureStreak = 0 }
                 metrics.applyFailureStreak.record(0)
                 return true
-            } catch where Self.isTransient(error) {
+            } catch  where Self.isTransient(error) {
                 let streak = state.withLock { state in
                     state.applyFailureStreak += 1
                     return state.applyFailureStreak
@@ -261,7 +261,7 @@ public final class BusConsumer: Service, Sendable {
                     for item in items { try handler(item, db) }
                     return .commit
                 }
-            } catch where Self.isTransient(error) {
+            } catch  where Self.isTransient(error) {
                 throw error
             } catch {
                 // Some handler failed: redo message by message, so only the failing ones are set aside.
@@ -271,7 +271,7 @@ public final class BusConsumer: Service, Sendable {
                             try handler(item, db)
                             return .commit
                         }
-                    } catch where Self.isTransient(error) {
+                    } catch  where Self.isTransient(error) {
                         throw error
                     } catch {
                         // A message its handler cannot take is kept, not retried forever and not lost.
@@ -280,7 +280,7 @@ public final class BusConsumer: Service, Sendable {
                             "handler failed; message kept in bus_dead_letter (vectis dead-letters list|retry)",
                             metadata: [
                                 "topic": "\(LogText.cut(item.topic))", "stream": "\(LogText.cut(item.header.stream))",
-                                "seq": "\(item.header.seq)", "error": "\(error)",
+                                "seq": "\(item.header.seq)", "error": "\(error)"
                             ])
                         try DeadLetters.insert(item, error: error, at: now, in: db)
                     }
@@ -288,11 +288,12 @@ public final class BusConsumer: Service, Sendable {
             }
             // One cursor write per (stream, topic) per batch, in the same transaction as the applies.
             for (key, seq) in latest {
-                try db.cachedStatement(sql: """
-                    INSERT INTO bus_cursor (stream, topic, last_applied, updated_at) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (stream, topic) DO UPDATE SET last_applied = excluded.last_applied,
-                        updated_at = excluded.updated_at
-                    """
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO bus_cursor (stream, topic, last_applied, updated_at) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (stream, topic) DO UPDATE SET last_applied = excluded.last_applied,
+                            updated_at = excluded.updated_at
+                        """
                 ).execute(arguments: [key.stream, key.topic, Int64(clamping: seq), now])
             }
         }
@@ -311,7 +312,7 @@ public final class BusConsumer: Service, Sendable {
             "missed messages; asking for a replay",
             metadata: [
                 "stream": "\(LogText.cut(key.stream))", "topic": "\(LogText.cut(key.topic))", "from": "\(last + 1)",
-                "reason": "\(reason.rawValue)",
+                "reason": "\(reason.rawValue)"
             ])
         requestReplay(key, from: last + 1, reason: reason)
     }
@@ -321,8 +322,9 @@ public final class BusConsumer: Service, Sendable {
         guard BusLimits.isSeq(seq) else { return }
         metrics.replaysRequested.increment()
         state.withLock { $0.pending[key] = .now }
-        publisher.publishControl(BusReplayRequested(
-            stream: key.stream, topic: key.topic, fromSeq: seq, requestedBy: publisher.stream, reason: reason))
+        publisher.publishControl(
+            BusReplayRequested(
+                stream: key.stream, topic: key.topic, fromSeq: seq, requestedBy: publisher.stream, reason: reason))
     }
 }
 

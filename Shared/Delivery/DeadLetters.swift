@@ -41,7 +41,7 @@ public enum DeadLetters {
                 """,
             arguments: [
                 item.header.stream, item.topic, Int64(clamping: item.header.seq), Data(item.header.jsonBytes()),
-                Data(item.message.body), String("\(error)".prefix(2_000)), now,
+                Data(item.message.body), String("\(error)".prefix(2_000)), now
             ])
     }
 

@@ -42,12 +42,17 @@ public struct DeliveryMetrics: Sendable {
         outboxOldestUnsentSeconds = Gauge(label: "vectis_bus_outbox_oldest_unsent_seconds", factory: factory)
         outboxPruned = Counter(label: "vectis_bus_outbox_pruned_total", factory: factory)
         outboxAlarms = Counter(label: "vectis_bus_outbox_alarms_total", factory: factory)
-        replayRefused = Dictionary(uniqueKeysWithValues: ReplayGate.Refusal.allCases.map {
-            ($0.rawValue, Counter(label: "vectis_bus_replay_requests_refused_total", dimensions: [("reason", $0.rawValue)], factory: factory))
-        })
-        controlRejected = Dictionary(uniqueKeysWithValues: ControlRejection.allCases.map {
-            ($0.rawValue, Counter(label: "vectis_bus_control_rejected_total", dimensions: [("reason", $0.rawValue)], factory: factory))
-        })
+        replayRefused = Dictionary(
+            uniqueKeysWithValues: ReplayGate.Refusal.allCases.map {
+                (
+                    $0.rawValue,
+                    Counter(label: "vectis_bus_replay_requests_refused_total", dimensions: [("reason", $0.rawValue)], factory: factory)
+                )
+            })
+        controlRejected = Dictionary(
+            uniqueKeysWithValues: ControlRejection.allCases.map {
+                ($0.rawValue, Counter(label: "vectis_bus_control_rejected_total", dimensions: [("reason", $0.rawValue)], factory: factory))
+            })
         epochChanges = Counter(label: "vectis_bus_epoch_changes_total", factory: factory)
         streamRegressions = Counter(label: "vectis_bus_stream_regressions_total", factory: factory)
         applyRetries = Counter(label: "vectis_bus_apply_retries_total", factory: factory)

@@ -18,73 +18,76 @@ import VectisContracts
 public enum DeliveryTables {
     public static func register(in migrator: inout DatabaseMigrator) {
         migrator.registerMigration("delivery-v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE bus_outbox (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    topic TEXT NOT NULL,
-                    seq INTEGER NOT NULL,
-                    header BLOB NOT NULL,
-                    body BLOB NOT NULL,
-                    created_at DOUBLE NOT NULL,
-                    UNIQUE (topic, seq)
-                );
-                CREATE TABLE bus_outbox_sequence (
-                    topic TEXT PRIMARY KEY NOT NULL,
-                    last_seq INTEGER NOT NULL
-                );
-                CREATE TABLE bus_outbox_state (
-                    id INTEGER PRIMARY KEY CHECK (id = 1),
-                    sent_through INTEGER NOT NULL
-                );
-                INSERT INTO bus_outbox_state (id, sent_through) VALUES (1, 0);
-                CREATE TABLE bus_cursor (
-                    stream TEXT NOT NULL,
-                    topic TEXT NOT NULL,
-                    last_applied INTEGER NOT NULL,
-                    updated_at DOUBLE NOT NULL,
-                    PRIMARY KEY (stream, topic)
-                );
-                CREATE TABLE bus_dead_letter (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    stream TEXT NOT NULL,
-                    topic TEXT NOT NULL,
-                    seq INTEGER NOT NULL,
-                    header BLOB NOT NULL,
-                    body BLOB NOT NULL,
-                    error TEXT NOT NULL,
-                    failed_at DOUBLE NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE bus_outbox (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        topic TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        header BLOB NOT NULL,
+                        body BLOB NOT NULL,
+                        created_at DOUBLE NOT NULL,
+                        UNIQUE (topic, seq)
+                    );
+                    CREATE TABLE bus_outbox_sequence (
+                        topic TEXT PRIMARY KEY NOT NULL,
+                        last_seq INTEGER NOT NULL
+                    );
+                    CREATE TABLE bus_outbox_state (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        sent_through INTEGER NOT NULL
+                    );
+                    INSERT INTO bus_outbox_state (id, sent_through) VALUES (1, 0);
+                    CREATE TABLE bus_cursor (
+                        stream TEXT NOT NULL,
+                        topic TEXT NOT NULL,
+                        last_applied INTEGER NOT NULL,
+                        updated_at DOUBLE NOT NULL,
+                        PRIMARY KEY (stream, topic)
+                    );
+                    CREATE TABLE bus_dead_letter (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        stream TEXT NOT NULL,
+                        topic TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        header BLOB NOT NULL,
+                        body BLOB NOT NULL,
+                        error TEXT NOT NULL,
+                        failed_at DOUBLE NOT NULL
+                    );
+                    """)
         }
         migrator.registerMigration("delivery-v2-epochs") { db in
-            try db.execute(sql: """
-                CREATE TABLE bus_outbox_epoch (
-                    id INTEGER PRIMARY KEY CHECK (id = 1),
-                    epoch TEXT NOT NULL,
-                    created_at DOUBLE NOT NULL
-                );
-                CREATE TABLE bus_stream_epoch (
-                    stream TEXT PRIMARY KEY NOT NULL,
-                    epoch TEXT NOT NULL,
-                    retired TEXT NOT NULL DEFAULT '',
-                    updated_at DOUBLE NOT NULL
-                );
-                ALTER TABLE bus_dead_letter ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE bus_outbox_epoch (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        epoch TEXT NOT NULL,
+                        created_at DOUBLE NOT NULL
+                    );
+                    CREATE TABLE bus_stream_epoch (
+                        stream TEXT PRIMARY KEY NOT NULL,
+                        epoch TEXT NOT NULL,
+                        retired TEXT NOT NULL DEFAULT '',
+                        updated_at DOUBLE NOT NULL
+                    );
+                    ALTER TABLE bus_dead_letter ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+                    """)
             try db.execute(
                 sql: "INSERT INTO bus_outbox_epoch (id, epoch, created_at) VALUES (1, ?, ?)",
                 arguments: [StreamEpoch.make(), Date().timeIntervalSince1970])
         }
         migrator.registerMigration("delivery-v3-applied-facts") { db in
-            try db.execute(sql: """
-                CREATE TABLE bus_applied_fact (
-                    kind TEXT NOT NULL,
-                    key TEXT NOT NULL,
-                    at DOUBLE NOT NULL,
-                    PRIMARY KEY (kind, key)
-                ) WITHOUT ROWID;
-                CREATE INDEX bus_applied_fact_age ON bus_applied_fact (at);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE bus_applied_fact (
+                        kind TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        at DOUBLE NOT NULL,
+                        PRIMARY KEY (kind, key)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX bus_applied_fact_age ON bus_applied_fact (at);
+                    """)
         }
     }
 }

@@ -35,11 +35,12 @@ public final class Outbox: Sendable {
         // buckets still sees gap-free sequences.
         let wireTopic = Shard.wireTopic(E.topic, tenant: tenant)
         let seq = try UInt64.fetchOne(
-            db.cachedStatement(sql: """
-                INSERT INTO bus_outbox_sequence (topic, last_seq) VALUES (?, 1)
-                ON CONFLICT (topic) DO UPDATE SET last_seq = last_seq + 1
-                RETURNING last_seq
-                """),
+            db.cachedStatement(
+                sql: """
+                    INSERT INTO bus_outbox_sequence (topic, last_seq) VALUES (?, 1)
+                    ON CONFLICT (topic) DO UPDATE SET last_seq = last_seq + 1
+                    RETURNING last_seq
+                    """),
             arguments: [wireTopic])!
         let header = MessageHeader(
             schemaVersion: E.schemaVersion, stream: stream, seq: seq, tenant: tenant, customerKey: customerKey,
@@ -47,9 +48,10 @@ public final class Outbox: Sendable {
         let headerBytes = Data(header.jsonBytes())
         // The hot bodies have a hand-written encoding (the same bytes, a fraction of the cost).
         let bodyBytes = try (event as? BusJSONEncodable).map { Data($0.busJSON()) } ?? encoder.withLock { try $0.encode(event) }
-        try db.cachedStatement(sql: """
-            INSERT INTO bus_outbox (topic, seq, header, body, created_at) VALUES (?, ?, ?, ?, ?)
-            """
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO bus_outbox (topic, seq, header, body, created_at) VALUES (?, ?, ?, ?, ?)
+                """
         ).execute(arguments: [wireTopic, seq, headerBytes, bodyBytes, Date().timeIntervalSince1970])
         return seq
     }
@@ -80,7 +82,8 @@ public final class Outbox: Sendable {
     func rows(after id: Int64, limit: Int) async throws -> [Row] {
         try await database.read { db in
             try GRDB.Row.fetchAll(
-                db, sql: "SELECT id, topic, seq, header, body, created_at FROM bus_outbox WHERE id > ? ORDER BY id LIMIT ?", arguments: [id, limit]
+                db, sql: "SELECT id, topic, seq, header, body, created_at FROM bus_outbox WHERE id > ? ORDER BY id LIMIT ?",
+                arguments: [id, limit]
             ).map(Row.init)
         }
     }
@@ -95,12 +98,14 @@ public final class Outbox: Sendable {
         return try await database.read { db in
             let rows = try GRDB.Row.fetchAll(
                 db,
-                sql: "SELECT id, topic, seq, header, body, created_at FROM bus_outbox WHERE topic = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
+                sql:
+                    "SELECT id, topic, seq, header, body, created_at FROM bus_outbox WHERE topic = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
                 arguments: [topic, from, to, limit]
             ).map(Row.init)
             let first = try UInt64.fetchOne(db, sql: "SELECT MIN(seq) FROM bus_outbox WHERE topic = ?", arguments: [topic])
-            let latest = try UInt64.fetchOne(
-                db, sql: "SELECT last_seq FROM bus_outbox_sequence WHERE topic = ?", arguments: [topic]) ?? 0
+            let latest =
+                try UInt64.fetchOne(
+                    db, sql: "SELECT last_seq FROM bus_outbox_sequence WHERE topic = ?", arguments: [topic]) ?? 0
             return (rows, first, latest)
         }
     }

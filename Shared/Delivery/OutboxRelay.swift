@@ -30,9 +30,11 @@ public final class OutboxRelay: Service, Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
-        state = Mutex(RelayState(gate: ReplayGate(
-            requestsPerSecond: configuration.replayRequestsPerSecond, burst: configuration.replayBurst,
-            rowsPerSecond: configuration.replayRowsPerSecond, cooldown: configuration.replayRetryAfter / 2)))
+        state = Mutex(
+            RelayState(
+                gate: ReplayGate(
+                    requestsPerSecond: configuration.replayRequestsPerSecond, burst: configuration.replayBurst,
+                    rowsPerSecond: configuration.replayRowsPerSecond, cooldown: configuration.replayRetryAfter / 2)))
     }
 
     /// Another service's heartbeat came through the bus: its stream may ask for replays for a while.
@@ -102,7 +104,10 @@ public final class OutboxRelay: Service, Sendable {
                 // Remembered so a restart resends only what may not have gone out (consumers skip repeats).
                 try await outbox.setSentThrough(sentThrough)
             }
-            if var heartbeat = state.withLock({ state in defer { state.heartbeat = nil }; return state.heartbeat }) {
+            if var heartbeat = state.withLock({ state in
+                defer { state.heartbeat = nil }
+                return state.heartbeat
+            }) {
                 heartbeat.latestSeq.merge(sentLatest) { max($0, $1) }
                 publisher.publishControl(heartbeat, epoch: outbox.epoch)
             }
@@ -112,7 +117,8 @@ public final class OutboxRelay: Service, Sendable {
                 let unsent = try await outbox.unsent()
                 metrics.outboxDepth.record(unsent.count)
                 metrics.outboxOldestUnsentSeconds.record(unsent.oldestAgeSeconds)
-                let behind = unsent.count >= configuration.outboxAlarmRows
+                let behind =
+                    unsent.count >= configuration.outboxAlarmRows
                     || unsent.oldestAgeSeconds >= Double(configuration.outboxAlarmAge.components.seconds)
                 if behind != alarmRaised {
                     // Once per episode, not once a second: the gauges carry the detail in between.
@@ -120,7 +126,8 @@ public final class OutboxRelay: Service, Sendable {
                     let metadata: Logger.Metadata = ["unsent": "\(unsent.count)", "oldestSeconds": "\(Int(unsent.oldestAgeSeconds))"]
                     if behind {
                         metrics.outboxAlarms.increment()
-                        logger.warning("outbox backlog: committed events are waiting to be sent; the relay is not keeping up", metadata: metadata)
+                        logger.warning(
+                            "outbox backlog: committed events are waiting to be sent; the relay is not keeping up", metadata: metadata)
                     } else {
                         logger.notice("outbox backlog cleared", metadata: metadata)
                     }
@@ -158,20 +165,22 @@ public final class OutboxRelay: Service, Sendable {
             let oldestHeld = firstAvailable ?? (latest + 1)
             if request.fromSeq < oldestHeld && request.fromSeq <= latest {
                 // Part of the range was pruned: say so, then send what is left.
-                publisher.publishControl(BusReplayUnavailable(
-                    stream: outbox.stream, topic: request.topic, fromSeq: request.fromSeq, firstAvailableSeq: oldestHeld,
-                    requestedBy: request.requestedBy, resynchronisation: configuration.resynchronisation))
+                publisher.publishControl(
+                    BusReplayUnavailable(
+                        stream: outbox.stream, topic: request.topic, fromSeq: request.fromSeq, firstAvailableSeq: oldestHeld,
+                        requestedBy: request.requestedBy, resynchronisation: configuration.resynchronisation))
                 logger.warning(
                     "replay range no longer held",
                     metadata: [
                         "topic": "\(request.topic)", "from": "\(request.fromSeq)", "firstAvailable": "\(oldestHeld)",
-                        "requestedBy": "\(request.requestedBy)",
+                        "requestedBy": "\(request.requestedBy)"
                     ])
             }
             guard !rows.isEmpty else { continue }
-            publisher.publish(frames: try rows.map { row in
-                [Array(row.topic.utf8), try outbox.markedAsReplay(row.header), row.body]
-            })
+            publisher.publish(
+                frames: try rows.map { row in
+                    [Array(row.topic.utf8), try outbox.markedAsReplay(row.header), row.body]
+                })
             metrics.replaysServed.increment()
             metrics.replayedMessages.increment(by: Int64(rows.count))
             logger.debug(

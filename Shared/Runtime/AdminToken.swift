@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The bearer token admin endpoints require: `VECTIS_ADMIN_TOKEN`, or — for local runs — a token generated once
@@ -40,19 +40,24 @@ struct TokenFile {
     func resolve(_ env: Environment, dataDirectory: String) throws -> String {
         if let token = env[variable] {
             guard token.utf8.count >= Self.minimumLength else {
-                throw ConfigurationError(variable: variable, value: "(\(token.utf8.count) characters)", expected: "a token of 16 or more characters")
+                throw ConfigurationError(
+                    variable: variable, value: "(\(token.utf8.count) characters)", expected: "a token of 16 or more characters")
             }
             return token
         }
         if let file = env[variable + "_FILE"] {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8),
                 text.trimmingCharacters(in: .whitespacesAndNewlines).utf8.count >= Self.minimumLength
-            else { throw ConfigurationError(variable: variable + "_FILE", value: file, expected: "a readable file holding a token of 16 or more characters") }
+            else {
+                throw ConfigurationError(
+                    variable: variable + "_FILE", value: file, expected: "a readable file holding a token of 16 or more characters")
+            }
             return text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let path = "\(dataDirectory)/\(fileName)"
         if let token = try read(path) { return token }
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var bytes = [UInt8](repeating: 0, count: 24)
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
         let token = Data(bytes).base64EncodedString().replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "+", with: "-")
@@ -68,7 +73,8 @@ struct TokenFile {
         close(fd)
         defer { unlink(temporary) }
         guard written == line.utf8.count, synced else {
-            throw ConfigurationError(variable: variable, value: "(unset)", expected: "set, or \(dataDirectory) writable (writing \(fileName) failed)")
+            throw ConfigurationError(
+                variable: variable, value: "(unset)", expected: "set, or \(dataDirectory) writable (writing \(fileName) failed)")
         }
         if link(temporary, path) == 0 { return token }
         guard errno == EEXIST, let theirs = try read(path) else {

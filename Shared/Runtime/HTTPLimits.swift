@@ -34,9 +34,10 @@ public struct HTTPLimits: Sendable, Equatable {
         idleTimeout = .seconds(try Self.positive(env, "VECTIS_HTTP_IDLE_TIMEOUT_SECONDS", 60))
         headerTimeout = .seconds(try Self.positive(env, "VECTIS_HTTP_HEADER_TIMEOUT_SECONDS", 10))
         maxConnections = try Self.positive(env, "VECTIS_HTTP_MAX_CONNECTIONS", 256)
-        allowedHosts = Set(env.string("VECTIS_HTTP_ALLOWED_HOSTS", default: "").split(separator: ",").map {
-            $0.trimmingCharacters(in: .whitespaces).lowercased()
-        }.filter { !$0.isEmpty })
+        allowedHosts = Set(
+            env.string("VECTIS_HTTP_ALLOWED_HOSTS", default: "").split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            }.filter { !$0.isEmpty })
     }
 
     static func positive(_ env: Environment, _ name: String, _ defaultValue: Int) throws -> Int {
@@ -54,9 +55,10 @@ public struct HTTPLimits: Sendable, Equatable {
         let idle = TimeAmount.seconds(idleTimeout.components.seconds)
         let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
             maxHeaderFieldSize: maxHeaderBytes, maxHeaderListSize: maxHeaderBytes, maxHeaderFieldCount: 100)
-        return .http1(configuration: HTTP1Channel.Configuration(
-            additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: headerTimeout)], idleTimeout: idle,
-            httpDecoderConfiguration: decoder))
+        return .http1(
+            configuration: HTTP1Channel.Configuration(
+                additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: headerTimeout)], idleTimeout: idle,
+                httpDecoderConfiguration: decoder))
     }
 }
 
@@ -122,7 +124,8 @@ public struct HostAllowListResponder<Inner: HTTPResponder>: HTTPResponder {
         if ["/healthz", "/readyz", "/metrics"].contains(request.uri.path) { return try await inner.respond(to: request, context: context) }
         guard let authority = request.head.authority, Self.admits(authority, allowed) else {
             return Response.problem(
-                .misdirectedRequest, "This service does not answer to that host name; add it to VECTIS_HTTP_ALLOWED_HOSTS to publish it under it.")
+                .misdirectedRequest,
+                "This service does not answer to that host name; add it to VECTIS_HTTP_ALLOWED_HOSTS to publish it under it.")
         }
         return try await inner.respond(to: request, context: context)
     }

@@ -26,8 +26,9 @@ public struct HealthController<Context: RequestContext>: Sendable {
 
     public func addRoutes(to router: Router<Context>) {
         router.get("healthz") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"],
-                     body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok","service":"\#(service)"}"#)))
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok","service":"\#(service)"}"#)))
         }
         router.get("readyz") { _, _ in
             var results: [String] = []

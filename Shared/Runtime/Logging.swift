@@ -43,13 +43,15 @@ public struct JSONLineLogHandler: LogHandler {
             "ts": Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true)),
             "level": event.level.rawValue,
             "logger": label,
-            "msg": "\(event.message)",
+            "msg": "\(event.message)"
         ]
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         for (key, value) in merged where object[key] == nil {
             object[key] = Self.plain(value)
         }
-        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return
+        }
         data.append(0x0A)
         FileHandle.standardError.write(data)
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// At most `limit` requests in any `window`, per API key: Datto meters each key, so every request (retries

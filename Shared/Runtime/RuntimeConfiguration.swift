@@ -74,7 +74,8 @@ public struct RuntimeConfiguration: Sendable {
             try env.int("VECTIS_OUTBOX_MAX_AGE_HOURS", default: Int(delivery.outboxMaxAge.components.seconds) / 3600) * 3600)
         delivery.outboxMaxRows = try env.int("VECTIS_OUTBOX_MAX_ROWS", default: delivery.outboxMaxRows)
         delivery.outboxAlarmRows = try env.int("VECTIS_OUTBOX_ALARM_ROWS", default: delivery.outboxAlarmRows)
-        delivery.outboxAlarmAge = .seconds(try env.int("VECTIS_OUTBOX_ALARM_SECONDS", default: Int(delivery.outboxAlarmAge.components.seconds)))
+        delivery.outboxAlarmAge = .seconds(
+            try env.int("VECTIS_OUTBOX_ALARM_SECONDS", default: Int(delivery.outboxAlarmAge.components.seconds)))
         delivery.replayRequestsPerSecond = try env.double(
             "VECTIS_REPLAY_REQUESTS_PER_SECOND", default: delivery.replayRequestsPerSecond)
         self.init(
@@ -139,7 +140,9 @@ public struct RuntimeConfiguration: Sendable {
         }
         throw ConfigurationError(
             variable: "VECTIS_BUS_KEY_DIR", value: "(unset, and no <VECTIS_DATA_DIR>/bus-keys)",
-            expected: "set: the bus is authenticated (CURVE) by default — create keys with `vectis keys init --dir DIR`, or set VECTIS_BUS_INSECURE=1 for development only")
+            expected:
+                "set: the bus is authenticated (CURVE) by default — create keys with `vectis keys init --dir DIR`, or set VECTIS_BUS_INSECURE=1 for development only"
+        )
     }
 
     /// Whether `VECTIS_BUS_INSECURE` asks for the plain, unauthenticated bus (development only).

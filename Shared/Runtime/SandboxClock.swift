@@ -5,7 +5,7 @@ import Synchronization
 import VectisContracts
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// "Now" as the Datto sandbox has it, for local runs whose sandbox clock is moved on by hand (or runs a day a
@@ -21,7 +21,8 @@ public final class SandboxClock: Service, Sendable {
         guard let text = env["VECTIS_CLOCK_URL"] else { return nil }
         guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
             throw ConfigurationError(
-                variable: "VECTIS_CLOCK_URL", value: text, expected: "the Datto sandbox's state URL, e.g. http://127.0.0.1:9081/_sandbox/state")
+                variable: "VECTIS_CLOCK_URL", value: text,
+                expected: "the Datto sandbox's state URL, e.g. http://127.0.0.1:9081/_sandbox/state")
         }
         return url
     }
@@ -47,7 +48,10 @@ public final class SandboxClock: Service, Sendable {
                 } catch is CancellationError {
                     return
                 } catch {
-                    if !warned { logger.warning("cannot read the sandbox clock; keeping the last lead", metadata: ["url": "\(url)", "error": "\(error)"]) }
+                    if !warned {
+                        logger.warning(
+                            "cannot read the sandbox clock; keeping the last lead", metadata: ["url": "\(url)", "error": "\(error)"])
+                    }
                     warned = true
                 }
                 try? await Task.sleep(for: .milliseconds(250))

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Where the services' outbound calls (PSA APIs, the retry hook) may go.
@@ -40,7 +40,8 @@ public struct UpstreamPolicy: Sendable, Equatable {
     /// `base` (a checked base address) with `path` appended as path segments, and `query` as its query.
     public static func url(_ base: String, appending path: String, query: [URLQueryItem] = []) -> URL? {
         guard baseAddressProblem(base) == nil, var components = URLComponents(string: base) else { return nil }
-        let trimmed = components.percentEncodedPath.hasSuffix("/") ? String(components.percentEncodedPath.dropLast()) : components.percentEncodedPath
+        let trimmed =
+            components.percentEncodedPath.hasSuffix("/") ? String(components.percentEncodedPath.dropLast()) : components.percentEncodedPath
         let added = path.split(separator: "/", omittingEmptySubsequences: false).map {
             String($0).addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#"))) ?? ""
         }.joined(separator: "/")
@@ -60,7 +61,8 @@ public struct UpstreamPolicy: Sendable, Equatable {
         let addresses = Self.resolve(bare)
         if addresses.isEmpty { return "\(host) does not resolve" }
         if let inward = addresses.first(where: { !Self.isPublic($0) }) {
-            return "\(host) is a private address (\(inward)); calls stay off loopback and private networks unless VECTIS_ALLOW_PRIVATE_UPSTREAMS=1"
+            return
+                "\(host) is a private address (\(inward)); calls stay off loopback and private networks unless VECTIS_ALLOW_PRIVATE_UPSTREAMS=1"
         }
         return nil
     }
@@ -70,9 +72,9 @@ public struct UpstreamPolicy: Sendable, Equatable {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         #if canImport(Glibc)
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         #else
-        hints.ai_socktype = SOCK_STREAM
+            hints.ai_socktype = SOCK_STREAM
         #endif
         var list: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(host, nil, &hints, &list) == 0, let first = list else { return [] }
@@ -82,7 +84,8 @@ public struct UpstreamPolicy: Sendable, Equatable {
         while let entry = cursor {
             var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
             if let address = entry.pointee.ai_addr,
-                getnameinfo(address, entry.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
+                getnameinfo(address, entry.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0
+            {
                 result.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
             }
             cursor = entry.pointee.ai_next
@@ -132,7 +135,7 @@ public struct UpstreamPolicy: Sendable, Equatable {
             (0xC633_6400, 24),  // 198.51.100/24 documentation
             (0xCB00_7100, 24),  // 203.0.113/24 documentation
             (0xE000_0000, 4),  // multicast
-            (0xF000_0000, 4),  // reserved and broadcast
+            (0xF000_0000, 4)  // reserved and broadcast
         ]
         return !inward.contains { within($0.0, $0.1) }
     }
@@ -153,13 +156,15 @@ public enum UpstreamText {
         }
         for pattern in [
             #"(?i)\b(basic|bearer|digest|negotiate)\s+(?=[A-Za-z0-9+/=._~-]*[0-9+/=])[A-Za-z0-9+/=._~-]{8,}"#,
-            #"(?i)("?(authorization|password|secret|client_secret|privatekey|private_key|apiintegrationcode|access_token|refresh_token|api[-_]?key)"?\s*[:=]\s*)"?[^\s",;&}]+"?"#,
+            #"(?i)("?(authorization|password|secret|client_secret|privatekey|private_key|apiintegrationcode|access_token|refresh_token|api[-_]?key)"?\s*[:=]\s*)"?[^\s",;&}]+"?"#
         ] {
             result = result.replacingOccurrences(of: pattern, with: "$1 ***", options: .regularExpression)
         }
-        let printable = String(String.UnicodeScalarView(result.unicodeScalars.map {
-            $0.properties.generalCategory == .control ? " " : $0
-        }))
+        let printable = String(
+            String.UnicodeScalarView(
+                result.unicodeScalars.map {
+                    $0.properties.generalCategory == .control ? " " : $0
+                }))
         return printable.count > maxCharacters ? String(printable.prefix(maxCharacters)) + "…" : printable
     }
 }

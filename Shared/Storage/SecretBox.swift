@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Encrypts secrets at rest (AES-256-GCM). The key lives in a file only the service's user can read:

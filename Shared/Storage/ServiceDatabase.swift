@@ -32,14 +32,17 @@ public enum ServiceDatabase {
         } catch let error as DatabaseFileError {
             throw error
         } catch {
-            throw DatabaseFileError(path: path, problem: "cannot be opened or migrated (\(error)); check the file's owner and "
-                + "permissions, free disk space, or restore it from a backup")
+            throw DatabaseFileError(
+                path: path,
+                problem: "cannot be opened or migrated (\(error)); check the file's owner and "
+                    + "permissions, free disk space, or restore it from a backup")
         }
         // A damaged file is said at start, with what to do, rather than found by the first query that touches it.
         let verdict = (try? pool.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }) ?? ["could not be run"]
         guard verdict == ["ok"] else {
             throw DatabaseFileError(
-                path: path, problem: "is damaged (quick_check: \(verdict.joined(separator: "; ").prefix(300))); restore it from a backup, "
+                path: path,
+                problem: "is damaged (quick_check: \(verdict.joined(separator: "; ").prefix(300))); restore it from a backup, "
                     + "or move it away to start empty (a producer's events are then replayed, the collector re-polls)")
         }
         // The WAL and shared-memory files SQLite made beside it are the owner's only too.

@@ -1,7 +1,7 @@
 import CZeroMQ
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One message frame owned at a fixed heap address (`zmq_msg_t` must never be copied), for loops that move

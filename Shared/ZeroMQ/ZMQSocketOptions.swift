@@ -1,7 +1,7 @@
 import CZeroMQ
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Socket options the bus sets. Options apply to binds and connects made after they are set.

@@ -81,7 +81,7 @@ struct NightCountingTests {
     func arrivalOrder(seed: Int) throws {
         // Nights 1–2 fail, night 3 succeeds, nights 4–6 fail (two runs in night 5).
         let plan: [(hours: Double, succeeded: Bool)] = [
-            (0, false), (24, false), (48, true), (72, false), (96, false), (97, false), (120, false),
+            (0, false), (24, false), (48, true), (72, false), (96, false), (97, false), (120, false)
         ]
         var generator = SplitMix64(state: UInt64(seed))
         let ordered = try Self.summary(after: plan)
@@ -104,8 +104,9 @@ struct NightCountingTests {
                     deviceSerial: "S1", agentVolume: "v1", agentName: "FS01", customer: customer,
                     runAt: Self.start + step.hours * 3_600, rawStatus: step.succeeded ? "success" : "failure",
                     errorMessage: step.succeeded ? nil : "failed at \(step.hours)")
-                last = try BackupJobStore.record(
-                    run, tenant: "default", calendar: Self.utc, at: Self.start, db: db, outbox: outbox, correlationId: nil) ?? last
+                last =
+                    try BackupJobStore.record(
+                        run, tenant: "default", calendar: Self.utc, at: Self.start, db: db, outbox: outbox, correlationId: nil) ?? last
             }
             let agentId = StableID.agent(tenant: "default", deviceSerial: "S1", volume: "v1")
             return try #require(try AgentRunSummary.Stored.fetchOne(db, sql: AgentRunSummary.Stored.sql, arguments: [agentId])).summary

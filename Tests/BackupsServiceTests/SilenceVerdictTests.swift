@@ -16,28 +16,40 @@ struct SilenceVerdictTests {
     @Test("missed backup: within the window, quiet past it, failing past it, never backed up")
     func missed() {
         let w = Self.windows
-        #expect(SilenceCheck.missed(lastSuccess: Self.hoursAgo(20), lastRun: Self.hoursAgo(20), firstKnown: Self.hoursAgo(500), windows: w, now: Self.now)
-            == .off(.recovered))
-        #expect(SilenceCheck.missed(lastSuccess: Self.hoursAgo(30), lastRun: Self.hoursAgo(30), firstKnown: Self.hoursAgo(500), windows: w, now: Self.now)
-            == .on(since: Self.hoursAgo(30), lastGood: Self.hoursAgo(30), thresholdHours: 26))
+        #expect(
+            SilenceCheck.missed(
+                lastSuccess: Self.hoursAgo(20), lastRun: Self.hoursAgo(20), firstKnown: Self.hoursAgo(500), windows: w, now: Self.now)
+                == .off(.recovered))
+        #expect(
+            SilenceCheck.missed(
+                lastSuccess: Self.hoursAgo(30), lastRun: Self.hoursAgo(30), firstKnown: Self.hoursAgo(500), windows: w, now: Self.now)
+                == .on(since: Self.hoursAgo(30), lastGood: Self.hoursAgo(30), thresholdHours: 26))
         // Failed runs keep arriving: that is the failure alert's story, not silence.
-        #expect(SilenceCheck.missed(lastSuccess: Self.hoursAgo(30), lastRun: Self.hoursAgo(2), firstKnown: Self.hoursAgo(500), windows: w, now: Self.now)
-            == .off(.superseded))
+        #expect(
+            SilenceCheck.missed(
+                lastSuccess: Self.hoursAgo(30), lastRun: Self.hoursAgo(2), firstKnown: Self.hoursAgo(500), windows: w, now: Self.now)
+                == .off(.superseded))
         // Never backed up: a grace period from when it became known, then counted from then.
-        #expect(SilenceCheck.missed(lastSuccess: nil, lastRun: nil, firstKnown: Self.hoursAgo(40), windows: w, now: Self.now) == .off(.recovered))
-        #expect(SilenceCheck.missed(lastSuccess: nil, lastRun: nil, firstKnown: Self.hoursAgo(50), windows: w, now: Self.now)
-            == .on(since: Self.hoursAgo(50), lastGood: nil, thresholdHours: 48))
+        #expect(
+            SilenceCheck.missed(lastSuccess: nil, lastRun: nil, firstKnown: Self.hoursAgo(40), windows: w, now: Self.now)
+                == .off(.recovered))
+        #expect(
+            SilenceCheck.missed(lastSuccess: nil, lastRun: nil, firstKnown: Self.hoursAgo(50), windows: w, now: Self.now)
+                == .on(since: Self.hoursAgo(50), lastGood: nil, thresholdHours: 48))
         var off = w
         off.missedBackupHours = 0
-        #expect(SilenceCheck.missed(lastSuccess: nil, lastRun: nil, firstKnown: Self.hoursAgo(500), windows: off, now: Self.now) == .off(.checkOff))
+        #expect(
+            SilenceCheck.missed(lastSuccess: nil, lastRun: nil, firstKnown: Self.hoursAgo(500), windows: off, now: Self.now)
+                == .off(.checkOff))
     }
 
     @Test("appliance offline: hidden, no check-in time, late, on time")
     func offline() {
         #expect(SilenceCheck.offline(hidden: true, lastSeen: Self.hoursAgo(9), window: 1, asOf: Self.now) == .off(.removed))
         #expect(SilenceCheck.offline(hidden: false, lastSeen: nil, window: 1, asOf: Self.now) == .unknown)
-        #expect(SilenceCheck.offline(hidden: false, lastSeen: Self.hoursAgo(2), window: 1, asOf: Self.now)
-            == .on(since: Self.hoursAgo(2), lastGood: Self.hoursAgo(2), thresholdHours: 1))
+        #expect(
+            SilenceCheck.offline(hidden: false, lastSeen: Self.hoursAgo(2), window: 1, asOf: Self.now)
+                == .on(since: Self.hoursAgo(2), lastGood: Self.hoursAgo(2), thresholdHours: 1))
         #expect(SilenceCheck.offline(hidden: false, lastSeen: Self.hoursAgo(0.5), window: 1, asOf: Self.now) == .off(.recovered))
         #expect(SilenceCheck.offline(hidden: false, lastSeen: Self.hoursAgo(2), window: 0, asOf: Self.now) == .off(.checkOff))
     }
@@ -46,10 +58,13 @@ struct SilenceVerdictTests {
     func offsite() {
         let w = Self.windows
         #expect(SilenceCheck.offsite(latestOffsite: nil, lastSuccess: Self.hoursAgo(1), windows: w, now: Self.now) == .off(.checkOff))
-        #expect(SilenceCheck.offsite(latestOffsite: Self.hoursAgo(60), lastSuccess: Self.hoursAgo(1), windows: w, now: Self.now)
-            == .on(since: Self.hoursAgo(60), lastGood: Self.hoursAgo(60), thresholdHours: 48))
+        #expect(
+            SilenceCheck.offsite(latestOffsite: Self.hoursAgo(60), lastSuccess: Self.hoursAgo(1), windows: w, now: Self.now)
+                == .on(since: Self.hoursAgo(60), lastGood: Self.hoursAgo(60), thresholdHours: 48))
         // Nothing newer to send (the agent stopped backing up): backup-missed tells that story.
-        #expect(SilenceCheck.offsite(latestOffsite: Self.hoursAgo(60), lastSuccess: Self.hoursAgo(70), windows: w, now: Self.now) == .off(.recovered))
+        #expect(
+            SilenceCheck.offsite(latestOffsite: Self.hoursAgo(60), lastSuccess: Self.hoursAgo(70), windows: w, now: Self.now)
+                == .off(.recovered))
     }
 
     @Test("days count the day a condition started: 1 when raised, 2 a day later")
@@ -68,15 +83,19 @@ struct SilenceVerdictTests {
         try database.write { db in
             let known = Self.hoursAgo(500)
             try BackupJobStore.apply(
-                DattoDeviceSeen(serialNumber: "ON1", name: "Office", customer: customer, lastSeenAt: Self.hoursAgo(0.1), assetVolumes: ["quiet", "held"]),
+                DattoDeviceSeen(
+                    serialNumber: "ON1", name: "Office", customer: customer, lastSeenAt: Self.hoursAgo(0.1), assetVolumes: ["quiet", "held"]
+                ),
                 tenant: "default", at: Self.now, db: db)
             try BackupJobStore.apply(
-                DattoDeviceSeen(serialNumber: "OFF1", name: "Branch", customer: customer, lastSeenAt: Self.hoursAgo(5), assetVolumes: ["far"]),
+                DattoDeviceSeen(
+                    serialNumber: "OFF1", name: "Branch", customer: customer, lastSeenAt: Self.hoursAgo(5), assetVolumes: ["far"]),
                 tenant: "default", at: Self.now, db: db)
             for (serial, volume, paused) in [("ON1", "quiet", false), ("ON1", "held", true), ("OFF1", "far", false)] {
                 try BackupJobStore.apply(
-                    DattoAgentSeen(deviceSerial: serial, customer: customer, volume: volume, name: volume.uppercased(), isPaused: paused,
-                                   lastSnapshotAt: Self.hoursAgo(40)),
+                    DattoAgentSeen(
+                        deviceSerial: serial, customer: customer, volume: volume, name: volume.uppercased(), isPaused: paused,
+                        lastSnapshotAt: Self.hoursAgo(40)),
                     tenant: "default", at: known, db: db)
             }
             // The collector reported the agents now (their as-of time), having known them for 500 h.

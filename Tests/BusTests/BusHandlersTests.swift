@@ -4,13 +4,16 @@ import Testing
 import VectisBus
 import VectisContracts
 import VectisDelivery
-@testable import VectisRuntime
 import VectisStorage
 import VectisTestSupport
 
+@testable import VectisRuntime
+
 @Suite("A service's handlers are its subscriptions")
 struct BusHandlersTests {
-    @Test("subscriptions follow the handlers; a message with no handler, or of another type, fails its apply (dead letter) instead of passing in silence")
+    @Test(
+        "subscriptions follow the handlers; a message with no handler, or of another type, fails its apply (dead letter) instead of passing in silence"
+    )
     func unhandledIsNotSilent() throws {
         var handlers = BusHandlers()
         let applied = Flag(false)
@@ -33,9 +36,11 @@ struct BusHandlersTests {
         }
         try database.write { db in
             // The shard suffix on the wire topic is not part of the handler's key.
-            try handlers.apply(received(BackupJobRecorded.sample(7), topic: Shard.wireTopic(BackupJobRecorded.topic, tenant: "msp-b")), db, outbox)
+            try handlers.apply(
+                received(BackupJobRecorded.sample(7), topic: Shard.wireTopic(BackupJobRecorded.topic, tenant: "msp-b")), db, outbox)
             let run = BackupRunObserved(
-                deviceSerial: "S", agentVolume: "v", agentName: "a", customer: CustomerRef(key: "k", name: "n"), runAt: Date(), rawStatus: "success")
+                deviceSerial: "S", agentVolume: "v", agentName: "a", customer: CustomerRef(key: "k", name: "n"), runAt: Date(),
+                rawStatus: "success")
             #expect(throws: BusHandlers.NotHandled.self) { try handlers.apply(received(run, topic: BackupRunObserved.topic), db, outbox) }
             // A body that decoded as something else under a handled topic is refused too.
             #expect(throws: BusHandlers.NotHandled.self) { try handlers.apply(received(run, topic: BackupJobRecorded.topic), db, outbox) }

@@ -1,9 +1,9 @@
-import VectisTestSupport
 import Foundation
 import Testing
+import VectisTestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The foundation's acceptance tests: real `vectis-bus`, `vectis`, `vectis-probe` and Python processes.
@@ -49,7 +49,8 @@ struct BusProcessTests {
         var forwarded = 0
         for _ in 0..<50 {
             let metrics = try await bus.get("/metrics").body
-            forwarded = metrics.split(separator: "\n")
+            forwarded =
+                metrics.split(separator: "\n")
                 .first { $0.hasPrefix("vectis_bus_forward_messages_total ") }
                 .flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
             if forwarded >= count { break }

@@ -4,7 +4,7 @@ import VectisBus
 import VectisTestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `vectis-bus` as a process with its default security (CURVE, an allow-list with identities), attacked by

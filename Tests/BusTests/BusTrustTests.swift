@@ -13,26 +13,44 @@ import ZeroMQ
 struct BusTrustTests {
     /// Raw JSON bodies a peer could send; none may crash a service or move a cursor.
     static func hostileControlBodies(owner: String, reader: String, topic: String) -> [(topic: String, body: String)] {
-        let max63 = "9223372036854775807", max64 = "18446744073709551615", over63 = "9223372036854775808"
+        let max63 = "9223372036854775807"
+        let max64 = "18446744073709551615"
+        let over63 = "9223372036854775808"
         var bodies: [(String, String)] = []
         for first in ["0", "-1", max63, max64, over63, "1e300", "\"1\""] {
-            bodies.append((BusReplayUnavailable.topic, """
-                {"stream":"\(owner)","topic":"\(topic)","fromSeq":1,"firstAvailableSeq":\(first),"requestedBy":"\(reader)"}
-                """))
+            bodies.append(
+                (
+                    BusReplayUnavailable.topic,
+                    """
+                    {"stream":"\(owner)","topic":"\(topic)","fromSeq":1,"firstAvailableSeq":\(first),"requestedBy":"\(reader)"}
+                    """
+                ))
         }
         for (from, to) in [("0", "null"), ("-1", "null"), (max63, "null"), (over63, "null"), (max64, "null"), ("5", "3"), ("1", max64)] {
-            bodies.append((BusReplayRequested.topic, """
-                {"stream":"\(owner)","topic":"\(topic)","fromSeq":\(from),"toSeq":\(to),"requestedBy":"\(reader)","reason":"gap"}
-                """))
+            bodies.append(
+                (
+                    BusReplayRequested.topic,
+                    """
+                    {"stream":"\(owner)","topic":"\(topic)","fromSeq":\(from),"toSeq":\(to),"requestedBy":"\(reader)","reason":"gap"}
+                    """
+                ))
         }
         for latest in ["0", max63, max64, "-1"] {
-            bodies.append((ServiceHeartbeat.topic, """
-                {"service":"test","instance":"x","stream":"\(owner)","version":"1","uptimeSeconds":1,"latestSeq":{"\(topic)":\(latest)},"intervalSeconds":1}
-                """))
+            bodies.append(
+                (
+                    ServiceHeartbeat.topic,
+                    """
+                    {"service":"test","instance":"x","stream":"\(owner)","version":"1","uptimeSeconds":1,"latestSeq":{"\(topic)":\(latest)},"intervalSeconds":1}
+                    """
+                ))
         }
-        bodies.append((ServiceHeartbeat.topic, """
-            {"service":"test","instance":"x","stream":"\(owner)","version":"1","uptimeSeconds":1e999,"latestSeq":{},"intervalSeconds":-1}
-            """))
+        bodies.append(
+            (
+                ServiceHeartbeat.topic,
+                """
+                {"service":"test","instance":"x","stream":"\(owner)","version":"1","uptimeSeconds":1e999,"latestSeq":{},"intervalSeconds":-1}
+                """
+            ))
         return bodies
     }
 
@@ -60,14 +78,19 @@ struct BusTrustTests {
             var frames: [[[UInt8]]] = []
             for (controlTopic, body) in Self.hostileControlBodies(owner: owner.stream, reader: reader.stream, topic: topic) {
                 for stream in ["attacker/1", owner.stream] {
-                    frames.append(try codec.encode(
-                        topic: controlTopic, header: MessageHeader(schemaVersion: 1, stream: stream, seq: 0), body: Array(body.utf8)))
+                    frames.append(
+                        try codec.encode(
+                            topic: controlTopic, header: MessageHeader(schemaVersion: 1, stream: stream, seq: 0), body: Array(body.utf8)))
                 }
             }
             // A data message numbered past Int64.max, in the owner's name.
-            frames.append([Array(topic.utf8), Array("""
-                {"messageId":"6F1C1E0B-5B8E-4E0C-9F59-0B8B8E0F2D11","schemaVersion":1,"seq":18446744073709551615,"stream":"\(owner.stream)","tenant":"default","timestamp":"2026-11-29T04:03:57.123Z"}
-                """.utf8), try BusJSON.makeEncoder().encode(BackupJobRecorded.sample(99)).map { $0 }])
+            frames.append([
+                Array(topic.utf8),
+                Array(
+                    """
+                    {"messageId":"6F1C1E0B-5B8E-4E0C-9F59-0B8B8E0F2D11","schemaVersion":1,"seq":18446744073709551615,"stream":"\(owner.stream)","tenant":"default","timestamp":"2026-11-29T04:03:57.123Z"}
+                    """.utf8), try BusJSON.makeEncoder().encode(BackupJobRecorded.sample(99)).map { $0 }
+            ])
             for _ in 0..<3 { attacker.publish(frames: frames) }
             #expect(await eventually { reader.counter("vectis_bus_dropped_total{reason=\"invalid_value\"}") > 0 })
             try await Task.sleep(for: .milliseconds(500))

@@ -16,7 +16,9 @@ struct CurveTests {
         try await TestBus.with(curveSecretKey: server.secretKey, allowedClients: [service.publicKey: "backups"]) { bus in
             func configuration(_ keys: (publicKey: String, secretKey: String)?) -> BusConfiguration {
                 var configuration = bus.configuration
-                configuration.curve = keys.map { CurveClientKeys(serverPublicKey: server.publicKey, publicKey: $0.publicKey, secretKey: $0.secretKey) }
+                configuration.curve = keys.map {
+                    CurveClientKeys(serverPublicKey: server.publicKey, publicKey: $0.publicKey, secretKey: $0.secretKey)
+                }
                 return configuration
             }
             let context = try ZMQContext()
@@ -43,7 +45,8 @@ struct CurveTests {
             let plainPublisher = BusPublisher(
                 context: context, configuration: configuration(nil), stream: "plain/1", metrics: metrics, logger: TestBus.quietLogger)
             let strangerPublisher = BusPublisher(
-                context: context, configuration: configuration(stranger), stream: "stranger/1", metrics: metrics, logger: TestBus.quietLogger)
+                context: context, configuration: configuration(stranger), stream: "stranger/1", metrics: metrics,
+                logger: TestBus.quietLogger)
             for id in 1...20 {
                 plainPublisher.publish(BackupJobRecorded.sample(Int64(id)))
                 strangerPublisher.publish(BackupJobRecorded.sample(Int64(id)))
@@ -73,7 +76,8 @@ struct CurveTests {
         try await TestBus.with(curveSecretKey: server.secretKey, allowedClients: allowed) { bus in
             func configuration(_ keys: (publicKey: String, secretKey: String)) -> BusConfiguration {
                 var configuration = bus.configuration
-                configuration.curve = CurveClientKeys(serverPublicKey: server.publicKey, publicKey: keys.publicKey, secretKey: keys.secretKey)
+                configuration.curve = CurveClientKeys(
+                    serverPublicKey: server.publicKey, publicKey: keys.publicKey, secretKey: keys.secretKey)
                 return configuration
             }
             let context = try ZMQContext()
@@ -122,7 +126,8 @@ struct CurveTests {
                 let options = Tap.Options(
                     tapEndpoint: bus.endpoints.tap, publishEndpoint: bus.endpoints.publish, subscribeEndpoint: bus.endpoints.subscribe,
                     topicPrefixes: ["bus.probe."], count: 1, style: .json,
-                    curve: keys.map { CurveClientKeys(serverPublicKey: server.publicKey, publicKey: $0.publicKey, secretKey: $0.secretKey) })
+                    curve: keys.map { CurveClientKeys(serverPublicKey: server.publicKey, publicKey: $0.publicKey, secretKey: $0.secretKey) }
+                )
                 let status = Latch<String>()
                 // A refused tap keeps waiting for traffic that never comes; its thread is left to the process.
                 Thread { try? Tap(options: options).run(output: { _ in }, status: { status.set($0) }) }.start()

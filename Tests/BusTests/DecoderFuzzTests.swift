@@ -1,8 +1,8 @@
 import Foundation
 import Testing
-import VectisTestSupport
 import VectisBus
 import VectisContracts
+import VectisTestSupport
 
 /// Bounded fuzzing of everything that reads bytes off the bus: random frames, and valid messages with
 /// random damage. Nothing may crash; every input is either accepted or dropped with a reason.
@@ -30,7 +30,9 @@ struct DecoderFuzzTests {
             var frames: [[UInt8]]
             switch iteration % 4 {
             case 0:  // pure noise
-                frames = (0..<Int(random.next() % 5)).map { _ in (0..<Int(random.next() % 64)).map { _ in UInt8.random(in: 0...255, using: &random) } }
+                frames = (0..<Int(random.next() % 5)).map { _ in
+                    (0..<Int(random.next() % 64)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                }
             case 1:  // flip bytes in a valid message
                 frames = valid
                 let frame = Int(random.next() % 3)
@@ -72,7 +74,8 @@ struct DecoderFuzzTests {
         let bodies = BusTrustTests.hostileControlBodies(owner: "collector/a", reader: "backups/b", topic: "backup.run.observed@00")
         var accepted: [String] = []
         for (topic, body) in bodies {
-            let frames = try codec.encode(topic: topic, header: MessageHeader(schemaVersion: 1, stream: "collector/a", seq: 0), body: Array(body.utf8))
+            let frames = try codec.encode(
+                topic: topic, header: MessageHeader(schemaVersion: 1, stream: "collector/a", seq: 0), body: Array(body.utf8))
             guard case .success(let message) = codec.decode(frames: frames) else { continue }
             switch codec.decodeEvent(message) {
             case .failure(let reason): #expect([.invalidBody, .invalidValue].contains(reason))
@@ -84,7 +87,9 @@ struct DecoderFuzzTests {
         #expect(accepted.count == 4, "\(accepted)")
         #expect(accepted.allSatisfy { !$0.contains("18446744073709551615") && !$0.contains("9223372036854775808") })
         // A header numbered past Int64.max never decodes.
-        let header = Array(#"{"messageId":"6F1C1E0B-5B8E-4E0C-9F59-0B8B8E0F2D11","schemaVersion":1,"seq":18446744073709551615,"stream":"a/b","tenant":"default","timestamp":"2026-11-29T04:03:57.123Z"}"#.utf8)
+        let header = Array(
+            #"{"messageId":"6F1C1E0B-5B8E-4E0C-9F59-0B8B8E0F2D11","schemaVersion":1,"seq":18446744073709551615,"stream":"a/b","tenant":"default","timestamp":"2026-11-29T04:03:57.123Z"}"#
+                .utf8)
         guard case .failure(.invalidHeader) = codec.decode(frames: [Array("backup.job.recorded".utf8), header, Array("{}".utf8)]) else {
             Issue.record("a seq past Int64.max was accepted")
             return

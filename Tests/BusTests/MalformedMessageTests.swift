@@ -1,4 +1,3 @@
-import VectisTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -6,6 +5,7 @@ import Testing
 import VectisBus
 import VectisContracts
 import VectisRuntime
+import VectisTestSupport
 import ZeroMQ
 
 @Suite("Bad input on the bus")
@@ -16,7 +16,7 @@ struct MalformedMessageTests {
         let header = MessageHeader(schemaVersion: version, stream: "raw/peer", seq: UInt64(id))
         return [
             Array(BackupJobRecorded.topic.utf8), Array(try encoder.encode(header)),
-            Array(try encoder.encode(BackupJobRecorded.sample(id))),
+            Array(try encoder.encode(BackupJobRecorded.sample(id)))
         ]
     }
 

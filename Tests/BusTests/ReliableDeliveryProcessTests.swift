@@ -1,14 +1,14 @@
-import VectisTestSupport
 import Foundation
 import GRDB
 import Testing
+import VectisTestSupport
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reliable delivery's acceptance tests: real processes killed with SIGKILL, real SQLite files, a real bus.

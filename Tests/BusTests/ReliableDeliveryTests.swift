@@ -1,10 +1,10 @@
-import VectisTestSupport
 import Foundation
 import GRDB
 import Testing
 import VectisBus
 import VectisContracts
 import VectisDelivery
+import VectisTestSupport
 import ZeroMQ
 
 @Suite("Reliable delivery: outbox, exactly-once apply, replay")
@@ -68,10 +68,13 @@ struct ReliableDeliveryTests {
             // Asked again until served, as a consumer does: the owner serves a live requester, not twice in a moment.
             let servedBefore = owner.counter("vectis_bus_replays_served_total")
             for _ in 0..<50 {
-                reader.bus.connection.publisher.publishControl(BusReplayRequested(
-                    stream: owner.stream, topic: Shard.wireTopic(BackupJobRecorded.topic, tenant: "default"), fromSeq: 1,
-                    requestedBy: reader.stream, reason: .gap))
-                if await eventually(timeout: .milliseconds(400), { owner.counter("vectis_bus_replays_served_total") > servedBefore }) { break }
+                reader.bus.connection.publisher.publishControl(
+                    BusReplayRequested(
+                        stream: owner.stream, topic: Shard.wireTopic(BackupJobRecorded.topic, tenant: "default"), fromSeq: 1,
+                        requestedBy: reader.stream, reason: .gap))
+                if await eventually(timeout: .milliseconds(400), { owner.counter("vectis_bus_replays_served_total") > servedBefore }) {
+                    break
+                }
             }
             try await owner.publish(501...600)
             #expect(try await eventually { try reader.applied().filter { $0.stream == owner.stream }.count == 600 })
@@ -100,12 +103,14 @@ struct ReliableDeliveryTests {
             try peer.connect(testBus.endpoints.publish)
             let codec = BusFrameCodec()
             for _ in 0..<500 {
-                try peer.send(try codec.encode(
-                    BackupJobRecorded.sample(1), header: MessageHeader(schemaVersion: 1, stream: "raw/2", seq: 1)))
+                try peer.send(
+                    try codec.encode(
+                        BackupJobRecorded.sample(1), header: MessageHeader(schemaVersion: 1, stream: "raw/2", seq: 1)))
                 if try await eventually(timeout: .milliseconds(20), { try reader.applied().count == 1 }) { break }
             }
-            try peer.send(try codec.encode(
-                BackupJobRecorded.sample(4), header: MessageHeader(schemaVersion: 1, stream: "raw/2", seq: 4)))
+            try peer.send(
+                try codec.encode(
+                    BackupJobRecorded.sample(4), header: MessageHeader(schemaVersion: 1, stream: "raw/2", seq: 4)))
             let seen = await requests.wait { events in
                 events.contains { ($0.event as? BusReplayRequested)?.stream == "raw/2" }
             }
@@ -132,9 +137,10 @@ struct ReliableDeliveryTests {
             #expect(await owner.waitUntilReady())
             try await owner.publish(1...1_000)
             // Retention keeps the newest 100 sent rows.
-            #expect(try await eventually {
-                try owner.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bus_outbox") } == 100
-            })
+            #expect(
+                try await eventually {
+                    try owner.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bus_outbox") } == 100
+                })
 
             let reader = try ReliableNode(testBus, instance: "late", subscriptions: [.exact(BackupJobRecorded.topic)])
             #expect(await reader.waitUntilReady())
@@ -156,7 +162,10 @@ struct ReliableDeliveryTests {
         let started = ContinuousClock.now
         // Signalled waits whose timers are then cancelled used to leave a signal behind: count early returns.
         for _ in 0..<5 {
-            Task { try? await Task.sleep(for: .milliseconds(20)); wake.signal() }
+            Task {
+                try? await Task.sleep(for: .milliseconds(20))
+                wake.signal()
+            }
             await wake.wait(timeout: .seconds(5))
             let before = ContinuousClock.now
             await wake.wait(timeout: .milliseconds(200))
@@ -241,9 +250,10 @@ struct ReliableDeliveryTests {
             // the stream sending them.
             let publisher = noisy.bus.connection.publisher
             for index in 0..<2_000 {
-                publisher.publishControl(BusReplayRequested(
-                    stream: owner.stream, topic: topic, fromSeq: 1,
-                    requestedBy: index % 2 == 0 ? noisy.stream : "storm/\(index)", reason: .gap))
+                publisher.publishControl(
+                    BusReplayRequested(
+                        stream: owner.stream, topic: topic, fromSeq: 1,
+                        requestedBy: index % 2 == 0 ? noisy.stream : "storm/\(index)", reason: .gap))
             }
             #expect(await eventually { owner.counter("vectis_bus_control_rejected_total{reason=\"requester_mismatch\"}") == 1_000 })
             let resent = owner.counter("vectis_bus_replayed_messages_total")

@@ -1,16 +1,16 @@
-import VectisTestSupport
 import Foundation
+import GRDB
 import Hummingbird
 import HummingbirdTesting
 import Testing
 import VectisBus
-import GRDB
 import VectisDelivery
-import VectisStorage
 import VectisRuntime
+import VectisStorage
+import VectisTestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("Service runtime")
@@ -66,7 +66,7 @@ struct RuntimeTests {
             service: "alerts", defaultHTTPPort: 8084,
             environment: Environment.development([
                 "VECTIS_HTTP_PORT": "9000", "VECTIS_INSTANCE": "replica-2", "VECTIS_LOG_FORMAT": "json",
-                "VECTIS_BUS_SUBSCRIBE": "tcp://bus:5551", "VECTIS_LOG_LEVEL": "debug",
+                "VECTIS_BUS_SUBSCRIBE": "tcp://bus:5551", "VECTIS_LOG_LEVEL": "debug"
             ]))
         #expect(configured.httpPort == 9000)
         #expect(configured.stream == "alerts/replica-2")
@@ -75,11 +75,12 @@ struct RuntimeTests {
         #expect(configured.bus.subscribeEndpoint == "tcp://bus:5551")
     }
 
-    @Test("VECTIS_SHARD: i/n, or ordinal/n from a StatefulSet pod's name; anything else refused with the variable's name",
-          arguments: [
+    @Test(
+        "VECTIS_SHARD: i/n, or ordinal/n from a StatefulSet pod's name; anything else refused with the variable's name",
+        arguments: [
             ("2/3", "anything", 2, 3), ("ordinal/2", "backups-0", 1, 2), ("ordinal/2", "backups-1", 2, 2),
-            ("ordinal/4", "vectis-backups-3", 4, 4), ("1/1", "x", 1, 1),
-          ])
+            ("ordinal/4", "vectis-backups-3", 4, 4), ("1/1", "x", 1, 1)
+        ])
     func shards(text: String, hostname: String, index: Int, count: Int) throws {
         let shard = try RuntimeConfiguration(
             service: "backups", defaultHTTPPort: 8083, environment: Environment.development(["VECTIS_SHARD": text, "HOSTNAME": hostname])
@@ -87,13 +88,16 @@ struct RuntimeTests {
         #expect(shard?.index == index && shard?.count == count)
     }
 
-    @Test("VECTIS_SHARD values that name no replica are refused", arguments: [
-        ("0/2", "x"), ("3/2", "x"), ("ordinal/2", "backups-2"), ("ordinal/2", "backups"), ("1/65", "x"), ("a/b", "x"), ("1/2/3", "x"),
-    ])
+    @Test(
+        "VECTIS_SHARD values that name no replica are refused",
+        arguments: [
+            ("0/2", "x"), ("3/2", "x"), ("ordinal/2", "backups-2"), ("ordinal/2", "backups"), ("1/65", "x"), ("a/b", "x"), ("1/2/3", "x")
+        ])
     func badShards(text: String, hostname: String) {
         #expect(throws: ConfigurationError.self) {
             try RuntimeConfiguration(
-                service: "backups", defaultHTTPPort: 8083, environment: Environment.development(["VECTIS_SHARD": text, "HOSTNAME": hostname]))
+                service: "backups", defaultHTTPPort: 8083,
+                environment: Environment.development(["VECTIS_SHARD": text, "HOSTNAME": hostname]))
         }
     }
 
@@ -113,8 +117,10 @@ struct RuntimeTests {
         try BusKeyDirectory.create(at: keys)
         let configuration = try RuntimeConfiguration(
             service: "alerts", defaultHTTPPort: 8084, environment: Environment(["VECTIS_DATA_DIR": empty]))
-        #expect(configuration.bus.curve?.publicKey == (try? String(contentsOfFile: keys + "/alerts.public", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(
+            configuration.bus.curve?.publicKey
+                == (try? String(contentsOfFile: keys + "/alerts.public", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines))
         let attributes = try FileManager.default.attributesOfItem(atPath: keys + "/alerts.secret")
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         #expect((try FileManager.default.attributesOfItem(atPath: keys)[.posixPermissions] as? Int) == 0o700)

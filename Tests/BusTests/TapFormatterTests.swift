@@ -1,8 +1,8 @@
-import VectisTestSupport
 import Foundation
 import Testing
 import VectisCLI
 import VectisContracts
+import VectisTestSupport
 
 @Suite("vectis tap output")
 struct TapFormatterTests {
@@ -13,7 +13,8 @@ struct TapFormatterTests {
         return [Array(topic.utf8), Array(try encoder.encode(header)), Array(body.utf8)]
     }
 
-    let secretBody = #"{"publicKey":"pub-123","secretKey":"s3cr3t-value","settings":{"apiToken":"tok-value","psa":[{"privateKey":"pk-value","PASSWORD":"pw-value"}]}}"#
+    let secretBody =
+        #"{"publicKey":"pub-123","secretKey":"s3cr3t-value","settings":{"apiToken":"tok-value","psa":[{"privateKey":"pk-value","PASSWORD":"pw-value"}]}}"#
 
     @Test("JSON lines carry time, topic, stream, seq, header and body, with secret-named fields as ***")
     func jsonLine() throws {
@@ -63,7 +64,8 @@ struct TapFormatterTests {
 
     @Test("JSON mode shows a malformed message too (reason, frames, topic), never its body")
     func malformedInJSON() throws {
-        let line = try #require(TapFormatter(style: .json).format([Array("backup.job.recorded".utf8), Array("{not json".utf8), Array(secretBody.utf8)]))
+        let line = try #require(
+            TapFormatter(style: .json).format([Array("backup.job.recorded".utf8), Array("{not json".utf8), Array(secretBody.utf8)]))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         #expect(object["malformed"] as? String == "invalid_header")
         #expect(object["frames"] as? Int == 3)

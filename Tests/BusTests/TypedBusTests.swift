@@ -1,9 +1,9 @@
-import VectisTestSupport
 import Foundation
 import Testing
 import VectisBus
 import VectisContracts
 import VectisRuntime
+import VectisTestSupport
 import ZeroMQ
 
 @Suite("Typed publish and subscribe through vectis-bus")
@@ -55,10 +55,12 @@ struct TypedBusTests {
                 logger: TestBus.quietLogger)
             publisher.publish(topic: "backup.jobs.x", body: Array("{}".utf8))
             publisher.publish(topic: "backup.job.recordedx", body: Array("{}".utf8))
-            publisher.publish(AlertRaised(alert: AlertSnapshot(
-                alertId: "a", type: "backup-job-failure", severity: .high, state: .open,
-                subject: AlertSubject(customer: CustomerRef(key: "k", name: "n"), deviceSerial: "s"), occurrences: 1,
-                firstSeenAt: Date(), lastSeenAt: Date())))
+            publisher.publish(
+                AlertRaised(
+                    alert: AlertSnapshot(
+                        alertId: "a", type: "backup-job-failure", severity: .high, state: .open,
+                        subject: AlertSubject(customer: CustomerRef(key: "k", name: "n"), deviceSerial: "s"), occurrences: 1,
+                        firstSeenAt: Date(), lastSeenAt: Date())))
             publisher.publish(BackupJobRecorded.sample(1))
 
             let viaPrefix = await prefixedInbox.wait { $0.contains { $0.topic == BackupJobRecorded.topic } }

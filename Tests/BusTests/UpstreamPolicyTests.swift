@@ -4,14 +4,15 @@ import VectisRuntime
 
 @Suite("Outbound addresses and upstream text")
 struct UpstreamPolicyTests {
-    @Test("loopback, private, link-local, shared, ULA, mapped and unspecified addresses are not public; real ones are",
-          arguments: [
+    @Test(
+        "loopback, private, link-local, shared, ULA, mapped and unspecified addresses are not public; real ones are",
+        arguments: [
             ("127.0.0.1", false), ("127.8.9.1", false), ("10.1.2.3", false), ("172.16.0.1", false), ("172.31.255.255", false),
             ("192.168.1.1", false), ("169.254.169.254", false), ("100.64.0.1", false), ("0.0.0.0", false), ("255.255.255.255", false),
             ("224.0.0.1", false), ("::1", false), ("::", false), ("fd00::1", false), ("fe80::1%eth0", false), ("::ffff:127.0.0.1", false),
             ("::ffff:10.0.0.1", false), ("ff02::1", false), ("not-an-address", false),
-            ("8.8.8.8", true), ("172.32.0.1", true), ("100.128.0.1", true), ("2606:4700::1111", true), ("::ffff:1.1.1.1", true),
-          ])
+            ("8.8.8.8", true), ("172.32.0.1", true), ("100.128.0.1", true), ("2606:4700::1111", true), ("::ffff:1.1.1.1", true)
+        ])
     func publicAddresses(address: String, expected: Bool) {
         #expect(UpstreamPolicy.isPublic(address) == expected, "\(address)")
     }

@@ -1,4 +1,3 @@
-@testable import BusService
 import Foundation
 import Testing
 import VectisBus
@@ -6,6 +5,8 @@ import VectisContracts
 import VectisRuntime
 import VectisTestSupport
 import ZeroMQ
+
+@testable import BusService
 
 @Suite("The bus fails closed")
 struct ZAPFailureTests {

@@ -51,7 +51,8 @@ enum Samples {
         TicketOpened(ticket: ticket, summary: "Datto backup failing: ACME-DC01"),
         TicketNoted(ticket: ticket, note: "Failed again (night 3)"),
         TicketClosed(ticket: ticket, note: "Backups recovered"),
-        BackupRetryRequested(retryId: "r-1", deviceSerial: "A1B2C3D4E5F6", agentVolume: "vol-1", reason: "2 failed nights", requestedBy: "rule-1"),
+        BackupRetryRequested(
+            retryId: "r-1", deviceSerial: "A1B2C3D4E5F6", agentVolume: "vol-1", reason: "2 failed nights", requestedBy: "rule-1"),
         BackupRetryCompleted(
             retryId: "r-1", deviceSerial: "A1B2C3D4E5F6", agentVolume: "vol-1", outcome: .noHook,
             detail: "No retry hook configured; start the backup from the appliance.", repolled: true,
@@ -64,7 +65,7 @@ enum Samples {
             requestedBy: "backups/host-1", resynchronisation: "the next full poll re-announces every agent"),
         ServiceHeartbeat(
             service: "collector", instance: "host-1", stream: "collector/host-1", version: "0.1.0", uptimeSeconds: 12.5,
-            latestSeq: ["backup.run.observed": 42, "datto.device.seen": 7], intervalSeconds: 5),
+            latestSeq: ["backup.run.observed": 42, "datto.device.seen": 7], intervalSeconds: 5)
     ]
 }
 
@@ -144,7 +145,7 @@ struct HeaderCodecTests {
             MessageHeader(
                 schemaVersion: 3, stream: "backups/host-1", seq: 9_007_199_254_740_993, timestamp: Date(timeIntervalSince1970: 0),
                 tenant: "msp-ü", customerKey: "name:acme \"north\"\\ltd/\u{1}\n", correlationId: "poll-7", replay: true),
-            MessageHeader(schemaVersion: 1, stream: "x/y", seq: 0, timestamp: Samples.at, customerKey: "org:1", replay: false),
+            MessageHeader(schemaVersion: 1, stream: "x/y", seq: 0, timestamp: Samples.at, customerKey: "org:1", replay: false)
         ]
     }
 
@@ -174,10 +175,11 @@ struct HeaderCodecTests {
     @Test("what JSONDecoder refuses, the reader refuses too")
     func readerRejects() {
         let bad = [
-            "", "{}", "[]", "{not json", #"{"schemaVersion":"1","messageId":"6F1C1E0B-5B8E-4E0C-9F59-0B8B8E0F2D11","stream":"a","seq":1,"timestamp":"2026-01-01T00:00:00Z","tenant":"d"}"#,
+            "", "{}", "[]", "{not json",
+            #"{"schemaVersion":"1","messageId":"6F1C1E0B-5B8E-4E0C-9F59-0B8B8E0F2D11","stream":"a","seq":1,"timestamp":"2026-01-01T00:00:00Z","tenant":"d"}"#,
             #"{"schemaVersion":1,"messageId":"nope","stream":"a","seq":1,"timestamp":"2026-01-01T00:00:00Z","tenant":"d"}"#,
             #"{"schemaVersion":1,"messageId":"6F1C1E0B-5B8E-4E0C-9F59-0B8B8E0F2D11","stream":"a","seq":-1,"timestamp":"2026-01-01T00:00:00Z","tenant":"d"}"#,
-            #"{"schemaVersion":1,"messageId":"6F1C1E0B-5B8E-4E0C-9F59-0B8B8E0F2D11","stream":"a","seq":1,"timestamp":"2026-01-01T00:00:00Z"}"#,
+            #"{"schemaVersion":1,"messageId":"6F1C1E0B-5B8E-4E0C-9F59-0B8B8E0F2D11","stream":"a","seq":1,"timestamp":"2026-01-01T00:00:00Z"}"#
         ]
         for text in bad {
             #expect(throws: (any Error).self, "\(text)") { try MessageHeader(jsonBytes: Array(text.utf8)) }
@@ -191,7 +193,8 @@ struct StableIDTests {
     func stable() {
         #expect(StableID.customer(tenant: "default", key: "org:1") == StableID.customer(tenant: "default", key: "org:1"))
         #expect(StableID.customer(tenant: "default", key: "org:1") != StableID.customer(tenant: "msp-b", key: "org:1"))
-        #expect(StableID.agent(tenant: "t", deviceSerial: "ab", volume: "c") != StableID.agent(tenant: "t", deviceSerial: "a", volume: "bc"))
+        #expect(
+            StableID.agent(tenant: "t", deviceSerial: "ab", volume: "c") != StableID.agent(tenant: "t", deviceSerial: "a", volume: "bc"))
         #expect(StableID.customer(tenant: "default", key: "org:1").wholeMatch(of: /c_[0-9a-f]{16}/) != nil)
     }
 }

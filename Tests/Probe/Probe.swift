@@ -73,4 +73,3 @@ struct Subscribe: AsyncParsableCommand {
         await subscriber.close()
     }
 }
-

@@ -38,13 +38,14 @@ struct ServiceOptions: ParsableArguments {
         var migrator = DatabaseMigrator()
         DeliveryTables.register(in: &migrator)
         migrator.registerMigration("probe-v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE applied (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    stream TEXT NOT NULL, topic TEXT NOT NULL, seq INTEGER NOT NULL, volume TEXT NOT NULL,
-                    replay INTEGER NOT NULL
-                )
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE applied (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        stream TEXT NOT NULL, topic TEXT NOT NULL, seq INTEGER NOT NULL, volume TEXT NOT NULL,
+                        replay INTEGER NOT NULL
+                    )
+                    """)
         }
         return try ServiceDatabase.open(at: db, migrator: migrator)
     }
@@ -115,9 +116,10 @@ struct OutboxPublish: AsyncParsableCommand {
                 let size = min(batch, remaining)
                 try await database.write { db in
                     for _ in 0..<size {
-                        let seq = (try UInt64.fetchOne(
-                            db, sql: "SELECT last_seq FROM bus_outbox_sequence WHERE topic = ?",
-                            arguments: [Shard.wireTopic(BackupRunObserved.topic, tenant: "default")]) ?? 0) + 1
+                        let seq =
+                            (try UInt64.fetchOne(
+                                db, sql: "SELECT last_seq FROM bus_outbox_sequence WHERE topic = ?",
+                                arguments: [Shard.wireTopic(BackupRunObserved.topic, tenant: "default")]) ?? 0) + 1
                         try outbox.append(
                             BackupRunObserved(
                                 deviceSerial: "SERIAL1", agentVolume: "volume-\(seq)", agentName: "server",
@@ -134,8 +136,9 @@ struct OutboxPublish: AsyncParsableCommand {
                 }
             }
             let total = try await database.read { db in
-                try Int.fetchOne(db, sql: "SELECT last_seq FROM bus_outbox_sequence WHERE topic = ?",
-                                 arguments: [Shard.wireTopic(BackupRunObserved.topic, tenant: "default")]) ?? 0
+                try Int.fetchOne(
+                    db, sql: "SELECT last_seq FROM bus_outbox_sequence WHERE topic = ?",
+                    arguments: [Shard.wireTopic(BackupRunObserved.topic, tenant: "default")]) ?? 0
             }
             write("committed \(total)")
         }
@@ -163,8 +166,10 @@ struct Consume: AsyncParsableCommand {
             if delay > 0 { usleep(UInt32(delay)) }
             try db.execute(
                 sql: "INSERT INTO applied (stream, topic, seq, volume, replay) VALUES (?, ?, ?, ?, ?)",
-                arguments: [received.header.stream, Shard.baseTopic(received.topic), received.header.seq, run.agentVolume,
-                            received.header.replay == true])
+                arguments: [
+                    received.header.stream, Shard.baseTopic(received.topic), received.header.seq, run.agentVolume,
+                    received.header.replay == true
+                ])
         }
         let connection = bus.connection
         try await runService(options, bus: bus, metrics: metrics, logger: logger) {

@@ -15,20 +15,25 @@ struct AgentlessHubTests {
         try await CollectorHarness.with(fleet: fleet, pipeline: true) { harness in
             try await harness.configure()
             let backups = try #require(harness.backupsDatabase)
-            #expect(try await eventually {
-                (try? await DatabaseQueue(path: backups).read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM device") }) == 1
-            })
-            let customer = try #require(try await DatabaseQueue(path: backups).read { db in
-                try String.fetchOne(db, sql: "SELECT customer_id FROM device LIMIT 1")
-            })
-            let hub = try await HTTP.send("GET", harness.backupsURL! + "/v1/customers/\(customer)/backups", bearer: CollectorHarness.readToken)
+            #expect(
+                try await eventually {
+                    (try? await DatabaseQueue(path: backups).read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM device") }) == 1
+                })
+            let customer = try #require(
+                try await DatabaseQueue(path: backups).read { db in
+                    try String.fetchOne(db, sql: "SELECT customer_id FROM device LIMIT 1")
+                })
+            let hub = try await HTTP.send(
+                "GET", harness.backupsURL! + "/v1/customers/\(customer)/backups", bearer: CollectorHarness.readToken)
             #expect(hub.status == 200, "\(hub.body)")
             #expect((hub.json["agents"] as? [Any])?.isEmpty == true)
             #expect((hub.json["appliances"] as? [[String: Any]])?.count == 1)
-            let cli = try RunningProcess("vectis", ["hub", customer, "--backups-url", harness.backupsURL!, "--token", CollectorHarness.readToken])
+            let cli = try RunningProcess(
+                "vectis", ["hub", customer, "--backups-url", harness.backupsURL!, "--token", CollectorHarness.readToken])
             #expect(await cli.waitForExit() == 0, "\(cli.stderr)")
             #expect(cli.stdout.contains("No protected agents yet"), "\(cli.stdout)")
-            let unknown = try await HTTP.send("GET", harness.backupsURL! + "/v1/customers/c_0000000000000000/backups", bearer: CollectorHarness.readToken)
+            let unknown = try await HTTP.send(
+                "GET", harness.backupsURL! + "/v1/customers/c_0000000000000000/backups", bearer: CollectorHarness.readToken)
             #expect(unknown.status == 404)
         }
     }

@@ -56,9 +56,10 @@ struct AlertsTests {
             try await harness.sync()
             #expect(try await eventually { try await harness.alertList().first?["state"] as? String == "resolved" })
             #expect(try await harness.alertList().first?["resolvedReason"] as? String == "recovered")
-            #expect(try await eventually {
-                try observer.applied().filter { $0.stream.hasPrefix("alerts/") }.count >= 3
-            })
+            #expect(
+                try await eventually {
+                    try observer.applied().filter { $0.stream.hasPrefix("alerts/") }.count >= 3
+                })
             let topics = try await observer.database.read { db in
                 try String.fetchAll(db, sql: "SELECT topic FROM applied ORDER BY id")
             }
@@ -83,15 +84,19 @@ struct AlertsTests {
             let acknowledged = try await harness.alerts("/v1/alerts/\(first)/acknowledge", "POST", ["by": "tech@msp"], token: token)
             #expect(acknowledged.json["state"] as? String == "acknowledged")
             #expect(acknowledged.json["acknowledgedBy"] as? String == "tech@msp")
-            #expect(try await harness.alerts("/v1/alerts/\(first)/resolve", "POST", [:], token: token).json["state"] as? String == "resolved")
+            #expect(
+                try await harness.alerts("/v1/alerts/\(first)/resolve", "POST", [:], token: token).json["state"] as? String == "resolved")
             #expect(try await harness.alerts("/v1/alerts/\(first)/resolve", "POST", [:], token: token).status == 409)
 
             let forever = try await harness.alerts("/v1/mutes", "POST", ["agentId": open[1]["agentId"] as! String], token: token)
             #expect(forever.status == 400 && forever.body.contains("until is required"))
             let until = BusJSON.formatTimestamp(Date().addingTimeInterval(7 * 86_400))
             let muted = try await harness.alerts(
-                "/v1/mutes", "POST", ["scope": "customer", "customerId": open[1]["customerId"] as! String, "until": until,
-                                      "reason": "customer's server moving"], token: token)
+                "/v1/mutes", "POST",
+                [
+                    "scope": "customer", "customerId": open[1]["customerId"] as! String, "until": until,
+                    "reason": "customer's server moving"
+                ], token: token)
             #expect(muted.status == 201)
             #expect(try await harness.alerts("/v1/alerts/\(second)").json["state"] as? String == "muted")
 
@@ -99,9 +104,10 @@ struct AlertsTests {
             let before = try await harness.alerts("/v1/alerts/\(second)").json["occurrences"] as? Int ?? 0
             harness.sandbox.advanceClock(by: 24 * 3_600)
             try await harness.sync()
-            #expect(try await eventually {
-                try await harness.alerts("/v1/alerts/\(second)").json["occurrences"] as? Int == before + 1
-            })
+            #expect(
+                try await eventually {
+                    try await harness.alerts("/v1/alerts/\(second)").json["occurrences"] as? Int == before + 1
+                })
             #expect(try await harness.alerts("/v1/alerts/\(second)").json["state"] as? String == "muted")
         }
     }

@@ -1,12 +1,13 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Testing
 import VectisTestSupport
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Real headless Chromium (Debian's `chromium` + `chromium-driver`), driven over the W3C WebDriver protocol —
@@ -20,7 +21,8 @@ final class Browser: @unchecked Sendable {
     let screenshots: URL
 
     static var available: Bool {
-        FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver")
+            && FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
     }
 
     init(width: Int = 1280, height: Int = 900) async throws {
@@ -33,15 +35,22 @@ final class Browser: @unchecked Sendable {
             if !ready { try await Task.sleep(for: .milliseconds(100)) }
         }
         guard ready else { throw ProcessFailure("chromedriver did not start: \(driver.stdout) \(driver.stderr)") }
-        let created = try await Self.call("POST", base + "/session", [
-            "capabilities": ["alwaysMatch": [
-                "browserName": "chrome",
-                "goog:chromeOptions": [
-                    "binary": "/usr/bin/chromium",
-                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=\(width),\(height)"],
-                ],
-            ]],
-        ])
+        let created = try await Self.call(
+            "POST", base + "/session",
+            [
+                "capabilities": [
+                    "alwaysMatch": [
+                        "browserName": "chrome",
+                        "goog:chromeOptions": [
+                            "binary": "/usr/bin/chromium",
+                            "args": [
+                                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                "--window-size=\(width),\(height)"
+                            ]
+                        ]
+                    ]
+                ]
+            ])
         guard let session = (created["value"] as? [String: Any])?["sessionId"] as? String else {
             throw ProcessFailure("chromium did not start: \(created)")
         }
@@ -131,8 +140,9 @@ final class Browser: @unchecked Sendable {
             return value
         }
         func select(_ value: String) async throws {
-            _ = try await browser.execute("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'));",
-                                          [["element-6066-11e4-a52e-4f735466cecf": id], value])
+            _ = try await browser.execute(
+                "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'));",
+                [["element-6066-11e4-a52e-4f735466cecf": id], value])
         }
     }
 

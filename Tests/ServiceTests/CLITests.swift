@@ -50,7 +50,9 @@ struct RulesCLITests {
         }
     }
 
-    @Test("picklists before and after enabling, enable with secrets on stdin, map, live, list, history and tickets work against a running rules service; no secret is printed")
+    @Test(
+        "picklists before and after enabling, enable with secrets on stdin, map, live, list, history and tickets work against a running rules service; no secret is printed"
+    )
     func commands() async throws {
         try await CollectorHarness.with(fleet: RulesTests.fleet, pipeline: true) { harness in
             let connection = ["--url", harness.rulesURL!, "--token", CollectorHarness.token]
@@ -70,8 +72,9 @@ struct RulesCLITests {
             #expect(templates.output.contains("privateKey (secret)"))
 
             // Before enabling: the ids to put in --settings, by name (board 1's statuses, since the settings name it).
-            let before = try await vectis(["rules", "picklists", "--psa", "connectwise", "--settings", settingsJSON, "--secrets-stdin"],
-                                          input: secretsJSON)
+            let before = try await vectis(
+                ["rules", "picklists", "--psa", "connectwise", "--settings", settingsJSON, "--secrets-stdin"],
+                input: secretsJSON)
             #expect(before.status == 0, "\(before.output)")
             #expect(hasRow(before.output, "1", "Professional Services") && !before.output.contains("Old Projects"), "\(before.output)")
             #expect(hasRow(before.output, "20", "Closed"))
@@ -79,33 +82,42 @@ struct RulesCLITests {
             #expect(!before.output.contains(privateKey))
 
             let enabled = try await vectis(
-                ["rules", "enable", "datto-fails-2-nights-connectwise", "--settings", settingsJSON, "--secrets-stdin", "--dry-run-hours", "24",
-                 "--close-on-recovery"], input: secretsJSON)
+                [
+                    "rules", "enable", "datto-fails-2-nights-connectwise", "--settings", settingsJSON, "--secrets-stdin", "--dry-run-hours",
+                    "24",
+                    "--close-on-recovery"
+                ], input: secretsJSON)
             #expect(enabled.status == 0, "\(enabled.output)")
             let rule = try #require(enabled.output.firstMatch(of: /as (ru_\d+) \(dry run until/)?.1).description
             #expect(try await vectis(["rules", "picklists", rule]).output.contains("companies (4)"), "a saved rule's connection is used")
 
-            #expect(try await vectis(["rules", "map", "connectwise", "c_test", "250"]).output == "Mapped c_test to connectwise company 250.\n")
-            #expect(try await vectis(["rules", "list"]).output.contains("\(rule)  Datto backup fails 2+ nights in a row (ConnectWise)  threshold 2 nights, ticket, dry run"))
+            #expect(
+                try await vectis(["rules", "map", "connectwise", "c_test", "250"]).output == "Mapped c_test to connectwise company 250.\n")
+            #expect(
+                try await vectis(["rules", "list"]).output.contains(
+                    "\(rule)  Datto backup fails 2+ nights in a row (ConnectWise)  threshold 2 nights, ticket, dry run"))
             #expect(try await vectis(["rules", "live", rule]).output == "\(rule) is live.\n")
             #expect(try await !vectis(["rules", "list"]).output.contains("dry run"))
             let history = try await vectis(["rules", "history", rule]).output
             #expect(history.contains("rule-created") && history.contains("dry run ended: live"), "\(history)")
 
             // Rotate the private key in place (from stdin) and raise the threshold.
-            let updated = try await vectis(["rules", "update", rule, "--secrets-stdin", "--threshold-nights", "3"],
-                                           input: #"{"privateKey": "rotated-in-the-cli"}"#)
+            let updated = try await vectis(
+                ["rules", "update", rule, "--secrets-stdin", "--threshold-nights", "3"],
+                input: #"{"privateKey": "rotated-in-the-cli"}"#)
             #expect(updated.output == "Updated \(rule) (Datto backup fails 2+ nights in a row (ConnectWise)).\n", "\(updated.output)")
             let rotated = try await vectis(["rules", "history", rule]).output
-            #expect(rotated.contains("secrets replaced: privateKey; threshold 2 → 3") && !rotated.contains("rotated-in-the-cli"), "\(rotated)")
+            #expect(
+                rotated.contains("secrets replaced: privateKey; threshold 2 → 3") && !rotated.contains("rotated-in-the-cli"), "\(rotated)")
             #expect(try await vectis(["rules", "update", rule]).status != 0, "nothing to change is refused")
             #expect(try await vectis(["tickets"]).output == "No tickets.\n")
 
             // Refusals say why and exit non-zero.
             let neither = try await vectis(["rules", "picklists"])
             #expect(neither.status != 0 && neither.output.contains("Give a rule id, or --psa with --settings."))
-            let wrong = try await vectis(["rules", "picklists", "--psa", "connectwise", "--settings", settingsJSON, "--secrets-stdin"],
-                                         input: #"{"privateKey": "not-the-key", "clientId": "x"}"#)
+            let wrong = try await vectis(
+                ["rules", "picklists", "--psa", "connectwise", "--settings", settingsJSON, "--secrets-stdin"],
+                input: #"{"privateKey": "not-the-key", "clientId": "x"}"#)
             #expect(wrong.status != 0 && wrong.output.contains("The PSA answered: HTTP 401"), "\(wrong.output)")
         }
     }

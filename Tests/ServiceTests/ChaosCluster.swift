@@ -3,11 +3,11 @@ import VectisBus
 import VectisTestSupport
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The whole system as processes on loopback — the bus and the five services — that a test can SIGKILL and
@@ -21,7 +21,7 @@ actor ChaosCluster {
     static let counterNames = [
         "vectis_bus_applied_total", "vectis_bus_duplicates_skipped_total", "vectis_bus_gaps_detected_total",
         "vectis_bus_replays_requested_total", "vectis_bus_replays_served_total", "vectis_bus_replayed_messages_total",
-        "vectis_bus_replay_unavailable_total", "vectis_bus_apply_failures_total", "vectis_bus_dropped_total",
+        "vectis_bus_replay_unavailable_total", "vectis_bus_apply_failures_total", "vectis_bus_dropped_total"
     ]
 
     private(set) var bus: BusProcess
@@ -52,7 +52,7 @@ actor ChaosCluster {
             "VECTIS_BUS_INSECURE": "0", "VECTIS_BUS_KEY_DIR": keys,
             "VECTIS_DATTO_BASE_URL_US": dattoURL, "VECTIS_DATTO_POLL_INTERVAL_SECONDS": "2",
             // The sandbox is ours: lift the per-key budget so a 200-device sync takes seconds, not minutes.
-            "VECTIS_DATTO_REQUESTS_PER_MINUTE": "100000", "VECTIS_PSA_TIMEOUT_SECONDS": "5",
+            "VECTIS_DATTO_REQUESTS_PER_MINUTE": "100000", "VECTIS_PSA_TIMEOUT_SECONDS": "5"
         ]
         for part in Part.allCases where part != .bus { try start(part) }
     }

@@ -5,7 +5,7 @@ import VectisContracts
 import VectisTestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How long and how hard the chaos run goes. CI runs the bounded default; `make chaos` runs a long one.
@@ -47,13 +47,16 @@ struct ChaosTests {
         print("chaos: seed \(plan.seed) (VECTIS_CHAOS_SEED=\(plan.seed) repeats it), \(plan.rounds) rounds")
         var random = ChaosRandom(state: plan.seed)
 
-        let dattoPort = try freePort(), psaPort = try freePort()
-        let datto = try RunningProcess("vectis-sandbox", [
-            "datto", "--port", "\(dattoPort)", "--customers", "20", "--devices-per-customer", "\(Self.devices / 20)",
-            "--agents-per-device", "\(Self.agentsPerDevice)", "--shares-per-device", "0", "--history-length", "\(Self.historyLength)",
-            "--agents-without-backups-every", "0", "--unassigned-devices", "0", "--failing-agents", "\(plan.failingAtStart)",
-            "--failing-nights", "2",
-        ])
+        let dattoPort = try freePort()
+        let psaPort = try freePort()
+        let datto = try RunningProcess(
+            "vectis-sandbox",
+            [
+                "datto", "--port", "\(dattoPort)", "--customers", "20", "--devices-per-customer", "\(Self.devices / 20)",
+                "--agents-per-device", "\(Self.agentsPerDevice)", "--shares-per-device", "0", "--history-length", "\(Self.historyLength)",
+                "--agents-without-backups-every", "0", "--unassigned-devices", "0", "--failing-agents", "\(plan.failingAtStart)",
+                "--failing-nights", "2"
+            ])
         try await datto.waitForOutput("Server started and listening")
         let psa = try RunningProcess("vectis-sandbox", ["psa", "--port", "\(psaPort)"])
         try await psa.waitForOutput("Server started and listening")
@@ -66,18 +69,26 @@ struct ChaosTests {
         let token = ChaosCluster.token
 
         // A ConnectWise rule that closes tickets on recovery, live at once (no dry run).
-        let credentials = (company: "vectis", publicKey: "cw-public", privateKey: "cw-private-9f2c", clientId: "6c1b4e2a-0d7f-4f1e-9a51-0c5e7d2f3b11")
-        let rule = try await HTTP.send("POST", rulesURL + "/v1/rules", [
-            "templateId": "datto-fails-2-nights-connectwise", "dryRunHours": 0, "closeOnRecovery": true,
-            "settings": ["site": psaURL + "/cw", "companyId": credentials.company, "publicKey": credentials.publicKey,
-                         "boardId": 1, "closedStatusId": 20],
-            "secrets": ["privateKey": credentials.privateKey, "clientId": credentials.clientId],
-        ], bearer: token)
+        let credentials = (
+            company: "vectis", publicKey: "cw-public", privateKey: "cw-private-9f2c", clientId: "6c1b4e2a-0d7f-4f1e-9a51-0c5e7d2f3b11"
+        )
+        let rule = try await HTTP.send(
+            "POST", rulesURL + "/v1/rules",
+            [
+                "templateId": "datto-fails-2-nights-connectwise", "dryRunHours": 0, "closeOnRecovery": true,
+                "settings": [
+                    "site": psaURL + "/cw", "companyId": credentials.company, "publicKey": credentials.publicKey,
+                    "boardId": 1, "closedStatusId": 20
+                ],
+                "secrets": ["privateKey": credentials.privateKey, "clientId": credentials.clientId]
+            ], bearer: token)
         #expect(rule.status == 201, "\(rule.body)")
 
-        let configured = try await HTTP.send("PUT", await cluster.url(.collector) + "/v1/integrations/datto", [
-            "publicKey": "sandbox-public-key", "secretKey": "sandbox-secret-7c4f1e9a2b", "region": "us",
-        ], bearer: token)
+        let configured = try await HTTP.send(
+            "PUT", await cluster.url(.collector) + "/v1/integrations/datto",
+            [
+                "publicKey": "sandbox-public-key", "secretKey": "sandbox-secret-7c4f1e9a2b", "region": "us"
+            ], bearer: token)
         #expect([200, 201].contains(configured.status), "\(configured.body)")
 
         var expectation = ChaosExpectation()
@@ -95,7 +106,8 @@ struct ChaosTests {
         }
         #expect(customers.count == 20)
         for (index, customer) in customers.enumerated() {
-            let mapped = try await HTTP.send("PUT", rulesURL + "/v1/psa-mappings/connectwise/\(customer)", ["companyId": "\(1_000 + index)"], bearer: token)
+            let mapped = try await HTTP.send(
+                "PUT", rulesURL + "/v1/psa-mappings/connectwise/\(customer)", ["companyId": "\(1_000 + index)"], bearer: token)
             #expect(mapped.status == 200, "\(mapped.body)")
             expectation.companies[customer] = 1_000 + index
         }
@@ -120,13 +132,15 @@ struct ChaosTests {
         }
 
         await cluster.collectFinalCounters()
-        let kills = await cluster.kills, counters = await cluster.counters
+        let kills = await cluster.kills
+        let counters = await cluster.counters
         var report = "chaos report (seed \(plan.seed)): \(schedule.count) kills in \(plan.rounds + 1) phases\n"
         for part in ChaosCluster.Part.allCases {
             let values = counters[part] ?? [:]
             report += "  \(part.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) killed \(kills[part] ?? 0)×"
             if part != .bus {
-                report += "  applied \(Int(values["vectis_bus_applied_total"] ?? 0))"
+                report +=
+                    "  applied \(Int(values["vectis_bus_applied_total"] ?? 0))"
                     + "  duplicates skipped \(Int(values["vectis_bus_duplicates_skipped_total"] ?? 0))"
                     + "  gaps \(Int(values["vectis_bus_gaps_detected_total"] ?? 0))"
                     + "  replays requested \(Int(values["vectis_bus_replays_requested_total"] ?? 0))"
@@ -138,7 +152,8 @@ struct ChaosTests {
             report += "\n"
         }
         report += "  incarnations killed before their counters could be read: \(await cluster.unreadIncarnations)\n"
-        report += "  backup runs \(expectation.runs.count), alerts open \(expectation.latest.values.filter(\.currentlyFailing).count),"
+        report +=
+            "  backup runs \(expectation.runs.count), alerts open \(expectation.latest.values.filter(\.currentlyFailing).count),"
             + " tickets \(expectation.ticketed.count) (closed on recovery \(expectation.recovered.count))\n"
         report += "  schedule: \(schedule.joined(separator: " "))"
         print(report)
@@ -183,14 +198,17 @@ struct ChaosTests {
         let sync = try await HTTP.send("POST", await cluster.url(.collector) + "/v1/integrations/datto/sync", bearer: ChaosCluster.token)
         #expect(sync.status == 202, "\(sync.body)")
         let database = try DatabaseQueue(path: await cluster.dataDirectory + "/backups.sqlite")
-        let alertsURL = await cluster.url(.alerts), assetsURL = await cluster.url(.assets)
+        let alertsURL = await cluster.url(.alerts)
+        let assetsURL = await cluster.url(.assets)
         func observed() async throws -> ChaosObservation {
             var observation = ChaosObservation()
             observation.rows = try await database.read { db in
-                try Row.fetchAll(db, sql: "SELECT device_serial, agent_volume, run_at, status, agent_id, agent_name, customer_id FROM backup_jobs")
+                try Row.fetchAll(
+                    db, sql: "SELECT device_serial, agent_volume, run_at, status, agent_id, agent_name, customer_id FROM backup_jobs")
             }.map { row in
-                TruthRun(agent: "\(row["device_serial"] as String)/\(row["agent_volume"] as String)",
-                         epoch: Int((row["run_at"] as Double).rounded()), succeeded: (row["status"] as String) == "success")
+                TruthRun(
+                    agent: "\(row["device_serial"] as String)/\(row["agent_volume"] as String)",
+                    epoch: Int((row["run_at"] as Double).rounded()), succeeded: (row["status"] as String) == "success")
             }
             observation.names = try await database.read { db in
                 try Row.fetchAll(db, sql: "SELECT DISTINCT device_serial, agent_volume, agent_id, agent_name, customer_id FROM backup_jobs")
@@ -201,7 +219,9 @@ struct ChaosTests {
             var cursor: String?
             repeat {
                 let page = try await HTTP.send(
-                    "GET", alertsURL + "/v1/alerts?state=open&limit=500" + (cursor.map { "&cursor=\($0)" } ?? ""), bearer: ChaosCluster.token).json
+                    "GET", alertsURL + "/v1/alerts?state=open&limit=500" + (cursor.map { "&cursor=\($0)" } ?? ""),
+                    bearer: ChaosCluster.token
+                ).json
                 for alert in page["alerts"] as? [[String: Any]] ?? [] {
                     observation.openAlerts.append(alert["agentId"] as? String ?? "")
                 }
@@ -210,11 +230,16 @@ struct ChaosTests {
             let tickets = try JSONSerialization.jsonObject(with: Data(try await HTTP.send("GET", psaURL + "/_sandbox/tickets").body.utf8))
             for ticket in tickets as? [[String: Any]] ?? [] {
                 let summary = ticket["summary"] as? String ?? ""
-                observation.tickets.append((company: ticket["companyId"] as? Int ?? 0,
-                                            agentName: String(summary.split(separator: ":").last ?? "").trimmingCharacters(in: .whitespaces),
-                                            closed: ticket["closed"] as? Bool ?? false))
+                observation.tickets.append(
+                    (
+                        company: ticket["companyId"] as? Int ?? 0,
+                        agentName: String(summary.split(separator: ":").last ?? "").trimmingCharacters(in: .whitespaces),
+                        closed: ticket["closed"] as? Bool ?? false
+                    ))
             }
-            let customers = try await HTTP.send("GET", assetsURL + "/v1/customers", bearer: ChaosCluster.token).json["customers"] as? [[String: Any]] ?? []
+            let customers =
+                try await HTTP.send("GET", assetsURL + "/v1/customers", bearer: ChaosCluster.token).json["customers"] as? [[String: Any]]
+                ?? []
             observation.assetCounts = customers.reduce(into: (0, 0, 0)) { sum, customer in
                 sum.0 += customer["devices"] as? Int ?? 0
                 sum.1 += customer["agents"] as? Int ?? 0
@@ -234,7 +259,9 @@ struct ChaosTests {
         // Let anything still in flight land, then look once more: nothing may arrive late or twice.
         try await Task.sleep(for: .seconds(2))
         last = try await observed()
-        #expect(settled, """
+        #expect(
+            settled,
+            """
             \(label): rows \(last.rows.count)/\(expected.runs.count), open alerts \(last.openAlerts.count)/\(failing.count), \
             tickets \(last.tickets.count)/\(expected.ticketed.count), closed \(last.tickets.filter(\.closed).count)/\(expected.recovered.count), \
             assets \(last.assetCounts)
@@ -250,14 +277,18 @@ struct ChaosTests {
         }.sorted()
         let tickets = last.tickets.map { "\($0.company)/\($0.agentName)/\($0.closed ? "closed" : "open")" }.sorted()
         #expect(tickets == expectedTickets, "\(label): PSA tickets differ")
-        #expect(last.assetCounts == (Self.devices, Self.devices * Self.agentsPerDevice, failing.count),
-                "\(label): assets shows \(last.assetCounts)")
+        #expect(
+            last.assetCounts == (Self.devices, Self.devices * Self.agentsPerDevice, failing.count),
+            "\(label): assets shows \(last.assetCounts)")
     }
 }
 
 /// What the sandbox's history implies the system must show.
 struct ChaosExpectation {
-    struct AgentState { var currentlyFailing: Bool; var failedInARow: Int }
+    struct AgentState {
+        var currentlyFailing: Bool
+        var failedInARow: Int
+    }
     /// Every run the sandbox has shown at any point (its window is the last 10 per agent).
     var runs: Set<TruthRun> = []
     var latest: [String: AgentState] = [:]

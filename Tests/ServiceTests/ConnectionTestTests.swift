@@ -16,7 +16,8 @@ struct ConnectionTestTests {
             #expect(result.json["ok"] as? Bool == true)
             // Keys submitted with the request are tested without saving them.
             let unsaved = try await harness.request(
-                "POST", "/v1/integrations/datto/test", ["publicKey": CollectorHarness.key.publicKey, "secretKey": CollectorHarness.key.secretKey, "region": "us"])
+                "POST", "/v1/integrations/datto/test",
+                ["publicKey": CollectorHarness.key.publicKey, "secretKey": CollectorHarness.key.secretKey, "region": "us"])
             #expect(unsaved.json["ok"] as? Bool == true)
         }
     }
@@ -27,9 +28,11 @@ struct ConnectionTestTests {
             try await harness.configure()
             let cases: [([String: Any], String)] = [
                 (["secretKey": "not-the-secret"], "Public key / secret key pair is wrong. Rotate from the Partner Portal and re-enter."),
-                (["publicKey": "sandbox-noscope-key", "secretKey": "sandbox-secret-noscope-5d3a"],
-                 "The key lacks the BCDR API scope. Datto may require a support ticket to add it."),
-                (["region": "eu"], "Region is wrong for this partner account. Try the other region."),
+                (
+                    ["publicKey": "sandbox-noscope-key", "secretKey": "sandbox-secret-noscope-5d3a"],
+                    "The key lacks the BCDR API scope. Datto may require a support ticket to add it."
+                ),
+                (["region": "eu"], "Region is wrong for this partner account. Try the other region.")
             ]
             for (body, message) in cases {
                 let result = try await harness.request("POST", "/v1/integrations/datto/test", body)
@@ -42,7 +45,10 @@ struct ConnectionTestTests {
 
     @Test("every fault the sandbox can inject gets its own clear message, and the service stays up")
     func faults() async throws {
-        try await CollectorHarness.with(configure: { $0.requestTimeout = .seconds(1); $0.maxResponseBytes = 1 << 20 }) { harness in
+        try await CollectorHarness.with(configure: {
+            $0.requestTimeout = .seconds(1)
+            $0.maxResponseBytes = 1 << 20
+        }) { harness in
             try await harness.configure()
             let cases: [(SandboxFault, String)] = [
                 (SandboxFault(fault: .unauthorized), "Public key / secret key pair is wrong."),
@@ -53,11 +59,14 @@ struct ConnectionTestTests {
                 (SandboxFault(fault: .malformed), "Datto's response to /bcdr/device is not the JSON expected"),
                 (SandboxFault(fault: .truncated), "Datto's response to /bcdr/device is not the JSON expected"),
                 (SandboxFault(fault: .slow, count: 5, delayMilliseconds: 2_500), "Datto did not answer /bcdr/device within 1 s."),
-                (SandboxFault(fault: .huge, bytes: 8 << 20), "Datto's response to /bcdr/device is larger than 1 MiB; it was cut off and not read"),
+                (
+                    SandboxFault(fault: .huge, bytes: 8 << 20),
+                    "Datto's response to /bcdr/device is larger than 1 MiB; it was cut off and not read"
+                ),
                 (SandboxFault(fault: .empty), "Datto's response to /bcdr/device is not the JSON expected"),
                 (SandboxFault(fault: .wrongShape), "Datto's response to /bcdr/device is not the JSON expected"),
                 (SandboxFault(fault: .proxyError, count: 5), "Datto answered 502 on /bcdr/device through 3 attempts"),
-                (SandboxFault(fault: .serverError, count: 5), "Datto answered 500 on /bcdr/device through 3 attempts"),
+                (SandboxFault(fault: .serverError, count: 5), "Datto answered 500 on /bcdr/device through 3 attempts")
             ]
             for (fault, message) in cases {
                 harness.queueFault(fault)
@@ -91,11 +100,14 @@ struct ConnectionTestTests {
         }) { harness in
             let refused = try await harness.request(
                 "POST", "/v1/integrations/datto/test", ["publicKey": "a", "secretKey": "b", "region": "eu"])
-            #expect((refused.json["message"] as? String)?.hasPrefix("Cannot reach Datto at 127.0.0.1 (connection refused) for /bcdr/device.") == true,
-                    "\(refused.body)")
+            #expect(
+                (refused.json["message"] as? String)?.hasPrefix("Cannot reach Datto at 127.0.0.1 (connection refused) for /bcdr/device.")
+                    == true,
+                "\(refused.body)")
             let unknown = try await harness.request(
                 "POST", "/v1/integrations/datto/test", ["publicKey": "a", "secretKey": "b", "region": "us"])
-            #expect((unknown.json["message"] as? String)?.hasPrefix("Cannot reach Datto at no-such-host.invalid") == true, "\(unknown.body)")
+            #expect(
+                (unknown.json["message"] as? String)?.hasPrefix("Cannot reach Datto at no-such-host.invalid") == true, "\(unknown.body)")
         }
     }
 

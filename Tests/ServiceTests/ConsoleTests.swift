@@ -34,7 +34,9 @@ struct ConsoleTests {
     static let fleet = FleetConfiguration(
         customers: 2, devicesPerCustomer: 1, agentsPerDevice: 3, sharesPerDevice: 1, failingAgents: 1, unassignedDevices: 0)
 
-    @Test("sign in; Integrations shows the guide's 401 text for a wrong key and the Connected line for the right one; Save syncs; a customer's hub shows every agent's card and the 10 most recent runs as the API has them")
+    @Test(
+        "sign in; Integrations shows the guide's 401 text for a wrong key and the Connected line for the right one; Save syncs; a customer's hub shows every agent's card and the 10 most recent runs as the API has them"
+    )
     func integrationsAndHub() async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
             try await harness.withConsole { console in
@@ -43,8 +45,9 @@ struct ConsoleTests {
                     try await browser.open(console + "/")
                     try await browser.element("#token").type("not-the-token")
                     try await browser.element("#sign-in").click()
-                    #expect(try await browser.waitForText("#sign-in-problem") { $0.contains("not the admin token") }
-                        .contains("not the admin token"))
+                    #expect(
+                        try await browser.waitForText("#sign-in-problem") { $0.contains("not the admin token") }
+                            .contains("not the admin token"))
                     try await browser.element("#token").clear()
                     try await browser.element("#token").type(CollectorHarness.token)
                     try await browser.element("#sign-in").click()
@@ -63,8 +66,9 @@ struct ConsoleTests {
                     try await browser.element("#datto-secret-key").type(key.secretKey)
                     try await browser.element("#datto-test").click()
                     let devices = harness.sandbox.inventory().filter { !$0.hidden }.count
-                    #expect(try await browser.waitForText("#datto-result") { $0.hasPrefix("Connected") }
-                        == "Connected to Datto (us) — \(devices) BCDR devices visible")
+                    #expect(
+                        try await browser.waitForText("#datto-result") { $0.hasPrefix("Connected") }
+                            == "Connected to Datto (us) — \(devices) BCDR devices visible")
                     try await browser.element("#datto-save").click()
                     #expect(try await browser.waitForText("#datto-result") { $0.hasPrefix("Saved") }.hasPrefix("Saved"))
                     try await harness.waitForHistory()
@@ -88,7 +92,9 @@ struct ConsoleTests {
                     for agent in agents {
                         let card = "article[data-agent='\(agent["agentId"] as? String ?? "")']"
                         #expect(try await browser.element(card + " [data-field=headline]").text() == agent["headline"] as? String)
-                        #expect(try await browser.element(card + " [data-field=failed-nights]").text() == "\(agent["failedNightsInARow"] as? Int ?? -1)")
+                        #expect(
+                            try await browser.element(card + " [data-field=failed-nights]").text()
+                                == "\(agent["failedNightsInARow"] as? Int ?? -1)")
                         let failure = (agent["lastFailure"] as? [String: Any])?["message"] as? String
                         if let failure { #expect(try await browser.element(card + " [data-field=last-failure]").text().contains(failure)) }
                     }
@@ -114,8 +120,9 @@ struct ConsoleTests {
                     _ = try await browser.element("#templates article")
                     let templates = try await harness.rules("/v1/rule-templates").json["templates"] as? [[String: Any]] ?? []
                     #expect(try await browser.elements("#templates article").count == templates.count)
-                    #expect(try await browser.element("#templates article[data-template='datto-fails-2-nights-connectwise'] h3").text()
-                        == "Datto backup fails 2+ nights in a row (ConnectWise)")
+                    #expect(
+                        try await browser.element("#templates article[data-template='datto-fails-2-nights-connectwise'] h3").text()
+                            == "Datto backup fails 2+ nights in a row (ConnectWise)")
                     try await browser.screenshot("rules")
                     try await browser.open(console + "/#/customers/\(customerId)")
                     _ = try await browser.element("#agent-cards article")
@@ -131,7 +138,9 @@ struct ConsoleTests {
         }
     }
 
-    @Test("enable the ConnectWise template in the browser; an agent failing two nights appears in the feed without a reload and its ticket in the rule's history; mute it from the feed")
+    @Test(
+        "enable the ConnectWise template in the browser; an agent failing two nights appears in the feed without a reload and its ticket in the rule's history; mute it from the feed"
+    )
     func ruleToTicket() async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
             try await harness.configure()
@@ -161,18 +170,22 @@ struct ConsoleTests {
                     try await browser.element("#templates article[data-template='datto-fails-2-nights-connectwise'] a").click()
                     _ = try await browser.element("#rule-site")
                     try await browser.element("#rule-enable").click()
-                    #expect(try await browser.waitForText("#rule-problem") { !$0.isEmpty }
-                        == "Missing for connectwise: site, companyId, publicKey, privateKey, clientId, boardId.")
+                    #expect(
+                        try await browser.waitForText("#rule-problem") { !$0.isEmpty }
+                            == "Missing for connectwise: site, companyId, publicKey, privateKey, clientId, boardId.")
                     let credentials = PSASandboxCredentials()
-                    for (field, value) in [("site", harness.psaURL! + "/cw"), ("companyId", credentials.connectWiseCompany),
-                                           ("publicKey", credentials.connectWisePublicKey), ("privateKey", credentials.connectWisePrivateKey),
-                                           ("clientId", credentials.connectWiseClientId)] {
+                    for (field, value) in [
+                        ("site", harness.psaURL! + "/cw"), ("companyId", credentials.connectWiseCompany),
+                        ("publicKey", credentials.connectWisePublicKey), ("privateKey", credentials.connectWisePrivateKey),
+                        ("clientId", credentials.connectWiseClientId)
+                    ] {
                         try await browser.element("#rule-\(field)").type(value)
                     }
                     // The board and statuses are picked by name from the PSA's own lists; a board's statuses are its own.
                     try await browser.element("#rule-load-lists").click()
-                    #expect(try await browser.waitForText("#rule-lists-status") { $0.hasPrefix("Choices loaded") }
-                        == "Choices loaded from ConnectWise. Choose a board to see its statuses.")
+                    #expect(
+                        try await browser.waitForText("#rule-lists-status") { $0.hasPrefix("Choices loaded") }
+                            == "Choices loaded from ConnectWise. Choose a board to see its statuses.")
                     #expect(try await browser.element("select#rule-boardId").choose("Professional Services") == "1")
                     #expect(try await browser.waitForText("#rule-closedStatusId") { $0.contains("Closed (20)") }.contains("Closed (20)"))
                     #expect(try await browser.element("#rule-lists-status").text() == "Choices loaded from ConnectWise.")
@@ -189,7 +202,9 @@ struct ConsoleTests {
                     let rules = try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]] ?? []
                     #expect(rules.count == 1)
                     let rule = try #require(rules.first)
-                    #expect(rule["dryRun"] as? Bool == false && rule["closeOnRecovery"] as? Bool == true && rule["thresholdNights"] as? Int == 2)
+                    #expect(
+                        rule["dryRun"] as? Bool == false && rule["closeOnRecovery"] as? Bool == true && rule["thresholdNights"] as? Int == 2
+                    )
                     let ruleId = try #require(rule["id"] as? String)
                     let ruleText = try await browser.element("main").text()
                     #expect(ruleText.contains("privateKey, clientId"), "which secrets are set is shown")
@@ -201,25 +216,35 @@ struct ConsoleTests {
                     #expect(try await browser.waitForText("#companies-status") { $0.contains("read") } == "4 companies read.")
                     let customers = try await harness.assets("/v1/customers").json["customers"] as? [[String: Any]] ?? []
                     let companyOfName = ["Acme Corp": "250", "Globex LLC": "251"]
-                    let sameNames = Dictionary(uniqueKeysWithValues: customers.compactMap { customer -> (String, String)? in
-                        guard let id = customer["id"] as? String, let company = companyOfName[customer["name"] as? String ?? ""] else { return nil }
-                        return (id, company)
-                    })
+                    let sameNames = Dictionary(
+                        uniqueKeysWithValues: customers.compactMap { customer -> (String, String)? in
+                            guard let id = customer["id"] as? String, let company = companyOfName[customer["name"] as? String ?? ""] else {
+                                return nil
+                            }
+                            return (id, company)
+                        })
                     #expect(sameNames.count == 2, "\(customers)")
                     for (customer, company) in sameNames {
-                        #expect(try await browser.element("tr[data-customer='\(customer)'] [data-company-name]").text() == "same name in connectwise: \(company)")
+                        #expect(
+                            try await browser.element("tr[data-customer='\(customer)'] [data-company-name]").text()
+                                == "same name in connectwise: \(company)")
                     }
                     let company = try #require(sameNames[customerId])
                     try await browser.element("#company-\(customerId)").type(company)
-                    #expect(try await browser.element("tr[data-customer='\(customerId)'] [data-company-name]").text()
-                        == companyOfName.first { $0.value == company }?.key)
+                    #expect(
+                        try await browser.element("tr[data-customer='\(customerId)'] [data-company-name]").text()
+                            == companyOfName.first { $0.value == company }?.key)
                     try await browser.element("tr[data-customer='\(customerId)'] button").click()
                     #expect(try await browser.waitForText("tr[data-customer='\(customerId)'] [role=status]") { !$0.isEmpty } == "Saved")
                     try await browser.element("#map-same-names").click()
-                    #expect(try await browser.waitForText("#companies-status") { $0.hasPrefix("Mapped") }
-                        == "Mapped 1 customer to the connectwise company of the same name.", "the one mapped by hand is left alone")
+                    #expect(
+                        try await browser.waitForText("#companies-status") { $0.hasPrefix("Mapped") }
+                            == "Mapped 1 customer to the connectwise company of the same name.", "the one mapped by hand is left alone")
                     let mappings = try await harness.rules("/v1/psa-mappings?psa=connectwise").json["mappings"] as? [[String: Any]] ?? []
-                    #expect(Dictionary(uniqueKeysWithValues: mappings.map { ($0["customerId"] as? String ?? "", $0["companyId"] as? String ?? "") }) == sameNames)
+                    #expect(
+                        Dictionary(
+                            uniqueKeysWithValues: mappings.map { ($0["customerId"] as? String ?? "", $0["companyId"] as? String ?? "") })
+                            == sameNames)
 
                     // The agent fails two nights while the feed is open: its alert appears without a reload.
                     try await browser.open(console + "/#/alerts")
@@ -276,9 +301,12 @@ struct ConsoleTests {
                     #expect(try await browser.element("#rule-privateKey").attribute("placeholder") == "set — leave empty to keep")
                     #expect(try await browser.element("#rule-privateKey").attribute("value") ?? "" == "")
                     try await browser.element("#rule-load-lists").click()
-                    #expect(try await browser.waitForText("#rule-lists-status") { $0.hasPrefix("Choices loaded") } == "Choices loaded from ConnectWise.")
+                    #expect(
+                        try await browser.waitForText("#rule-lists-status") { $0.hasPrefix("Choices loaded") }
+                            == "Choices loaded from ConnectWise.")
                     #expect(try await browser.element("select#rule-boardId").choose("Backups & BCDR") == "7")
-                    #expect(try await browser.waitForText("#rule-closedStatusId") { $0.contains("Completed (45)") }.contains("Completed (45)"))
+                    #expect(
+                        try await browser.waitForText("#rule-closedStatusId") { $0.contains("Completed (45)") }.contains("Completed (45)"))
                     #expect(try await browser.element("select#rule-closedStatusId").choose("Completed") == "45")
                     try await browser.element("#rule-threshold").clear()
                     try await browser.element("#rule-threshold").type("3")
@@ -288,8 +316,9 @@ struct ConsoleTests {
                     let edited = try #require((try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]])?.first)
                     #expect((edited["settings"] as? [String: Any])?["boardId"] as? Int == 7 && edited["thresholdNights"] as? Int == 3)
                     #expect(edited["secretsSet"] as? [String] == ["privateKey", "clientId"], "the saved secrets were kept")
-                    #expect(try await browser.waitForText("#history tbody") { $0.contains("threshold 2 → 3") }
-                        .contains("settings changed: boardId, closedStatusId"))
+                    #expect(
+                        try await browser.waitForText("#history tbody") { $0.contains("threshold 2 → 3") }
+                            .contains("settings changed: boardId, closedStatusId"))
                 } catch {
                     await browser.close()
                     throw error

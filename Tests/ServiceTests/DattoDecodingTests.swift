@@ -1,6 +1,7 @@
-@testable import CollectorService
 import Foundation
 import Testing
+
+@testable import CollectorService
 
 @Suite("Tolerant decoding of Datto's shapes")
 struct DattoDecodingTests {

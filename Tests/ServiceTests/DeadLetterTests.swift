@@ -14,7 +14,8 @@ struct DeadLetterTests {
         try await TestBus.with { testBus in
             let owner = try ReliableNode(testBus, service: "backups", instance: "owner")
             let reader = try ReliableNode(
-                busConfiguration: testBus.configuration(as: "alerts"), service: "alerts", instance: "reader", subscriptions: [.exact(BackupJobRecorded.topic)],
+                busConfiguration: testBus.configuration(as: "alerts"), service: "alerts", instance: "reader",
+                subscriptions: [.exact(BackupJobRecorded.topic)],
                 refuseJob: 3)
             #expect(await owner.waitUntilReady())
             #expect(await reader.waitUntilReady())

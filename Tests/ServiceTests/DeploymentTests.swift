@@ -24,11 +24,15 @@ struct DeploymentTests {
         let products = Set(try matches(#"\.executable\(name: "([^"]+)""#, in: package))
         let compose = try read("compose/compose.yaml") + (try read("compose/compose.shards.yaml"))
         // The build script's list is what the image holds; the runtime image refuses to build without each one.
-        let built = try matches(#"^products=\(([a-z -]+)\)"#, in: try read("scripts/build-release.sh")).first?
+        let built =
+            try matches(#"^products=\(([a-z -]+)\)"#, in: try read("scripts/build-release.sh")).first?
             .split(separator: " ").map(String.init) ?? []
-        let checked = try matches(#"for product in ([a-z -]+); do"#, in: try read("compose/Dockerfile.runtime")).first?
+        let checked =
+            try matches(#"for product in ([a-z -]+); do"#, in: try read("compose/Dockerfile.runtime")).first?
             .split(separator: " ").map(String.init) ?? []
-        #expect(!built.isEmpty && Set(built) == Set(checked), "scripts/build-release.sh and compose/Dockerfile.runtime list the same executables")
+        #expect(
+            !built.isEmpty && Set(built) == Set(checked),
+            "scripts/build-release.sh and compose/Dockerfile.runtime list the same executables")
         for executable in built { #expect(products.contains(executable), "\(executable) is not a product") }
         let named = try matches(#"command: \["([a-z-]+)""#, in: compose)
         #expect(!named.isEmpty)
@@ -58,8 +62,9 @@ struct DeploymentTests {
         #expect(paths == ["/healthz"])
         #expect(try read("Shared/Runtime/HealthController.swift").contains(#"router.get("healthz")"#))
         #expect(!compose.contains("VECTIS_ADMIN_TOKEN:"), "no token value in the compose file")
-        #expect(compose.contains("file: ./secrets/admin_token") && compose.contains("file: ./secrets/collector_secret_key")
-            && compose.contains("file: ./secrets/rules_secret_key"))
+        #expect(
+            compose.contains("file: ./secrets/admin_token") && compose.contains("file: ./secrets/collector_secret_key")
+                && compose.contains("file: ./secrets/rules_secret_key"))
         #expect(try read(".gitignore").contains("compose/secrets/"))
     }
 }

@@ -11,11 +11,11 @@ import VectisStorage
 import VectisTestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A client on a plain TCP socket, for what URLSession will not send: another `Host`, headers that never end.
@@ -52,7 +52,9 @@ struct RawHTTPClient {
     static func status(port: Int, path: String, host: String, token: String? = nil) throws -> Int? {
         let client = try RawHTTPClient(port: port)
         defer { client.close() }
-        client.send("GET \(path) HTTP/1.1\r\nHost: \(host)\r\n" + (token.map { "Authorization: Bearer \($0)\r\n" } ?? "") + "Connection: close\r\n\r\n")
+        client.send(
+            "GET \(path) HTTP/1.1\r\nHost: \(host)\r\n" + (token.map { "Authorization: Bearer \($0)\r\n" } ?? "")
+                + "Connection: close\r\n\r\n")
         let answer = client.receive(for: 3).text
         return answer.split(separator: " ").dropFirst().first.flatMap { Int($0) }
     }
@@ -60,16 +62,19 @@ struct RawHTTPClient {
 
 @Suite("HTTP doors: tokens on reads, host names, slow clients, connection cap, token files, damaged databases", .serialized)
 struct HTTPDoorsTests {
-    @Test("customer data needs the read-only or the admin token on assets, backups, alerts and rules; changes need the admin token; health, readiness and metrics stay open")
+    @Test(
+        "customer data needs the read-only or the admin token on assets, backups, alerts and rules; changes need the admin token; health, readiness and metrics stay open"
+    )
     func readsNeedAToken() async throws {
         try await CollectorHarness.with(pipeline: true) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
-            let customer = try #require((try await harness.assets("/v1/customers").json["customers"] as? [[String: Any]])?.first?["id"] as? String)
+            let customer = try #require(
+                (try await harness.assets("/v1/customers").json["customers"] as? [[String: Any]])?.first?["id"] as? String)
             let reads = [
                 harness.assetsURL! + "/v1/customers", harness.assetsURL! + "/v1/customers/\(customer)/assets",
                 harness.backupsURL! + "/v1/customers/\(customer)/backups", harness.alertsURL! + "/v1/alerts",
-                harness.rulesURL! + "/v1/tickets", harness.rulesURL! + "/v1/rules",
+                harness.rulesURL! + "/v1/tickets", harness.rulesURL! + "/v1/rules"
             ]
             for url in reads {
                 #expect(try await HTTP.send("GET", url).status == 401, "\(url) without a token")
@@ -78,26 +83,36 @@ struct HTTPDoorsTests {
                 #expect(try await HTTP.send("GET", url, bearer: CollectorHarness.token).status == 200, "\(url) with the admin token")
             }
             let refused = try await HTTP.send("GET", harness.assetsURL! + "/v1/customers")
-            #expect(refused.json["error"] as? String == "This endpoint needs Authorization: Bearer <VECTIS_READ_TOKEN or VECTIS_ADMIN_TOKEN>.")
+            #expect(
+                refused.json["error"] as? String == "This endpoint needs Authorization: Bearer <VECTIS_READ_TOKEN or VECTIS_ADMIN_TOKEN>.")
             // The read token changes nothing.
             let alert = try #require(try await harness.alertList().first?["id"] as? String)
-            #expect(try await harness.alerts("/v1/alerts/\(alert)/acknowledge", "POST", ["by": "x"], token: CollectorHarness.readToken).status == 401)
-            #expect(try await HTTP.send("POST", harness.rulesURL! + "/v1/rules", ["templateId": "x"], bearer: CollectorHarness.readToken).status == 401)
+            #expect(
+                try await harness.alerts("/v1/alerts/\(alert)/acknowledge", "POST", ["by": "x"], token: CollectorHarness.readToken).status
+                    == 401)
+            #expect(
+                try await HTTP.send("POST", harness.rulesURL! + "/v1/rules", ["templateId": "x"], bearer: CollectorHarness.readToken).status
+                    == 401)
             #expect(try await HTTP.send("GET", harness.assetsURL! + "/v1/dead-letters", bearer: CollectorHarness.readToken).status == 401)
             for url in [harness.assetsURL!, harness.backupsURL!, harness.alertsURL!, harness.rulesURL!] {
-                for path in ["/healthz", "/readyz", "/metrics"] { #expect(try await HTTP.send("GET", url + path).status == 200, "\(url)\(path)") }
+                for path in ["/healthz", "/readyz", "/metrics"] {
+                    #expect(try await HTTP.send("GET", url + path).status == 200, "\(url)\(path)")
+                }
             }
         }
     }
 
-    @Test("a request naming another host (a rebound DNS name) is answered 421; loopback names and configured names are served; probes answer any host")
+    @Test(
+        "a request naming another host (a rebound DNS name) is answered 421; loopback names and configured names are served; probes answer any host"
+    )
     func hostAllowList() async throws {
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-host-\(UUID().uuidString)").path
         var runtime = RuntimeConfiguration(service: "assets", instance: "test", httpPort: try freePort(), dataDirectory: dataDirectory)
         runtime.http.allowedHosts = ["assets.internal"]
         try await TestBus.with { bus in
             runtime.bus = bus.configuration(as: "assets")
-            let (application, _, _) = try AssetsService.buildApplication(runtime, access: CollectorHarness.access, logger: TestBus.quietLogger)
+            let (application, _, _) = try AssetsService.buildApplication(
+                runtime, access: CollectorHarness.access, logger: TestBus.quietLogger)
             try await withRunning(ServiceGroup(services: [application], gracefulShutdownSignals: [], logger: TestBus.quietLogger)) {
                 #expect(await waitUntilListening(runtime.httpPort))
                 let port = runtime.httpPort
@@ -120,7 +135,9 @@ struct HTTPDoorsTests {
         }
     }
 
-    @Test("a client whose headers never finish is disconnected after the header timeout; past the connection cap nobody else is accepted until one leaves")
+    @Test(
+        "a client whose headers never finish is disconnected after the header timeout; past the connection cap nobody else is accepted until one leaves"
+    )
     func slowClientsAndTheConnectionCap() async throws {
         let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-slow-\(UUID().uuidString)").path
         var runtime = RuntimeConfiguration(service: "alerts", instance: "test", httpPort: try freePort(), dataDirectory: dataDirectory)
@@ -128,7 +145,8 @@ struct HTTPDoorsTests {
         runtime.http.maxConnections = 3
         try await TestBus.with { bus in
             runtime.bus = bus.configuration(as: "alerts")
-            let (application, _, _) = try AlertsService.buildApplication(runtime, access: CollectorHarness.access, logger: TestBus.quietLogger)
+            let (application, _, _) = try AlertsService.buildApplication(
+                runtime, access: CollectorHarness.access, logger: TestBus.quietLogger)
             try await withRunning(ServiceGroup(services: [application], gracefulShutdownSignals: [], logger: TestBus.quietLogger)) {
                 #expect(await waitUntilListening(runtime.httpPort))
                 let port = runtime.httpPort
@@ -151,7 +169,7 @@ struct HTTPDoorsTests {
                 let waited = ContinuousClock.now - started
                 #expect(status == 200)
                 #expect(waited >= .milliseconds(500), "answered after \(waited), while the cap was full")
-                holders.forEach { $0.close() }
+                for holder in holders { holder.close() }
             }
         }
     }
@@ -164,7 +182,8 @@ struct HTTPDoorsTests {
                 let http = try #require(response as? HTTPURLResponse)
                 #expect(http.statusCode == 200)
                 let policy = http.value(forHTTPHeaderField: "Content-Security-Policy") ?? ""
-                #expect(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe-inline"))
+                #expect(
+                    policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe-inline"))
                 #expect(http.value(forHTTPHeaderField: "X-Content-Type-Options") == "nosniff")
                 #expect(http.value(forHTTPHeaderField: "Referrer-Policy") == "no-referrer")
                 #expect(http.value(forHTTPHeaderField: "X-Frame-Options") == "DENY")
@@ -179,7 +198,9 @@ struct HTTPDoorsTests {
         }
     }
 
-    @Test("token files: services starting together agree on one token, the file is whole and 0600, nothing temporary is left; short tokens refuse start")
+    @Test(
+        "token files: services starting together agree on one token, the file is whole and 0600, nothing temporary is left; short tokens refuse start"
+    )
     func tokenFiles() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-tokens-\(UUID().uuidString)").path
         let tokens = try await withThrowingTaskGroup(of: String.self) { group in
@@ -192,10 +213,14 @@ struct HTTPDoorsTests {
         let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/read-token")
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["read-token"])
-        #expect(throws: ConfigurationError.self) { try AdminToken.resolve(Environment(["VECTIS_ADMIN_TOKEN": "short"]), dataDirectory: directory) }
+        #expect(throws: ConfigurationError.self) {
+            try AdminToken.resolve(Environment(["VECTIS_ADMIN_TOKEN": "short"]), dataDirectory: directory)
+        }
         let short = directory + "/short"
         try "abc\n".write(toFile: short, atomically: true, encoding: .utf8)
-        #expect(throws: ConfigurationError.self) { try ReadToken.resolve(Environment(["VECTIS_READ_TOKEN_FILE": short]), dataDirectory: directory) }
+        #expect(throws: ConfigurationError.self) {
+            try ReadToken.resolve(Environment(["VECTIS_READ_TOKEN_FILE": short]), dataDirectory: directory)
+        }
     }
 
     @Test("a damaged database file refuses start with its path and what to do, instead of failing later on some query")
@@ -204,7 +229,9 @@ struct HTTPDoorsTests {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: "CREATE TABLE filler (id INTEGER PRIMARY KEY, text TEXT NOT NULL)")
-            for id in 0..<2_000 { try db.execute(sql: "INSERT INTO filler (text) VALUES (?)", arguments: [String(repeating: "x", count: 200 + id % 50)]) }
+            for id in 0..<2_000 {
+                try db.execute(sql: "INSERT INTO filler (text) VALUES (?)", arguments: [String(repeating: "x", count: 200 + id % 50)])
+            }
         }
         do {
             let database = try ServiceDatabase.open(at: path, migrator: migrator)

@@ -1,6 +1,4 @@
 import AlertsService
-import PSASandbox
-import RulesService
 import AssetsService
 import BackupsService
 import CollectorService
@@ -8,15 +6,17 @@ import DattoSandbox
 import Foundation
 import Hummingbird
 import Logging
+import PSASandbox
+import RulesService
 import ServiceLifecycle
 import Synchronization
 import Testing
-import VectisRuntime
 import VectisContracts
+import VectisRuntime
 import VectisTestSupport
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Log lines kept in memory, so a test can read everything a service logged.
@@ -131,9 +131,10 @@ struct CollectorHarness {
                 backupsRuntime.bus = bus.configuration(as: BusOwnership.backups)
                 backupsRuntime.httpPort = try freePort()
                 // With silence settings, the check judges by Datto's (the sandbox's) clock, which tests move on by days.
-                var backupsConfiguration = silence.map { settings in
-                    BackupsConfiguration(runtime: backupsRuntime, silence: settings, clock: { sandbox.now })
-                } ?? BackupsConfiguration(runtime: backupsRuntime)
+                var backupsConfiguration =
+                    silence.map { settings in
+                        BackupsConfiguration(runtime: backupsRuntime, silence: settings, clock: { sandbox.now })
+                    } ?? BackupsConfiguration(runtime: backupsRuntime)
                 backupsConfiguration.access = Self.access
                 let (backupsApp, _, path, _) = try BackupsService.buildApplication(backupsConfiguration, logger: TestBus.quietLogger)
                 var alertsRuntime = runtime

@@ -32,14 +32,15 @@ extension CollectorHarness {
     func waitForHistory() async throws {
         let expected = Set(sandbox.visibleRuns().map { "\($0.serialNumber)/\($0.volume)/\(Int($0.timestamp.timeIntervalSince1970))" })
         let path = backupsDatabase!
-        #expect(try await eventually {
-            let recorded = try await DatabaseQueue(path: path).read { db in
-                try Row.fetchAll(db, sql: "SELECT device_serial, agent_volume, run_at FROM backup_jobs").map {
-                    "\($0["device_serial"] as String)/\($0["agent_volume"] as String)/\(Int($0["run_at"] as Double))"
+        #expect(
+            try await eventually {
+                let recorded = try await DatabaseQueue(path: path).read { db in
+                    try Row.fetchAll(db, sql: "SELECT device_serial, agent_volume, run_at FROM backup_jobs").map {
+                        "\($0["device_serial"] as String)/\($0["agent_volume"] as String)/\(Int($0["run_at"] as Double))"
+                    }
                 }
-            }
-            return expected.isSubset(of: Set(recorded))
-        }, "backup_jobs holds every visible run")
+                return expected.isSubset(of: Set(recorded))
+            }, "backup_jobs holds every visible run")
     }
 }
 
@@ -53,27 +54,30 @@ struct HistoryTests {
             let byCustomer = Dictionary(grouping: inventory, by: expectedCustomerKey)
             let withoutRuns = Set(harness.sandbox.assets().filter { !$0.hasRuns }.map(\.volume))
             #expect(!withoutRuns.isEmpty)
-            #expect(try await eventually {
-                let agents = try await harness.assets("/v1/customers").json["customers"] as? [[String: Any]] ?? []
-                return agents.reduce(0) { $0 + ($1["agents"] as? Int ?? 0) } == inventory.reduce(0) { $0 + $1.assets.count }
-            })
+            #expect(
+                try await eventually {
+                    let agents = try await harness.assets("/v1/customers").json["customers"] as? [[String: Any]] ?? []
+                    return agents.reduce(0) { $0 + ($1["agents"] as? Int ?? 0) } == inventory.reduce(0) { $0 + $1.assets.count }
+                })
             // Agents and devices arrive on different topics, so the agent counts can be complete a moment before
             // the last device is: wait for every customer's listing itself.
-            #expect(try await eventually {
-                for (key, devices) in byCustomer {
-                    let listed = try await harness.assets("/v1/customers/\(StableID.customer(tenant: "default", key: key))/assets")
-                    let serials = (listed.json["devices"] as? [[String: Any]] ?? []).compactMap { $0["serialNumber"] as? String }
-                    if Set(serials) != Set(devices.map(\.serialNumber)) { return false }
-                }
-                return true
-            })
+            #expect(
+                try await eventually {
+                    for (key, devices) in byCustomer {
+                        let listed = try await harness.assets("/v1/customers/\(StableID.customer(tenant: "default", key: key))/assets")
+                        let serials = (listed.json["devices"] as? [[String: Any]] ?? []).compactMap { $0["serialNumber"] as? String }
+                        if Set(serials) != Set(devices.map(\.serialNumber)) { return false }
+                    }
+                    return true
+                })
             for (key, devices) in byCustomer {
                 let id = StableID.customer(tenant: "default", key: key)
                 let listed = try await harness.assets("/v1/customers/\(id)/assets")
                 #expect(listed.status == 200, "\(key)")
                 let listedDevices = listed.json["devices"] as? [[String: Any]] ?? []
                 #expect(Set(listedDevices.compactMap { $0["serialNumber"] as? String }) == Set(devices.map(\.serialNumber)))
-                let listedVolumes = Set(listedDevices.flatMap { ($0["agents"] as? [[String: Any]] ?? []).compactMap { $0["volume"] as? String } })
+                let listedVolumes = Set(
+                    listedDevices.flatMap { ($0["agents"] as? [[String: Any]] ?? []).compactMap { $0["volume"] as? String } })
                 #expect(listedVolumes == Set(devices.flatMap { $0.assets.map(\.volume) }))
             }
             let unassigned = try await harness.assets("/v1/customers/\(StableID.customer(tenant: "default", key: "unassigned"))")
@@ -116,14 +120,17 @@ struct HistoryTests {
             let removed = try #require(agents.first { $0["volume"] as? String == agent.volume })
             #expect((removed["removedAt"] as? String).flatMap(BusJSON.parseTimestamp) != nil)
             #expect(agents.filter { $0["removedAt"] != nil }.count == 1)
-            #expect(try await eventually {
-                try observer.keys(AssetAgentChanged.topic).contains("removed/\(agent.serialNumber)/\(agent.volume)")
-            })
+            #expect(
+                try await eventually {
+                    try observer.keys(AssetAgentChanged.topic).contains("removed/\(agent.serialNumber)/\(agent.volume)")
+                })
             try await observer.stop()
         }
     }
 
-    @Test("the hub's cards (failed-night streaks included) and 10 most recent runs equal what the sandbox says, after the first sync and two nights later")
+    @Test(
+        "the hub's cards (failed-night streaks included) and 10 most recent runs equal what the sandbox says, after the first sync and two nights later"
+    )
     func hubMatchesSandbox() async throws {
         try await CollectorHarness.with(pipeline: true) { harness in
             try await harness.configure()
@@ -181,7 +188,8 @@ struct HistoryTests {
 
     @Test("two failed nights show a streak of 2; a success resets it")
     func failedNightStreak() async throws {
-        let fleet = FleetConfiguration(customers: 1, devicesPerCustomer: 1, agentsPerDevice: 2, sharesPerDevice: 0, failingAgents: 0, unassignedDevices: 0)
+        let fleet = FleetConfiguration(
+            customers: 1, devicesPerCustomer: 1, agentsPerDevice: 2, sharesPerDevice: 0, failingAgents: 0, unassignedDevices: 0)
         try await CollectorHarness.with(fleet: fleet, pipeline: true) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
@@ -221,13 +229,16 @@ struct HistoryTests {
             // Replay the collector's whole run stream to everyone.
             let replayer = try ReliableNode(harness.bus, service: "alerts", instance: "replayer")
             #expect(await replayer.waitUntilReady())
-            replayer.bus.connection.publisher.publishControl(BusReplayRequested(
-                stream: "collector/test", topic: Shard.wireTopic(BackupRunObserved.topic, tenant: "default"), fromSeq: 1, requestedBy: replayer.stream, reason: .gap))
-            #expect(try await eventually {
-                let metrics = try await harness.backups("/metrics").body
-                let line = metrics.split(separator: "\n").first { $0.hasPrefix("vectis_bus_duplicates_skipped_total ") }
-                return (line.flatMap { Double($0.split(separator: " ").last!) } ?? 0) >= Double(rows)
-            })
+            replayer.bus.connection.publisher.publishControl(
+                BusReplayRequested(
+                    stream: "collector/test", topic: Shard.wireTopic(BackupRunObserved.topic, tenant: "default"), fromSeq: 1,
+                    requestedBy: replayer.stream, reason: .gap))
+            #expect(
+                try await eventually {
+                    let metrics = try await harness.backups("/metrics").body
+                    let line = metrics.split(separator: "\n").first { $0.hasPrefix("vectis_bus_duplicates_skipped_total ") }
+                    return (line.flatMap { Double($0.split(separator: " ").last!) } ?? 0) >= Double(rows)
+                })
             #expect(try await harness.backupJobCount() == rows)
             try await replayer.stop()
         }
@@ -244,7 +255,7 @@ struct HistoryTests {
                 (try await harness.assets("/v1/devices/NOPE"), 404),
                 (try await harness.backups("/v1/agents/a_nope/runs?limit=0"), 400),
                 (try await harness.backups("/v1/agents/a_nope/runs?limit=ten"), 400),
-                (try await harness.backups("/v1/agents/a_nope/runs?before=yesterday"), 400),
+                (try await harness.backups("/v1/agents/a_nope/runs?before=yesterday"), 400)
             ] {
                 #expect(response.status == status, "\(response.body)")
                 #expect(response.json["error"] is String)

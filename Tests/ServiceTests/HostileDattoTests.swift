@@ -51,7 +51,7 @@ struct HostileDattoTests {
         try await Self.withStandIn([
             "/v1/bcdr/device/A1": (.ok, [:], device),
             "/v1/bcdr/device/A2": (.ok, [:], #"{"serialNumber": "A2", "lastSeenDate": 1e300, "localStorageUsed": {"size": "NaN"}}"#),
-            "/v1/bcdr/device/A3": (.tooManyRequests, ["Retry-After": "1e20"], "{}"),
+            "/v1/bcdr/device/A3": (.tooManyRequests, ["Retry-After": "1e20"], "{}")
         ]) { base in
             let client = Self.client(base)
             let first = try await client.device(serialNumber: "A1")
@@ -70,7 +70,9 @@ struct HostileDattoTests {
         let asset = #"{"volume": "v1", "name": "DC01", "backups": [{"timestamp": 1759330000, "backup": {"status": "success"}}]}"#
         try await Self.withStandIn([
             "/v1/bcdr/device/A1/asset": (.ok, [:], asset),
-            "/v1/bcdr/device": (.ok, [:], #"{"pagination": {"page": 1, "perPage": 1, "totalPages": 37}, "items": [{"serialNumber": "A1"}]}"#),
+            "/v1/bcdr/device": (
+                .ok, [:], #"{"pagination": {"page": 1, "perPage": 1, "totalPages": 37}, "items": [{"serialNumber": "A1"}]}"#
+            )
         ]) { base in
             let client = Self.client(base)
             let assets = try await client.assets(serialNumber: "A1")
@@ -80,7 +82,7 @@ struct HostileDattoTests {
             #expect(visible.count == 37 && !visible.atLeast, "totalPages × perPage 1 is the count")
         }
         try await Self.withStandIn([
-            "/v1/bcdr/device": (.ok, [:], #"{"pagination": {"count": 0}, "items": [{"serialNumber": "A1"}]}"#),
+            "/v1/bcdr/device": (.ok, [:], #"{"pagination": {"count": 0}, "items": [{"serialNumber": "A1"}]}"#)
         ]) { base in
             let visible = try await Self.client(base).visibleDeviceCount()
             #expect(visible.count == 1 && visible.atLeast, "a count of 0 beside a device is a lower bound of 1")

@@ -58,9 +58,11 @@ final class HostileUpstream: Sendable {
             upstream.seen.withLock { $0.append(Seen(method: request.method.rawValue, path: request.uri.path, headers: headers)) }
             switch upstream.behaviour {
             case .echoCredentials:
-                let echoed = "request refused; you sent Authorization: \(headers["authorization"] ?? "-") clientId=\(headers["clientid"] ?? "-")"
+                let echoed =
+                    "request refused; you sent Authorization: \(headers["authorization"] ?? "-") clientId=\(headers["clientid"] ?? "-")"
                 let body = try JSONSerialization.data(withJSONObject: ["message": echoed])
-                return Response(status: .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: body)))
+                return Response(
+                    status: .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: body)))
             case .redirect(let location):
                 return Response(status: .temporaryRedirect, headers: [.location: location])
             case .json(let text):
@@ -88,7 +90,9 @@ struct HostilePSATests {
     static let fleet = FleetConfiguration(
         customers: 1, devicesPerCustomer: 1, agentsPerDevice: 2, sharesPerDevice: 0, failingAgents: 0, unassignedDevices: 0)
 
-    @Test("a rule edit or a pick-list request that points a saved rule at another address must carry every secret again; the other address hears nothing")
+    @Test(
+        "a rule edit or a pick-list request that points a saved rule at another address must carry every secret again; the other address hears nothing"
+    )
     func secretsDoNotFollowANewAddress() async throws {
         let attacker = try HostileUpstream(.json("{}"))
         try await withUpstreams([attacker]) {
@@ -99,11 +103,16 @@ struct HostilePSATests {
 
                 let picklists = try await harness.rules("/v1/psa-picklists", "POST", ["rule": rule, "settings": ["site": attacker.url]])
                 #expect(picklists.status == 400, "\(picklists.body)")
-                #expect(picklists.json["error"] as? String == "site changed: give privateKey, clientId again (saved secrets are never sent to a new connection).")
+                #expect(
+                    picklists.json["error"] as? String
+                        == "site changed: give privateKey, clientId again (saved secrets are never sent to a new connection).")
                 let edit = try await harness.rules("/v1/rules/\(rule)", "PATCH", ["settings": settings])
-                #expect(edit.status == 400 && (edit.json["error"] as? String ?? "").hasPrefix("site changed: give privateKey, clientId again"), "\(edit.body)")
+                #expect(
+                    edit.status == 400 && (edit.json["error"] as? String ?? "").hasPrefix("site changed: give privateKey, clientId again"),
+                    "\(edit.body)")
                 // One secret is not enough: the other would still follow.
-                let half = try await harness.rules("/v1/rules/\(rule)", "PATCH", ["settings": settings, "secrets": ["privateKey": "typed-again"]])
+                let half = try await harness.rules(
+                    "/v1/rules/\(rule)", "PATCH", ["settings": settings, "secrets": ["privateKey": "typed-again"]])
                 #expect(half.status == 400 && (half.json["error"] as? String ?? "").contains("give clientId again"), "\(half.body)")
                 // The user name (public key, company) counts too: it says whose secrets they are.
                 var renamed = harness.psaConnection("connectwise").settings
@@ -116,12 +125,16 @@ struct HostilePSATests {
                 board["boardId"] = 7
                 #expect(try await harness.rules("/v1/rules/\(rule)", "PATCH", ["settings": board]).status == 200)
                 let retyped = try await harness.rules(
-                    "/v1/psa-picklists", "POST", ["rule": rule, "settings": ["site": attacker.url], "secrets": ["privateKey": "new", "clientId": "new"]])
+                    "/v1/psa-picklists", "POST",
+                    ["rule": rule, "settings": ["site": attacker.url], "secrets": ["privateKey": "new", "clientId": "new"]])
                 #expect(retyped.status == 200, "\(retyped.body)")
                 #expect(!attacker.requests.isEmpty)
                 let sent = attacker.requests.map { $0.headers["authorization"] ?? "" }.joined()
                 let saved = PSASandboxCredentials()
-                #expect(!sent.contains(Data("\(saved.connectWiseCompany)+\(saved.connectWisePublicKey):\(saved.connectWisePrivateKey)".utf8).base64EncodedString()))
+                #expect(
+                    !sent.contains(
+                        Data("\(saved.connectWiseCompany)+\(saved.connectWisePublicKey):\(saved.connectWisePrivateKey)".utf8)
+                            .base64EncodedString()))
             }
         }
     }
@@ -134,19 +147,24 @@ struct HostilePSATests {
                 var (settings, secrets) = harness.psaConnection("connectwise")
                 settings["site"] = echo.url
                 let created = try await harness.rules(
-                    "/v1/rules", "POST", ["templateId": "datto-fails-2-nights-connectwise", "settings": settings, "secrets": secrets, "dryRunHours": 0])
+                    "/v1/rules", "POST",
+                    ["templateId": "datto-fails-2-nights-connectwise", "settings": settings, "secrets": secrets, "dryRunHours": 0])
                 #expect(created.status == 201, "\(created.body)")
                 let rule = created.json["id"] as? String ?? ""
                 let answer = try await harness.rules("/v1/rules/\(rule)/test-ticket", "POST", ["companyId": "250"])
                 #expect(answer.json["ok"] as? Bool == false)
                 #expect((answer.json["error"] as? String ?? "").contains("request refused"), "\(answer.body)")
                 let credentials = PSASandboxCredentials()
-                let basic = Data("\(credentials.connectWiseCompany)+\(credentials.connectWisePublicKey):\(credentials.connectWisePrivateKey)".utf8)
-                    .base64EncodedString()
+                let basic = Data(
+                    "\(credentials.connectWiseCompany)+\(credentials.connectWisePublicKey):\(credentials.connectWisePrivateKey)".utf8
+                )
+                .base64EncodedString()
                 #expect(echo.requests.first?.headers["authorization"] == "Basic \(basic)", "the stand-in did receive the credentials")
                 let history = "\(try await harness.history(rule))"
                 for text in [answer.body, history, harness.logs.text] {
-                    #expect(!text.contains(basic) && !text.contains(credentials.connectWiseClientId) && !text.contains(credentials.connectWisePrivateKey))
+                    #expect(
+                        !text.contains(basic) && !text.contains(credentials.connectWiseClientId)
+                            && !text.contains(credentials.connectWisePrivateKey))
                 }
                 #expect(history.contains("***"), "the history says something was removed")
             }
@@ -163,7 +181,8 @@ struct HostilePSATests {
                 var (settings, secrets) = harness.psaConnection("connectwise")
                 settings["site"] = redirecting.url
                 let created = try await harness.rules(
-                    "/v1/rules", "POST", ["templateId": "datto-fails-2-nights-connectwise", "settings": settings, "secrets": secrets, "dryRunHours": 0])
+                    "/v1/rules", "POST",
+                    ["templateId": "datto-fails-2-nights-connectwise", "settings": settings, "secrets": secrets, "dryRunHours": 0])
                 let rule = created.json["id"] as? String ?? ""
                 let answer = try await harness.rules("/v1/rules/\(rule)/test-ticket", "POST", ["companyId": "250"])
                 #expect(answer.json["ok"] as? Bool == false, "\(answer.body)")
@@ -185,13 +204,19 @@ struct HostilePSATests {
             for site in ["http://169.254.169.254", "http://[::1]:8082", "http://10.0.0.8"] {
                 let lists = try await harness.rules(
                     "/v1/psa-picklists", "POST",
-                    ["psa": "connectwise", "settings": ["site": site, "companyId": "x", "publicKey": "y"], "secrets": ["privateKey": "p", "clientId": "c"]])
+                    [
+                        "psa": "connectwise", "settings": ["site": site, "companyId": "x", "publicKey": "y"],
+                        "secrets": ["privateKey": "p", "clientId": "c"]
+                    ])
                 #expect((lists.json["error"] as? String ?? "").contains("private address"), "\(site): \(lists.body)")
             }
             // A base address with a query or fragment would steer the path the service appends.
             let steered = try await harness.rules(
                 "/v1/psa-picklists", "POST",
-                ["psa": "halopsa", "settings": ["instanceURL": "https://example.halopsa.com/api/x?y=", "clientId": "c"], "secrets": ["clientSecret": "s"]])
+                [
+                    "psa": "halopsa", "settings": ["instanceURL": "https://example.halopsa.com/api/x?y=", "clientId": "c"],
+                    "secrets": ["clientSecret": "s"]
+                ])
             #expect(steered.status == 400 && (steered.json["error"] as? String ?? "").contains("must not hold a query"), "\(steered.body)")
         }
     }
@@ -204,7 +229,8 @@ struct HostilePSATests {
             try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
                 var (settings, secrets) = harness.psaConnection("autotask")
                 settings["zoneLookupURL"] = lookup.url + "/atservicesrest/v1.0/"
-                let lists = try await harness.rules("/v1/psa-picklists", "POST", ["psa": "autotask", "settings": settings, "secrets": secrets])
+                let lists = try await harness.rules(
+                    "/v1/psa-picklists", "POST", ["psa": "autotask", "settings": settings, "secrets": secrets])
                 #expect((lists.json["error"] as? String ?? "").contains("zone outside Autotask"), "\(lists.body)")
                 #expect(lookup.requests.count == 1 && lookup.requests[0].headers["secret"] == nil)
                 #expect(zone.requests.isEmpty)
@@ -212,7 +238,9 @@ struct HostilePSATests {
         }
     }
 
-    @Test("hostile numbers from a PSA — Retry-After 1e20, NaN or -1, a HaloPSA token living Int.min or 1e300 seconds — are clamped; the rules service stays up and says what happened")
+    @Test(
+        "hostile numbers from a PSA — Retry-After 1e20, NaN or -1, a HaloPSA token living Int.min or 1e300 seconds — are clamped; the rules service stays up and says what happened"
+    )
     func hostileNumbers() async throws {
         let answers: [(String, HostileUpstream.Behaviour)] = [
             ("connectwise", .answer(429, ["Retry-After": "1e20"], "{}")),
@@ -220,7 +248,7 @@ struct HostilePSATests {
             ("connectwise", .answer(429, ["Retry-After": "-1"], "{}")),
             ("halopsa", .answer(200, ["Content-Type": "application/json"], #"{"access_token": "t", "expires_in": -9223372036854775808}"#)),
             ("halopsa", .answer(200, ["Content-Type": "application/json"], #"{"access_token": "t", "expires_in": 1e300}"#)),
-            ("halopsa", .answer(200, ["Content-Type": "application/json"], #"{"access_token": "t", "expires_in": "soon"}"#)),
+            ("halopsa", .answer(200, ["Content-Type": "application/json"], #"{"access_token": "t", "expires_in": "soon"}"#))
         ]
         let upstreams = try answers.map { try HostileUpstream($0.1) }
         try await withUpstreams(upstreams) {
@@ -229,7 +257,8 @@ struct HostilePSATests {
                     var (settings, secrets) = harness.psaConnection(psa)
                     settings[psa == "halopsa" ? "instanceURL" : "site"] = upstream.url
                     let created = try await harness.rules(
-                        "/v1/rules", "POST", ["templateId": "datto-fails-2-nights-\(psa)", "settings": settings, "secrets": secrets, "dryRunHours": 0])
+                        "/v1/rules", "POST",
+                        ["templateId": "datto-fails-2-nights-\(psa)", "settings": settings, "secrets": secrets, "dryRunHours": 0])
                     #expect(created.status == 201, "\(created.body)")
                     let rule = created.json["id"] as? String ?? ""
                     // Twice: the second call finds whatever the first left (a cached token, a waiting budget).
@@ -256,18 +285,23 @@ struct HostilePSATests {
             // The older rule's secrets were sealed under another key file: every one of its actions comes first in the queue.
             let database = try DatabaseQueue(path: harness.dataDirectory.appendingPathComponent("rules.sqlite").path)
             try await database.write { db in
-                try db.execute(sql: "UPDATE rule SET secrets_sealed = 'sealed-under-another-key' WHERE id = ?", arguments: [Int(broken.dropFirst(3))!])
+                try db.execute(
+                    sql: "UPDATE rule SET secrets_sealed = 'sealed-under-another-key' WHERE id = ?", arguments: [Int(broken.dropFirst(3))!])
             }
             let agent = try #require(harness.sandbox.assets().first { $0.hasRuns })
             #expect(harness.sandbox.fail(volume: agent.volume, nights: 3))
             try await harness.nextNight()
             try await harness.nextNight()
             let psa = try #require(harness.psa)
-            #expect(try await eventually(timeout: .seconds(30)) { psa.tickets(psa: "halopsa").count == 1 }, "the healthy rule's ticket opened")
+            #expect(
+                try await eventually(timeout: .seconds(30)) { psa.tickets(psa: "halopsa").count == 1 }, "the healthy rule's ticket opened")
             #expect(psa.tickets(psa: "connectwise").isEmpty)
             let history = try await harness.history(broken)
-            #expect(history.contains { ($0["kind"] as? String) == "psa-action-waiting" && ($0["detail"] as? String ?? "").contains("cannot be decrypted") },
-                    "\(history)")
+            #expect(
+                history.contains {
+                    ($0["kind"] as? String) == "psa-action-waiting" && ($0["detail"] as? String ?? "").contains("cannot be decrypted")
+                },
+                "\(history)")
             let metrics = try await HTTP.send("GET", harness.rulesURL! + "/metrics").body
             #expect(metrics.contains("vectis_rules_psa_actions_set_aside_total"))
             _ = healthy

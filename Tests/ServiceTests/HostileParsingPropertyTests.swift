@@ -1,21 +1,22 @@
-@testable import CollectorService
 import Foundation
 import PropertyBased
-@testable import RulesService
 import Testing
-import VectisTestSupport
 import VectisRuntime
+import VectisTestSupport
+
+@testable import CollectorService
+@testable import RulesService
 
 /// Leaves of JSON a hostile or broken upstream could send in any field: numbers at and past every limit, odd
 /// spellings of numbers, long and strange strings, the wrong types.
 enum HostileJSON {
     static let awkwardNumbers = [
         "0", "-0", "-1", "1e300", "-1e300", "1e-320", "9223372036854775807", "9223372036854775808", "-9223372036854775809",
-        "18446744073709551616", "1e20", "0.5", "-0.5", "4.9e-324", "1.7976931348623157e308", "123456789012345678901234567890",
+        "18446744073709551616", "1e20", "0.5", "-0.5", "4.9e-324", "1.7976931348623157e308", "123456789012345678901234567890"
     ]
     static let awkwardStrings = [
         "", " ", "infinity", "-infinity", "NaN", "nan", "1e300", "9999-12-31T23:59:59Z", "0000-00-00T00:00:00Z",
-        "2200-01-02T00:00:00Z", "1969-12-31T23:59:59Z", "1e20", "-1", "TB", "PB", "\u{0}", "\u{202e}evil", "<img src=x onerror=1>",
+        "2200-01-02T00:00:00Z", "1969-12-31T23:59:59Z", "1e20", "-1", "TB", "PB", "\u{0}", "\u{202e}evil", "<img src=x onerror=1>"
     ]
 
     /// One JSON value as text, chosen and filled from three random numbers (generated, so failures shrink).
@@ -44,8 +45,11 @@ enum HostileJSON {
     typealias SplitMix = SplitMix64
 
     static func quoted(_ text: String) -> String {
-        String(decoding: (try? JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed])) ?? Data("[\"\"]".utf8), as: UTF8.self)
-            .dropFirst().dropLast().description
+        String(
+            decoding: (try? JSONSerialization.data(withJSONObject: [text], options: [.fragmentsAllowed])) ?? Data("[\"\"]".utf8),
+            as: UTF8.self
+        )
+        .dropFirst().dropLast().description
     }
 
     /// An object with each key set to one leaf.
@@ -63,11 +67,15 @@ struct HostileParsingPropertyTests {
 
     @Test("a Datto device with any value in any field: decoded or refused, never a negative size or count, never a date outside 1970–2200")
     func dattoDevices() async {
-        let keys = ["serialNumber", "name", "lastSeenDate", "organizationId", "hidden", "localStorageUsed", "localStorageAvailable",
-                    "offsiteStorageUsed", "agentCount", "shareCount", "alertCount", "remoteWebUrl"]
+        let keys = [
+            "serialNumber", "name", "lastSeenDate", "organizationId", "hidden", "localStorageUsed", "localStorageAvailable",
+            "offsiteStorageUsed", "agentCount", "shareCount", "alertCount", "remoteWebUrl"
+        ]
         await propertyCheck(count: 400, input: Gen.int64().array(of: (3 * keys.count)...(3 * keys.count))) { numbers in
             let text = "[" + HostileJSON.object(keys, HostileJSON.leaves(numbers, keys.count)) + "]"
-            guard let devices = try? JSONDecoder().decode([DattoDevice].self, from: Data(text.utf8)), let device = devices.first else { return }
+            guard let devices = try? JSONDecoder().decode([DattoDevice].self, from: Data(text.utf8)), let device = devices.first else {
+                return
+            }
             #expect(!device.serialNumber.isEmpty)
             for bytes in [device.localStorageUsedBytes, device.localStorageAvailableBytes, device.offsiteStorageUsedBytes] {
                 #expect((bytes ?? 0) >= 0, "\(text)")
@@ -79,13 +87,17 @@ struct HostileParsingPropertyTests {
 
     @Test("a Datto asset page with any value in any field, backups included: decoded or refused, dates within 1970–2200")
     func dattoAssets() async {
-        let keys = ["volume", "name", "type", "isPaused", "isArchived", "lastSnapshot", "latestOffsite", "lastScreenshotAttempt",
-                    "lastScreenshotAttemptStatus"]
+        let keys = [
+            "volume", "name", "type", "isPaused", "isArchived", "lastSnapshot", "latestOffsite", "lastScreenshotAttempt",
+            "lastScreenshotAttemptStatus"
+        ]
         let backupKeys = ["timestamp", "backup", "localVerification", "advancedVerification"]
         await propertyCheck(count: 300, input: Gen.int64().array(of: (3 * keys.count + 12)...(3 * keys.count + 12))) { numbers in
             let all = HostileJSON.leaves(numbers, keys.count + 4)
             let (values, backup) = (Array(all.prefix(keys.count)), Array(all.suffix(4)))
-            let backups = "[" + HostileJSON.object(backupKeys, backup) + ", {\"timestamp\": \(backup[0]), \"backup\": {\"status\": \(backup[1]), \"totalUsedStorage\": \(backup[2])}}]"
+            let backups =
+                "[" + HostileJSON.object(backupKeys, backup)
+                + ", {\"timestamp\": \(backup[0]), \"backup\": {\"status\": \(backup[1]), \"totalUsedStorage\": \(backup[2])}}]"
             let text = "[" + String(HostileJSON.object(keys, values).dropLast()) + ", \"backups\": \(backups)}]"
             guard let assets = try? JSONDecoder().decode([DattoAsset].self, from: Data(text.utf8)), let asset = assets.first else { return }
             #expect(!asset.volume.isEmpty)
@@ -99,7 +111,9 @@ struct HostileParsingPropertyTests {
         let headers = ["1e20", "-1e20", "inf", "nan", "Wed, 21 Oct 2015 07:28:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT"]
         await propertyCheck(count: 500, input: Gen.int64().array(of: 4...4)) { numbers in
             let leaf = HostileJSON.leaf(numbers[0], numbers[1], numbers[2])
-            let header = numbers[3] % 3 == 0 ? headers[Int(numbers[3].magnitude % UInt64(headers.count))] : leaf.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            let header =
+                numbers[3] % 3 == 0
+                ? headers[Int(numbers[3].magnitude % UInt64(headers.count))] : leaf.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
             let psa = PSAHTTPClient.retryAfter(header)
             #expect(psa >= .zero && psa <= .seconds(60), "\(header)")
             if let value = Double(header) {
@@ -117,7 +131,9 @@ struct HostileParsingPropertyTests {
             else { return }
             let lifetime = HaloAdapter.tokenLifetime(object["expires_in"])
             #expect((120...86_400).contains(lifetime), "\(text)")
-            for choice in PSAChoice.list(parsed) { #expect(Double(choice.id) == (object["id"] as? NSNumber)?.doubleValue ?? Double(choice.id)) }
+            for choice in PSAChoice.list(parsed) {
+                #expect(Double(choice.id) == (object["id"] as? NSNumber)?.doubleValue ?? Double(choice.id))
+            }
             let message = UpstreamText.sanitized(PSAHTTPClient.genericMessage(400, object))
             #expect(message.count <= UpstreamText.maxCharacters + 1, "\(text)")
         }

@@ -11,14 +11,15 @@ import VectisRuntime
 import VectisTestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `docs/openapi/<service>.json` against what the services really serve: the routes, and schemathesis
 /// (property-based HTTP fuzzing from the documents) against the running processes.
 @Suite("OpenAPI documents", .serialized)
 struct OpenAPITests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     static let services = ["bus", "collector", "assets", "backups", "alerts", "rules"]
 
     static func document(_ service: String) throws -> [String: Any] {
@@ -44,13 +45,15 @@ struct OpenAPITests {
         case "bus": routes = BusService.buildApplication(BusServerConfiguration()).routes
         case "collector":
             routes = try CollectorService.buildApplication(
-                CollectorConfiguration(runtime: runtime, adminToken: "t", secretKeyFile: data + "/secret.key")).routes
+                CollectorConfiguration(runtime: runtime, adminToken: "t", secretKeyFile: data + "/secret.key")
+            ).routes
         case "assets": routes = try AssetsService.buildApplication(runtime).routes
         case "backups": routes = try BackupsService.buildApplication(BackupsConfiguration(runtime: runtime)).routes
         case "alerts": routes = try AlertsService.buildApplication(runtime, access: AccessTokens()).routes
         default:
             routes = try RulesService.buildApplication(
-                RulesConfiguration(runtime: runtime, adminToken: "t", secretKeyFile: data + "/rules-secret.key")).routes
+                RulesConfiguration(runtime: runtime, adminToken: "t", secretKeyFile: data + "/rules-secret.key")
+            ).routes
         }
         let documented = try Self.documentedRoutes(service)
         #expect(Set(routes).subtracting(documented).sorted() == [], "served by vectis-\(service) but not in docs/openapi/\(service).json")
@@ -83,7 +86,8 @@ struct OpenAPITests {
             Issue.record("schemathesis is not installed: scripts/install-deps.sh installs it (python3 -m pip install schemathesis)")
             return
         }
-        let dattoPort = try freePort(), psaPort = try freePort()
+        let dattoPort = try freePort()
+        let psaPort = try freePort()
         let datto = try RunningProcess("vectis-sandbox", ["datto", "--port", "\(dattoPort)"])
         try await datto.waitForOutput("Server started and listening")
         let psa = try RunningProcess("vectis-sandbox", ["psa", "--port", "\(psaPort)"])
@@ -91,9 +95,11 @@ struct OpenAPITests {
         let cluster = try await ChaosCluster(dattoURL: "http://127.0.0.1:\(dattoPort)/v1")
         try await cluster.waitUntilReady()
         // Give the fuzzer something to find: a synced fleet, alerts and a rule.
-        _ = try await HTTP.send("PUT", await cluster.url(.collector) + "/v1/integrations/datto", [
-            "publicKey": "sandbox-public-key", "secretKey": "sandbox-secret-7c4f1e9a2b", "region": "us",
-        ], bearer: ChaosCluster.token)
+        _ = try await HTTP.send(
+            "PUT", await cluster.url(.collector) + "/v1/integrations/datto",
+            [
+                "publicKey": "sandbox-public-key", "secretKey": "sandbox-secret-7c4f1e9a2b", "region": "us"
+            ], bearer: ChaosCluster.token)
 
         // Real identifiers for the operations that take one, so the responses checked against their schemas are
         // the full answers about real customers, agents, alerts and rules (random ids only ever reach the 404).
@@ -105,19 +111,27 @@ struct OpenAPITests {
             let base = await cluster.url(part)
             let config = try identifiers.write(
                 for: Set(try Self.documentedRoutes(service).map { String($0.split(separator: " ")[1]) }),
-                to: FileManager.default.temporaryDirectory.appendingPathComponent("vectis-schemathesis-\(service)-\(UUID().uuidString).toml").path)
+                to: FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "vectis-schemathesis-\(service)-\(UUID().uuidString).toml"
+                ).path)
             defer { try? FileManager.default.removeItem(atPath: config) }
-            let report = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-schemathesis-\(service)-\(UUID().uuidString)").path
+            let report = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "vectis-schemathesis-\(service)-\(UUID().uuidString)"
+            ).path
             // One worker: with two, hypothesis describes strategies from two threads at once, and Python 3.11.7's
             // ast.parse is not thread-safe ("SystemError: AST constructor recursion depth mismatch"), which failed
             // two runs in three as a schemathesis "Runtime Error" once the rules document grew; one is as fast here.
-            let run = try RunningProcess("/usr/bin/env", [
-                "python3", "-m", "schemathesis.cli", "--config-file", config, "run", Self.repository.appendingPathComponent("docs/openapi/\(service).json").path, "--url", base,
-                "--header", "Authorization: Bearer \(ChaosCluster.token)",
-                "--checks", "not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance", "--max-examples", "25", "--seed", "1", "--workers", "1",
-                "--request-timeout", "20", "--no-color", "--suppress-health-check", "all", "--report", "junit",
-                "--report-dir", report,
-            ], environment: ["SCHEMATHESIS_HOOKS": ""])
+            let run = try RunningProcess(
+                "/usr/bin/env",
+                [
+                    "python3", "-m", "schemathesis.cli", "--config-file", config, "run",
+                    Self.repository.appendingPathComponent("docs/openapi/\(service).json").path, "--url", base,
+                    "--header", "Authorization: Bearer \(ChaosCluster.token)",
+                    "--checks", "not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance",
+                    "--max-examples", "25", "--seed", "1", "--workers", "1",
+                    "--request-timeout", "20", "--no-color", "--suppress-health-check", "all", "--report", "junit",
+                    "--report-dir", report
+                ], environment: ["SCHEMATHESIS_HOOKS": ""])
             let status = await run.waitForExit(timeout: .seconds(240))
             let summary = run.stdout.split(separator: "\n").suffix(25).joined(separator: "\n")
             print("schemathesis vectis-\(service): exit \(status.map(String.init) ?? "timeout")\n\(summary)")
@@ -150,8 +164,13 @@ struct OpenAPITests {
     /// creates a rule, then names them.
     static func realIdentifiers(_ cluster: ChaosCluster, psa: String) async throws -> SchemathesisConfig {
         let token = ChaosCluster.token
-        let assets = await cluster.url(.assets), alerts = await cluster.url(.alerts), rules = await cluster.url(.rules)
-        var customer: String?, serial: String?, agent: String?, alert: String?
+        let assets = await cluster.url(.assets)
+        let alerts = await cluster.url(.alerts)
+        let rules = await cluster.url(.rules)
+        var customer: String?
+        var serial: String?
+        var agent: String?
+        var alert: String?
         let deadline = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < deadline, customer == nil || agent == nil || alert == nil {
             let customers = try await HTTP.send("GET", assets + "/v1/customers", bearer: token).json["customers"] as? [[String: Any]] ?? []
@@ -164,20 +183,28 @@ struct OpenAPITests {
                     agent = (device["agents"] as? [[String: Any]])?.first?["id"] as? String
                 }
             }
-            alert = (try await HTTP.send("GET", alerts + "/v1/alerts", bearer: token).json["alerts"] as? [[String: Any]])?.first?["id"] as? String
+            alert =
+                (try await HTTP.send("GET", alerts + "/v1/alerts", bearer: token).json["alerts"] as? [[String: Any]])?.first?["id"]
+                as? String
             if customer == nil || agent == nil || alert == nil { try await Task.sleep(for: .seconds(1)) }
         }
         let credentials = PSASandboxCredentials()
-        let created = try await HTTP.send("POST", rules + "/v1/rules", [
-            "templateId": "datto-fails-2-nights-connectwise", "action": "ticket", "dryRunHours": 0,
-            "settings": ["site": psa + "/cw", "companyId": credentials.connectWiseCompany, "publicKey": credentials.connectWisePublicKey,
-                         "boardId": 1, "closedStatusId": 20],
-            "secrets": ["privateKey": credentials.connectWisePrivateKey, "clientId": credentials.connectWiseClientId],
-        ], bearer: token)
+        let created = try await HTTP.send(
+            "POST", rules + "/v1/rules",
+            [
+                "templateId": "datto-fails-2-nights-connectwise", "action": "ticket", "dryRunHours": 0,
+                "settings": [
+                    "site": psa + "/cw", "companyId": credentials.connectWiseCompany, "publicKey": credentials.connectWisePublicKey,
+                    "boardId": 1, "closedStatusId": 20
+                ],
+                "secrets": ["privateKey": credentials.connectWisePrivateKey, "clientId": credentials.connectWiseClientId]
+            ], bearer: token)
         var config = SchemathesisConfig()
         if let customer {
-            config.operations += [("/v1/customers/{id}", ["id": customer]), ("/v1/customers/{id}/assets", ["id": customer]),
-                                  ("/v1/customers/{id}/backups", ["id": customer])]
+            config.operations += [
+                ("/v1/customers/{id}", ["id": customer]), ("/v1/customers/{id}/assets", ["id": customer]),
+                ("/v1/customers/{id}/backups", ["id": customer])
+            ]
         }
         if let serial { config.operations.append(("/v1/devices/{serial}", ["serial": serial])) }
         if let agent { config.operations.append(("/v1/agents/{id}/runs", ["id": agent])) }

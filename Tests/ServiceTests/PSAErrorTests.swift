@@ -7,15 +7,18 @@ import VectisTestSupport
 /// the history records the call, and vectis-rules keeps running.
 @Suite("PSA error bodies of every kind", .serialized)
 struct PSAErrorTests {
-    @Test("each refusal is reported in the PSA's words; the service stays up and the next call works",
-          arguments: ["connectwise", "autotask", "halopsa"])
+    @Test(
+        "each refusal is reported in the PSA's words; the service stays up and the next call works",
+        arguments: ["connectwise", "autotask", "halopsa"])
     func refusals(psa: String) async throws {
         try await CollectorHarness.with(fleet: RulesTests.fleet, pipeline: true) { harness in
             let rule = try await harness.enableRule(psa)
             let sandbox = try #require(harness.psa)
-            let validation = ["connectwise": "board: The board field is required.",
-                              "autotask": "Unable to save: the Queue ID 999 does not exist.",
-                              "halopsa": "HTTP 400: Error: Client ID 99 not found"][psa]!
+            let validation = [
+                "connectwise": "board: The board field is required.",
+                "autotask": "Unable to save: the Queue ID 999 does not exist.",
+                "halopsa": "HTTP 400: Error: Client ID 99 not found"
+            ][psa]!
             let cases: [(PSAFault.Kind, String)] = [
                 (.validation, validation),
                 (.unauthorized, "HTTP 401"),
@@ -26,7 +29,7 @@ struct PSAErrorTests {
                 (.huge, "the PSA's answer was cut off: the response is larger than 4 MiB"),
                 (.serverError, "HTTP 500: Internal Server Error"),
                 (.badRequest, "HTTP 400: Bad Request; rejected by the sandbox"),
-                (.rateLimit, "HTTP 429: rate limited"),
+                (.rateLimit, "HTTP 429: rate limited")
             ]
             for (kind, expected) in cases {
                 sandbox.queue(PSAFault(fault: kind, psa: psa))

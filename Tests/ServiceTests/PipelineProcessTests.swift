@@ -5,7 +5,7 @@ import VectisContracts
 import VectisTestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The executables as an operator runs them: bus, Datto sandbox, collector, assets, backups, and the CLI.
@@ -23,7 +23,7 @@ struct PipelineProcessTests {
             "VECTIS_BUS_PUBLISH": bus.publish, "VECTIS_BUS_SUBSCRIBE": bus.subscribe, "VECTIS_DATA_DIR": data,
             "VECTIS_ADMIN_TOKEN": "pipeline-token-0123456789", "VECTIS_READ_TOKEN": "pipeline-read-0123456789",
             "VECTIS_HEARTBEAT_INTERVAL_MS": "500",
-            "VECTIS_DATTO_BASE_URL_US": "http://127.0.0.1:\(sandboxPort)/v1",
+            "VECTIS_DATTO_BASE_URL_US": "http://127.0.0.1:\(sandboxPort)/v1"
         ]
         func start(_ name: String, port: Int) async throws -> RunningProcess {
             environment["VECTIS_HTTP_PORT"] = "\(port)"
@@ -51,8 +51,11 @@ struct PipelineProcessTests {
         #expect(try await eventually(timeout: .seconds(30)) { try await rows() == 500 })
 
         let hub = try RunningProcess(
-            "vectis", ["hub", "Acme Corp", "--assets-url", "http://127.0.0.1:\(ports.assets)",
-                       "--backups-url", "http://127.0.0.1:\(ports.backups)", "--token", "pipeline-read-0123456789"])
+            "vectis",
+            [
+                "hub", "Acme Corp", "--assets-url", "http://127.0.0.1:\(ports.assets)",
+                "--backups-url", "http://127.0.0.1:\(ports.backups)", "--token", "pipeline-read-0123456789"
+            ])
         #expect(await hub.waitForExit() == 0, "\(hub.stderr)")
         #expect(hub.stdout.hasPrefix("Acme Corp  (c_"))
         #expect(hub.stdout.contains("10 most recent runs"))
@@ -64,9 +67,10 @@ struct PipelineProcessTests {
         #expect(await resync.waitForExit() == 0)
         backups = try await start("vectis-backups", port: ports.backups)
         // Back up: it catches up through replay and heartbeats, and has nothing new to record.
-        #expect(try await eventually(timeout: .seconds(20)) {
-            (try? await HTTP.send("GET", "http://127.0.0.1:\(ports.backups)/readyz").status) == 200
-        })
+        #expect(
+            try await eventually(timeout: .seconds(20)) {
+                (try? await HTTP.send("GET", "http://127.0.0.1:\(ports.backups)/readyz").status) == 200
+            })
         try await Task.sleep(for: .seconds(2))
         #expect(try await rows() == 500)
 

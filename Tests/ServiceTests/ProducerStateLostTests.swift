@@ -29,46 +29,60 @@ struct ProducerStateLostTests {
         return observation
     }
 
-    @Test("collector's and then backups' database deleted while running: the next failed night is recorded, alerted and ticketed exactly once")
+    @Test(
+        "collector's and then backups' database deleted while running: the next failed night is recorded, alerted and ticketed exactly once"
+    )
     func producerDatabaseLost() async throws {
-        let dattoPort = try freePort(), psaPort = try freePort()
-        let datto = try RunningProcess("vectis-sandbox", [
-            "datto", "--port", "\(dattoPort)", "--customers", "2", "--devices-per-customer", "1", "--agents-per-device", "3",
-            "--shares-per-device", "0", "--history-length", "5", "--agents-without-backups-every", "0", "--unassigned-devices", "0",
-            "--failing-agents", "0",
-        ])
+        let dattoPort = try freePort()
+        let psaPort = try freePort()
+        let datto = try RunningProcess(
+            "vectis-sandbox",
+            [
+                "datto", "--port", "\(dattoPort)", "--customers", "2", "--devices-per-customer", "1", "--agents-per-device", "3",
+                "--shares-per-device", "0", "--history-length", "5", "--agents-without-backups-every", "0", "--unassigned-devices", "0",
+                "--failing-agents", "0"
+            ])
         try await datto.waitForOutput("Server started and listening")
         let psa = try RunningProcess("vectis-sandbox", ["psa", "--port", "\(psaPort)"])
         try await psa.waitForOutput("Server started and listening")
-        let dattoURL = "http://127.0.0.1:\(dattoPort)", psaURL = "http://127.0.0.1:\(psaPort)"
+        let dattoURL = "http://127.0.0.1:\(dattoPort)"
+        let psaURL = "http://127.0.0.1:\(psaPort)"
         let cluster = try await ChaosCluster(dattoURL: dattoURL + "/v1")
         defer { Task { await cluster.stop() } }
         try await cluster.waitUntilReady()
         let token = ChaosCluster.token
-        let rulesURL = await cluster.url(.rules), alertsURL = await cluster.url(.alerts), collectorURL = await cluster.url(.collector)
-        let rule = try await HTTP.send("POST", rulesURL + "/v1/rules", [
-            "templateId": "datto-fails-2-nights-connectwise", "dryRunHours": 0, "closeOnRecovery": true,
-            "settings": ["site": psaURL + "/cw", "companyId": "vectis", "publicKey": "cw-public", "boardId": 1, "closedStatusId": 20],
-            "secrets": ["privateKey": "cw-private-9f2c", "clientId": "6c1b4e2a-0d7f-4f1e-9a51-0c5e7d2f3b11"],
-        ], bearer: token)
+        let rulesURL = await cluster.url(.rules)
+        let alertsURL = await cluster.url(.alerts)
+        let collectorURL = await cluster.url(.collector)
+        let rule = try await HTTP.send(
+            "POST", rulesURL + "/v1/rules",
+            [
+                "templateId": "datto-fails-2-nights-connectwise", "dryRunHours": 0, "closeOnRecovery": true,
+                "settings": ["site": psaURL + "/cw", "companyId": "vectis", "publicKey": "cw-public", "boardId": 1, "closedStatusId": 20],
+                "secrets": ["privateKey": "cw-private-9f2c", "clientId": "6c1b4e2a-0d7f-4f1e-9a51-0c5e7d2f3b11"]
+            ], bearer: token)
         #expect(rule.status == 201, "\(rule.body)")
         func configure() async throws {
-            let configured = try await HTTP.send("PUT", collectorURL + "/v1/integrations/datto", [
-                "publicKey": "sandbox-public-key", "secretKey": "sandbox-secret-7c4f1e9a2b", "region": "us",
-            ], bearer: token)
+            let configured = try await HTTP.send(
+                "PUT", collectorURL + "/v1/integrations/datto",
+                [
+                    "publicKey": "sandbox-public-key", "secretKey": "sandbox-secret-7c4f1e9a2b", "region": "us"
+                ], bearer: token)
             #expect([200, 201].contains(configured.status), "\(configured.body)")
         }
         try await configure()
         let backups = await cluster.dataDirectory + "/backups.sqlite"
         func customers() async throws -> [String] {
             guard FileManager.default.fileExists(atPath: backups) else { return [] }
-            return (try? await DatabaseQueue(path: backups).read { db in
-                try String.fetchAll(db, sql: "SELECT DISTINCT customer_id FROM backup_jobs ORDER BY customer_id")
-            }) ?? []
+            return
+                (try? await DatabaseQueue(path: backups).read { db in
+                    try String.fetchAll(db, sql: "SELECT DISTINCT customer_id FROM backup_jobs ORDER BY customer_id")
+                }) ?? []
         }
         #expect(try await eventually(timeout: .seconds(60)) { try await customers().count == 2 })
         for (index, customer) in try await customers().enumerated() {
-            _ = try await HTTP.send("PUT", rulesURL + "/v1/psa-mappings/connectwise/\(customer)", ["companyId": "\(1_000 + index)"], bearer: token)
+            _ = try await HTTP.send(
+                "PUT", rulesURL + "/v1/psa-mappings/connectwise/\(customer)", ["companyId": "\(1_000 + index)"], bearer: token)
         }
         // Three active agents (the generated fleet pauses ACME-SRV12 and archives the SRV13s: their failures alert nobody).
         let names = try await DatabaseQueue(path: backups).read { db in
@@ -108,7 +122,8 @@ struct ProducerStateLostTests {
         try await configure()
         try await failTwoNights(names[1])
         print("after the collector's database was lost: \(try await observe(alertsURL: alertsURL, psaURL: psaURL))")
-        #expect(try await eventually(timeout: .seconds(60)) { try await observe(alertsURL: alertsURL, psaURL: psaURL).tickets[second] == 1 })
+        #expect(
+            try await eventually(timeout: .seconds(60)) { try await observe(alertsURL: alertsURL, psaURL: psaURL).tickets[second] == 1 })
 
         // Phase 3: the backups database is deleted; it is rebuilt by replay from the collector.
         await cluster.kill(.backups)

@@ -32,9 +32,10 @@ struct RetryCommandTests {
         router.post("/hook") { request, _ -> HTTPResponse.Status in
             let body = try await request.body.collect(upTo: 65_536)
             sink.calls.withLock {
-                $0.append(.init(
-                    body: Data(buffer: body), timestamp: request.headers[HTTPField.Name("X-Vectis-Timestamp")!],
-                    signature: request.headers[HTTPField.Name("X-Vectis-Signature")!]))
+                $0.append(
+                    .init(
+                        body: Data(buffer: body), timestamp: request.headers[HTTPField.Name("X-Vectis-Timestamp")!],
+                        signature: request.headers[HTTPField.Name("X-Vectis-Signature")!]))
             }
             return .ok
         }
@@ -51,10 +52,13 @@ struct RetryCommandTests {
                 _ = try await harness.sync()
                 let states = try DatabaseQueue(path: harness.dataDirectory.appendingPathComponent("collector.sqlite").path)
                 let (failing, healthy) = try await states.read { db in
-                    (try Row.fetchOne(db, sql: "SELECT serial_number, volume FROM agent_state WHERE failing = 1 LIMIT 1"),
-                     try Row.fetchOne(db, sql: "SELECT serial_number, volume FROM agent_state WHERE failing = 0 LIMIT 1"))
+                    (
+                        try Row.fetchOne(db, sql: "SELECT serial_number, volume FROM agent_state WHERE failing = 1 LIMIT 1"),
+                        try Row.fetchOne(db, sql: "SELECT serial_number, volume FROM agent_state WHERE failing = 0 LIMIT 1")
+                    )
                 }
-                let bad = try #require(failing), good = try #require(healthy)
+                let bad = try #require(failing)
+                let good = try #require(healthy)
                 let rules = try ReliableNode(harness.bus, service: "rules", instance: "rules-impostor")
                 #expect(await rules.waitUntilReady())
                 let publisher = rules.bus.connection.publisher
@@ -79,7 +83,9 @@ struct RetryCommandTests {
                 #expect(call.signature == "sha256=" + expected.map { String(format: "%02x", $0) }.joined())
                 let metrics = try await HTTP.send("GET", harness.collectorURL + "/metrics")
                 let text = metrics.body
-                #expect(text.contains(#"vectis_collector_retries_refused_total{reason="too_soon"} 29"#), "\(text.split(separator: "\n").filter { $0.contains("retries") })")
+                #expect(
+                    text.contains(#"vectis_collector_retries_refused_total{reason="too_soon"} 29"#),
+                    "\(text.split(separator: "\n").filter { $0.contains("retries") })")
                 #expect(text.contains(#"vectis_collector_retries_refused_total{reason="agent_not_failing"} 6"#))
                 #expect(text.contains(#"vectis_collector_retries_refused_total{reason="malformed"} 1"#))
                 try await rules.stop()

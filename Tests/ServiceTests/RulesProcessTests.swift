@@ -6,7 +6,7 @@ import VectisContracts
 import VectisTestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `vectis-rules` as a process, killed in the middle of a PSA call.
@@ -23,43 +23,54 @@ struct RulesProcessTests {
         let environment = [
             "VECTIS_BUS_PUBLISH": bus.publish, "VECTIS_BUS_SUBSCRIBE": bus.subscribe, "VECTIS_DATA_DIR": data,
             "VECTIS_ADMIN_TOKEN": "rules-token-0123456789", "VECTIS_HEARTBEAT_INTERVAL_MS": "500", "VECTIS_HTTP_PORT": "\(rulesPort)",
-            "VECTIS_PSA_TIMEOUT_SECONDS": "10",
+            "VECTIS_PSA_TIMEOUT_SECONDS": "10"
         ]
         var rules = try RunningProcess("vectis-rules", [], environment: environment)
         try await rules.waitForOutput("Server started and listening")
         let base = "http://127.0.0.1:\(rulesPort)"
         let credentials = PSASandboxCredentials()
-        let created = try await HTTP.send("POST", base + "/v1/rules", [
-            "templateId": "datto-fails-2-nights-connectwise", "dryRunHours": 0,
-            "settings": ["site": "http://127.0.0.1:\(psaPort)/cw", "companyId": credentials.connectWiseCompany,
-                         "publicKey": credentials.connectWisePublicKey, "boardId": 1, "closedStatusId": 20],
-            "secrets": ["privateKey": credentials.connectWisePrivateKey, "clientId": credentials.connectWiseClientId],
-        ], bearer: "rules-token-0123456789")
+        let created = try await HTTP.send(
+            "POST", base + "/v1/rules",
+            [
+                "templateId": "datto-fails-2-nights-connectwise", "dryRunHours": 0,
+                "settings": [
+                    "site": "http://127.0.0.1:\(psaPort)/cw", "companyId": credentials.connectWiseCompany,
+                    "publicKey": credentials.connectWisePublicKey, "boardId": 1, "closedStatusId": 20
+                ],
+                "secrets": ["privateKey": credentials.connectWisePrivateKey, "clientId": credentials.connectWiseClientId]
+            ], bearer: "rules-token-0123456789")
         #expect(created.status == 201, "\(created.body)")
         let customer = CustomerRef(key: "org:1", name: "Acme")
         let customerId = StableID.customer(tenant: "default", key: customer.key)
-        _ = try await HTTP.send("PUT", base + "/v1/psa-mappings/connectwise/\(customerId)", ["companyId": "250"], bearer: "rules-token-0123456789")
+        _ = try await HTTP.send(
+            "PUT", base + "/v1/psa-mappings/connectwise/\(customerId)", ["companyId": "250"], bearer: "rules-token-0123456789")
 
         // The PSA will take 4 s to answer the create: kill the rules service while it waits.
-        _ = try await HTTP.send("POST", "http://127.0.0.1:\(psaPort)/_sandbox/faults",
-                                ["fault": "create-then-timeout", "method": "POST", "path": "/service/tickets", "delayMilliseconds": 4_000])
+        _ = try await HTTP.send(
+            "POST", "http://127.0.0.1:\(psaPort)/_sandbox/faults",
+            ["fault": "create-then-timeout", "method": "POST", "path": "/service/tickets", "delayMilliseconds": 4_000])
         let publisher = try ReliableNodeHost(bus: bus)
         try await publisher.publishFailedNights(customer: customer, nights: 2)
-        #expect(try await eventually(timeout: .seconds(20)) {
-            let lines = try await HTTP.send("GET", "http://127.0.0.1:\(psaPort)/_sandbox/tickets").body
-            return lines.contains("\"psa\":\"connectwise\"")
-        }, "the create reached the PSA")
+        #expect(
+            try await eventually(timeout: .seconds(20)) {
+                let lines = try await HTTP.send("GET", "http://127.0.0.1:\(psaPort)/_sandbox/tickets").body
+                return lines.contains("\"psa\":\"connectwise\"")
+            }, "the create reached the PSA")
         rules.signal(SIGKILL)
         _ = await rules.waitForExit()
 
         rules = try RunningProcess("vectis-rules", [], environment: environment)
         try await rules.waitForOutput("Server started and listening")
-        #expect(try await eventually(timeout: .seconds(30)) {
-            let tickets = try await HTTP.send("GET", base + "/v1/tickets", bearer: "rules-token-0123456789").json["tickets"] as? [[String: Any]] ?? []
-            return tickets.first?["state"] as? String == "open"
-        })
-        let stored = try JSONSerialization.jsonObject(
-            with: Data(try await HTTP.send("GET", "http://127.0.0.1:\(psaPort)/_sandbox/tickets").body.utf8)) as? [[String: Any]] ?? []
+        #expect(
+            try await eventually(timeout: .seconds(30)) {
+                let tickets =
+                    try await HTTP.send("GET", base + "/v1/tickets", bearer: "rules-token-0123456789").json["tickets"] as? [[String: Any]]
+                    ?? []
+                return tickets.first?["state"] as? String == "open"
+            })
+        let stored =
+            try JSONSerialization.jsonObject(
+                with: Data(try await HTTP.send("GET", "http://127.0.0.1:\(psaPort)/_sandbox/tickets").body.utf8)) as? [[String: Any]] ?? []
         #expect(stored.count == 1, "exactly one ticket in the PSA")
         let history = try await HTTP.send("GET", base + "/v1/rules/ru_1/history", bearer: "rules-token-0123456789").body
         #expect(history.contains("not created again"))

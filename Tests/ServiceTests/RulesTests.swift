@@ -7,7 +7,9 @@ import VectisContracts
 import VectisTestSupport
 
 extension CollectorHarness {
-    func rules(_ path: String, _ method: String = "GET", _ body: [String: Any]? = nil) async throws -> (status: Int, body: String, json: [String: Any]) {
+    func rules(_ path: String, _ method: String = "GET", _ body: [String: Any]? = nil) async throws -> (
+        status: Int, body: String, json: [String: Any]
+    ) {
         try await HTTP.send(method, rulesURL! + path, body, bearer: CollectorHarness.token)
     }
 
@@ -30,16 +32,29 @@ extension CollectorHarness {
         let base = psaURL!
         switch psa {
         case "connectwise":
-            return (["site": "\(base)/cw", "companyId": credentials.connectWiseCompany, "publicKey": credentials.connectWisePublicKey,
-                     "boardId": 1, "closedStatusId": 20],
-                    ["privateKey": credentials.connectWisePrivateKey, "clientId": credentials.connectWiseClientId])
+            return (
+                [
+                    "site": "\(base)/cw", "companyId": credentials.connectWiseCompany, "publicKey": credentials.connectWisePublicKey,
+                    "boardId": 1, "closedStatusId": 20
+                ],
+                ["privateKey": credentials.connectWisePrivateKey, "clientId": credentials.connectWiseClientId]
+            )
         case "autotask":
-            return (["zoneLookupURL": "\(base)/at/atservicesrest/v1.0/", "username": credentials.autotaskUser, "queueId": 5, "completeStatusId": 5],
-                    ["secret": credentials.autotaskSecret, "integrationCode": credentials.autotaskIntegrationCode])
+            return (
+                [
+                    "zoneLookupURL": "\(base)/at/atservicesrest/v1.0/", "username": credentials.autotaskUser, "queueId": 5,
+                    "completeStatusId": 5
+                ],
+                ["secret": credentials.autotaskSecret, "integrationCode": credentials.autotaskIntegrationCode]
+            )
         default:
-            return (["instanceURL": "\(base)/halo", "clientId": credentials.haloClientId, "tenant": credentials.haloTenant,
-                     "ticketTypeId": 21, "noteOutcomeId": 7, "closedStatusId": 9],
-                    ["clientSecret": credentials.haloClientSecret])
+            return (
+                [
+                    "instanceURL": "\(base)/halo", "clientId": credentials.haloClientId, "tenant": credentials.haloTenant,
+                    "ticketTypeId": 21, "noteOutcomeId": 7, "closedStatusId": 9
+                ],
+                ["clientSecret": credentials.haloClientSecret]
+            )
         }
     }
 
@@ -73,7 +88,8 @@ struct RulesTests {
             let hostile = #"<img src=x onerror=alert(1)><a href="https://phish.example">fix it</a>"#
             let volume = try #require(harness.sandbox.addAgent(serialNumber: device.serialNumber, name: hostile))
             _ = try await harness.enableRule("halopsa")
-            try await harness.map("halopsa", customer: StableID.customer(tenant: "default", key: expectedCustomerKey(device)), company: "250")
+            try await harness.map(
+                "halopsa", customer: StableID.customer(tenant: "default", key: expectedCustomerKey(device)), company: "250")
             #expect(harness.sandbox.fail(volume: volume, nights: 5))
             let sandbox = try #require(harness.psa)
             for _ in 0..<3 {
@@ -82,14 +98,17 @@ struct RulesTests {
             }
             let ticket = try #require(sandbox.tickets(psa: "halopsa").first)
             #expect(!ticket.details.contains("<img") && !ticket.details.contains("<a href"), "\(ticket.details)")
-            #expect(ticket.details.contains("&lt;img src=x onerror=alert(1)&gt;&lt;a href=&quot;https://phish.example&quot;&gt;"), "\(ticket.details)")
+            #expect(
+                ticket.details.contains("&lt;img src=x onerror=alert(1)&gt;&lt;a href=&quot;https://phish.example&quot;&gt;"),
+                "\(ticket.details)")
             // The dedupe marker once, not `[vectis:vectis:…]`.
             #expect(ticket.details.contains("[vectis:default:") && !ticket.details.contains("vectis:vectis:"), "\(ticket.details)")
         }
     }
 
-    @Test("ConnectWise, Autotask and HaloPSA: two failed nights open one ticket in the mapped company; a third adds one note; recovery notes, closes and resolves",
-          arguments: ["connectwise", "autotask", "halopsa"])
+    @Test(
+        "ConnectWise, Autotask and HaloPSA: two failed nights open one ticket in the mapped company; a third adds one note; recovery notes, closes and resolves",
+        arguments: ["connectwise", "autotask", "halopsa"])
     func ticketLifecycle(psa: String) async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
             try await harness.configure()
@@ -130,8 +149,9 @@ struct RulesTests {
         }
     }
 
-    @Test("thousands of companies are read page by page from each PSA, each once; beyond about 5,000 the answer says the list is cut short",
-          arguments: [2_600, 5_200])
+    @Test(
+        "thousands of companies are read page by page from each PSA, each once; beyond about 5,000 the answer says the list is cut short",
+        arguments: [2_600, 5_200])
     func companyPaging(generated: Int) async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true, psaCompanies: generated) { harness in
             let own = ["connectwise": 4, "autotask": 3, "halopsa": 3]  // each tenant's active companies besides the generated ones
@@ -151,7 +171,9 @@ struct RulesTests {
         }
     }
 
-    @Test("a rule edited in place keeps its open ticket: a rotated key and a new board take effect at once, the history names what changed and never a value, bad edits are refused")
+    @Test(
+        "a rule edited in place keeps its open ticket: a rotated key and a new board take effect at once, the history names what changed and never a value, bad edits are refused"
+    )
     func editInPlace() async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
             try await harness.configure()
@@ -182,8 +204,12 @@ struct RulesTests {
             settings["boardId"] = 7
             settings["statusId"] = 40
             settings["closedStatusId"] = 45
-            let moved = try await harness.rules("/v1/rules/\(rule)", "PATCH", ["settings": settings, "secrets": ["privateKey": secrets["privateKey"]!],
-                                                                               "thresholdNights": 3, "name": "Backups board"])
+            let moved = try await harness.rules(
+                "/v1/rules/\(rule)", "PATCH",
+                [
+                    "settings": settings, "secrets": ["privateKey": secrets["privateKey"]!],
+                    "thresholdNights": 3, "name": "Backups board"
+                ])
             #expect(moved.status == 200, "\(moved.body)")
             #expect(moved.json["name"] as? String == "Backups board" && moved.json["thresholdNights"] as? Int == 3)
             #expect((moved.json["settings"] as? [String: Any])?["boardId"] as? Int == 7)
@@ -198,7 +224,10 @@ struct RulesTests {
             let history = try await harness.history(rule)
             let changes = history.filter { $0["kind"] as? String == "rule-changed" }.compactMap { $0["detail"] as? String }
             #expect(changes.contains("secrets replaced: privateKey"), "\(changes)")
-            #expect(changes.contains("renamed \"Backups board\"; settings changed: boardId, closedStatusId, statusId; secrets replaced: privateKey; threshold 2 → 3"), "\(changes)")
+            #expect(
+                changes.contains(
+                    "renamed \"Backups board\"; settings changed: boardId, closedStatusId, statusId; secrets replaced: privateKey; threshold 2 → 3"
+                ), "\(changes)")
             #expect(!"\(history)".contains("rotated-key-not-yet-in-cw") && !"\(history)".contains(secrets["privateKey"] as! String))
 
             // Refused edits change nothing.
@@ -206,8 +235,9 @@ struct RulesTests {
             let missing = try await harness.rules("/v1/rules/\(rule)", "PATCH", ["settings": settings])
             #expect(missing.status == 400 && missing.json["error"] as? String == "Missing for connectwise: boardId.")
             #expect(try await harness.rules("/v1/rules/\(rule)", "PATCH", ["thresholdNights": 0]).status == 400)
-            #expect(try await harness.rules("/v1/rules/\(rule)", "PATCH", ["settings": ["site": "ftp://x"]]).json["error"] as? String
-                == "Missing for connectwise: companyId, publicKey, boardId.")
+            #expect(
+                try await harness.rules("/v1/rules/\(rule)", "PATCH", ["settings": ["site": "ftp://x"]]).json["error"] as? String
+                    == "Missing for connectwise: companyId, publicKey, boardId.")
             let rules = try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]] ?? []
             #expect((rules.first?["settings"] as? [String: Any])?["boardId"] as? Int == 7 && rules.first?["thresholdNights"] as? Int == 3)
             #expect(try await harness.rules("/v1/rules/ru_999", "PATCH", ["name": "x"]).status == 404)
@@ -228,7 +258,8 @@ struct RulesTests {
             let database = try DatabaseQueue(path: harness.dataDirectory.appendingPathComponent("rules.sqlite").path)
             try await database.write { db in try db.execute(sql: "UPDATE rule SET secrets_sealed = 'sealed-under-another-key'") }
             let unreadable = "The stored secrets cannot be decrypted with this service's key file; enter them again (Edit)."
-            #expect((try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]])?.first?["secretsProblem"] as? String == unreadable)
+            #expect(
+                (try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]])?.first?["secretsProblem"] as? String == unreadable)
             #expect(try await testTicket()["error"] as? String == unreadable)
             #expect(try await harness.rules("/v1/psa-picklists", "POST", ["rule": rule]).json["error"] as? String == unreadable)
             let repaired = try await harness.rules("/v1/rules/\(rule)", "PATCH", ["secrets": secrets])
@@ -240,7 +271,8 @@ struct RulesTests {
     @Test("a retry rule asks the collector, which re-polls the device and says plainly that no backup could be started")
     func retry() async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
-            let observer = try ReliableNode(harness.bus, service: "alerts", instance: "retry-observer", subscriptions: [.prefix("backup.retry.")])
+            let observer = try ReliableNode(
+                harness.bus, service: "alerts", instance: "retry-observer", subscriptions: [.prefix("backup.retry.")])
             #expect(await observer.waitUntilReady())
             try await harness.configure()
             try await harness.waitForHistory()
@@ -252,7 +284,8 @@ struct RulesTests {
             #expect(try await eventually { try observer.keys(BackupRetryCompleted.topic).count == 1 })
             #expect(try observer.keys(BackupRetryRequested.topic) == ["requested/\(agent.serialNumber)/\(agent.volume)"])
             let completed = try #require(try observer.keys(BackupRetryCompleted.topic).first)
-            #expect(completed.hasPrefix("no-hook/repolled:true/link:true/No retry hook is configured and Datto's API cannot start a backup"))
+            #expect(
+                completed.hasPrefix("no-hook/repolled:true/link:true/No retry hook is configured and Datto's API cannot start a backup"))
             #expect(harness.psa!.allTickets.isEmpty, "a retry-only rule opens no ticket")
             try await observer.stop()
         }
@@ -273,16 +306,20 @@ struct RulesTests {
             try await harness.nextNight()
             #expect(try await eventually { try await harness.history(dryRule).contains { $0["kind"] as? String == "would-open-ticket" } })
             #expect(try await eventually { try await harness.history(unmappedRule).contains { $0["kind"] as? String == "not-mapped" } })
-            #expect(try await eventually {
-                (try await harness.alertList().first?["note"] as? String) == "No autotask company is mapped for Acme Corp: no ticket was opened."
-            }, "the alert says so")
+            #expect(
+                try await eventually {
+                    (try await harness.alertList().first?["note"] as? String)
+                        == "No autotask company is mapped for Acme Corp: no ticket was opened."
+                }, "the alert says so")
             try await Task.sleep(for: .milliseconds(500))
             #expect(harness.psa!.requests.isEmpty, "nothing was called")
             #expect(harness.psa!.allTickets.isEmpty)
             #expect(try await harness.alertList().count == 1)
             let dry = try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]] ?? []
             #expect(dry.first { $0["id"] as? String == dryRule }?["dryRun"] as? Bool == true)
-            #expect(!(try await harness.rules("/v1/rules").body.contains(PSASandboxCredentials().connectWisePrivateKey)), "secrets never returned")
+            #expect(
+                !(try await harness.rules("/v1/rules").body.contains(PSASandboxCredentials().connectWisePrivateKey)),
+                "secrets never returned")
             // "Send test ticket" works even in dry run: it is a person's explicit request.
             let test = try await harness.rules("/v1/rules/\(dryRule)/test-ticket", "POST", ["companyId": "250"])
             #expect(test.status == 200 && test.json["ok"] as? Bool == true, "\(test.body)")
@@ -290,7 +327,9 @@ struct RulesTests {
         }
     }
 
-    @Test("each template describes its PSA's fields; a rule without the required ones is refused naming exactly those; mappings are listed per PSA")
+    @Test(
+        "each template describes its PSA's fields; a rule without the required ones is refused naming exactly those; mappings are listed per PSA"
+    )
     func templateFieldsAndMappings() async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
             let templates = try await harness.rules("/v1/rule-templates").json["templates"] as? [[String: Any]] ?? []
@@ -309,7 +348,12 @@ struct RulesTests {
                 #expect(refused.json["error"] as? String == "Missing for \(psa): \(required.joined(separator: ", ")).")
                 // Secrets are marked as such, so a form can make them write-only.
                 let secrets = fields.filter { $0["kind"] as? String == "secret" }.compactMap { $0["name"] as? String }
-                #expect(secrets == ["connectwise": ["privateKey", "clientId"], "autotask": ["secret", "integrationCode"], "halopsa": ["clientSecret"]][psa])
+                #expect(
+                    secrets
+                        == [
+                            "connectwise": ["privateKey", "clientId"], "autotask": ["secret", "integrationCode"],
+                            "halopsa": ["clientSecret"]
+                        ][psa])
             }
             try await harness.map("connectwise", customer: "c_1", company: "250")
             try await harness.map("halopsa", customer: "c_2", company: "7")
@@ -320,10 +364,14 @@ struct RulesTests {
         }
     }
 
-    @Test("boards, queues, statuses, priorities, ticket types and companies are read live from each PSA by name, inactive and deleted ones left out; a wrong key gets the PSA's 401; a saved rule's secrets are used without being sent")
+    @Test(
+        "boards, queues, statuses, priorities, ticket types and companies are read live from each PSA by name, inactive and deleted ones left out; a wrong key gets the PSA's 401; a saved rule's secrets are used without being sent"
+    )
     func picklists() async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
-            func lists(_ psa: String, settings change: [String: Any] = [:], secrets override: [String: Any] = [:]) async throws -> [String: Any] {
+            func lists(_ psa: String, settings change: [String: Any] = [:], secrets override: [String: Any] = [:]) async throws -> [String:
+                Any]
+            {
                 var (settings, secrets) = harness.psaConnection(psa)
                 settings.merge(change) { $1 }
                 secrets.merge(override) { $1 }
@@ -372,7 +420,10 @@ struct RulesTests {
             let templates = try await harness.rules("/v1/rule-templates").json["templates"] as? [[String: Any]] ?? []
             for (psa, answer) in [("connectwise", connectWise), ("autotask", autotask), ("halopsa", halo)] {
                 let template = try #require(templates.first { $0["id"] as? String == "datto-fails-2-nights-\(psa)" })
-                let marked = Set((template["fields"] as? [[String: Any]] ?? []).filter { $0["picklist"] as? Bool == true }.compactMap { $0["name"] as? String })
+                let marked = Set(
+                    (template["fields"] as? [[String: Any]] ?? []).filter { $0["picklist"] as? Bool == true }.compactMap {
+                        $0["name"] as? String
+                    })
                 #expect(marked == Set((answer["picklists"] as? [String: Any] ?? [:]).keys), "\(psa)")
             }
 
@@ -390,9 +441,11 @@ struct RulesTests {
             let saved = try await harness.rules("/v1/psa-picklists", "POST", ["rule": rule])
             #expect(saved.json["ok"] as? Bool == true && companies(saved.json).count == 3, "\(saved.body)")
             // Its PSA calls are in its history, like every PSA call (method and path, status, duration).
-            #expect(try await harness.history(rule).contains {
-                $0["kind"] as? String == "psa-call" && ($0["detail"] as? String ?? "").hasSuffix("/Tickets/entityInformation/fields") && $0["status"] as? Int == 200
-            })
+            #expect(
+                try await harness.history(rule).contains {
+                    $0["kind"] as? String == "psa-call" && ($0["detail"] as? String ?? "").hasSuffix("/Tickets/entityInformation/fields")
+                        && $0["status"] as? Int == 200
+                })
             #expect(try await harness.rules("/v1/psa-picklists", "POST", ["rule": rule, "psa": "halopsa"]).status == 400)
             #expect(try await harness.rules("/v1/psa-picklists", "POST", ["rule": "ru_999"]).status == 404)
 
@@ -404,7 +457,10 @@ struct RulesTests {
                 if spent["ok"] as? Bool == false { break }
             }
             let budget = try #require(spent["error"] as? String)
-            #expect(budget.hasPrefix("this PSA account's request budget (60 per minute) is spent for now, to leave room for tickets; try again in "), "\(budget)")
+            #expect(
+                budget.hasPrefix(
+                    "this PSA account's request budget (60 per minute) is spent for now, to leave room for tickets; try again in "),
+                "\(budget)")
             let connectWiseRule = try await harness.enableRule("connectwise")
             let test = try await harness.rules("/v1/rules/\(connectWiseRule)/test-ticket", "POST", ["companyId": "250"])
             #expect(test.json["ok"] as? Bool == false && (test.json["error"] as? String ?? "").contains("request budget"), "\(test.body)")
@@ -417,26 +473,34 @@ struct RulesTests {
             try await harness.configure()
             try await harness.waitForHistory()
             let rule = try await harness.enableRule("halopsa")
-            try await harness.map("halopsa", customer: StableID.customer(tenant: "default", key: expectedCustomerKey(harness.sandbox.inventory()[0])), company: "250")
+            try await harness.map(
+                "halopsa", customer: StableID.customer(tenant: "default", key: expectedCustomerKey(harness.sandbox.inventory()[0])),
+                company: "250")
             let sandbox = try #require(harness.psa)
-            sandbox.queue(PSAFault(fault: .createThenTimeout, psa: "halopsa", method: "POST", path: "/api/Tickets", count: 1, delayMilliseconds: 2_500))
+            sandbox.queue(
+                PSAFault(
+                    fault: .createThenTimeout, psa: "halopsa", method: "POST", path: "/api/Tickets", count: 1, delayMilliseconds: 2_500))
             let agent = try #require(harness.sandbox.assets().first { $0.hasRuns })
             #expect(harness.sandbox.fail(volume: agent.volume, nights: 2))
             try await harness.nextNight()
             try await harness.nextNight()
-            #expect(try await eventually(timeout: .seconds(30)) {
-                (try await harness.rules("/v1/tickets").json["tickets"] as? [[String: Any]] ?? []).first?["state"] as? String == "open"
-            })
+            #expect(
+                try await eventually(timeout: .seconds(30)) {
+                    (try await harness.rules("/v1/tickets").json["tickets"] as? [[String: Any]] ?? []).first?["state"] as? String == "open"
+                })
             #expect(sandbox.tickets(psa: "halopsa").count == 1, "the timed-out create was found by its marker, not made twice")
             #expect(try await harness.history(rule).contains { ($0["detail"] as? String)?.contains("not created again") == true })
         }
     }
 
-    @Test("a 429 waits for Retry-After; a 400 is not retried and shows in the history; a create that timed out is found by key, not duplicated; replays open nothing new")
+    @Test(
+        "a 429 waits for Retry-After; a 400 is not retried and shows in the history; a create that timed out is found by key, not duplicated; replays open nothing new"
+    )
     func psaFaults() async throws {
         // Two devices: the first device's second and third agents are paused and archived in the sandbox fleet.
-        try await CollectorHarness.with(fleet: FleetConfiguration(
-            customers: 1, devicesPerCustomer: 2, agentsPerDevice: 3, sharesPerDevice: 0, failingAgents: 0, unassignedDevices: 0),
+        try await CollectorHarness.with(
+            fleet: FleetConfiguration(
+                customers: 1, devicesPerCustomer: 2, agentsPerDevice: 3, sharesPerDevice: 0, failingAgents: 0, unassignedDevices: 0),
             pipeline: true, psaTimeout: .seconds(1)
         ) { harness in
             try await harness.configure()
@@ -449,18 +513,22 @@ struct RulesTests {
             let agents = harness.sandbox.assets().filter { $0.hasRuns && $0.serialNumber == second }
             #expect(agents.count >= 2)
             // First ticket: rate limited once; second: refused; third: created but the answer comes too late.
-            sandbox.queue(PSAFault(fault: .rateLimit, psa: "connectwise", method: "POST", path: "/service/tickets", count: 1, retryAfterSeconds: 1))
+            sandbox.queue(
+                PSAFault(fault: .rateLimit, psa: "connectwise", method: "POST", path: "/service/tickets", count: 1, retryAfterSeconds: 1))
             sandbox.queue(PSAFault(fault: .badRequest, psa: "connectwise", method: "POST", path: "/service/tickets", count: 1))
-            sandbox.queue(PSAFault(fault: .createThenTimeout, psa: "connectwise", method: "POST", path: "/service/tickets", count: 1,
-                                   delayMilliseconds: 2_500))
+            sandbox.queue(
+                PSAFault(
+                    fault: .createThenTimeout, psa: "connectwise", method: "POST", path: "/service/tickets", count: 1,
+                    delayMilliseconds: 2_500))
             for agent in agents { #expect(harness.sandbox.fail(volume: agent.volume, nights: 2)) }
             try await harness.nextNight()
             try await harness.nextNight()
 
-            #expect(try await eventually(timeout: .seconds(30)) {
-                let tickets = try await harness.rules("/v1/tickets").json["tickets"] as? [[String: Any]] ?? []
-                return tickets.count == agents.count && tickets.allSatisfy { ["open", "failed"].contains($0["state"] as? String ?? "") }
-            })
+            #expect(
+                try await eventually(timeout: .seconds(30)) {
+                    let tickets = try await harness.rules("/v1/tickets").json["tickets"] as? [[String: Any]] ?? []
+                    return tickets.count == agents.count && tickets.allSatisfy { ["open", "failed"].contains($0["state"] as? String ?? "") }
+                })
             let tickets = try await harness.rules("/v1/tickets").json["tickets"] as? [[String: Any]] ?? []
             let historyText = "\(try await harness.history(rule))"
             #expect(tickets.filter { $0["state"] as? String == "open" }.count == agents.count - 1, "\(tickets) \(historyText)")
@@ -478,13 +546,16 @@ struct RulesTests {
             // Replaying every recorded job to the rules service opens nothing new.
             let replayer = try ReliableNode(harness.bus, service: "alerts", instance: "replayer")
             #expect(await replayer.waitUntilReady())
-            replayer.bus.connection.publisher.publishControl(BusReplayRequested(
-                stream: "backups/test", topic: Shard.wireTopic(BackupJobRecorded.topic, tenant: "default"), fromSeq: 1, requestedBy: replayer.stream, reason: .gap))
-            #expect(try await eventually {
-                let metrics = try await HTTP.send("GET", harness.rulesURL! + "/metrics").body
-                let line = metrics.split(separator: "\n").first { $0.hasPrefix("vectis_bus_duplicates_skipped_total ") }
-                return (line.flatMap { Double($0.split(separator: " ").last!) } ?? 0) > 0
-            })
+            replayer.bus.connection.publisher.publishControl(
+                BusReplayRequested(
+                    stream: "backups/test", topic: Shard.wireTopic(BackupJobRecorded.topic, tenant: "default"), fromSeq: 1,
+                    requestedBy: replayer.stream, reason: .gap))
+            #expect(
+                try await eventually {
+                    let metrics = try await HTTP.send("GET", harness.rulesURL! + "/metrics").body
+                    let line = metrics.split(separator: "\n").first { $0.hasPrefix("vectis_bus_duplicates_skipped_total ") }
+                    return (line.flatMap { Double($0.split(separator: " ").last!) } ?? 0) > 0
+                })
             try await Task.sleep(for: .milliseconds(500))
             #expect(sandbox.tickets(psa: "connectwise").count == agents.count - 1)
             try await replayer.stop()

@@ -3,11 +3,11 @@ import Testing
 import VectisTestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// The README's run command, as a new user runs it (after the build `make run` does first).
@@ -41,7 +41,8 @@ struct RunCommandTests {
     static func stable(_ value: Any) -> String {
         switch value {
         case let object as [String: Any]:
-            return "{" + object.keys.sorted().filter { !["generatedAt", "now", "checkedAt"].contains($0) }
+            return "{"
+                + object.keys.sorted().filter { !["generatedAt", "now", "checkedAt"].contains($0) }
                 .map { "\($0):\(stable(object[$0]!))" }.joined(separator: ",") + "}"
         case let array as [Any]: return "[" + array.map(stable).joined(separator: ",") + "]"
         default: return "\(value)"
@@ -116,7 +117,9 @@ struct RunCommandTests {
         #expect(output.contains("CURVE-authenticated"))
         let keys = state.appendingPathComponent("data/bus-keys")
         #expect((try FileManager.default.attributesOfItem(atPath: keys.path)[.posixPermissions] as? Int) == 0o700)
-        #expect((try FileManager.default.attributesOfItem(atPath: keys.appendingPathComponent("rules.secret").path)[.posixPermissions] as? Int) == 0o600)
+        #expect(
+            (try FileManager.default.attributesOfItem(atPath: keys.appendingPathComponent("rules.secret").path)[.posixPermissions] as? Int)
+                == 0o600)
         let rulesSecret = try String(contentsOf: keys.appendingPathComponent("rules.secret"), encoding: .utf8)
         #expect(!output.contains(rulesSecret.trimmingCharacters(in: .whitespacesAndNewlines)), "no bus secret printed")
 
@@ -137,8 +140,9 @@ struct RunCommandTests {
         // The script gives its children 10 s after SIGTERM, then kills and names any that are still running.
         #expect(await run.waitForExit(timeout: .seconds(15)) != nil)
         for line in run.stdout.split(separator: "\n") where line.contains("did not stop") { print("run command: \(line)") }
-        #expect(try await eventually(timeout: .seconds(10)) { Self.ports.allSatisfy { !Self.listening($0) } },
-                "every process the run command started is gone")
+        #expect(
+            try await eventually(timeout: .seconds(10)) { Self.ports.allSatisfy { !Self.listening($0) } },
+            "every process the run command started is gone")
         #expect(run.stdout.contains("stopped."))
 
         // A second run on the same data directory reuses the rule instead of enabling another, and says so.

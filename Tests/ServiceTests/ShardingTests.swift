@@ -21,7 +21,8 @@ struct ShardingTests {
                     dataDirectory: directory.appendingPathComponent("shard-\(index)").path)
                 runtime.shard = ShardAssignment(index: index, count: 2)
                 runtime.delivery.heartbeatInterval = .milliseconds(300)
-                let (application, _, path, _) = try BackupsService.buildApplication(BackupsConfiguration(runtime: runtime), logger: TestBus.quietLogger)
+                let (application, _, path, _) = try BackupsService.buildApplication(
+                    BackupsConfiguration(runtime: runtime), logger: TestBus.quietLogger)
                 shards.append((application, path, "http://127.0.0.1:\(runtime.httpPort)/metrics"))
             }
             let group = ServiceGroup(services: shards.map(\.application), gracefulShutdownSignals: [], logger: TestBus.quietLogger)
@@ -38,7 +39,8 @@ struct ShardingTests {
                                 BackupRunObserved(
                                     deviceSerial: "DEV-\(tenant)", agentVolume: "vol-\(run % 5)", agentName: "SRV-\(run % 5)",
                                     customer: CustomerRef(key: "org:1", name: "Customer of \(tenant)"),
-                                    runAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(run) * 3_600), rawStatus: run % 4 == 0 ? "failure" : "success"),
+                                    runAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(run) * 3_600),
+                                    rawStatus: run % 4 == 0 ? "failure" : "success"),
                                 tenant: tenant, customerKey: "org:1", in: db)
                         }
                     }
@@ -47,25 +49,31 @@ struct ShardingTests {
                 func rows(_ path: String) throws -> [(tenant: String, key: String)] {
                     try DatabaseQueue(path: path).read { db in
                         try Row.fetchAll(db, sql: "SELECT tenant, device_serial, agent_volume, run_at FROM backup_jobs").map {
-                            ($0["tenant"], "\($0["tenant"] as String)/\($0["device_serial"] as String)/\($0["agent_volume"] as String)/\($0["run_at"] as Double)")
+                            (
+                                $0["tenant"],
+                                "\($0["tenant"] as String)/\($0["device_serial"] as String)/\($0["agent_volume"] as String)/\($0["run_at"] as Double)"
+                            )
                         }
                     }
                 }
-                #expect(try await eventually(timeout: .seconds(30)) {
-                    try rows(shards[0].database).count + rows(shards[1].database).count == total
-                })
+                #expect(
+                    try await eventually(timeout: .seconds(30)) {
+                        try rows(shards[0].database).count + rows(shards[1].database).count == total
+                    })
                 let first = try rows(shards[0].database)
                 let second = try rows(shards[1].database)
                 #expect(Set(first.map(\.key)).isDisjoint(with: Set(second.map(\.key))), "no job recorded twice")
                 #expect(Set(first.map(\.key)).union(second.map(\.key)).count == total, "every job recorded")
                 #expect(!first.isEmpty && !second.isEmpty)
                 for (index, shardRows) in [first, second].enumerated() {
-                    #expect(shardRows.allSatisfy { Shard.bucket(tenant: $0.tenant) % 2 == index }, "shard \(index + 1) owns only its tenants")
+                    #expect(
+                        shardRows.allSatisfy { Shard.bucket(tenant: $0.tenant) % 2 == index }, "shard \(index + 1) owns only its tenants")
                 }
                 // The filtering happened before the shards: each received fewer run messages than were published.
                 for shard in shards {
                     let metrics = try await HTTP.send("GET", shard.metricsURL).body
-                    let applied = metrics.split(separator: "\n").first { $0.hasPrefix("vectis_bus_applied_total ") }
+                    let applied =
+                        metrics.split(separator: "\n").first { $0.hasPrefix("vectis_bus_applied_total ") }
                         .flatMap { Double($0.split(separator: " ").last!) } ?? 0
                     #expect(applied > 0 && applied < Double(total))
                 }
@@ -76,13 +84,18 @@ struct ShardingTests {
 
     @Test("VECTIS_SHARD is read as i/n and refused when it is not")
     func configuration() throws {
-        let shard = try RuntimeConfiguration(service: "backups", defaultHTTPPort: 8083, environment: Environment.development(["VECTIS_SHARD": "2/3"])).shard
+        let shard = try RuntimeConfiguration(
+            service: "backups", defaultHTTPPort: 8083, environment: Environment.development(["VECTIS_SHARD": "2/3"])
+        ).shard
         #expect(shard == ShardAssignment(index: 2, count: 3))
         for bad in ["0/3", "4/3", "two/three", "1/0"] {
             #expect(throws: ConfigurationError.self) {
-                try RuntimeConfiguration(service: "backups", defaultHTTPPort: 8083, environment: Environment.development(["VECTIS_SHARD": bad]))
+                try RuntimeConfiguration(
+                    service: "backups", defaultHTTPPort: 8083, environment: Environment.development(["VECTIS_SHARD": bad]))
             }
         }
-        #expect(Set(Shard.owned(index: 1, of: 3)).union(Shard.owned(index: 2, of: 3)).union(Shard.owned(index: 3, of: 3)).count == Shard.buckets)
+        #expect(
+            Set(Shard.owned(index: 1, of: 3)).union(Shard.owned(index: 2, of: 3)).union(Shard.owned(index: 3, of: 3)).count == Shard.buckets
+        )
     }
 }

@@ -19,7 +19,8 @@ struct SilenceScenarioTests {
             let sandbox = harness.sandbox
             let client = DattoClient(
                 baseURL: URL(string: harness.sandboxURL + "/v1")!,
-                credentials: DattoCredentials(publicKey: CollectorHarness.key.publicKey, secretKey: CollectorHarness.key.secretKey, region: "us"),
+                credentials: DattoCredentials(
+                    publicKey: CollectorHarness.key.publicKey, secretKey: CollectorHarness.key.secretKey, region: "us"),
                 limiter: RequestRateLimiter(limit: 1_000), logger: TestBus.quietLogger)
             let devices = try await client.devices().sorted { $0.serialNumber < $1.serialNumber }
             let (quiet, offline) = (devices[0], devices[1])
@@ -39,7 +40,8 @@ struct SilenceScenarioTests {
             let listed = try await client.devices()
             let offlineNow = try #require(listed.first { $0.serialNumber == offline.serialNumber })
             let onlineNow = try #require(listed.first { $0.serialNumber == quiet.serialNumber })
-            #expect(abs((offlineNow.lastSeenDate ?? .distantPast).timeIntervalSince(before)) < 1, "an offline appliance's lastSeenDate stays")
+            #expect(
+                abs((offlineNow.lastSeenDate ?? .distantPast).timeIntervalSince(before)) < 1, "an offline appliance's lastSeenDate stays")
             #expect((onlineNow.lastSeenDate ?? .distantPast) > before.addingTimeInterval(86_400), "a healthy one keeps checking in")
             let quietNow = try await client.assets(serialNumber: quiet.serialNumber)
             let silentNow = try #require(quietNow.first { $0.volume == silent.volume })

@@ -49,7 +49,9 @@ struct SilenceTests {
             agentsWithoutBackupsEvery: 0, unassignedDevices: 0)
     }
 
-    @Test("a silent agent raises backup-missed after its window with no failed run, and a success resolves it; paused, archived and new agents in their grace never raise it")
+    @Test(
+        "a silent agent raises backup-missed after its window with no failed run, and a success resolves it; paused, archived and new agents in their grace never raise it"
+    )
     func missedBackups() async throws {
         let fleet = Self.fleet(devices: 1, agentsPerDevice: 4)
         try await CollectorHarness.with(fleet: fleet, pipeline: true, silence: Self.settings) { harness in
@@ -59,7 +61,9 @@ struct SilenceTests {
             let device = sandbox.inventory()[0]
             // The sandbox pauses the first device's second agent and archives its third.
             let (silent, paused, archived, healthy) = (device.assets[0], device.assets[1], device.assets[2], device.assets[3])
-            func agentId(_ volume: String) -> String { StableID.agent(tenant: "default", deviceSerial: device.serialNumber, volume: volume) }
+            func agentId(_ volume: String) -> String {
+                StableID.agent(tenant: "default", deviceSerial: device.serialNumber, volume: volume)
+            }
             let customerId = StableID.customer(tenant: "default", key: expectedCustomerKey(device))
             let lastSuccess = try #require(
                 sandbox.visibleRunDetails().filter { $0.volume == silent.volume && $0.succeeded }.map(\.timestamp).max())
@@ -103,9 +107,10 @@ struct SilenceTests {
             // Backing up again: the first success resolves it.
             #expect(sandbox.resume(volume: silent.volume))
             try await harness.move(to: sandbox.now.addingTimeInterval(25 * 3_600))
-            #expect(try await eventually {
-                try await harness.alerts("/v1/alerts/\(silentAlert["id"] as? String ?? "")").json["state"] as? String == "resolved"
-            })
+            #expect(
+                try await eventually {
+                    try await harness.alerts("/v1/alerts/\(silentAlert["id"] as? String ?? "")").json["state"] as? String == "resolved"
+                })
             let resolved = try await harness.alerts("/v1/alerts/\(silentAlert["id"] as? String ?? "")").json
             #expect(resolved["resolvedReason"] as? String == "recovered")
             #expect(try await harness.card(customer: customerId, agent: agentId(silent.volume))?["state"] as? String == "ok")
@@ -113,7 +118,9 @@ struct SilenceTests {
         }
     }
 
-    @Test("an offline appliance raises one device-offline alert, not one per agent, and clears when it checks in; a stalled offsite copy raises offsite-stale (medium)")
+    @Test(
+        "an offline appliance raises one device-offline alert, not one per agent, and clears when it checks in; a stalled offsite copy raises offsite-stale (medium)"
+    )
     func offlineAndOffsite() async throws {
         let fleet = Self.fleet(devices: 2, agentsPerDevice: 2)
         try await CollectorHarness.with(fleet: fleet, pipeline: true, silence: Self.settings) { harness in
@@ -146,9 +153,10 @@ struct SilenceTests {
             #expect(offsite["severity"] as? String == "medium")
             #expect(offsite["agentId"] as? String == StableID.agent(tenant: "default", deviceSerial: online.serialNumber, volume: stalled))
             #expect((offsite["lastError"] as? String)?.hasPrefix("Latest offsite copy is ") == true, "\(offsite)")
-            let card = try #require(try await harness.card(
-                customer: StableID.customer(tenant: "default", key: expectedCustomerKey(offline)),
-                agent: StableID.agent(tenant: "default", deviceSerial: offline.serialNumber, volume: offline.assets[0].volume)))
+            let card = try #require(
+                try await harness.card(
+                    customer: StableID.customer(tenant: "default", key: expectedCustomerKey(offline)),
+                    agent: StableID.agent(tenant: "default", deviceSerial: offline.serialNumber, volume: offline.assets[0].volume)))
             #expect(card["state"] as? String == "device-offline")
             #expect(card["headline"] as? String == "Appliance offline: last check-in 50 h ago")
 
@@ -167,7 +175,9 @@ struct SilenceTests {
         }
     }
 
-    @Test("a backup-missed rule opens one ticket on the second day of silence, notes the third, closes on recovery; a device-offline rule tickets the appliance once")
+    @Test(
+        "a backup-missed rule opens one ticket on the second day of silence, notes the third, closes on recovery; a device-offline rule tickets the appliance once"
+    )
     func silenceRules() async throws {
         let fleet = Self.fleet(devices: 2, agentsPerDevice: 2)
         try await CollectorHarness.with(fleet: fleet, pipeline: true, silence: Self.settings) { harness in
@@ -178,8 +188,10 @@ struct SilenceTests {
             let missedRule = try await harness.enableRule("connectwise", template: "datto-missed-2-nights")
             let offlineRule = try await harness.enableRule("halopsa", template: "datto-device-offline")
             let (first, second) = (sandbox.inventory()[0], sandbox.inventory()[1])
-            try await harness.map("connectwise", customer: StableID.customer(tenant: "default", key: expectedCustomerKey(first)), company: "250")
-            try await harness.map("halopsa", customer: StableID.customer(tenant: "default", key: expectedCustomerKey(second)), company: "260")
+            try await harness.map(
+                "connectwise", customer: StableID.customer(tenant: "default", key: expectedCustomerKey(first)), company: "250")
+            try await harness.map(
+                "halopsa", customer: StableID.customer(tenant: "default", key: expectedCustomerKey(second)), company: "260")
             let silent = first.assets[0]
             let lastSuccess = try #require(
                 sandbox.visibleRunDetails().filter { $0.volume == silent.volume && $0.succeeded }.map(\.timestamp).max())
@@ -221,14 +233,16 @@ struct SilenceTests {
     func survivesRestart() async throws {
         try await TestBus.with { bus in
             let collector = try ReliableNode(bus, service: "collector", instance: "collector-stand-in")
-            let observer = try ReliableNode(bus, service: "alerts", instance: "observer", subscriptions: [.exact(BackupConditionChanged.topic)])
+            let observer = try ReliableNode(
+                bus, service: "alerts", instance: "observer", subscriptions: [.exact(BackupConditionChanged.topic)])
             #expect(await collector.waitUntilReady())
             #expect(await observer.waitUntilReady())
             let start = Date(timeIntervalSince1970: 1_795_000_000)
             let now = Mutex(start)
             let dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-backups-\(UUID().uuidString)")
             var runtime = RuntimeConfiguration(
-                service: "backups", instance: "test", httpPort: try freePort(), bus: bus.configuration(as: "backups"), dataDirectory: dataDirectory.path)
+                service: "backups", instance: "test", httpPort: try freePort(), bus: bus.configuration(as: "backups"),
+                dataDirectory: dataDirectory.path)
             runtime.delivery.heartbeatInterval = .milliseconds(200)
             var configuration = BackupsConfiguration(runtime: runtime, silence: Self.settings, clock: { now.withLock { $0 } })
             configuration.access = CollectorHarness.access
@@ -245,14 +259,16 @@ struct SilenceTests {
             func seen(at time: Date, stamped: Bool = false) -> [any BusEvent] {
                 let observedAt = stamped ? time : nil
                 return [
-                    DattoDeviceSeen(serialNumber: serial, name: "ACME-SIRIS", customer: customer, lastSeenAt: time.addingTimeInterval(-60),
-                                    assetVolumes: ["a", "b"], observedAt: observedAt),
+                    DattoDeviceSeen(
+                        serialNumber: serial, name: "ACME-SIRIS", customer: customer, lastSeenAt: time.addingTimeInterval(-60),
+                        assetVolumes: ["a", "b"], observedAt: observedAt),
                     DattoAgentSeen(deviceSerial: serial, customer: customer, volume: "a", name: "ACME-DC01", observedAt: observedAt),
-                    DattoAgentSeen(deviceSerial: serial, customer: customer, volume: "b", name: "ACME-FS01", observedAt: observedAt),
+                    DattoAgentSeen(deviceSerial: serial, customer: customer, volume: "b", name: "ACME-FS01", observedAt: observedAt)
                 ]
             }
             func success(_ volume: String, at time: Date) -> BackupRunObserved {
-                BackupRunObserved(deviceSerial: serial, agentVolume: volume, agentName: volume, customer: customer, runAt: time, rawStatus: "success")
+                BackupRunObserved(
+                    deviceSerial: serial, agentVolume: volume, agentName: volume, customer: customer, runAt: time, rawStatus: "success")
             }
             func conditions() throws -> [String] { try observer.keys(BackupConditionChanged.topic) }
             func checks() async throws -> Int {
@@ -273,29 +289,40 @@ struct SilenceTests {
             let agentA = StableID.agent(tenant: "default", deviceSerial: serial, volume: "a")
 
             try await runBackups {
-                try await publish(seen(at: start) + [success("a", at: start.addingTimeInterval(-3_600)), success("b", at: start.addingTimeInterval(-3_600))])
+                try await publish(
+                    seen(at: start) + [
+                        success("a", at: start.addingTimeInterval(-3_600)), success("b", at: start.addingTimeInterval(-3_600))
+                    ])
                 now.withLock { $0 = start.addingTimeInterval(27 * 3_600) }
                 try await publish(seen(at: start.addingTimeInterval(27 * 3_600)) + [success("b", at: start.addingTimeInterval(26 * 3_600))])
                 #expect(try await eventually { try conditions() == ["backup-missed/started/\(serial)/a/1"] })
             }
             // While it is down, a poll at 51 h reports B's backup of 48 h; by the time it is back it is 75 h, and
             // that news is applied a day late: judged as of when it was read, B is fine and A on its second day.
-            try await publish(seen(at: start.addingTimeInterval(51 * 3_600), stamped: true) + [success("b", at: start.addingTimeInterval(48 * 3_600))])
+            try await publish(
+                seen(at: start.addingTimeInterval(51 * 3_600), stamped: true) + [success("b", at: start.addingTimeInterval(48 * 3_600))])
             now.withLock { $0 = start.addingTimeInterval(75 * 3_600) }
             try await runBackups {
                 #expect(try await eventually { try conditions().count == 2 })
                 let before = try await checks()
                 #expect(try await eventually { try await checks() >= before + 5 })
-                #expect(try conditions() == ["backup-missed/started/\(serial)/a/1", "backup-missed/continued/\(serial)/a/2"],
-                        "not raised again after the restart; late news judged as of its poll")
-                let cards = try await HTTP.send(
-                    "GET", url + "/v1/customers/\(StableID.customer(tenant: "default", key: customer.key))/backups", bearer: CollectorHarness.readToken)
+                #expect(
+                    try conditions() == ["backup-missed/started/\(serial)/a/1", "backup-missed/continued/\(serial)/a/2"],
+                    "not raised again after the restart; late news judged as of its poll")
+                let cards =
+                    try await HTTP.send(
+                        "GET", url + "/v1/customers/\(StableID.customer(tenant: "default", key: customer.key))/backups",
+                        bearer: CollectorHarness.readToken
+                    )
                     .json["agents"] as? [[String: Any]] ?? []
-                #expect(cards.first { $0["agentId"] as? String == agentA }?["state"] as? String == "missed", "the condition is still in force")
+                #expect(
+                    cards.first { $0["agentId"] as? String == agentA }?["state"] as? String == "missed", "the condition is still in force")
 
                 try await publish(
-                    seen(at: start.addingTimeInterval(75 * 3_600), stamped: true) + [success("a", at: start.addingTimeInterval(74 * 3_600)),
-                                                                                       success("b", at: start.addingTimeInterval(74 * 3_600))])
+                    seen(at: start.addingTimeInterval(75 * 3_600), stamped: true) + [
+                        success("a", at: start.addingTimeInterval(74 * 3_600)),
+                        success("b", at: start.addingTimeInterval(74 * 3_600))
+                    ])
                 #expect(try await eventually { try conditions().last == "backup-missed/ended/\(serial)/a/2" })
                 #expect(try conditions().filter { $0.contains("/started/") }.count == 1)
                 #expect(try conditions().allSatisfy { $0.contains("/a/") }, "B was never silent")
@@ -309,31 +336,43 @@ struct SilenceTests {
     func followsSandboxClock() async throws {
         try await CollectorHarness.with(fleet: FleetConfiguration(customers: 1, devicesPerCustomer: 1)) { harness in
             harness.sandbox.advanceClock(by: 30 * 3_600)
-            let configuration = try BackupsConfiguration(environment: Environment.development([
-                "VECTIS_CLOCK_URL": harness.sandboxURL + "/_sandbox/state", "VECTIS_DATA_DIR": harness.dataDirectory.path,
-            ]))
+            let configuration = try BackupsConfiguration(
+                environment: Environment.development([
+                    "VECTIS_CLOCK_URL": harness.sandboxURL + "/_sandbox/state", "VECTIS_DATA_DIR": harness.dataDirectory.path
+                ]))
             let clock = SandboxClock(url: try #require(configuration.sandboxClockURL), logger: TestBus.quietLogger)
             let lead = try await clock.readLead()
             #expect(abs(lead - harness.sandbox.now.timeIntervalSinceNow) < 2, "\(lead)")
             #expect(lead > 29 * 3_600)
-            #expect(throws: ConfigurationError.self) { try BackupsConfiguration(environment: Environment.development(["VECTIS_CLOCK_URL": "not a url"])) }
+            #expect(throws: ConfigurationError.self) {
+                try BackupsConfiguration(environment: Environment.development(["VECTIS_CLOCK_URL": "not a url"]))
+            }
         }
     }
 
     @Test("windows: defaults, per-tenant and per-customer overrides (customer wins), 0 turns a check off, bad values refused")
     func windows() throws {
-        let settings = try SilenceSettings(environment: Environment.development([
-            "VECTIS_MISSED_BACKUP_HOURS": "30",
-            "VECTIS_SILENCE_OVERRIDES": #"{"tenants": {"msp-b": {"missedBackupHours": 50, "deviceOfflineHours": 2}}, "customers": {"c_1": {"missedBackupHours": 72, "offsiteStaleHours": 0}}}"#,
-        ]))
+        let settings = try SilenceSettings(
+            environment: Environment.development([
+                "VECTIS_MISSED_BACKUP_HOURS": "30",
+                "VECTIS_SILENCE_OVERRIDES":
+                    #"{"tenants": {"msp-b": {"missedBackupHours": 50, "deviceOfflineHours": 2}}, "customers": {"c_1": {"missedBackupHours": 72, "offsiteStaleHours": 0}}}"#
+            ]))
         #expect(settings.windows(tenant: "default", customerId: "c_9") == SilenceWindows(missedBackupHours: 30))
         #expect(settings.windows(tenant: "msp-b", customerId: "c_9") == SilenceWindows(missedBackupHours: 50, deviceOfflineHours: 2))
-        #expect(settings.windows(tenant: "msp-b", customerId: "c_1")
-            == SilenceWindows(missedBackupHours: 72, deviceOfflineHours: 2, offsiteStaleHours: 0))
-        #expect(throws: ConfigurationError.self) { try SilenceSettings(environment: Environment.development(["VECTIS_SILENCE_OVERRIDES": "{not json"])) }
-        #expect(throws: ConfigurationError.self) { try SilenceSettings(environment: Environment.development(["VECTIS_OFFSITE_STALE_HOURS": "-1"])) }
+        #expect(
+            settings.windows(tenant: "msp-b", customerId: "c_1")
+                == SilenceWindows(missedBackupHours: 72, deviceOfflineHours: 2, offsiteStaleHours: 0))
         #expect(throws: ConfigurationError.self) {
-            try SilenceSettings(environment: Environment.development(["VECTIS_SILENCE_OVERRIDES": #"{"customers": {"c_1": {"missedBackupHours": 1e308}}}"#]))
+            try SilenceSettings(environment: Environment.development(["VECTIS_SILENCE_OVERRIDES": "{not json"]))
+        }
+        #expect(throws: ConfigurationError.self) {
+            try SilenceSettings(environment: Environment.development(["VECTIS_OFFSITE_STALE_HOURS": "-1"]))
+        }
+        #expect(throws: ConfigurationError.self) {
+            try SilenceSettings(
+                environment: Environment.development(["VECTIS_SILENCE_OVERRIDES": #"{"customers": {"c_1": {"missedBackupHours": 1e308}}}"#])
+            )
         }
     }
 }

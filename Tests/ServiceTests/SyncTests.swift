@@ -12,7 +12,8 @@ import ZeroMQ
 
 @Suite("Collector: polling Datto through the outbox", .serialized)
 struct SyncTests {
-    static let fiftyDevices = FleetConfiguration(customers: 7, devicesPerCustomer: 7, agentsPerDevice: 4, sharesPerDevice: 1, unassignedDevices: 1)
+    static let fiftyDevices = FleetConfiguration(
+        customers: 7, devicesPerCustomer: 7, agentsPerDevice: 4, sharesPerDevice: 1, unassignedDevices: 1)
 
     func truthKeys(_ sandbox: SandboxState) -> Set<String> {
         Set(sandbox.visibleRuns().map { "\($0.serialNumber)/\($0.volume)/\(Int($0.timestamp.timeIntervalSince1970))" })
@@ -27,10 +28,12 @@ struct SyncTests {
 
     /// `serial/volume/epoch` of every run the collector published.
     func publishedRunKeys(_ harness: CollectorHarness) throws -> Set<String> {
-        Set(try outboxBodies(harness, BackupRunObserved.topic).map { body in
-            let runAt = BusJSON.parseTimestamp(body["runAt"] as? String ?? "") ?? .distantPast
-            return "\(body["deviceSerial"] as? String ?? "")/\(body["agentVolume"] as? String ?? "")/\(Int(runAt.timeIntervalSince1970))"
-        })
+        Set(
+            try outboxBodies(harness, BackupRunObserved.topic).map { body in
+                let runAt = BusJSON.parseTimestamp(body["runAt"] as? String ?? "") ?? .distantPast
+                return
+                    "\(body["deviceSerial"] as? String ?? "")/\(body["agentVolume"] as? String ?? "")/\(Int(runAt.timeIntervalSince1970))"
+            })
     }
 
     /// Bodies of what the collector committed to its outbox for `topic`.
@@ -60,8 +63,9 @@ struct SyncTests {
             #expect(runs.count == truth.count)
             #expect(Set(runs) == truth, "every run, each exactly once")
             #expect(Set(try observer.keys(DattoDeviceSeen.topic)).count == 50)
-            #expect(Set(try observer.keys(DattoAgentSeen.topic)) == Set(agents.map { "\($0.serialNumber)/\($0.volume)" }),
-                    "every agent and share, those without backups included")
+            #expect(
+                Set(try observer.keys(DattoAgentSeen.topic)) == Set(agents.map { "\($0.serialNumber)/\($0.volume)" }),
+                "every agent and share, those without backups included")
 
             // Flags are carried, and an unassigned device lands on a visible customer.
             let devices = try outboxBodies(harness, DattoDeviceSeen.topic)
@@ -91,10 +95,13 @@ struct SyncTests {
     @Test("a new run is published on the next poll, and Datto's request budget is never exceeded")
     func newRunWithinBudget() async throws {
         let fleet = FleetConfiguration(customers: 2, devicesPerCustomer: 3, agentsPerDevice: 3, sharesPerDevice: 1)
-        try await CollectorHarness.with(fleet: fleet, sandboxWindow: .seconds(2), configure: { configuration in
-            configuration.requestsPerWindow = 3
-            configuration.rateWindow = .seconds(2)
-        }) { harness in
+        try await CollectorHarness.with(
+            fleet: fleet, sandboxWindow: .seconds(2),
+            configure: { configuration in
+                configuration.requestsPerWindow = 3
+                configuration.rateWindow = .seconds(2)
+            }
+        ) { harness in
             let observer = try await consumer(harness)
             try await harness.configure()
             let started = ContinuousClock.now
@@ -116,19 +123,24 @@ struct SyncTests {
         }
     }
 
-    @Test("when the budget cannot cover the fleet, a scheduled poll reads the device whose agent is due first, and every device still comes round")
+    @Test(
+        "when the budget cannot cover the fleet, a scheduled poll reads the device whose agent is due first, and every device still comes round"
+    )
     func duePollingUnderBudget() async throws {
         // 20 devices, one agent each, no failures; a poll may spend 6 requests: the device list and 5 devices.
         let fleet = FleetConfiguration(
             customers: 4, devicesPerCustomer: 5, agentsPerDevice: 1, sharesPerDevice: 0, failingAgents: 0, agentsWithoutBackupsEvery: 0,
             unassignedDevices: 0)
         let datto = Mutex<SandboxState?>(nil)
-        try await CollectorHarness.with(fleet: fleet, configure: { configuration in
-            configuration.requestsPerPoll = 6
-            configuration.pollInterval = .seconds(600)
-            // The collector reads Datto's time from the sandbox's clock, which the test moves.
-            configuration.clock = { datto.withLock { $0?.now } ?? Date() }
-        }) { harness in
+        try await CollectorHarness.with(
+            fleet: fleet,
+            configure: { configuration in
+                configuration.requestsPerPoll = 6
+                configuration.pollInterval = .seconds(600)
+                // The collector reads Datto's time from the sandbox's clock, which the test moves.
+                configuration.clock = { datto.withLock { $0?.now } ?? Date() }
+            }
+        ) { harness in
             datto.withLock { $0 = harness.sandbox }
             let observer = try await consumer(harness)
             try await harness.configure()  // the first sync reads every device
@@ -146,20 +158,26 @@ struct SyncTests {
             func scheduledPoll() async throws -> [String: Any] {
                 let previous = try await harness.integration()["lastSyncStartedAt"] as? String
                 var current: [String: Any] = [:]
-                #expect(try await eventually(timeout: .seconds(30)) {
-                    current = try await harness.integration()
-                    return current["lastSyncStartedAt"] as? String != previous && current["status"] as? String == "ok"
-                })
+                #expect(
+                    try await eventually(timeout: .seconds(30)) {
+                        current = try await harness.integration()
+                        return current["lastSyncStartedAt"] as? String != previous && current["status"] as? String == "ok"
+                    })
                 return current
             }
             let poll = try await scheduledPoll()
             #expect((poll["counts"] as? [String: Any])?["requests"] as? Int == 6, "\(poll)")
             // Its new run is out after this one poll, though 19 other devices were read as long ago.
-            #expect(try await eventually { Set(try observer.keys(BackupRunObserved.topic)).isSuperset(of: fresh.filter { $0.hasPrefix(serial + "/") }) })
+            #expect(
+                try await eventually {
+                    Set(try observer.keys(BackupRunObserved.topic)).isSuperset(of: fresh.filter { $0.hasPrefix(serial + "/") })
+                })
 
             // A few more polls, nothing else due: the least recently read devices come round, all 20 within four.
             let schedule = try DatabaseQueue(path: harness.collector.database.path)
-            let firstReads = try await schedule.read { db in try Double.fetchOne(db, sql: "SELECT MIN(last_read_at) FROM device_schedule") ?? 0 }
+            let firstReads = try await schedule.read { db in
+                try Double.fetchOne(db, sql: "SELECT MIN(last_read_at) FROM device_schedule") ?? 0
+            }
             for _ in 0..<4 {
                 harness.sandbox.advanceClock(by: 600)
                 _ = try await scheduledPoll()
@@ -177,9 +195,11 @@ struct SyncTests {
         let base = ["VECTIS_ADMIN_TOKEN": "admin-token-0123456789", "VECTIS_DATA_DIR": FileManager.default.temporaryDirectory.path]
         // 100 requests a minute, a poll every 5 minutes: 90% of 500.
         #expect(try CollectorConfiguration(environment: Environment.development(base)).pollBudget == 450)
-        let set = try CollectorConfiguration(environment: Environment.development(base.merging([
-            "VECTIS_DATTO_REQUESTS_PER_POLL": "120", "VECTIS_DATTO_POLL_STRATEGY": "round-robin",
-        ]) { _, new in new }))
+        let set = try CollectorConfiguration(
+            environment: Environment.development(
+                base.merging([
+                    "VECTIS_DATTO_REQUESTS_PER_POLL": "120", "VECTIS_DATTO_POLL_STRATEGY": "round-robin"
+                ]) { _, new in new }))
         #expect(set.pollBudget == 120 && set.pollStrategy == .roundRobin)
         for (variable, value) in [("VECTIS_DATTO_POLL_STRATEGY", "random"), ("VECTIS_DATTO_REQUESTS_PER_POLL", "0")] {
             do {
@@ -198,17 +218,21 @@ struct SyncTests {
             try await harness.configure()
             let second = try await harness.request(
                 "PUT", "/v1/integrations/datto",
-                ["tenant": "msp-b", "publicKey": CollectorHarness.key.publicKey, "secretKey": CollectorHarness.key.secretKey, "region": "us"])
+                [
+                    "tenant": "msp-b", "publicKey": CollectorHarness.key.publicKey, "secretKey": CollectorHarness.key.secretKey,
+                    "region": "us"
+                ])
             #expect(second.status == 201)
             #expect(second.json["isDefault"] as? Bool == false)
             let synced = try await harness.request("POST", "/v1/integrations/datto/sync", ["tenant": "msp-b"])
             #expect(synced.json["tenant"] as? String == "msp-b")
             let queue = try DatabaseQueue(path: harness.collector.database.path)
-            #expect(try await eventually {
-                try queue.read { db in
-                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM observed_run WHERE tenant = 'msp-b'") ?? 0
-                } == harness.sandbox.visibleRuns().count
-            })
+            #expect(
+                try await eventually {
+                    try queue.read { db in
+                        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM observed_run WHERE tenant = 'msp-b'") ?? 0
+                    } == harness.sandbox.visibleRuns().count
+                })
             let headers = try await queue.read { db in
                 try Data.fetchAll(db, sql: "SELECT header FROM bus_outbox WHERE topic LIKE 'backup.run.observed@%'")
             }
@@ -276,17 +300,21 @@ struct SecretTests {
             let tapped = TapRecorder(endpoint: harness.bus.endpoints.tap, curve: harness.bus.configuration.curve)
             try await Task.sleep(for: .milliseconds(300))
             var responses: [String] = []
-            responses.append(try await harness.request(
-                "PUT", "/v1/integrations/datto",
-                ["publicKey": CollectorHarness.key.publicKey, "secretKey": secret, "region": "us"]).body)
+            responses.append(
+                try await harness.request(
+                    "PUT", "/v1/integrations/datto",
+                    ["publicKey": CollectorHarness.key.publicKey, "secretKey": secret, "region": "us"]
+                ).body)
             responses.append(try await harness.request("POST", "/v1/integrations/datto/test").body)
             responses.append(try await harness.request("POST", "/v1/integrations/datto/test", ["secretKey": "wrong-\(secret)"]).body)
             try await harness.sync()
             responses.append(try await harness.request("GET", "/v1/integrations/datto").body)
             // Rotation: the same key re-entered keeps working and still shows only "set".
-            responses.append(try await harness.request(
-                "PUT", "/v1/integrations/datto",
-                ["publicKey": CollectorHarness.key.publicKey, "secretKey": secret, "region": "us"]).body)
+            responses.append(
+                try await harness.request(
+                    "PUT", "/v1/integrations/datto",
+                    ["publicKey": CollectorHarness.key.publicKey, "secretKey": secret, "region": "us"]
+                ).body)
             try await Task.sleep(for: .milliseconds(500))
             let frames = tapped.stop()
 

@@ -3,11 +3,11 @@ import Synchronization
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The built executables (`swift build --build-tests` builds them next to the test bundle).
@@ -62,7 +62,11 @@ public final class RunningProcess: @unchecked Sendable {
             for fd in [output, errors] where fd >= 0 { close(fd) }
             throw ProcessFailure("cannot set up \(executable)'s output files or stdin: errno \(errno)")
         }
-        defer { close(output); close(errors); close(pipeEnds[0]) }
+        defer {
+            close(output)
+            close(errors)
+            close(pipeEnds[0])
+        }
         // Our end must not leak into children started later (theirs close everything above 2 anyway).
         _ = fcntl(pipeEnds[1], F_SETFD, FD_CLOEXEC)
 
@@ -233,7 +237,7 @@ public struct BusProcess: Sendable {
             "vectis-bus", [],
             environment: [
                 "VECTIS_BUS_PUBLISH_BIND": publish, "VECTIS_BUS_SUBSCRIBE_BIND": subscribe, "VECTIS_BUS_TAP_BIND": tap,
-                "VECTIS_HTTP_PORT": "\(ports[3])", "VECTIS_BUS_STATISTICS_INTERVAL_MS": "100",
+                "VECTIS_HTTP_PORT": "\(ports[3])", "VECTIS_BUS_STATISTICS_INTERVAL_MS": "100"
             ].merging(extra) { _, new in new })
         try await process.waitForOutput("Server started and listening")
         return BusProcess(process: process, publish: publish, subscribe: subscribe, tap: tap, httpPort: ports[3])

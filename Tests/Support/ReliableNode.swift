@@ -30,7 +30,8 @@ public final class ReliableNode: Sendable {
 
     /// A node on a test bus, connected as `service` (on a CURVE bus the identity whose topics it may publish).
     public convenience init(
-        _ testBus: TestBus, service: String = "test", instance: String, subscriptions: [TopicFilter] = [], forwardAsRuns: Bool = false, refuseJob: Int64? = nil,
+        _ testBus: TestBus, service: String = "test", instance: String, subscriptions: [TopicFilter] = [], forwardAsRuns: Bool = false,
+        refuseJob: Int64? = nil,
         delivery: DeliveryConfiguration = DeliveryConfiguration(heartbeatInterval: .milliseconds(200), replayRetryAfter: .milliseconds(300))
     ) throws {
         try self.init(
@@ -41,12 +42,15 @@ public final class ReliableNode: Sendable {
 
     /// `busyFailures`: the handler fails with SQLITE_BUSY this many times before it takes `busyJob`.
     public init(
-        busConfiguration: BusConfiguration, service: String = "test", instance: String, subscriptions: [TopicFilter] = [], forwardAsRuns: Bool = false, refuseJob: Int64? = nil,
+        busConfiguration: BusConfiguration, service: String = "test", instance: String, subscriptions: [TopicFilter] = [],
+        forwardAsRuns: Bool = false, refuseJob: Int64? = nil,
         delivery: DeliveryConfiguration = DeliveryConfiguration(
             heartbeatInterval: .milliseconds(200), replayRetryAfter: .milliseconds(300)),
         path given: String? = nil, busyJob: Int64? = nil, busyFailures: Int = 0
     ) throws {
-        let path = given ?? FileManager.default.temporaryDirectory
+        let path =
+            given
+            ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("vectis-node-\(UUID().uuidString)/\(instance).sqlite").path
         self.path = path
         let busyLeft = Mutex(busyFailures)
@@ -54,12 +58,13 @@ public final class ReliableNode: Sendable {
         var migrator = DatabaseMigrator()
         DeliveryTables.register(in: &migrator)
         migrator.registerMigration("test-v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE applied (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT, topic TEXT, seq INTEGER, job INTEGER, key TEXT
-                );
-                CREATE TABLE jobs (id INTEGER PRIMARY KEY);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE applied (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT, topic TEXT, seq INTEGER, job INTEGER, key TEXT
+                    );
+                    CREATE TABLE jobs (id INTEGER PRIMARY KEY);
+                    """)
         }
         database = try ServiceDatabase.open(at: path, migrator: migrator)
         metrics = ServiceMetrics()
@@ -69,16 +74,24 @@ public final class ReliableNode: Sendable {
             configuration: runtime, database: database, subscriptions: subscriptions, metrics: metrics,
             logger: TestBus.quietLogger
         ) { received, db, outbox in
-            let job = (received.event as? BackupJobRecorded)?.jobId ?? (received.event as? BackupRunObserved)
+            let job =
+                (received.event as? BackupJobRecorded)?.jobId
+                ?? (received.event as? BackupRunObserved)
                 .flatMap { Int64($0.agentVolume.dropFirst("job-".count)) }
             struct Refused: Error {}
             if let refuseJob, job == refuseJob, refusing.value { throw Refused() }
-            if let busyJob, job == busyJob, busyLeft.withLock({ left in defer { left -= 1 }; return left > 0 }) {
+            if let busyJob, job == busyJob,
+                busyLeft.withLock({ left in
+                    defer { left -= 1 }
+                    return left > 0
+                })
+            {
                 throw DatabaseError(resultCode: .SQLITE_BUSY, message: "database is locked (test)")
             }
             try db.execute(
                 sql: "INSERT INTO applied (stream, topic, seq, job, key) VALUES (?, ?, ?, ?, ?)",
-                arguments: [received.header.stream, Shard.baseTopic(received.topic), received.header.seq, job, Self.key(of: received.event)])
+                arguments: [received.header.stream, Shard.baseTopic(received.topic), received.header.seq, job, Self.key(of: received.event)]
+            )
             // A middle service: what it applies causes an event of its own, committed in the same transaction.
             if forwardAsRuns, let recorded = received.event as? BackupJobRecorded {
                 try outbox.append(
@@ -171,7 +184,7 @@ public final class Flag: Sendable {
     private let state: Mutex<Bool>
     public init(_ value: Bool) { state = Mutex(value) }
     public var value: Bool {
-        get { state.withLock { $0 } }
+        state.withLock { $0 }
     }
     public func set(_ value: Bool) { state.withLock { $0 = value } }
 }

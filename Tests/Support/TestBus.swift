@@ -1,8 +1,8 @@
 import BusService
 import Foundation
-import Synchronization
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Testing
 import VectisBus
 import VectisContracts

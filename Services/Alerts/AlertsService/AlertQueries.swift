@@ -136,9 +136,18 @@ struct AlertQueries: Sendable {
             anyOf("state", filter.states)
             anyOf("type", filter.types)
             anyOf("severity", filter.severities)
-            if let customer = filter.customerId { clauses.append("customer_id = ?"); arguments.append(customer) }
-            if let since = filter.since { clauses.append("last_seen_at >= ?"); arguments.append(since.timeIntervalSince1970) }
-            if let cursor = filter.cursor { clauses.append("id < ?"); arguments.append(cursor) }
+            if let customer = filter.customerId {
+                clauses.append("customer_id = ?")
+                arguments.append(customer)
+            }
+            if let since = filter.since {
+                clauses.append("last_seen_at >= ?")
+                arguments.append(since.timeIntervalSince1970)
+            }
+            if let cursor = filter.cursor {
+                clauses.append("id < ?")
+                arguments.append(cursor)
+            }
             let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
             arguments.append(filter.limit + 1)
             let rows = try Row.fetchAll(

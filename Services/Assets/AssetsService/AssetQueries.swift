@@ -75,9 +75,10 @@ struct AssetQueries: Sendable {
 
     func customers(tenant: String?) async throws -> [CustomerView] {
         try await database.read { db in
-            let rows = try tenant.map {
-                try Row.fetchAll(db, sql: Self.customerSelect + " WHERE c.tenant = ? ORDER BY c.name", arguments: [$0])
-            } ?? Row.fetchAll(db, sql: Self.customerSelect + " ORDER BY c.tenant, c.name")
+            let rows =
+                try tenant.map {
+                    try Row.fetchAll(db, sql: Self.customerSelect + " WHERE c.tenant = ? ORDER BY c.name", arguments: [$0])
+                } ?? Row.fetchAll(db, sql: Self.customerSelect + " ORDER BY c.tenant, c.name")
             return rows.map(Self.customer)
         }
     }
@@ -103,9 +104,10 @@ struct AssetQueries: Sendable {
 
     func device(serialNumber: String, tenant: String?) async throws -> [DeviceView] {
         try await database.read { db in
-            let rows = try tenant.map {
-                try Row.fetchAll(db, sql: "SELECT * FROM device WHERE serial_number = ? AND tenant = ?", arguments: [serialNumber, $0])
-            } ?? Row.fetchAll(db, sql: "SELECT * FROM device WHERE serial_number = ?", arguments: [serialNumber])
+            let rows =
+                try tenant.map {
+                    try Row.fetchAll(db, sql: "SELECT * FROM device WHERE serial_number = ? AND tenant = ?", arguments: [serialNumber, $0])
+                } ?? Row.fetchAll(db, sql: "SELECT * FROM device WHERE serial_number = ?", arguments: [serialNumber])
             return try rows.map { try Self.device($0, db: db) }
         }
     }

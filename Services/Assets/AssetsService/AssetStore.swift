@@ -10,7 +10,8 @@ enum AssetStore {
     static func apply(_ device: DattoDeviceSeen, tenant: String, at now: Date, db: Database, outbox: Outbox) throws {
         let customerId = try upsertCustomer(device.customer, tenant: tenant, at: now, db: db)
         let existing = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT name, model, hidden, customer_id, remote_web_url FROM device WHERE tenant = ? AND serial_number = ?"),
+            db.cachedStatement(
+                sql: "SELECT name, model, hidden, customer_id, remote_web_url FROM device WHERE tenant = ? AND serial_number = ?"),
             arguments: [tenant, device.serialNumber])
         try db.cachedStatement(
             sql: """
@@ -22,11 +23,12 @@ enum AssetStore {
                     local_available_bytes = excluded.local_available_bytes, offsite_used_bytes = excluded.offsite_used_bytes,
                     remote_web_url = excluded.remote_web_url, internal_ip = excluded.internal_ip, hidden = excluded.hidden,
                     updated_at = excluded.updated_at
-                """).execute(arguments: [
-                tenant, device.serialNumber, customerId, device.name, device.model, device.lastSeenAt?.timeIntervalSince1970,
-                device.localStorageUsedBytes, device.localStorageAvailableBytes, device.offsiteStorageUsedBytes,
-                device.remoteWebURL, device.internalIP, device.hidden, now.timeIntervalSince1970, now.timeIntervalSince1970,
-            ])
+                """
+        ).execute(arguments: [
+            tenant, device.serialNumber, customerId, device.name, device.model, device.lastSeenAt?.timeIntervalSince1970,
+            device.localStorageUsedBytes, device.localStorageAvailableBytes, device.offsiteStorageUsedBytes,
+            device.remoteWebURL, device.internalIP, device.hidden, now.timeIntervalSince1970, now.timeIntervalSince1970
+        ])
         let changed = existing.map {
             ($0["name"] as String) != device.name || ($0["model"] as String?) != device.model || ($0["hidden"] as Bool) != device.hidden
                 || ($0["customer_id"] as String) != customerId || ($0["remote_web_url"] as String?) != device.remoteWebURL
@@ -41,12 +43,16 @@ enum AssetStore {
         guard let listed = device.assetVolumes else { return }  // the collector could not read its assets this time
         let present = Set(listed)
         let current = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT id, volume, name, is_paused, is_archived FROM agent WHERE tenant = ? AND device_serial = ? AND removed_at IS NULL"),
+            db.cachedStatement(
+                sql:
+                    "SELECT id, volume, name, is_paused, is_archived FROM agent WHERE tenant = ? AND device_serial = ? AND removed_at IS NULL"
+            ),
             arguments: [tenant, device.serialNumber])
         for row in current where !present.contains(row["volume"] as String) {
             try db.cachedStatement(
-                sql: "UPDATE agent SET removed_at = ?, updated_at = ? WHERE id = ?")
-                .execute(arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, row["id"] as String])
+                sql: "UPDATE agent SET removed_at = ?, updated_at = ? WHERE id = ?"
+            )
+            .execute(arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, row["id"] as String])
             try outbox.append(
                 AssetAgentChanged(
                     change: .removed, deviceSerial: device.serialNumber, volume: row["volume"], name: row["name"],
@@ -60,7 +66,8 @@ enum AssetStore {
         let customerId = try upsertCustomer(agent.customer, tenant: tenant, at: now, db: db)
         let id = StableID.agent(tenant: tenant, deviceSerial: agent.deviceSerial, volume: agent.volume)
         let existing = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT name, kind, os, is_paused, is_archived, removed_at, customer_id FROM agent WHERE id = ?"), arguments: [id])
+            db.cachedStatement(sql: "SELECT name, kind, os, is_paused, is_archived, removed_at, customer_id FROM agent WHERE id = ?"),
+            arguments: [id])
         try db.cachedStatement(
             sql: """
                 INSERT INTO agent (id, tenant, device_serial, volume, customer_id, name, kind, os, ip_address, agent_version,
@@ -73,12 +80,13 @@ enum AssetStore {
                     last_snapshot_at = excluded.last_snapshot_at, latest_offsite_at = excluded.latest_offsite_at,
                     last_screenshot_at = excluded.last_screenshot_at, last_screenshot_ok = excluded.last_screenshot_ok,
                     removed_at = NULL, updated_at = excluded.updated_at
-                """).execute(arguments: [
-                id, tenant, agent.deviceSerial, agent.volume, customerId, agent.name, agent.kind.rawValue, agent.os,
-                agent.ipAddress, agent.agentVersion, agent.isPaused, agent.isArchived, agent.lastSnapshotAt?.timeIntervalSince1970,
-                agent.latestOffsiteAt?.timeIntervalSince1970, agent.lastScreenshotAttemptAt?.timeIntervalSince1970,
-                agent.lastScreenshotSucceeded, now.timeIntervalSince1970, now.timeIntervalSince1970,
-            ])
+                """
+        ).execute(arguments: [
+            id, tenant, agent.deviceSerial, agent.volume, customerId, agent.name, agent.kind.rawValue, agent.os,
+            agent.ipAddress, agent.agentVersion, agent.isPaused, agent.isArchived, agent.lastSnapshotAt?.timeIntervalSince1970,
+            agent.latestOffsiteAt?.timeIntervalSince1970, agent.lastScreenshotAttemptAt?.timeIntervalSince1970,
+            agent.lastScreenshotSucceeded, now.timeIntervalSince1970, now.timeIntervalSince1970
+        ])
         let changed = existing.map {
             ($0["name"] as String) != agent.name || ($0["kind"] as String) != agent.kind.rawValue || ($0["os"] as String?) != agent.os
                 || ($0["is_paused"] as Bool) != agent.isPaused || ($0["is_archived"] as Bool) != agent.isArchived
@@ -101,7 +109,8 @@ enum AssetStore {
                 INSERT INTO agent_last_run (agent_id, run_at, failed) VALUES (?, ?, ?)
                 ON CONFLICT (agent_id) DO UPDATE SET run_at = excluded.run_at, failed = excluded.failed
                 WHERE excluded.run_at >= agent_last_run.run_at
-                """).execute(arguments: [id, run.runAt.timeIntervalSince1970, !run.succeeded])
+                """
+        ).execute(arguments: [id, run.runAt.timeIntervalSince1970, !run.succeeded])
     }
 
     private static func upsertCustomer(_ customer: CustomerRef, tenant: String, at now: Date, db: Database) throws -> String {
@@ -111,8 +120,9 @@ enum AssetStore {
                 INSERT INTO customer (id, tenant, key, name, first_seen_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at
                 WHERE customer.name != excluded.name
-                """)
-            .execute(arguments: [id, tenant, customer.key, customer.name, now.timeIntervalSince1970, now.timeIntervalSince1970])
+                """
+        )
+        .execute(arguments: [id, tenant, customer.key, customer.name, now.timeIntervalSince1970, now.timeIntervalSince1970])
         return id
     }
 }

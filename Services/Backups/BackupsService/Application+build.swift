@@ -28,7 +28,8 @@ public func buildApplication(
     handlers.on(DattoDeviceSeen.self) { device, header, db, _ in
         try BackupJobStore.apply(device, tenant: header.tenant, at: device.observedAt ?? clock(), db: db)
     }
-    let bus = try ReliableBus(configuration: configuration.runtime, database: database, handlers: handlers, metrics: metrics, logger: logger)
+    let bus = try ReliableBus(
+        configuration: configuration.runtime, database: database, handlers: handlers, metrics: metrics, logger: logger)
     let router = ServiceApplication.makeRouter()
     HubController(queries: HubQueries(database: database, clock: clock), access: configuration.access).addRoutes(to: router)
     DeadLetterController(consumer: bus.consumer, adminToken: configuration.access.admin).addRoutes(to: router)
@@ -37,7 +38,7 @@ public func buildApplication(
     let (application, routes) = ServiceApplication.build(
         configuration: configuration.runtime, metrics: metrics, router: router,
         services: bus.services + [
-            RetentionService(database: database, retentionDays: configuration.retentionDays, logger: logger), silence,
+            RetentionService(database: database, retentionDays: configuration.retentionDays, logger: logger), silence
         ] + (sandboxClock.map { [$0] } ?? []),
         checks: bus.checks, logger: logger)
     return (application, bus, configuration.runtime.databasePath, routes)

@@ -24,10 +24,13 @@ enum BackupJobStore {
                 ON CONFLICT (tenant, serial) DO UPDATE SET name = excluded.name, customer_id = excluded.customer_id,
                     customer_key = excluded.customer_key, customer_name = excluded.customer_name, last_seen_at = excluded.last_seen_at,
                     hidden = excluded.hidden, observed_at = excluded.observed_at
-                """)
-            .execute(arguments: [tenant, device.serialNumber, device.name, StableID.customer(tenant: tenant, key: device.customer.key),
-                        device.customer.key, device.customer.name, device.lastSeenAt?.timeIntervalSince1970, device.hidden,
-                        now.timeIntervalSince1970])
+                """
+        )
+        .execute(arguments: [
+            tenant, device.serialNumber, device.name, StableID.customer(tenant: tenant, key: device.customer.key),
+            device.customer.key, device.customer.name, device.lastSeenAt?.timeIntervalSince1970, device.hidden,
+            now.timeIntervalSince1970
+        ])
         guard let volumes = device.assetVolumes else { return }
         let listed = Set(volumes)
         let known = try Row.fetchAll(
@@ -54,25 +57,29 @@ enum BackupJobStore {
                 INSERT INTO agent (id, tenant, customer_id, customer_key, customer_name, device_serial, volume, name, kind, updated_at,
                     first_known_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'agent', ?, ?) ON CONFLICT (id) DO NOTHING
-                """)
-            .execute(arguments: [agentId, tenant, customerId, run.customer.key, run.customer.name, run.deviceSerial, run.agentVolume,
-                        run.agentName, now.timeIntervalSince1970, now.timeIntervalSince1970])
+                """
+        )
+        .execute(arguments: [
+            agentId, tenant, customerId, run.customer.key, run.customer.name, run.deviceSerial, run.agentVolume,
+            run.agentName, now.timeIntervalSince1970, now.timeIntervalSince1970
+        ])
         let night = calendar.night(of: run.runAt)
         let status: BackupJobRecorded.Status = run.succeeded ? .success : .failure
         let verification = run.verification
         let errorsJSON = try verification.flatMap { $0.localErrors.isEmpty ? nil : try BusJSON.makeEncoder().encode($0.localErrors) }
             .map { String(decoding: $0, as: UTF8.self) }
-        try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO backup_jobs (agent_id, tenant, customer_id, customer_key, customer_name, device_serial,
-                agent_volume, agent_name, run_at, night, status, raw_status, error_message, size_bytes,
-                local_verification_status, local_verification_errors, screenshot_status, screenshot_image, first_seen_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """
+        try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO backup_jobs (agent_id, tenant, customer_id, customer_key, customer_name, device_serial,
+                    agent_volume, agent_name, run_at, night, status, raw_status, error_message, size_bytes,
+                    local_verification_status, local_verification_errors, screenshot_status, screenshot_image, first_seen_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
         ).execute(arguments: [
             agentId, tenant, customerId, run.customer.key, run.customer.name, run.deviceSerial, run.agentVolume, run.agentName,
             run.runAt.timeIntervalSince1970, night, status.rawValue, run.rawStatus, run.errorMessage, run.sizeBytes,
             verification?.localStatus, errorsJSON, verification?.screenshotStatus, verification?.screenshotImageURL,
-            now.timeIntervalSince1970,
+            now.timeIntervalSince1970
         ])
         guard db.changesCount == 1 else { return nil }  // re-poll, replay or restart: already recorded
         let jobId = db.lastInsertedRowID
@@ -111,14 +118,16 @@ enum BackupJobStore {
             db.cachedStatement(sql: "SELECT MAX(run_at) FROM backup_jobs WHERE agent_id = ? AND status = ?"),
             arguments: [agentId, BackupJobRecorded.Status.success.rawValue])
         let lastFailure = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT run_at, error_message FROM backup_jobs WHERE agent_id = ? AND status = ? ORDER BY run_at DESC LIMIT 1"),
+            db.cachedStatement(
+                sql: "SELECT run_at, error_message FROM backup_jobs WHERE agent_id = ? AND status = ? ORDER BY run_at DESC LIMIT 1"),
             arguments: [agentId, BackupJobRecorded.Status.failure.rawValue])
         // Latest nights first: whether each had a successful run.
         let nights = try Bool.fetchAll(
-            db.cachedStatement(sql: """
-                SELECT MAX(status = ?) AS succeeded FROM backup_jobs WHERE agent_id = ?
-                GROUP BY night ORDER BY night DESC LIMIT 400
-                """),
+            db.cachedStatement(
+                sql: """
+                    SELECT MAX(status = ?) AS succeeded FROM backup_jobs WHERE agent_id = ?
+                    GROUP BY night ORDER BY night DESC LIMIT 400
+                    """),
             arguments: [BackupJobRecorded.Status.success.rawValue, agentId])
         let summary = Summary(
             lastRunAt: latest?["run_at"],
@@ -141,10 +150,13 @@ enum BackupJobStore {
                     last_failure_at = excluded.last_failure_at, last_failure_message = excluded.last_failure_message,
                     currently_failing = excluded.currently_failing, failed_nights = excluded.failed_nights,
                     last_night = excluded.last_night
-                """)
-            .execute(arguments: [agentId, summary.lastRunAt?.timeIntervalSince1970, summary.lastSuccessAt?.timeIntervalSince1970,
-                        summary.lastFailureAt?.timeIntervalSince1970, summary.lastFailureMessage, summary.currentlyFailing,
-                        summary.failedNights, lastNight])
+                """
+        )
+        .execute(arguments: [
+            agentId, summary.lastRunAt?.timeIntervalSince1970, summary.lastSuccessAt?.timeIntervalSince1970,
+            summary.lastFailureAt?.timeIntervalSince1970, summary.lastFailureMessage, summary.currentlyFailing,
+            summary.failedNights, lastNight
+        ])
     }
 
     static func upsertAgent(
@@ -162,9 +174,12 @@ enum BackupJobStore {
                     is_paused = excluded.is_paused, is_archived = excluded.is_archived, updated_at = excluded.updated_at,
                     latest_offsite_at = coalesce(excluded.latest_offsite_at, agent.latest_offsite_at),
                     last_snapshot_at = coalesce(excluded.last_snapshot_at, agent.last_snapshot_at), is_removed = 0
-                """).execute(arguments: [StableID.agent(tenant: tenant, deviceSerial: serial, volume: volume), tenant,
-                        StableID.customer(tenant: tenant, key: customer.key), customer.key, customer.name, serial, volume, name,
-                        kind, paused, archived, now.timeIntervalSince1970, now.timeIntervalSince1970,
-                        latestOffsiteAt?.timeIntervalSince1970, lastSnapshotAt?.timeIntervalSince1970])
+                """
+        ).execute(arguments: [
+            StableID.agent(tenant: tenant, deviceSerial: serial, volume: volume), tenant,
+            StableID.customer(tenant: tenant, key: customer.key), customer.key, customer.name, serial, volume, name,
+            kind, paused, archived, now.timeIntervalSince1970, now.timeIntervalSince1970,
+            latestOffsiteAt?.timeIntervalSince1970, lastSnapshotAt?.timeIntervalSince1970
+        ])
     }
 }

@@ -34,7 +34,8 @@ public struct BackupsConfiguration: Sendable {
         let access = try AccessTokens(environment: env, dataDirectory: runtime.dataDirectory)
         let zoneName = env.string("VECTIS_NIGHT_TIMEZONE", default: "UTC")
         guard let zone = TimeZone(identifier: zoneName) else {
-            throw ConfigurationError(variable: "VECTIS_NIGHT_TIMEZONE", value: zoneName, expected: "an IANA time zone such as Europe/Berlin")
+            throw ConfigurationError(
+                variable: "VECTIS_NIGHT_TIMEZONE", value: zoneName, expected: "an IANA time zone such as Europe/Berlin")
         }
         let hour = try env.int("VECTIS_NIGHT_BOUNDARY_HOUR", default: 12)
         guard (0...23).contains(hour) else {
@@ -42,7 +43,10 @@ public struct BackupsConfiguration: Sendable {
         }
         var nights = NightSettings(standard: NightCalendar(timeZone: zone, boundaryHour: hour))
         if let text = env["VECTIS_TENANT_NIGHTS"] {
-            struct Entry: Decodable { var timeZone: String?; var boundaryHour: Int? }
+            struct Entry: Decodable {
+                var timeZone: String?
+                var boundaryHour: Int?
+            }
             guard let entries = try? JSONDecoder().decode([String: Entry].self, from: Data(text.utf8)) else {
                 throw ConfigurationError(
                     variable: "VECTIS_TENANT_NIGHTS", value: text,

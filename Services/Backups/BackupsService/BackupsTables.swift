@@ -7,101 +7,103 @@ enum BackupsTables {
         var migrator = DatabaseMigrator()
         DeliveryTables.register(in: &migrator)
         migrator.registerMigration("backups-v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE backup_jobs (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    agent_id TEXT NOT NULL,
-                    tenant TEXT NOT NULL,
-                    customer_id TEXT NOT NULL,
-                    customer_key TEXT NOT NULL,
-                    customer_name TEXT NOT NULL,
-                    device_serial TEXT NOT NULL,
-                    agent_volume TEXT NOT NULL,
-                    agent_name TEXT NOT NULL,
-                    run_at DOUBLE NOT NULL,
-                    night TEXT NOT NULL,
-                    status TEXT NOT NULL CHECK (status IN ('success', 'failure')),
-                    raw_status TEXT NOT NULL,
-                    error_message TEXT,
-                    size_bytes INTEGER,
-                    local_verification_status TEXT,
-                    local_verification_errors TEXT,
-                    screenshot_status TEXT,
-                    screenshot_image TEXT,
-                    first_seen_at DOUBLE NOT NULL,
-                    UNIQUE (tenant, device_serial, agent_volume, run_at)
-                );
-                CREATE INDEX backup_jobs_agent ON backup_jobs (agent_id, run_at);
-                CREATE INDEX backup_jobs_agent_night ON backup_jobs (agent_id, night);
-                CREATE INDEX backup_jobs_customer ON backup_jobs (customer_id, run_at);
-                CREATE TABLE agent (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    tenant TEXT NOT NULL,
-                    customer_id TEXT NOT NULL,
-                    customer_key TEXT NOT NULL,
-                    customer_name TEXT NOT NULL,
-                    device_serial TEXT NOT NULL,
-                    volume TEXT NOT NULL,
-                    name TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    is_paused BOOLEAN NOT NULL DEFAULT 0,
-                    is_archived BOOLEAN NOT NULL DEFAULT 0,
-                    updated_at DOUBLE NOT NULL
-                );
-                CREATE INDEX agent_customer ON agent (customer_id);
-                -- Maintained on every new run, so cards never scan history.
-                CREATE TABLE agent_summary (
-                    agent_id TEXT PRIMARY KEY NOT NULL,
-                    last_run_at DOUBLE,
-                    last_success_at DOUBLE,
-                    last_failure_at DOUBLE,
-                    last_failure_message TEXT,
-                    currently_failing BOOLEAN NOT NULL DEFAULT 0,
-                    failed_nights INTEGER NOT NULL DEFAULT 0
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE backup_jobs (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        agent_id TEXT NOT NULL,
+                        tenant TEXT NOT NULL,
+                        customer_id TEXT NOT NULL,
+                        customer_key TEXT NOT NULL,
+                        customer_name TEXT NOT NULL,
+                        device_serial TEXT NOT NULL,
+                        agent_volume TEXT NOT NULL,
+                        agent_name TEXT NOT NULL,
+                        run_at DOUBLE NOT NULL,
+                        night TEXT NOT NULL,
+                        status TEXT NOT NULL CHECK (status IN ('success', 'failure')),
+                        raw_status TEXT NOT NULL,
+                        error_message TEXT,
+                        size_bytes INTEGER,
+                        local_verification_status TEXT,
+                        local_verification_errors TEXT,
+                        screenshot_status TEXT,
+                        screenshot_image TEXT,
+                        first_seen_at DOUBLE NOT NULL,
+                        UNIQUE (tenant, device_serial, agent_volume, run_at)
+                    );
+                    CREATE INDEX backup_jobs_agent ON backup_jobs (agent_id, run_at);
+                    CREATE INDEX backup_jobs_agent_night ON backup_jobs (agent_id, night);
+                    CREATE INDEX backup_jobs_customer ON backup_jobs (customer_id, run_at);
+                    CREATE TABLE agent (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        tenant TEXT NOT NULL,
+                        customer_id TEXT NOT NULL,
+                        customer_key TEXT NOT NULL,
+                        customer_name TEXT NOT NULL,
+                        device_serial TEXT NOT NULL,
+                        volume TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        is_paused BOOLEAN NOT NULL DEFAULT 0,
+                        is_archived BOOLEAN NOT NULL DEFAULT 0,
+                        updated_at DOUBLE NOT NULL
+                    );
+                    CREATE INDEX agent_customer ON agent (customer_id);
+                    -- Maintained on every new run, so cards never scan history.
+                    CREATE TABLE agent_summary (
+                        agent_id TEXT PRIMARY KEY NOT NULL,
+                        last_run_at DOUBLE,
+                        last_success_at DOUBLE,
+                        last_failure_at DOUBLE,
+                        last_failure_message TEXT,
+                        currently_failing BOOLEAN NOT NULL DEFAULT 0,
+                        failed_nights INTEGER NOT NULL DEFAULT 0
+                    );
+                    """)
         }
         migrator.registerMigration("backups-v2-silence") { db in
             // What the silence check needs: when each agent became known (its grace), its latest offsite point,
             // whether Datto still lists it; each appliance's last check-in and when the collector last reported on it;
             // and the conditions in force, so a restart neither forgets one nor raises it twice.
-            try db.execute(sql: """
-                ALTER TABLE agent ADD COLUMN first_known_at DOUBLE;
-                UPDATE agent SET first_known_at = updated_at;
-                ALTER TABLE agent ADD COLUMN latest_offsite_at DOUBLE;
-                ALTER TABLE agent ADD COLUMN last_snapshot_at DOUBLE;
-                ALTER TABLE agent ADD COLUMN is_removed BOOLEAN NOT NULL DEFAULT 0;
-                CREATE TABLE device (
-                    tenant TEXT NOT NULL,
-                    serial TEXT NOT NULL,
-                    name TEXT NOT NULL,
-                    customer_id TEXT NOT NULL,
-                    customer_key TEXT NOT NULL,
-                    customer_name TEXT NOT NULL,
-                    last_seen_at DOUBLE,
-                    hidden BOOLEAN NOT NULL,
-                    observed_at DOUBLE NOT NULL,
-                    -- When the check saw it back after being offline: its agents wait for news newer than that.
-                    back_online_at DOUBLE,
-                    PRIMARY KEY (tenant, serial)
-                );
-                CREATE TABLE condition (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    tenant TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    subject_id TEXT NOT NULL,
-                    customer_id TEXT NOT NULL,
-                    device_serial TEXT NOT NULL,
-                    agent_volume TEXT,
-                    since DOUBLE NOT NULL,
-                    days INTEGER NOT NULL,
-                    started_at DOUBLE NOT NULL,
-                    ended_at DOUBLE,
-                    end_reason TEXT
-                );
-                CREATE UNIQUE INDEX condition_one_active ON condition (tenant, kind, subject_id) WHERE ended_at IS NULL;
-                CREATE INDEX condition_customer ON condition (customer_id) WHERE ended_at IS NULL;
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE agent ADD COLUMN first_known_at DOUBLE;
+                    UPDATE agent SET first_known_at = updated_at;
+                    ALTER TABLE agent ADD COLUMN latest_offsite_at DOUBLE;
+                    ALTER TABLE agent ADD COLUMN last_snapshot_at DOUBLE;
+                    ALTER TABLE agent ADD COLUMN is_removed BOOLEAN NOT NULL DEFAULT 0;
+                    CREATE TABLE device (
+                        tenant TEXT NOT NULL,
+                        serial TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        customer_id TEXT NOT NULL,
+                        customer_key TEXT NOT NULL,
+                        customer_name TEXT NOT NULL,
+                        last_seen_at DOUBLE,
+                        hidden BOOLEAN NOT NULL,
+                        observed_at DOUBLE NOT NULL,
+                        -- When the check saw it back after being offline: its agents wait for news newer than that.
+                        back_online_at DOUBLE,
+                        PRIMARY KEY (tenant, serial)
+                    );
+                    CREATE TABLE condition (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        tenant TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        subject_id TEXT NOT NULL,
+                        customer_id TEXT NOT NULL,
+                        device_serial TEXT NOT NULL,
+                        agent_volume TEXT,
+                        since DOUBLE NOT NULL,
+                        days INTEGER NOT NULL,
+                        started_at DOUBLE NOT NULL,
+                        ended_at DOUBLE,
+                        end_reason TEXT
+                    );
+                    CREATE UNIQUE INDEX condition_one_active ON condition (tenant, kind, subject_id) WHERE ended_at IS NULL;
+                    CREATE INDEX condition_customer ON condition (customer_id) WHERE ended_at IS NULL;
+                    """)
         }
         migrator.registerMigration("backups-v3-summary-night") { db in
             // The night of the agent's latest run: with it, a run that is the agent's newest (the usual order)

@@ -97,12 +97,15 @@ struct HubQueries: Sendable {
         let now = clock()
         return try await database.read { db in
             // A customer is known by its agents or, before any agent is read, by its appliances.
-            guard let customer = try Row.fetchOne(
-                db, sql: "SELECT tenant, customer_key, customer_name FROM agent WHERE customer_id = ? ORDER BY updated_at DESC LIMIT 1",
-                arguments: [id])
-                ?? Row.fetchOne(
-                    db, sql: "SELECT tenant, customer_key, customer_name FROM device WHERE customer_id = ? ORDER BY observed_at DESC LIMIT 1",
+            guard
+                let customer = try Row.fetchOne(
+                    db, sql: "SELECT tenant, customer_key, customer_name FROM agent WHERE customer_id = ? ORDER BY updated_at DESC LIMIT 1",
                     arguments: [id])
+                    ?? Row.fetchOne(
+                        db,
+                        sql:
+                            "SELECT tenant, customer_key, customer_name FROM device WHERE customer_id = ? ORDER BY observed_at DESC LIMIT 1",
+                        arguments: [id])
             else { return nil }
             let appliances = try Row.fetchAll(
                 db, sql: "SELECT serial, name, last_seen_at FROM device WHERE customer_id = ? ORDER BY name, serial", arguments: [id]
@@ -133,15 +136,16 @@ struct HubQueries: Sendable {
     func agentRuns(id: String, limit: Int, before: Date?) async throws -> AgentRuns? {
         let now = clock()
         return try await database.read { db in
-            guard let agent = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT a.*, s.last_run_at, s.last_success_at, s.last_failure_at, s.last_failure_message,
-                        s.currently_failing, s.failed_nights,
-                        (SELECT COUNT(*) FROM backup_jobs j WHERE j.agent_id = a.id AND j.run_at >= ?) AS runs_24h
-                    FROM agent a LEFT JOIN agent_summary s ON s.agent_id = a.id WHERE a.id = ?
-                    """,
-                arguments: [now.timeIntervalSince1970 - 86_400, id])
+            guard
+                let agent = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT a.*, s.last_run_at, s.last_success_at, s.last_failure_at, s.last_failure_message,
+                            s.currently_failing, s.failed_nights,
+                            (SELECT COUNT(*) FROM backup_jobs j WHERE j.agent_id = a.id AND j.run_at >= ?) AS runs_24h
+                        FROM agent a LEFT JOIN agent_summary s ON s.agent_id = a.id WHERE a.id = ?
+                        """,
+                    arguments: [now.timeIntervalSince1970 - 86_400, id])
             else { return nil }
             let rows = try Row.fetchAll(
                 db,
@@ -149,7 +153,8 @@ struct HubQueries: Sendable {
                 arguments: [id, before?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude, limit + 1])
             let runs = rows.prefix(limit).map(Self.run)
             let conditions = try Self.conditions(customerId: agent["customer_id"], now: now, db: db)
-            return AgentRuns(agent: Self.card(agent, conditions: conditions), runs: Array(runs), nextBefore: rows.count > limit ? runs.last?.runAt : nil)
+            return AgentRuns(
+                agent: Self.card(agent, conditions: conditions), runs: Array(runs), nextBefore: rows.count > limit ? runs.last?.runAt : nil)
         }
     }
 
@@ -162,16 +167,19 @@ struct HubQueries: Sendable {
             guard let kind = BackupConditionChanged.Kind(rawValue: row["kind"]) else { continue }
             let since = Date(timeIntervalSince1970: row["since"])
             // "No backup yet" when the clock started at the agent's arrival rather than at a backup.
-            let noSuccess = try Bool.fetchOne(
-                db.cachedStatement(sql: """
-                    SELECT s.last_success_at IS NULL AND a.last_snapshot_at IS NULL
-                    FROM agent a LEFT JOIN agent_summary s ON s.agent_id = a.id WHERE a.id = ?
-                    """),
-                arguments: [row["subject_id"] as String]) ?? true
+            let noSuccess =
+                try Bool.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT s.last_success_at IS NULL AND a.last_snapshot_at IS NULL
+                            FROM agent a LEFT JOIN agent_summary s ON s.agent_id = a.id WHERE a.id = ?
+                            """),
+                    arguments: [row["subject_id"] as String]) ?? true
             let never = kind == .backupMissed && noSuccess
-            bySubject[row["subject_id"], default: []].append(ConditionView(
-                type: kind.rawValue, since: since, days: row["days"],
-                headline: SilenceText.headline(kind, since: since, neverBackedUp: never, now: now)))
+            bySubject[row["subject_id"], default: []].append(
+                ConditionView(
+                    type: kind.rawValue, since: since, days: row["days"],
+                    headline: SilenceText.headline(kind, since: since, neverBackedUp: never, now: now)))
         }
         return bySubject
     }

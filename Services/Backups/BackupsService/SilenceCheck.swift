@@ -58,14 +58,19 @@ enum SilenceCheck {
             var notJudged = 0
             for (subject, verdict) in try judge(settings: settings, active: active, devices: nil, agents: nil, db: db) {
                 switch (verdict, active[subject.key]) {
-                case (.unknown, _): notJudged += 1; continue
+                case (.unknown, _):
+                    notJudged += 1
+                    continue
                 case (.on, nil), (.off, _?): break
                 case (.on(let since, _, let threshold), let current?):
                     guard days(since: since, thresholdHours: threshold, now: subject.asOf) > current.days else { continue }
                 case (.off, nil): continue
                 }
-                if subject.kind == .deviceOffline { devices.insert(DeviceKey(tenant: subject.tenant, serial: subject.deviceSerial)) }
-                else { agents.insert(subject.id) }
+                if subject.kind == .deviceOffline {
+                    devices.insert(DeviceKey(tenant: subject.tenant, serial: subject.deviceSerial))
+                } else {
+                    agents.insert(subject.id)
+                }
             }
             return (devices, agents, notJudged)
         }
@@ -79,7 +84,10 @@ enum SilenceCheck {
         }
     }
 
-    struct DeviceKey: Hashable { var tenant: String; var serial: String }
+    struct DeviceKey: Hashable {
+        var tenant: String
+        var serial: String
+    }
 
     static func activeConditions(_ db: Database) throws -> [String: ActiveCondition] {
         var active: [String: ActiveCondition] = [:]
@@ -95,12 +103,13 @@ enum SilenceCheck {
         db: Database
     ) throws -> [(Subject, Verdict)] {
         var judged: [(Subject, Verdict)] = []
-        let devices = try only.map { keys in
-            try keys.compactMap {
-                try DeviceStanding.fetchOne(
-                    db.cachedStatement(sql: DeviceStanding.sql + " WHERE tenant = ? AND serial = ?"), arguments: [$0.tenant, $0.serial])
-            }
-        } ?? DeviceStanding.fetchAll(db.cachedStatement(sql: DeviceStanding.sql))
+        let devices =
+            try only.map { keys in
+                try keys.compactMap {
+                    try DeviceStanding.fetchOne(
+                        db.cachedStatement(sql: DeviceStanding.sql + " WHERE tenant = ? AND serial = ?"), arguments: [$0.tenant, $0.serial])
+                }
+            } ?? DeviceStanding.fetchAll(db.cachedStatement(sql: DeviceStanding.sql))
         for device in devices {
             let subject = Subject(
                 kind: .deviceOffline, id: StableID.device(tenant: device.tenant, serial: device.serial), tenant: device.tenant,
@@ -110,9 +119,12 @@ enum SilenceCheck {
             judged.append((subject, offline(hidden: device.hidden, lastSeen: device.lastSeenAt, window: window, asOf: device.observedAt)))
         }
 
-        let agents = try onlyAgents.map { ids in
-            try ids.compactMap { try AgentStanding.fetchOne(db.cachedStatement(sql: AgentStanding.sql + " WHERE a.id = ?"), arguments: [$0]) }
-        } ?? AgentStanding.fetchAll(db.cachedStatement(sql: AgentStanding.sql))
+        let agents =
+            try onlyAgents.map { ids in
+                try ids.compactMap {
+                    try AgentStanding.fetchOne(db.cachedStatement(sql: AgentStanding.sql + " WHERE a.id = ?"), arguments: [$0])
+                }
+            } ?? AgentStanding.fetchAll(db.cachedStatement(sql: AgentStanding.sql))
         for agent in agents {
             let windows = settings.windows(tenant: agent.tenant, customerId: agent.customerId)
             let asOf = agent.observedAt
@@ -129,11 +141,15 @@ enum SilenceCheck {
             }
             // The appliance being offline is the one problem to report: its agents are not judged while it is (or
             // still counts as) offline, nor after it is back until they are read again.
-            let deviceKey = "\(agent.tenant)|\(Kind.deviceOffline.rawValue)|\(StableID.device(tenant: agent.tenant, serial: agent.deviceSerial))"
-            let deviceOffline = active[deviceKey] != nil
+            let deviceKey =
+                "\(agent.tenant)|\(Kind.deviceOffline.rawValue)|\(StableID.device(tenant: agent.tenant, serial: agent.deviceSerial))"
+            let deviceOffline =
+                active[deviceKey] != nil
                 || agent.deviceObservedAt.map { deviceAsOf in
-                    offline(hidden: agent.deviceHidden ?? false, lastSeen: agent.deviceLastSeenAt, window: windows.deviceOfflineHours,
-                            asOf: deviceAsOf).isOn
+                    offline(
+                        hidden: agent.deviceHidden ?? false, lastSeen: agent.deviceLastSeenAt, window: windows.deviceOfflineHours,
+                        asOf: deviceAsOf
+                    ).isOn
                 } ?? false
             if deviceOffline || asOf <= agent.deviceBackOnlineAt ?? .distantPast {
                 judged.append((subject(.backupMissed), .unknown))
@@ -143,10 +159,18 @@ enum SilenceCheck {
             // Datto's own `lastSnapshot` comes with the agent, so a snapshot whose run is still on its way counts.
             let lastSuccess = [agent.lastSuccessAt, agent.lastSnapshotAt].compactMap { $0 }.max()
             let lastRun = [agent.lastRunAt, agent.lastSnapshotAt].compactMap { $0 }.max()
-            judged.append((subject(.backupMissed), missed(
-                lastSuccess: lastSuccess, lastRun: lastRun, firstKnown: agent.firstKnownAt ?? asOf, windows: windows, now: asOf)))
-            judged.append((subject(.offsiteStale), offsite(
-                latestOffsite: agent.latestOffsiteAt, lastSuccess: lastSuccess, windows: windows, now: asOf)))
+            judged.append(
+                (
+                    subject(.backupMissed),
+                    missed(
+                        lastSuccess: lastSuccess, lastRun: lastRun, firstKnown: agent.firstKnownAt ?? asOf, windows: windows, now: asOf)
+                ))
+            judged.append(
+                (
+                    subject(.offsiteStale),
+                    offsite(
+                        latestOffsite: agent.latestOffsiteAt, lastSuccess: lastSuccess, windows: windows, now: asOf)
+                ))
         }
         return judged
     }
@@ -168,7 +192,8 @@ enum SilenceCheck {
         let quietSinceLastRun = lastRun.map { now.timeIntervalSince($0) > window } ?? true
         if let lastSuccess {
             if now.timeIntervalSince(lastSuccess) <= window { return .off(.recovered) }
-            return quietSinceLastRun ? .on(since: lastSuccess, lastGood: lastSuccess, thresholdHours: windows.missedBackupHours)
+            return quietSinceLastRun
+                ? .on(since: lastSuccess, lastGood: lastSuccess, thresholdHours: windows.missedBackupHours)
                 : .off(.superseded)
         }
         if lastRun == nil {
@@ -205,23 +230,28 @@ enum SilenceCheck {
             switch verdict {
             case .unknown:
                 outcome.notJudged += 1
-            case let .on(since, lastGood, threshold):
+            case .on(let since, let lastGood, let threshold):
                 let days = days(since: since, thresholdHours: threshold, now: subject.asOf)
                 if let current {
                     guard days > current.days else { continue }
                     try db.cachedStatement(sql: "UPDATE condition SET days = ?, since = ? WHERE id = ?")
                         .execute(arguments: [days, since.timeIntervalSince1970, current.id])
-                    try publish(subject, .continued, since: since, lastGood: lastGood, days: days, threshold: threshold, outbox: outbox, db: db)
+                    try publish(
+                        subject, .continued, since: since, lastGood: lastGood, days: days, threshold: threshold, outbox: outbox, db: db)
                     outcome.continued += 1
                 } else {
                     try db.cachedStatement(
                         sql: """
                             INSERT INTO condition (tenant, kind, subject_id, customer_id, device_serial, agent_volume, since, days, started_at)
                             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            """)
-                        .execute(arguments: [subject.tenant, subject.kind.rawValue, subject.id, subject.customerId, subject.deviceSerial,
-                                    subject.agentVolume, since.timeIntervalSince1970, days, now.timeIntervalSince1970])
-                    try publish(subject, .started, since: since, lastGood: lastGood, days: days, threshold: threshold, outbox: outbox, db: db)
+                            """
+                    )
+                    .execute(arguments: [
+                        subject.tenant, subject.kind.rawValue, subject.id, subject.customerId, subject.deviceSerial,
+                        subject.agentVolume, since.timeIntervalSince1970, days, now.timeIntervalSince1970
+                    ])
+                    try publish(
+                        subject, .started, since: since, lastGood: lastGood, days: days, threshold: threshold, outbox: outbox, db: db)
                     outcome.started += 1
                 }
             case .off(let reason):
@@ -233,8 +263,9 @@ enum SilenceCheck {
                     try db.cachedStatement(sql: "UPDATE device SET back_online_at = ? WHERE tenant = ? AND serial = ?")
                         .execute(arguments: [now.timeIntervalSince1970, subject.tenant, subject.deviceSerial])
                 }
-                try publish(subject, .ended, since: current.since, lastGood: nil, days: current.days, threshold: 0, outbox: outbox, db: db,
-                            endReason: reason)
+                try publish(
+                    subject, .ended, since: current.since, lastGood: nil, days: current.days, threshold: 0, outbox: outbox, db: db,
+                    endReason: reason)
                 outcome.ended += 1
             }
         }
@@ -245,8 +276,10 @@ enum SilenceCheck {
         _ subject: Subject, _ change: BackupConditionChanged.Change, since: Date, lastGood: Date?, days: Int, threshold: Double,
         outbox: Outbox, db: Database, endReason: EndReason? = nil
     ) throws {
-        let detail = endReason.map { SilenceText.ended(subject.kind, reason: $0) }
-            ?? SilenceText.headline(subject.kind, since: since, neverBackedUp: subject.kind == .backupMissed && lastGood == nil, now: subject.asOf)
+        let detail =
+            endReason.map { SilenceText.ended(subject.kind, reason: $0) }
+            ?? SilenceText.headline(
+                subject.kind, since: since, neverBackedUp: subject.kind == .backupMissed && lastGood == nil, now: subject.asOf)
         try outbox.append(
             BackupConditionChanged(
                 kind: subject.kind, change: change, customer: subject.customer, deviceSerial: subject.deviceSerial,

@@ -14,7 +14,9 @@ public struct SilenceWindows: Sendable, Equatable, Codable {
     /// full backup can take a day).
     public var newAgentGraceHours: Double
 
-    public init(missedBackupHours: Double = 26, deviceOfflineHours: Double = 1, offsiteStaleHours: Double = 48, newAgentGraceHours: Double = 48) {
+    public init(
+        missedBackupHours: Double = 26, deviceOfflineHours: Double = 1, offsiteStaleHours: Double = 48, newAgentGraceHours: Double = 48
+    ) {
         self.missedBackupHours = missedBackupHours
         self.deviceOfflineHours = deviceOfflineHours
         self.offsiteStaleHours = offsiteStaleHours
@@ -28,8 +30,10 @@ public struct SilenceWindows: Sendable, Equatable, Codable {
         public var offsiteStaleHours: Double?
         public var newAgentGraceHours: Double?
 
-        public init(missedBackupHours: Double? = nil, deviceOfflineHours: Double? = nil, offsiteStaleHours: Double? = nil,
-                    newAgentGraceHours: Double? = nil) {
+        public init(
+            missedBackupHours: Double? = nil, deviceOfflineHours: Double? = nil, offsiteStaleHours: Double? = nil,
+            newAgentGraceHours: Double? = nil
+        ) {
             self.missedBackupHours = missedBackupHours
             self.deviceOfflineHours = deviceOfflineHours
             self.offsiteStaleHours = offsiteStaleHours
@@ -84,12 +88,17 @@ public struct SilenceSettings: Sendable {
         }
         let standard = SilenceWindows(
             missedBackupHours: try hours("VECTIS_MISSED_BACKUP_HOURS", 26), deviceOfflineHours: try hours("VECTIS_DEVICE_OFFLINE_HOURS", 1),
-            offsiteStaleHours: try hours("VECTIS_OFFSITE_STALE_HOURS", 48), newAgentGraceHours: try hours("VECTIS_NEW_AGENT_GRACE_HOURS", 48))
+            offsiteStaleHours: try hours("VECTIS_OFFSITE_STALE_HOURS", 48),
+            newAgentGraceHours: try hours("VECTIS_NEW_AGENT_GRACE_HOURS", 48))
         var tenants: [String: SilenceWindows.Override] = [:]
         var customers: [String: SilenceWindows.Override] = [:]
         if let text = env["VECTIS_SILENCE_OVERRIDES"] {
-            struct Overrides: Decodable { var tenants: [String: SilenceWindows.Override]?; var customers: [String: SilenceWindows.Override]? }
-            let expected = #"JSON like {"tenants": {"msp-b": {"missedBackupHours": 30}}, "customers": {"c_…": {"missedBackupHours": 72, "offsiteStaleHours": 0}}} with hours from 0 to 8760"#
+            struct Overrides: Decodable {
+                var tenants: [String: SilenceWindows.Override]?
+                var customers: [String: SilenceWindows.Override]?
+            }
+            let expected =
+                #"JSON like {"tenants": {"msp-b": {"missedBackupHours": 30}}, "customers": {"c_…": {"missedBackupHours": 72, "offsiteStaleHours": 0}}} with hours from 0 to 8760"#
             guard let overrides = try? JSONDecoder().decode(Overrides.self, from: Data(text.utf8)) else {
                 throw ConfigurationError(variable: "VECTIS_SILENCE_OVERRIDES", value: text, expected: expected)
             }
@@ -102,7 +111,8 @@ public struct SilenceSettings: Sendable {
         }
         let interval = try env.double("VECTIS_SILENCE_CHECK_SECONDS", default: 60)
         guard interval.isFinite, (0.05...3_600).contains(interval) else {
-            throw ConfigurationError(variable: "VECTIS_SILENCE_CHECK_SECONDS", value: String(interval), expected: "seconds from 0.05 to 3600")
+            throw ConfigurationError(
+                variable: "VECTIS_SILENCE_CHECK_SECONDS", value: String(interval), expected: "seconds from 0.05 to 3600")
         }
         self.init(standard: standard, tenants: tenants, customers: customers, checkInterval: .milliseconds(Int(interval * 1_000)))
     }

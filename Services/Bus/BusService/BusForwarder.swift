@@ -76,7 +76,7 @@ final class BusForwarder {
     func run() throws {
         let items = [
             ZMQPoll.Item(socket: frontend, events: .readable), ZMQPoll.Item(socket: backend, events: .readable),
-            ZMQPoll.Item(socket: capture, events: .readable),
+            ZMQPoll.Item(socket: capture, events: .readable)
         ]
         var turns = 0
         while !shouldStop() {
@@ -156,8 +156,10 @@ final class BusForwarder {
         if logged.count < 256, logged.insert("\(identity)|\(violation.rawValue)").inserted {
             logger.warning(
                 "bus dropped a message (further drops for this identity and reason are only counted)",
-                metadata: ["identity": "\(identity.isEmpty ? "(none)" : identity)", "reason": "\(violation.rawValue)",
-                           "topic": "\(topicText)"])
+                metadata: [
+                    "identity": "\(identity.isEmpty ? "(none)" : identity)", "reason": "\(violation.rawValue)",
+                    "topic": "\(topicText)"
+                ])
         }
         if violation.disconnects { cutOff(identity, side: .publishers) }
         return true
@@ -249,7 +251,8 @@ final class BusForwarder {
         guard !identity.isEmpty, bans.ban(identity, for: configuration.banDuration) else { return }
         statistics.disconnects.add(1, ordering: .relaxed)
         logger.error(
-            "cut a peer off the bus", metadata: ["identity": "\(identity)", "banSeconds": "\(configuration.banDuration.components.seconds)"])
+            "cut a peer off the bus", metadata: ["identity": "\(identity)", "banSeconds": "\(configuration.banDuration.components.seconds)"]
+        )
         let socket = side == .publishers ? frontend : backend
         do {
             let endpoint = try socket.lastEndpoint

@@ -36,7 +36,8 @@ public final class BusProxy: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         statistics = ForwarderStatistics(factory: metricsFactory)
-        zap = configuration.curveSecretKey == nil
+        zap =
+            configuration.curveSecretKey == nil
             ? nil
             : ZAPHandler(allowed: configuration.allowedClients, bans: bans, metricsFactory: metricsFactory, logger: logger)
     }
@@ -77,7 +78,7 @@ public final class BusProxy: Service, Sendable {
             "bus running",
             metadata: [
                 "publish": "\(endpoints.publish)", "subscribe": "\(endpoints.subscribe)", "tap": "\(endpoints.tap)",
-                "curve": "\(!configuration.isInsecure)",
+                "curve": "\(!configuration.isInsecure)"
             ])
         let statisticsThread = ZMQSocketThread.start(name: "bus-statistics") { [self] in
             while !stopRequested.load(ordering: .relaxed) && !forwarderThread.isFinished {
@@ -139,8 +140,10 @@ public final class BusProxy: Service, Sendable {
             try frontend.bind(configuration.publishBind)
             try backend.bind(configuration.subscribeBind)
             try capture.bind(configuration.tapBind)
-            bound.set(.success(BoundEndpoints(
-                publish: try frontend.lastEndpoint, subscribe: try backend.lastEndpoint, tap: try capture.lastEndpoint)))
+            bound.set(
+                .success(
+                    BoundEndpoints(
+                        publish: try frontend.lastEndpoint, subscribe: try backend.lastEndpoint, tap: try capture.lastEndpoint)))
             running.store(true, ordering: .relaxed)
             defer { running.store(false, ordering: .relaxed) }
             let forwarder = BusForwarder(

@@ -107,7 +107,9 @@ public struct BusServerConfiguration: Sendable {
         } else {
             throw ConfigurationError(
                 variable: "VECTIS_BUS_KEY_DIR", value: "(unset, and no <VECTIS_DATA_DIR>/bus-keys)",
-                expected: "set: the bus is authenticated (CURVE) by default — create keys with `vectis keys init --dir DIR`, or set VECTIS_BUS_INSECURE=1 for development only")
+                expected:
+                    "set: the bus is authenticated (CURVE) by default — create keys with `vectis keys init --dir DIR`, or set VECTIS_BUS_INSECURE=1 for development only"
+            )
         }
     }
 }

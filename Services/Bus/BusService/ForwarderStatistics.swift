@@ -29,7 +29,7 @@ final class ForwarderStatistics: Sendable {
     func flush() {
         var current: [String: Int] = [
             "received": received.load(ordering: .relaxed), "forwarded": forwarded.load(ordering: .relaxed),
-            "bytes": forwardedBytes.load(ordering: .relaxed), "disconnects": disconnects.load(ordering: .relaxed),
+            "bytes": forwardedBytes.load(ordering: .relaxed), "disconnects": disconnects.load(ordering: .relaxed)
         ]
         for (key, value) in drops.withLock({ $0 }) { current["drop|" + key] = value }
         let previous = published.withLock { published in

@@ -77,13 +77,15 @@ final class ZAPHandler: Sendable {
                     if logLimiter.allow() {
                         logger.warning(
                             banned ? "bus refused a banned peer" : "bus refused a peer",
-                            metadata: ["address": "\(LogText.cut(String(decoding: request[3], as: UTF8.self)))",
-                                       "mechanism": "\(LogText.cut(mechanism))", "key": "\(key ?? "none")"])
+                            metadata: [
+                                "address": "\(LogText.cut(String(decoding: request[3], as: UTF8.self)))",
+                                "mechanism": "\(LogText.cut(mechanism))", "key": "\(key ?? "none")"
+                            ])
                     }
                 }
                 try socket.send([
                     Array("1.0".utf8), request[1], Array((admitted ? "200" : "400").utf8),
-                    Array((admitted ? "OK" : "client key not allowed").utf8), Array((admitted ? identity ?? "" : "").utf8), [],
+                    Array((admitted ? "OK" : "client key not allowed").utf8), Array((admitted ? identity ?? "" : "").utf8), []
                 ])
             }
         } catch let error as ZMQError where error.isTerminated {

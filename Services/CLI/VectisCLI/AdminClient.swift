@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Calls a service's admin API with the bearer token.
@@ -54,7 +54,8 @@ struct AdminClient {
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         if status == 401 {
-            throw Failure(description: "the service refused the token: pass --token or set VECTIS_ADMIN_TOKEN (VECTIS_READ_TOKEN for reads)")
+            throw Failure(
+                description: "the service refused the token: pass --token or set VECTIS_ADMIN_TOKEN (VECTIS_READ_TOKEN for reads)")
         }
         if status >= 400 {
             throw Failure(description: json["error"] as? String ?? "HTTP \(status): \(String(decoding: data, as: UTF8.self))")

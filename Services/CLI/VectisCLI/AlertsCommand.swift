@@ -42,17 +42,22 @@ public struct AlertsCommand: AsyncParsableCommand {
                 print(String(decoding: data, as: UTF8.self))
                 return
             }
-            if alerts.isEmpty { print("No alerts."); return }
+            if alerts.isEmpty {
+                print("No alerts.")
+                return
+            }
             let rows = alerts.map { alert -> [String] in
                 // An appliance-wide alert (device-offline) is about the appliance, not an agent.
                 let subject = alert["agentName"] as? String ?? alert["deviceName"] as? String ?? alert["deviceSerial"] as? String ?? "?"
-                return [alert["id"] as? String ?? "?", alert["type"] as? String ?? "?", alert["state"] as? String ?? "?",
-                        alert["severity"] as? String ?? "?", alert["customerName"] as? String ?? "?", subject,
-                        "\(alert["occurrences"] as? Int ?? 0)", HubFormatter.short(alert["lastSeenAt"] as? String) ?? "?",
-                        alert["lastError"] as? String ?? ""]
+                return [
+                    alert["id"] as? String ?? "?", alert["type"] as? String ?? "?", alert["state"] as? String ?? "?",
+                    alert["severity"] as? String ?? "?", alert["customerName"] as? String ?? "?", subject,
+                    "\(alert["occurrences"] as? Int ?? 0)", HubFormatter.short(alert["lastSeenAt"] as? String) ?? "?",
+                    alert["lastError"] as? String ?? ""
+                ]
             }
-            HubFormatter.table(["Alert", "Type", "State", "Severity", "Customer", "Agent / appliance", "Seen", "Last", "Last error"], rows)
-                .forEach { print($0) }
+            let headers = ["Alert", "Type", "State", "Severity", "Customer", "Agent / appliance", "Seen", "Last", "Last error"]
+            for line in HubFormatter.table(headers, rows) { print(line) }
         }
     }
 
@@ -96,8 +101,14 @@ public struct AlertsCommand: AsyncParsableCommand {
         func run() async throws {
             let until = ISO8601DateFormatter().string(from: Date().addingTimeInterval(hours * 3_600))
             var body: [String: Any] = ["until": until]
-            if let agent { body["agentId"] = agent; body["scope"] = "agent" }
-            if let customer { body["customerId"] = customer; body["scope"] = "customer" }
+            if let agent {
+                body["agentId"] = agent
+                body["scope"] = "agent"
+            }
+            if let customer {
+                body["customerId"] = customer
+                body["scope"] = "customer"
+            }
             if let reason { body["reason"] = reason }
             let (_, mute) = try await connection.client.send("POST", "/v1/mutes", body: body)
             print("Muted \(mute["targetId"] as? String ?? "?") until \(until) (\(mute["id"] as? String ?? "?")).")

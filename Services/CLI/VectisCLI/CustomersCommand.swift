@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// `vectis customers`: every customer with its device, agent and failing-agent counts.
@@ -19,13 +19,19 @@ public struct CustomersCommand: AsyncParsableCommand {
 
     public func run() async throws {
         guard let base = URL(string: assetsURL) else { throw ValidationError("--assets-url must be a URL") }
-        let (_, json) = try await AdminClient(baseURL: base, token: AdminClient.resolveToken(token, reading: true)).send("GET", "/v1/customers")
+        let (_, json) = try await AdminClient(baseURL: base, token: AdminClient.resolveToken(token, reading: true)).send(
+            "GET", "/v1/customers")
         let rows = (json["customers"] as? [[String: Any]] ?? []).map { customer -> [String] in
-            [customer["name"] as? String ?? "?", customer["id"] as? String ?? "?", "\(customer["devices"] as? Int ?? 0)",
-             "\(customer["agents"] as? Int ?? 0)", "\(customer["failingAgents"] as? Int ?? 0)"]
+            [
+                customer["name"] as? String ?? "?", customer["id"] as? String ?? "?", "\(customer["devices"] as? Int ?? 0)",
+                "\(customer["agents"] as? Int ?? 0)", "\(customer["failingAgents"] as? Int ?? 0)"
+            ]
         }
-        if rows.isEmpty { print("No customers yet: configure Datto and sync (`vectis datto sync --wait`)."); return }
-        HubFormatter.table(["Customer", "Id", "Devices", "Agents", "Failing"], rows).forEach { print($0) }
+        if rows.isEmpty {
+            print("No customers yet: configure Datto and sync (`vectis datto sync --wait`).")
+            return
+        }
+        for line in HubFormatter.table(["Customer", "Id", "Devices", "Agents", "Failing"], rows) { print(line) }
     }
 }
 

@@ -43,7 +43,9 @@ public struct DattoCommand: AsyncParsableCommand {
             if let secret { body["secretKey"] = secret }
             if let tenant = connection.tenant { body["tenant"] = tenant }
             let (_, json) = try await connection.client.send("PUT", "/v1/integrations/datto", body: body)
-            print("Saved Datto integration \(json["tenant"] as? String ?? "default") (\(json["region"] as? String ?? region)); secret key stored encrypted.")
+            print(
+                "Saved Datto integration \(json["tenant"] as? String ?? "default") (\(json["region"] as? String ?? region)); secret key stored encrypted."
+            )
         }
     }
 
@@ -114,7 +116,7 @@ public struct DattoCommand: AsyncParsableCommand {
                 "\(integration["tenant"] as? String ?? "?")\(integration["isDefault"] as? Bool == true ? " (default)" : ""): "
                     + "region \(integration["region"] as? String ?? "?"), public key \(integration["publicKey"] as? String ?? "?"), "
                     + "secret key \(integration["secretKeySet"] as? Bool == true ? "set" : "not set")",
-                "  status \(integration["status"] as? String ?? "?"), last sync \(integration["lastSyncAt"] as? String ?? "never")",
+                "  status \(integration["status"] as? String ?? "?"), last sync \(integration["lastSyncAt"] as? String ?? "never")"
             ]
             if !counts.isEmpty {
                 lines.append(

@@ -39,9 +39,12 @@ public struct DeadLettersCommand: AsyncParsableCommand {
                 return
             }
             for letter in letters {
-                let id = letter["id"] as? Int ?? 0, seq = letter["seq"] as? Int ?? 0, attempts = letter["attempts"] as? Int ?? 0
-                print("#\(id)  \(letter["failedAt"] as? String ?? "")  \(letter["topic"] as? String ?? "")  "
-                    + "\(letter["stream"] as? String ?? "")#\(seq)  attempts \(attempts)")
+                let id = letter["id"] as? Int ?? 0
+                let seq = letter["seq"] as? Int ?? 0
+                let attempts = letter["attempts"] as? Int ?? 0
+                print(
+                    "#\(id)  \(letter["failedAt"] as? String ?? "")  \(letter["topic"] as? String ?? "")  "
+                        + "\(letter["stream"] as? String ?? "")#\(seq)  attempts \(attempts)")
                 print("      \(letter["error"] as? String ?? "")")
             }
         }

@@ -48,8 +48,9 @@ public struct HubCommand: AsyncParsableCommand {
         let matches = exact.isEmpty ? partial : exact
         guard matches.count == 1, let id = matches[0]["id"] as? String else {
             let names = matches.compactMap { $0["name"] as? String }.joined(separator: ", ")
-            throw AdminClient.Failure(description: matches.isEmpty
-                ? "no customer matches \"\(text)\"" : "\"\(text)\" matches several customers: \(names)")
+            throw AdminClient.Failure(
+                description: matches.isEmpty
+                    ? "no customer matches \"\(text)\"" : "\"\(text)\" matches several customers: \(names)")
         }
         return id
     }
@@ -59,7 +60,10 @@ public struct HubCommand: AsyncParsableCommand {
 public enum HubFormatter {
     public static func render(_ hub: [String: Any]) -> String {
         let customer = hub["customer"] as? [String: Any] ?? [:]
-        var lines = ["\(customer["name"] as? String ?? "?")  (\(customer["id"] as? String ?? "?"), \(customer["key"] as? String ?? "?"))", "", "Backups"]
+        var lines = [
+            "\(customer["name"] as? String ?? "?")  (\(customer["id"] as? String ?? "?"), \(customer["key"] as? String ?? "?"))", "",
+            "Backups"
+        ]
         let cards = hub["agents"] as? [[String: Any]] ?? []
         let rows = cards.map { card -> [String] in
             let failure = card["lastFailure"] as? [String: Any]
@@ -69,7 +73,7 @@ public enum HubFormatter {
                 (card["name"] as? String ?? "?") + (flags.isEmpty ? "" : " (\(flags.joined(separator: ", ")))"),
                 card["headline"] as? String ?? "",
                 short(card["lastSuccessAt"] as? String) ?? "never",
-                failure.map { "\(short($0["at"] as? String) ?? "?") \($0["message"] as? String ?? "")" } ?? "never",
+                failure.map { "\(short($0["at"] as? String) ?? "?") \($0["message"] as? String ?? "")" } ?? "never"
             ]
         }
         if rows.isEmpty {
@@ -80,8 +84,10 @@ public enum HubFormatter {
         }
         lines += ["", "10 most recent runs"]
         let runs = (hub["recentRuns"] as? [[String: Any]] ?? []).map { run -> [String] in
-            [short(run["runAt"] as? String) ?? "?", run["agentName"] as? String ?? "?", run["status"] as? String ?? "?",
-             run["errorMessage"] as? String ?? ""]
+            [
+                short(run["runAt"] as? String) ?? "?", run["agentName"] as? String ?? "?", run["status"] as? String ?? "?",
+                run["errorMessage"] as? String ?? ""
+            ]
         }
         lines += runs.isEmpty ? ["  No backups yet"] : table(["When", "Agent", "Result", "Error"], runs)
         return lines.joined(separator: "\n")
@@ -95,7 +101,8 @@ public enum HubFormatter {
         let all = [header] + rows
         let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
         return all.map { row in
-            "  " + row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            "  "
+                + row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces)
         }
     }

@@ -33,8 +33,9 @@ public struct KeysCommand: ParsableCommand {
             let pair = try ZMQCurve.keyPair()
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let secretPath = "\(out)/\(name).secret"
-            guard FileManager.default.createFile(
-                atPath: secretPath, contents: Data((pair.secretKey + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            guard
+                FileManager.default.createFile(
+                    atPath: secretPath, contents: Data((pair.secretKey + "\n").utf8), attributes: [.posixPermissions: 0o600])
             else { throw ValidationError("cannot write \(secretPath)") }
             try (pair.publicKey + "\n").write(toFile: "\(out)/\(name).public", atomically: true, encoding: .utf8)
             print(pair.publicKey)

@@ -70,14 +70,16 @@ public struct RulesCommand: AsyncParsableCommand {
             if let thresholdNights { body["thresholdNights"] = thresholdNights }
             if let dryRunHours { body["dryRunHours"] = dryRunHours }
             let (_, rule) = try await connection.client.send("POST", "/v1/rules", body: body)
-            print("Enabled \(rule["name"] as? String ?? "?") as \(rule["id"] as? String ?? "?")"
-                + ((rule["dryRun"] as? Bool == true) ? " (dry run until \(rule["dryRunUntil"] as? String ?? "?"))" : " (live)"))
+            print(
+                "Enabled \(rule["name"] as? String ?? "?") as \(rule["id"] as? String ?? "?")"
+                    + ((rule["dryRun"] as? Bool == true) ? " (dry run until \(rule["dryRunUntil"] as? String ?? "?"))" : " (live)"))
         }
     }
 
     struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Edit a rule in place (its tickets and history stay with it): rotate a secret, move to another board, change the threshold.",
+            abstract:
+                "Edit a rule in place (its tickets and history stay with it): rotate a secret, move to another board, change the threshold.",
             discussion: "--settings replaces all the settings; secrets read with --secrets-stdin replace only those given.")
         @OptionGroup var connection: Connection
         @Argument(help: "Rule id (ru_…).") var rule: String
@@ -95,7 +97,10 @@ public struct RulesCommand: AsyncParsableCommand {
             if let thresholdNights { body["thresholdNights"] = thresholdNights }
             if let action { body["action"] = action }
             if let closeOnRecovery { body["closeOnRecovery"] = closeOnRecovery }
-            guard !body.isEmpty else { throw ValidationError("Nothing to change: give --settings, --secrets-stdin, --name, --threshold-nights, --action or --close-on-recovery.") }
+            guard !body.isEmpty else {
+                throw ValidationError(
+                    "Nothing to change: give --settings, --secrets-stdin, --name, --threshold-nights, --action or --close-on-recovery.")
+            }
             let (_, updated) = try await connection.client.send("PATCH", "/v1/rules/\(rule)", body: body)
             print("Updated \(updated["id"] as? String ?? rule) (\(updated["name"] as? String ?? "?")).")
         }
@@ -107,8 +112,9 @@ public struct RulesCommand: AsyncParsableCommand {
         func run() async throws {
             let (_, json) = try await connection.client.send("GET", "/v1/rules")
             for rule in json["rules"] as? [[String: Any]] ?? [] {
-                print("\(rule["id"] as? String ?? "?")  \(rule["name"] as? String ?? "?")  threshold \(rule["thresholdNights"] ?? "?") nights, "
-                    + "\(rule["action"] as? String ?? "?")\(rule["dryRun"] as? Bool == true ? ", dry run" : "")")
+                print(
+                    "\(rule["id"] as? String ?? "?")  \(rule["name"] as? String ?? "?")  threshold \(rule["thresholdNights"] ?? "?") nights, "
+                        + "\(rule["action"] as? String ?? "?")\(rule["dryRun"] as? Bool == true ? ", dry run" : "")")
             }
         }
     }
@@ -121,7 +127,9 @@ public struct RulesCommand: AsyncParsableCommand {
             let (_, json) = try await connection.client.send("GET", "/v1/rules/\(rule)/history")
             for entry in json["history"] as? [[String: Any]] ?? [] {
                 let status = (entry["status"] as? Int).map { " [\($0)]" } ?? ""
-                print("\(HubFormatter.short(entry["at"] as? String) ?? "?")  \(entry["kind"] as? String ?? "?")\(status)  \(entry["detail"] as? String ?? "")")
+                print(
+                    "\(HubFormatter.short(entry["at"] as? String) ?? "?")  \(entry["kind"] as? String ?? "?")\(status)  \(entry["detail"] as? String ?? "")"
+                )
             }
         }
     }
@@ -162,13 +170,15 @@ public struct RulesCommand: AsyncParsableCommand {
             }
             for (field, choices) in (json["picklists"] as? [String: [[String: Any]]] ?? [:]).sorted(by: { $0.key < $1.key }) {
                 print(field)
-                HubFormatter.table(["Id", "Name"], choices.map { ["\($0["id"] ?? "?")", $0["name"] as? String ?? "?"] })
-                    .forEach { print($0) }
+                for line in HubFormatter.table(["Id", "Name"], choices.map { ["\($0["id"] ?? "?")", $0["name"] as? String ?? "?"] }) {
+                    print(line)
+                }
             }
             let companies = json["companies"] as? [[String: Any]] ?? []
             print("companies (\(companies.count)\(json["companiesTruncated"] as? Bool == true ? ", the PSA has more" : ""))")
-            HubFormatter.table(["Id", "Name"], companies.map { [$0["id"] as? String ?? "?", $0["name"] as? String ?? "?"] })
-                .forEach { print($0) }
+            for line in HubFormatter.table(["Id", "Name"], companies.map { [$0["id"] as? String ?? "?", $0["name"] as? String ?? "?"] }) {
+                print(line)
+            }
         }
     }
 
@@ -193,12 +203,17 @@ public struct TicketsCommand: AsyncParsableCommand {
     public func run() async throws {
         let (_, json) = try await connection.client.send("GET", "/v1/tickets")
         let tickets = json["tickets"] as? [[String: Any]] ?? []
-        if tickets.isEmpty { print("No tickets."); return }
-        let rows = tickets.map { ticket -> [String] in
-            ["\(ticket["psa"] as? String ?? "?") #\(ticket["externalId"] as? String ?? "-")", ticket["state"] as? String ?? "?",
-             ticket["customerName"] as? String ?? "?", ticket["agentName"] as? String ?? "?", "\(ticket["notes"] as? Int ?? 0)",
-             ticket["ruleId"] as? String ?? "?"]
+        if tickets.isEmpty {
+            print("No tickets.")
+            return
         }
-        HubFormatter.table(["Ticket", "State", "Customer", "Agent", "Notes", "Rule"], rows).forEach { print($0) }
+        let rows = tickets.map { ticket -> [String] in
+            [
+                "\(ticket["psa"] as? String ?? "?") #\(ticket["externalId"] as? String ?? "-")", ticket["state"] as? String ?? "?",
+                ticket["customerName"] as? String ?? "?", ticket["agentName"] as? String ?? "?", "\(ticket["notes"] as? Int ?? 0)",
+                ticket["ruleId"] as? String ?? "?"
+            ]
+        }
+        for line in HubFormatter.table(["Ticket", "State", "Customer", "Agent", "Notes", "Rule"], rows) { print(line) }
     }
 }

@@ -68,9 +68,12 @@ public struct Tap {
 
         let started = ContinuousClock.now
         var done = false
-        if try probe(context: context, capture: socket, handle: { frames in
-            if !done { done = handle(frames) }
-        }) {
+        if try probe(
+            context: context, capture: socket,
+            handle: { frames in
+                if !done { done = handle(frames) }
+            })
+        {
             status("vectis tap: listening on \(options.tapEndpoint) (bus round trip \(ContinuousClock.now - started))")
         } else {
             status("vectis tap: no answer from the bus at \(options.publishEndpoint) yet; listening on \(options.tapEndpoint) anyway")

@@ -42,9 +42,10 @@ public struct TapCommand: ParsableCommand {
 
     public func run() throws {
         let curve = try RuntimeConfiguration.curveKeys(Environment(), identity: BusOwnership.tap)
-        let tap = Tap(options: .init(
-            tapEndpoint: endpoint, publishEndpoint: publishEndpoint, subscribeEndpoint: subscribeEndpoint,
-            topicPrefixes: topics, count: count, style: raw ? .raw : (json ? .json : .pretty), curve: curve))
+        let tap = Tap(
+            options: .init(
+                tapEndpoint: endpoint, publishEndpoint: publishEndpoint, subscribeEndpoint: subscribeEndpoint,
+                topicPrefixes: topics, count: count, style: raw ? .raw : (json ? .json : .pretty), curve: curve))
         let stdout = FileHandle.standardOutput
         try tap.run(
             output: { line in stdout.write(Data((line + "\n").utf8)) },

@@ -42,7 +42,7 @@ public struct TapFormatter {
     func malformedJSONLine(_ reason: DropReason, frames: [[UInt8]], receivedAt: Date) -> String? {
         var object: [String: Any] = [
             "malformed": reason.rawValue, "frames": frames.count, "receivedAt": BusJSON.formatTimestamp(receivedAt),
-            "bytes": frames.reduce(0) { $0 + $1.count },
+            "bytes": frames.reduce(0) { $0 + $1.count }
         ]
         if let first = frames.first { object["topic"] = LogText.cut(String(decoding: first.prefix(300), as: UTF8.self), maxBytes: 200) }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
@@ -71,7 +71,8 @@ public struct TapFormatter {
             case .message(let message):
                 let body = SecretRedactor.redactedJSON(message.body).flatMap(compactJSON) ?? "<\(message.body.count) bytes, not JSON>"
                 // Topic and stream come off the wire: control characters are shown escaped, never sent to the terminal.
-                return "\(clock(receivedAt))  \(LogText.cut(message.topic, maxBytes: 300))  \(LogText.cut(message.header.stream, maxBytes: 300))#\(message.header.seq)  \(body)"
+                return
+                    "\(clock(receivedAt))  \(LogText.cut(message.topic, maxBytes: 300))  \(LogText.cut(message.header.stream, maxBytes: 300))#\(message.header.seq)  \(body)"
             }
         }
     }
@@ -85,7 +86,7 @@ public struct TapFormatter {
             "stream": message.header.stream,
             "seq": message.header.seq,
             "header": header ?? NSNull(),
-            "body": body,
+            "body": body
         ]
         return compactJSON(object)
     }

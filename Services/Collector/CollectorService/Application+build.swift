@@ -1,8 +1,8 @@
 import Foundation
-import Metrics
 import Hummingbird
-import VectisContracts
 import Logging
+import Metrics
+import VectisContracts
 import VectisRuntime
 import VectisStorage
 
@@ -30,9 +30,10 @@ public func buildApplication(
     let secrets = try SecretBox.load(keyFile: configuration.secretKeyFile)
     let repository = SQLiteIntegrationRepository(database: database, secrets: secrets)
     let retryMinInterval = configuration.retryMinInterval
-    let retriesRefused = Dictionary(uniqueKeysWithValues: RetryGate.Refusal.allCases.map {
-        ($0, Counter(label: "vectis_collector_retries_refused_total", dimensions: [("reason", $0.rawValue)], factory: metrics.factory))
-    })
+    let retriesRefused = Dictionary(
+        uniqueKeysWithValues: RetryGate.Refusal.allCases.map {
+            ($0, Counter(label: "vectis_collector_retries_refused_total", dimensions: [("reason", $0.rawValue)], factory: metrics.factory))
+        })
     var handlers = BusHandlers()
     handlers.on(BackupRetryRequested.self) { retry, header, db, _ in
         // Queued here, carried out by the retry worker (no network call inside a transaction).
@@ -42,8 +43,10 @@ public func buildApplication(
             retriesRefused[refusal]?.increment()
             logger.notice(
                 "retry request not carried out",
-                metadata: ["reason": "\(refusal.rawValue)", "device": "\(LogText.cut(retry.deviceSerial))",
-                           "agent": "\(LogText.cut(retry.agentVolume))"])
+                metadata: [
+                    "reason": "\(refusal.rawValue)", "device": "\(LogText.cut(retry.deviceSerial))",
+                    "agent": "\(LogText.cut(retry.agentVolume))"
+                ])
             return
         }
         try RetryRequest(retry, tenant: header.tenant, at: Date()).enqueue(db)
@@ -61,10 +64,13 @@ public func buildApplication(
     DeadLetterController(consumer: bus.consumer, adminToken: configuration.adminToken).addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
         configuration: configuration.runtime, metrics: metrics, router: router,
-        services: bus.services + [poller, RetryWorker(
-            database: database, outbox: bus.outbox, repository: repository, poller: poller, hookURL: configuration.retryHookURL,
-            hookSecret: configuration.retryHookSecret, upstreams: configuration.upstreams,
-            logger: logger)] + (sandboxClock.map { [$0] } ?? []),
+        services: bus.services + [
+            poller,
+            RetryWorker(
+                database: database, outbox: bus.outbox, repository: repository, poller: poller, hookURL: configuration.retryHookURL,
+                hookSecret: configuration.retryHookSecret, upstreams: configuration.upstreams,
+                logger: logger)
+        ] + (sandboxClock.map { [$0] } ?? []),
         checks: bus.checks, logger: logger)
     return (
         application,

@@ -43,7 +43,8 @@ public struct CollectorConfiguration: Sendable {
 
     /// What a scheduled poll may spend.
     public var pollBudget: Int {
-        requestsPerPoll ?? max(1, Int(Double(requestsPerWindow) * DattoClient.seconds(pollInterval) / DattoClient.seconds(rateWindow) * 0.9))
+        requestsPerPoll
+            ?? max(1, Int(Double(requestsPerWindow) * DattoClient.seconds(pollInterval) / DattoClient.seconds(rateWindow) * 0.9))
     }
 
     public init(
@@ -89,13 +90,16 @@ public struct CollectorConfiguration: Sendable {
                 secret.utf8.count >= 16
             else {
                 throw ConfigurationError(
-                    variable: "VECTIS_RETRY_HOOK_SECRET_FILE", value: file, expected: "a readable file with a secret of 16 or more characters")
+                    variable: "VECTIS_RETRY_HOOK_SECRET_FILE", value: file,
+                    expected: "a readable file with a secret of 16 or more characters")
             }
             retryHookSecret = secret
         }
         retryMinInterval = .seconds(try env.int("VECTIS_RETRY_MIN_INTERVAL_MINUTES", default: 30) * 60)
         upstreams = try UpstreamPolicy(environment: env)
-        if let text = env["VECTIS_RETRY_HOOK_URL"], !["http", "https"].contains(retryHookURL?.scheme?.lowercased() ?? "") || retryHookURL?.host == nil {
+        if let text = env["VECTIS_RETRY_HOOK_URL"],
+            !["http", "https"].contains(retryHookURL?.scheme?.lowercased() ?? "") || retryHookURL?.host == nil
+        {
             throw ConfigurationError(variable: "VECTIS_RETRY_HOOK_URL", value: text, expected: "an http(s) URL")
         }
         if let value = env["VECTIS_DATTO_REQUESTS_PER_POLL"] {

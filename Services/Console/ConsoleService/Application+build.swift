@@ -4,7 +4,7 @@ import Logging
 import VectisRuntime
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Everything `vectis-console` runs, wired from its configuration; tests build exactly this: the console's
@@ -21,5 +21,6 @@ public func buildApplication(
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: FileMiddleware(configuration.webDirectory, searchForIndexHtml: true, logger: logger))
     proxy.addRoutes(to: router)
-    return ServiceApplication.build(configuration: configuration.runtime, metrics: metrics, router: router, services: [], checks: [], logger: logger)
+    return ServiceApplication.build(
+        configuration: configuration.runtime, metrics: metrics, router: router, services: [], checks: [], logger: logger)
 }

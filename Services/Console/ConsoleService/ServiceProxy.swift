@@ -6,7 +6,7 @@ import NIOCore
 import VectisRuntime
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// `/api/<service>/…` → the service's own API, so the browser talks to one origin and the services' addresses
@@ -49,7 +49,9 @@ struct ServiceProxy {
         if body.readableBytes > 0 { upstream.httpBody = Data(buffer: body) }
         do {
             let (data, response) = try await session.data(for: upstream)
-            guard let http = response as? HTTPURLResponse else { return Response.problem(.badGateway, "vectis-\(name) gave no HTTP answer.") }
+            guard let http = response as? HTTPURLResponse else {
+                return Response.problem(.badGateway, "vectis-\(name) gave no HTTP answer.")
+            }
             var headers = HTTPFields()
             headers[.contentType] = http.value(forHTTPHeaderField: "Content-Type") ?? "application/json"
             headers[.cacheControl] = "no-store"

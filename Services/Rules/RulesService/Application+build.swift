@@ -19,8 +19,10 @@ public struct RulesConfiguration: Sendable {
     /// Where PSA calls may go (`VECTIS_ALLOW_PRIVATE_UPSTREAMS`).
     public var upstreams: UpstreamPolicy
 
-    public init(runtime: RuntimeConfiguration, adminToken: String, secretKeyFile: String, defaultDryRun: Duration = .seconds(24 * 3_600),
-                psaTimeout: Duration = .seconds(20), upstreams: UpstreamPolicy = UpstreamPolicy()) {
+    public init(
+        runtime: RuntimeConfiguration, adminToken: String, secretKeyFile: String, defaultDryRun: Duration = .seconds(24 * 3_600),
+        psaTimeout: Duration = .seconds(20), upstreams: UpstreamPolicy = UpstreamPolicy()
+    ) {
         self.runtime = runtime
         self.upstreams = upstreams
         self.adminToken = adminToken
@@ -56,13 +58,17 @@ public func buildApplication(
         guard try AppliedFacts.firstTime(condition, tenant: header.tenant, in: db) else { return }
         try RuleEngine.evaluate(condition, tenant: header.tenant, now: Date(), db: db, outbox: outbox)
     }
-    let bus = try ReliableBus(configuration: configuration.runtime, database: database, handlers: handlers, metrics: metrics, logger: logger)
-    let worker = TicketWorker(database: database, outbox: bus.outbox, secrets: secrets, timeout: configuration.psaTimeout,
+    let bus = try ReliableBus(
+        configuration: configuration.runtime, database: database, handlers: handlers, metrics: metrics, logger: logger)
+    let worker = TicketWorker(
+        database: database, outbox: bus.outbox, secrets: secrets, timeout: configuration.psaTimeout,
         upstreams: configuration.upstreams, metrics: metrics.factory, logger: logger)
     let router = ServiceApplication.makeRouter()
-    RulesController(database: database, secrets: secrets, worker: worker, adminToken: configuration.adminToken,
-                    readToken: configuration.readToken,
-                    defaultDryRun: configuration.defaultDryRun).addRoutes(to: router)
+    RulesController(
+        database: database, secrets: secrets, worker: worker, adminToken: configuration.adminToken,
+        readToken: configuration.readToken,
+        defaultDryRun: configuration.defaultDryRun
+    ).addRoutes(to: router)
     PicklistsController(database: database, secrets: secrets, worker: worker, adminToken: configuration.adminToken, logger: logger)
         .addRoutes(to: router)
     DeadLetterController(consumer: bus.consumer, adminToken: configuration.adminToken).addRoutes(to: router)

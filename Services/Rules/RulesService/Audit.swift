@@ -8,8 +8,9 @@ enum Audit {
         dryRun: Bool = false, at: Date = Date(), db: Database
     ) throws {
         try db.cachedStatement(
-            sql: "INSERT INTO audit (rule_id, at, subject, kind, detail, status, duration_ms, dry_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [rule, at.timeIntervalSince1970, subject, kind, detail, status, durationMs, dryRun])
+            sql: "INSERT INTO audit (rule_id, at, subject, kind, detail, status, duration_ms, dry_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        .execute(arguments: [rule, at.timeIntervalSince1970, subject, kind, detail, status, durationMs, dryRun])
     }
 
     /// Whether this decision was already recorded for this problem and night (so a re-run does not repeat it).

@@ -60,14 +60,18 @@ struct PicklistsController {
             let saved = record.settings
             record.settings = try overlay(record.settings, body.settings)
             if body.rule != nil,
-                let problem = PSASettings.secretsNeeded(saved: saved, new: record.settings, psa: record.psa, given: body.secrets) {
+                let problem = PSASettings.secretsNeeded(saved: saved, new: record.settings, psa: record.psa, given: body.secrets)
+            {
                 return Response.problem(.badRequest, problem + ".")
             }
             record.secrets = try overlay(record.secrets, body.secrets)
             let connection = PSAField.connectionFields(for: record.psa)
-            let missing = record.settings.missing(for: record.psa, secrets: record.secrets).filter { name in connection.contains { $0.name == name } }
+            let missing = record.settings.missing(for: record.psa, secrets: record.secrets).filter { name in
+                connection.contains { $0.name == name }
+            }
             // Unreadable saved secrets: the ones typed into the form are used; without them the PSA is not asked.
-            if record.secretsUnreadable, missing.contains(where: { name in connection.contains { $0.name == name && $0.kind == .secret } }) {
+            if record.secretsUnreadable, missing.contains(where: { name in connection.contains { $0.name == name && $0.kind == .secret } })
+            {
                 return try Response.json(Outcome(ok: false, psa: record.psa.rawValue, error: RuleRecord.unreadableSecrets))
             }
             guard missing.isEmpty else {
@@ -78,9 +82,10 @@ struct PicklistsController {
 
             switch try await worker.picklists(rule: record) {
             case .success(let lists):
-                return try Response.json(Outcome(
-                    ok: true, psa: record.psa.rawValue, picklists: lists.fields, companies: lists.companies,
-                    companiesTruncated: lists.companiesTruncated))
+                return try Response.json(
+                    Outcome(
+                        ok: true, psa: record.psa.rawValue, picklists: lists.fields, companies: lists.companies,
+                        companiesTruncated: lists.companiesTruncated))
             case .failure(let error):
                 logger.notice("PSA pick lists not read", metadata: ["psa": "\(record.psa.rawValue)", "error": "\(error)"])
                 return try Response.json(Outcome(ok: false, psa: record.psa.rawValue, error: error.description))

@@ -48,18 +48,23 @@ extension RulesController {
         }
         let oldSettings = (try? JSONDecoder().decode(PSASettings.self, from: Data((row["settings"] as String).utf8))) ?? PSASettings()
         // Secrets that cannot be opened (the key file was replaced) are simply entered again.
-        let oldSecrets = (try? JSONDecoder().decode(PSASecrets.self, from: Data(try secrets.open(row["secrets_sealed"]).utf8))) ?? PSASecrets()
+        let oldSecrets =
+            (try? JSONDecoder().decode(PSASecrets.self, from: Data(try secrets.open(row["secrets_sealed"]).utf8))) ?? PSASecrets()
         let name = change.name.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } ?? row["name"]
         let edit = RuleEdit(
             name: name, settings: change.settings ?? oldSettings, secrets: try overlay(oldSecrets, change.secrets),
-            threshold: change.thresholdNights ?? row["threshold_nights"], closeOnRecovery: change.closeOnRecovery ?? row["close_on_recovery"],
+            threshold: change.thresholdNights ?? row["threshold_nights"],
+            closeOnRecovery: change.closeOnRecovery ?? row["close_on_recovery"],
             action: change.action ?? row["action"], maxRetries: change.maxRetries ?? row["max_retries"], changes: [])
         if let problem = Self.settingsProblem(
-            template, settings: edit.settings, secrets: edit.secrets, action: edit.action, threshold: edit.threshold, maxRetries: edit.maxRetries) {
+            template, settings: edit.settings, secrets: edit.secrets, action: edit.action, threshold: edit.threshold,
+            maxRetries: edit.maxRetries)
+        {
             return .failure(RuleRefusal(message: problem))
         }
         if change.settings != nil,
-            let problem = PSASettings.secretsNeeded(saved: oldSettings, new: edit.settings, psa: template.psa, given: change.secrets) {
+            let problem = PSASettings.secretsNeeded(saved: oldSettings, new: edit.settings, psa: template.psa, given: change.secrets)
+        {
             return .failure(RuleRefusal(message: problem + "."))
         }
         var changes: [String] = []

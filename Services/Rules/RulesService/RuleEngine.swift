@@ -36,8 +36,9 @@ enum RuleEngine {
                 arguments: [ruleId, key])
             func fired(_ kind: RuleFired.Action, detail: String? = nil) throws {
                 try outbox.append(
-                    RuleFired(ruleId: "ru_\(ruleId)", ruleName: rule["name"], templateId: rule["template_id"], action: kind,
-                              subject: problem.subject, failedNightsInARow: problem.failedNightsInARow, dryRun: dryRun, detail: detail),
+                    RuleFired(
+                        ruleId: "ru_\(ruleId)", ruleName: rule["name"], templateId: rule["template_id"], action: kind,
+                        subject: problem.subject, failedNightsInARow: problem.failedNightsInARow, dryRun: dryRun, detail: detail),
                     tenant: tenant, customerKey: problem.customer.key, in: db)
             }
             func decide(_ kind: String, _ detail: String) throws -> Bool {
@@ -53,13 +54,16 @@ enum RuleEngine {
                 if action != "ticket", let retryId = problem.retryId, let volume = problem.subject.agentVolume,
                     try decide(dryRun ? "would-retry" : "retry-requested", "retry \(problem.name) on \(problem.deviceSerial)")
                 {
-                    let retries = try Int.fetchOne(
-                        db.cachedStatement(sql: "SELECT COUNT(*) FROM audit WHERE rule_id = ? AND subject = ? AND kind = 'retry-requested'"),
-                        arguments: [ruleId, key]) ?? 0
+                    let retries =
+                        try Int.fetchOne(
+                            db.cachedStatement(
+                                sql: "SELECT COUNT(*) FROM audit WHERE rule_id = ? AND subject = ? AND kind = 'retry-requested'"),
+                            arguments: [ruleId, key]) ?? 0
                     if !dryRun && retries <= (rule["max_retries"] as Int) {
                         try outbox.append(
-                            BackupRetryRequested(retryId: "rt_\(ruleId)_\(retryId)", deviceSerial: problem.deviceSerial, agentVolume: volume,
-                                                 reason: problem.retryReason, requestedBy: "ru_\(ruleId)"),
+                            BackupRetryRequested(
+                                retryId: "rt_\(ruleId)_\(retryId)", deviceSerial: problem.deviceSerial, agentVolume: volume,
+                                reason: problem.retryReason, requestedBy: "ru_\(ruleId)"),
                             tenant: tenant, customerKey: problem.customer.key, in: db)
                         try fired(.retry)
                     }
@@ -67,15 +71,19 @@ enum RuleEngine {
                 guard action != "retry" else { continue }
                 if let live {
                     guard (live["last_noted_night"] as String) != problem.token else { continue }
-                    guard try decide(dryRun ? "would-add-note" : "add-note", "note on ticket for \(problem.name)"), !dryRun else { continue }
+                    guard try decide(dryRun ? "would-add-note" : "add-note", "note on ticket for \(problem.name)"), !dryRun else {
+                        continue
+                    }
                     try db.cachedStatement(sql: "UPDATE ticket SET last_noted_night = ?, recovered_at = NULL WHERE id = ?")
                         .execute(arguments: [problem.token, live["id"] as Int64])
                     try queue(ticket: live["id"], kind: .note, text: problem.stillText, now: now, db: db)
                     try fired(.noteTicket)
                     continue
                 }
-                guard let company = try String.fetchOne(
-                    db.cachedStatement(sql: "SELECT company_id FROM psa_mapping WHERE psa = ? AND customer_id = ?"), arguments: [psa, customerId])
+                guard
+                    let company = try String.fetchOne(
+                        db.cachedStatement(sql: "SELECT company_id FROM psa_mapping WHERE psa = ? AND customer_id = ?"),
+                        arguments: [psa, customerId])
                 else {
                     // Never a ticket in some default company; say so where people look (the alert).
                     let detail = "\(problem.customer.name) (\(customerId)) has no \(psa) company mapping; no ticket opened"
@@ -92,9 +100,13 @@ enum RuleEngine {
                         INSERT INTO ticket (rule_id, dedupe_key, tenant, customer_id, customer_name, agent_id, agent_name, device_serial,
                             company_id, state, opened_night, last_noted_night, created_at, summary)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """)
-                    .execute(arguments: [ruleId, key, tenant, customerId, problem.customer.name, problem.subjectId, problem.name,
-                                problem.deviceSerial, company, TicketState.opening, problem.token, problem.token, now.timeIntervalSince1970, problem.summary])
+                        """
+                )
+                .execute(arguments: [
+                    ruleId, key, tenant, customerId, problem.customer.name, problem.subjectId, problem.name,
+                    problem.deviceSerial, company, TicketState.opening, problem.token, problem.token, now.timeIntervalSince1970,
+                    problem.summary
+                ])
                 let ticketId = db.lastInsertedRowID
                 try queue(ticket: ticketId, kind: .open, text: problem.details + "\nOpened by Vectis rule ru_\(ruleId).", now: now, db: db)
                 try fired(.openTicket)
@@ -120,7 +132,8 @@ enum RuleEngine {
 
     static func queue(ticket: Int64, kind: PSAActionKind, text: String, now: Date, db: Database) throws {
         try db.cachedStatement(
-            sql: "INSERT INTO psa_action (ticket_id, kind, text, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [ticket, kind, text, PSAActionState.pending, now.timeIntervalSince1970, now.timeIntervalSince1970])
+            sql: "INSERT INTO psa_action (ticket_id, kind, text, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        .execute(arguments: [ticket, kind, text, PSAActionState.pending, now.timeIntervalSince1970, now.timeIntervalSince1970])
     }
 }

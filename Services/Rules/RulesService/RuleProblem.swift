@@ -50,7 +50,8 @@ struct RuleProblem {
         trigger = .failedNights
         customer = job.customer
         subjectId = StableID.agent(tenant: tenant, deviceSerial: job.deviceSerial, volume: job.agentVolume)
-        subject = AlertSubject(customer: job.customer, deviceSerial: job.deviceSerial, agentVolume: job.agentVolume, agentName: job.agentName)
+        subject = AlertSubject(
+            customer: job.customer, deviceSerial: job.deviceSerial, agentVolume: job.agentVolume, agentName: job.agentName)
         deviceSerial = job.deviceSerial
         name = job.agentName
         count = job.failedNightsInARow
@@ -69,7 +70,8 @@ struct RuleProblem {
             Last failure: \(BusJSON.formatTimestamp(job.runAt)) — \(job.errorMessage ?? "no error message from Datto").
             Last success: \(job.lastSuccessAt.map(BusJSON.formatTimestamp) ?? "none recorded").
             """
-        stillText = "Backup of \(job.agentName) still failing: \(job.failedNightsInARow) nights in a row (night \(job.night)). "
+        stillText =
+            "Backup of \(job.agentName) still failing: \(job.failedNightsInARow) nights in a row (night \(job.night)). "
             + "Last error: \(job.errorMessage ?? "none reported")."
         failedNightsInARow = job.failedNightsInARow
         retryId = "\(job.jobId)"
@@ -80,9 +82,11 @@ struct RuleProblem {
         trigger = RuleTrigger(rawValue: condition.kind.rawValue) ?? .backupMissed
         customer = condition.customer
         let agent = condition.agentVolume
-        subjectId = agent.map { StableID.agent(tenant: tenant, deviceSerial: condition.deviceSerial, volume: $0) }
+        subjectId =
+            agent.map { StableID.agent(tenant: tenant, deviceSerial: condition.deviceSerial, volume: $0) }
             ?? StableID.device(tenant: tenant, serial: condition.deviceSerial)
-        subject = AlertSubject(customer: condition.customer, deviceSerial: condition.deviceSerial, agentVolume: agent, agentName: condition.agentName)
+        subject = AlertSubject(
+            customer: condition.customer, deviceSerial: condition.deviceSerial, agentVolume: agent, agentName: condition.agentName)
         deviceSerial = condition.deviceSerial
         let appliance = condition.deviceName.map { "\($0) (\(condition.deviceSerial))" } ?? condition.deviceSerial
         name = condition.agentName ?? condition.deviceName ?? condition.deviceSerial

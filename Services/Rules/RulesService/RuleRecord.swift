@@ -21,7 +21,7 @@ struct RuleRecord: Sendable {
             id: id, tenant: row["tenant"], psa: PSAKind(rawValue: row["psa"]) ?? .connectwise, settings: settings, secrets: PSASecrets())
         do {
             record.secrets = try JSONDecoder().decode(PSASecrets.self, from: Data(try box.open(row["secrets_sealed"]).utf8))
-        } catch where tolerateUnreadableSecrets {
+        } catch  where tolerateUnreadableSecrets {
             record.secretsUnreadable = true
         }
         return record

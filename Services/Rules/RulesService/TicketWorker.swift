@@ -85,9 +85,15 @@ final class TicketWorker: Service, Sendable {
         let account: String
         let budget: (Int, Duration)
         switch rule.psa {
-        case .connectwise: account = "cw:\(rule.settings.site ?? ""):\(rule.settings.companyId ?? "")"; budget = (60, .seconds(60))
-        case .autotask: account = "at:\(rule.settings.username ?? "")"; budget = (10_000, .seconds(3_600))
-        case .halopsa: account = "halo:\(rule.settings.instanceURL ?? "")"; budget = (300, .seconds(300))
+        case .connectwise:
+            account = "cw:\(rule.settings.site ?? ""):\(rule.settings.companyId ?? "")"
+            budget = (60, .seconds(60))
+        case .autotask:
+            account = "at:\(rule.settings.username ?? "")"
+            budget = (10_000, .seconds(3_600))
+        case .halopsa:
+            account = "halo:\(rule.settings.instanceURL ?? "")"
+            budget = (300, .seconds(300))
         }
         return limiters.withLock { limiters in
             if let existing = limiters[account] { return existing }
@@ -104,11 +110,12 @@ final class TicketWorker: Service, Sendable {
         let http = PSAHTTPClient(
             limiter: limiter(for: rule), timeout: timeout, upstreams: upstreams, longestBudgetWait: interactive ? .seconds(5) : nil,
             journal: { journal.record($0) })
-        let adapter: any PSAAdapter = switch rule.psa {
-        case .connectwise: ConnectWiseAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
-        case .autotask: AutotaskAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
-        case .halopsa: HaloAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
-        }
+        let adapter: any PSAAdapter =
+            switch rule.psa {
+            case .connectwise: ConnectWiseAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
+            case .autotask: AutotaskAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
+            case .halopsa: HaloAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
+            }
         return (adapter, journal)
     }
 
@@ -133,53 +140,61 @@ final class TicketWorker: Service, Sendable {
     /// Runs the oldest action that may run now; false when there is none.
     func runNext() async throws -> Bool {
         let now = Date().timeIntervalSince1970
-        guard let job = try await database.write({ [secrets] db -> Job? in
-            let candidates = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT a.id AS action_id, a.kind, a.text, a.attempts, t.* FROM psa_action a JOIN ticket t ON t.id = a.ticket_id
-                    WHERE a.state IN (?, ?) AND a.not_before <= ? ORDER BY a.id LIMIT 50
-                    """,
-                arguments: [PSAActionState.pending, PSAActionState.inFlight, now])
-            var blocked: Set<Int64> = []
-            for row in candidates {
-                let ticket: Int64 = row["id"]
-                // In order per ticket: nothing after an action still waiting, nothing before the ticket exists.
-                if blocked.contains(ticket) { continue }
-                blocked.insert(ticket)
-                if (row["kind"] as PSAActionKind?) != .open && (row["external_id"] as String?) == nil {
-                    if (row["state"] as TicketState?) == .failed {
-                        try db.execute(sql: "UPDATE psa_action SET state = ?, last_error = 'the ticket was never opened' WHERE id = ?",
-                                       arguments: [PSAActionState.failed, row["action_id"] as Int64])
-                    }
-                    continue
-                }
-                // A rule that cannot be used as saved (its secrets do not open with this key file, its settings do not
-                // decode) sets its own actions aside for a while, with the reason; the other rules' actions go on.
-                let rule: RuleRecord
-                do {
-                    guard let loaded = try RuleRecord.load(row["rule_id"], db: db, secrets: secrets, tolerateUnreadableSecrets: true) else {
+        guard
+            let job = try await database.write({ [secrets] db -> Job? in
+                let candidates = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT a.id AS action_id, a.kind, a.text, a.attempts, t.* FROM psa_action a JOIN ticket t ON t.id = a.ticket_id
+                        WHERE a.state IN (?, ?) AND a.not_before <= ? ORDER BY a.id LIMIT 50
+                        """,
+                    arguments: [PSAActionState.pending, PSAActionState.inFlight, now])
+                var blocked: Set<Int64> = []
+                for row in candidates {
+                    let ticket: Int64 = row["id"]
+                    // In order per ticket: nothing after an action still waiting, nothing before the ticket exists.
+                    if blocked.contains(ticket) { continue }
+                    blocked.insert(ticket)
+                    if (row["kind"] as PSAActionKind?) != .open && (row["external_id"] as String?) == nil {
+                        if (row["state"] as TicketState?) == .failed {
+                            try db.execute(
+                                sql: "UPDATE psa_action SET state = ?, last_error = 'the ticket was never opened' WHERE id = ?",
+                                arguments: [PSAActionState.failed, row["action_id"] as Int64])
+                        }
                         continue
                     }
-                    guard !loaded.secretsUnreadable else { throw RuleUnusable(reason: RuleRecord.unreadableSecrets) }
-                    rule = loaded
-                } catch {
-                    let reason = (error as? RuleUnusable)?.reason ?? "The rule's saved settings cannot be read (\(error)); edit the rule."
-                    try Self.setAside(row, reason: reason, now: now, db: db)
-                    setAside.increment()
-                    continue
+                    // A rule that cannot be used as saved (its secrets do not open with this key file, its settings do not
+                    // decode) sets its own actions aside for a while, with the reason; the other rules' actions go on.
+                    let rule: RuleRecord
+                    do {
+                        guard let loaded = try RuleRecord.load(row["rule_id"], db: db, secrets: secrets, tolerateUnreadableSecrets: true)
+                        else {
+                            continue
+                        }
+                        guard !loaded.secretsUnreadable else { throw RuleUnusable(reason: RuleRecord.unreadableSecrets) }
+                        rule = loaded
+                    } catch {
+                        let reason =
+                            (error as? RuleUnusable)?.reason ?? "The rule's saved settings cannot be read (\(error)); edit the rule."
+                        try Self.setAside(row, reason: reason, now: now, db: db)
+                        setAside.increment()
+                        continue
+                    }
+                    // An unknown kind (a hand-edited row) is refused by the table's CHECK; read as nil, it is skipped.
+                    guard let kind = row["kind"] as PSAActionKind? else { continue }
+                    try db.execute(
+                        sql: "UPDATE psa_action SET state = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                        arguments: [PSAActionState.inFlight, now, row["action_id"] as Int64])
+                    return Job(
+                        action: row["action_id"], kind: kind, text: row["text"], attempts: (row["attempts"] as Int) + 1,
+                        ticket: ticket, dedupeKey: row["dedupe_key"], companyId: row["company_id"], externalId: row["external_id"],
+                        openedNight: row["opened_night"], summary: row["summary"], agentName: row["agent_name"],
+                        customerId: row["customer_id"],
+                        customerName: row["customer_name"], deviceSerial: row["device_serial"], rule: rule)
                 }
-                // An unknown kind (a hand-edited row) is refused by the table's CHECK; read as nil, it is skipped.
-                guard let kind = row["kind"] as PSAActionKind? else { continue }
-                try db.execute(sql: "UPDATE psa_action SET state = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                               arguments: [PSAActionState.inFlight, now, row["action_id"] as Int64])
-                return Job(action: row["action_id"], kind: kind, text: row["text"], attempts: (row["attempts"] as Int) + 1,
-                           ticket: ticket, dedupeKey: row["dedupe_key"], companyId: row["company_id"], externalId: row["external_id"],
-                           openedNight: row["opened_night"], summary: row["summary"], agentName: row["agent_name"], customerId: row["customer_id"],
-                           customerName: row["customer_name"], deviceSerial: row["device_serial"], rule: rule)
-            }
-            return nil
-        }) else { return false }
+                return nil
+            })
+        else { return false }
 
         let (adapter, calls) = adapter(for: job.rule)
         let key = job.dedupeKey
@@ -195,7 +210,8 @@ final class TicketWorker: Service, Sendable {
                     outcome = .success("found ticket \(found) by its key; not created again")
                 } else if externalId == nil {
                     let summary = job.summary ?? "Datto backup failing since night \(job.openedNight): \(job.agentName)"
-                    externalId = try await adapter.createTicket(NewTicket(companyId: company, summary: summary, details: job.text, dedupeKey: key))
+                    externalId = try await adapter.createTicket(
+                        NewTicket(companyId: company, summary: summary, details: job.text, dedupeKey: key))
                     outcome = .success("opened ticket \(externalId!)")
                 } else {
                     outcome = .success("ticket \(externalId!) already open")
@@ -219,53 +235,67 @@ final class TicketWorker: Service, Sendable {
             let externalId = finalExternalId
             for call in journal {
                 try Audit.record(
-                    rule: ruleId, subject: key, kind: "psa-call", detail: "\(call.method) \(call.path)" + (call.error.map { " — \($0)" } ?? ""),
+                    rule: ruleId, subject: key, kind: "psa-call",
+                    detail: "\(call.method) \(call.path)" + (call.error.map { " — \($0)" } ?? ""),
                     status: call.status, durationMs: call.milliseconds, db: db)
             }
             let now = Date()
             switch outcome {
             case .success(let detail):
-                try db.execute(sql: "UPDATE psa_action SET state = ?, last_error = NULL, updated_at = ? WHERE id = ?",
-                               arguments: [PSAActionState.done, now.timeIntervalSince1970, job.action])
+                try db.execute(
+                    sql: "UPDATE psa_action SET state = ?, last_error = NULL, updated_at = ? WHERE id = ?",
+                    arguments: [PSAActionState.done, now.timeIntervalSince1970, job.action])
                 let reference = TicketRef(
                     dedupeKey: key, psa: job.rule.psa, externalId: externalId ?? "", ruleId: "ru_\(ruleId)",
-                    subject: AlertSubject(customer: CustomerRef(key: job.customerId, name: job.customerName),
-                                          deviceSerial: job.deviceSerial, agentName: job.agentName))
+                    subject: AlertSubject(
+                        customer: CustomerRef(key: job.customerId, name: job.customerName),
+                        deviceSerial: job.deviceSerial, agentName: job.agentName))
                 switch job.kind {
                 case .open:
-                    try db.execute(sql: "UPDATE ticket SET external_id = ?, state = ? WHERE id = ?", arguments: [externalId, TicketState.open, job.ticket])
+                    try db.execute(
+                        sql: "UPDATE ticket SET external_id = ?, state = ? WHERE id = ?",
+                        arguments: [externalId, TicketState.open, job.ticket])
                     try outbox.append(TicketOpened(ticket: reference, summary: detail), tenant: job.rule.tenant, in: db)
                 case .note:
                     try db.execute(sql: "UPDATE ticket SET notes = notes + 1 WHERE id = ?", arguments: [job.ticket])
                     try outbox.append(TicketNoted(ticket: reference, note: job.text), tenant: job.rule.tenant, in: db)
                 case .close:
-                    try db.execute(sql: "UPDATE ticket SET state = ?, closed_at = ? WHERE id = ?",
-                                   arguments: [TicketState.closed, now.timeIntervalSince1970, job.ticket])
+                    try db.execute(
+                        sql: "UPDATE ticket SET state = ?, closed_at = ? WHERE id = ?",
+                        arguments: [TicketState.closed, now.timeIntervalSince1970, job.ticket])
                     try outbox.append(TicketClosed(ticket: reference, note: job.text), tenant: job.rule.tenant, in: db)
                 }
                 try Audit.record(rule: ruleId, subject: key, kind: "ticket-\(job.kind.rawValue)", detail: detail, db: db)
             case .failure(let error):
-                let wait: Duration? = switch error {
-                case .rateLimited(let retryAfter, _): retryAfter
-                case .transient, .timeout: .seconds(min(60, 1 << min(job.attempts, 6)))
-                case .unauthorized, .rejected: nil
-                }
+                let wait: Duration? =
+                    switch error {
+                    case .rateLimited(let retryAfter, _): retryAfter
+                    case .transient, .timeout: .seconds(min(60, 1 << min(job.attempts, 6)))
+                    case .unauthorized, .rejected: nil
+                    }
                 if let wait, job.attempts < maxAttempts {
                     let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
                     try db.execute(
                         sql: "UPDATE psa_action SET state = ?, not_before = ?, last_error = ?, updated_at = ? WHERE id = ?",
-                        arguments: [PSAActionState.pending, now.timeIntervalSince1970 + seconds, error.description, now.timeIntervalSince1970, job.action])
-                    try Audit.record(rule: ruleId, subject: key, kind: "psa-retry-scheduled",
-                                     detail: "\(job.kind.rawValue) failed (\(error)); retrying in \(wait)", status: error.status, db: db)
+                        arguments: [
+                            PSAActionState.pending, now.timeIntervalSince1970 + seconds, error.description, now.timeIntervalSince1970,
+                            job.action
+                        ])
+                    try Audit.record(
+                        rule: ruleId, subject: key, kind: "psa-retry-scheduled",
+                        detail: "\(job.kind.rawValue) failed (\(error)); retrying in \(wait)", status: error.status, db: db)
                 } else {
-                    try db.execute(sql: "UPDATE psa_action SET state = ?, last_error = ?, updated_at = ? WHERE id = ?",
-                                   arguments: [PSAActionState.failed, error.description, now.timeIntervalSince1970, job.action])
+                    try db.execute(
+                        sql: "UPDATE psa_action SET state = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                        arguments: [PSAActionState.failed, error.description, now.timeIntervalSince1970, job.action])
                     if job.kind == .open {
                         try db.execute(sql: "UPDATE ticket SET state = ? WHERE id = ?", arguments: [TicketState.failed, job.ticket])
                     }
-                    try Audit.record(rule: ruleId, subject: key, kind: "psa-error",
-                                     detail: "\(job.kind.rawValue) refused, not retried: \(error)", status: error.status, db: db)
-                    logger.error("PSA refused an action", metadata: ["rule": "ru_\(ruleId)", "action": "\(job.kind.rawValue)", "error": "\(error)"])
+                    try Audit.record(
+                        rule: ruleId, subject: key, kind: "psa-error",
+                        detail: "\(job.kind.rawValue) refused, not retried: \(error)", status: error.status, db: db)
+                    logger.error(
+                        "PSA refused an action", metadata: ["rule": "ru_\(ruleId)", "action": "\(job.kind.rawValue)", "error": "\(error)"])
                 }
             }
         }
@@ -285,8 +315,9 @@ final class TicketWorker: Service, Sendable {
             sql: "UPDATE psa_action SET not_before = ?, last_error = ?, updated_at = ? WHERE id = ?",
             arguments: [now + setAsideSeconds, reason, now, action])
         if previous != reason {
-            try Audit.record(rule: row["rule_id"], subject: row["dedupe_key"], kind: "psa-action-waiting",
-                             detail: "\(row["kind"] as String) waits: \(reason)", db: db)
+            try Audit.record(
+                rule: row["rule_id"], subject: row["dedupe_key"], kind: "psa-action-waiting",
+                detail: "\(row["kind"] as String) waits: \(reason)", db: db)
         }
     }
 
@@ -295,9 +326,12 @@ final class TicketWorker: Service, Sendable {
         let (adapter, calls) = adapter(for: rule, interactive: true)
         let result: Result<String, PSAError>
         do {
-            result = .success(try await adapter.createTicket(NewTicket(
-                companyId: companyId, summary: "Vectis test ticket", details: "Sent from Vectis to check the PSA connection of rule ru_\(rule.id).",
-                dedupeKey: "vectis:test:ru_\(rule.id):\(UUID().uuidString.prefix(8))")))
+            result = .success(
+                try await adapter.createTicket(
+                    NewTicket(
+                        companyId: companyId, summary: "Vectis test ticket",
+                        details: "Sent from Vectis to check the PSA connection of rule ru_\(rule.id).",
+                        dedupeKey: "vectis:test:ru_\(rule.id):\(UUID().uuidString.prefix(8))")))
         } catch {
             result = .failure(error)
         }
@@ -305,8 +339,11 @@ final class TicketWorker: Service, Sendable {
         try await database.write { db in
             try Self.record(journal, rule: rule.id, db: db)
             switch result {
-            case .success(let id): try Audit.record(rule: rule.id, subject: nil, kind: "test-ticket", detail: "test ticket \(id) opened", db: db)
-            case .failure(let error): try Audit.record(rule: rule.id, subject: nil, kind: "test-ticket", detail: "test ticket failed: \(error)", status: error.status, db: db)
+            case .success(let id):
+                try Audit.record(rule: rule.id, subject: nil, kind: "test-ticket", detail: "test ticket \(id) opened", db: db)
+            case .failure(let error):
+                try Audit.record(
+                    rule: rule.id, subject: nil, kind: "test-ticket", detail: "test ticket failed: \(error)", status: error.status, db: db)
             }
         }
         return result
@@ -330,8 +367,9 @@ final class TicketWorker: Service, Sendable {
     /// One audit line per PSA call: method, path, status, duration, error — never bodies or headers.
     static func record(_ calls: [PSAHTTPClient.PSACall], rule: Int64?, db: Database) throws {
         for call in calls {
-            try Audit.record(rule: rule, subject: nil, kind: "psa-call", detail: "\(call.method) \(call.path)" + (call.error.map { " — \($0)" } ?? ""),
-                             status: call.status, durationMs: call.milliseconds, db: db)
+            try Audit.record(
+                rule: rule, subject: nil, kind: "psa-call", detail: "\(call.method) \(call.path)" + (call.error.map { " — \($0)" } ?? ""),
+                status: call.status, durationMs: call.milliseconds, db: db)
         }
     }
 }

@@ -22,15 +22,17 @@ struct DattoAPIController {
             for filter in ["", "/agent", "/share"] {
                 group.get(RouterPath("bcdr/device/:serial/asset" + filter)) { request, context in
                     try await respond(request, context, region: region) { fault in
-                        try assets(context.parameters.require("serial"), kind: filter.isEmpty ? nil : String(filter.dropFirst()),
-                                   volume: nil, fault: fault)
+                        try assets(
+                            context.parameters.require("serial"), kind: filter.isEmpty ? nil : String(filter.dropFirst()),
+                            volume: nil, fault: fault)
                     }
                 }
             }
             group.get("bcdr/device/:serial/asset/:volume") { request, context in
                 try await respond(request, context, region: region) { fault in
-                    try assets(context.parameters.require("serial"), kind: nil, volume: context.parameters.require("volume"),
-                               fault: fault)
+                    try assets(
+                        context.parameters.require("serial"), kind: nil, volume: context.parameters.require("volume"),
+                        fault: fault)
                 }
             }
             group.get("bcdr/device/:serial/alert") { request, context in
@@ -58,7 +60,7 @@ struct DattoAPIController {
             let slice = visible.dropFirst((page - 1) * perPage).prefix(perPage)
             return [
                 "pagination": ["page": page, "perPage": perPage, "totalPages": totalPages, "count": visible.count],
-                "items": slice.map { DattoJSON.device($0, fleet: fleet, now: now, start: start) },
+                "items": slice.map { DattoJSON.device($0, fleet: fleet, now: now, start: start) }
             ]
         }
         return json(body, fault: fault)
@@ -128,8 +130,9 @@ struct DattoAPIController {
                 try await Task.sleep(for: .milliseconds(fault.delayMilliseconds ?? 3_000))
                 return try body(nil)
             case .malformed:
-                return Response(status: .ok, headers: [.contentType: "application/json"],
-                                body: .init(byteBuffer: ByteBuffer(string: "<html><body>Service Unavailable</body></html>")))
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: "<html><body>Service Unavailable</body></html>")))
             case .truncated, .indexKeyedAssets, .envelopeAssets:
                 return try body(fault)
             case .huge:
@@ -139,8 +142,10 @@ struct DattoAPIController {
             case .wrongShape:
                 return json(["pagination": "none", "items": ["serialNumber": 5, "backups": "yes"]])
             case .proxyError:
-                return Response(status: .badGateway, headers: [.contentType: "text/html"],
-                                body: .init(byteBuffer: ByteBuffer(string: "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>")))
+                return Response(
+                    status: .badGateway, headers: [.contentType: "text/html"],
+                    body: .init(
+                        byteBuffer: ByteBuffer(string: "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>")))
             case .serverError:
                 return error(500, "Internal Server Error")
             }

@@ -38,7 +38,7 @@ enum DattoJSON {
             "shareCount": device.assets.count - agents,
             "alertCount": 0,
             "uptime": 1_209_600,
-            "remoteWebUrl": "https://device.dattobackup.com/sandbox/\(device.serialNumber)",
+            "remoteWebUrl": "https://device.dattobackup.com/sandbox/\(device.serialNumber)"
         ]
     }
 
@@ -59,7 +59,7 @@ enum DattoJSON {
             "latestOffsite": runs.first { run in
                 run.succeeded && asset.offsiteStalledSince.map { run.timestamp.addingTimeInterval(3_600) <= $0 } ?? true
             }.map { Int($0.timestamp.timeIntervalSince1970) + 3_600 as Any } ?? NSNull(),
-            "backups": runs.map(backup),
+            "backups": runs.map(backup)
         ]
         if asset.kind == .agent {
             object["localIp"] = asset.ip
@@ -81,7 +81,7 @@ enum DattoJSON {
     static func backup(_ run: SandboxRun) -> [String: Any] {
         var backup: [String: Any] = [
             "status": run.succeeded ? "success" : "failure",
-            "errorMessage": run.errorMessage.map { $0 as Any } ?? NSNull(),
+            "errorMessage": run.errorMessage.map { $0 as Any } ?? NSNull()
         ]
         if let size = run.sizeBytes { backup["totalUsedStorage"] = size }
         return [
@@ -89,13 +89,13 @@ enum DattoJSON {
             "backup": backup,
             "localVerification": [
                 "status": run.succeeded ? "success" : "failure",
-                "errors": run.succeeded ? [] : [["errorType": "filesystem", "errorMessage": "Could not mount the snapshot"]],
+                "errors": run.succeeded ? [] : [["errorType": "filesystem", "errorMessage": "Could not mount the snapshot"]]
             ],
             "advancedVerification": [
                 "screenshotVerification": run.succeeded
                     ? ["status": "1", "image": "https://device.dattobackup.com/screenshots/\(run.volume).png"] as Any
                     : NSNull() as Any
-            ],
+            ]
         ]
     }
 

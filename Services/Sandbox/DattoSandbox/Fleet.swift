@@ -81,7 +81,7 @@ struct Fleet: Sendable {
         "BKP0615 Backup skipped due to not enough free space",
         "Failed to connect to the agent: connection timed out",
         "VSS writer 'SqlServerWriter' failed: retryable error",
-        "Snapshot failed: the agent service is not running",
+        "Snapshot failed: the agent service is not running"
     ]
     static let operatingSystems = ["Windows Server 2022", "Windows Server 2019", "Windows 11 Pro", "Ubuntu 22.04"]
 
@@ -91,7 +91,8 @@ struct Fleet: Sendable {
         cadence = Double(configuration.cadence.components.seconds)
         let companies = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne"]
         customers = (0..<configuration.customers).map { index in
-            let name = "\(companies[index % companies.count]) \(["Corp", "LLC", "Ltd", "GmbH"][index % 4])"
+            let name =
+                "\(companies[index % companies.count]) \(["Corp", "LLC", "Ltd", "GmbH"][index % 4])"
                 + (index >= companies.count ? " \(index / companies.count + 1)" : "")
             // Every fourth customer is an older tenant without an organization id.
             return SandboxCustomer(organizationId: index % 4 == 3 ? nil : 100_000 + index * 7, name: name)
@@ -103,9 +104,10 @@ struct Fleet: Sendable {
         var agentCounter = 0
         var failing = configuration.failingAgents
         let start = configuration.start
-        let plan = (0..<configuration.customers).flatMap { customer in
-            (0..<configuration.devicesPerCustomer).map { (customer, $0) }
-        } + (0..<configuration.unassignedDevices).map { (configuration.customers, $0) }
+        let plan =
+            (0..<configuration.customers).flatMap { customer in
+                (0..<configuration.devicesPerCustomer).map { (customer, $0) }
+            } + (0..<configuration.unassignedDevices).map { (configuration.customers, $0) }
         for (customerIndex, deviceIndex) in plan {
             do {
                 let serial = String(format: "%012llX", random.next() & 0xFFFF_FFFF_FFFF)
@@ -131,23 +133,26 @@ struct Fleet: Sendable {
                         let from = start.addingTimeInterval(-Double(configuration.failingNights) * 86_400)
                         windows.append(from..<start.addingTimeInterval(365 * 86_400))
                     }
-                    assets.append(SandboxAsset(
-                        volume: volume, assetId: 0, name: isShare
-                            ? "\(companies[customerIndex % companies.count].uppercased())-SHARE\(deviceIndex + 1)"
-                            : "\(companies[customerIndex % companies.count].uppercased())-SRV\(deviceIndex + 1)\(agentIndex + 1)",
-                        kind: isShare ? .share : .agent,
-                        os: isShare ? nil : Self.operatingSystems[Int(random.next() % 4)],
-                        ip: isShare ? nil : "10.\(customerIndex).\(deviceIndex).\(agentIndex + 10)",
-                        agentVersion: isShare ? nil : "3.\(random.next() % 4).\(random.next() % 9).0",
-                        firstRun: firstRun, cadence: cadence, isPaused: false, isArchived: false,
-                        failureWindows: windows, reportsSize: agentCounter % 2 == 0))
+                    assets.append(
+                        SandboxAsset(
+                            volume: volume, assetId: 0,
+                            name: isShare
+                                ? "\(companies[customerIndex % companies.count].uppercased())-SHARE\(deviceIndex + 1)"
+                                : "\(companies[customerIndex % companies.count].uppercased())-SRV\(deviceIndex + 1)\(agentIndex + 1)",
+                            kind: isShare ? .share : .agent,
+                            os: isShare ? nil : Self.operatingSystems[Int(random.next() % 4)],
+                            ip: isShare ? nil : "10.\(customerIndex).\(deviceIndex).\(agentIndex + 10)",
+                            agentVersion: isShare ? nil : "3.\(random.next() % 4).\(random.next() % 9).0",
+                            firstRun: firstRun, cadence: cadence, isPaused: false, isArchived: false,
+                            failureWindows: windows, reportsSize: agentCounter % 2 == 0))
                 }
-                devices.append(SandboxDevice(
-                    serialNumber: serial, name: "\(companies[customerIndex % companies.count].uppercased())-SIRIS-\(deviceIndex + 1)",
-                    model: ["S5-4", "S5-8", "ALTO4", "S4-2"][Int(random.next() % 4)], customer: customerIndex,
-                    hidden: false, internalIP: "10.\(customerIndex).\(deviceIndex).2",
-                    localUsedGB: Int(random.next() % 3_000) + 100, localAvailableGB: Int(random.next() % 3_000) + 500,
-                    offsiteUsedGB: Int(random.next() % 4_000) + 100, assets: assets))
+                devices.append(
+                    SandboxDevice(
+                        serialNumber: serial, name: "\(companies[customerIndex % companies.count].uppercased())-SIRIS-\(deviceIndex + 1)",
+                        model: ["S5-4", "S5-8", "ALTO4", "S4-2"][Int(random.next() % 4)], customer: customerIndex,
+                        hidden: false, internalIP: "10.\(customerIndex).\(deviceIndex).2",
+                        localUsedGB: Int(random.next() % 3_000) + 100, localAvailableGB: Int(random.next() % 3_000) + 500,
+                        offsiteUsedGB: Int(random.next() % 4_000) + 100, assets: assets))
             }
         }
         // Show the flags are carried, not dropped: one hidden device, one paused and one archived agent.

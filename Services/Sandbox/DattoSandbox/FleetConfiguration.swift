@@ -105,6 +105,6 @@ public struct DattoSandboxConfiguration: Sendable {
     /// A working key pair, and a pair whose key lacks the BCDR scope.
     public static let defaultKeys = [
         SandboxKey(publicKey: "sandbox-public-key", secretKey: "sandbox-secret-7c4f1e9a2b", scope: .bcdr),
-        SandboxKey(publicKey: "sandbox-noscope-key", secretKey: "sandbox-secret-noscope-5d3a", scope: .none),
+        SandboxKey(publicKey: "sandbox-noscope-key", secretKey: "sandbox-secret-noscope-5d3a", scope: .none)
     ]
 }

@@ -210,9 +210,13 @@ public final class SandboxState: Sendable {
 /// A fault queued through `/_sandbox/faults`, applied to the next matching requests.
 public struct SandboxFault: Sendable, Codable, Equatable {
     public enum Kind: String, Sendable, Codable, CaseIterable {
-        case unauthorized, forbidden, wrongRegion = "wrong-region", rateLimit = "rate-limit"
-        case gatewayTimeout = "gateway-timeout", slow, malformed, truncated
-        case indexKeyedAssets = "index-keyed-assets", envelopeAssets = "envelope-assets"
+        case unauthorized, forbidden
+        case wrongRegion = "wrong-region"
+        case rateLimit = "rate-limit"
+        case gatewayTimeout = "gateway-timeout"
+        case slow, malformed, truncated
+        case indexKeyedAssets = "index-keyed-assets"
+        case envelopeAssets = "envelope-assets"
         /// A 200 whose body never ends in time: `bytes` (default 80 MiB) of JSON, streamed without a length.
         case huge
         /// A 200 with no body at all.

@@ -6,9 +6,15 @@ import Hummingbird
 struct ScenarioController {
     let state: SandboxState
 
-    struct Advance: Decodable { var hours: Double?; var seconds: Double? }
+    struct Advance: Decodable {
+        var hours: Double?
+        var seconds: Double?
+    }
     struct Nights: Decodable { var nights: Int }
-    struct NewDevice: Decodable { var customer: Int?; var agents: Int? }
+    struct NewDevice: Decodable {
+        var customer: Int?
+        var agents: Int?
+    }
     struct NewAgent: Decodable { var name: String? }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
@@ -16,7 +22,7 @@ struct ScenarioController {
         group.get("state") { _, _ in
             json([
                 "now": DattoJSON.timestamp(state.now), "devices": state.deviceCount, "assets": state.assetCount,
-                "publicKeys": state.configuration.keys.map(\.publicKey), "accountRegion": state.configuration.accountRegion,
+                "publicKeys": state.configuration.keys.map(\.publicKey), "accountRegion": state.configuration.accountRegion
             ])
         }
         group.post("clock/advance") { request, context in
@@ -56,7 +62,9 @@ struct ScenarioController {
             return json(["offline": true])
         }
         group.post("devices/:serial/online") { _, context in
-            guard state.setOffline(serialNumber: try context.parameters.require("serial"), false) else { return Response(status: .notFound) }
+            guard state.setOffline(serialNumber: try context.parameters.require("serial"), false) else {
+                return Response(status: .notFound)
+            }
             return json(["offline": false])
         }
         group.post("agents/:volume/remove") { _, context in
@@ -104,7 +112,7 @@ struct ScenarioController {
             let runs = state.visibleRuns().map { run -> [String: Any] in
                 [
                     "serialNumber": run.serialNumber, "volume": run.volume,
-                    "timestamp": DattoJSON.timestamp(run.timestamp), "succeeded": run.succeeded,
+                    "timestamp": DattoJSON.timestamp(run.timestamp), "succeeded": run.succeeded
                 ]
             }
             let assets = state.assets().map { ["serialNumber": $0.serialNumber, "volume": $0.volume, "type": $0.kind] }
@@ -113,6 +121,7 @@ struct ScenarioController {
     }
 
     func json(_ value: Any) -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: DattoJSON.data(value))))
+        Response(
+            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: DattoJSON.data(value))))
     }
 }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import DattoSandbox
-import PSASandbox
 import Foundation
 import Logging
+import PSASandbox
 
 @main
 struct SandboxCommand: AsyncParsableCommand {
@@ -43,12 +43,14 @@ struct DattoCommand: AsyncParsableCommand {
             host: host, port: port, fleet: fleet, enforcedRequestsPerMinute: enforceRequestsPerMinute)
         let (application, state) = buildDattoSandbox(configuration)
         let key = configuration.keys[0]
-        FileHandle.standardError.write(Data("""
-            vectis-sandbox datto: http://\(host):\(port)/v1 (an emulation for development and tests, not Datto)
-              \(state.deviceCount) devices, \(state.assetCount) agents and shares; region \(configuration.accountRegion)
-              public key \(key.publicKey); secret key: see docs/datto-sandbox.md
+        FileHandle.standardError.write(
+            Data(
+                """
+                vectis-sandbox datto: http://\(host):\(port)/v1 (an emulation for development and tests, not Datto)
+                  \(state.deviceCount) devices, \(state.assetCount) agents and shares; region \(configuration.accountRegion)
+                  public key \(key.publicKey); secret key: see docs/datto-sandbox.md
 
-            """.utf8))
+                """.utf8))
         try await application.runService()
     }
 }
@@ -62,11 +64,13 @@ struct PSACommand: AsyncParsableCommand {
 
     func run() async throws {
         let (application, _) = buildPSASandbox(host: host, port: port)
-        FileHandle.standardError.write(Data("""
-            vectis-sandbox psa: http://\(host):\(port) — ConnectWise /cw, Autotask /at, HaloPSA /halo
-              (an emulation for development and tests; credentials in docs/psa-sandbox.md; tickets at /_sandbox/tickets)
+        FileHandle.standardError.write(
+            Data(
+                """
+                vectis-sandbox psa: http://\(host):\(port) — ConnectWise /cw, Autotask /at, HaloPSA /halo
+                  (an emulation for development and tests; credentials in docs/psa-sandbox.md; tickets at /_sandbox/tickets)
 
-            """.utf8))
+                """.utf8))
         try await application.runService()
     }
 }

@@ -14,7 +14,8 @@ struct AutotaskController {
                 return PSAHTTP.json(["errors": ["Zone information could not be determined"]], status: .internalServerError)
             }
             let host = request.head.authority ?? "127.0.0.1"
-            return PSAHTTP.json(["zoneName": "Sandbox", "url": "http://\(host)/at/ATServicesRest/", "webUrl": "http://\(host)/at/", "ci": 1])
+            return PSAHTTP.json(["zoneName": "Sandbox", "url": "http://\(host)/at/ATServicesRest/", "webUrl": "http://\(host)/at/", "ci": 1]
+            )
         }
         let api = router.group("at/ATServicesRest/V1.0")
         api.post("Tickets") { request, _ in
@@ -35,14 +36,20 @@ struct AutotaskController {
         api.patch("Tickets") { request, _ in
             try await guarded(request) { _ in
                 let body = try await PSAHTTP.body(request) as? [String: Any] ?? [:]
-                guard let id = PSAHTTP.int(body["id"]) else { return PSAHTTP.json(["errors": ["id is required"]], status: .internalServerError) }
+                guard let id = PSAHTTP.int(body["id"]) else {
+                    return PSAHTTP.json(["errors": ["id is required"]], status: .internalServerError)
+                }
                 let status = PSAHTTP.int(body["status"])
-                guard state.update(psa: "autotask", id: id, { ticket in
-                    if let status {
-                        ticket.statusId = status
-                        ticket.closed = status == Self.completeStatus
-                    }
-                }) != nil else { return PSAHTTP.json(["errors": ["Ticket \(id) not found"]], status: .notFound) }
+                guard
+                    state.update(
+                        psa: "autotask", id: id,
+                        { ticket in
+                            if let status {
+                                ticket.statusId = status
+                                ticket.closed = status == Self.completeStatus
+                            }
+                        }) != nil
+                else { return PSAHTTP.json(["errors": ["Ticket \(id) not found"]], status: .notFound) }
                 return PSAHTTP.json(["itemId": id])
             }
         }
@@ -52,9 +59,13 @@ struct AutotaskController {
                 let filters = (body["filter"] as? [[String: Any]]) ?? (body["Filter"] as? [[String: Any]]) ?? []
                 let items = state.tickets(psa: "autotask").filter { ticket in filters.allSatisfy { matches(ticket, $0) } }
                 return PSAHTTP.json([
-                    "items": items.map { ["id": $0.id, "ticketNumber": "T20261129.\($0.id)", "title": $0.summary, "status": $0.statusId,
-                                          "companyID": $0.companyId, "externalID": ($0.externalKey as Any?) ?? NSNull()] as [String: Any] },
-                    "pageDetails": ["count": items.count, "requestCount": 500, "prevPageUrl": NSNull(), "nextPageUrl": NSNull()],
+                    "items": items.map {
+                        [
+                            "id": $0.id, "ticketNumber": "T20261129.\($0.id)", "title": $0.summary, "status": $0.statusId,
+                            "companyID": $0.companyId, "externalID": ($0.externalKey as Any?) ?? NSNull()
+                        ] as [String: Any]
+                    },
+                    "pageDetails": ["count": items.count, "requestCount": 500, "prevPageUrl": NSNull(), "nextPageUrl": NSNull()]
                 ])
             }
         }
@@ -73,8 +84,9 @@ struct AutotaskController {
         api.get("Companies/query/next") { request, _ in
             try await guarded(request) { _ in
                 let parameters = request.uri.queryParameters
-                return companyPage(request, active: parameters.get("active").map { $0 == "true" }, limit: parameters.get("limit", as: Int.self) ?? 500,
-                                   offset: parameters.get("offset", as: Int.self) ?? 0)
+                return companyPage(
+                    request, active: parameters.get("active").map { $0 == "true" }, limit: parameters.get("limit", as: Int.self) ?? 500,
+                    offset: parameters.get("offset", as: Int.self) ?? 0)
             }
         }
         api.get("Tickets/:id") { request, context in
@@ -82,7 +94,9 @@ struct AutotaskController {
                 guard let id = Int(try context.parameters.require("id")), let ticket = state.ticket(psa: "autotask", id: id) else {
                     return PSAHTTP.json(["item": NSNull()])
                 }
-                return PSAHTTP.json(["item": ["id": ticket.id, "title": ticket.summary, "status": ticket.statusId, "companyID": ticket.companyId]])
+                return PSAHTTP.json([
+                    "item": ["id": ticket.id, "title": ticket.summary, "status": ticket.statusId, "companyID": ticket.companyId]
+                ])
             }
         }
         api.post("Tickets/:id/Notes") { request, context in
@@ -116,19 +130,23 @@ struct AutotaskController {
 
     /// One page of companies as `Companies/query` answers it: at most 500 `items`, and a `nextPageUrl` while more remain.
     func companyPage(_ request: Request, active: Bool?, limit: Int, offset: Int) -> Response {
-        let all = PSASandboxPicklists.autotaskCompanies + state.extraCompanies.map {
-            ["id": $0.id, "companyName": $0.name, "isActive": true] as [String: Any]
-        }
+        let all =
+            PSASandboxPicklists.autotaskCompanies
+            + state.extraCompanies.map {
+                ["id": $0.id, "companyName": $0.name, "isActive": true] as [String: Any]
+            }
         let matching = all.filter { active == nil || $0["isActive"] as? Bool == active }
         let size = min(max(limit, 1), 500)
         let items = Array(matching.dropFirst(offset).prefix(size))
-        let next = offset + items.count < matching.count
+        let next =
+            offset + items.count < matching.count
             ? "http://\(request.head.authority ?? "127.0.0.1")/at/ATServicesRest/V1.0/Companies/query/next?offset=\(offset + items.count)&limit=\(size)"
                 + (active.map { "&active=\($0)" } ?? "")
             : nil
         return PSAHTTP.json([
             "items": items,
-            "pageDetails": ["count": items.count, "requestCount": size, "prevPageUrl": NSNull(), "nextPageUrl": (next as Any?) ?? NSNull()] as [String: Any],
+            "pageDetails": ["count": items.count, "requestCount": size, "prevPageUrl": NSNull(), "nextPageUrl": (next as Any?) ?? NSNull()]
+                as [String: Any]
         ])
     }
 
@@ -136,13 +154,14 @@ struct AutotaskController {
         let field = filter["field"] as? String ?? ""
         let op = filter["op"] as? String ?? "eq"
         let value = filter["value"]
-        let actual: Any? = switch field {
-        case "companyID": ticket.companyId
-        case "status": ticket.statusId
-        case "externalID": ticket.externalKey
-        case "id": ticket.id
-        default: nil
-        }
+        let actual: Any? =
+            switch field {
+            case "companyID": ticket.companyId
+            case "status": ticket.statusId
+            case "externalID": ticket.externalKey
+            case "id": ticket.id
+            default: nil
+            }
         let equal = "\(actual ?? "")" == "\(value ?? "")"
         return op == "noteq" ? !equal : equal
     }

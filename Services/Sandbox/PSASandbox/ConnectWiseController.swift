@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// ConnectWise PSA (Manage) REST 3.0, the endpoints the adapter uses, under `/cw`.
@@ -10,8 +11,10 @@ struct ConnectWiseController {
         router.get("cw/login/companyinfo/:company") { _, context in
             let company = try context.parameters.require("company")
             guard company == state.credentials.connectWiseCompany else { return PSAHTTP.json(NSNull()) }
-            return PSAHTTP.json(["CompanyName": "Vectis Sandbox", "Codebase": "v4_6_release/", "VersionCode": "v2025.1",
-                                 "CompanyID": company, "IsCloud": true, "SiteUrl": "sandbox"])
+            return PSAHTTP.json([
+                "CompanyName": "Vectis Sandbox", "Codebase": "v4_6_release/", "VersionCode": "v2025.1",
+                "CompanyID": company, "IsCloud": true, "SiteUrl": "sandbox"
+            ])
         }
         let api = router.group("cw/v4_6_release/apis/3.0")
         api.post("service/tickets") { request, _ in
@@ -19,14 +22,19 @@ struct ConnectWiseController {
                 guard let body = try await PSAHTTP.body(request) as? [String: Any] else {
                     return invalid("ticket object is invalid", field: "ticket")
                 }
-                guard let summary = body["summary"] as? String, !summary.isEmpty else { return invalid("summary is required", field: "summary", code: "NullValue") }
-                guard summary.count <= 100 else { return invalid("summary is longer than 100 characters", field: "summary", code: "InvalidLength") }
+                guard let summary = body["summary"] as? String, !summary.isEmpty else {
+                    return invalid("summary is required", field: "summary", code: "NullValue")
+                }
+                guard summary.count <= 100 else {
+                    return invalid("summary is longer than 100 characters", field: "summary", code: "InvalidLength")
+                }
                 guard let companyId = PSAHTTP.int((body["company"] as? [String: Any])?["id"]) else {
                     return invalid("company is required", field: "company", code: "NullValue")
                 }
                 let ticket = state.create(
                     psa: "connectwise", companyId: companyId, summary: summary, details: body["initialDescription"] as? String ?? "",
-                    externalKey: body["externalXRef"] as? String, statusId: PSAHTTP.int((body["status"] as? [String: Any])?["id"]) ?? Self.newStatusId,
+                    externalKey: body["externalXRef"] as? String,
+                    statusId: PSAHTTP.int((body["status"] as? [String: Any])?["id"]) ?? Self.newStatusId,
                     board: PSAHTTP.int((body["board"] as? [String: Any])?["id"]))
                 if let delay { try await Task.sleep(for: .milliseconds(delay)) }
                 return PSAHTTP.json(render(ticket), status: .created)
@@ -66,9 +74,11 @@ struct ConnectWiseController {
         api.get("company/companies") { request, _ in
             try await guarded(request) { _ in
                 let conditions = request.uri.queryParameters.get("conditions") ?? ""
-                let all = PSASandboxPicklists.connectWiseCompanies + state.extraCompanies.map {
-                    ["id": $0.id, "identifier": "Client\($0.id)", "name": $0.name, "deletedFlag": false] as [String: Any]
-                }
+                let all =
+                    PSASandboxPicklists.connectWiseCompanies
+                    + state.extraCompanies.map {
+                        ["id": $0.id, "identifier": "Client\($0.id)", "name": $0.name, "deletedFlag": false] as [String: Any]
+                    }
                 let companies = all.filter { !conditions.contains("deletedFlag=false") || $0["deletedFlag"] as? Bool == false }
                 return PSAHTTP.json(page(companies, request))
             }
@@ -77,9 +87,13 @@ struct ConnectWiseController {
             try await guarded(request) { _ in
                 guard let id = Int(try context.parameters.require("id")) else { return PSAHTTP.json([:], status: .notFound) }
                 let body = try await PSAHTTP.body(request) as? [String: Any] ?? [:]
-                guard let text = body["text"] as? String, !text.isEmpty else { return invalid("text is required", field: "text", code: "NullValue") }
+                guard let text = body["text"] as? String, !text.isEmpty else {
+                    return invalid("text is required", field: "text", code: "NullValue")
+                }
                 let flags = ["detailDescriptionFlag", "internalAnalysisFlag", "resolutionFlag"].contains { body[$0] as? Bool == true }
-                guard flags else { return invalid("one of detailDescriptionFlag, internalAnalysisFlag, resolutionFlag must be true", field: "text") }
+                guard flags else {
+                    return invalid("one of detailDescriptionFlag, internalAnalysisFlag, resolutionFlag must be true", field: "text")
+                }
                 guard state.update(psa: "connectwise", id: id, { $0.notes.append(text) }) != nil else {
                     return PSAHTTP.json(["code": "NotFound", "message": "Ticket not found"], status: .notFound)
                 }
@@ -93,10 +107,14 @@ struct ConnectWiseController {
                     let status = patch.first(where: { $0["path"] as? String == "/status" }),
                     let statusId = PSAHTTP.int((status["value"] as? [String: Any])?["id"])
                 else { return invalid("a JSON Patch array is expected", field: "patch") }
-                guard let ticket = state.update(psa: "connectwise", id: id, {
-                    $0.statusId = statusId
-                    $0.closed = PSASandboxPicklists.connectWiseClosedStatusIds.contains(statusId)
-                }) else { return PSAHTTP.json(["code": "NotFound", "message": "Ticket not found"], status: .notFound) }
+                guard
+                    let ticket = state.update(
+                        psa: "connectwise", id: id,
+                        {
+                            $0.statusId = statusId
+                            $0.closed = PSASandboxPicklists.connectWiseClosedStatusIds.contains(statusId)
+                        })
+                else { return PSAHTTP.json(["code": "NotFound", "message": "Ticket not found"], status: .notFound) }
                 return PSAHTTP.json(render(ticket))
             }
         }
@@ -107,7 +125,10 @@ struct ConnectWiseController {
         let (faulted, delay) = try await PSAHTTP.fault(state, psa: "connectwise", request: request)
         if let faulted { return faulted }
         let credentials = state.credentials
-        let expected = "Basic " + Data("\(credentials.connectWiseCompany)+\(credentials.connectWisePublicKey):\(credentials.connectWisePrivateKey)".utf8).base64EncodedString()
+        let expected =
+            "Basic "
+            + Data("\(credentials.connectWiseCompany)+\(credentials.connectWisePublicKey):\(credentials.connectWisePrivateKey)".utf8)
+            .base64EncodedString()
         guard request.headers[.authorization] == expected,
             request.headers[HTTPField.Name("clientId")!] == credentials.connectWiseClientId
         else {
@@ -138,14 +159,18 @@ struct ConnectWiseController {
 
     func invalid(_ message: String, field: String, code: String = "InvalidObject") -> Response {
         PSAHTTP.json(
-            ["code": "InvalidObject", "message": "ticket object is invalid",
-             "errors": [["code": code, "message": message, "resource": "ticket", "field": field]]],
+            [
+                "code": "InvalidObject", "message": "ticket object is invalid",
+                "errors": [["code": code, "message": message, "resource": "ticket", "field": field]]
+            ],
             status: .badRequest)
     }
 
     func render(_ ticket: SandboxTicket) -> [String: Any] {
-        ["id": ticket.id, "summary": ticket.summary, "recordType": "ServiceTicket", "closedFlag": ticket.closed,
-         "company": ["id": ticket.companyId], "status": ["id": ticket.statusId], "externalXRef": (ticket.externalKey as Any?) ?? NSNull()]
+        [
+            "id": ticket.id, "summary": ticket.summary, "recordType": "ServiceTicket", "closedFlag": ticket.closed,
+            "company": ["id": ticket.companyId], "status": ["id": ticket.statusId], "externalXRef": (ticket.externalKey as Any?) ?? NSNull()
+        ]
     }
 
     /// Understands `company/id=N`, `closedFlag=false|true` and `externalXRef="…"`, joined by `and`.
@@ -164,5 +189,3 @@ struct ConnectWiseController {
         return true
     }
 }
-
-import HTTPTypes

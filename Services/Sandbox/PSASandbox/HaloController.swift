@@ -44,12 +44,16 @@ struct HaloController {
                 for (index, object) in array.enumerated() {
                     if let id = PSAHTTP.int(object["id"]) {
                         let status = PSAHTTP.int(object["status_id"])
-                        guard let ticket = state.update(psa: "halopsa", id: id, { ticket in
-                            if let status {
-                                ticket.statusId = status
-                                ticket.closed = status == Self.closedStatus
-                            }
-                        }) else { return PSAHTTP.json(["[\(index)].id": "Ticket not found"], status: .badRequest) }
+                        guard
+                            let ticket = state.update(
+                                psa: "halopsa", id: id,
+                                { ticket in
+                                    if let status {
+                                        ticket.statusId = status
+                                        ticket.closed = status == Self.closedStatus
+                                    }
+                                })
+                        else { return PSAHTTP.json(["[\(index)].id": "Ticket not found"], status: .badRequest) }
                         results.append(render(ticket))
                         continue
                     }
@@ -96,11 +100,15 @@ struct HaloController {
         api.get("Client") { request, _ in
             try await guarded(request) { _ in
                 let parameters = request.uri.queryParameters
-                let all = PSASandboxPicklists.haloClients + state.extraCompanies.map { ["id": $0.id, "name": $0.name, "inactive": false] as [String: Any] }
+                let all =
+                    PSASandboxPicklists.haloClients
+                    + state.extraCompanies.map { ["id": $0.id, "name": $0.name, "inactive": false] as [String: Any] }
                 let clients = all.filter {
                     parameters.get("includeinactive") == "true" || $0["inactive"] as? Bool == false
                 }
-                guard parameters.get("pageinate") == "true" else { return PSAHTTP.json(["record_count": clients.count, "clients": clients]) }
+                guard parameters.get("pageinate") == "true" else {
+                    return PSAHTTP.json(["record_count": clients.count, "clients": clients])
+                }
                 let size = max(parameters.get("page_size", as: Int.self) ?? 50, 1)
                 let number = max(parameters.get("page_no", as: Int.self) ?? 1, 1)
                 return PSAHTTP.json(["record_count": clients.count, "clients": Array(clients.dropFirst((number - 1) * size).prefix(size))])
@@ -132,7 +140,9 @@ struct HaloController {
     }
 
     func render(_ ticket: SandboxTicket) -> [String: Any] {
-        ["id": ticket.id, "summary": ticket.summary, "client_id": ticket.companyId, "status_id": ticket.statusId,
-         "hasbeenclosed": ticket.closed, "details_html": ticket.details]
+        [
+            "id": ticket.id, "summary": ticket.summary, "client_id": ticket.companyId, "status_id": ticket.statusId,
+            "hasbeenclosed": ticket.closed, "details_html": ticket.details
+        ]
     }
 }

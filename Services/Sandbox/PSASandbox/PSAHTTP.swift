@@ -5,7 +5,8 @@ import Hummingbird
 /// Small helpers the three emulated PSAs share.
 enum PSAHTTP {
     static func json(_ value: Any, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]))
+        let data =
+            (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]))
             ?? Data("{}".utf8)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
@@ -24,7 +25,9 @@ enum PSAHTTP {
     }
 
     /// Applies a queued fault; returns a response to send instead, or nil to go on (possibly after a delay).
-    static func fault(_ state: PSASandboxState, psa: String, request: Request) async throws -> (response: Response?, createThenTimeout: Int?) {
+    static func fault(_ state: PSASandboxState, psa: String, request: Request) async throws -> (
+        response: Response?, createThenTimeout: Int?
+    ) {
         state.log("\(request.method) \(request.uri.path)")
         guard let fault = state.takeFault(psa: psa, method: "\(request.method)", path: request.uri.path) else { return (nil, nil) }
         switch fault.fault {
@@ -44,9 +47,15 @@ enum PSAHTTP {
         case .validation:
             switch psa {
             case "connectwise":
-                return (json(["code": "InvalidObject", "message": "ticket object is invalid", "errors": [
-                    ["code": "NullValue", "message": "The board field is required.", "resource": "ticket", "field": "board"],
-                ]], status: .badRequest), nil)
+                return (
+                    json(
+                        [
+                            "code": "InvalidObject", "message": "ticket object is invalid",
+                            "errors": [
+                                ["code": "NullValue", "message": "The board field is required.", "resource": "ticket", "field": "board"]
+                            ]
+                        ], status: .badRequest), nil
+                )
             case "autotask":
                 return (json(["errors": ["Unable to save: the Queue ID 999 does not exist."]], status: .internalServerError), nil)
             default:
@@ -57,26 +66,36 @@ enum PSAHTTP {
             case "connectwise": return (json(["code": "Unauthorized", "message": "Invalid credentials."], status: .unauthorized), nil)
             case "autotask": return (Response(status: .unauthorized), nil)
             default:
-                return (json(["error": "invalid_client", "error_description": "The client credentials are invalid."], status: .unauthorized), nil)
+                return (
+                    json(["error": "invalid_client", "error_description": "The client credentials are invalid."], status: .unauthorized),
+                    nil
+                )
             }
         case .forbidden:
             return (json(["code": "Forbidden", "message": "This API member has no access to service tickets."], status: .forbidden), nil)
         case .notFound:
             return (json(["code": "NotFound", "message": "Ticket not found."], status: .notFound), nil)
         case .html:
-            return (text("<!DOCTYPE html><html><head><title>Sign in</title></head><body><form>…</form></body></html>",
-                         status: .ok, contentType: "text/html"), nil)
+            return (
+                text(
+                    "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form>…</form></body></html>",
+                    status: .ok, contentType: "text/html"), nil
+            )
         case .emptyError:
             return (Response(status: .badGateway), nil)
         case .huge:
             // Streamed a MiB at a time with no Content-Length: the client has to count as it reads.
-            return (Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
-                let chunk = ByteBuffer(repeating: UInt8(ascii: " "), count: 1 << 20)
-                try await writer.write(ByteBuffer(string: "{\"id\": 1"))
-                for _ in 0..<20 { try await writer.write(chunk) }
-                try await writer.write(ByteBuffer(string: "}"))
-                try await writer.finish(nil)
-            }), nil)
+            return (
+                Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: ResponseBody { writer in
+                        let chunk = ByteBuffer(repeating: UInt8(ascii: " "), count: 1 << 20)
+                        try await writer.write(ByteBuffer(string: "{\"id\": 1"))
+                        for _ in 0..<20 { try await writer.write(chunk) }
+                        try await writer.write(ByteBuffer(string: "}"))
+                        try await writer.finish(nil)
+                    }), nil
+            )
         }
     }
 

@@ -36,7 +36,10 @@ public struct SandboxTicket: Sendable, Codable, Equatable {
 /// A fault for the next matching requests.
 public struct PSAFault: Sendable, Codable, Equatable {
     public enum Kind: String, Sendable, Codable {
-        case rateLimit = "rate-limit", serverError = "server-error", badRequest = "bad-request", slow
+        case rateLimit = "rate-limit"
+        case serverError = "server-error"
+        case badRequest = "bad-request"
+        case slow
         /// The ticket is created, but the answer comes only after the client has given up.
         case createThenTimeout = "create-then-timeout"
         /// Each PSA's own way of refusing a ticket: ConnectWise 400 with `errors[]` objects, Autotask 500 with
@@ -64,8 +67,10 @@ public struct PSAFault: Sendable, Codable, Equatable {
     public var retryAfterSeconds: Int?
     public var delayMilliseconds: Int?
 
-    public init(fault: Kind, psa: String? = nil, method: String? = nil, path: String? = nil, count: Int? = 1,
-                retryAfterSeconds: Int? = nil, delayMilliseconds: Int? = nil) {
+    public init(
+        fault: Kind, psa: String? = nil, method: String? = nil, path: String? = nil, count: Int? = 1,
+        retryAfterSeconds: Int? = nil, delayMilliseconds: Int? = nil
+    ) {
         self.fault = fault
         self.psa = psa
         self.method = method
@@ -109,16 +114,21 @@ public final class PSASandboxState: Sendable {
 
     func takeFault(psa: String, method: String, path: String) -> PSAFault? {
         faults.withLock { queue in
-            guard let index = queue.firstIndex(where: {
-                ($0.psa == nil || $0.psa == psa) && ($0.method == nil || $0.method == method) && ($0.path.map { path.contains($0) } ?? true)
-            }) else { return nil }
+            guard
+                let index = queue.firstIndex(where: {
+                    ($0.psa == nil || $0.psa == psa) && ($0.method == nil || $0.method == method)
+                        && ($0.path.map { path.contains($0) } ?? true)
+                })
+            else { return nil }
             let fault = queue[index]
             if (fault.count ?? 1) > 1 { queue[index].count = (fault.count ?? 1) - 1 } else { queue.remove(at: index) }
             return fault
         }
     }
 
-    func create(psa: String, companyId: Int, summary: String, details: String, externalKey: String?, statusId: Int, board: Int?) -> SandboxTicket {
+    func create(psa: String, companyId: Int, summary: String, details: String, externalKey: String?, statusId: Int, board: Int?)
+        -> SandboxTicket
+    {
         let id = nextId.withLock { id in
             id += 1
             return id

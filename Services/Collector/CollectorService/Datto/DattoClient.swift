@@ -1,11 +1,11 @@
 import Foundation
-import VectisRuntime
-import VectisStorage
 import Logging
 import Synchronization
+import VectisRuntime
+import VectisStorage
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A partner API key pair and the region it belongs to.
@@ -99,8 +99,10 @@ public final class DattoClient: Sendable {
         while true {
             let result: DattoPage<DattoDevice> = try await get(
                 "/bcdr/device",
-                query: [("_page", String(page)), ("_perPage", String(perPage)), ("showHiddenDevices", "1"),
-                        ("showChildResellerDevices", "1")])
+                query: [
+                    ("_page", String(page)), ("_perPage", String(perPage)), ("showHiddenDevices", "1"),
+                    ("showChildResellerDevices", "1")
+                ])
             devices += result.items
             reportSkipped(result.skipped, path: "/bcdr/device")
             // A page whose items were all unreadable still had items: keep paging.

@@ -209,7 +209,11 @@ struct DattoAssetList: Decodable, Sendable {
         struct Envelope: Decodable { var items: [Lossy<DattoAsset>] }
         if let envelope = try? decoder.singleValueContainer().decode(Envelope.self) { return envelope.items }
         // One asset as a bare object (the shape of Datto's own published example): a one-element list.
-        struct Probe: Decodable { var volume: String?; var name: String?; var backups: [Lossy<DattoBackup>]? }
+        struct Probe: Decodable {
+            var volume: String?
+            var name: String?
+            var backups: [Lossy<DattoBackup>]?
+        }
         if let probe = try? decoder.singleValueContainer().decode(Probe.self), probe.volume != nil || probe.backups != nil,
             let single = try? decoder.singleValueContainer().decode(DattoAsset.self)
         {
@@ -302,8 +306,11 @@ extension KeyedDecodingContainer {
 
     private func flexibleEpoch(_ key: Key) -> Date? {
         var seconds: Double?
-        if let number = try? decodeIfPresent(Double.self, forKey: key) { seconds = number }
-        else if let text = try? decodeIfPresent(String.self, forKey: key), let number = Double(text) { seconds = number }
+        if let number = try? decodeIfPresent(Double.self, forKey: key) {
+            seconds = number
+        } else if let text = try? decodeIfPresent(String.self, forKey: key), let number = Double(text) {
+            seconds = number
+        }
         // Below a second past 1970 (0, or a denormal like 4.9e-324) means never, as 0 does.
         guard let seconds, seconds.isFinite, seconds >= 1 else { return nil }
         // Some clients report milliseconds; anything past the year 5000 in seconds must be that.

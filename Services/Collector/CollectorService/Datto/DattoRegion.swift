@@ -17,7 +17,7 @@ public struct DattoRegions: Sendable {
     public static let defaults: [String: URL] = [
         "us": URL(string: "https://api.datto.com/v1")!,
         // Unverified: Datto's own material names no EU host; partner accounts are scoped by key.
-        "eu": URL(string: "https://api.datto.com/v1")!,
+        "eu": URL(string: "https://api.datto.com/v1")!
     ]
 
     /// The defaults with `VECTIS_DATTO_BASE_URL_US` / `_EU` applied.

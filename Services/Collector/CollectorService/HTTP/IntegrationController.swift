@@ -18,7 +18,10 @@ struct IntegrationController {
     struct SyncRequest: Decodable { var tenant: String? }
 
     struct Listing: Encodable { var integrations: [DattoIntegrationView] }
-    struct SyncStarted: Encodable { var tenant: String; var syncId: String }
+    struct SyncStarted: Encodable {
+        var tenant: String
+        var syncId: String
+    }
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.get { _, _ in

@@ -3,7 +3,8 @@ import Foundation
 /// One Datto partner account the collector polls: a tenant of this deployment.
 public struct DattoIntegration: Sendable, Equatable {
     public enum Status: String, Sendable, Codable {
-        case neverSynced = "never-synced", syncing, ok, partial, error
+        case neverSynced = "never-synced"
+        case syncing, ok, partial, error
     }
 
     public var tenant: String

@@ -1,7 +1,7 @@
 import Foundation
+import GRDB
 import VectisRuntime
 import VectisStorage
-import GRDB
 
 /// Where integrations are kept.
 public protocol IntegrationRepository: Sendable {
@@ -114,8 +114,10 @@ public struct SQLiteIntegrationRepository: IntegrationRepository {
                             devices = ?, agents = ?, runs_observed = ?, requests = ?
                         WHERE tenant = ?
                         """,
-                    arguments: [status.rawValue, date.timeIntervalSince1970, error?.message, error?.kind.rawValue,
-                                summary.devices, summary.agents, summary.runsObserved, summary.requests, tenant])
+                    arguments: [
+                        status.rawValue, date.timeIntervalSince1970, error?.message, error?.kind.rawValue,
+                        summary.devices, summary.agents, summary.runsObserved, summary.requests, tenant
+                    ])
             } else {
                 try db.execute(
                     sql: "UPDATE datto_integration SET status = ?, last_error = ?, last_error_kind = ? WHERE tenant = ?",

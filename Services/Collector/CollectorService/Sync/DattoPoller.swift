@@ -1,7 +1,5 @@
 import Crypto
 import Foundation
-import VectisRuntime
-import VectisStorage
 import GRDB
 import Logging
 import Metrics
@@ -9,6 +7,8 @@ import ServiceLifecycle
 import Synchronization
 import VectisContracts
 import VectisDelivery
+import VectisRuntime
+import VectisStorage
 
 /// Polls every configured Datto integration on its interval, and at once when asked ("sync now").
 public final class DattoPoller: Service, Sendable {
@@ -103,7 +103,10 @@ public final class DattoPoller: Service, Sendable {
                 }
                 for integration in integrations {
                     let promised = requested.withLock { $0.removeValue(forKey: integration.tenant) }
-                    let due = integration.lastSyncStartedAt.map { configuration.clock().timeIntervalSince($0) >= DattoClient.seconds(configuration.pollInterval) } ?? true
+                    let due =
+                        integration.lastSyncStartedAt.map {
+                            configuration.clock().timeIntervalSince($0) >= DattoClient.seconds(configuration.pollInterval)
+                        } ?? true
                     guard promised != nil || due else { continue }
                     let trigger: SyncTrigger =
                         promised != nil ? .manual : (integration.lastSyncStartedAt == nil ? .initial : .scheduled)
@@ -149,11 +152,14 @@ public final class DattoPoller: Service, Sendable {
                             requests: summary.requests, durationSeconds: summary.durationSeconds),
                         tenant: tenant, correlationId: syncId, in: db)
                 }
-                let partialError = summary.failedDevices > 0
-                    ? DattoError(kind: .serverError, endpoint: "/bcdr/device/{serial}/asset",
-                                 message: "\(summary.failedDevices) of \(summary.devices) devices could not be read; the next poll retries them.")
+                let partialError =
+                    summary.failedDevices > 0
+                    ? DattoError(
+                        kind: .serverError, endpoint: "/bcdr/device/{serial}/asset",
+                        message: "\(summary.failedDevices) of \(summary.devices) devices could not be read; the next poll retries them.")
                     : nil
-                try await repository.syncFinished(tenant: tenant, status: status, at: configuration.clock(), summary: summary, error: partialError)
+                try await repository.syncFinished(
+                    tenant: tenant, status: status, at: configuration.clock(), summary: summary, error: partialError)
                 metadata["devices"] = "\(summary.devices)"
                 metadata["agents"] = "\(summary.agents)"
                 metadata["newRuns"] = "\(summary.runsObserved)"
@@ -194,8 +200,9 @@ public final class DattoPoller: Service, Sendable {
         do {
             _ = try await database.write { [outbox] db in
                 try outbox.append(
-                    CollectorSyncFailed(syncId: syncId, errorKind: error.kind.rawValue, message: error.message,
-                                        endpoint: error.endpoint.isEmpty ? nil : error.endpoint),
+                    CollectorSyncFailed(
+                        syncId: syncId, errorKind: error.kind.rawValue, message: error.message,
+                        endpoint: error.endpoint.isEmpty ? nil : error.endpoint),
                     tenant: tenant, correlationId: syncId, in: db)
             }
             try await repository.syncFinished(tenant: tenant, status: .error, at: Date(), summary: nil, error: error)
@@ -219,7 +226,8 @@ public final class DattoPoller: Service, Sendable {
                 devices: count, kind: nil, endpoint: nil)
         } catch let error as DattoError {
             logger.warning("Datto connection test failed", metadata: ["error": "\(error.message)", "kind": "\(error.kind.rawValue)"])
-            return ConnectionTestResult(ok: false, message: error.message, devices: nil, kind: error.kind.rawValue, endpoint: error.endpoint)
+            return ConnectionTestResult(
+                ok: false, message: error.message, devices: nil, kind: error.kind.rawValue, endpoint: error.endpoint)
         } catch {
             return ConnectionTestResult(ok: false, message: "Test failed: \(error)", devices: nil, kind: "unexpected", endpoint: nil)
         }

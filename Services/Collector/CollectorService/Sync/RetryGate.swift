@@ -27,10 +27,11 @@ enum RetryGate {
             arguments: [tenant, retry.deviceSerial, retry.agentVolume])
         guard failing == true else { return .notFailing }
         let since = now.timeIntervalSince1970 - Double(minInterval.components.seconds)
-        let recent = try Int.fetchOne(
-            db,
-            sql: "SELECT COUNT(*) FROM retry_request WHERE tenant = ? AND device_serial = ? AND agent_volume = ? AND created_at > ?",
-            arguments: [tenant, retry.deviceSerial, retry.agentVolume, since]) ?? 0
+        let recent =
+            try Int.fetchOne(
+                db,
+                sql: "SELECT COUNT(*) FROM retry_request WHERE tenant = ? AND device_serial = ? AND agent_volume = ? AND created_at > ?",
+                arguments: [tenant, retry.deviceSerial, retry.agentVolume, since]) ?? 0
         return recent > 0 ? .tooSoon : nil
     }
 }

@@ -8,7 +8,7 @@ import VectisDelivery
 import VectisRuntime
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Carries out `backup.retry.requested` (docs/collector.md) — Datto's API cannot start a backup, so a retry
@@ -34,7 +34,7 @@ struct RetryWorker: Service {
         let code = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(secret.utf8)))
         return [
             "X-Vectis-Timestamp": "\(timestamp)",
-            "X-Vectis-Signature": "sha256=" + code.map { String(format: "%02x", $0) }.joined(),
+            "X-Vectis-Signature": "sha256=" + code.map { String(format: "%02x", $0) }.joined()
         ]
     }
 
@@ -86,9 +86,10 @@ struct RetryWorker: Service {
                     request.httpMethod = "POST"
                     request.timeoutInterval = 15
                     request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-                    let body = try JSONSerialization.data(withJSONObject: [
-                        "retryId": retryId, "tenant": tenant, "deviceSerial": serial, "agentVolume": volume, "reason": queued.reason,
-                    ], options: [.sortedKeys])
+                    let body = try JSONSerialization.data(
+                        withJSONObject: [
+                            "retryId": retryId, "tenant": tenant, "deviceSerial": serial, "agentVolume": volume, "reason": queued.reason
+                        ], options: [.sortedKeys])
                     request.httpBody = body
                     if let hookSecret {
                         let headers = Self.signatureHeaders(body: body, secret: hookSecret, timestamp: Int(Date().timeIntervalSince1970))
@@ -97,7 +98,9 @@ struct RetryWorker: Service {
                     let (_, response) = try await hookSession.data(for: request)
                     let status = (response as? HTTPURLResponse)?.statusCode ?? 0
                     outcome = (200..<300).contains(status) ? .hookCalled : .hookFailed
-                    parts.append(outcome == .hookCalled ? "The retry hook accepted the request (HTTP \(status))." : "The retry hook answered HTTP \(status).")
+                    parts.append(
+                        outcome == .hookCalled
+                            ? "The retry hook accepted the request (HTTP \(status))." : "The retry hook answered HTTP \(status).")
                 } catch {
                     outcome = .hookFailed
                     parts.append("The retry hook could not be reached.")

@@ -109,7 +109,8 @@ struct SyncRunner {
         try await database.read { [tenant] db in
             try Row.fetchAll(db, sql: "SELECT * FROM device_schedule WHERE tenant = ?", arguments: [tenant]).reduce(into: [:]) { map, row in
                 map[row["serial_number"]] = DeviceSchedule(
-                    lastReadAt: Date(timeIntervalSince1970: row["last_read_at"]), nextDueAt: Date(timeIntervalSince1970: row["next_due_at"]),
+                    lastReadAt: Date(timeIntervalSince1970: row["last_read_at"]),
+                    nextDueAt: Date(timeIntervalSince1970: row["next_due_at"]),
                     failing: row["failing"])
             }
         }
@@ -154,20 +155,22 @@ struct SyncRunner {
                     DattoAgentSeen(asset, device: device, customer: customer, observedAt: readAt),
                     tenant: tenant, customerKey: customer.key, correlationId: syncId, in: db)
                 let newest = asset.backups.max(by: { $0.timestamp < $1.timestamp })
-                try db.cachedStatement(sql: """
-                    INSERT INTO agent_state (tenant, serial_number, volume, failing, read_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (tenant, serial_number, volume) DO UPDATE SET failing = excluded.failing, read_at = excluded.read_at
-                    """
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO agent_state (tenant, serial_number, volume, failing, read_at) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (tenant, serial_number, volume) DO UPDATE SET failing = excluded.failing, read_at = excluded.read_at
+                        """
                 ).execute(arguments: [
                     tenant, device.serialNumber, asset.volume, newest.map { $0.status.lowercased() != "success" } ?? false,
-                    readAt.timeIntervalSince1970,
+                    readAt.timeIntervalSince1970
                 ])
                 // Oldest first, so consumers see an agent's runs in the order they happened.
                 for backup in asset.backups.sorted(by: { $0.timestamp < $1.timestamp }) {
-                    try db.cachedStatement(sql: """
-                        INSERT OR IGNORE INTO observed_run (tenant, serial_number, volume, run_at, observed_at)
-                        VALUES (?, ?, ?, ?, ?)
-                        """
+                    try db.cachedStatement(
+                        sql: """
+                            INSERT OR IGNORE INTO observed_run (tenant, serial_number, volume, run_at, observed_at)
+                            VALUES (?, ?, ?, ?, ?)
+                            """
                     ).execute(arguments: [tenant, device.serialNumber, asset.volume, backup.timestamp.timeIntervalSince1970, now])
                     guard db.changesCount == 1 else { continue }
                     try outbox.append(
@@ -179,17 +182,22 @@ struct SyncRunner {
             if let assets {
                 let schedule = PollPlanner.schedule(
                     agents: assets.map { asset in
-                        (runs: asset.backups.map { (at: $0.timestamp, succeeded: $0.status.lowercased() == "success") },
-                         active: !asset.isPaused && !asset.isArchived)
+                        (
+                            runs: asset.backups.map { (at: $0.timestamp, succeeded: $0.status.lowercased() == "success") },
+                            active: !asset.isPaused && !asset.isArchived
+                        )
                     },
                     readAt: readAt)
-                try db.cachedStatement(sql: """
-                    INSERT INTO device_schedule (tenant, serial_number, last_read_at, next_due_at, failing) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (tenant, serial_number) DO UPDATE SET
-                        last_read_at = excluded.last_read_at, next_due_at = excluded.next_due_at, failing = excluded.failing
-                    """
-                ).execute(arguments: [tenant, device.serialNumber, readAt.timeIntervalSince1970,
-                                      schedule.nextDueAt?.timeIntervalSince1970 ?? readAt.timeIntervalSince1970 + 86_400, schedule.failing])
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO device_schedule (tenant, serial_number, last_read_at, next_due_at, failing) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (tenant, serial_number) DO UPDATE SET
+                            last_read_at = excluded.last_read_at, next_due_at = excluded.next_due_at, failing = excluded.failing
+                        """
+                ).execute(arguments: [
+                    tenant, device.serialNumber, readAt.timeIntervalSince1970,
+                    schedule.nextDueAt?.timeIntervalSince1970 ?? readAt.timeIntervalSince1970 + 86_400, schedule.failing
+                ])
             }
             return published
         }

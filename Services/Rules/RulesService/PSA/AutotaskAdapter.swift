@@ -1,7 +1,7 @@
 import Foundation
-import VectisRuntime
 import Synchronization
 import VectisContracts
+import VectisRuntime
 
 /// Autotask PSA REST v1.0: the zone is found from the API user, headers carry the integration code, user and
 /// secret; a create answers only `{"itemId"}`; the dedupe key goes in `externalID`.
@@ -22,7 +22,8 @@ struct AutotaskAdapter: PSAAdapter {
     func base() async throws(PSAError) -> URL {
         if let cached = zone.url.withLock({ $0 }) { return cached }
         let lookup = settings.zoneLookupURL ?? "https://webservices2.autotask.net/atservicesrest/v1.0/"
-        guard UpstreamPolicy.baseAddressProblem(lookup) == nil, var components = URLComponents(string: lookup.hasSuffix("/") ? lookup + "zoneInformation" : lookup + "/zoneInformation"),
+        guard UpstreamPolicy.baseAddressProblem(lookup) == nil,
+            var components = URLComponents(string: lookup.hasSuffix("/") ? lookup + "zoneInformation" : lookup + "/zoneInformation"),
             components.host != nil
         else { throw .rejected(status: 0, message: "zoneLookupURL \(lookup) is not a usable URL") }
         components.queryItems = [URLQueryItem(name: "user", value: settings.username)]
@@ -36,7 +37,9 @@ struct AutotaskAdapter: PSAAdapter {
         }
         // The zone receives the API user's secret: only an Autotask address over https is believed.
         guard Self.isAutotaskZone(url, lookup: URL(string: lookup), upstreams: http.upstreams) else {
-            throw .rejected(status: 200, message: "zoneInformation named a zone outside Autotask (\(LogText.cut(url.host ?? text, maxBytes: 80))); not used")
+            throw .rejected(
+                status: 200,
+                message: "zoneInformation named a zone outside Autotask (\(LogText.cut(url.host ?? text, maxBytes: 80))); not used")
         }
         zone.url.withLock { $0 = url }
         return url
@@ -44,7 +47,9 @@ struct AutotaskAdapter: PSAAdapter {
 
     /// An https address on autotask.net (or, where private upstreams are allowed — the sandbox — the lookup's own host).
     static func isAutotaskZone(_ url: URL, lookup: URL?, upstreams: UpstreamPolicy) -> Bool {
-        guard url.user == nil, url.password == nil, url.query == nil, url.fragment == nil, let host = url.host?.lowercased() else { return false }
+        guard url.user == nil, url.password == nil, url.query == nil, url.fragment == nil, let host = url.host?.lowercased() else {
+            return false
+        }
         if url.scheme?.lowercased() == "https", host == "autotask.net" || host.hasSuffix(".autotask.net") { return true }
         return upstreams.allowPrivateAddresses && host == lookup?.host?.lowercased()
     }
@@ -58,11 +63,14 @@ struct AutotaskAdapter: PSAAdapter {
         let body: [String: Any] = [
             "companyID": Int(ticket.companyId) ?? 0, "title": String(ticket.summary.prefix(255)), "description": ticket.details,
             "status": settings.statusId ?? 1, "priority": settings.priorityId ?? 2, "queueID": settings.queueId ?? 0,
-            "externalID": ticket.dedupeKey,
+            "externalID": ticket.dedupeKey
         ]
-        let created = try await http.send("POST", try await base().appendingPathComponent("Tickets"), headers: headers, json: body,
-                                          validationErrorsOn500: true)
-        guard let id = (created as? [String: Any])?["itemId"] else { throw .transient(status: nil, message: "create answered without itemId") }
+        let created = try await http.send(
+            "POST", try await base().appendingPathComponent("Tickets"), headers: headers, json: body,
+            validationErrorsOn500: true)
+        guard let id = (created as? [String: Any])?["itemId"] else {
+            throw .transient(status: nil, message: "create answered without itemId")
+        }
         return "\(id)"
     }
 
@@ -72,21 +80,23 @@ struct AutotaskAdapter: PSAAdapter {
             "filter": [
                 ["op": "eq", "field": "companyID", "value": Int(companyId) ?? 0],
                 ["op": "noteq", "field": "status", "value": settings.completeStatusId ?? 5],
-                ["op": "eq", "field": "externalID", "value": dedupeKey],
-            ],
+                ["op": "eq", "field": "externalID", "value": dedupeKey]
+            ]
         ]
-        let found = try await http.send("POST", try await base().appendingPathComponent("Tickets/query"), headers: headers, json: query,
-                                        validationErrorsOn500: true)
+        let found = try await http.send(
+            "POST", try await base().appendingPathComponent("Tickets/query"), headers: headers, json: query,
+            validationErrorsOn500: true)
         return (((found as? [String: Any])?["items"] as? [[String: Any]])?.first?["id"]).map { "\($0)" }
     }
 
     func addNote(ticketId: String, text: String) async throws(PSAError) {
         let note: [String: Any] = [
             "ticketID": Int(ticketId) ?? 0, "title": String(text.prefix(250).split(separator: "\n").first ?? "Vectis"),
-            "description": text, "noteType": 1, "publish": 1,
+            "description": text, "noteType": 1, "publish": 1
         ]
-        _ = try await http.send("POST", try await base().appendingPathComponent("Tickets/\(ticketId)/Notes"), headers: headers, json: note,
-                                validationErrorsOn500: true)
+        _ = try await http.send(
+            "POST", try await base().appendingPathComponent("Tickets/\(ticketId)/Notes"), headers: headers, json: note,
+            validationErrorsOn500: true)
     }
 
     func closeTicket(ticketId: String) async throws(PSAError) {
@@ -99,22 +109,28 @@ struct AutotaskAdapter: PSAAdapter {
     /// Queues, statuses and priorities from the ticket entity's field information (the tenant's own pick lists,
     /// active values only), and the active companies.
     func picklists() async throws(PSAError) -> PSAPicklists {
-        let information = try await http.send("GET", try await base().appendingPathComponent("Tickets/entityInformation/fields"), headers: headers,
-                                              validationErrorsOn500: true)
+        let information = try await http.send(
+            "GET", try await base().appendingPathComponent("Tickets/entityInformation/fields"), headers: headers,
+            validationErrorsOn500: true)
         let described = ((information as? [String: Any])?["fields"] as? [[String: Any]]) ?? []
         func picklist(_ field: String) -> [PSAChoice] {
-            let values = described.first { ($0["name"] as? String)?.lowercased() == field.lowercased() }?["picklistValues"] as? [[String: Any]] ?? []
+            let values =
+                described.first { ($0["name"] as? String)?.lowercased() == field.lowercased() }?["picklistValues"] as? [[String: Any]] ?? []
             return PSAChoice.list(values.filter { $0["isActive"] as? Bool != false }, idKeys: ["value"], nameKeys: ["label"])
         }
         let statuses = picklist("status")
-        let fields = ["queueId": picklist("queueID"), "statusId": statuses, "completeStatusId": statuses, "priorityId": picklist("priority")]
+        let fields = [
+            "queueId": picklist("queueID"), "statusId": statuses, "completeStatusId": statuses, "priorityId": picklist("priority")
+        ]
         // Pages of 500 (Autotask's most), followed by `pageDetails.nextPageUrl`.
         let query: [String: Any] = [
             "MaxRecords": 500, "IncludeFields": ["id", "companyName"],
-            "filter": [["op": "eq", "field": "isActive", "value": true]],
+            "filter": [["op": "eq", "field": "isActive", "value": true]]
         ]
-        var page = try await http.send("POST", try await base().appendingPathComponent("Companies/query"), headers: headers, json: query,
-                                       validationErrorsOn500: true) as? [String: Any]
+        var page =
+            try await http.send(
+                "POST", try await base().appendingPathComponent("Companies/query"), headers: headers, json: query,
+                validationErrorsOn500: true) as? [String: Any]
         var companies: [[String: Any]] = []
         var nextPage: URL?
         for number in 1...(PSAPicklists.maxCompanyPages * 2) {

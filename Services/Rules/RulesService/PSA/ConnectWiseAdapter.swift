@@ -37,7 +37,7 @@ struct ConnectWiseAdapter: PSAAdapter {
             "board": ["id": settings.boardId ?? 0],
             "initialDescription": ticket.details,
             "externalXRef": String(ticket.dedupeKey.prefix(100)),
-            "processNotifications": false,
+            "processNotifications": false
         ]
         if let status = settings.statusId { body["status"] = ["id": status] }
         if let priority = settings.priorityId { body["priority"] = ["id": priority] }
@@ -49,8 +49,9 @@ struct ConnectWiseAdapter: PSAAdapter {
     func findOpenTicket(dedupeKey: String, companyId: String) async throws(PSAError) -> String? {
         var components = URLComponents(url: try base.appendingPathComponent("service/tickets"), resolvingAgainstBaseURL: false)!
         components.queryItems = [
-            URLQueryItem(name: "conditions", value: "company/id=\(companyId) and closedFlag=false and externalXRef=\"\(dedupeKey.prefix(100))\""),
-            URLQueryItem(name: "orderBy", value: "id desc"), URLQueryItem(name: "pageSize", value: "25"),
+            URLQueryItem(
+                name: "conditions", value: "company/id=\(companyId) and closedFlag=false and externalXRef=\"\(dedupeKey.prefix(100))\""),
+            URLQueryItem(name: "orderBy", value: "id desc"), URLQueryItem(name: "pageSize", value: "25")
         ]
         // `+` in a condition would read as a space: encode it.
         components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
@@ -79,10 +80,14 @@ struct ConnectWiseAdapter: PSAAdapter {
             return try await http.send("GET", components.url!, headers: headers)
         }
         var fields: [String: [PSAChoice]] = [:]
-        fields["boardId"] = PSAChoice.list(try await list("service/boards", ["conditions": "inactiveFlag=false", "orderBy": "name", "pageSize": "1000"]))
+        fields["boardId"] = PSAChoice.list(
+            try await list("service/boards", ["conditions": "inactiveFlag=false", "orderBy": "name", "pageSize": "1000"]))
         fields["priorityId"] = PSAChoice.list(try await list("service/priorities", ["orderBy": "sortOrder", "pageSize": "1000"]))
         if let board = settings.boardId {
-            let statuses = (try await list("service/boards/\(board)/statuses", ["conditions": "inactive=false", "orderBy": "sortOrder", "pageSize": "1000"])) as? [[String: Any]] ?? []
+            let statuses =
+                (try await list(
+                    "service/boards/\(board)/statuses", ["conditions": "inactive=false", "orderBy": "sortOrder", "pageSize": "1000"]))
+                as? [[String: Any]] ?? []
             fields["statusId"] = PSAChoice.list(statuses)
             let closed = statuses.filter { $0["closedStatus"] as? Bool == true }
             fields["closedStatusId"] = PSAChoice.list(closed.isEmpty ? statuses : closed)
@@ -92,16 +97,22 @@ struct ConnectWiseAdapter: PSAAdapter {
         var companies: [[String: Any]] = []
         var more = true
         for page in 1...PSAPicklists.maxCompanyPages where more {
-            let batch = (try await list("company/companies", [
-                "conditions": "deletedFlag=false", "fields": "id,identifier,name", "orderBy": "name", "pageSize": "\(pageSize)", "page": "\(page)",
-            ])) as? [[String: Any]] ?? []
+            let batch =
+                (try await list(
+                    "company/companies",
+                    [
+                        "conditions": "deletedFlag=false", "fields": "id,identifier,name", "orderBy": "name", "pageSize": "\(pageSize)",
+                        "page": "\(page)"
+                    ])) as? [[String: Any]] ?? []
             companies += batch
             more = batch.count == pageSize
         }
         return PSAPicklists(
             fields: fields,
             companies: companies.compactMap { company in
-                PSAChoice.int(company["id"]).map { PSACompany(id: "\($0)", name: company["name"] as? String ?? company["identifier"] as? String ?? "#\($0)") }
+                PSAChoice.int(company["id"]).map {
+                    PSACompany(id: "\($0)", name: company["name"] as? String ?? company["identifier"] as? String ?? "#\($0)")
+                }
             },
             companiesTruncated: more)
     }

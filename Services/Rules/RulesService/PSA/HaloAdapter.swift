@@ -1,7 +1,7 @@
 import Foundation
-import VectisRuntime
 import Synchronization
 import VectisContracts
+import VectisRuntime
 
 /// HaloPSA: OAuth2 client credentials (token cached until shortly before it expires); tickets and actions are
 /// posted as JSON arrays; an action needs an outcome. The dedupe key is written into the ticket details.
@@ -32,7 +32,8 @@ struct HaloAdapter: PSAAdapter {
         var components = URLComponents(url: try url("auth/token"), resolvingAgainstBaseURL: false)!
         if let tenant = settings.tenant { components.queryItems = [URLQueryItem(name: "tenant", value: tenant)] }
         func encode(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? text }
-        let form = "grant_type=client_credentials&client_id=\(encode(settings.clientId ?? ""))"
+        let form =
+            "grant_type=client_credentials&client_id=\(encode(settings.clientId ?? ""))"
             + "&client_secret=\(encode(secrets.clientSecret ?? ""))&scope=all"
         let answer = try await http.send("POST", components.url!, headers: [:], form: form)
         guard let object = answer as? [String: Any], let access = object["access_token"] as? String else {
@@ -58,7 +59,7 @@ struct HaloAdapter: PSAAdapter {
             "client_id": Int(ticket.companyId) ?? 0, "summary": ticket.summary,
             // Everything from Datto (agent names, error messages) is escaped: it arrives in the ticket as text.
             "details_html": HTMLText.paragraph(ticket.details) + HTMLText.paragraph(marker(ticket.dedupeKey)),
-            "tickettype_id": settings.ticketTypeId ?? 0, "donotapplytemplateintheapi": true,
+            "tickettype_id": settings.ticketTypeId ?? 0, "donotapplytemplateintheapi": true
         ]
         if let priority = settings.priorityId { object["priority_id"] = priority }
         let created = try await http.send("POST", try url("api/Tickets"), headers: try await headers(), json: [object])
@@ -72,7 +73,7 @@ struct HaloAdapter: PSAAdapter {
         components.queryItems = [
             URLQueryItem(name: "client_id", value: companyId), URLQueryItem(name: "open_only", value: "true"),
             // The key with its closing bracket: in both marker forms, and `…:ru_1]` is not part of `…:ru_12]`.
-            URLQueryItem(name: "search", value: String(marker(dedupeKey).dropFirst())),
+            URLQueryItem(name: "search", value: String(marker(dedupeKey).dropFirst()))
         ]
         let found = try await http.send("GET", components.url!, headers: try await headers())
         return (((found as? [String: Any])?["tickets"] as? [[String: Any]])?.first?["id"]).map { "\($0)" }
@@ -81,7 +82,7 @@ struct HaloAdapter: PSAAdapter {
     func addNote(ticketId: String, text: String) async throws(PSAError) {
         let action: [String: Any] = [
             "ticket_id": Int(ticketId) ?? 0, "outcome_id": settings.noteOutcomeId ?? 7, "hiddenfromuser": true,
-            "note_html": HTMLText.paragraph(text),
+            "note_html": HTMLText.paragraph(text)
         ]
         _ = try await http.send("POST", try url("api/Actions"), headers: try await headers(), json: [action])
     }
@@ -105,17 +106,20 @@ struct HaloAdapter: PSAAdapter {
             "ticketTypeId": PSAChoice.list(try await get("api/TicketType")),
             "priorityId": PSAChoice.list(try await get("api/Priority"), idKeys: ["priorityid", "id"]),
             "noteOutcomeId": PSAChoice.list(try await get("api/Outcome"), nameKeys: ["outcome", "name"]),
-            "closedStatusId": statuses,
+            "closedStatusId": statuses
         ]
         // Pages of 999 (as CIPP asks for them) until `record_count` is reached.
         let pageSize = 999
         var clients: [[String: Any]] = []
         var total = 0
         for page in 1...PSAPicklists.maxCompanyPages {
-            let answer = try await get("api/Client", [
-                URLQueryItem(name: "pageinate", value: "true"), URLQueryItem(name: "page_size", value: "\(pageSize)"),
-                URLQueryItem(name: "page_no", value: "\(page)"), URLQueryItem(name: "includeinactive", value: "false"),
-            ]) as? [String: Any]
+            let answer =
+                try await get(
+                    "api/Client",
+                    [
+                        URLQueryItem(name: "pageinate", value: "true"), URLQueryItem(name: "page_size", value: "\(pageSize)"),
+                        URLQueryItem(name: "page_no", value: "\(page)"), URLQueryItem(name: "includeinactive", value: "false")
+                    ]) as? [String: Any]
             let batch = (answer?["clients"] as? [[String: Any]]) ?? []
             clients += batch
             total = PSAChoice.int(answer?["record_count"]) ?? clients.count

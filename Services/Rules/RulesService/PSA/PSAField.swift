@@ -19,8 +19,10 @@ struct PSAField: Codable, Sendable, Equatable {
     /// The value is one of the PSA tenant's own ids (a board, queue, status…): `POST /v1/psa-picklists` lists them.
     var picklist: Bool
 
-    init(_ name: String, _ label: String, _ kind: Kind = .text, required: Bool = false, default defaultValue: String? = nil,
-         help: String? = nil, picklist: Bool = false) {
+    init(
+        _ name: String, _ label: String, _ kind: Kind = .text, required: Bool = false, default defaultValue: String? = nil,
+        help: String? = nil, picklist: Bool = false
+    ) {
         (self.name, self.label, self.kind, self.required, self.defaultValue, self.help, self.picklist) =
             (name, label, kind, required, defaultValue, help, picklist)
     }
@@ -40,34 +42,44 @@ struct PSAField: Codable, Sendable, Equatable {
     static func fields(for psa: PSAKind) -> [PSAField] {
         switch psa {
         case .connectwise:
-            [PSAField("site", "Site (API address)", .url, required: true, help: "e.g. https://api-na.myconnectwise.net"),
-             PSAField("codebase", "Codebase", default: "v4_6_release/"),
-             PSAField("companyId", "Company id (the one you sign in with)", required: true),
-             PSAField("publicKey", "Public key", required: true, help: "An API member's key pair: System → Members → API Members"),
-             PSAField("privateKey", "Private key", .secret, required: true),
-             PSAField("clientId", "Client id", .secret, required: true, help: "From developer.connectwise.com → Client IDs"),
-             PSAField("boardId", "Service board", .number, required: true, picklist: true),
-             PSAField("statusId", "Status for new tickets", .number, help: "A status of the chosen board", picklist: true),
-             PSAField("priorityId", "Priority", .number, picklist: true),
-             PSAField("closedStatusId", "Closed status", .number, help: "Used when the rule closes a ticket on recovery", picklist: true)]
+            [
+                PSAField("site", "Site (API address)", .url, required: true, help: "e.g. https://api-na.myconnectwise.net"),
+                PSAField("codebase", "Codebase", default: "v4_6_release/"),
+                PSAField("companyId", "Company id (the one you sign in with)", required: true),
+                PSAField("publicKey", "Public key", required: true, help: "An API member's key pair: System → Members → API Members"),
+                PSAField("privateKey", "Private key", .secret, required: true),
+                PSAField("clientId", "Client id", .secret, required: true, help: "From developer.connectwise.com → Client IDs"),
+                PSAField("boardId", "Service board", .number, required: true, picklist: true),
+                PSAField("statusId", "Status for new tickets", .number, help: "A status of the chosen board", picklist: true),
+                PSAField("priorityId", "Priority", .number, picklist: true),
+                PSAField("closedStatusId", "Closed status", .number, help: "Used when the rule closes a ticket on recovery", picklist: true)
+            ]
         case .autotask:
-            [PSAField("username", "API user", required: true, help: "The API-only user's username; its zone is found from it"),
-             PSAField("secret", "Secret", .secret, required: true),
-             PSAField("integrationCode", "Integration code (tracking identifier)", .secret, required: true),
-             PSAField("queueId", "Queue", .number, required: true, picklist: true),
-             PSAField("statusId", "Status for new tickets", .number, picklist: true),
-             PSAField("priorityId", "Priority", .number, picklist: true),
-             PSAField("completeStatusId", "Complete status", .number, default: "5", picklist: true),
-             PSAField("zoneLookupURL", "Zone lookup address", .url, help: "Only to override Autotask's zone lookup")]
+            [
+                PSAField("username", "API user", required: true, help: "The API-only user's username; its zone is found from it"),
+                PSAField("secret", "Secret", .secret, required: true),
+                PSAField("integrationCode", "Integration code (tracking identifier)", .secret, required: true),
+                PSAField("queueId", "Queue", .number, required: true, picklist: true),
+                PSAField("statusId", "Status for new tickets", .number, picklist: true),
+                PSAField("priorityId", "Priority", .number, picklist: true),
+                PSAField("completeStatusId", "Complete status", .number, default: "5", picklist: true),
+                PSAField("zoneLookupURL", "Zone lookup address", .url, help: "Only to override Autotask's zone lookup")
+            ]
         case .halopsa:
-            [PSAField("instanceURL", "Instance address", .url, required: true, help: "e.g. https://yourcompany.halopsa.com"),
-             PSAField("clientId", "Client id", required: true, help: "Configuration → Integrations → HaloPSA API → an application using client credentials"),
-             PSAField("clientSecret", "Client secret", .secret, required: true),
-             PSAField("tenant", "Tenant", help: "Hosted instances only"),
-             PSAField("ticketTypeId", "Ticket type", .number, required: true, help: "A simple incident type: types that need approval refuse API tickets", picklist: true),
-             PSAField("priorityId", "Priority", .number, help: "Leave empty when the ticket type has no SLA", picklist: true),
-             PSAField("noteOutcomeId", "Note outcome", .number, default: "7", picklist: true),
-             PSAField("closedStatusId", "Closed status", .number, default: "9", picklist: true)]
+            [
+                PSAField("instanceURL", "Instance address", .url, required: true, help: "e.g. https://yourcompany.halopsa.com"),
+                PSAField(
+                    "clientId", "Client id", required: true,
+                    help: "Configuration → Integrations → HaloPSA API → an application using client credentials"),
+                PSAField("clientSecret", "Client secret", .secret, required: true),
+                PSAField("tenant", "Tenant", help: "Hosted instances only"),
+                PSAField(
+                    "ticketTypeId", "Ticket type", .number, required: true,
+                    help: "A simple incident type: types that need approval refuse API tickets", picklist: true),
+                PSAField("priorityId", "Priority", .number, help: "Leave empty when the ticket type has no SLA", picklist: true),
+                PSAField("noteOutcomeId", "Note outcome", .number, default: "7", picklist: true),
+                PSAField("closedStatusId", "Closed status", .number, default: "9", picklist: true)
+            ]
         }
     }
 }

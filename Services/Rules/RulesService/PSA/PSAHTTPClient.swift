@@ -2,7 +2,7 @@ import Foundation
 import VectisRuntime
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// One HTTP exchange with a PSA: sends, waits for a slot in the tenant's request budget, classifies the outcome.
@@ -96,11 +96,15 @@ struct PSAHTTPClient: Sendable {
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         if let longestBudgetWait {
             let wait: Duration?
-            do { wait = try await limiter.acquire(waitingAtMost: longestBudgetWait) } catch { throw .transient(status: nil, message: "cancelled") }
+            do { wait = try await limiter.acquire(waitingAtMost: longestBudgetWait) } catch {
+                throw .transient(status: nil, message: "cancelled")
+            }
             if let wait {
                 let seconds = Int(wait.components.seconds) + 1
-                throw .rejected(status: 0, message: "this PSA account's request budget (\(limiter.limit) per \(Self.describe(limiter.window))) "
-                    + "is spent for now, to leave room for tickets; try again in \(seconds) s")
+                throw .rejected(
+                    status: 0,
+                    message: "this PSA account's request budget (\(limiter.limit) per \(Self.describe(limiter.window))) "
+                        + "is spent for now, to leave room for tickets; try again in \(seconds) s")
             }
         } else {
             do { try await limiter.acquire() } catch { throw .transient(status: nil, message: "cancelled") }
@@ -108,9 +112,11 @@ struct PSAHTTPClient: Sendable {
         let started = ContinuousClock.now
         func record(_ status: Int?, _ error: String?) {
             let elapsed = ContinuousClock.now - started
-            journal(PSACall(method: method, path: url.path, status: status,
-                            milliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
-                            error: error))
+            journal(
+                PSACall(
+                    method: method, path: url.path, status: status,
+                    milliseconds: Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000),
+                    error: error))
         }
         let data: Data
         let response: URLResponse

@@ -39,7 +39,8 @@ struct PSASettings: Codable, Sendable, Equatable {
                 problems.append("codebase may hold only letters, digits and _ - . / (e.g. v4_6_release/)")
             }
         case .autotask:
-            problems += [check(zoneLookupURL, "zoneLookupURL", example: "https://webservices2.autotask.net/atservicesrest/v1.0/")].compactMap { $0 }
+            problems += [check(zoneLookupURL, "zoneLookupURL", example: "https://webservices2.autotask.net/atservicesrest/v1.0/")]
+                .compactMap { $0 }
         case .halopsa:
             problems += [check(instanceURL, "instanceURL", example: "https://yourcompany.halopsa.com")].compactMap { $0 }
         }
