@@ -37,8 +37,10 @@ enum AlertStore {
                     deviceSerial: job.deviceSerial, agentVolume: job.agentVolume, agentName: job.agentName, seenAt: job.runAt,
                     lastError: job.errorMessage, failedNights: job.failedNightsInARow),
                 now: now, db: db, outbox: outbox)
-        } else if job.status == .success, job.currentlyFailing == false, let existing = try unresolved(backupJobFailure, tenant, agentId, db) {
-            try resolve(id: existing["id"], reason: "recovered", by: nil, at: job.runAt, now: now, db: db, outbox: outbox)
+        } else if job.status == .success, job.currentlyFailing == false,
+            let existing = try AlertRecord.unresolved(type: backupJobFailure, tenant: tenant, subjectId: agentId, db)
+        {
+            try resolve(id: existing.id, reason: "recovered", by: nil, at: job.runAt, now: now, db: db, outbox: outbox)
         }
     }
 
@@ -52,7 +54,8 @@ enum AlertStore {
     /// and resolves when it ends: `recovered` when backups, check-ins or replication came back, otherwise the
     /// reason (`paused`, `archived`, `removed`, `superseded` by a failed run).
     static func apply(_ condition: BackupConditionChanged, tenant: String, at now: Date, db: Database, outbox: Outbox) throws {
-        let subjectId = condition.agentVolume.map { StableID.agent(tenant: tenant, deviceSerial: condition.deviceSerial, volume: $0) }
+        let subjectId =
+            condition.agentVolume.map { StableID.agent(tenant: tenant, deviceSerial: condition.deviceSerial, volume: $0) }
             ?? StableID.device(tenant: tenant, serial: condition.deviceSerial)
         switch condition.change {
         case .started, .continued:
@@ -64,16 +67,12 @@ enum AlertStore {
                     lastError: condition.detail, since: condition.since, days: condition.days),
                 now: now, db: db, outbox: outbox)
         case .ended:
-            guard let existing = try unresolved(condition.kind.rawValue, tenant, subjectId, db) else { return }
-            try resolve(id: existing["id"], reason: (condition.endReason ?? .recovered).rawValue, by: nil, at: condition.observedAt, now: now,
-                        db: db, outbox: outbox)
+            guard let existing = try AlertRecord.unresolved(type: condition.kind.rawValue, tenant: tenant, subjectId: subjectId, db)
+            else { return }
+            try resolve(
+                id: existing.id, reason: (condition.endReason ?? .recovered).rawValue, by: nil, at: condition.observedAt, now: now,
+                db: db, outbox: outbox)
         }
-    }
-
-    static func unresolved(_ type: String, _ tenant: String, _ subjectId: String, _ db: Database) throws -> Row? {
-        try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM alert WHERE tenant = ? AND type = ? AND agent_id = ? AND state != 'resolved'"),
-            arguments: [tenant, type, subjectId])
     }
 
     /// Raises the subject's alert of this type, or adds an occurrence to the one already open.
@@ -82,134 +81,131 @@ enum AlertStore {
         let muted = try isMuted(agentId: sighting.subjectId, customerId: customerId, at: now, db: db)
         // The agent name column names the subject: the appliance for device-wide alerts.
         let subjectName = sighting.agentName ?? sighting.deviceName ?? sighting.deviceSerial
-        guard let existing = try unresolved(sighting.type, sighting.tenant, sighting.subjectId, db) else {
+        guard let existing = try AlertRecord.unresolved(type: sighting.type, tenant: sighting.tenant, subjectId: sighting.subjectId, db)
+        else {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO alert (tenant, type, severity, state, agent_id, customer_id, customer_key, customer_name,
                         device_serial, agent_volume, agent_name, occurrences, first_seen_at, last_seen_at, last_error,
                         failed_nights, raised, updated_at, device_name, since, days)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                .execute(arguments: [sighting.tenant, sighting.type, sighting.severity.rawValue, muted ? "muted" : "open", sighting.subjectId,
-                            customerId, sighting.customer.key, sighting.customer.name, sighting.deviceSerial, sighting.agentVolume ?? "",
-                            subjectName, sighting.seenAt.timeIntervalSince1970, sighting.seenAt.timeIntervalSince1970, sighting.lastError,
-                            sighting.failedNights, !muted, now.timeIntervalSince1970, sighting.deviceName,
-                            sighting.since?.timeIntervalSince1970, sighting.days])
+                    """
+            )
+            .execute(arguments: [
+                sighting.tenant, sighting.type, sighting.severity.rawValue, (muted ? AlertState.muted : .open).rawValue, sighting.subjectId,
+                customerId, sighting.customer.key, sighting.customer.name, sighting.deviceSerial, sighting.agentVolume ?? "",
+                subjectName, sighting.seenAt.timeIntervalSince1970, sighting.seenAt.timeIntervalSince1970, sighting.lastError,
+                sighting.failedNights, !muted, now.timeIntervalSince1970, sighting.deviceName,
+                sighting.since?.timeIntervalSince1970, sighting.days
+            ])
             if !muted {
-                try outbox.append(AlertRaised(alert: try snapshot(id: db.lastInsertedRowID, db: db)),
-                                  tenant: sighting.tenant, customerKey: sighting.customer.key, in: db)
+                try outbox.append(
+                    AlertRaised(alert: try snapshot(id: db.lastInsertedRowID, db: db)),
+                    tenant: sighting.tenant, customerKey: sighting.customer.key, in: db)
             }
             return
         }
-        let id: Int64 = existing["id"]
-        let wasMuted = (existing["state"] as String) == "muted"
-        let state = wasMuted && !muted ? "open" : (existing["state"] as String)
+        let id = existing.id
+        let wasMuted = existing.state == .muted
+        let state: AlertState = wasMuted && !muted ? .open : existing.state
         try db.cachedStatement(
             sql: """
                 UPDATE alert SET occurrences = occurrences + 1, last_seen_at = max(last_seen_at, ?), last_error = ?,
                     failed_nights = ?, customer_name = ?, agent_name = ?, state = ?, raised = raised OR ?, updated_at = ?,
                     device_name = coalesce(?, device_name), since = coalesce(?, since), days = coalesce(?, days)
                 WHERE id = ?
-                """)
-            .execute(arguments: [sighting.seenAt.timeIntervalSince1970, sighting.lastError, sighting.failedNights, sighting.customer.name,
-                        subjectName, state, state != "muted", now.timeIntervalSince1970, sighting.deviceName,
-                        sighting.since?.timeIntervalSince1970, sighting.days, id])
-        guard state != "muted" else { return }  // recorded, but a muted condition raises nothing
+                """
+        )
+        .execute(arguments: [
+            sighting.seenAt.timeIntervalSince1970, sighting.lastError, sighting.failedNights, sighting.customer.name,
+            subjectName, state.rawValue, state != .muted, now.timeIntervalSince1970, sighting.deviceName,
+            sighting.since?.timeIntervalSince1970, sighting.days, id
+        ])
+        guard state != .muted else { return }  // recorded, but a muted condition raises nothing
         let alert = try snapshot(id: id, db: db)
-        if !(existing["raised"] as Bool) {
+        if !existing.raised {
             try outbox.append(AlertRaised(alert: alert), tenant: sighting.tenant, customerKey: sighting.customer.key, in: db)
         } else {
-            try outbox.append(AlertUpdated(alert: alert, reason: wasMuted ? "unmuted" : "occurrence"),
-                              tenant: sighting.tenant, customerKey: sighting.customer.key, in: db)
+            try outbox.append(
+                AlertUpdated(alert: alert, reason: wasMuted ? "unmuted" : "occurrence"),
+                tenant: sighting.tenant, customerKey: sighting.customer.key, in: db)
         }
     }
 
     /// Puts a rule's remark (e.g. "no PSA company mapped") on the agent's unresolved alert.
     static func note(_ fired: RuleFired, tenant: String, db: Database) throws {
         guard let detail = fired.detail else { return }
-        let agentId = fired.subject.agentVolume.map { StableID.agent(tenant: tenant, deviceSerial: fired.subject.deviceSerial, volume: $0) }
+        let agentId =
+            fired.subject.agentVolume.map { StableID.agent(tenant: tenant, deviceSerial: fired.subject.deviceSerial, volume: $0) }
             ?? StableID.device(tenant: tenant, serial: fired.subject.deviceSerial)
         try db.cachedStatement(
-            sql: "UPDATE alert SET note = ? WHERE tenant = ? AND agent_id = ? AND state != 'resolved'")
-            .execute(arguments: [detail, tenant, agentId])
+            sql: "UPDATE alert SET note = ? WHERE tenant = ? AND agent_id = ? AND \(AlertRecord.unresolvedSQL)"
+        )
+        .execute(arguments: [detail, tenant, agentId])
     }
 
     /// Resolves an alert; says so on the bus only if it was ever raised there.
     static func resolve(id: Int64, reason: String, by: String?, at: Date, now: Date, db: Database, outbox: Outbox) throws {
         try db.cachedStatement(
             sql: """
-                UPDATE alert SET state = 'resolved', resolved_at = ?, resolved_reason = ?, resolved_by = ?, updated_at = ?
-                WHERE id = ? AND state != 'resolved'
-                """).execute(arguments: [at.timeIntervalSince1970, reason, by, now.timeIntervalSince1970, id])
-        guard db.changesCount == 1, let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT tenant, customer_key, raised FROM alert WHERE id = ?"), arguments: [id]),
-            row["raised"] as Bool
-        else { return }
+                UPDATE alert SET state = ?, resolved_at = ?, resolved_reason = ?, resolved_by = ?, updated_at = ?
+                WHERE id = ? AND \(AlertRecord.unresolvedSQL)
+                """
+        ).execute(arguments: [AlertState.resolved.rawValue, at.timeIntervalSince1970, reason, by, now.timeIntervalSince1970, id])
+        guard db.changesCount == 1, let alert = try AlertRecord.find(id: id, db), alert.raised else { return }
         try outbox.append(
-            AlertResolved(alert: try snapshot(id: id, db: db), reason: reason, resolvedAt: at),
-            tenant: row["tenant"], customerKey: row["customer_key"], in: db)
+            AlertResolved(alert: alert.snapshot, reason: reason, resolvedAt: at), tenant: alert.tenant, customerKey: alert.customer.key,
+            in: db)
     }
 
     enum ActionError: Error, Equatable { case notFound, alreadyResolved, notOpen }
 
     static func acknowledge(id: Int64, by: String?, now: Date, db: Database, outbox: Outbox) throws {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT state, tenant, customer_key FROM alert WHERE id = ?"), arguments: [id]) else {
-            throw ActionError.notFound
-        }
-        guard (row["state"] as String) == "open" else {
-            throw (row["state"] as String) == "resolved" ? ActionError.alreadyResolved : ActionError.notOpen
-        }
+        guard let alert = try AlertRecord.find(id: id, db) else { throw ActionError.notFound }
+        guard alert.state == .open else { throw alert.state == .resolved ? ActionError.alreadyResolved : ActionError.notOpen }
         try db.cachedStatement(
-            sql: "UPDATE alert SET state = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?, updated_at = ? WHERE id = ?")
-            .execute(arguments: [now.timeIntervalSince1970, by, now.timeIntervalSince1970, id])
-        try outbox.append(AlertUpdated(alert: try snapshot(id: id, db: db), reason: "acknowledged"),
-                          tenant: row["tenant"], customerKey: row["customer_key"], in: db)
+            sql: "UPDATE alert SET state = ?, acknowledged_at = ?, acknowledged_by = ?, updated_at = ? WHERE id = ?"
+        )
+        .execute(arguments: [AlertState.acknowledged.rawValue, now.timeIntervalSince1970, by, now.timeIntervalSince1970, id])
+        try outbox.append(
+            AlertUpdated(alert: try snapshot(id: id, db: db), reason: "acknowledged"), tenant: alert.tenant,
+            customerKey: alert.customer.key, in: db)
     }
 
     /// Mutes an agent or a whole customer until `until`; their open alerts go quiet at once.
-    static func mute(scope: String, targetId: String, until: Date, reason: String?, by: String?, now: Date, db: Database, outbox: Outbox) throws -> Int64 {
+    static func mute(scope: MuteScope, targetId: String, until: Date, reason: String?, by: String?, now: Date, db: Database, outbox: Outbox)
+        throws -> Int64
+    {
         try db.cachedStatement(
-            sql: "INSERT INTO mute (scope, target_id, until, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [scope, targetId, until.timeIntervalSince1970, reason, by, now.timeIntervalSince1970])
+            sql: "INSERT INTO mute (scope, target_id, until, reason, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        .execute(arguments: [scope, targetId, until.timeIntervalSince1970, reason, by, now.timeIntervalSince1970])
         let muteId = db.lastInsertedRowID
-        let column = scope == "agent" ? "agent_id" : "customer_id"
-        let affected = try Row.fetchAll(
-            db.cachedStatement(sql: "SELECT id, tenant, customer_key FROM alert WHERE \(column) = ? AND state IN ('open', 'acknowledged')"),
-            arguments: [targetId])
-        for row in affected {
-            try db.cachedStatement(sql: "UPDATE alert SET state = 'muted', updated_at = ? WHERE id = ?")
-                .execute(arguments: [now.timeIntervalSince1970, row["id"] as Int64])
-            try outbox.append(AlertUpdated(alert: try snapshot(id: row["id"], db: db), reason: "muted"),
-                              tenant: row["tenant"], customerKey: row["customer_key"], in: db)
+        let affected = try AlertRecord.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM alert WHERE \(scope.alertColumn) = ? AND state IN (?, ?)"),
+            arguments: [targetId, AlertState.open.rawValue, AlertState.acknowledged.rawValue])
+        for alert in affected {
+            try db.cachedStatement(sql: "UPDATE alert SET state = ?, updated_at = ? WHERE id = ?")
+                .execute(arguments: [AlertState.muted.rawValue, now.timeIntervalSince1970, alert.id])
+            try outbox.append(
+                AlertUpdated(alert: try snapshot(id: alert.id, db: db), reason: "muted"), tenant: alert.tenant,
+                customerKey: alert.customer.key, in: db)
         }
         return muteId
     }
 
     static func isMuted(agentId: String, customerId: String, at now: Date, db: Database) throws -> Bool {
         try Bool.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT 1 FROM mute WHERE until > ? AND ((scope = 'agent' AND target_id = ?) OR (scope = 'customer' AND target_id = ?))
-                LIMIT 1
-                """),
-            arguments: [now.timeIntervalSince1970, agentId, customerId]) ?? false
+            db.cachedStatement(
+                sql: """
+                    SELECT 1 FROM mute WHERE until > ? AND ((scope = ? AND target_id = ?) OR (scope = ? AND target_id = ?))
+                    LIMIT 1
+                    """),
+            arguments: [now.timeIntervalSince1970, MuteScope.agent, agentId, MuteScope.customer, customerId]) ?? false
     }
 
     static func snapshot(id: Int64, db: Database) throws -> AlertSnapshot {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM alert WHERE id = ?"), arguments: [id]) else {
-            throw ActionError.notFound
-        }
-        return snapshot(row)
-    }
-
-    static func snapshot(_ row: Row) -> AlertSnapshot {
-        AlertSnapshot(
-            alertId: "al_\(row["id"] as Int64)", type: row["type"], severity: AlertSeverity(rawValue: row["severity"]) ?? .high,
-            state: AlertState(rawValue: row["state"]) ?? .open,
-            subject: AlertSubject(
-                customer: CustomerRef(key: row["customer_key"], name: row["customer_name"]), deviceSerial: row["device_serial"],
-                agentVolume: (row["agent_volume"] as String).isEmpty ? nil : row["agent_volume"],
-                agentName: (row["agent_volume"] as String).isEmpty ? nil : row["agent_name"]),
-            occurrences: row["occurrences"], firstSeenAt: Date(timeIntervalSince1970: row["first_seen_at"]),
-            lastSeenAt: Date(timeIntervalSince1970: row["last_seen_at"]), lastError: row["last_error"],
-            failedNightsInARow: row["failed_nights"])
+        guard let alert = try AlertRecord.find(id: id, db) else { throw ActionError.notFound }
+        return alert.snapshot
     }
 }

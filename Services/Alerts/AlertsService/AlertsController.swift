@@ -21,7 +21,12 @@ struct AlertsController {
         var reason: String?
         var by: String?
     }
-    struct MuteCreated: Encodable { var id: String; var scope: String; var targetId: String; var until: Date }
+    struct MuteCreated: Encodable {
+        var id: String
+        var scope: MuteScope
+        var targetId: String
+        var until: Date
+    }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         let v1 = router.group("v1")
@@ -61,8 +66,8 @@ struct AlertsController {
             guard let body = try? await request.decode(as: MuteRequest.self, context: context) else {
                 return Response.problem(.badRequest, "The body must be a JSON object.")
             }
-            let scope = body.scope ?? (body.agentId != nil ? "agent" : "customer")
-            guard let target = scope == "agent" ? body.agentId : (scope == "customer" ? body.customerId : nil) else {
+            let scope = body.scope.map(MuteScope.init(rawValue:)) ?? (body.agentId != nil ? .agent : .customer)
+            guard let scope, let target = scope == .agent ? body.agentId : body.customerId else {
                 return Response.problem(.badRequest, "Give scope agent with agentId, or scope customer with customerId.")
             }
             guard let text = body.until, let until = BusJSON.parseTimestamp(text) else {
@@ -72,7 +77,8 @@ struct AlertsController {
                 return Response.problem(.badRequest, "until must be in the future and at most 90 days away.")
             }
             let id = try await database.write { db in
-                try AlertStore.mute(scope: scope, targetId: target, until: until, reason: body.reason, by: body.by, now: Date(), db: db, outbox: outbox)
+                try AlertStore.mute(
+                    scope: scope, targetId: target, until: until, reason: body.reason, by: body.by, now: Date(), db: db, outbox: outbox)
             }
             return try Response.json(MuteCreated(id: "mu_\(id)", scope: scope, targetId: target, until: until), status: .created)
         }

@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+import VectisContracts
+
+/// One row of `alert`: a problem, with its state and what the bus has been told about it.
+struct AlertRecord: FetchableRecord {
+    /// The condition every query for a live alert repeats word for word: SQLite uses the partial unique index
+    /// `alert_one_open` only for a WHERE that contains its own terms.
+    static let unresolvedSQL = "state != '\(AlertState.resolved.rawValue)'"
+
+    var id: Int64
+    var tenant: String
+    var type: String
+    var severity: AlertSeverity
+    var state: AlertState
+    var subjectId: String
+    var customer: CustomerRef
+    var deviceSerial: String
+    /// Empty for an appliance-wide alert (device-offline).
+    var agentVolume: String
+    var agentName: String
+    var occurrences: Int
+    var firstSeenAt: Date
+    var lastSeenAt: Date
+    var lastError: String?
+    var failedNights: Int?
+    /// Whether `alert.raised` went out (a condition muted from the start raises nothing).
+    var raised: Bool
+
+    init(row: Row) throws {
+        id = row["id"]
+        tenant = row["tenant"]
+        type = row["type"]
+        severity = try Self.decode(AlertSeverity.self, row, "severity")
+        state = try Self.decode(AlertState.self, row, "state")
+        subjectId = row["agent_id"]
+        customer = CustomerRef(key: row["customer_key"], name: row["customer_name"])
+        deviceSerial = row["device_serial"]
+        agentVolume = row["agent_volume"]
+        agentName = row["agent_name"]
+        occurrences = row["occurrences"]
+        firstSeenAt = row["first_seen_at"]
+        lastSeenAt = row["last_seen_at"]
+        lastError = row["last_error"]
+        failedNights = row["failed_nights"]
+        raised = row["raised"]
+    }
+
+    /// A state column's value, refused (not guessed) when it is not one the enum names.
+    static func decode<Value: RawRepresentable>(_ type: Value.Type, _ row: Row, _ column: String) throws -> Value
+    where Value.RawValue == String {
+        let text: String = row[column]
+        guard let value = Value(rawValue: text) else { throw UnknownValue(table: "alert", column: column, value: text) }
+        return value
+    }
+
+    struct UnknownValue: Error, CustomStringConvertible {
+        var table: String
+        var column: String
+        var value: String
+        var description: String { "\(table).\(column) holds \"\(value.prefix(40))\", which this version does not know" }
+    }
+
+    static func find(id: Int64, _ db: Database) throws -> AlertRecord? {
+        try AlertRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM alert WHERE id = ?"), arguments: [id])
+    }
+
+    /// The subject's live (not resolved) alert of this type.
+    static func unresolved(type: String, tenant: String, subjectId: String, _ db: Database) throws -> AlertRecord? {
+        try AlertRecord.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM alert WHERE tenant = ? AND type = ? AND agent_id = ? AND \(unresolvedSQL)"),
+            arguments: [tenant, type, subjectId])
+    }
+
+    /// As published on the bus and answered by the API.
+    var snapshot: AlertSnapshot {
+        AlertSnapshot(
+            alertId: "al_\(id)", type: type, severity: severity, state: state,
+            subject: AlertSubject(
+                customer: customer, deviceSerial: deviceSerial, agentVolume: agentVolume.isEmpty ? nil : agentVolume,
+                agentName: agentVolume.isEmpty ? nil : agentName),
+            occurrences: occurrences, firstSeenAt: firstSeenAt, lastSeenAt: lastSeenAt, lastError: lastError,
+            failedNightsInARow: failedNights)
+    }
+}
+
+/// What a mute covers (`mute.scope`; the table's CHECK lists the same values).
+enum MuteScope: String, Codable, Sendable, DatabaseValueConvertible {
+    case agent
+    case customer
+
+    /// The `alert` column a mute of this scope matches.
+    var alertColumn: String {
+        switch self {
+        case .agent: "agent_id"
+        case .customer: "customer_id"
+        }
+    }
+}
