@@ -44,6 +44,8 @@ let package = Package(
         ),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], path: "Shared/ZeroMQ"),
         .target(name: "VectisContracts", path: "Shared/Contracts"),
+        // The HTTP APIs' request and answer shapes: encoded by the services, decoded by the CLI and the tests.
+        .target(name: "VectisAPI", dependencies: ["VectisContracts"], path: "Shared/API"),
         .target(
             name: "VectisBus",
             dependencies: [
@@ -138,7 +140,7 @@ let package = Package(
         .target(
             name: "RulesService",
             dependencies: [
-                "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts", "VectisAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
@@ -180,7 +182,7 @@ let package = Package(
         .target(
             name: "VectisCLI",
             dependencies: [
-                "VectisBus", "VectisContracts", "ZeroMQ", "VectisRuntime",
+                "VectisBus", "VectisContracts", "VectisAPI", "ZeroMQ", "VectisRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             path: "Services/CLI/VectisCLI"
@@ -230,7 +232,7 @@ let package = Package(
             dependencies: [
                 "VectisTestSupport", "CollectorService", "AssetsService", "BackupsService", "AlertsService", "RulesService",
                 "ConsoleService", "PSASandbox", "DattoSandbox", "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
-                "VectisBus", "BusService", "VectisCLI", "ZeroMQ",
+                "VectisBus", "BusService", "VectisCLI", "ZeroMQ", "VectisAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -246,6 +248,11 @@ let package = Package(
                 "BackupsService", "VectisContracts", "VectisDelivery", "VectisTestSupport", .product(name: "GRDB", package: "GRDB.swift")
             ],
             path: "Tests/BackupsServiceTests"
+        ),
+        .testTarget(
+            name: "RulesServiceTests",
+            dependencies: ["RulesService", "VectisAPI", "VectisContracts", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/RulesServiceTests"
         ),
         .testTarget(
             name: "BusTests",

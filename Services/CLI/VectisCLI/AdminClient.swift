@@ -1,4 +1,5 @@
 import Foundation
+import VectisAPI
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -32,16 +33,37 @@ struct AdminClient {
     }
 
     func send(_ method: String, _ path: String, body: [String: Any]? = nil) async throws -> (status: Int, json: [String: Any]) {
+        let (status, data) = try await request(method, path, body: try body.map { try JSONSerialization.data(withJSONObject: $0) })
+        return (status, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
+    }
+
+    /// Sends `body` (a shape of `VectisAPI`) and decodes the answer into `Answer`.
+    func call<Answer: Decodable>(
+        _ method: String, _ path: String, body: (any Encodable)? = nil, as answer: Answer.Type
+    ) async throws -> Answer {
+        let (_, data) = try await request(method, path, body: try body.map { try APIJSON.encoder().encode($0) })
+        do {
+            return try APIJSON.decode(Answer.self, from: data)
+        } catch {
+            throw Failure(description: "unexpected answer from \(baseURL.absoluteString)\(path): \(error)")
+        }
+    }
+
+    private func request(_ method: String, _ path: String, body: Data?) async throws -> (status: Int, data: Data) {
         // The path may carry a query string, which appendingPathComponent would escape.
         let parts = path.split(separator: "?", maxSplits: 1)
-        var components = URLComponents(url: baseURL.appendingPathComponent(String(parts[0].dropFirst())), resolvingAgainstBaseURL: false)!
+        guard
+            var components = URLComponents(
+                url: baseURL.appendingPathComponent(String(parts[0].dropFirst())), resolvingAgainstBaseURL: false)
+        else { throw Failure(description: "not a usable address: \(baseURL.absoluteString)\(path)") }
         if parts.count == 2 { components.percentEncodedQuery = String(parts[1]) }
-        var request = URLRequest(url: components.url!)
+        guard let url = components.url else { throw Failure(description: "not a usable address: \(baseURL.absoluteString)\(path)") }
+        var request = URLRequest(url: url)
         request.httpMethod = method
         request.timeoutInterval = 60
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let body {
-            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+            request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
         let data: Data
@@ -52,14 +74,14 @@ struct AdminClient {
             throw Failure(description: "cannot reach \(baseURL.absoluteString) (\(error.localizedDescription)); is the service running?")
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         if status == 401 {
             throw Failure(
                 description: "the service refused the token: pass --token or set VECTIS_ADMIN_TOKEN (VECTIS_READ_TOKEN for reads)")
         }
         if status >= 400 {
-            throw Failure(description: json["error"] as? String ?? "HTTP \(status): \(String(decoding: data, as: UTF8.self))")
+            let problem = try? JSONDecoder().decode(APIProblem.self, from: data)
+            throw Failure(description: problem?.error ?? "HTTP \(status): \(String(decoding: data, as: UTF8.self))")
         }
-        return (status, json)
+        return (status, data)
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import VectisAPI
+import VectisContracts
 
 /// `vectis rules …` and `vectis tickets`: the rules engine from a terminal.
 public struct RulesCommand: AsyncParsableCommand {
@@ -23,6 +25,23 @@ public struct RulesCommand: AsyncParsableCommand {
         }
     }
 
+    /// `--settings` as the PSA settings object.
+    static func settings(_ text: String) throws -> PSASettings {
+        do {
+            return try JSONDecoder().decode(PSASettings.self, from: Data(text.utf8))
+        } catch {
+            throw ValidationError("--settings must be a JSON object of PSA settings: \(error)")
+        }
+    }
+
+    /// The secrets object read from standard input (which keeps them out of `ps` and the shell history).
+    static func secretsFromStandardInput() throws -> PSASecrets {
+        guard let line = readLine(), let secrets = try? JSONDecoder().decode(PSASecrets.self, from: Data(line.utf8)) else {
+            throw ValidationError("--secrets-stdin: standard input must hold the secrets as one JSON object line")
+        }
+        return secrets
+    }
+
     /// `--settings` (a JSON object) and, with `--secrets-stdin`, the secrets object read from standard input (which
     /// keeps them out of `ps` and the shell history) into a request body.
     static func addPSAValues(to body: inout [String: Any], settings: String?, secretsStdin: Bool) throws {
@@ -44,10 +63,10 @@ public struct RulesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The templates ready to enable.")
         @OptionGroup var connection: Connection
         func run() async throws {
-            let (_, json) = try await connection.client.send("GET", "/v1/rule-templates")
-            for template in json["templates"] as? [[String: Any]] ?? [] {
-                print("\(template["id"] as? String ?? "?")  \(template["name"] as? String ?? "?")")
-                print("    settings: \((template["settings"] as? [String] ?? []).joined(separator: ", "))")
+            let list = try await connection.client.call("GET", "/v1/rule-templates", as: RuleTemplateList.self)
+            for template in list.templates {
+                print("\(template.id)  \(template.name)")
+                print("    settings: \(template.settings.joined(separator: ", "))")
             }
         }
     }
@@ -65,14 +84,13 @@ public struct RulesCommand: AsyncParsableCommand {
         @Option(help: "Hours of dry run before it acts (default: the service's setting).") var dryRunHours: Double?
 
         func run() async throws {
-            var body: [String: Any] = ["templateId": template, "action": action, "closeOnRecovery": closeOnRecovery]
-            try RulesCommand.addPSAValues(to: &body, settings: settings, secretsStdin: secretsStdin)
-            if let thresholdNights { body["thresholdNights"] = thresholdNights }
-            if let dryRunHours { body["dryRunHours"] = dryRunHours }
-            let (_, rule) = try await connection.client.send("POST", "/v1/rules", body: body)
-            print(
-                "Enabled \(rule["name"] as? String ?? "?") as \(rule["id"] as? String ?? "?")"
-                    + ((rule["dryRun"] as? Bool == true) ? " (dry run until \(rule["dryRunUntil"] as? String ?? "?"))" : " (live)"))
+            let body = NewRule(
+                templateId: template, settings: try RulesCommand.settings(settings),
+                secrets: secretsStdin ? try RulesCommand.secretsFromStandardInput() : nil, thresholdNights: thresholdNights,
+                closeOnRecovery: closeOnRecovery, action: action, dryRunHours: dryRunHours)
+            let rule = try await connection.client.call("POST", "/v1/rules", body: body, as: RuleView.self)
+            let until = BusJSON.formatTimestamp(rule.dryRunUntil)
+            print("Enabled \(rule.name) as \(rule.id)" + (rule.dryRun ? " (dry run until \(until))" : " (live)"))
         }
     }
 
@@ -91,18 +109,16 @@ public struct RulesCommand: AsyncParsableCommand {
         @Option(help: "true or false.") var closeOnRecovery: Bool?
 
         func run() async throws {
-            var body: [String: Any] = [:]
-            try RulesCommand.addPSAValues(to: &body, settings: settings, secretsStdin: secretsStdin)
-            if let name { body["name"] = name }
-            if let thresholdNights { body["thresholdNights"] = thresholdNights }
-            if let action { body["action"] = action }
-            if let closeOnRecovery { body["closeOnRecovery"] = closeOnRecovery }
-            guard !body.isEmpty else {
+            let change = RuleChange(
+                name: name, settings: try settings.map(RulesCommand.settings),
+                secrets: secretsStdin ? try RulesCommand.secretsFromStandardInput() : nil, thresholdNights: thresholdNights,
+                closeOnRecovery: closeOnRecovery, action: action)
+            guard change.editsRule else {
                 throw ValidationError(
                     "Nothing to change: give --settings, --secrets-stdin, --name, --threshold-nights, --action or --close-on-recovery.")
             }
-            let (_, updated) = try await connection.client.send("PATCH", "/v1/rules/\(rule)", body: body)
-            print("Updated \(updated["id"] as? String ?? rule) (\(updated["name"] as? String ?? "?")).")
+            let updated = try await connection.client.call("PATCH", "/v1/rules/\(rule)", body: change, as: RuleView.self)
+            print("Updated \(updated.id) (\(updated.name)).")
         }
     }
 
@@ -110,11 +126,10 @@ public struct RulesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enabled rules.")
         @OptionGroup var connection: Connection
         func run() async throws {
-            let (_, json) = try await connection.client.send("GET", "/v1/rules")
-            for rule in json["rules"] as? [[String: Any]] ?? [] {
+            for rule in try await connection.client.call("GET", "/v1/rules", as: RuleList.self).rules {
                 print(
-                    "\(rule["id"] as? String ?? "?")  \(rule["name"] as? String ?? "?")  threshold \(rule["thresholdNights"] ?? "?") nights, "
-                        + "\(rule["action"] as? String ?? "?")\(rule["dryRun"] as? Bool == true ? ", dry run" : "")")
+                    "\(rule.id)  \(rule.name)  threshold \(rule.thresholdNights) nights, \(rule.action.rawValue)"
+                        + "\(rule.dryRun ? ", dry run" : "")\(rule.enabled ? "" : ", disabled")")
             }
         }
     }
@@ -124,12 +139,9 @@ public struct RulesCommand: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         @Argument var rule: String
         func run() async throws {
-            let (_, json) = try await connection.client.send("GET", "/v1/rules/\(rule)/history")
-            for entry in json["history"] as? [[String: Any]] ?? [] {
-                let status = (entry["status"] as? Int).map { " [\($0)]" } ?? ""
-                print(
-                    "\(HubFormatter.short(entry["at"] as? String) ?? "?")  \(entry["kind"] as? String ?? "?")\(status)  \(entry["detail"] as? String ?? "")"
-                )
+            for entry in try await connection.client.call("GET", "/v1/rules/\(rule)/history", as: RuleHistory.self).history {
+                let status = entry.status.map { " [\($0)]" } ?? ""
+                print("\(HubFormatter.short(BusJSON.formatTimestamp(entry.at)) ?? "?")  \(entry.kind)\(status)  \(entry.detail)")
             }
         }
     }
@@ -141,7 +153,8 @@ public struct RulesCommand: AsyncParsableCommand {
         @Argument(help: "Customer id (c_…).") var customer: String
         @Argument(help: "The PSA's company id.") var company: String
         func run() async throws {
-            _ = try await connection.client.send("PUT", "/v1/psa-mappings/\(psa)/\(customer)", body: ["companyId": company])
+            _ = try await connection.client.call(
+                "PUT", "/v1/psa-mappings/\(psa)/\(customer)", body: CompanyChoice(companyId: company), as: PSAMapping.self)
             print("Mapped \(customer) to \(psa) company \(company).")
         }
     }
@@ -187,7 +200,7 @@ public struct RulesCommand: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         @Argument var rule: String
         func run() async throws {
-            _ = try await connection.client.send("PATCH", "/v1/rules/\(rule)", body: ["dryRunHours": 0])
+            _ = try await connection.client.call("PATCH", "/v1/rules/\(rule)", body: RuleChange(dryRunHours: 0), as: RuleView.self)
             print("\(rule) is live.")
         }
     }
@@ -201,17 +214,15 @@ public struct TicketsCommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
-        let (_, json) = try await connection.client.send("GET", "/v1/tickets")
-        let tickets = json["tickets"] as? [[String: Any]] ?? []
+        let tickets = try await connection.client.call("GET", "/v1/tickets", as: TicketList.self).tickets
         if tickets.isEmpty {
             print("No tickets.")
             return
         }
         let rows = tickets.map { ticket -> [String] in
             [
-                "\(ticket["psa"] as? String ?? "?") #\(ticket["externalId"] as? String ?? "-")", ticket["state"] as? String ?? "?",
-                ticket["customerName"] as? String ?? "?", ticket["agentName"] as? String ?? "?", "\(ticket["notes"] as? Int ?? 0)",
-                ticket["ruleId"] as? String ?? "?"
+                "\(ticket.psa.rawValue) #\(ticket.externalId ?? "-")", ticket.state.rawValue, ticket.customerName, ticket.agentName,
+                "\(ticket.notes)", ticket.ruleId
             ]
         }
         for line in HubFormatter.table(["Ticket", "State", "Customer", "Agent", "Notes", "Rule"], rows) { print(line) }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import VectisAPI
 
 /// The append-only audit log: every decision and every PSA call.
 enum Audit {
@@ -18,5 +19,15 @@ enum Audit {
         try Bool.fetchOne(
             db.cachedStatement(sql: "SELECT 1 FROM audit WHERE rule_id = ? AND subject = ? AND kind = ? AND detail = ? LIMIT 1"),
             arguments: [rule, subject, kind, detail]) ?? false
+    }
+
+    /// A rule's history, newest first (at most 500 lines).
+    static func history(rule: Int64, _ db: Database) throws -> [RuleHistory.Entry] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM audit WHERE rule_id = ? ORDER BY id DESC LIMIT 500"), arguments: [rule]).map
+        {
+            RuleHistory.Entry(
+                at: $0["at"], kind: $0["kind"], detail: $0["detail"], subject: $0["subject"], status: $0["status"],
+                durationMs: $0["duration_ms"], dryRun: $0["dry_run"])
+        }
     }
 }

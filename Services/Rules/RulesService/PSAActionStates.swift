@@ -1,4 +1,5 @@
 import GRDB
+import VectisAPI
 
 /// What a queued PSA action does (`psa_action.kind`; the table's CHECK lists the same values).
 enum PSAActionKind: String, Sendable, DatabaseValueConvertible {
@@ -16,12 +17,11 @@ enum PSAActionState: String, Sendable, DatabaseValueConvertible {
     case failed
 }
 
-/// Where a ticket Vectis holds stands (`ticket.state`).
-enum TicketState: String, Sendable, DatabaseValueConvertible {
-    /// Queued to be created; not yet confirmed by the PSA.
-    case opening
-    case open
-    case closed
-    /// The create was refused.
-    case failed
+/// Where a ticket Vectis holds stands (`ticket.state`), as the API shows it.
+typealias TicketState = TicketView.State
+
+extension TicketView.State: DatabaseValueConvertible {
+    /// The condition every query for a live ticket repeats word for word: SQLite uses the partial unique index
+    /// `ticket_one_live` only for a WHERE that contains its own terms.
+    static let liveSQL = "state IN ('\(Self.opening.rawValue)', '\(Self.open.rawValue)')"
 }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import Logging
+import VectisAPI
 import VectisContracts
 import VectisRuntime
 import VectisStorage
@@ -40,11 +41,11 @@ struct PicklistsController {
             guard let body = try? await request.decode(as: PicklistsQuery.self, context: context) else {
                 return Response.problem(.badRequest, "The body must be a JSON object with psa, settings and secrets, or rule.")
             }
-            var record = RuleRecord(id: 0, tenant: "default", psa: .connectwise, settings: PSASettings(), secrets: PSASecrets())
+            var record = RuleConnection(id: 0, tenant: "default", psa: .connectwise, settings: PSASettings(), secrets: PSASecrets())
             if let text = body.rule {
                 guard let id = RulesController.ruleId(text),
                     let saved = try await database.read({ [secrets] db in
-                        try RuleRecord.load(id, db: db, secrets: secrets, tolerateUnreadableSecrets: true)
+                        try RuleConnection.load(id, db: db, secrets: secrets, tolerateUnreadableSecrets: true)
                     })
                 else { return Response.problem(.notFound, "No such rule.") }
                 record = saved
@@ -72,7 +73,7 @@ struct PicklistsController {
             // Unreadable saved secrets: the ones typed into the form are used; without them the PSA is not asked.
             if record.secretsUnreadable, missing.contains(where: { name in connection.contains { $0.name == name && $0.kind == .secret } })
             {
-                return try Response.json(Outcome(ok: false, psa: record.psa.rawValue, error: RuleRecord.unreadableSecrets))
+                return try Response.json(Outcome(ok: false, psa: record.psa.rawValue, error: RuleConnection.unreadableSecrets))
             }
             guard missing.isEmpty else {
                 return Response.problem(.badRequest, "To read \(record.psa.rawValue)'s lists, give: \(missing.joined(separator: ", ")).")

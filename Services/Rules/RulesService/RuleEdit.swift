@@ -1,27 +1,8 @@
 import Foundation
 import GRDB
-
-/// The body of `PATCH /v1/rules/{id}`: the switches (enabled, dry run) and edits of what the rule does. Editing in
-/// place keeps the rule's tickets and history: a rotated PSA key or a new board must not orphan open tickets (a
-/// replacement rule would open a second ticket for every problem still failing).
-struct RuleChange: Decodable {
-    var enabled: Bool?
-    var dryRunHours: Double?
-    var name: String?
-    /// Replaces the settings as a whole, so an optional one (a priority) can be cleared.
-    var settings: PSASettings?
-    /// Only the secrets given are replaced; absent or blank ones keep their saved value.
-    var secrets: PSASecrets?
-    var thresholdNights: Int?
-    var closeOnRecovery: Bool?
-    var action: String?
-    var maxRetries: Int?
-
-    var editsRule: Bool {
-        name != nil || settings != nil || secrets != nil || thresholdNights != nil || closeOnRecovery != nil || action != nil
-            || maxRetries != nil
-    }
-}
+import VectisAPI
+import VectisContracts
+import VectisStorage
 
 /// A rule's new contents, checked, with what changed in words for its history (setting names, never values).
 struct RuleEdit {
@@ -30,7 +11,7 @@ struct RuleEdit {
     var secrets: PSASecrets
     var threshold: Int
     var closeOnRecovery: Bool
-    var action: String
+    var action: RuleAction
     var maxRetries: Int
     var changes: [String]
 }
@@ -39,26 +20,57 @@ struct RuleRefusal: Error {
     let message: String
 }
 
-extension RulesController {
-    /// The edit `change` makes to the rule in `row` (nil when it only flips switches), or why it is refused.
-    func edited(_ row: Row, _ change: RuleChange) throws -> Result<RuleEdit?, RuleRefusal> {
+extension RuleEdit {
+    /// Why a dry-run length is refused, or nil: a year at most (beyond that, disable the rule instead).
+    static func dryRunProblem(_ hours: Double) -> String? {
+        hours.isFinite && (0...8_760).contains(hours) ? nil : "dryRunHours must be from 0 to 8760 (a year); to stop a rule, disable it."
+    }
+
+    /// The action named in a request, or why it is refused.
+    static func action(_ text: String, for template: RuleTemplate) -> Result<RuleAction, RuleRefusal> {
+        guard let action = RuleAction(rawValue: text) else {
+            return .failure(RuleRefusal(message: "action must be ticket, retry or both."))
+        }
+        guard template.actions.contains(action) else {
+            return .failure(RuleRefusal(message: "action must be ticket for \(template.trigger.rawValue): there is no backup to retry."))
+        }
+        return .success(action)
+    }
+
+    /// Why a rule's settings are refused (the same checks for enabling and for editing), or nil.
+    static func settingsProblem(
+        _ template: RuleTemplate, settings: PSASettings, secrets: PSASecrets, threshold: Int, maxRetries: Int
+    ) -> String? {
+        let missing = settings.missing(for: template.psa, secrets: secrets)
+        guard missing.isEmpty else { return "Missing for \(template.psa.rawValue): \(missing.joined(separator: ", "))." }
+        let invalid = settings.invalidAddresses(for: template.psa)
+        guard invalid.isEmpty else { return invalid.joined(separator: "; ") + "." }
+        guard (1...30).contains(threshold) else { return "thresholdNights must be from 1 to 30." }
+        guard (0...10).contains(maxRetries) else { return "maxRetries must be from 0 to 10." }
+        return nil
+    }
+
+    /// The edit `change` makes to `rule` (nil when it only flips switches), or why it is refused.
+    static func make(_ rule: RuleRecord, _ change: RuleChange, secrets box: SecretBox) throws -> Result<RuleEdit?, RuleRefusal> {
         guard change.editsRule else { return .success(nil) }
-        guard let template = RuleTemplate.all.first(where: { $0.id == row["template_id"] as String }) else {
+        guard let template = RuleTemplate.all.first(where: { $0.id == rule.templateId }) else {
             return .failure(RuleRefusal(message: "This rule's template no longer exists; enable a new rule."))
         }
-        let oldSettings = (try? JSONDecoder().decode(PSASettings.self, from: Data((row["settings"] as String).utf8))) ?? PSASettings()
-        // Secrets that cannot be opened (the key file was replaced) are simply entered again.
-        let oldSecrets =
-            (try? JSONDecoder().decode(PSASecrets.self, from: Data(try secrets.open(row["secrets_sealed"]).utf8))) ?? PSASecrets()
-        let name = change.name.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } ?? row["name"]
+        let action: RuleAction
+        switch change.action.map({ Self.action($0, for: template) }) ?? .success(rule.action) {
+        case .failure(let refusal): return .failure(refusal)
+        case .success(let chosen): action = chosen
+        }
+        // Settings or secrets that cannot be read (the key file was replaced) are simply entered again.
+        let oldSettings = (try? rule.settings()) ?? PSASettings()
+        let oldSecrets = (try? rule.secrets(box)) ?? PSASecrets()
+        let name = change.name.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } ?? rule.name
         let edit = RuleEdit(
             name: name, settings: change.settings ?? oldSettings, secrets: try overlay(oldSecrets, change.secrets),
-            threshold: change.thresholdNights ?? row["threshold_nights"],
-            closeOnRecovery: change.closeOnRecovery ?? row["close_on_recovery"],
-            action: change.action ?? row["action"], maxRetries: change.maxRetries ?? row["max_retries"], changes: [])
-        if let problem = Self.settingsProblem(
-            template, settings: edit.settings, secrets: edit.secrets, action: edit.action, threshold: edit.threshold,
-            maxRetries: edit.maxRetries)
+            threshold: change.thresholdNights ?? rule.thresholdNights, closeOnRecovery: change.closeOnRecovery ?? rule.closeOnRecovery,
+            action: action, maxRetries: change.maxRetries ?? rule.maxRetries, changes: [])
+        if let problem = settingsProblem(
+            template, settings: edit.settings, secrets: edit.secrets, threshold: edit.threshold, maxRetries: edit.maxRetries)
         {
             return .failure(RuleRefusal(message: problem))
         }
@@ -68,16 +80,15 @@ extension RulesController {
             return .failure(RuleRefusal(message: problem + "."))
         }
         var changes: [String] = []
-        if edit.name != row["name"] { changes.append("renamed \"\(edit.name)\"") }
+        if edit.name != rule.name { changes.append("renamed \"\(edit.name)\"") }
         let settingNames = changedNames(oldSettings, edit.settings)
         if !settingNames.isEmpty { changes.append("settings changed: \(settingNames.joined(separator: ", "))") }
         let secretNames = changedNames(oldSecrets, edit.secrets)
         if !secretNames.isEmpty { changes.append("secrets replaced: \(secretNames.joined(separator: ", "))") }
-        let (threshold, action, retries): (Int, String, Int) = (row["threshold_nights"], row["action"], row["max_retries"])
-        if edit.threshold != threshold { changes.append("threshold \(threshold) → \(edit.threshold)") }
-        if edit.action != action { changes.append("action \(action) → \(edit.action)") }
-        if edit.maxRetries != retries { changes.append("max retries \(retries) → \(edit.maxRetries)") }
-        if edit.closeOnRecovery != row["close_on_recovery"] {
+        if edit.threshold != rule.thresholdNights { changes.append("threshold \(rule.thresholdNights) → \(edit.threshold)") }
+        if edit.action != rule.action { changes.append("action \(rule.action.rawValue) → \(edit.action.rawValue)") }
+        if edit.maxRetries != rule.maxRetries { changes.append("max retries \(rule.maxRetries) → \(edit.maxRetries)") }
+        if edit.closeOnRecovery != rule.closeOnRecovery {
             changes.append(edit.closeOnRecovery ? "closes tickets on recovery" : "notes recovery, leaves the ticket open")
         }
         var result = edit

@@ -1,4 +1,5 @@
 import Foundation
+import VectisAPI
 import VectisContracts
 
 /// What a rule judges, whatever raised it: an agent's failed nights, or a silent failure of an agent or an

@@ -1,31 +1,136 @@
 import Foundation
 import GRDB
+import VectisAPI
 import VectisContracts
 import VectisStorage
 
-/// A rule with its PSA settings and (decrypted, in memory only) secrets.
-struct RuleRecord: Sendable {
+extension PSAKind: DatabaseValueConvertible {}
+extension RuleTrigger: DatabaseValueConvertible {}
+extension RuleAction: DatabaseValueConvertible {}
+
+/// One row of `rule`: what a rule does, its PSA settings (JSON) and sealed secrets.
+struct RuleRecord: FetchableRecord, Sendable {
     var id: Int64
     var tenant: String
+    var templateId: String
+    var name: String
     var psa: PSAKind
-    var settings: PSASettings
-    var secrets: PSASecrets
-    /// The sealed secrets could not be opened (the key file was replaced): `secrets` is empty until entered again.
-    var secretsUnreadable = false
+    var trigger: RuleTrigger
+    /// `PSASettings` as JSON.
+    var settingsJSON: String
+    /// `PSASecrets` as JSON, sealed with the service's key (`SecretBox`).
+    var secretsSealed: Data
+    var thresholdNights: Int
+    var closeOnRecovery: Bool
+    var action: RuleAction
+    var maxRetries: Int
+    var dryRunUntil: Date
+    var enabled: Bool
+    var createdAt: Date
 
-    /// Throws when the secrets cannot be opened, unless `tolerateUnreadableSecrets` (then `secretsUnreadable` says so).
-    static func load(_ id: Int64, db: Database, secrets box: SecretBox, tolerateUnreadableSecrets: Bool = false) throws -> RuleRecord? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM rule WHERE id = ?", arguments: [id]) else { return nil }
-        let settings = try JSONDecoder().decode(PSASettings.self, from: Data((row["settings"] as String).utf8))
-        var record = RuleRecord(
-            id: id, tenant: row["tenant"], psa: PSAKind(rawValue: row["psa"]) ?? .connectwise, settings: settings, secrets: PSASecrets())
-        do {
-            record.secrets = try JSONDecoder().decode(PSASecrets.self, from: Data(try box.open(row["secrets_sealed"]).utf8))
-        } catch  where tolerateUnreadableSecrets {
-            record.secretsUnreadable = true
-        }
-        return record
+    init(row: Row) throws {
+        id = row["id"]
+        tenant = row["tenant"]
+        templateId = row["template_id"]
+        name = row["name"]
+        psa = try row.decode(PSAKind.self, forColumn: "psa")
+        trigger = try row.decode(RuleTrigger.self, forColumn: "trigger")
+        settingsJSON = row["settings"]
+        secretsSealed = row["secrets_sealed"]
+        thresholdNights = row["threshold_nights"]
+        closeOnRecovery = row["close_on_recovery"]
+        action = try row.decode(RuleAction.self, forColumn: "action")
+        maxRetries = row["max_retries"]
+        dryRunUntil = row["dry_run_until"]
+        enabled = row["enabled"]
+        createdAt = row["created_at"]
     }
 
-    static let unreadableSecrets = "The stored secrets cannot be decrypted with this service's key file; enter them again (Edit)."
+    func settings() throws -> PSASettings {
+        try JSONDecoder().decode(PSASettings.self, from: Data(settingsJSON.utf8))
+    }
+
+    func secrets(_ box: SecretBox) throws -> PSASecrets {
+        try JSONDecoder().decode(PSASecrets.self, from: Data(try box.open(secretsSealed).utf8))
+    }
+
+    func isDryRun(at now: Date) -> Bool { now < dryRunUntil }
+
+    /// As the API shows it. One rule whose settings or secrets cannot be read must not hide the others: it is
+    /// shown with the problem named.
+    func view(secrets box: SecretBox, now: Date = Date()) -> RuleView {
+        let secrets = try? self.secrets(box)
+        let settings = try? self.settings()
+        return RuleView(
+            id: "ru_\(id)", tenant: tenant, templateId: templateId, name: name, psa: psa, trigger: trigger,
+            settings: settings ?? PSASettings(), secretsSet: secrets?.names ?? [],
+            secretsProblem: secrets == nil ? RuleConnection.unreadableSecrets : nil,
+            settingsProblem: settings == nil ? "The stored settings cannot be read; enter them again (Edit)." : nil,
+            thresholdNights: thresholdNights, closeOnRecovery: closeOnRecovery, action: action, maxRetries: maxRetries,
+            dryRunUntil: dryRunUntil, dryRun: isDryRun(at: now), enabled: enabled)
+    }
+
+    // MARK: Queries
+
+    static func find(id: Int64, _ db: Database) throws -> RuleRecord? {
+        try RuleRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM rule WHERE id = ?"), arguments: [id])
+    }
+
+    static func exists(id: Int64, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM rule WHERE id = ?"), arguments: [id]) ?? false
+    }
+
+    static func all(_ db: Database) throws -> [RuleRecord] {
+        try RuleRecord.fetchAll(db.cachedStatement(sql: "SELECT * FROM rule ORDER BY id"))
+    }
+
+    /// The enabled rules of a tenant that act on this trigger.
+    static func enabled(tenant: String, trigger: RuleTrigger, _ db: Database) throws -> [RuleRecord] {
+        try RuleRecord.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM rule WHERE tenant = ? AND enabled AND trigger = ?"), arguments: [tenant, trigger])
+    }
+
+    // MARK: Changes
+
+    /// A new, enabled rule; returns its id.
+    static func insert(
+        tenant: String, template: RuleTemplate, name: String, settings: PSASettings, secretsSealed: Data, thresholdNights: Int,
+        closeOnRecovery: Bool, action: RuleAction, maxRetries: Int, dryRunUntil: Date, now: Date, _ db: Database
+    ) throws -> Int64 {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO rule (tenant, template_id, name, psa, settings, secrets_sealed, threshold_nights, close_on_recovery,
+                    action, max_retries, dry_run_until, enabled, created_at, trigger)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                """
+        ).execute(arguments: [
+            tenant, template.id, name, template.psa, try Self.json(settings), secretsSealed, thresholdNights, closeOnRecovery,
+            action, maxRetries, dryRunUntil.timeIntervalSince1970, now.timeIntervalSince1970, template.trigger
+        ])
+        return db.lastInsertedRowID
+    }
+
+    /// Saves what an edit changes (not the switches).
+    static func save(_ edit: RuleEdit, id: Int64, secretsSealed: Data, _ db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                UPDATE rule SET name = ?, settings = ?, secrets_sealed = ?, threshold_nights = ?, close_on_recovery = ?,
+                    action = ?, max_retries = ? WHERE id = ?
+                """
+        ).execute(arguments: [
+            edit.name, try Self.json(edit.settings), secretsSealed, edit.threshold, edit.closeOnRecovery, edit.action, edit.maxRetries, id
+        ])
+    }
+
+    static func setEnabled(_ enabled: Bool, id: Int64, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE rule SET enabled = ? WHERE id = ?").execute(arguments: [enabled, id])
+    }
+
+    static func setDryRun(until: Date, id: Int64, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE rule SET dry_run_until = ? WHERE id = ?").execute(arguments: [until.timeIntervalSince1970, id])
+    }
+
+    static func json(_ value: some Encodable) throws -> String {
+        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+    }
 }

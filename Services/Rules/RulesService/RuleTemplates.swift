@@ -1,37 +1,10 @@
+import VectisAPI
 import VectisContracts
-
-/// What makes a rule act: a run of failed nights, or one of the silent failures `vectis-backups` detects.
-enum RuleTrigger: String, Codable, Sendable, CaseIterable {
-    /// The agent's latest nights with runs all failed (`backup.job.recorded`).
-    case failedNights = "failed-nights"
-    /// No successful backup within the agent's window and no failed run either (`backup.condition.changed`).
-    case backupMissed = "backup-missed"
-    /// The appliance stopped checking in: one ticket per appliance, not per agent.
-    case deviceOffline = "device-offline"
-    /// Offsite replication fell behind.
-    case offsiteStale = "offsite-stale"
-
-    /// A retry needs an agent to retry, and only helps an agent whose backups failed or stopped.
-    var canRetry: Bool { self == .failedNights || self == .backupMissed }
-}
 
 /// The rule templates: the integration guide's three ("Datto backup fails 2+ nights in a row", one per PSA) and
 /// the same per PSA for each silent failure. A rule's threshold counts failed nights in a row, or for a silent
 /// failure the days it has lasted (day 1 when raised; a nightly backup missed twice is on day 2).
-struct RuleTemplate: Codable, Sendable {
-    var id: String
-    var name: String
-    var psa: PSAKind
-    var trigger: RuleTrigger
-    var description: String
-    var defaultThresholdNights: Int
-    /// Settings the PSA connection needs, one line each (secrets marked), for the CLI.
-    var settings: [String]
-    /// The same, described for a form.
-    var fields: [PSAField]
-    /// What a rule from it may do: `ticket`, and `retry`/`both` where there is a backup to retry.
-    var actions: [String]
-
+extension RuleTemplate {
     static let all: [RuleTemplate] = RuleTrigger.allCases.flatMap { trigger in
         [PSAKind.connectwise, .autotask, .halopsa].map { template(trigger, $0) }
     }
@@ -75,6 +48,6 @@ struct RuleTemplate: Codable, Sendable {
         return RuleTemplate(
             id: "\(slug)-\(psa.rawValue)", name: "\(title) (\(psaName))", psa: psa, trigger: trigger, description: description + zone,
             defaultThresholdNights: threshold, settings: fields.map(\.summary), fields: fields,
-            actions: trigger.canRetry ? ["ticket", "retry", "both"] : ["ticket"])
+            actions: trigger.canRetry ? RuleAction.allCases : [.ticket])
     }
 }

@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import ServiceLifecycle
 import Synchronization
+import VectisAPI
 import VectisContracts
 import VectisDelivery
 import VectisRuntime
@@ -81,7 +82,7 @@ final class TicketWorker: Service, Sendable {
 
     /// The budget per PSA account: Autotask 10,000 an hour (shared by every integration of the database), HaloPSA
     /// 300 per 5 minutes, ConnectWise (no published number) 60 a minute.
-    func limiter(for rule: RuleRecord) -> RequestRateLimiter {
+    func limiter(for rule: RuleConnection) -> RequestRateLimiter {
         let account: String
         let budget: (Int, Duration)
         switch rule.psa {
@@ -105,7 +106,7 @@ final class TicketWorker: Service, Sendable {
 
     /// `interactive`: someone is waiting at a screen, so a spent request budget is reported, not waited out.
     /// The rule's PSA adapter and the journal of the calls it makes (written to the rule's history afterwards).
-    func adapter(for rule: RuleRecord, interactive: Bool = false) -> (any PSAAdapter, PSACallJournal) {
+    func adapter(for rule: RuleConnection, interactive: Bool = false) -> (any PSAAdapter, PSACallJournal) {
         let journal = PSACallJournal()
         let http = PSAHTTPClient(
             limiter: limiter(for: rule), timeout: timeout, upstreams: upstreams, longestBudgetWait: interactive ? .seconds(5) : nil,
@@ -119,187 +120,110 @@ final class TicketWorker: Service, Sendable {
         return (adapter, journal)
     }
 
-    struct Job: Sendable {
-        var action: Int64
-        var kind: PSAActionKind
-        var text: String
-        var attempts: Int
-        var ticket: Int64
-        var dedupeKey: String
-        var companyId: String
-        var externalId: String?
-        var openedNight: String
-        var summary: String?
-        var agentName: String
-        var customerId: String
-        var customerName: String
-        var deviceSerial: String
-        var rule: RuleRecord
+    /// Runs the oldest action that may run now — claim, execute, record — and says whether there was one.
+    func runNext() async throws -> Bool {
+        guard let job = try await claim(now: Date()) else { return false }
+        let (adapter, calls) = adapter(for: job.rule)
+        let execution = await PSAActionRunner.execute(job, adapter: adapter)
+        try await record(execution, of: job, calls: calls.calls)
+        return true
     }
 
-    /// Runs the oldest action that may run now; false when there is none.
-    func runNext() async throws -> Bool {
-        let now = Date().timeIntervalSince1970
-        guard
-            let job = try await database.write({ [secrets] db -> Job? in
-                let candidates = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT a.id AS action_id, a.kind, a.text, a.attempts, t.* FROM psa_action a JOIN ticket t ON t.id = a.ticket_id
-                        WHERE a.state IN (?, ?) AND a.not_before <= ? ORDER BY a.id LIMIT 50
-                        """,
-                    arguments: [PSAActionState.pending, PSAActionState.inFlight, now])
-                var blocked: Set<Int64> = []
-                for row in candidates {
-                    let ticket: Int64 = row["id"]
-                    // In order per ticket: nothing after an action still waiting, nothing before the ticket exists.
-                    if blocked.contains(ticket) { continue }
-                    blocked.insert(ticket)
-                    if (row["kind"] as PSAActionKind?) != .open && (row["external_id"] as String?) == nil {
-                        if (row["state"] as TicketState?) == .failed {
-                            try db.execute(
-                                sql: "UPDATE psa_action SET state = ?, last_error = 'the ticket was never opened' WHERE id = ?",
-                                arguments: [PSAActionState.failed, row["action_id"] as Int64])
-                        }
-                        continue
+    /// Marks the oldest runnable action in flight (committed before any call) and returns it with its rule.
+    func claim(now: Date) async throws -> PSAJob? {
+        try await database.write { [secrets, setAside] db -> PSAJob? in
+            var blocked: Set<Int64> = []
+            for action in try PSAActionQueue.candidates(now: now, db) {
+                let ticket = action.ticket
+                // In order per ticket: nothing after an action still waiting, nothing before the ticket exists.
+                guard blocked.insert(ticket.id).inserted else { continue }
+                guard let kind = action.kind else { continue }
+                if kind != .open && ticket.externalId == nil {
+                    if ticket.state == .failed {
+                        try PSAActionQueue.markFailed(action.id, error: "the ticket was never opened", now: now, db)
                     }
-                    // A rule that cannot be used as saved (its secrets do not open with this key file, its settings do not
-                    // decode) sets its own actions aside for a while, with the reason; the other rules' actions go on.
-                    let rule: RuleRecord
-                    do {
-                        guard let loaded = try RuleRecord.load(row["rule_id"], db: db, secrets: secrets, tolerateUnreadableSecrets: true)
-                        else {
-                            continue
-                        }
-                        guard !loaded.secretsUnreadable else { throw RuleUnusable(reason: RuleRecord.unreadableSecrets) }
-                        rule = loaded
-                    } catch {
-                        let reason =
-                            (error as? RuleUnusable)?.reason ?? "The rule's saved settings cannot be read (\(error)); edit the rule."
-                        try Self.setAside(row, reason: reason, now: now, db: db)
-                        setAside.increment()
-                        continue
-                    }
-                    // An unknown kind (a hand-edited row) is refused by the table's CHECK; read as nil, it is skipped.
-                    guard let kind = row["kind"] as PSAActionKind? else { continue }
-                    try db.execute(
-                        sql: "UPDATE psa_action SET state = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                        arguments: [PSAActionState.inFlight, now, row["action_id"] as Int64])
-                    return Job(
-                        action: row["action_id"], kind: kind, text: row["text"], attempts: (row["attempts"] as Int) + 1,
-                        ticket: ticket, dedupeKey: row["dedupe_key"], companyId: row["company_id"], externalId: row["external_id"],
-                        openedNight: row["opened_night"], summary: row["summary"], agentName: row["agent_name"],
-                        customerId: row["customer_id"],
-                        customerName: row["customer_name"], deviceSerial: row["device_serial"], rule: rule)
+                    continue
                 }
-                return nil
-            })
-        else { return false }
-
-        let (adapter, calls) = adapter(for: job.rule)
-        let key = job.dedupeKey
-        let company = job.companyId
-        var externalId = job.externalId
-        var outcome: Result<String, PSAError>
-        do {
-            switch job.kind {
-            case .open:
-                if externalId == nil, job.attempts > 1, let found = try await adapter.findOpenTicket(dedupeKey: key, companyId: company) {
-                    // The earlier attempt did create it (a timeout or a crash hid the answer): adopt, do not duplicate.
-                    externalId = found
-                    outcome = .success("found ticket \(found) by its key; not created again")
-                } else if externalId == nil {
-                    let summary = job.summary ?? "Datto backup failing since night \(job.openedNight): \(job.agentName)"
-                    externalId = try await adapter.createTicket(
-                        NewTicket(companyId: company, summary: summary, details: job.text, dedupeKey: key))
-                    outcome = .success("opened ticket \(externalId!)")
-                } else {
-                    outcome = .success("ticket \(externalId!) already open")
+                // A rule that cannot be used as saved (its secrets do not open with this key file, its settings do not
+                // decode) sets its own actions aside for a while, with the reason; the other rules' actions go on.
+                let rule: RuleConnection
+                do {
+                    guard let loaded = try RuleConnection.load(ticket.ruleId, db: db, secrets: secrets, tolerateUnreadableSecrets: true)
+                    else { continue }
+                    guard !loaded.secretsUnreadable else { throw RuleUnusable(reason: RuleConnection.unreadableSecrets) }
+                    rule = loaded
+                } catch {
+                    let reason = (error as? RuleUnusable)?.reason ?? "The rule's saved settings cannot be read (\(error)); edit the rule."
+                    try Self.setAside(action, kind: kind, reason: reason, now: now, db: db)
+                    setAside.increment()
+                    continue
                 }
-            case .note:
-                try await adapter.addNote(ticketId: externalId!, text: job.text)
-                outcome = .success("added a note to ticket \(externalId!)")
-            case .close:
-                try await adapter.closeTicket(ticketId: externalId!)
-                outcome = .success("closed ticket \(externalId!)")
+                try PSAActionQueue.markInFlight(action.id, now: now, db)
+                return PSAJob(action: action, kind: kind, rule: rule)
             }
-        } catch {
-            outcome = .failure(error)
+            return nil
         }
-        let journal = calls.calls
-        let finalOutcome = outcome
-        let finalExternalId = externalId
+    }
+
+    /// Writes what the call did: the calls to the history, the action done, rescheduled or failed, the ticket's
+    /// new state and the event that says so — in one transaction.
+    func record(_ execution: PSAActionRunner.Execution, of job: PSAJob, calls: [PSAHTTPClient.PSACall]) async throws {
         try await database.write { [outbox, maxAttempts, logger] db in
             let ruleId = job.rule.id
-            let outcome = finalOutcome
-            let externalId = finalExternalId
-            for call in journal {
+            let ticket = job.ticket
+            let key = ticket.dedupeKey
+            for call in calls {
                 try Audit.record(
                     rule: ruleId, subject: key, kind: "psa-call",
                     detail: "\(call.method) \(call.path)" + (call.error.map { " — \($0)" } ?? ""),
                     status: call.status, durationMs: call.milliseconds, db: db)
             }
             let now = Date()
-            switch outcome {
+            switch execution.outcome {
             case .success(let detail):
-                try db.execute(
-                    sql: "UPDATE psa_action SET state = ?, last_error = NULL, updated_at = ? WHERE id = ?",
-                    arguments: [PSAActionState.done, now.timeIntervalSince1970, job.action])
+                try PSAActionQueue.markDone(job.action.id, now: now, db)
+                let externalId = execution.externalId ?? ""
                 let reference = TicketRef(
-                    dedupeKey: key, psa: job.rule.psa, externalId: externalId ?? "", ruleId: "ru_\(ruleId)",
+                    dedupeKey: key, psa: job.rule.psa, externalId: externalId, ruleId: "ru_\(ruleId)",
                     subject: AlertSubject(
-                        customer: CustomerRef(key: job.customerId, name: job.customerName),
-                        deviceSerial: job.deviceSerial, agentName: job.agentName))
+                        customer: CustomerRef(key: ticket.customerId, name: ticket.customerName), deviceSerial: ticket.deviceSerial,
+                        agentName: ticket.agentName))
                 switch job.kind {
                 case .open:
-                    try db.execute(
-                        sql: "UPDATE ticket SET external_id = ?, state = ? WHERE id = ?",
-                        arguments: [externalId, TicketState.open, job.ticket])
+                    try TicketRecord.markOpened(ticket.id, externalId: externalId, db)
                     try outbox.append(TicketOpened(ticket: reference, summary: detail), tenant: job.rule.tenant, in: db)
                 case .note:
-                    try db.execute(sql: "UPDATE ticket SET notes = notes + 1 WHERE id = ?", arguments: [job.ticket])
-                    try outbox.append(TicketNoted(ticket: reference, note: job.text), tenant: job.rule.tenant, in: db)
+                    try TicketRecord.countNote(ticket.id, db)
+                    try outbox.append(TicketNoted(ticket: reference, note: job.action.text), tenant: job.rule.tenant, in: db)
                 case .close:
-                    try db.execute(
-                        sql: "UPDATE ticket SET state = ?, closed_at = ? WHERE id = ?",
-                        arguments: [TicketState.closed, now.timeIntervalSince1970, job.ticket])
-                    try outbox.append(TicketClosed(ticket: reference, note: job.text), tenant: job.rule.tenant, in: db)
+                    try TicketRecord.markClosed(ticket.id, at: now, db)
+                    try outbox.append(TicketClosed(ticket: reference, note: job.action.text), tenant: job.rule.tenant, in: db)
                 }
                 try Audit.record(rule: ruleId, subject: key, kind: "ticket-\(job.kind.rawValue)", detail: detail, db: db)
             case .failure(let error):
                 let wait: Duration? =
                     switch error {
                     case .rateLimited(let retryAfter, _): retryAfter
-                    case .transient, .timeout: .seconds(min(60, 1 << min(job.attempts, 6)))
+                    case .transient, .timeout: PSAActionQueue.backoff(attempts: job.attempt)
                     case .unauthorized, .rejected: nil
                     }
-                if let wait, job.attempts < maxAttempts {
+                if let wait, job.attempt < maxAttempts {
                     let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
-                    try db.execute(
-                        sql: "UPDATE psa_action SET state = ?, not_before = ?, last_error = ?, updated_at = ? WHERE id = ?",
-                        arguments: [
-                            PSAActionState.pending, now.timeIntervalSince1970 + seconds, error.description, now.timeIntervalSince1970,
-                            job.action
-                        ])
+                    try PSAActionQueue.reschedule(job.action.id, notBefore: now + seconds, error: error.description, now: now, db)
                     try Audit.record(
                         rule: ruleId, subject: key, kind: "psa-retry-scheduled",
                         detail: "\(job.kind.rawValue) failed (\(error)); retrying in \(wait)", status: error.status, db: db)
                 } else {
-                    try db.execute(
-                        sql: "UPDATE psa_action SET state = ?, last_error = ?, updated_at = ? WHERE id = ?",
-                        arguments: [PSAActionState.failed, error.description, now.timeIntervalSince1970, job.action])
-                    if job.kind == .open {
-                        try db.execute(sql: "UPDATE ticket SET state = ? WHERE id = ?", arguments: [TicketState.failed, job.ticket])
-                    }
+                    try PSAActionQueue.markFailed(job.action.id, error: error.description, now: now, db)
+                    if job.kind == .open { try TicketRecord.markFailed(ticket.id, db) }
                     try Audit.record(
-                        rule: ruleId, subject: key, kind: "psa-error",
-                        detail: "\(job.kind.rawValue) refused, not retried: \(error)", status: error.status, db: db)
+                        rule: ruleId, subject: key, kind: "psa-error", detail: "\(job.kind.rawValue) refused, not retried: \(error)",
+                        status: error.status, db: db)
                     logger.error(
                         "PSA refused an action", metadata: ["rule": "ru_\(ruleId)", "action": "\(job.kind.rawValue)", "error": "\(error)"])
                 }
             }
         }
-        return true
     }
 
     struct RuleUnusable: Error { let reason: String }
@@ -308,21 +232,17 @@ final class TicketWorker: Service, Sendable {
     static let setAsideSeconds: Double = 300
 
     /// Postpones one action of a rule that cannot be used now; its history says why once, not every pass.
-    static func setAside(_ row: Row, reason: String, now: Double, db: Database) throws {
-        let action: Int64 = row["action_id"]
-        let previous = try String.fetchOne(db, sql: "SELECT last_error FROM psa_action WHERE id = ?", arguments: [action])
-        try db.execute(
-            sql: "UPDATE psa_action SET not_before = ?, last_error = ?, updated_at = ? WHERE id = ?",
-            arguments: [now + setAsideSeconds, reason, now, action])
+    static func setAside(_ action: QueuedAction, kind: PSAActionKind, reason: String, now: Date, db: Database) throws {
+        let previous = try PSAActionQueue.postpone(action.id, until: now + setAsideSeconds, reason: reason, now: now, db)
         if previous != reason {
             try Audit.record(
-                rule: row["rule_id"], subject: row["dedupe_key"], kind: "psa-action-waiting",
-                detail: "\(row["kind"] as String) waits: \(reason)", db: db)
+                rule: action.ticket.ruleId, subject: action.ticket.dedupeKey, kind: "psa-action-waiting",
+                detail: "\(kind.rawValue) waits: \(reason)", db: db)
         }
     }
 
     /// "Send test ticket": one create, straight through, recorded in the rule's history.
-    func testTicket(rule: RuleRecord, companyId: String) async throws -> Result<String, PSAError> {
+    func testTicket(rule: RuleConnection, companyId: String) async throws -> Result<String, PSAError> {
         let (adapter, calls) = adapter(for: rule, interactive: true)
         let result: Result<String, PSAError>
         do {
@@ -351,7 +271,7 @@ final class TicketWorker: Service, Sendable {
 
     /// Reads the PSA's pick lists for someone at a screen; every call goes into the audit (under the rule, when
     /// the connection is a saved rule's; `rule.id` 0 is a connection still being typed).
-    func picklists(rule: RuleRecord) async throws -> Result<PSAPicklists, PSAError> {
+    func picklists(rule: RuleConnection) async throws -> Result<PSAPicklists, PSAError> {
         let (adapter, calls) = adapter(for: rule, interactive: true)
         let result: Result<PSAPicklists, PSAError>
         do {

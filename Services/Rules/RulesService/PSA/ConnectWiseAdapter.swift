@@ -1,4 +1,5 @@
 import Foundation
+import VectisAPI
 import VectisContracts
 import VectisRuntime
 

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import VectisAPI
 import VectisContracts
 import VectisRuntime
 

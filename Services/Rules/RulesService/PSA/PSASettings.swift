@@ -1,30 +1,9 @@
 import Foundation
+import VectisAPI
 import VectisContracts
 import VectisRuntime
 
-/// A rule's PSA connection and ticket settings. `secrets` are sealed at rest and never returned.
-struct PSASettings: Codable, Sendable, Equatable {
-    // ConnectWise
-    var site: String?
-    var codebase: String?
-    var companyId: String?
-    var publicKey: String?
-    var boardId: Int?
-    var statusId: Int?
-    var priorityId: Int?
-    var closedStatusId: Int?
-    // Autotask
-    var zoneLookupURL: String?
-    var username: String?
-    var queueId: Int?
-    var completeStatusId: Int?
-    // HaloPSA
-    var instanceURL: String?
-    var clientId: String?
-    var tenant: String?
-    var ticketTypeId: Int?
-    var noteOutcomeId: Int?
-
+extension PSASettings {
     /// Addresses the PSA is reached at that are not usable http(s) URLs, each with what is wrong.
     func invalidAddresses(for psa: PSAKind) -> [String] {
         func check(_ value: String?, _ name: String, example: String) -> String? {
@@ -88,14 +67,6 @@ extension PSASettings {
         return "\(moved.joined(separator: ", ")) changed: give \(absent.joined(separator: ", ")) again "
             + "(saved secrets are never sent to a new connection)"
     }
-}
-
-struct PSASecrets: Codable, Sendable, Equatable {
-    var privateKey: String?  // ConnectWise
-    var clientId: String?  // ConnectWise's clientId header is per integration and treated as secret
-    var secret: String?  // Autotask
-    var integrationCode: String?  // Autotask tracking identifier
-    var clientSecret: String?  // HaloPSA
 }
 
 /// `base` with every value `top` sets; blank strings count as unset, so an empty secret box keeps the saved secret.

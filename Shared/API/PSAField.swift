@@ -4,22 +4,22 @@ import VectisContracts
 /// One setting a PSA connection needs, described well enough for a form to ask for it (the console's Enable
 /// form is built from these) and for the API to say what is missing. One table per PSA, so the form, the
 /// template listing and the 400 for a missing setting can never disagree.
-struct PSAField: Codable, Sendable, Equatable {
-    enum Kind: String, Codable, Sendable { case text, url, number, secret }
+public struct PSAField: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case text, url, number, secret }
 
     /// The key in the rule's `settings` (or `secrets` when `kind` is `secret`).
-    var name: String
-    var label: String
-    var kind: Kind
-    var required: Bool
+    public var name: String
+    public var label: String
+    public var kind: Kind
+    public var required: Bool
     /// What the PSA uses when the field is left empty.
-    var defaultValue: String?
+    public var defaultValue: String?
     /// Where to find the value, or an example.
-    var help: String?
+    public var help: String?
     /// The value is one of the PSA tenant's own ids (a board, queue, status…): `POST /v1/psa-picklists` lists them.
-    var picklist: Bool
+    public var picklist: Bool
 
-    init(
+    public init(
         _ name: String, _ label: String, _ kind: Kind = .text, required: Bool = false, default defaultValue: String? = nil,
         help: String? = nil, picklist: Bool = false
     ) {
@@ -28,18 +28,18 @@ struct PSAField: Codable, Sendable, Equatable {
     }
 
     /// The required fields that reach the PSA at all: what loading its pick lists needs.
-    static func connectionFields(for psa: PSAKind) -> [PSAField] {
+    public static func connectionFields(for psa: PSAKind) -> [PSAField] {
         fields(for: psa).filter { $0.required && !$0.picklist }
     }
 
     /// How the CLI and the template listing name it: "privateKey (secret)", "codebase (default v4_6_release/)".
-    var summary: String {
+    public var summary: String {
         if kind == .secret { return "\(name) (secret)" }
         if let defaultValue { return "\(name) (default \(defaultValue))" }
         return required ? name : "\(name) (optional)"
     }
 
-    static func fields(for psa: PSAKind) -> [PSAField] {
+    public static func fields(for psa: PSAKind) -> [PSAField] {
         switch psa {
         case .connectwise:
             [

@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+import VectisAPI
+import VectisContracts
+
+/// A queued PSA action with its ticket, as the worker claims it.
+struct QueuedAction: FetchableRecord, Sendable {
+    static let candidatesSQL = """
+        SELECT a.id AS action_id, a.kind, a.text, a.attempts, t.* FROM psa_action a JOIN ticket t ON t.id = a.ticket_id
+        WHERE a.state IN (?, ?) AND a.not_before <= ? ORDER BY a.id LIMIT 50
+        """
+
+    var id: Int64
+    /// Nil for a kind this version does not know (refused by the table's CHECK; only a hand-edited file has one).
+    var kind: PSAActionKind?
+    var text: String
+    var attempts: Int
+    var ticket: TicketRecord
+
+    init(row: Row) throws {
+        id = row["action_id"]
+        kind = PSAActionKind(rawValue: row["kind"])
+        text = row["text"]
+        attempts = row["attempts"]
+        ticket = try TicketRecord(row: row)
+    }
+}
+
+/// The `psa_action` queue and the ticket changes its outcomes make: the SQL of the ticket worker.
+enum PSAActionQueue {
+    /// The oldest actions that may run now, waiting or found in flight (after a crash mid-call).
+    static func candidates(now: Date, _ db: Database) throws -> [QueuedAction] {
+        try QueuedAction.fetchAll(
+            db.cachedStatement(sql: QueuedAction.candidatesSQL),
+            arguments: [PSAActionState.pending, PSAActionState.inFlight, now.timeIntervalSince1970])
+    }
+
+    /// Marked before the call and committed: found like this after a crash, it may already have happened.
+    static func markInFlight(_ action: Int64, now: Date, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE psa_action SET state = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?")
+            .execute(arguments: [PSAActionState.inFlight, now.timeIntervalSince1970, action])
+    }
+
+    static func markDone(_ action: Int64, now: Date, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE psa_action SET state = ?, last_error = NULL, updated_at = ? WHERE id = ?")
+            .execute(arguments: [PSAActionState.done, now.timeIntervalSince1970, action])
+    }
+
+    /// Waits until `notBefore`, then runs again.
+    static func reschedule(_ action: Int64, notBefore: Date, error: String, now: Date, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE psa_action SET state = ?, not_before = ?, last_error = ?, updated_at = ? WHERE id = ?")
+            .execute(arguments: [PSAActionState.pending, notBefore.timeIntervalSince1970, error, now.timeIntervalSince1970, action])
+    }
+
+    /// Refused or out of attempts: never run again.
+    static func markFailed(_ action: Int64, error: String, now: Date, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE psa_action SET state = ?, last_error = ?, updated_at = ? WHERE id = ?")
+            .execute(arguments: [PSAActionState.failed, error, now.timeIntervalSince1970, action])
+    }
+
+    /// Postpones an action without changing its state; returns the reason it had before.
+    static func postpone(_ action: Int64, until: Date, reason: String, now: Date, _ db: Database) throws -> String? {
+        let previous = try String.fetchOne(db.cachedStatement(sql: "SELECT last_error FROM psa_action WHERE id = ?"), arguments: [action])
+        try db.cachedStatement(sql: "UPDATE psa_action SET not_before = ?, last_error = ?, updated_at = ? WHERE id = ?")
+            .execute(arguments: [until.timeIntervalSince1970, reason, now.timeIntervalSince1970, action])
+        return previous
+    }
+
+    static func enqueue(ticket: Int64, kind: PSAActionKind, text: String, now: Date, _ db: Database) throws {
+        try db.cachedStatement(
+            sql: "INSERT INTO psa_action (ticket_id, kind, text, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: [ticket, kind, text, PSAActionState.pending, now.timeIntervalSince1970, now.timeIntervalSince1970])
+    }
+
+    /// Retry counts from 2 s doubling up to a minute.
+    static func backoff(attempts: Int) -> Duration {
+        .seconds(min(60, 1 << min(max(attempts, 0), 6)))
+    }
+}
+
+extension TicketRecord {
+    static func markOpened(_ id: Int64, externalId: String, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE ticket SET external_id = ?, state = ? WHERE id = ?")
+            .execute(arguments: [externalId, TicketState.open, id])
+    }
+
+    static func countNote(_ id: Int64, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE ticket SET notes = notes + 1 WHERE id = ?").execute(arguments: [id])
+    }
+
+    static func markClosed(_ id: Int64, at: Date, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE ticket SET state = ?, closed_at = ? WHERE id = ?")
+            .execute(arguments: [TicketState.closed, at.timeIntervalSince1970, id])
+    }
+
+    static func markFailed(_ id: Int64, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE ticket SET state = ? WHERE id = ?").execute(arguments: [TicketState.failed, id])
+    }
+}

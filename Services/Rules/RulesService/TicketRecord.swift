@@ -1,0 +1,111 @@
+import Foundation
+import GRDB
+import VectisAPI
+import VectisContracts
+
+/// One row of `ticket`: a ticket Vectis opened (or is opening) for one problem and rule.
+struct TicketRecord: FetchableRecord, Sendable {
+    var id: Int64
+    var ruleId: Int64
+    /// `vectis:<tenant>:<customer>:<subject>:ru_<rule>`: written into the PSA ticket, so it can be found again.
+    var dedupeKey: String
+    var tenant: String
+    var customerId: String
+    var customerName: String
+    var agentId: String
+    var agentName: String
+    var deviceSerial: String
+    var companyId: String
+    var externalId: String?
+    var state: TicketState
+    var openedNight: String
+    /// The night (or day) of the latest note: one note per night however often the problem is seen.
+    var lastNotedNight: String
+    var notes: Int
+    var recoveredAt: Date?
+    var createdAt: Date
+    var closedAt: Date?
+    var summary: String?
+
+    init(row: Row) throws {
+        id = row["id"]
+        ruleId = row["rule_id"]
+        dedupeKey = row["dedupe_key"]
+        tenant = row["tenant"]
+        customerId = row["customer_id"]
+        customerName = row["customer_name"]
+        agentId = row["agent_id"]
+        agentName = row["agent_name"]
+        deviceSerial = row["device_serial"]
+        companyId = row["company_id"]
+        externalId = row["external_id"]
+        state = try row.decode(TicketState.self, forColumn: "state")
+        openedNight = row["opened_night"]
+        lastNotedNight = row["last_noted_night"]
+        notes = row["notes"]
+        recoveredAt = row["recovered_at"]
+        createdAt = row["created_at"]
+        closedAt = row["closed_at"]
+        summary = row["summary"]
+    }
+
+    func view(psa: PSAKind) -> TicketView {
+        TicketView(
+            id: id, ruleId: "ru_\(ruleId)", psa: psa, externalId: externalId, state: state, customerId: customerId,
+            customerName: customerName, agentName: agentName, companyId: companyId, notes: notes, openedNight: openedNight,
+            summary: summary, openedAt: createdAt, closedAt: closedAt)
+    }
+
+    /// The live (opening or open) ticket of a rule for a problem.
+    static func live(rule: Int64, dedupeKey: String, _ db: Database) throws -> TicketRecord? {
+        try TicketRecord.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM ticket WHERE rule_id = ? AND dedupe_key = ? AND \(TicketState.liveSQL)"),
+            arguments: [rule, dedupeKey])
+    }
+
+    /// Every ticket (or one rule's) with its rule's PSA, newest first.
+    static func views(rule: Int64?, _ db: Database) throws -> [TicketView] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT t.*, r.psa FROM ticket t JOIN rule r ON r.id = t.rule_id WHERE ? IS NULL OR t.rule_id = ? ORDER BY t.id DESC"),
+            arguments: [rule, rule]
+        ).map { row in try TicketRecord(row: row).view(psa: try row.decode(PSAKind.self, forColumn: "psa")) }
+    }
+}
+
+/// One row of `psa_mapping`: which PSA company a customer is.
+struct PSAMappingRecord: FetchableRecord, Sendable {
+    var psa: PSAKind
+    var customerId: String
+    var companyId: String
+    var updatedAt: Date
+
+    init(row: Row) throws {
+        psa = try row.decode(PSAKind.self, forColumn: "psa")
+        customerId = row["customer_id"]
+        companyId = row["company_id"]
+        updatedAt = row["updated_at"]
+    }
+
+    var view: PSAMapping { PSAMapping(psa: psa, customerId: customerId, companyId: companyId, updatedAt: updatedAt) }
+
+    static func companyId(psa: PSAKind, customerId: String, _ db: Database) throws -> String? {
+        try String.fetchOne(
+            db.cachedStatement(sql: "SELECT company_id FROM psa_mapping WHERE psa = ? AND customer_id = ?"), arguments: [psa, customerId])
+    }
+
+    static func all(psa: PSAKind?, _ db: Database) throws -> [PSAMappingRecord] {
+        try PSAMappingRecord.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM psa_mapping WHERE ? IS NULL OR psa = ? ORDER BY psa, customer_id"),
+            arguments: [psa, psa])
+    }
+
+    static func save(psa: PSAKind, customerId: String, companyId: String, at now: Date, _ db: Database) throws {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO psa_mapping (psa, customer_id, company_id, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (psa, customer_id) DO UPDATE SET company_id = excluded.company_id, updated_at = excluded.updated_at
+                """
+        ).execute(arguments: [psa, customerId, companyId, now.timeIntervalSince1970])
+    }
+}

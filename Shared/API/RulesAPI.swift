@@ -1,0 +1,316 @@
+import Foundation
+import VectisContracts
+
+// The rules service's HTTP shapes (`docs/openapi/rules.json`): what the server encodes, the CLI and the tests decode.
+
+/// What makes a rule act: a run of failed nights, or one of the silent failures `vectis-backups` detects.
+public enum RuleTrigger: String, Codable, Sendable, CaseIterable {
+    /// The agent's latest nights with runs all failed (`backup.job.recorded`).
+    case failedNights = "failed-nights"
+    /// No successful backup within the agent's window and no failed run either (`backup.condition.changed`).
+    case backupMissed = "backup-missed"
+    /// The appliance stopped checking in: one ticket per appliance, not per agent.
+    case deviceOffline = "device-offline"
+    /// Offsite replication fell behind.
+    case offsiteStale = "offsite-stale"
+
+    /// A retry needs an agent to retry, and only helps an agent whose backups failed or stopped.
+    public var canRetry: Bool { self == .failedNights || self == .backupMissed }
+}
+
+/// What a rule does when its threshold is reached (`rule.action`; the table's CHECK lists the same values).
+public enum RuleAction: String, Codable, Sendable, CaseIterable {
+    /// Open a ticket, note it each further night, note (or close) it on recovery.
+    case ticket
+    /// Ask the collector to retry the backup (a hook and a re-poll), no ticket.
+    case retry
+    case both
+
+    public var opensTickets: Bool { self != .retry }
+    public var retries: Bool { self != .ticket }
+}
+
+/// A rule template: the integration guide's three ("Datto backup fails 2+ nights in a row", one per PSA) and the
+/// same per PSA for each silent failure.
+public struct RuleTemplate: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var psa: PSAKind
+    public var trigger: RuleTrigger
+    public var description: String
+    public var defaultThresholdNights: Int
+    /// Settings the PSA connection needs, one line each (secrets marked), for the CLI.
+    public var settings: [String]
+    /// The same, described for a form.
+    public var fields: [PSAField]
+    /// What a rule from it may do: `ticket`, and `retry`/`both` where there is a backup to retry.
+    public var actions: [RuleAction]
+
+    public init(
+        id: String, name: String, psa: PSAKind, trigger: RuleTrigger, description: String, defaultThresholdNights: Int,
+        settings: [String], fields: [PSAField], actions: [RuleAction]
+    ) {
+        self.id = id
+        self.name = name
+        self.psa = psa
+        self.trigger = trigger
+        self.description = description
+        self.defaultThresholdNights = defaultThresholdNights
+        self.settings = settings
+        self.fields = fields
+        self.actions = actions
+    }
+}
+
+/// `GET /v1/rule-templates`.
+public struct RuleTemplateList: Codable, Sendable {
+    public var templates: [RuleTemplate]
+    public init(templates: [RuleTemplate]) { self.templates = templates }
+}
+
+/// The body of `POST /v1/rules`: a rule from a template. Everything but the template has a default.
+public struct NewRule: Codable, Sendable {
+    public var templateId: String?
+    public var tenant: String?
+    public var name: String?
+    public var settings: PSASettings?
+    public var secrets: PSASecrets?
+    public var thresholdNights: Int?
+    public var closeOnRecovery: Bool?
+    /// `ticket`, `retry` or `both` (text, so a wrong value is answered with the list, not a decoding error).
+    public var action: String?
+    public var maxRetries: Int?
+    public var dryRunHours: Double?
+
+    public init(
+        templateId: String?, tenant: String? = nil, name: String? = nil, settings: PSASettings? = nil, secrets: PSASecrets? = nil,
+        thresholdNights: Int? = nil, closeOnRecovery: Bool? = nil, action: String? = nil, maxRetries: Int? = nil,
+        dryRunHours: Double? = nil
+    ) {
+        self.templateId = templateId
+        self.tenant = tenant
+        self.name = name
+        self.settings = settings
+        self.secrets = secrets
+        self.thresholdNights = thresholdNights
+        self.closeOnRecovery = closeOnRecovery
+        self.action = action
+        self.maxRetries = maxRetries
+        self.dryRunHours = dryRunHours
+    }
+}
+
+/// The body of `PATCH /v1/rules/{id}`: the switches (enabled, dry run) and edits of what the rule does. Editing in
+/// place keeps the rule's tickets and history: a rotated PSA key or a new board must not orphan open tickets.
+public struct RuleChange: Codable, Sendable {
+    public var enabled: Bool?
+    public var dryRunHours: Double?
+    public var name: String?
+    /// Replaces the settings as a whole, so an optional one (a priority) can be cleared.
+    public var settings: PSASettings?
+    /// Only the secrets given are replaced; absent or blank ones keep their saved value.
+    public var secrets: PSASecrets?
+    public var thresholdNights: Int?
+    public var closeOnRecovery: Bool?
+    public var action: String?
+    public var maxRetries: Int?
+
+    public init(
+        enabled: Bool? = nil, dryRunHours: Double? = nil, name: String? = nil, settings: PSASettings? = nil,
+        secrets: PSASecrets? = nil, thresholdNights: Int? = nil, closeOnRecovery: Bool? = nil, action: String? = nil,
+        maxRetries: Int? = nil
+    ) {
+        self.enabled = enabled
+        self.dryRunHours = dryRunHours
+        self.name = name
+        self.settings = settings
+        self.secrets = secrets
+        self.thresholdNights = thresholdNights
+        self.closeOnRecovery = closeOnRecovery
+        self.action = action
+        self.maxRetries = maxRetries
+    }
+
+    /// Whether it edits what the rule does (not only its switches).
+    public var editsRule: Bool {
+        name != nil || settings != nil || secrets != nil || thresholdNights != nil || closeOnRecovery != nil || action != nil
+            || maxRetries != nil
+    }
+}
+
+/// A rule as every read answers it: settings shown, secrets only named.
+public struct RuleView: Codable, Sendable, Equatable {
+    public var id: String
+    public var tenant: String
+    public var templateId: String
+    public var name: String
+    public var psa: PSAKind
+    public var trigger: RuleTrigger
+    public var settings: PSASettings
+    /// Which secrets are set; never their values.
+    public var secretsSet: [String]
+    /// Set when the sealed secrets cannot be opened (e.g. the key file was replaced): re-enter them.
+    public var secretsProblem: String?
+    /// Set when the stored settings cannot be read: they show as empty until saved again.
+    public var settingsProblem: String?
+    public var thresholdNights: Int
+    public var closeOnRecovery: Bool
+    public var action: RuleAction
+    public var maxRetries: Int
+    public var dryRunUntil: Date
+    public var dryRun: Bool
+    public var enabled: Bool
+
+    public init(
+        id: String, tenant: String, templateId: String, name: String, psa: PSAKind, trigger: RuleTrigger, settings: PSASettings,
+        secretsSet: [String], secretsProblem: String?, settingsProblem: String?, thresholdNights: Int, closeOnRecovery: Bool,
+        action: RuleAction, maxRetries: Int, dryRunUntil: Date, dryRun: Bool, enabled: Bool
+    ) {
+        self.id = id
+        self.tenant = tenant
+        self.templateId = templateId
+        self.name = name
+        self.psa = psa
+        self.trigger = trigger
+        self.settings = settings
+        self.secretsSet = secretsSet
+        self.secretsProblem = secretsProblem
+        self.settingsProblem = settingsProblem
+        self.thresholdNights = thresholdNights
+        self.closeOnRecovery = closeOnRecovery
+        self.action = action
+        self.maxRetries = maxRetries
+        self.dryRunUntil = dryRunUntil
+        self.dryRun = dryRun
+        self.enabled = enabled
+    }
+}
+
+/// `GET /v1/rules`.
+public struct RuleList: Codable, Sendable {
+    public var rules: [RuleView]
+    public init(rules: [RuleView]) { self.rules = rules }
+}
+
+/// `GET /v1/rules/{id}/history`: what the rule decided and did, newest first (at most 500 lines).
+public struct RuleHistory: Codable, Sendable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var at: Date
+        /// `open-ticket`, `add-note`, `would-open-ticket`, `psa-call`, `rule-changed`, …
+        public var kind: String
+        public var detail: String
+        public var subject: String?
+        /// The PSA's HTTP status, for a PSA call.
+        public var status: Int?
+        public var durationMs: Int?
+        public var dryRun: Bool
+
+        public init(at: Date, kind: String, detail: String, subject: String?, status: Int?, durationMs: Int?, dryRun: Bool) {
+            self.at = at
+            self.kind = kind
+            self.detail = detail
+            self.subject = subject
+            self.status = status
+            self.durationMs = durationMs
+            self.dryRun = dryRun
+        }
+    }
+
+    public var history: [Entry]
+    public init(history: [Entry]) { self.history = history }
+}
+
+/// The body of `POST /v1/rules/{id}/test-ticket`, and of `PUT /v1/psa-mappings/{psa}/{customer}`.
+public struct CompanyChoice: Codable, Sendable {
+    /// The PSA's own id for the company.
+    public var companyId: String
+    public init(companyId: String) { self.companyId = companyId }
+}
+
+/// The answer of `POST /v1/rules/{id}/test-ticket`: 200 either way, like Datto's Test button — the check ran.
+public struct TestTicketOutcome: Codable, Sendable {
+    public var ok: Bool
+    public var ticketId: String?
+    public var error: String?
+    public init(ok: Bool, ticketId: String? = nil, error: String? = nil) {
+        self.ok = ok
+        self.ticketId = ticketId
+        self.error = error
+    }
+}
+
+/// A customer's company in one PSA (`PUT` answers it without `updatedAt`).
+public struct PSAMapping: Codable, Sendable, Equatable {
+    public var psa: PSAKind
+    public var customerId: String
+    public var companyId: String
+    public var updatedAt: Date?
+
+    public init(psa: PSAKind, customerId: String, companyId: String, updatedAt: Date?) {
+        self.psa = psa
+        self.customerId = customerId
+        self.companyId = companyId
+        self.updatedAt = updatedAt
+    }
+}
+
+/// `GET /v1/psa-mappings`.
+public struct PSAMappingList: Codable, Sendable {
+    public var mappings: [PSAMapping]
+    public init(mappings: [PSAMapping]) { self.mappings = mappings }
+}
+
+/// A ticket Vectis opened (or is opening) in a PSA.
+public struct TicketView: Codable, Sendable, Equatable {
+    /// `opening`, `open`, `closed` or `failed`.
+    public enum State: String, Codable, Sendable, CaseIterable {
+        /// Queued; the PSA has not confirmed it yet.
+        case opening
+        case open
+        case closed
+        /// The PSA refused it for good (the rule's history says why).
+        case failed
+    }
+
+    public var id: Int64
+    public var ruleId: String
+    public var psa: PSAKind
+    /// The PSA's own ticket number, once it answered.
+    public var externalId: String?
+    public var state: State
+    public var customerId: String
+    public var customerName: String
+    public var agentName: String
+    public var companyId: String
+    public var notes: Int
+    public var openedNight: String
+    public var summary: String?
+    public var openedAt: Date
+    public var closedAt: Date?
+
+    public init(
+        id: Int64, ruleId: String, psa: PSAKind, externalId: String?, state: State, customerId: String, customerName: String,
+        agentName: String, companyId: String, notes: Int, openedNight: String, summary: String?, openedAt: Date, closedAt: Date?
+    ) {
+        self.id = id
+        self.ruleId = ruleId
+        self.psa = psa
+        self.externalId = externalId
+        self.state = state
+        self.customerId = customerId
+        self.customerName = customerName
+        self.agentName = agentName
+        self.companyId = companyId
+        self.notes = notes
+        self.openedNight = openedNight
+        self.summary = summary
+        self.openedAt = openedAt
+        self.closedAt = closedAt
+    }
+}
+
+/// `GET /v1/tickets`.
+public struct TicketList: Codable, Sendable {
+    public var tickets: [TicketView]
+    public init(tickets: [TicketView]) { self.tickets = tickets }
+}

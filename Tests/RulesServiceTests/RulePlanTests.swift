@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+import Testing
+import VectisAPI
+import VectisContracts
+
+@testable import RulesService
+
+/// What a rule decides about a problem, before any storage or PSA: the threshold, one note per night, retries,
+/// recovery and the ticket it leaves to people.
+@Suite("Rule decisions")
+struct RulePlanTests {
+    static let customer = CustomerRef(key: "org:1", name: "Acme")
+
+    static func failure(nights: Int, night: String = "2026-11-20", currentlyFailing: Bool? = true) -> RuleProblem {
+        RuleProblem(
+            BackupJobRecorded(
+                jobId: 7, deviceSerial: "S1", agentVolume: "v1", agentName: "FS01", customer: customer, runAt: Date(), status: .failure,
+                rawStatus: "failure", errorMessage: "disk full", night: night, failedNightsInARow: nights,
+                currentlyFailing: currentlyFailing),
+            tenant: "default")
+    }
+
+    static var success: RuleProblem {
+        RuleProblem(
+            BackupJobRecorded(
+                jobId: 8, deviceSerial: "S1", agentVolume: "v1", agentName: "FS01", customer: customer, runAt: Date(), status: .success,
+                rawStatus: "success", night: "2026-11-21", failedNightsInARow: 0, currentlyFailing: false),
+            tenant: "default")
+    }
+
+    static func missed(_ change: BackupConditionChanged.Change, days: Int = 2, endReason: BackupConditionChanged.EndReason? = nil)
+        -> RuleProblem
+    {
+        RuleProblem(
+            BackupConditionChanged(
+                kind: .backupMissed, change: change, customer: customer, deviceSerial: "S1", agentVolume: "v1", agentName: "FS01",
+                since: Date(timeIntervalSince1970: 1_790_000_000), days: days, thresholdHours: 26,
+                detail: "No successful backup for 2 days",
+                observedAt: Date(), endReason: endReason),
+            tenant: "default")
+    }
+
+    static func live(id: Int64 = 5, lastNotedNight: String = "night 2026-11-19", recovered: Bool = false) throws -> TicketRecord {
+        try TicketRecord(
+            row: Row([
+                "id": id, "rule_id": 1, "dedupe_key": "k", "tenant": "default", "customer_id": "c", "customer_name": "Acme",
+                "agent_id": "a", "agent_name": "FS01", "device_serial": "S1", "company_id": "250", "external_id": "T-1",
+                "state": "open", "opened_night": "2026-11-19", "last_noted_night": lastNotedNight, "notes": 0,
+                "recovered_at": recovered ? 1_790_000_000.0 : nil, "created_at": 1_790_000_000.0, "closed_at": nil, "summary": nil
+            ]))
+    }
+
+    func plan(_ problem: RuleProblem, _ action: RuleAction = .ticket, threshold: Int = 2, close: Bool = true, live: TicketRecord? = nil)
+        -> RulePlan
+    {
+        RulePlan.make(action: action, threshold: threshold, closeOnRecovery: close, problem: problem, live: live)
+    }
+
+    @Test("below the threshold nothing happens; at it a ticket opens; a live ticket gets one note per night")
+    func threshold() throws {
+        #expect(plan(Self.failure(nights: 1)) == .nothing)
+        #expect(plan(Self.failure(nights: 2)) == .act(retry: false, ticket: .open))
+        #expect(plan(Self.failure(nights: 3), live: try Self.live()) == .act(retry: false, ticket: .note(ticket: 5)))
+        // Already noted tonight: re-evaluating the same night adds nothing.
+        #expect(plan(Self.failure(nights: 3), live: try Self.live(lastNotedNight: "night 2026-11-20")) == .act(retry: false, ticket: nil))
+    }
+
+    @Test("retry rules ask for a retry and open nothing; both does both")
+    func retries() {
+        #expect(plan(Self.failure(nights: 2), .retry) == .act(retry: true, ticket: nil))
+        #expect(plan(Self.failure(nights: 2), .both) == .act(retry: true, ticket: .open))
+        // An appliance-wide problem has no agent to retry.
+        let offline = RuleProblem(
+            BackupConditionChanged(
+                kind: .deviceOffline, change: .started, customer: Self.customer, deviceSerial: "S1", since: Date(), days: 1,
+                thresholdHours: 1, detail: "offline", observedAt: Date()),
+            tenant: "default")
+        #expect(plan(offline, .both, threshold: 1) == .act(retry: false, ticket: .open))
+    }
+
+    @Test("a recovery notes and closes the live ticket once; without a live ticket, or for a retry rule, nothing")
+    func recovery() throws {
+        #expect(plan(Self.success, live: try Self.live()) == .recover(ticket: 5, close: true))
+        #expect(plan(Self.success, close: false, live: try Self.live()) == .recover(ticket: 5, close: false))
+        #expect(plan(Self.success, live: try Self.live(recovered: true)) == .nothing, "already noted")
+        #expect(plan(Self.success) == .nothing)
+        #expect(plan(Self.success, .retry, live: try Self.live()) == .nothing)
+    }
+
+    @Test("a silent failure that ends for another reason (paused) is noted and left open for a person")
+    func endedIsLeftOpen() throws {
+        #expect(plan(Self.missed(.ended, endReason: .paused), live: try Self.live()) == .recover(ticket: 5, close: false))
+        #expect(plan(Self.missed(.ended, endReason: .recovered), live: try Self.live()) == .recover(ticket: 5, close: true))
+        #expect(plan(Self.missed(.continued, days: 2)) == .act(retry: false, ticket: .open))
+    }
+
+    @Test("an old failure replayed after a newer success is history: no decision")
+    func replayedFailure() {
+        #expect(plan(Self.failure(nights: 5, currentlyFailing: false)) == .nothing)
+    }
+}
