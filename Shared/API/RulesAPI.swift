@@ -314,3 +314,64 @@ public struct TicketList: Codable, Sendable {
     public var tickets: [TicketView]
     public init(tickets: [TicketView]) { self.tickets = tickets }
 }
+
+/// One entry of a PSA pick list: what a setting stores (`id`) and what a technician reads (`name`).
+public struct PSAChoice: Codable, Sendable, Equatable {
+    public var id: Int
+    public var name: String
+    public init(id: Int, name: String) {
+        self.id = id
+        self.name = name
+    }
+}
+
+/// A company (ConnectWise), account (Autotask) or client (HaloPSA) a customer can be mapped to.
+public struct PSACompany: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public init(id: String, name: String) {
+        self.id = id
+        self.name = name
+    }
+}
+
+/// The body of `POST /v1/psa-picklists`: a connection being typed (`psa`, `settings`, `secrets`), or a saved rule's.
+public struct PicklistsQuery: Codable, Sendable {
+    public var psa: String?
+    /// A saved rule whose settings and secrets are used (the form's values, when given, take precedence).
+    public var rule: String?
+    public var settings: PSASettings?
+    public var secrets: PSASecrets?
+
+    public init(psa: String? = nil, rule: String? = nil, settings: PSASettings? = nil, secrets: PSASecrets? = nil) {
+        self.psa = psa
+        self.rule = rule
+        self.settings = settings
+        self.secrets = secrets
+    }
+}
+
+/// The answer of `POST /v1/psa-picklists`. Like the Test buttons: the PSA was asked and this is its answer, so a
+/// PSA refusal is a 200 with `ok: false`.
+public struct PicklistsOutcome: Codable, Sendable {
+    public var ok: Bool
+    public var psa: PSAKind
+    /// Choices per setting name (`boardId`, `statusId`, …); a setting absent here is typed by hand.
+    public var picklists: [String: [PSAChoice]]?
+    public var companies: [PSACompany]?
+    /// True when the PSA had more companies than are read: the rest can still be typed as ids.
+    public var companiesTruncated: Bool?
+    public var error: String?
+
+    public init(
+        ok: Bool, psa: PSAKind, picklists: [String: [PSAChoice]]? = nil, companies: [PSACompany]? = nil,
+        companiesTruncated: Bool? = nil, error: String? = nil
+    ) {
+        self.ok = ok
+        self.psa = psa
+        self.picklists = picklists
+        self.companies = companies
+        self.companiesTruncated = companiesTruncated
+        self.error = error
+    }
+}

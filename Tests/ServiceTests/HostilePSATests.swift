@@ -299,7 +299,7 @@ struct HostilePSATests {
             let history = try await harness.history(broken)
             #expect(
                 history.contains {
-                    ($0["kind"] as? String) == "psa-action-waiting" && ($0["detail"] as? String ?? "").contains("cannot be decrypted")
+                    $0.kind == "psa-action-waiting" && $0.detail.contains("cannot be decrypted")
                 },
                 "\(history)")
             let metrics = try await HTTP.send("GET", harness.rulesURL! + "/metrics").body

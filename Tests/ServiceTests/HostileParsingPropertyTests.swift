@@ -1,6 +1,7 @@
 import Foundation
 import PropertyBased
 import Testing
+import VectisAPI
 import VectisRuntime
 import VectisTestSupport
 

@@ -1,6 +1,7 @@
 import Foundation
 import PSASandbox
 import Testing
+import VectisAPI
 import VectisTestSupport
 
 /// Every way a PSA says no, for each of the three: the rule's test ticket reports it in the PSA's own words,
@@ -33,21 +34,21 @@ struct PSAErrorTests {
             ]
             for (kind, expected) in cases {
                 sandbox.queue(PSAFault(fault: kind, psa: psa))
-                let result = try await harness.rules("/v1/rules/\(rule)/test-ticket", "POST", ["companyId": "250"])
-                #expect(result.status == 200, "\(psa) \(kind): \(result.body)")
-                #expect(result.json["ok"] as? Bool == false)
-                let error = result.json["error"] as? String ?? ""
+                let result = try await harness.rules(
+                    "/v1/rules/\(rule)/test-ticket", "POST", ["companyId": "250"], as: TestTicketOutcome.self)
+                #expect(!result.ok)
+                let error = result.error ?? ""
                 #expect(error.contains(expected), "\(psa) \(kind): \(error)")
                 #expect(try await harness.rules("/healthz").status == 200)
                 sandbox.clearFaults()
             }
             // Every call was journalled with its status (never a body or a header).
             let history = try await harness.history(rule)
-            #expect(history.filter { $0["kind"] as? String == "test-ticket" }.count == cases.count)
-            #expect(history.contains { ($0["status"] as? Int) == 403 })
-            #expect(!history.contains { ($0["detail"] as? String ?? "").contains(PSASandboxCredentials().haloClientSecret) })
-            let working = try await harness.rules("/v1/rules/\(rule)/test-ticket", "POST", ["companyId": "250"])
-            #expect(working.status == 200 && working.json["ok"] as? Bool == true, "\(working.body)")
+            #expect(history.filter { $0.kind == "test-ticket" }.count == cases.count)
+            #expect(history.contains { $0.status == 403 })
+            #expect(!history.contains { $0.detail.contains(PSASandboxCredentials().haloClientSecret) })
+            let working = try await harness.rules("/v1/rules/\(rule)/test-ticket", "POST", ["companyId": "250"], as: TestTicketOutcome.self)
+            #expect(working.ok, "\(working.error ?? "")")
         }
     }
 }

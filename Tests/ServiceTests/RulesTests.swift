@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import PSASandbox
 import Testing
+import VectisAPI
 import VectisContracts
 import VectisTestSupport
 
@@ -23,7 +24,7 @@ extension CollectorHarness {
         (body["settings"], body["secrets"]) = psaConnection(psa)
         let created = try await rules("/v1/rules", "POST", body)
         #expect(created.status == 201, "\(created.body)")
-        return created.json["id"] as? String ?? ""
+        return try APIJSON.decode(RuleView.self, from: Data(created.body.utf8)).id
     }
 
     /// Settings and secrets that reach the PSA sandbox's tenant, with its ticket settings (board 1, …).
@@ -69,8 +70,22 @@ extension CollectorHarness {
         try await waitForHistory()
     }
 
-    func history(_ rule: String) async throws -> [[String: Any]] {
-        try await rules("/v1/rules/\(rule)/history").json["history"] as? [[String: Any]] ?? []
+    /// An answer of the rules service decoded into its API shape (a shape that does not decode fails the test).
+    func rules<T: Decodable>(_ path: String, _ method: String = "GET", _ body: [String: Any]? = nil, as type: T.Type) async throws -> T {
+        let answer = try await rules(path, method, body)
+        do {
+            return try APIJSON.decode(T.self, from: Data(answer.body.utf8))
+        } catch {
+            throw ProcessFailure("\(method) \(path) answered \(answer.status) \(answer.body.prefix(400)), not a \(T.self): \(error)")
+        }
+    }
+
+    func history(_ rule: String) async throws -> [RuleHistory.Entry] {
+        try await rules("/v1/rules/\(rule)/history", as: RuleHistory.self).history
+    }
+
+    func tickets(rule: String? = nil) async throws -> [TicketView] {
+        try await rules("/v1/tickets" + (rule.map { "?rule=\($0)" } ?? ""), as: TicketList.self).tickets
     }
 }
 
@@ -139,11 +154,11 @@ struct RulesTests {
             #expect(ticket.notes.count == 2)
             #expect(ticket.notes.last?.contains("recovered") == true)
             #expect(try await eventually { try await harness.alertList().first?["state"] as? String == "resolved" })
-            let kinds = try await harness.history(rule).compactMap { $0["kind"] as? String }
+            let kinds = try await harness.history(rule).map(\.kind)
             #expect(kinds.filter { $0 == "ticket-open" }.count == 1)
             // One rule's tickets (the console's rule page): this rule's one ticket, none for another rule id.
-            #expect((try await harness.rules("/v1/tickets?rule=\(rule)").json["tickets"] as? [[String: Any]])?.count == 1)
-            #expect((try await harness.rules("/v1/tickets?rule=ru_999").json["tickets"] as? [[String: Any]])?.count == 0)
+            #expect(try await harness.tickets(rule: rule).count == 1)
+            #expect(try await harness.tickets(rule: "ru_999").isEmpty)
             #expect(try await harness.rules("/v1/tickets?rule=first").status == 400)
             #expect(kinds.contains("psa-call"))
         }
@@ -159,14 +174,15 @@ struct RulesTests {
             let maxPages = ["connectwise": 5, "autotask": 10, "halopsa": 5]
             for psa in ["connectwise", "autotask", "halopsa"] {
                 let (settings, secrets) = harness.psaConnection(psa)
-                let answer = try await harness.rules("/v1/psa-picklists", "POST", ["psa": psa, "settings": settings, "secrets": secrets])
-                #expect(answer.json["ok"] as? Bool == true, "\(psa): \(answer.body.prefix(300))")
-                let ids = (answer.json["companies"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                let answer = try await harness.rules(
+                    "/v1/psa-picklists", "POST", ["psa": psa, "settings": settings, "secrets": secrets], as: PicklistsOutcome.self)
+                #expect(answer.ok, "\(psa): \(answer.error ?? "")")
+                let ids = (answer.companies ?? []).map(\.id)
                 let total = generated + own[psa]!
                 let readable = pageSizes[psa]! * maxPages[psa]!
                 #expect(ids.count == min(total, readable), "\(psa)")
                 #expect(Set(ids).count == ids.count, "\(psa): no company twice")
-                #expect(answer.json["companiesTruncated"] as? Bool == (total > readable), "\(psa)")
+                #expect(answer.companiesTruncated == (total > readable), "\(psa)")
             }
         }
     }
@@ -188,16 +204,16 @@ struct RulesTests {
             try await harness.nextNight()
             #expect(try await eventually { sandbox.tickets(psa: "connectwise").count == 1 })
             #expect(sandbox.tickets(psa: "connectwise").first?.board == 1)
-            func testTicket() async throws -> [String: Any] {
-                try await harness.rules("/v1/rules/\(rule)/test-ticket", "POST", ["companyId": "250"]).json
+            func testTicket() async throws -> TestTicketOutcome {
+                try await harness.rules("/v1/rules/\(rule)/test-ticket", "POST", ["companyId": "250"], as: TestTicketOutcome.self)
             }
 
             // The PSA key is rotated: only the secret is sent; the old one stops working at once.
             let rotated = try await harness.rules("/v1/rules/\(rule)", "PATCH", ["secrets": ["privateKey": "rotated-key-not-yet-in-cw"]])
             #expect(rotated.status == 200, "\(rotated.body)")
-            #expect(rotated.json["secretsSet"] as? [String] == ["privateKey", "clientId"])
+            #expect(try APIJSON.decode(RuleView.self, from: Data(rotated.body.utf8)).secretsSet == ["privateKey", "clientId"])
             #expect(!rotated.body.contains("rotated-key-not-yet-in-cw"))
-            #expect((try await testTicket()["error"] as? String ?? "").contains("HTTP 401"))
+            #expect(try await testTicket().error?.contains("HTTP 401") == true)
 
             // The right key back, and the Backups & BCDR board with its own statuses.
             var (settings, secrets) = harness.psaConnection("connectwise")
@@ -209,11 +225,10 @@ struct RulesTests {
                 [
                     "settings": settings, "secrets": ["privateKey": secrets["privateKey"]!],
                     "thresholdNights": 3, "name": "Backups board"
-                ])
-            #expect(moved.status == 200, "\(moved.body)")
-            #expect(moved.json["name"] as? String == "Backups board" && moved.json["thresholdNights"] as? Int == 3)
-            #expect((moved.json["settings"] as? [String: Any])?["boardId"] as? Int == 7)
-            #expect(try await testTicket()["ok"] as? Bool == true)
+                ], as: RuleView.self)
+            #expect(moved.name == "Backups board" && moved.thresholdNights == 3)
+            #expect(moved.settings.boardId == 7)
+            #expect(try await testTicket().ok)
             #expect(sandbox.tickets(psa: "connectwise").last?.board == 7)
 
             // The ticket opened before the edits is still this rule's: the third failed night notes it, nothing new opens.
@@ -222,7 +237,7 @@ struct RulesTests {
             #expect(sandbox.tickets(psa: "connectwise").filter { $0.summary != "Vectis test ticket" }.count == 1)
 
             let history = try await harness.history(rule)
-            let changes = history.filter { $0["kind"] as? String == "rule-changed" }.compactMap { $0["detail"] as? String }
+            let changes = history.filter { $0.kind == "rule-changed" }.map(\.detail)
             #expect(changes.contains("secrets replaced: privateKey"), "\(changes)")
             #expect(
                 changes.contains(
@@ -233,22 +248,21 @@ struct RulesTests {
             // Refused edits change nothing.
             settings["boardId"] = NSNull()
             let missing = try await harness.rules("/v1/rules/\(rule)", "PATCH", ["settings": settings])
-            #expect(missing.status == 400 && missing.json["error"] as? String == "Missing for connectwise: boardId.")
+            #expect(missing.status == 400)
+            #expect(try APIJSON.decode(APIProblem.self, from: Data(missing.body.utf8)).error == "Missing for connectwise: boardId.")
             #expect(try await harness.rules("/v1/rules/\(rule)", "PATCH", ["thresholdNights": 0]).status == 400)
             #expect(
-                try await harness.rules("/v1/rules/\(rule)", "PATCH", ["settings": ["site": "ftp://x"]]).json["error"] as? String
+                try await harness.rules("/v1/rules/\(rule)", "PATCH", ["settings": ["site": "ftp://x"]], as: APIProblem.self).error
                     == "Missing for connectwise: companyId, publicKey, boardId.")
-            let rules = try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]] ?? []
-            #expect((rules.first?["settings"] as? [String: Any])?["boardId"] as? Int == 7 && rules.first?["thresholdNights"] as? Int == 3)
+            let rules = try await harness.rules("/v1/rules", as: RuleList.self).rules
+            #expect(rules.first?.settings.boardId == 7 && rules.first?.thresholdNights == 3)
             #expect(try await harness.rules("/v1/rules/ru_999", "PATCH", ["name": "x"]).status == 404)
             // One rule by id, as the list shows it, for the console's rule page (which polls); never its secrets.
-            let one = try await harness.rules("/v1/rules/\(rule)")
-            #expect(one.status == 200 && one.json["id"] as? String == rule && one.json["name"] as? String == "Backups board")
-            func canonical(_ object: [String: Any]) throws -> String {
-                String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
-            }
-            #expect(try canonical(one.json) == canonical(rules.first ?? [:]))
-            #expect(!one.body.contains(secrets["privateKey"] as! String))
+            let answer = try await harness.rules("/v1/rules/\(rule)")
+            let one = try APIJSON.decode(RuleView.self, from: Data(answer.body.utf8))
+            #expect(answer.status == 200 && one.id == rule && one.name == "Backups board")
+            #expect(one == rules.first)
+            #expect(!answer.body.contains(secrets["privateKey"] as! String))
             #expect(try await HTTP.send("GET", harness.rulesURL! + "/v1/rules/\(rule)", bearer: CollectorHarness.readToken).status == 200)
             #expect(try await harness.rules("/v1/rules/ru_999").status == 404)
             #expect(try await harness.rules("/v1/rules/nonsense").status == 404)
@@ -258,13 +272,12 @@ struct RulesTests {
             let database = try DatabaseQueue(path: harness.dataDirectory.appendingPathComponent("rules.sqlite").path)
             try await database.write { db in try db.execute(sql: "UPDATE rule SET secrets_sealed = 'sealed-under-another-key'") }
             let unreadable = "The stored secrets cannot be decrypted with this service's key file; enter them again (Edit)."
-            #expect(
-                (try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]])?.first?["secretsProblem"] as? String == unreadable)
-            #expect(try await testTicket()["error"] as? String == unreadable)
-            #expect(try await harness.rules("/v1/psa-picklists", "POST", ["rule": rule]).json["error"] as? String == unreadable)
-            let repaired = try await harness.rules("/v1/rules/\(rule)", "PATCH", ["secrets": secrets])
-            #expect(repaired.status == 200 && repaired.json["secretsProblem"] == nil, "\(repaired.body)")
-            #expect(try await testTicket()["ok"] as? Bool == true)
+            #expect(try await harness.rules("/v1/rules", as: RuleList.self).rules.first?.secretsProblem == unreadable)
+            #expect(try await testTicket().error == unreadable)
+            #expect(try await harness.rules("/v1/psa-picklists", "POST", ["rule": rule], as: PicklistsOutcome.self).error == unreadable)
+            let repaired = try await harness.rules("/v1/rules/\(rule)", "PATCH", ["secrets": secrets], as: RuleView.self)
+            #expect(repaired.secretsProblem == nil && repaired.secretsSet == ["privateKey", "clientId"])
+            #expect(try await testTicket().ok)
         }
     }
 
@@ -304,8 +317,8 @@ struct RulesTests {
             #expect(harness.sandbox.fail(volume: agent.volume, nights: 2))
             try await harness.nextNight()
             try await harness.nextNight()
-            #expect(try await eventually { try await harness.history(dryRule).contains { $0["kind"] as? String == "would-open-ticket" } })
-            #expect(try await eventually { try await harness.history(unmappedRule).contains { $0["kind"] as? String == "not-mapped" } })
+            #expect(try await eventually { try await harness.history(dryRule).contains { $0.kind == "would-open-ticket" } })
+            #expect(try await eventually { try await harness.history(unmappedRule).contains { $0.kind == "not-mapped" } })
             #expect(
                 try await eventually {
                     (try await harness.alertList().first?["note"] as? String)
@@ -315,14 +328,14 @@ struct RulesTests {
             #expect(harness.psa!.requests.isEmpty, "nothing was called")
             #expect(harness.psa!.allTickets.isEmpty)
             #expect(try await harness.alertList().count == 1)
-            let dry = try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]] ?? []
-            #expect(dry.first { $0["id"] as? String == dryRule }?["dryRun"] as? Bool == true)
+            let dry = try await harness.rules("/v1/rules", as: RuleList.self).rules
+            #expect(dry.first { $0.id == dryRule }?.dryRun == true)
             #expect(
                 !(try await harness.rules("/v1/rules").body.contains(PSASandboxCredentials().connectWisePrivateKey)),
                 "secrets never returned")
             // "Send test ticket" works even in dry run: it is a person's explicit request.
-            let test = try await harness.rules("/v1/rules/\(dryRule)/test-ticket", "POST", ["companyId": "250"])
-            #expect(test.status == 200 && test.json["ok"] as? Bool == true, "\(test.body)")
+            let test = try await harness.rules("/v1/rules/\(dryRule)/test-ticket", "POST", ["companyId": "250"], as: TestTicketOutcome.self)
+            #expect(test.ok, "\(test.error ?? "")")
             #expect(harness.psa!.tickets(psa: "connectwise").map(\.summary) == ["Vectis test ticket"])
         }
     }
@@ -332,22 +345,24 @@ struct RulesTests {
     )
     func templateFieldsAndMappings() async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
-            let templates = try await harness.rules("/v1/rule-templates").json["templates"] as? [[String: Any]] ?? []
+            let templates = try await harness.rules("/v1/rule-templates", as: RuleTemplateList.self).templates
             #expect(templates.count == 12)
             // Retry is offered only where there is a backup to retry.
-            let actions = Dictionary(uniqueKeysWithValues: templates.map { ($0["id"] as? String ?? "", $0["actions"] as? [String] ?? []) })
-            #expect(actions["datto-fails-2-nights-halopsa"] == ["ticket", "retry", "both"])
-            #expect(actions["datto-device-offline-connectwise"] == ["ticket"])
+            let actions = Dictionary(uniqueKeysWithValues: templates.map { ($0.id, $0.actions) })
+            #expect(actions["datto-fails-2-nights-halopsa"] == [.ticket, .retry, .both])
+            #expect(actions["datto-device-offline-connectwise"] == [.ticket])
             for psa in ["connectwise", "autotask", "halopsa"] {
-                let template = try #require(templates.first { $0["id"] as? String == "datto-fails-2-nights-\(psa)" })
-                let fields = template["fields"] as? [[String: Any]] ?? []
-                let required = fields.filter { $0["required"] as? Bool == true }.compactMap { $0["name"] as? String }
-                #expect(!required.isEmpty && fields.allSatisfy { ($0["label"] as? String)?.isEmpty == false })
+                let template = try #require(templates.first { $0.id == "datto-fails-2-nights-\(psa)" })
+                let fields = template.fields
+                let required = fields.filter(\.required).map(\.name)
+                #expect(!required.isEmpty && fields.allSatisfy { !$0.label.isEmpty })
                 let refused = try await harness.rules("/v1/rules", "POST", ["templateId": "datto-fails-2-nights-\(psa)"])
                 #expect(refused.status == 400)
-                #expect(refused.json["error"] as? String == "Missing for \(psa): \(required.joined(separator: ", ")).")
+                #expect(
+                    try APIJSON.decode(APIProblem.self, from: Data(refused.body.utf8)).error
+                        == "Missing for \(psa): \(required.joined(separator: ", ")).")
                 // Secrets are marked as such, so a form can make them write-only.
-                let secrets = fields.filter { $0["kind"] as? String == "secret" }.compactMap { $0["name"] as? String }
+                let secrets = fields.filter { $0.kind == .secret }.map(\.name)
                 #expect(
                     secrets
                         == [
@@ -357,9 +372,9 @@ struct RulesTests {
             }
             try await harness.map("connectwise", customer: "c_1", company: "250")
             try await harness.map("halopsa", customer: "c_2", company: "7")
-            let connectWise = try await harness.rules("/v1/psa-mappings?psa=connectwise").json["mappings"] as? [[String: Any]] ?? []
-            #expect(connectWise.map { "\($0["customerId"] ?? "")=\($0["companyId"] ?? "")" } == ["c_1=250"])
-            #expect((try await harness.rules("/v1/psa-mappings").json["mappings"] as? [[String: Any]])?.count == 2)
+            let connectWise = try await harness.rules("/v1/psa-mappings?psa=connectwise", as: PSAMappingList.self).mappings
+            #expect(connectWise.map { "\($0.customerId)=\($0.companyId)" } == ["c_1=250"])
+            #expect(try await harness.rules("/v1/psa-mappings", as: PSAMappingList.self).mappings.count == 2)
             #expect(try await harness.rules("/v1/psa-mappings?psa=kaseya").status == 400)
         }
     }
@@ -369,8 +384,8 @@ struct RulesTests {
     )
     func picklists() async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
-            func lists(_ psa: String, settings change: [String: Any] = [:], secrets override: [String: Any] = [:]) async throws -> [String:
-                Any]
+            func lists(_ psa: String, settings change: [String: Any] = [:], secrets override: [String: Any] = [:]) async throws
+                -> PicklistsOutcome
             {
                 var (settings, secrets) = harness.psaConnection(psa)
                 settings.merge(change) { $1 }
@@ -378,27 +393,21 @@ struct RulesTests {
                 let answer = try await harness.rules("/v1/psa-picklists", "POST", ["psa": psa, "settings": settings, "secrets": secrets])
                 #expect(answer.status == 200, "\(answer.body)")
                 for secret in secrets.values { #expect(!answer.body.contains("\(secret)"), "a secret came back") }
-                return answer.json
+                return try APIJSON.decode(PicklistsOutcome.self, from: Data(answer.body.utf8))
             }
-            func names(_ answer: [String: Any], _ field: String) -> [String] {
-                ((answer["picklists"] as? [String: Any])?[field] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
-            }
-            func ids(_ answer: [String: Any], _ field: String) -> [Int] {
-                ((answer["picklists"] as? [String: Any])?[field] as? [[String: Any]] ?? []).compactMap { $0["id"] as? Int }
-            }
-            func companies(_ answer: [String: Any]) -> [String] {
-                (answer["companies"] as? [[String: Any]] ?? []).map { "\($0["id"] ?? "")=\($0["name"] ?? "")" }
-            }
+            func names(_ answer: PicklistsOutcome, _ field: String) -> [String] { (answer.picklists?[field] ?? []).map(\.name) }
+            func ids(_ answer: PicklistsOutcome, _ field: String) -> [Int] { (answer.picklists?[field] ?? []).map(\.id) }
+            func companies(_ answer: PicklistsOutcome) -> [String] { (answer.companies ?? []).map { "\($0.id)=\($0.name)" } }
 
             // ConnectWise with board 7 chosen: its active statuses, and only its closed ones for closing.
             let connectWise = try await lists("connectwise", settings: ["boardId": 7])
-            #expect(connectWise["ok"] as? Bool == true, "\(connectWise)")
+            #expect(connectWise.ok, "\(connectWise)")
             #expect(names(connectWise, "boardId") == ["Backups & BCDR", "Help Desk", "Professional Services"])
             #expect(names(connectWise, "statusId") == ["New", "Assigned", "Completed"])
             #expect(ids(connectWise, "closedStatusId") == [45])
             #expect(names(connectWise, "priorityId").first == "Priority 1 - Emergency Response")
             #expect(companies(connectWise) == ["250=Acme Corp", "252=Contoso Builders", "251=Globex LLC", "19=XYZ Test Company"])
-            #expect(connectWise["companiesTruncated"] as? Bool == false)
+            #expect(connectWise.companiesTruncated == false)
             // Statuses belong to a board: without one chosen there are none to offer.
             let noBoard = try await lists("connectwise", settings: ["boardId": NSNull()])
             #expect(ids(noBoard, "statusId").isEmpty && ids(noBoard, "boardId").count == 3)
@@ -417,53 +426,52 @@ struct RulesTests {
             #expect(companies(halo) == ["12=Acme Corp", "13=Globex LLC", "14=Contoso Builders"])
 
             // Every field the template marks as a pick list is one the PSA's lists fill.
-            let templates = try await harness.rules("/v1/rule-templates").json["templates"] as? [[String: Any]] ?? []
+            let templates = try await harness.rules("/v1/rule-templates", as: RuleTemplateList.self).templates
             for (psa, answer) in [("connectwise", connectWise), ("autotask", autotask), ("halopsa", halo)] {
-                let template = try #require(templates.first { $0["id"] as? String == "datto-fails-2-nights-\(psa)" })
-                let marked = Set(
-                    (template["fields"] as? [[String: Any]] ?? []).filter { $0["picklist"] as? Bool == true }.compactMap {
-                        $0["name"] as? String
-                    })
-                #expect(marked == Set((answer["picklists"] as? [String: Any] ?? [:]).keys), "\(psa)")
+                let template = try #require(templates.first { $0.id == "datto-fails-2-nights-\(psa)" })
+                let marked = Set(template.fields.filter(\.picklist).map(\.name))
+                #expect(marked == Set((answer.picklists ?? [:]).keys), "\(psa)")
             }
 
             // The PSA's refusal is its own words; what is missing is named before anything is sent.
             let refused = try await lists("connectwise", secrets: ["privateKey": "not-the-key"])
-            #expect(refused["ok"] as? Bool == false)
-            #expect((refused["error"] as? String ?? "").contains("HTTP 401"), "\(refused)")
+            #expect(!refused.ok)
+            #expect(refused.error?.contains("HTTP 401") == true, "\(refused)")
             let missing = try await harness.rules("/v1/psa-picklists", "POST", ["psa": "halopsa", "settings": ["tenant": "x"]])
             #expect(missing.status == 400)
-            #expect(missing.json["error"] as? String == "To read halopsa's lists, give: instanceURL, clientId, clientSecret.")
+            #expect(
+                try APIJSON.decode(APIProblem.self, from: Data(missing.body.utf8)).error
+                    == "To read halopsa's lists, give: instanceURL, clientId, clientSecret.")
             #expect(try await harness.rules("/v1/psa-picklists", "POST", ["psa": "kaseya"]).status == 400)
 
             // A saved rule: its stored secrets are used, so the rule page can list companies without asking again.
             let rule = try await harness.enableRule("autotask")
-            let saved = try await harness.rules("/v1/psa-picklists", "POST", ["rule": rule])
-            #expect(saved.json["ok"] as? Bool == true && companies(saved.json).count == 3, "\(saved.body)")
+            let saved = try await harness.rules("/v1/psa-picklists", "POST", ["rule": rule], as: PicklistsOutcome.self)
+            #expect(saved.ok && companies(saved).count == 3, "\(saved)")
             // Its PSA calls are in its history, like every PSA call (method and path, status, duration).
             #expect(
                 try await harness.history(rule).contains {
-                    $0["kind"] as? String == "psa-call" && ($0["detail"] as? String ?? "").hasSuffix("/Tickets/entityInformation/fields")
-                        && $0["status"] as? Int == 200
+                    $0.kind == "psa-call" && $0.detail.hasSuffix("/Tickets/entityInformation/fields") && $0.status == 200
                 })
             #expect(try await harness.rules("/v1/psa-picklists", "POST", ["rule": rule, "psa": "halopsa"]).status == 400)
             #expect(try await harness.rules("/v1/psa-picklists", "POST", ["rule": "ru_999"]).status == 404)
 
             // ConnectWise allows this account 60 calls a minute. Someone at a screen is told when they are spent
             // (Load choices, Send test ticket) instead of being kept waiting for the window to pass.
-            var spent: [String: Any] = [:]
+            var spent: PicklistsOutcome?
             for _ in 0..<20 {
                 spent = try await lists("connectwise")
-                if spent["ok"] as? Bool == false { break }
+                if spent?.ok == false { break }
             }
-            let budget = try #require(spent["error"] as? String)
+            let budget = try #require(spent?.error)
             #expect(
                 budget.hasPrefix(
                     "this PSA account's request budget (60 per minute) is spent for now, to leave room for tickets; try again in "),
                 "\(budget)")
             let connectWiseRule = try await harness.enableRule("connectwise")
-            let test = try await harness.rules("/v1/rules/\(connectWiseRule)/test-ticket", "POST", ["companyId": "250"])
-            #expect(test.json["ok"] as? Bool == false && (test.json["error"] as? String ?? "").contains("request budget"), "\(test.body)")
+            let test = try await harness.rules(
+                "/v1/rules/\(connectWiseRule)/test-ticket", "POST", ["companyId": "250"], as: TestTicketOutcome.self)
+            #expect(!test.ok && test.error?.contains("request budget") == true, "\(test)")
         }
     }
 
@@ -486,10 +494,10 @@ struct RulesTests {
             try await harness.nextNight()
             #expect(
                 try await eventually(timeout: .seconds(30)) {
-                    (try await harness.rules("/v1/tickets").json["tickets"] as? [[String: Any]] ?? []).first?["state"] as? String == "open"
+                    try await harness.tickets().first?.state == .open
                 })
             #expect(sandbox.tickets(psa: "halopsa").count == 1, "the timed-out create was found by its marker, not made twice")
-            #expect(try await harness.history(rule).contains { ($0["detail"] as? String)?.contains("not created again") == true })
+            #expect(try await harness.history(rule).contains { $0.detail.contains("not created again") })
         }
     }
 
@@ -526,18 +534,18 @@ struct RulesTests {
 
             #expect(
                 try await eventually(timeout: .seconds(30)) {
-                    let tickets = try await harness.rules("/v1/tickets").json["tickets"] as? [[String: Any]] ?? []
-                    return tickets.count == agents.count && tickets.allSatisfy { ["open", "failed"].contains($0["state"] as? String ?? "") }
+                    let tickets = try await harness.tickets()
+                    return tickets.count == agents.count && tickets.allSatisfy { [.open, .failed].contains($0.state) }
                 })
-            let tickets = try await harness.rules("/v1/tickets").json["tickets"] as? [[String: Any]] ?? []
+            let tickets = try await harness.tickets()
             let historyText = "\(try await harness.history(rule))"
-            #expect(tickets.filter { $0["state"] as? String == "open" }.count == agents.count - 1, "\(tickets) \(historyText)")
-            #expect(tickets.filter { $0["state"] as? String == "failed" }.count == 1)
+            #expect(tickets.filter { $0.state == .open }.count == agents.count - 1, "\(tickets) \(historyText)")
+            #expect(tickets.filter { $0.state == .failed }.count == 1)
             #expect(sandbox.tickets(psa: "connectwise").count == agents.count - 1, "the timed-out create was found by key, not made twice")
             let history = try await harness.history(rule)
-            #expect(history.contains { $0["kind"] as? String == "psa-retry-scheduled" && $0["status"] as? Int == 429 })
-            #expect(history.contains { $0["kind"] as? String == "psa-error" && $0["status"] as? Int == 400 })
-            #expect(history.contains { ($0["detail"] as? String)?.contains("not created again") == true })
+            #expect(history.contains { $0.kind == "psa-retry-scheduled" && $0.status == 429 })
+            #expect(history.contains { $0.kind == "psa-error" && $0.status == 400 })
+            #expect(history.contains { $0.detail.contains("not created again") })
             let posts = sandbox.requests.filter { $0.hasPrefix("POST") && $0.hasSuffix("/service/tickets") }.count
             // The rate-limited ticket: two creates (429, then success); the refused one: one, never retried; the timed-out one:
             // one (then found by a search, not created again); any others: one each.

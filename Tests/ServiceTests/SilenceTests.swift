@@ -223,9 +223,9 @@ struct SilenceTests {
             #expect(try await eventually { psa.tickets(psa: "halopsa").first?.closed == true })
             #expect(psa.tickets(psa: "connectwise").count == 1)
             #expect(psa.tickets(psa: "connectwise").first?.notes.last?.contains("a successful backup arrived") == true)
-            let kinds = try await harness.history(missedRule).compactMap { $0["kind"] as? String }
+            let kinds = try await harness.history(missedRule).map(\.kind)
             #expect(kinds.filter { $0 == "ticket-open" }.count == 1)
-            #expect(try await harness.history(offlineRule).compactMap { $0["kind"] as? String }.filter { $0 == "ticket-open" }.count == 1)
+            #expect(try await harness.history(offlineRule).map(\.kind).filter { $0 == "ticket-open" }.count == 1)
         }
     }
 

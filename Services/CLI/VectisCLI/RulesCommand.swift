@@ -42,23 +42,6 @@ public struct RulesCommand: AsyncParsableCommand {
         return secrets
     }
 
-    /// `--settings` (a JSON object) and, with `--secrets-stdin`, the secrets object read from standard input (which
-    /// keeps them out of `ps` and the shell history) into a request body.
-    static func addPSAValues(to body: inout [String: Any], settings: String?, secretsStdin: Bool) throws {
-        if let settings {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(settings.utf8)) as? [String: Any] else {
-                throw ValidationError("--settings must be a JSON object")
-            }
-            body["settings"] = object
-        }
-        if secretsStdin {
-            guard let line = readLine(), let secrets = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                throw ValidationError("--secrets-stdin: standard input must hold the secrets as one JSON object line")
-            }
-            body["secrets"] = secrets
-        }
-    }
-
     struct Templates: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The templates ready to enable.")
         @OptionGroup var connection: Connection
@@ -172,26 +155,19 @@ public struct RulesCommand: AsyncParsableCommand {
         @Flag(help: "Read the PSA secrets JSON object from standard input.") var secretsStdin = false
 
         func run() async throws {
-            var body: [String: Any] = [:]
-            if let rule { body["rule"] = rule }
-            if let psa { body["psa"] = psa }
             guard rule != nil || psa != nil else { throw ValidationError("Give a rule id, or --psa with --settings.") }
-            try RulesCommand.addPSAValues(to: &body, settings: settings, secretsStdin: secretsStdin)
-            let (_, json) = try await connection.client.send("POST", "/v1/psa-picklists", body: body)
-            guard json["ok"] as? Bool == true else {
-                throw ValidationError("The PSA answered: \(json["error"] as? String ?? "no reason given")")
-            }
-            for (field, choices) in (json["picklists"] as? [String: [[String: Any]]] ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let query = PicklistsQuery(
+                psa: psa, rule: rule, settings: try settings.map(RulesCommand.settings),
+                secrets: secretsStdin ? try RulesCommand.secretsFromStandardInput() : nil)
+            let answer = try await connection.client.call("POST", "/v1/psa-picklists", body: query, as: PicklistsOutcome.self)
+            guard answer.ok else { throw ValidationError("The PSA answered: \(answer.error ?? "no reason given")") }
+            for (field, choices) in (answer.picklists ?? [:]).sorted(by: { $0.key < $1.key }) {
                 print(field)
-                for line in HubFormatter.table(["Id", "Name"], choices.map { ["\($0["id"] ?? "?")", $0["name"] as? String ?? "?"] }) {
-                    print(line)
-                }
+                for line in HubFormatter.table(["Id", "Name"], choices.map { ["\($0.id)", $0.name] }) { print(line) }
             }
-            let companies = json["companies"] as? [[String: Any]] ?? []
-            print("companies (\(companies.count)\(json["companiesTruncated"] as? Bool == true ? ", the PSA has more" : ""))")
-            for line in HubFormatter.table(["Id", "Name"], companies.map { [$0["id"] as? String ?? "?", $0["name"] as? String ?? "?"] }) {
-                print(line)
-            }
+            let companies = answer.companies ?? []
+            print("companies (\(companies.count)\(answer.companiesTruncated == true ? ", the PSA has more" : ""))")
+            for line in HubFormatter.table(["Id", "Name"], companies.map { [$0.id, $0.name] }) { print(line) }
         }
     }
 

@@ -1,17 +1,6 @@
 import Foundation
+import VectisAPI
 import VectisContracts
-
-/// One entry of a PSA pick list: what a setting stores (`id`) and what a technician reads (`name`).
-struct PSAChoice: Codable, Sendable, Equatable {
-    var id: Int
-    var name: String
-}
-
-/// A company (ConnectWise), account (Autotask) or client (HaloPSA) a customer can be mapped to.
-struct PSACompany: Codable, Sendable, Equatable {
-    var id: String
-    var name: String
-}
 
 /// What the PSA offers for a rule's settings, read live: boards, queues, statuses, priorities and ticket types
 /// differ per PSA tenant, so typing ids from memory is how tickets end up on the wrong board.
