@@ -129,7 +129,7 @@ let package = Package(
         .target(
             name: "AlertsService",
             dependencies: [
-                "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts", "VectisAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird")
             ],

@@ -1,6 +1,7 @@
 import DattoSandbox
 import Foundation
 import Testing
+import VectisAPI
 import VectisContracts
 import VectisTestSupport
 
@@ -11,8 +12,24 @@ extension CollectorHarness {
         try await HTTP.send(method, alertsURL! + path, body, bearer: token)
     }
 
-    func alertList(_ query: String = "") async throws -> [[String: Any]] {
-        try await alerts("/v1/alerts\(query)").json["alerts"] as? [[String: Any]] ?? []
+    /// One alert by id, decoded into its API shape.
+    func alert(_ id: String, _ action: String = "", token: String? = CollectorHarness.readToken) async throws -> AlertView {
+        let answer = try await alerts(
+            "/v1/alerts/\(id)\(action)", action.isEmpty ? "GET" : "POST", action.isEmpty ? nil : [:], token: token)
+        do {
+            return try APIJSON.decode(AlertView.self, from: Data(answer.body.utf8))
+        } catch {
+            throw ProcessFailure("/v1/alerts/\(id)\(action) answered \(answer.status) \(answer.body.prefix(400)), not an alert: \(error)")
+        }
+    }
+
+    func alertList(_ query: String = "") async throws -> [AlertView] {
+        let answer = try await alerts("/v1/alerts\(query)")
+        do {
+            return try APIJSON.decode(AlertPage.self, from: Data(answer.body.utf8)).alerts
+        } catch {
+            throw ProcessFailure("GET /v1/alerts\(query) answered \(answer.status) \(answer.body.prefix(400)), not a page: \(error)")
+        }
     }
 }
 
@@ -38,24 +55,24 @@ struct AlertsTests {
                 try await harness.sync()
                 try await harness.waitForHistory()
             }
-            #expect(try await eventually { try await harness.alertList().first?["occurrences"] as? Int == 2 })
+            #expect(try await eventually { try await harness.alertList().first?.occurrences == 2 })
             let alerts = try await harness.alertList()
             #expect(alerts.count == 1)
             let alert = try #require(alerts.first)
-            #expect(alert["type"] as? String == "backup-job-failure")
-            #expect(alert["severity"] as? String == "high")
-            #expect(alert["state"] as? String == "open")
-            #expect(alert["agentId"] as? String == agentId)
-            #expect(alert["failedNightsInARow"] as? Int == 2)
+            #expect(alert.type == "backup-job-failure")
+            #expect(alert.severity.rawValue == "high")
+            #expect(alert.state.rawValue == "open")
+            #expect(alert.agentId == agentId)
+            #expect(alert.failedNightsInARow == 2)
             let lastFailure = harness.sandbox.visibleRunDetails().filter { $0.volume == agent.volume && !$0.succeeded }
                 .max { $0.timestamp < $1.timestamp }
-            #expect(alert["lastError"] as? String == lastFailure?.errorMessage)
+            #expect(alert.lastError == lastFailure?.errorMessage)
 
             #expect(harness.sandbox.recover(volume: agent.volume))
             harness.sandbox.advanceClock(by: 24 * 3_600)
             try await harness.sync()
-            #expect(try await eventually { try await harness.alertList().first?["state"] as? String == "resolved" })
-            #expect(try await harness.alertList().first?["resolvedReason"] as? String == "recovered")
+            #expect(try await eventually { try await harness.alertList().first?.state == .resolved })
+            #expect(try await harness.alertList().first?.resolvedReason == "recovered")
             #expect(
                 try await eventually {
                     try observer.applied().filter { $0.stream.hasPrefix("alerts/") }.count >= 3
@@ -76,39 +93,40 @@ struct AlertsTests {
             try await harness.waitForHistory()
             #expect(try await eventually { try await harness.alertList("?state=open").count >= 2 })
             let open = try await harness.alertList("?state=open")
-            let first = open[0]["id"] as! String
-            let second = open[1]["id"] as! String
+            let first = open[0].id
+            let second = open[1].id
             let token = CollectorHarness.token
 
             #expect(try await harness.alerts("/v1/alerts/\(first)/acknowledge", "POST").status == 401, "changes need the token")
             let acknowledged = try await harness.alerts("/v1/alerts/\(first)/acknowledge", "POST", ["by": "tech@msp"], token: token)
-            #expect(acknowledged.json["state"] as? String == "acknowledged")
-            #expect(acknowledged.json["acknowledgedBy"] as? String == "tech@msp")
+            let acknowledgedAlert = try APIJSON.decode(AlertView.self, from: Data(acknowledged.body.utf8))
+            #expect(acknowledgedAlert.state == .acknowledged)
+            #expect(acknowledgedAlert.acknowledgedBy == "tech@msp")
             #expect(
-                try await harness.alerts("/v1/alerts/\(first)/resolve", "POST", [:], token: token).json["state"] as? String == "resolved")
+                try await harness.alert(first, "/resolve", token: token).state == .resolved)
             #expect(try await harness.alerts("/v1/alerts/\(first)/resolve", "POST", [:], token: token).status == 409)
 
-            let forever = try await harness.alerts("/v1/mutes", "POST", ["agentId": open[1]["agentId"] as! String], token: token)
+            let forever = try await harness.alerts("/v1/mutes", "POST", ["agentId": try #require(open[1].agentId)], token: token)
             #expect(forever.status == 400 && forever.body.contains("until is required"))
             let until = BusJSON.formatTimestamp(Date().addingTimeInterval(7 * 86_400))
             let muted = try await harness.alerts(
                 "/v1/mutes", "POST",
                 [
-                    "scope": "customer", "customerId": open[1]["customerId"] as! String, "until": until,
+                    "scope": "customer", "customerId": open[1].customerId, "until": until,
                     "reason": "customer's server moving"
                 ], token: token)
             #expect(muted.status == 201)
-            #expect(try await harness.alerts("/v1/alerts/\(second)").json["state"] as? String == "muted")
+            #expect(try await harness.alert(second).state == .muted)
 
             // Another failed night: the muted alert counts it, quietly.
-            let before = try await harness.alerts("/v1/alerts/\(second)").json["occurrences"] as? Int ?? 0
+            let before = try await harness.alert(second).occurrences
             harness.sandbox.advanceClock(by: 24 * 3_600)
             try await harness.sync()
             #expect(
                 try await eventually {
-                    try await harness.alerts("/v1/alerts/\(second)").json["occurrences"] as? Int == before + 1
+                    try await harness.alert(second).occurrences == before + 1
                 })
-            #expect(try await harness.alerts("/v1/alerts/\(second)").json["state"] as? String == "muted")
+            #expect(try await harness.alert(second).state == .muted)
         }
     }
 
@@ -121,7 +139,7 @@ struct AlertsTests {
             #expect(await list.waitForExit() == 0, "\(list.stderr)")
             let rows = list.stdout.split(separator: "\n").filter { $0.contains(" open ") && $0.contains(" high ") }
             #expect(rows.count >= 2, "\(list.stdout)")
-            let id = try #require(try await harness.alertList("?state=open").first?["id"] as? String)
+            let id = try #require(try await harness.alertList("?state=open").first?.id)
             let ack = try RunningProcess(
                 "vectis", ["alerts", "ack", id, "--by", "cli-test", "--url", harness.alertsURL!, "--token", CollectorHarness.token])
             #expect(await ack.waitForExit() == 0, "\(ack.stderr)")
@@ -138,18 +156,20 @@ struct AlertsTests {
             var seen: [String] = []
             var cursor: String?
             repeat {
-                let page = try await harness.alerts("/v1/alerts?limit=2" + (cursor.map { "&cursor=\($0)" } ?? "")).json
-                seen += (page["alerts"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
-                cursor = page["nextCursor"] as? String
+                let answer = try await harness.alerts("/v1/alerts?limit=2" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                let page = try APIJSON.decode(AlertPage.self, from: Data(answer.body.utf8))
+                seen += page.alerts.map(\.id)
+                cursor = page.nextCursor
             } while cursor != nil
             #expect(seen.count == 3 && Set(seen).count == 3)
-            let customer = try #require(try await harness.alertList().first?["customerId"] as? String)
-            #expect(try await harness.alertList("?customer=\(customer)").allSatisfy { $0["customerId"] as? String == customer })
+            let customer = try #require(try await harness.alertList().first?.customerId)
+            #expect(try await harness.alertList("?customer=\(customer)").allSatisfy { $0.customerId == customer })
             #expect(try await harness.alertList("?severity=low").isEmpty)
             #expect(try await harness.alertList("?type=backup-job-failure&state=open,acknowledged&since=2000-01-01T00:00:00Z").count == 3)
             for query in ["?state=sleeping", "?severity=urgent", "?since=yesterday", "?limit=0", "?cursor=x"] {
                 let response = try await harness.alerts("/v1/alerts\(query)")
-                #expect(response.status == 400 && response.json["error"] is String, "\(query)")
+                #expect(response.status == 400, "\(query)")
+                #expect(try APIJSON.decode(APIProblem.self, from: Data(response.body.utf8)).error.isEmpty == false, "\(query)")
             }
             #expect(try await harness.alerts("/v1/alerts/al_999999").status == 404)
         }

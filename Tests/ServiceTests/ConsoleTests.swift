@@ -112,7 +112,7 @@ struct ConsoleTests {
                     _ = try await browser.element("#alerts tbody tr")
                     #expect(try await browser.elements("#alerts tbody tr").count == open.count)
                     if let first = open.first {
-                        let row = try await browser.element("#alerts tr[data-alert='\(first["id"] as? String ?? "")']").text()
+                        let row = try await browser.element("#alerts tr[data-alert='\(first.id)']").text()
                         #expect(row.contains("backup-job-failure") && row.contains("high"), "\(row)")
                     }
                     try await browser.screenshot("alerts")
@@ -257,9 +257,9 @@ struct ConsoleTests {
                     #expect(row.contains("high") && row.contains("backup-job-failure"), "\(row)")
                     try await browser.screenshot("alerts-new-failure")
                     // Its customer's name leads to the customer's hub, where the agent's card says it is failing.
-                    let raised = try #require(try await harness.alertList().first { $0["agentName"] as? String == agentName })
-                    try await browser.element("tr[data-alert='\(raised["id"] as? String ?? "")'] a").click()
-                    let card = "#agent-cards article[data-agent='\(raised["agentId"] as? String ?? "")'] [data-field=headline]"
+                    let raised = try #require(try await harness.alertList().first { $0.agentName == agentName })
+                    try await browser.element("tr[data-alert='\(raised.id)'] a").click()
+                    let card = "#agent-cards article[data-agent='\(raised.agentId ?? "")'] [data-field=headline]"
                     let headline = try await browser.waitForText(card) { $0.hasPrefix("Currently failing") }
                     #expect(headline == "Currently failing — 2 failed nights in a row", "\(headline)")
 
@@ -280,8 +280,8 @@ struct ConsoleTests {
                     try await browser.resize(width: 1280, height: 900)
 
                     // Mute it from the feed for 4 hours: the alert turns muted.
-                    let alert = try #require(try await harness.alertList().first { $0["agentName"] as? String == agentName })
-                    let alertId = try #require(alert["id"] as? String)
+                    let alert = try #require(try await harness.alertList().first { $0.agentName == agentName })
+                    let alertId = alert.id
                     try await browser.open(console + "/#/alerts")
                     try await browser.element("tr[data-alert='\(alertId)'] button[data-action=mute]").click()
                     try await browser.element("#mute-hours").select("4")
@@ -291,7 +291,7 @@ struct ConsoleTests {
                     try await browser.element("#mute-confirm").click()
                     let stateCell = "tr[data-alert='\(alertId)'] td:nth-child(3)"
                     #expect(try await browser.waitForText(stateCell) { $0 == "muted" } == "muted")
-                    #expect(try await harness.alertList("?state=muted").map { $0["id"] as? String } == [alertId])
+                    #expect(try await harness.alertList("?state=muted").map(\.id) == [alertId])
 
                     // Edit the rule in place: the form holds its settings, never its secrets; with the secret boxes
                     // left empty, Load choices and Save use the saved ones.

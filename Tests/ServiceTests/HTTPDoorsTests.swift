@@ -86,7 +86,7 @@ struct HTTPDoorsTests {
             #expect(
                 refused.json["error"] as? String == "This endpoint needs Authorization: Bearer <VECTIS_READ_TOKEN or VECTIS_ADMIN_TOKEN>.")
             // The read token changes nothing.
-            let alert = try #require(try await harness.alertList().first?["id"] as? String)
+            let alert = try #require(try await harness.alertList().first?.id)
             #expect(
                 try await harness.alerts("/v1/alerts/\(alert)/acknowledge", "POST", ["by": "x"], token: CollectorHarness.readToken).status
                     == 401)

@@ -153,7 +153,7 @@ struct RulesTests {
             #expect(sandbox.tickets(psa: psa).count == 1)
             #expect(ticket.notes.count == 2)
             #expect(ticket.notes.last?.contains("recovered") == true)
-            #expect(try await eventually { try await harness.alertList().first?["state"] as? String == "resolved" })
+            #expect(try await eventually { try await harness.alertList().first?.state.rawValue == "resolved" })
             let kinds = try await harness.history(rule).map(\.kind)
             #expect(kinds.filter { $0 == "ticket-open" }.count == 1)
             // One rule's tickets (the console's rule page): this rule's one ticket, none for another rule id.
@@ -321,7 +321,7 @@ struct RulesTests {
             #expect(try await eventually { try await harness.history(unmappedRule).contains { $0.kind == "not-mapped" } })
             #expect(
                 try await eventually {
-                    (try await harness.alertList().first?["note"] as? String)
+                    (try await harness.alertList().first?.note)
                         == "No autotask company is mapped for Acme Corp: no ticket was opened."
                 }, "the alert says so")
             try await Task.sleep(for: .milliseconds(500))

@@ -77,10 +77,10 @@ struct SilenceTests {
             try await harness.move(to: lastSuccess.addingTimeInterval(27 * 3_600))
             #expect(try await eventually { try await harness.alertList("?type=backup-missed").count == 1 })
             let missed = try #require(try await harness.alertList("?type=backup-missed").first)
-            #expect(missed["agentId"] as? String == agentId(silent.volume))
-            #expect(missed["severity"] as? String == "high")
-            #expect(missed["state"] as? String == "open")
-            #expect(missed["lastError"] as? String == "No successful backup for 27 h")
+            #expect(missed.agentId == agentId(silent.volume))
+            #expect(missed.severity.rawValue == "high")
+            #expect(missed.state.rawValue == "open")
+            #expect(missed.lastError == "No successful backup for 27 h")
             #expect(try await harness.alertList("?type=backup-job-failure").isEmpty, "no failed run ever arrived")
             let card = try #require(try await harness.card(customer: customerId, agent: agentId(silent.volume)))
             #expect(card["state"] as? String == "missed")
@@ -91,13 +91,13 @@ struct SilenceTests {
             try await harness.move(to: lastSuccess.addingTimeInterval(75 * 3_600))
             #expect(try await eventually { try await harness.alertList("?type=backup-missed").count == 2 })
             let alerts = try await harness.alertList("?type=backup-missed")
-            #expect(Set(alerts.compactMap { $0["agentId"] as? String }) == [agentId(silent.volume), agentId(newcomer)])
-            let newcomerAlert = try #require(alerts.first { $0["agentId"] as? String == agentId(newcomer) })
-            #expect(newcomerAlert["lastError"] as? String == "No backup yet, 50 h after it was added")
-            let silentAlert = try #require(alerts.first { $0["agentId"] as? String == agentId(silent.volume) })
-            #expect(silentAlert["occurrences"] as? Int == 2, "a further day is an occurrence on the same alert")
-            #expect(silentAlert["days"] as? Int == 3)
-            #expect(silentAlert["lastError"] as? String == "No successful backup for 3 days")
+            #expect(Set(alerts.compactMap(\.agentId)) == [agentId(silent.volume), agentId(newcomer)])
+            let newcomerAlert = try #require(alerts.first { $0.agentId == agentId(newcomer) })
+            #expect(newcomerAlert.lastError == "No backup yet, 50 h after it was added")
+            let silentAlert = try #require(alerts.first { $0.agentId == agentId(silent.volume) })
+            #expect(silentAlert.occurrences == 2, "a further day is an occurrence on the same alert")
+            #expect(silentAlert.days == 3)
+            #expect(silentAlert.lastError == "No successful backup for 3 days")
             for quiet in [paused.volume, archived.volume] {
                 let card = try #require(try await harness.card(customer: customerId, agent: agentId(quiet)))
                 #expect((card["conditions"] as? [Any])?.isEmpty == true, "\(card)")
@@ -109,10 +109,10 @@ struct SilenceTests {
             try await harness.move(to: sandbox.now.addingTimeInterval(25 * 3_600))
             #expect(
                 try await eventually {
-                    try await harness.alerts("/v1/alerts/\(silentAlert["id"] as? String ?? "")").json["state"] as? String == "resolved"
+                    try await harness.alert(silentAlert.id).state == .resolved
                 })
-            let resolved = try await harness.alerts("/v1/alerts/\(silentAlert["id"] as? String ?? "")").json
-            #expect(resolved["resolvedReason"] as? String == "recovered")
+            let resolved = try await harness.alert(silentAlert.id)
+            #expect(resolved.resolvedReason == "recovered")
             #expect(try await harness.card(customer: customerId, agent: agentId(silent.volume))?["state"] as? String == "ok")
             #expect(try await harness.alertList("?state=open&type=backup-missed").count == 1, "the newcomer is still silent")
         }
@@ -136,12 +136,12 @@ struct SilenceTests {
             try await harness.move(to: start.addingTimeInterval(2 * 3_600))
             #expect(try await eventually { try await harness.alertList().count == 1 })
             let alert = try #require(try await harness.alertList().first)
-            #expect(alert["type"] as? String == "device-offline")
-            #expect(alert["severity"] as? String == "high")
-            #expect(alert["subjectId"] as? String == StableID.device(tenant: "default", serial: offline.serialNumber))
-            #expect(alert["agentId"] == nil, "about the appliance, not an agent")
-            #expect(alert["deviceSerial"] as? String == offline.serialNumber)
-            #expect(alert["lastError"] as? String == "Appliance offline: last check-in 2 h ago")
+            #expect(alert.type == "device-offline")
+            #expect(alert.severity.rawValue == "high")
+            #expect(alert.subjectId == StableID.device(tenant: "default", serial: offline.serialNumber))
+            #expect(alert.agentId == nil, "about the appliance, not an agent")
+            #expect(alert.deviceSerial == offline.serialNumber)
+            #expect(alert.lastError == "Appliance offline: last check-in 2 h ago")
 
             // Two days offline: still the one alert, and its agents' missing backups are not reported one by one.
             try await harness.move(to: start.addingTimeInterval(50 * 3_600))
@@ -150,9 +150,9 @@ struct SilenceTests {
             #expect(try await harness.alertList("?type=backup-missed").isEmpty)
             #expect(try await harness.alertList().count == 2)
             let offsite = try #require(try await harness.alertList("?type=offsite-stale").first)
-            #expect(offsite["severity"] as? String == "medium")
-            #expect(offsite["agentId"] as? String == StableID.agent(tenant: "default", deviceSerial: online.serialNumber, volume: stalled))
-            #expect((offsite["lastError"] as? String)?.hasPrefix("Latest offsite copy is ") == true, "\(offsite)")
+            #expect(offsite.severity.rawValue == "medium")
+            #expect(offsite.agentId == StableID.agent(tenant: "default", deviceSerial: online.serialNumber, volume: stalled))
+            #expect((offsite.lastError)?.hasPrefix("Latest offsite copy is ") == true, "\(offsite)")
             let card = try #require(
                 try await harness.card(
                     customer: StableID.customer(tenant: "default", key: expectedCustomerKey(offline)),
@@ -166,7 +166,7 @@ struct SilenceTests {
             try await harness.move(to: sandbox.now.addingTimeInterval(3_600))
             #expect(try await eventually { try await harness.alertList("?state=open").isEmpty })
             for resolved in try await harness.alertList() {
-                #expect(resolved["resolvedReason"] as? String == "recovered", "\(resolved)")
+                #expect(resolved.resolvedReason == "recovered", "\(resolved)")
             }
             // Its agents are judged again once read after its return: backed up meanwhile, so nothing to say.
             try await harness.move(to: sandbox.now.addingTimeInterval(3_600))

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import VectisAPI
 import VectisContracts
 
 /// One row of `alert`: a problem, with its state and what the bus has been told about it.
@@ -26,6 +27,16 @@ struct AlertRecord: FetchableRecord {
     var failedNights: Int?
     /// Whether `alert.raised` went out (a condition muted from the start raises nothing).
     var raised: Bool
+    var customerId: String
+    var deviceName: String?
+    var since: Date?
+    var days: Int?
+    var acknowledgedAt: Date?
+    var acknowledgedBy: String?
+    var resolvedAt: Date?
+    var resolvedReason: String?
+    var resolvedBy: String?
+    var note: String?
 
     init(row: Row) throws {
         id = row["id"]
@@ -44,6 +55,28 @@ struct AlertRecord: FetchableRecord {
         lastError = row["last_error"]
         failedNights = row["failed_nights"]
         raised = row["raised"]
+        customerId = row["customer_id"]
+        deviceName = row["device_name"]
+        since = row["since"]
+        days = row["days"]
+        acknowledgedAt = row["acknowledged_at"]
+        acknowledgedBy = row["acknowledged_by"]
+        resolvedAt = row["resolved_at"]
+        resolvedReason = row["resolved_reason"]
+        resolvedBy = row["resolved_by"]
+        note = row["note"]
+    }
+
+    /// As the feed shows it.
+    var view: AlertView {
+        let isAgent = !agentVolume.isEmpty
+        return AlertView(
+            id: "al_\(id)", tenant: tenant, type: type, severity: severity, state: state, customerId: customerId,
+            customerName: customer.name, subjectId: subjectId, agentId: isAgent ? subjectId : nil, agentName: isAgent ? agentName : nil,
+            deviceSerial: deviceSerial, deviceName: deviceName, occurrences: occurrences, firstSeenAt: firstSeenAt,
+            lastSeenAt: lastSeenAt, lastError: lastError, failedNightsInARow: failedNights, since: since, days: days,
+            acknowledgedAt: acknowledgedAt, acknowledgedBy: acknowledgedBy, resolvedAt: resolvedAt, resolvedReason: resolvedReason,
+            resolvedBy: resolvedBy, note: note)
     }
 
     /// A state column's value, refused (not guessed) when it is not one the enum names.
@@ -84,11 +117,7 @@ struct AlertRecord: FetchableRecord {
     }
 }
 
-/// What a mute covers (`mute.scope`; the table's CHECK lists the same values).
-enum MuteScope: String, Codable, Sendable, DatabaseValueConvertible {
-    case agent
-    case customer
-
+extension MuteScope: DatabaseValueConvertible {
     /// The `alert` column a mute of this scope matches.
     var alertColumn: String {
         switch self {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import VectisAPI
 import VectisContracts
 import VectisDelivery
 

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import VectisAPI
+import VectisContracts
 
 /// `vectis alerts`: the alerts feed, and what a technician does with an alert.
 public struct AlertsCommand: AsyncParsableCommand {
@@ -35,11 +37,12 @@ public struct AlertsCommand: AsyncParsableCommand {
             var query = ["limit=\(limit)"]
             if let state { query.append("state=\(state)") }
             if let customer { query.append("customer=\(customer)") }
-            let (_, page) = try await connection.client.send("GET", "/v1/alerts?" + query.joined(separator: "&"))
-            let alerts = page["alerts"] as? [[String: Any]] ?? []
+            let page = try await connection.client.call("GET", "/v1/alerts?" + query.joined(separator: "&"), as: AlertPage.self)
+            let alerts = page.alerts
             if json {
-                let data = try JSONSerialization.data(withJSONObject: page, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-                print(String(decoding: data, as: UTF8.self))
+                let encoder = APIJSON.encoder()
+                encoder.outputFormatting.insert(.prettyPrinted)
+                print(String(decoding: try encoder.encode(page), as: UTF8.self))
                 return
             }
             if alerts.isEmpty {
@@ -48,12 +51,11 @@ public struct AlertsCommand: AsyncParsableCommand {
             }
             let rows = alerts.map { alert -> [String] in
                 // An appliance-wide alert (device-offline) is about the appliance, not an agent.
-                let subject = alert["agentName"] as? String ?? alert["deviceName"] as? String ?? alert["deviceSerial"] as? String ?? "?"
+                let subject = alert.agentName ?? alert.deviceName ?? alert.deviceSerial
                 return [
-                    alert["id"] as? String ?? "?", alert["type"] as? String ?? "?", alert["state"] as? String ?? "?",
-                    alert["severity"] as? String ?? "?", alert["customerName"] as? String ?? "?", subject,
-                    "\(alert["occurrences"] as? Int ?? 0)", HubFormatter.short(alert["lastSeenAt"] as? String) ?? "?",
-                    alert["lastError"] as? String ?? ""
+                    alert.id, alert.type, alert.state.rawValue, alert.severity.rawValue, alert.customerName, subject,
+                    "\(alert.occurrences)",
+                    HubFormatter.short(BusJSON.formatTimestamp(alert.lastSeenAt)) ?? "?", alert.lastError ?? ""
                 ]
             }
             let headers = ["Alert", "Type", "State", "Severity", "Customer", "Agent / appliance", "Seen", "Last", "Last error"]
@@ -68,8 +70,9 @@ public struct AlertsCommand: AsyncParsableCommand {
         @Option(help: "Who is acknowledging.") var by: String?
 
         func run() async throws {
-            let (_, alert) = try await connection.client.send("POST", "/v1/alerts/\(id)/acknowledge", body: by.map { ["by": $0] } ?? [:])
-            print("\(id): \(alert["state"] as? String ?? "?")")
+            let alert = try await connection.client.call(
+                "POST", "/v1/alerts/\(id)/acknowledge", body: AlertActor(by: by), as: AlertView.self)
+            print("\(id): \(alert.state.rawValue)")
         }
     }
 
@@ -80,8 +83,8 @@ public struct AlertsCommand: AsyncParsableCommand {
         @Option var by: String?
 
         func run() async throws {
-            let (_, alert) = try await connection.client.send("POST", "/v1/alerts/\(id)/resolve", body: by.map { ["by": $0] } ?? [:])
-            print("\(id): \(alert["state"] as? String ?? "?")")
+            let alert = try await connection.client.call("POST", "/v1/alerts/\(id)/resolve", body: AlertActor(by: by), as: AlertView.self)
+            print("\(id): \(alert.state.rawValue)")
         }
     }
 
@@ -96,22 +99,16 @@ public struct AlertsCommand: AsyncParsableCommand {
 
         func validate() throws {
             if (agent == nil) == (customer == nil) { throw ValidationError("Give exactly one of --agent and --customer.") }
+            if !(hours > 0 && hours <= 90 * 24) { throw ValidationError("--hours must be more than 0 and at most 2160 (90 days).") }
         }
 
         func run() async throws {
             let until = ISO8601DateFormatter().string(from: Date().addingTimeInterval(hours * 3_600))
-            var body: [String: Any] = ["until": until]
-            if let agent {
-                body["agentId"] = agent
-                body["scope"] = "agent"
-            }
-            if let customer {
-                body["customerId"] = customer
-                body["scope"] = "customer"
-            }
-            if let reason { body["reason"] = reason }
-            let (_, mute) = try await connection.client.send("POST", "/v1/mutes", body: body)
-            print("Muted \(mute["targetId"] as? String ?? "?") until \(until) (\(mute["id"] as? String ?? "?")).")
+            let body = MuteRequest(
+                scope: (agent != nil ? MuteScope.agent : .customer).rawValue, agentId: agent, customerId: customer, until: until,
+                reason: reason)
+            let mute = try await connection.client.call("POST", "/v1/mutes", body: body, as: MuteCreated.self)
+            print("Muted \(mute.targetId) until \(until) (\(mute.id)).")
         }
     }
 }
