@@ -107,7 +107,7 @@ let package = Package(
         .target(
             name: "AssetsService",
             dependencies: [
-                "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts", "VectisAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird")
             ],
@@ -117,7 +117,7 @@ let package = Package(
         .target(
             name: "BackupsService",
             dependencies: [
-                "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts", "VectisAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
@@ -245,7 +245,8 @@ let package = Package(
         .testTarget(
             name: "BackupsServiceTests",
             dependencies: [
-                "BackupsService", "VectisContracts", "VectisDelivery", "VectisTestSupport", .product(name: "GRDB", package: "GRDB.swift")
+                "BackupsService", "VectisAPI", "VectisContracts", "VectisDelivery", "VectisTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift")
             ],
             path: "Tests/BackupsServiceTests"
         ),

@@ -2,6 +2,7 @@ import DattoSandbox
 import Foundation
 import GRDB
 import Testing
+import VectisAPI
 import VectisTestSupport
 
 /// A customer whose appliance has no protected agent yet (a new customer in any MSP tool) still has a hub.
@@ -23,11 +24,9 @@ struct AgentlessHubTests {
                 try await DatabaseQueue(path: backups).read { db in
                     try String.fetchOne(db, sql: "SELECT customer_id FROM device LIMIT 1")
                 })
-            let hub = try await HTTP.send(
-                "GET", harness.backupsURL! + "/v1/customers/\(customer)/backups", bearer: CollectorHarness.readToken)
-            #expect(hub.status == 200, "\(hub.body)")
-            #expect((hub.json["agents"] as? [Any])?.isEmpty == true)
-            #expect((hub.json["appliances"] as? [[String: Any]])?.count == 1)
+            let hub = try await harness.backups("/v1/customers/\(customer)/backups", as: CustomerBackups.self)
+            #expect(hub.agents.isEmpty)
+            #expect(hub.appliances?.count == 1)
             let cli = try RunningProcess(
                 "vectis", ["hub", customer, "--backups-url", harness.backupsURL!, "--token", CollectorHarness.readToken])
             #expect(await cli.waitForExit() == 0, "\(cli.stderr)")

@@ -11,6 +11,7 @@ import RulesService
 import ServiceLifecycle
 import Synchronization
 import Testing
+import VectisAPI
 import VectisContracts
 import VectisRuntime
 import VectisTestSupport
@@ -234,6 +235,16 @@ struct CollectorHarness {
 }
 
 enum HTTP {
+    /// An answer decoded into its `VectisAPI` shape; a body of another shape fails the test, naming what came.
+    static func decode<T: Decodable>(_ type: T.Type, _ answer: (status: Int, body: String, json: [String: Any]), _ what: String) throws -> T
+    {
+        do {
+            return try APIJSON.decode(T.self, from: Data(answer.body.utf8))
+        } catch {
+            throw ProcessFailure("\(what) answered \(answer.status) \(answer.body.prefix(400)), not a \(T.self): \(error)")
+        }
+    }
+
     static func send(_ method: String, _ url: String, _ body: [String: Any]? = nil, bearer: String? = nil) async throws
         -> (status: Int, body: String, json: [String: Any])
     {

@@ -3,6 +3,7 @@ import DattoSandbox
 import Foundation
 import GRDB
 import Testing
+import VectisAPI
 import VectisContracts
 import VectisTestSupport
 
@@ -18,6 +19,14 @@ func expectedCustomerKey(_ device: SandboxState.InventoryDevice) -> String {
 extension CollectorHarness {
     func assets(_ path: String) async throws -> (status: Int, body: String, json: [String: Any]) {
         try await HTTP.send("GET", assetsURL! + path, bearer: CollectorHarness.readToken)
+    }
+
+    func assets<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
+        try HTTP.decode(T.self, try await assets(path), "GET \(path)")
+    }
+
+    func backups<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
+        try HTTP.decode(T.self, try await backups(path), "GET \(path)")
     }
 
     func backups(_ path: String) async throws -> (status: Int, body: String, json: [String: Any]) {
@@ -56,40 +65,39 @@ struct HistoryTests {
             #expect(!withoutRuns.isEmpty)
             #expect(
                 try await eventually {
-                    let agents = try await harness.assets("/v1/customers").json["customers"] as? [[String: Any]] ?? []
-                    return agents.reduce(0) { $0 + ($1["agents"] as? Int ?? 0) } == inventory.reduce(0) { $0 + $1.assets.count }
+                    let customers = try await harness.assets("/v1/customers", as: CustomerList.self).customers
+                    return customers.reduce(0) { $0 + $1.agents } == inventory.reduce(0) { $0 + $1.assets.count }
                 })
             // Agents and devices arrive on different topics, so the agent counts can be complete a moment before
             // the last device is: wait for every customer's listing itself.
             #expect(
                 try await eventually {
                     for (key, devices) in byCustomer {
-                        let listed = try await harness.assets("/v1/customers/\(StableID.customer(tenant: "default", key: key))/assets")
-                        let serials = (listed.json["devices"] as? [[String: Any]] ?? []).compactMap { $0["serialNumber"] as? String }
+                        let listed = try await harness.assets(
+                            "/v1/customers/\(StableID.customer(tenant: "default", key: key))/assets", as: CustomerAssets.self)
+                        let serials = listed.devices.map(\.serialNumber)
                         if Set(serials) != Set(devices.map(\.serialNumber)) { return false }
                     }
                     return true
                 })
             for (key, devices) in byCustomer {
                 let id = StableID.customer(tenant: "default", key: key)
-                let listed = try await harness.assets("/v1/customers/\(id)/assets")
-                #expect(listed.status == 200, "\(key)")
-                let listedDevices = listed.json["devices"] as? [[String: Any]] ?? []
-                #expect(Set(listedDevices.compactMap { $0["serialNumber"] as? String }) == Set(devices.map(\.serialNumber)))
-                let listedVolumes = Set(
-                    listedDevices.flatMap { ($0["agents"] as? [[String: Any]] ?? []).compactMap { $0["volume"] as? String } })
+                let listedDevices = try await harness.assets("/v1/customers/\(id)/assets", as: CustomerAssets.self).devices
+                #expect(Set(listedDevices.map(\.serialNumber)) == Set(devices.map(\.serialNumber)), "\(key)")
+                let listedVolumes = Set(listedDevices.flatMap { $0.agents.map(\.volume) })
                 #expect(listedVolumes == Set(devices.flatMap { $0.assets.map(\.volume) }))
             }
-            let unassigned = try await harness.assets("/v1/customers/\(StableID.customer(tenant: "default", key: "unassigned"))")
-            #expect(unassigned.json["name"] as? String == "Unassigned")
+            let unassigned = try await harness.assets(
+                "/v1/customers/\(StableID.customer(tenant: "default", key: "unassigned"))", as: CustomerView.self)
+            #expect(unassigned.name == "Unassigned")
             // Agents with no backups are there before any run is recorded for them.
-            let all = try await harness.assets("/v1/customers").json["customers"] as? [[String: Any]] ?? []
+            let all = try await harness.assets("/v1/customers", as: CustomerList.self).customers
             var seenWithoutRuns = 0
             for customer in all {
-                let assets = try await harness.assets("/v1/customers/\(customer["id"] as! String)/assets").json
-                for device in assets["devices"] as? [[String: Any]] ?? [] {
-                    for agent in device["agents"] as? [[String: Any]] ?? [] where withoutRuns.contains(agent["volume"] as? String ?? "") {
-                        #expect(agent["lastRunAt"] == nil)
+                let assets = try await harness.assets("/v1/customers/\(customer.id)/assets", as: CustomerAssets.self)
+                for device in assets.devices {
+                    for agent in device.agents where withoutRuns.contains(agent.volume) {
+                        #expect(agent.lastRunAt == nil)
                         seenWithoutRuns += 1
                     }
                 }
@@ -105,21 +113,20 @@ struct HistoryTests {
             try await harness.configure()
             let agent = try #require(harness.sandbox.assets().first)
             let id = StableID.customer(tenant: "default", key: expectedCustomerKey(harness.sandbox.inventory()[0]))
-            #expect(try await eventually { (try await harness.assets("/v1/customers/\(id)")).json["agents"] as? Int == 3 })
+            #expect(try await eventually { try await harness.assets("/v1/customers/\(id)", as: CustomerView.self).agents == 3 })
             let observer = try ReliableNode(harness.bus, service: "alerts", instance: "asset-observer", subscriptions: [.prefix("asset.")])
             #expect(await observer.waitUntilReady())
             #expect(harness.sandbox.removeAgent(volume: agent.volume))
             #expect(harness.sandbox.renameCustomer(0, to: "Acme Holdings"))
             try await harness.sync()
-            #expect(try await eventually { (try await harness.assets("/v1/customers/\(id)")).json["agents"] as? Int == 2 })
-            let customer = try await harness.assets("/v1/customers/\(id)")
-            #expect(customer.json["name"] as? String == "Acme Holdings")
-            let devices = try await harness.assets("/v1/customers/\(id)/assets").json["devices"] as? [[String: Any]] ?? []
-            let agents = devices.flatMap { $0["agents"] as? [[String: Any]] ?? [] }
+            #expect(try await eventually { try await harness.assets("/v1/customers/\(id)", as: CustomerView.self).agents == 2 })
+            #expect(try await harness.assets("/v1/customers/\(id)", as: CustomerView.self).name == "Acme Holdings")
+            let devices = try await harness.assets("/v1/customers/\(id)/assets", as: CustomerAssets.self).devices
+            let agents = devices.flatMap(\.agents)
             #expect(agents.count == 3, "the removed agent is kept")
-            let removed = try #require(agents.first { $0["volume"] as? String == agent.volume })
-            #expect((removed["removedAt"] as? String).flatMap(BusJSON.parseTimestamp) != nil)
-            #expect(agents.filter { $0["removedAt"] != nil }.count == 1)
+            let removed = try #require(agents.first { $0.volume == agent.volume })
+            #expect(removed.removedAt != nil)
+            #expect(agents.filter { $0.removedAt != nil }.count == 1)
             #expect(
                 try await eventually {
                     try observer.keys(AssetAgentChanged.topic).contains("removed/\(agent.serialNumber)/\(agent.volume)")
@@ -153,35 +160,34 @@ struct HistoryTests {
         let runs = harness.sandbox.visibleRunDetails()
         let calendar = NightCalendar()
         for (key, devices) in Dictionary(grouping: harness.sandbox.inventory(), by: expectedCustomerKey) {
-            let hub = try await harness.backups("/v1/customers/\(StableID.customer(tenant: "default", key: key))/backups")
-            #expect(hub.status == 200)
-            let cards = hub.json["agents"] as? [[String: Any]] ?? []
+            let hub = try await harness.backups(
+                "/v1/customers/\(StableID.customer(tenant: "default", key: key))/backups", as: CustomerBackups.self)
+            let cards = hub.agents
             let volumes = devices.flatMap { $0.assets.map(\.volume) }
-            #expect(Set(cards.compactMap { $0["volume"] as? String }) == Set(volumes))
+            #expect(Set(cards.map(\.volume)) == Set(volumes))
             for card in cards {
-                let volume = card["volume"] as? String ?? ""
+                let volume = card.volume
                 let mine = runs.filter { $0.volume == volume }.sorted { $0.timestamp > $1.timestamp }
                 let lastSuccess = mine.first { $0.succeeded }
                 let lastFailure = mine.first { !$0.succeeded }
-                #expect(card["state"] as? String == (mine.isEmpty ? "no-backups-yet" : (mine[0].succeeded ? "ok" : "failing")), "\(volume)")
-                if mine.isEmpty { #expect(card["headline"] as? String == "No backups yet") }
-                #expect((card["lastSuccessAt"] as? String).flatMap(BusJSON.parseTimestamp) == lastSuccess?.timestamp)
-                let failure = card["lastFailure"] as? [String: Any]
-                #expect((failure?["at"] as? String).flatMap(BusJSON.parseTimestamp) == lastFailure?.timestamp)
-                #expect(failure?["message"] as? String == lastFailure?.errorMessage)
-                #expect(card["currentlyFailing"] as? Bool == (mine.first.map { !$0.succeeded } ?? false))
+                #expect(card.state == (mine.isEmpty ? .noBackupsYet : (mine[0].succeeded ? .ok : .failing)), "\(volume)")
+                if mine.isEmpty { #expect(card.headline == "No backups yet") }
+                #expect(card.lastSuccessAt == lastSuccess?.timestamp)
+                #expect(card.lastFailure?.at == lastFailure?.timestamp)
+                #expect(card.lastFailure?.message == lastFailure?.errorMessage)
+                #expect(card.currentlyFailing == (mine.first.map { !$0.succeeded } ?? false))
                 // Failed nights in a row: the latest nights with runs and no success (noon-to-noon UTC nights).
                 let byNight = Dictionary(grouping: mine) { calendar.night(of: $0.timestamp) }
                 let streak = byNight.keys.sorted(by: >).prefix { night in !byNight[night]!.contains { $0.succeeded } }.count
-                #expect(card["failedNightsInARow"] as? Int == streak, "\(volume)")
+                #expect(card.failedNightsInARow == streak, "\(volume)")
             }
             let expectedRecent = runs.filter { volumes.contains($0.volume) }.sorted { $0.timestamp > $1.timestamp }.prefix(10)
-            let recent = hub.json["recentRuns"] as? [[String: Any]] ?? []
+            let recent = hub.recentRuns
             #expect(recent.count == expectedRecent.count)
             for (run, expected) in zip(recent, expectedRecent) {
-                #expect((run["runAt"] as? String).flatMap(BusJSON.parseTimestamp) == expected.timestamp)
-                #expect(run["status"] as? String == (expected.succeeded ? "success" : "failure"))
-                #expect(run["errorMessage"] as? String == expected.errorMessage)
+                #expect(run.runAt == expected.timestamp)
+                #expect(run.status == (expected.succeeded ? .success : .failure))
+                #expect(run.errorMessage == expected.errorMessage)
             }
         }
     }
@@ -195,26 +201,26 @@ struct HistoryTests {
             try await harness.waitForHistory()
             let agent = try #require(harness.sandbox.assets().first { $0.hasRuns })
             let agentId = StableID.agent(tenant: "default", deviceSerial: agent.serialNumber, volume: agent.volume)
-            func card() async throws -> [String: Any] {
-                try await harness.backups("/v1/agents/\(agentId)/runs?limit=5").json["agent"] as? [String: Any] ?? [:]
+            func card() async throws -> AgentCard {
+                try await harness.backups("/v1/agents/\(agentId)/runs?limit=5", as: AgentRuns.self).agent
             }
-            #expect(try await card()["failedNightsInARow"] as? Int == 0)
+            #expect(try await card().failedNightsInARow == 0)
             #expect(harness.sandbox.fail(volume: agent.volume, nights: 2))
             for night in 1...2 {
                 harness.sandbox.advanceClock(by: 24 * 3_600)
                 try await harness.sync()
                 try await harness.waitForHistory()
                 let current = try await card()
-                #expect(current["failedNightsInARow"] as? Int == night)
-                #expect(current["currentlyFailing"] as? Bool == true)
-                #expect((current["headline"] as? String)?.hasPrefix("Currently failing — \(night) failed night") == true)
+                #expect(current.failedNightsInARow == night)
+                #expect(current.currentlyFailing)
+                #expect(current.headline.hasPrefix("Currently failing — \(night) failed night"))
             }
             #expect(harness.sandbox.recover(volume: agent.volume))
             harness.sandbox.advanceClock(by: 24 * 3_600)
             try await harness.sync()
             try await harness.waitForHistory()
-            #expect(try await card()["failedNightsInARow"] as? Int == 0)
-            #expect(try await card()["state"] as? String == "ok")
+            #expect(try await card().failedNightsInARow == 0)
+            #expect(try await card().state == .ok)
         }
     }
 
@@ -258,7 +264,7 @@ struct HistoryTests {
                 (try await harness.backups("/v1/agents/a_nope/runs?before=yesterday"), 400)
             ] {
                 #expect(response.status == status, "\(response.body)")
-                #expect(response.json["error"] is String)
+                #expect((try? HTTP.decode(APIProblem.self, response, "an error")) != nil, "\(response.body)")
             }
         }
     }

@@ -6,6 +6,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import Testing
+import VectisAPI
 import VectisContracts
 import VectisRuntime
 import VectisTestSupport
@@ -31,9 +32,8 @@ extension CollectorHarness {
     }
 
     /// The Backups section's card of one agent.
-    func card(customer: String, agent: String) async throws -> [String: Any]? {
-        let cards = try await backups("/v1/customers/\(customer)/backups").json["agents"] as? [[String: Any]] ?? []
-        return cards.first { $0["agentId"] as? String == agent }
+    func card(customer: String, agent: String) async throws -> AgentCard? {
+        try await backups("/v1/customers/\(customer)/backups", as: CustomerBackups.self).agents.first { $0.agentId == agent }
     }
 }
 
@@ -83,9 +83,9 @@ struct SilenceTests {
             #expect(missed.lastError == "No successful backup for 27 h")
             #expect(try await harness.alertList("?type=backup-job-failure").isEmpty, "no failed run ever arrived")
             let card = try #require(try await harness.card(customer: customerId, agent: agentId(silent.volume)))
-            #expect(card["state"] as? String == "missed")
-            #expect(card["headline"] as? String == "No successful backup for 27 h")
-            #expect(try await harness.card(customer: customerId, agent: agentId(healthy.volume))?["state"] as? String == "ok")
+            #expect(card.state == .missed)
+            #expect(card.headline == "No successful backup for 27 h")
+            #expect(try await harness.card(customer: customerId, agent: agentId(healthy.volume))?.state == .ok)
 
             // Three days on: the newcomer's 48-h grace is over; paused and archived agents have long been quiet.
             try await harness.move(to: lastSuccess.addingTimeInterval(75 * 3_600))
@@ -100,7 +100,7 @@ struct SilenceTests {
             #expect(silentAlert.lastError == "No successful backup for 3 days")
             for quiet in [paused.volume, archived.volume] {
                 let card = try #require(try await harness.card(customer: customerId, agent: agentId(quiet)))
-                #expect((card["conditions"] as? [Any])?.isEmpty == true, "\(card)")
+                #expect(card.conditions.isEmpty, "\(card)")
             }
             #expect(try await harness.alertList().count == 2, "nothing about paused, archived or healthy agents")
 
@@ -113,7 +113,7 @@ struct SilenceTests {
                 })
             let resolved = try await harness.alert(silentAlert.id)
             #expect(resolved.resolvedReason == "recovered")
-            #expect(try await harness.card(customer: customerId, agent: agentId(silent.volume))?["state"] as? String == "ok")
+            #expect(try await harness.card(customer: customerId, agent: agentId(silent.volume))?.state == .ok)
             #expect(try await harness.alertList("?state=open&type=backup-missed").count == 1, "the newcomer is still silent")
         }
     }
@@ -157,8 +157,8 @@ struct SilenceTests {
                 try await harness.card(
                     customer: StableID.customer(tenant: "default", key: expectedCustomerKey(offline)),
                     agent: StableID.agent(tenant: "default", deviceSerial: offline.serialNumber, volume: offline.assets[0].volume)))
-            #expect(card["state"] as? String == "device-offline")
-            #expect(card["headline"] as? String == "Appliance offline: last check-in 50 h ago")
+            #expect(card.state == .deviceOffline)
+            #expect(card.headline == "Appliance offline: last check-in 50 h ago")
 
             // Back: it checks in with the runs it took meanwhile, and replication catches up.
             #expect(sandbox.setOffline(serialNumber: offline.serialNumber, false))
@@ -309,14 +309,10 @@ struct SilenceTests {
                 #expect(
                     try conditions() == ["backup-missed/started/\(serial)/a/1", "backup-missed/continued/\(serial)/a/2"],
                     "not raised again after the restart; late news judged as of its poll")
-                let cards =
-                    try await HTTP.send(
-                        "GET", url + "/v1/customers/\(StableID.customer(tenant: "default", key: customer.key))/backups",
-                        bearer: CollectorHarness.readToken
-                    )
-                    .json["agents"] as? [[String: Any]] ?? []
-                #expect(
-                    cards.first { $0["agentId"] as? String == agentA }?["state"] as? String == "missed", "the condition is still in force")
+                let path = "/v1/customers/\(StableID.customer(tenant: "default", key: customer.key))/backups"
+                let hub = try HTTP.decode(
+                    CustomerBackups.self, try await HTTP.send("GET", url + path, bearer: CollectorHarness.readToken), "GET \(path)")
+                #expect(hub.agents.first { $0.agentId == agentA }?.state == .missed, "the condition is still in force")
 
                 try await publish(
                     seen(at: start.addingTimeInterval(75 * 3_600), stamped: true) + [

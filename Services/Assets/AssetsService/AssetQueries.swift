@@ -1,58 +1,6 @@
 import Foundation
 import GRDB
-
-/// What the API returns.
-struct CustomerView: Codable, Sendable {
-    var id: String
-    var tenant: String
-    var key: String
-    var name: String
-    var devices: Int
-    var agents: Int
-    var failingAgents: Int
-    var firstSeenAt: Date
-}
-
-struct AgentView: Codable, Sendable {
-    var id: String
-    var volume: String
-    var name: String
-    var kind: String
-    var os: String?
-    var ipAddress: String?
-    var agentVersion: String?
-    var isPaused: Bool
-    var isArchived: Bool
-    var lastSnapshotAt: Date?
-    var latestOffsiteAt: Date?
-    var lastScreenshotAttemptAt: Date?
-    var lastScreenshotSucceeded: Bool?
-    var lastRunAt: Date?
-    var lastRunFailed: Bool?
-    /// Set when Datto stopped listing it; the agent is kept, with when it went.
-    var removedAt: Date?
-}
-
-struct DeviceView: Codable, Sendable {
-    var serialNumber: String
-    var tenant: String
-    var customerId: String
-    var name: String
-    var model: String?
-    var lastSeenAt: Date?
-    var localStorageUsedBytes: Int64?
-    var localStorageAvailableBytes: Int64?
-    var offsiteStorageUsedBytes: Int64?
-    var remoteWebURL: String?
-    var internalIP: String?
-    var hidden: Bool
-    var agents: [AgentView]
-}
-
-struct CustomerAssets: Codable, Sendable {
-    var customer: CustomerView
-    var devices: [DeviceView]
-}
+import VectisAPI
 
 /// Read side of the assets tables.
 struct AssetQueries: Sendable {

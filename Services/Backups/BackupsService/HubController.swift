@@ -1,44 +1,52 @@
 import Foundation
 import Hummingbird
+import VectisAPI
 import VectisContracts
 import VectisRuntime
 
-/// The customer hub's Backups section and each agent's history.
+/// The customer hub's Backups section and each agent's history, one method per route.
 struct HubController {
     let queries: HubQueries
     /// Customer data: the read-only or the admin token.
     let access: AccessTokens
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    typealias Context = BasicRequestContext
+
+    func addRoutes(to router: Router<Context>) {
         let v1 = router.group("v1").add(middleware: BearerTokenMiddleware(reading: access))
-        v1.get("customers/:id/backups") { _, context in
-            let id = try context.parameters.require("id")
-            guard let backups = try await queries.customerBackups(id: id) else {
-                return Response.problem(.notFound, "No customer \(id) is known to the backups service.")
-            }
-            return try Response.json(backups)
+        v1.get("customers/:id/backups", use: customerBackups)
+        v1.get("agents/:id/runs", use: agentRuns)
+    }
+
+    @Sendable func customerBackups(_ request: Request, _ context: Context) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let backups = try await queries.customerBackups(id: id) else {
+            return Response.problem(.notFound, "No customer \(id) is known to the backups service.")
         }
-        v1.get("agents/:id/runs") { request, context in
-            let id = try context.parameters.require("id")
-            let parameters = request.uri.queryParameters
-            var limit = 50
-            if let text = parameters["limit"].map(String.init) {
-                guard let value = Int(text), (1...500).contains(value) else {
-                    return Response.problem(.badRequest, "limit must be a whole number from 1 to 500.")
-                }
-                limit = value
+        return try Response.json(backups)
+    }
+
+    /// `?limit=` (1–500, default 50) and `?before=` (ISO-8601) page back through the agent's runs.
+    @Sendable func agentRuns(_ request: Request, _ context: Context) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let parameters = request.uri.queryParameters
+        var limit = 50
+        if let text = parameters["limit"].map(String.init) {
+            guard let value = Int(text), (1...500).contains(value) else {
+                return Response.problem(.badRequest, "limit must be a whole number from 1 to 500.")
             }
-            var before: Date?
-            if let text = parameters["before"].map(String.init) {
-                guard let date = BusJSON.parseTimestamp(text) else {
-                    return Response.problem(.badRequest, "before must be an ISO-8601 timestamp, e.g. 2026-11-29T04:00:00Z.")
-                }
-                before = date
-            }
-            guard let runs = try await queries.agentRuns(id: id, limit: limit, before: before) else {
-                return Response.problem(.notFound, "No agent \(id).")
-            }
-            return try Response.json(runs)
+            limit = value
         }
+        var before: Date?
+        if let text = parameters["before"].map(String.init) {
+            guard let date = BusJSON.parseTimestamp(text) else {
+                return Response.problem(.badRequest, "before must be an ISO-8601 timestamp, e.g. 2026-11-29T04:00:00Z.")
+            }
+            before = date
+        }
+        guard let runs = try await queries.agentRuns(id: id, limit: limit, before: before) else {
+            return Response.problem(.notFound, "No agent \(id).")
+        }
+        return try Response.json(runs)
     }
 }

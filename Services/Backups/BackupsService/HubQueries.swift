@@ -1,92 +1,9 @@
 import Foundation
 import GRDB
+import VectisAPI
 import VectisContracts
 
-/// One run as the hub shows it.
-public struct RunView: Codable, Sendable, Equatable {
-    public var id: Int64
-    public var agentId: String
-    public var agentName: String
-    public var deviceSerial: String
-    public var runAt: Date
-    public var night: String
-    public var status: String
-    public var rawStatus: String
-    public var errorMessage: String?
-    public var sizeBytes: Int64?
-    public var localVerificationStatus: String?
-    public var localVerificationErrors: [BackupVerification.Problem]?
-    public var screenshotStatus: String?
-    public var firstSeenAt: Date
-}
-
-/// One agent's card in the customer hub's Backups section.
-public struct AgentCard: Codable, Sendable, Equatable {
-    public struct Failure: Codable, Sendable, Equatable {
-        public var at: Date
-        public var message: String?
-    }
-
-    public var agentId: String
-    public var name: String
-    public var kind: String
-    public var deviceSerial: String
-    public var volume: String
-    public var isPaused: Bool
-    public var isArchived: Bool
-    /// `failing`, `missed`, `device-offline`, `offsite-stale`, `no-backups-yet` or `ok` (the first that applies).
-    public var state: String
-    /// What the card says: "Currently failing — 2 failed nights in a row", "No successful backup for 31 h",
-    /// "Appliance offline: last check-in 3 h ago", "Latest offsite copy is 52 h old", "No backups yet", "OK".
-    public var headline: String
-    public var lastRunAt: Date?
-    public var lastSuccessAt: Date?
-    public var lastFailure: Failure?
-    public var currentlyFailing: Bool
-    public var failedNightsInARow: Int
-    public var runsLast24h: Int
-    /// Silent failures in force for this agent (its appliance's `device-offline` included).
-    public var conditions: [ConditionView]
-}
-
-/// A silent failure as the hub shows it, worded at the time of asking.
-public struct ConditionView: Codable, Sendable, Equatable {
-    /// `backup-missed`, `device-offline` or `offsite-stale`.
-    public var type: String
-    public var since: Date
-    public var days: Int
-    public var headline: String
-}
-
-public struct CustomerBackups: Codable, Sendable {
-    public struct Customer: Codable, Sendable {
-        public var id: String
-        public var tenant: String
-        public var key: String
-        public var name: String
-    }
-
-    /// An appliance of the customer's, as last announced (listed even before any agent is known).
-    public struct Appliance: Codable, Sendable {
-        public var serial: String
-        public var name: String
-        public var lastSeenAt: Date?
-    }
-
-    public var customer: Customer
-    /// The customer's appliances; a customer can have some before its first protected agent is read.
-    public var appliances: [Appliance]?
-    public var agents: [AgentCard]
-    /// The 10 most recent runs across the customer's agents, newest first.
-    public var recentRuns: [RunView]
-}
-
-public struct AgentRuns: Codable, Sendable {
-    public var agent: AgentCard
-    public var runs: [RunView]
-    /// Pass as `before` for the next page; absent on the last page.
-    public var nextBefore: Date?
-}
+extension BackupJobRecorded.Status: DatabaseValueConvertible {}
 
 /// Read side of `backup_jobs`.
 struct HubQueries: Sendable {
@@ -129,7 +46,7 @@ struct HubQueries: Sendable {
             let conditions = try Self.conditions(customerId: id, now: now, db: db)
             return CustomerBackups(
                 customer: .init(id: id, tenant: customer["tenant"], key: customer["customer_key"], name: customer["customer_name"]),
-                appliances: appliances, agents: agents.map { Self.card($0, conditions: conditions) }, recentRuns: runs.map(Self.run))
+                appliances: appliances, agents: agents.map { Self.card($0, conditions: conditions) }, recentRuns: try runs.map(Self.run))
         }
     }
 
@@ -151,7 +68,7 @@ struct HubQueries: Sendable {
                 db,
                 sql: "SELECT * FROM backup_jobs WHERE agent_id = ? AND run_at < ? ORDER BY run_at DESC LIMIT ?",
                 arguments: [id, before?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude, limit + 1])
-            let runs = rows.prefix(limit).map(Self.run)
+            let runs = try rows.prefix(limit).map(Self.run)
             let conditions = try Self.conditions(customerId: agent["customer_id"], now: now, db: db)
             return AgentRuns(
                 agent: Self.card(agent, conditions: conditions), runs: Array(runs), nextBefore: rows.count > limit ? runs.last?.runAt : nil)
@@ -178,7 +95,7 @@ struct HubQueries: Sendable {
             let never = kind == .backupMissed && noSuccess
             bySubject[row["subject_id"], default: []].append(
                 ConditionView(
-                    type: kind.rawValue, since: since, days: row["days"],
+                    type: kind, since: since, days: row["days"],
                     headline: SilenceText.headline(kind, since: since, neverBackedUp: never, now: now)))
         }
         return bySubject
@@ -191,20 +108,7 @@ struct HubQueries: Sendable {
         let nights = (row["failed_nights"] as Int?) ?? 0
         let deviceId = StableID.device(tenant: row["tenant"], serial: row["device_serial"])
         let inForce = (conditions[row["id"]] ?? []) + (conditions[deviceId] ?? [])
-        func condition(_ type: String) -> ConditionView? { inForce.first { $0.type == type } }
-        let state: String
-        let headline: String
-        if lastRun != nil && failing {
-            state = "failing"
-            headline = nights > 0 ? "Currently failing — \(nights) failed night\(nights == 1 ? "" : "s") in a row" : "Currently failing"
-        } else if let found = ["backup-missed", "device-offline", "offsite-stale"].lazy.compactMap(condition).first {
-            state = found.type == "backup-missed" ? "missed" : found.type
-            headline = found.headline
-        } else if lastRun == nil {
-            (state, headline) = ("no-backups-yet", "No backups yet")
-        } else {
-            (state, headline) = ("ok", "OK")
-        }
+        let (state, headline) = Self.standing(hasRun: lastRun != nil, failing: failing, failedNights: nights, conditions: inForce)
         return AgentCard(
             agentId: row["id"], name: row["name"], kind: row["kind"], deviceSerial: row["device_serial"], volume: row["volume"],
             isPaused: row["is_paused"], isArchived: row["is_archived"], state: state, headline: headline, lastRunAt: lastRun,
@@ -213,13 +117,31 @@ struct HubQueries: Sendable {
             currentlyFailing: failing, failedNightsInARow: nights, runsLast24h: row["runs_24h"] ?? 0, conditions: inForce)
     }
 
-    static func run(_ row: Row) -> RunView {
+    /// What an agent's card says, the first that applies: failing (runs arrive and fail), then a silent failure in
+    /// force (missed, its appliance offline, offsite behind), then no backups yet, then OK.
+    static func standing(hasRun: Bool, failing: Bool, failedNights nights: Int, conditions: [ConditionView]) -> (AgentCard.State, String) {
+        if hasRun && failing {
+            return (
+                .failing, nights > 0 ? "Currently failing — \(nights) failed night\(nights == 1 ? "" : "s") in a row" : "Currently failing"
+            )
+        }
+        let order: [(BackupConditionChanged.Kind, AgentCard.State)] = [
+            (.backupMissed, .missed), (.deviceOffline, .deviceOffline), (.offsiteStale, .offsiteStale)
+        ]
+        for (kind, state) in order {
+            if let condition = conditions.first(where: { $0.type == kind }) { return (state, condition.headline) }
+        }
+        return hasRun ? (.ok, "OK") : (.noBackupsYet, "No backups yet")
+    }
+
+    static func run(_ row: Row) throws -> RunView {
         let errors = (row["local_verification_errors"] as String?).flatMap {
             try? BusJSON.makeDecoder().decode([BackupVerification.Problem].self, from: Data($0.utf8))
         }
         return RunView(
             id: row["id"], agentId: row["agent_id"], agentName: row["agent_name"], deviceSerial: row["device_serial"],
-            runAt: Date(timeIntervalSince1970: row["run_at"]), night: row["night"], status: row["status"],
+            runAt: Date(timeIntervalSince1970: row["run_at"]), night: row["night"],
+            status: try row.decode(BackupJobRecorded.Status.self, forColumn: "status"),
             rawStatus: row["raw_status"], errorMessage: row["error_message"], sizeBytes: row["size_bytes"],
             localVerificationStatus: row["local_verification_status"], localVerificationErrors: errors,
             screenshotStatus: row["screenshot_status"], firstSeenAt: Date(timeIntervalSince1970: row["first_seen_at"]))

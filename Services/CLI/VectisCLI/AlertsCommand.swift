@@ -55,7 +55,7 @@ public struct AlertsCommand: AsyncParsableCommand {
                 return [
                     alert.id, alert.type, alert.state.rawValue, alert.severity.rawValue, alert.customerName, subject,
                     "\(alert.occurrences)",
-                    HubFormatter.short(BusJSON.formatTimestamp(alert.lastSeenAt)) ?? "?", alert.lastError ?? ""
+                    HubFormatter.short(alert.lastSeenAt) ?? "?", alert.lastError ?? ""
                 ]
             }
             let headers = ["Alert", "Type", "State", "Severity", "Customer", "Agent / appliance", "Seen", "Last", "Last error"]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VectisAPI
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -19,13 +20,9 @@ public struct CustomersCommand: AsyncParsableCommand {
 
     public func run() async throws {
         guard let base = URL(string: assetsURL) else { throw ValidationError("--assets-url must be a URL") }
-        let (_, json) = try await AdminClient(baseURL: base, token: AdminClient.resolveToken(token, reading: true)).send(
-            "GET", "/v1/customers")
-        let rows = (json["customers"] as? [[String: Any]] ?? []).map { customer -> [String] in
-            [
-                customer["name"] as? String ?? "?", customer["id"] as? String ?? "?", "\(customer["devices"] as? Int ?? 0)",
-                "\(customer["agents"] as? Int ?? 0)", "\(customer["failingAgents"] as? Int ?? 0)"
-            ]
+        let client = AdminClient(baseURL: base, token: AdminClient.resolveToken(token, reading: true))
+        let rows = try await client.call("GET", "/v1/customers", as: CustomerList.self).customers.map { customer -> [String] in
+            [customer.name, customer.id, "\(customer.devices)", "\(customer.agents)", "\(customer.failingAgents)"]
         }
         if rows.isEmpty {
             print("No customers yet: configure Datto and sync (`vectis datto sync --wait`).")

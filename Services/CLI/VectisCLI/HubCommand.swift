@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import VectisAPI
+import VectisContracts
 
 /// `vectis hub <customer>`: a customer's Backups section in the terminal.
 public struct HubCommand: AsyncParsableCommand {
@@ -29,10 +31,11 @@ public struct HubCommand: AsyncParsableCommand {
         }
         let token = AdminClient.resolveToken(token, reading: true)
         let id = try await resolve(customer, assets: AdminClient(baseURL: assets, token: token))
-        let (_, hub) = try await AdminClient(baseURL: backups, token: token).send("GET", "/v1/customers/\(id)/backups")
+        let hub = try await AdminClient(baseURL: backups, token: token).call("GET", "/v1/customers/\(id)/backups", as: CustomerBackups.self)
         if json {
-            let data = try JSONSerialization.data(withJSONObject: hub, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
+            let encoder = APIJSON.encoder()
+            encoder.outputFormatting.insert(.prettyPrinted)
+            print(String(decoding: try encoder.encode(hub), as: UTF8.self))
             return
         }
         print(HubFormatter.render(hub))
@@ -40,14 +43,13 @@ public struct HubCommand: AsyncParsableCommand {
 
     func resolve(_ text: String, assets: AdminClient) async throws -> String {
         if text.hasPrefix("c_") { return text }
-        let (_, json) = try await assets.send("GET", "/v1/customers")
-        let customers = json["customers"] as? [[String: Any]] ?? []
+        let customers = try await assets.call("GET", "/v1/customers", as: CustomerList.self).customers
         let lowered = text.lowercased()
-        let exact = customers.filter { ($0["key"] as? String) == text || ($0["name"] as? String)?.lowercased() == lowered }
-        let partial = customers.filter { ($0["name"] as? String)?.lowercased().contains(lowered) == true }
+        let exact = customers.filter { $0.key == text || $0.name.lowercased() == lowered }
+        let partial = customers.filter { $0.name.lowercased().contains(lowered) }
         let matches = exact.isEmpty ? partial : exact
-        guard matches.count == 1, let id = matches[0]["id"] as? String else {
-            let names = matches.compactMap { $0["name"] as? String }.joined(separator: ", ")
+        guard matches.count == 1, let id = matches.first?.id else {
+            let names = matches.map(\.name).joined(separator: ", ")
             throw AdminClient.Failure(
                 description: matches.isEmpty
                     ? "no customer matches \"\(text)\"" : "\"\(text)\" matches several customers: \(names)")
@@ -58,39 +60,34 @@ public struct HubCommand: AsyncParsableCommand {
 
 /// The Backups section as text.
 public enum HubFormatter {
-    public static func render(_ hub: [String: Any]) -> String {
-        let customer = hub["customer"] as? [String: Any] ?? [:]
-        var lines = [
-            "\(customer["name"] as? String ?? "?")  (\(customer["id"] as? String ?? "?"), \(customer["key"] as? String ?? "?"))", "",
-            "Backups"
-        ]
-        let cards = hub["agents"] as? [[String: Any]] ?? []
-        let rows = cards.map { card -> [String] in
-            let failure = card["lastFailure"] as? [String: Any]
-            let flags = [card["isPaused"] as? Bool == true ? "paused" : nil, card["isArchived"] as? Bool == true ? "archived" : nil]
-                .compactMap { $0 }
+    public static func render(_ hub: CustomerBackups) -> String {
+        let customer = hub.customer
+        var lines = ["\(customer.name)  (\(customer.id), \(customer.key))", "", "Backups"]
+        let rows = hub.agents.map { card -> [String] in
+            let flags = [card.isPaused ? "paused" : nil, card.isArchived ? "archived" : nil].compactMap { $0 }
             return [
-                (card["name"] as? String ?? "?") + (flags.isEmpty ? "" : " (\(flags.joined(separator: ", ")))"),
-                card["headline"] as? String ?? "",
-                short(card["lastSuccessAt"] as? String) ?? "never",
-                failure.map { "\(short($0["at"] as? String) ?? "?") \($0["message"] as? String ?? "")" } ?? "never"
+                card.name + (flags.isEmpty ? "" : " (\(flags.joined(separator: ", ")))"), card.headline,
+                short(card.lastSuccessAt) ?? "never",
+                card.lastFailure.map { "\(short($0.at) ?? "?") \($0.message ?? "")" } ?? "never"
             ]
         }
         if rows.isEmpty {
-            let appliances = (hub["appliances"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            let appliances = (hub.appliances ?? []).map(\.name)
             lines += ["  No protected agents yet" + (appliances.isEmpty ? "" : " (appliances: \(appliances.joined(separator: ", ")))")]
         } else {
             lines += table(["Agent", "Status", "Last success", "Last failure"], rows)
         }
         lines += ["", "10 most recent runs"]
-        let runs = (hub["recentRuns"] as? [[String: Any]] ?? []).map { run -> [String] in
-            [
-                short(run["runAt"] as? String) ?? "?", run["agentName"] as? String ?? "?", run["status"] as? String ?? "?",
-                run["errorMessage"] as? String ?? ""
-            ]
+        let runs = hub.recentRuns.map { run -> [String] in
+            [short(run.runAt) ?? "?", run.agentName, run.status.rawValue, run.errorMessage ?? ""]
         }
         lines += runs.isEmpty ? ["  No backups yet"] : table(["When", "Agent", "Result", "Error"], runs)
         return lines.joined(separator: "\n")
+    }
+
+    /// "2026-11-29 04:00" (UTC).
+    public static func short(_ date: Date?) -> String? {
+        short(date.map(BusJSON.formatTimestamp))
     }
 
     public static func short(_ timestamp: String?) -> String? {

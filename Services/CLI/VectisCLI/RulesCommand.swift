@@ -124,7 +124,7 @@ public struct RulesCommand: AsyncParsableCommand {
         func run() async throws {
             for entry in try await connection.client.call("GET", "/v1/rules/\(rule)/history", as: RuleHistory.self).history {
                 let status = entry.status.map { " [\($0)]" } ?? ""
-                print("\(HubFormatter.short(BusJSON.formatTimestamp(entry.at)) ?? "?")  \(entry.kind)\(status)  \(entry.detail)")
+                print("\(HubFormatter.short(entry.at) ?? "?")  \(entry.kind)\(status)  \(entry.detail)")
             }
         }
     }
