@@ -94,7 +94,7 @@ let package = Package(
         .target(
             name: "CollectorService",
             dependencies: [
-                "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
+                "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts", "VectisAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),

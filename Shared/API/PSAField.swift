@@ -5,7 +5,7 @@ import VectisContracts
 /// form is built from these) and for the API to say what is missing. One table per PSA, so the form, the
 /// template listing and the 400 for a missing setting can never disagree.
 public struct PSAField: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case text, url, number, secret }
+    public enum Kind: String, Codable, Sendable, CaseIterable { case text, url, number, secret }
 
     /// The key in the rule's `settings` (or `secrets` when `kind` is `secret`).
     public var name: String

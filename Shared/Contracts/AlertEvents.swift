@@ -1,7 +1,7 @@
 import Foundation
 
-public enum AlertSeverity: String, Codable, Sendable { case high, medium, low }
-public enum AlertState: String, Codable, Sendable { case open, acknowledged, muted, resolved }
+public enum AlertSeverity: String, Codable, Sendable, CaseIterable { case high, medium, low }
+public enum AlertState: String, Codable, Sendable, CaseIterable { case open, acknowledged, muted, resolved }
 
 /// What an alert is about: an agent on a device of a customer.
 public struct AlertSubject: Codable, Sendable, Equatable, Hashable {

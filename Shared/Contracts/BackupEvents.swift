@@ -4,7 +4,7 @@ import Foundation
 public struct BackupJobRecorded: BusEvent, Equatable {
     public static let topic = "backup.job.recorded"
 
-    public enum Status: String, Codable, Sendable { case success, failure }
+    public enum Status: String, Codable, Sendable, CaseIterable { case success, failure }
 
     public var jobId: Int64
     public var deviceSerial: String

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The PSA a rule tickets into.
-public enum PSAKind: String, Codable, Sendable { case connectwise, autotask, halopsa }
+public enum PSAKind: String, Codable, Sendable, CaseIterable { case connectwise, autotask, halopsa }
 
 /// A rule decided to act.
 public struct RuleFired: BusEvent, Equatable {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import VectisAPI
 import VectisContracts
 import VectisTestSupport
 
@@ -218,14 +219,11 @@ struct ChaosTests {
             }
             var cursor: String?
             repeat {
-                let page = try await HTTP.send(
-                    "GET", alertsURL + "/v1/alerts?state=open&limit=500" + (cursor.map { "&cursor=\($0)" } ?? ""),
-                    bearer: ChaosCluster.token
-                ).json
-                for alert in page["alerts"] as? [[String: Any]] ?? [] {
-                    observation.openAlerts.append(alert["agentId"] as? String ?? "")
-                }
-                cursor = page["nextCursor"] as? String
+                let path = "/v1/alerts?state=open&limit=500" + (cursor.map { "&cursor=\($0)" } ?? "")
+                let page = try HTTP.decode(
+                    AlertPage.self, try await HTTP.send("GET", alertsURL + path, bearer: ChaosCluster.token), "GET \(path)")
+                for alert in page.alerts { observation.openAlerts.append(alert.agentId ?? "") }
+                cursor = page.nextCursor
             } while cursor != nil
             let tickets = try JSONSerialization.jsonObject(with: Data(try await HTTP.send("GET", psaURL + "/_sandbox/tickets").body.utf8))
             for ticket in tickets as? [[String: Any]] ?? [] {
@@ -237,13 +235,13 @@ struct ChaosTests {
                         closed: ticket["closed"] as? Bool ?? false
                     ))
             }
-            let customers =
-                try await HTTP.send("GET", assetsURL + "/v1/customers", bearer: ChaosCluster.token).json["customers"] as? [[String: Any]]
-                ?? []
+            let customers = try HTTP.decode(
+                CustomerList.self, try await HTTP.send("GET", assetsURL + "/v1/customers", bearer: ChaosCluster.token), "GET /v1/customers"
+            ).customers
             observation.assetCounts = customers.reduce(into: (0, 0, 0)) { sum, customer in
-                sum.0 += customer["devices"] as? Int ?? 0
-                sum.1 += customer["agents"] as? Int ?? 0
-                sum.2 += customer["failingAgents"] as? Int ?? 0
+                sum.0 += customer.devices
+                sum.1 += customer.agents
+                sum.2 += customer.failingAgents
             }
             return observation
         }

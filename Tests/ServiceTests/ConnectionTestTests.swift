@@ -2,23 +2,29 @@ import CollectorService
 import DattoSandbox
 import Foundation
 import Testing
+import VectisAPI
 import VectisTestSupport
 
 @Suite("Datto integration: Test, errors in the guide's words", .serialized)
 struct ConnectionTestTests {
+    /// The Test button's answer for `body`, decoded.
+    static func test(_ harness: CollectorHarness, _ body: [String: Any]? = nil) async throws -> ConnectionTestResult {
+        try HTTP.decode(
+            ConnectionTestResult.self, try await harness.request("POST", "/v1/integrations/datto/test", body),
+            "POST /v1/integrations/datto/test")
+    }
+
     @Test("Test with the sandbox's key prints exactly the guide's Connected line with the sandbox's N")
     func connected() async throws {
         try await CollectorHarness.with { harness in
             try await harness.configure()
-            let result = try await harness.request("POST", "/v1/integrations/datto/test")
-            #expect(result.status == 200)
-            #expect(result.json["message"] as? String == "Connected to Datto (us) — \(harness.sandbox.deviceCount) BCDR devices visible")
-            #expect(result.json["ok"] as? Bool == true)
+            let result = try await Self.test(harness)
+            #expect(result.message == "Connected to Datto (us) — \(harness.sandbox.deviceCount) BCDR devices visible")
+            #expect(result.ok && result.devices == harness.sandbox.deviceCount && result.kind == nil)
             // Keys submitted with the request are tested without saving them.
-            let unsaved = try await harness.request(
-                "POST", "/v1/integrations/datto/test",
-                ["publicKey": CollectorHarness.key.publicKey, "secretKey": CollectorHarness.key.secretKey, "region": "us"])
-            #expect(unsaved.json["ok"] as? Bool == true)
+            let unsaved = try await Self.test(
+                harness, ["publicKey": CollectorHarness.key.publicKey, "secretKey": CollectorHarness.key.secretKey, "region": "us"])
+            #expect(unsaved.ok)
         }
     }
 
@@ -35,9 +41,9 @@ struct ConnectionTestTests {
                 (["region": "eu"], "Region is wrong for this partner account. Try the other region.")
             ]
             for (body, message) in cases {
-                let result = try await harness.request("POST", "/v1/integrations/datto/test", body)
-                #expect(result.json["ok"] as? Bool == false)
-                #expect(result.json["message"] as? String == message)
+                let result = try await Self.test(harness, body)
+                #expect(!result.ok)
+                #expect(result.message == message)
                 #expect(try await harness.request("GET", "/healthz").status == 200)
             }
         }
@@ -70,24 +76,23 @@ struct ConnectionTestTests {
             ]
             for (fault, message) in cases {
                 harness.queueFault(fault)
-                let result = try await harness.request("POST", "/v1/integrations/datto/test")
-                #expect(result.json["ok"] as? Bool == false, "\(fault.fault)")
-                #expect((result.json["message"] as? String)?.hasPrefix(message) == true, "\(fault.fault): \(result.body)")
+                let result = try await Self.test(harness)
+                #expect(!result.ok, "\(fault.fault)")
+                #expect(result.message.hasPrefix(message), "\(fault.fault): \(result.message)")
                 #expect(try await harness.request("GET", "/healthz").status == 200)
                 harness.sandbox.clearFaults()
             }
             // A sync that meets bad input fails with the reason, counted by kind; the next one succeeds.
             harness.queueFault(SandboxFault(fault: .huge, path: "/bcdr/device", bytes: 4 << 20))
             let failed = try await harness.sync()
-            #expect(failed["status"] as? String == "error")
-            #expect((failed["lastError"] as? String ?? "\(failed)").contains("larger than 1 MiB"), "\(failed)")
+            #expect(failed.status == .error)
+            #expect((failed.lastError ?? "\(failed)").contains("larger than 1 MiB"), "\(failed)")
             let metrics = try await harness.request("GET", "/metrics").body
             #expect(metrics.contains(#"vectis_collector_sync_errors_total{kind="too-large"} 1"#), "\(metrics)")
-            #expect(try await harness.sync()["status"] as? String == "ok")
+            #expect(try await harness.sync().status == .ok)
             // One 429 with Retry-After is waited out, not reported.
             harness.queueFault(SandboxFault(fault: .rateLimit, count: 1, retryAfterSeconds: 1))
-            let retried = try await harness.request("POST", "/v1/integrations/datto/test")
-            #expect(retried.json["ok"] as? Bool == true)
+            #expect(try await Self.test(harness).ok)
         }
     }
 
@@ -98,16 +103,12 @@ struct ConnectionTestTests {
             configuration.regions.baseURLs["eu"] = URL(string: "http://127.0.0.1:\(closedPort)/v1")!
             configuration.regions.baseURLs["us"] = URL(string: "http://no-such-host.invalid/v1")!
         }) { harness in
-            let refused = try await harness.request(
-                "POST", "/v1/integrations/datto/test", ["publicKey": "a", "secretKey": "b", "region": "eu"])
+            let refused = try await Self.test(harness, ["publicKey": "a", "secretKey": "b", "region": "eu"])
             #expect(
-                (refused.json["message"] as? String)?.hasPrefix("Cannot reach Datto at 127.0.0.1 (connection refused) for /bcdr/device.")
-                    == true,
-                "\(refused.body)")
-            let unknown = try await harness.request(
-                "POST", "/v1/integrations/datto/test", ["publicKey": "a", "secretKey": "b", "region": "us"])
-            #expect(
-                (unknown.json["message"] as? String)?.hasPrefix("Cannot reach Datto at no-such-host.invalid") == true, "\(unknown.body)")
+                refused.message.hasPrefix("Cannot reach Datto at 127.0.0.1 (connection refused) for /bcdr/device."), "\(refused.message)")
+            #expect(refused.kind == .unreachable && refused.endpoint == "/bcdr/device")
+            let unknown = try await Self.test(harness, ["publicKey": "a", "secretKey": "b", "region": "us"])
+            #expect(unknown.message.hasPrefix("Cannot reach Datto at no-such-host.invalid"), "\(unknown.message)")
         }
     }
 
@@ -118,7 +119,7 @@ struct ConnectionTestTests {
             #expect(try await harness.request("GET", "/v1/integrations/datto", token: "wrong").status == 401)
             let noSecret = try await harness.request("PUT", "/v1/integrations/datto", ["publicKey": "p", "region": "us"])
             #expect(noSecret.status == 400)
-            #expect((noSecret.json["error"] as? String)?.contains("secretKey is required") == true)
+            #expect(try HTTP.decode(APIProblem.self, noSecret, "PUT").error.contains("secretKey is required"))
             let badRegion = try await harness.request(
                 "PUT", "/v1/integrations/datto", ["publicKey": "p", "secretKey": "s", "region": "mars"])
             #expect(badRegion.status == 400 && badRegion.body.contains("region must be us or eu"))

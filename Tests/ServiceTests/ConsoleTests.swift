@@ -4,6 +4,7 @@ import Foundation
 import PSASandbox
 import ServiceLifecycle
 import Testing
+import VectisAPI
 import VectisContracts
 import VectisRuntime
 import VectisTestSupport
@@ -84,25 +85,23 @@ struct ConsoleTests {
                     let device = harness.sandbox.inventory()[0]
                     let customerId = StableID.customer(tenant: "default", key: expectedCustomerKey(device))
                     try await browser.element("tr[data-customer='\(customerId)'] a").click()
-                    let hub = try await harness.backups("/v1/customers/\(customerId)/backups").json
-                    let agents = hub["agents"] as? [[String: Any]] ?? []
-                    let recent = hub["recentRuns"] as? [[String: Any]] ?? []
+                    let hub = try await harness.backups("/v1/customers/\(customerId)/backups", as: CustomerBackups.self)
+                    let agents = hub.agents
+                    let recent = hub.recentRuns
                     _ = try await browser.element("#agent-cards article")
                     #expect(try await browser.elements("#agent-cards article").count == agents.count)
                     for agent in agents {
-                        let card = "article[data-agent='\(agent["agentId"] as? String ?? "")']"
-                        #expect(try await browser.element(card + " [data-field=headline]").text() == agent["headline"] as? String)
-                        #expect(
-                            try await browser.element(card + " [data-field=failed-nights]").text()
-                                == "\(agent["failedNightsInARow"] as? Int ?? -1)")
-                        let failure = (agent["lastFailure"] as? [String: Any])?["message"] as? String
+                        let card = "article[data-agent='\(agent.agentId)']"
+                        #expect(try await browser.element(card + " [data-field=headline]").text() == agent.headline)
+                        #expect(try await browser.element(card + " [data-field=failed-nights]").text() == "\(agent.failedNightsInARow)")
+                        let failure = agent.lastFailure?.message
                         if let failure { #expect(try await browser.element(card + " [data-field=last-failure]").text().contains(failure)) }
                     }
                     #expect(try await browser.elements("#recent-runs tbody tr").count == recent.count)
                     for run in recent {
-                        let row = try await browser.element("#recent-runs tr[data-run='\(run["id"] as? Int ?? -1)']").text()
-                        #expect(row.contains(run["agentName"] as? String ?? "?"))
-                        #expect(row.contains(run["status"] as? String ?? "?"))
+                        let row = try await browser.element("#recent-runs tr[data-run='\(run.id)']").text()
+                        #expect(row.contains(run.agentName))
+                        #expect(row.contains(run.status.rawValue))
                     }
                     #expect(try await browser.unlabelledControls() == [])
                     try await browser.screenshot("customer-hub")
@@ -118,7 +117,7 @@ struct ConsoleTests {
                     try await browser.screenshot("alerts")
                     try await browser.open(console + "/#/rules")
                     _ = try await browser.element("#templates article")
-                    let templates = try await harness.rules("/v1/rule-templates").json["templates"] as? [[String: Any]] ?? []
+                    let templates = try await harness.rules("/v1/rule-templates", as: RuleTemplateList.self).templates
                     #expect(try await browser.elements("#templates article").count == templates.count)
                     #expect(
                         try await browser.element("#templates article[data-template='datto-fails-2-nights-connectwise'] h3").text()
@@ -150,12 +149,11 @@ struct ConsoleTests {
             var picked: (customerId: String, agentName: String, volume: String)?
             for device in harness.sandbox.inventory() where picked == nil {
                 let customerId = StableID.customer(tenant: "default", key: expectedCustomerKey(device))
-                let hub = try await harness.backups("/v1/customers/\(customerId)/backups").json["agents"] as? [[String: Any]] ?? []
+                let hub = try await harness.backups("/v1/customers/\(customerId)/backups", as: CustomerBackups.self).agents
                 let healthy = hub.first {
-                    $0["currentlyFailing"] as? Bool == false && $0["lastSuccessAt"] != nil && $0["isPaused"] as? Bool == false
-                        && $0["isArchived"] as? Bool == false && $0["kind"] as? String == "agent"
+                    !$0.currentlyFailing && $0.lastSuccessAt != nil && !$0.isPaused && !$0.isArchived && $0.kind == "agent"
                 }
-                if let name = healthy?["name"] as? String, let volume = device.assets.first(where: { $0.name == name })?.volume {
+                if let name = healthy?.name, let volume = device.assets.first(where: { $0.name == name })?.volume {
                     picked = (customerId, name, volume)
                 }
             }
@@ -199,13 +197,11 @@ struct ConsoleTests {
                     try await browser.screenshot("rule-enable")
                     try await browser.element("#rule-enable").click()
                     #expect(try await browser.waitForText("#rule-state") { $0.hasPrefix("Live") }.hasPrefix("Live"))
-                    let rules = try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]] ?? []
+                    let rules = try await harness.rules("/v1/rules", as: RuleList.self).rules
                     #expect(rules.count == 1)
                     let rule = try #require(rules.first)
-                    #expect(
-                        rule["dryRun"] as? Bool == false && rule["closeOnRecovery"] as? Bool == true && rule["thresholdNights"] as? Int == 2
-                    )
-                    let ruleId = try #require(rule["id"] as? String)
+                    #expect(!rule.dryRun && rule.closeOnRecovery && rule.thresholdNights == 2)
+                    let ruleId = rule.id
                     let ruleText = try await browser.element("main").text()
                     #expect(ruleText.contains("privateKey, clientId"), "which secrets are set is shown")
                     #expect(!ruleText.contains(credentials.connectWisePrivateKey), "a secret is never shown")
@@ -214,15 +210,10 @@ struct ConsoleTests {
                     // the failing agent's customer by hand, then the other by its name with one button.
                     try await browser.element("#load-companies").click()
                     #expect(try await browser.waitForText("#companies-status") { $0.contains("read") } == "4 companies read.")
-                    let customers = try await harness.assets("/v1/customers").json["customers"] as? [[String: Any]] ?? []
+                    let customers = try await harness.assets("/v1/customers", as: CustomerList.self).customers
                     let companyOfName = ["Acme Corp": "250", "Globex LLC": "251"]
                     let sameNames = Dictionary(
-                        uniqueKeysWithValues: customers.compactMap { customer -> (String, String)? in
-                            guard let id = customer["id"] as? String, let company = companyOfName[customer["name"] as? String ?? ""] else {
-                                return nil
-                            }
-                            return (id, company)
-                        })
+                        uniqueKeysWithValues: customers.compactMap { customer in companyOfName[customer.name].map { (customer.id, $0) } })
                     #expect(sameNames.count == 2, "\(customers)")
                     for (customer, company) in sameNames {
                         #expect(
@@ -240,11 +231,8 @@ struct ConsoleTests {
                     #expect(
                         try await browser.waitForText("#companies-status") { $0.hasPrefix("Mapped") }
                             == "Mapped 1 customer to the connectwise company of the same name.", "the one mapped by hand is left alone")
-                    let mappings = try await harness.rules("/v1/psa-mappings?psa=connectwise").json["mappings"] as? [[String: Any]] ?? []
-                    #expect(
-                        Dictionary(
-                            uniqueKeysWithValues: mappings.map { ($0["customerId"] as? String ?? "", $0["companyId"] as? String ?? "") })
-                            == sameNames)
+                    let mappings = try await harness.rules("/v1/psa-mappings?psa=connectwise", as: PSAMappingList.self).mappings
+                    #expect(Dictionary(uniqueKeysWithValues: mappings.map { ($0.customerId, $0.companyId) }) == sameNames)
 
                     // The agent fails two nights while the feed is open: its alert appears without a reload.
                     try await browser.open(console + "/#/alerts")
@@ -313,9 +301,9 @@ struct ConsoleTests {
                     #expect(try await browser.unlabelledControls() == [])
                     try await browser.element("#rule-enable").click()
                     _ = try await browser.waitForText("#rule-state") { $0.hasPrefix("Live") }
-                    let edited = try #require((try await harness.rules("/v1/rules").json["rules"] as? [[String: Any]])?.first)
-                    #expect((edited["settings"] as? [String: Any])?["boardId"] as? Int == 7 && edited["thresholdNights"] as? Int == 3)
-                    #expect(edited["secretsSet"] as? [String] == ["privateKey", "clientId"], "the saved secrets were kept")
+                    let edited = try #require(try await harness.rules("/v1/rules", as: RuleList.self).rules.first)
+                    #expect(edited.settings.boardId == 7 && edited.thresholdNights == 3)
+                    #expect(edited.secretsSet == ["privateKey", "clientId"], "the saved secrets were kept")
                     #expect(
                         try await browser.waitForText("#history tbody") { $0.contains("threshold 2 → 3") }
                             .contains("settings changed: boardId, closedStatusId"))

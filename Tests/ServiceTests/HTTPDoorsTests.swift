@@ -5,6 +5,7 @@ import Foundation
 import GRDB
 import ServiceLifecycle
 import Testing
+import VectisAPI
 import VectisContracts
 import VectisRuntime
 import VectisStorage
@@ -69,8 +70,7 @@ struct HTTPDoorsTests {
         try await CollectorHarness.with(pipeline: true) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
-            let customer = try #require(
-                (try await harness.assets("/v1/customers").json["customers"] as? [[String: Any]])?.first?["id"] as? String)
+            let customer = try #require(try await harness.assets("/v1/customers", as: CustomerList.self).customers.first?.id)
             let reads = [
                 harness.assetsURL! + "/v1/customers", harness.assetsURL! + "/v1/customers/\(customer)/assets",
                 harness.backupsURL! + "/v1/customers/\(customer)/backups", harness.alertsURL! + "/v1/alerts",

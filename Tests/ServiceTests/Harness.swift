@@ -203,8 +203,9 @@ struct CollectorHarness {
         #expect([200, 201].contains(response.status), "\(response.body)")
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
-            let current = try await integration()
-            if current["lastSyncId"] != nil, !["syncing", "never-synced"].contains(current["status"] as? String) { return }
+            if let current = try await integration(), current.lastSyncId != nil, ![.syncing, .neverSynced].contains(current.status) {
+                return
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
     }
@@ -215,22 +216,21 @@ struct CollectorHarness {
 
     /// Asks for a sync and waits until the integration reports it finished.
     @discardableResult
-    func sync(timeout: Duration = .seconds(60)) async throws -> [String: Any] {
-        let started = try await request("POST", "/v1/integrations/datto/sync")
-        #expect(started.status == 202, "\(started.body)")
-        let syncId = started.json["syncId"] as? String
+    func sync(timeout: Duration = .seconds(60)) async throws -> DattoIntegrationView {
+        let answer = try await request("POST", "/v1/integrations/datto/sync")
+        #expect(answer.status == 202, "\(answer.body)")
+        let started = try HTTP.decode(DattoSyncStarted.self, answer, "POST /v1/integrations/datto/sync")
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            let current = try await integration()
-            if current["lastSyncId"] as? String == syncId, current["status"] as? String != "syncing" { return current }
+            if let current = try await integration(), current.lastSyncId == started.syncId, current.status != .syncing { return current }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw ProcessFailure("sync did not finish within \(timeout)")
     }
 
-    func integration() async throws -> [String: Any] {
-        let listing = try await request("GET", "/v1/integrations/datto")
-        return (listing.json["integrations"] as? [[String: Any]])?.first ?? [:]
+    func integration() async throws -> DattoIntegrationView? {
+        try HTTP.decode(DattoIntegrationList.self, try await request("GET", "/v1/integrations/datto"), "GET /v1/integrations/datto")
+            .integrations.first
     }
 }
 

@@ -5,8 +5,10 @@ import BusService
 import CollectorService
 import Foundation
 import PSASandbox
-import RulesService
+@testable import RulesService
 import Testing
+import VectisAPI
+import VectisContracts
 import VectisRuntime
 import VectisTestSupport
 
@@ -59,6 +61,48 @@ struct OpenAPITests {
         #expect(Set(routes).subtracting(documented).sorted() == [], "served by vectis-\(service) but not in docs/openapi/\(service).json")
         #expect(Set(documented).subtracting(routes).sorted() == [], "in docs/openapi/\(service).json but not served")
         #expect(documented.count == Set(documented).count)
+    }
+
+    /// The `enum` a document lists at `schema`/`property` (or the schema itself when `property` is nil).
+    static func documentedEnum(_ service: String, _ schema: String, _ property: String?) throws -> [String] {
+        let schemas = (try document(service)["components"] as? [String: Any])?["schemas"] as? [String: Any] ?? [:]
+        var node = schemas[schema] as? [String: Any] ?? [:]
+        if let property { node = (node["properties"] as? [String: Any])?[property] as? [String: Any] ?? [:] }
+        if let items = node["items"] as? [String: Any] { node = items }
+        return node["enum"] as? [String] ?? []
+    }
+
+    @Test("every value list the documents give is exactly the Swift type's cases (one source of truth per shape)")
+    func enumsMatchTheTypes() throws {
+        let templates = RuleTemplate.all.map(\.id)
+        let expected: [(String, String, String?, [String])] = [
+            ("collector", "DattoIntegration", "status", DattoSyncStatus.allCases.map(\.rawValue)),
+            ("collector", "ConnectionTestResult", "kind", DattoProblemKind.allCases.map(\.rawValue)),
+            ("backups", "RunView", "status", BackupJobRecorded.Status.allCases.map(\.rawValue)),
+            ("backups", "AgentCard", "state", AgentCard.State.allCases.map(\.rawValue)),
+            ("backups", "Condition", "type", BackupConditionChanged.Kind.allCases.map(\.rawValue)),
+            ("alerts", "Alert", "type", ["backup-job-failure"] + BackupConditionChanged.Kind.allCases.map(\.rawValue)),
+            ("alerts", "Alert", "severity", AlertSeverity.allCases.map(\.rawValue)),
+            ("alerts", "Alert", "state", AlertState.allCases.map(\.rawValue)),
+            ("alerts", "MuteRequest", "scope", MuteScope.allCases.map(\.rawValue)),
+            ("alerts", "MuteCreated", "scope", MuteScope.allCases.map(\.rawValue)),
+            ("rules", "PSAKind", nil, PSAKind.allCases.map(\.rawValue)),
+            ("rules", "NewRule", "action", RuleAction.allCases.map(\.rawValue)),
+            ("rules", "RuleChange", "action", RuleAction.allCases.map(\.rawValue)),
+            ("rules", "Rule", "action", RuleAction.allCases.map(\.rawValue)),
+            ("rules", "Rule", "trigger", RuleTrigger.allCases.map(\.rawValue)),
+            ("rules", "RuleTemplate", "trigger", RuleTrigger.allCases.map(\.rawValue)),
+            ("rules", "RuleTemplate", "actions", RuleAction.allCases.map(\.rawValue)),
+            ("rules", "NewRule", "templateId", templates),
+            ("rules", "Rule", "templateId", templates),
+            ("rules", "RuleTemplate", "id", templates),
+            ("rules", "Ticket", "state", TicketView.State.allCases.map(\.rawValue)),
+            ("rules", "PSAField", "kind", PSAField.Kind.allCases.map(\.rawValue)),
+        ]
+        for (service, schema, property, values) in expected {
+            let documented = try Self.documentedEnum(service, schema, property)
+            #expect(Set(documented) == Set(values), "\(service) \(schema).\(property ?? "") documents \(documented), the code has \(values)")
+        }
     }
 
     @Test("every operation has an operationId, a summary, its responses, and a security choice")
@@ -173,19 +217,18 @@ struct OpenAPITests {
         var alert: String?
         let deadline = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < deadline, customer == nil || agent == nil || alert == nil {
-            let customers = try await HTTP.send("GET", assets + "/v1/customers", bearer: token).json["customers"] as? [[String: Any]] ?? []
-            for candidate in customers.compactMap({ $0["id"] as? String }) where agent == nil {
-                let hub = try await HTTP.send("GET", assets + "/v1/customers/\(candidate)/assets", bearer: token).json
-                let devices = hub["devices"] as? [[String: Any]] ?? []
-                if let device = devices.first(where: { !(($0["agents"] as? [[String: Any]]) ?? []).isEmpty }) {
-                    customer = candidate
-                    serial = device["serial"] as? String
-                    agent = (device["agents"] as? [[String: Any]])?.first?["id"] as? String
+            func get<T: Decodable>(_ base: String, _ path: String, as type: T.Type) async throws -> T {
+                try HTTP.decode(T.self, try await HTTP.send("GET", base + path, bearer: token), "GET \(path)")
+            }
+            for candidate in try await get(assets, "/v1/customers", as: CustomerList.self).customers where agent == nil {
+                let hub = try await get(assets, "/v1/customers/\(candidate.id)/assets", as: CustomerAssets.self)
+                if let device = hub.devices.first(where: { !$0.agents.isEmpty }) {
+                    customer = candidate.id
+                    serial = device.serialNumber
+                    agent = device.agents.first?.id
                 }
             }
-            alert =
-                (try await HTTP.send("GET", alerts + "/v1/alerts", bearer: token).json["alerts"] as? [[String: Any]])?.first?["id"]
-                as? String
+            alert = try await get(alerts, "/v1/alerts", as: AlertPage.self).alerts.first?.id
             if customer == nil || agent == nil || alert == nil { try await Task.sleep(for: .seconds(1)) }
         }
         let credentials = PSASandboxCredentials()
@@ -209,11 +252,12 @@ struct OpenAPITests {
         if let serial { config.operations.append(("/v1/devices/{serial}", ["serial": serial])) }
         if let agent { config.operations.append(("/v1/agents/{id}/runs", ["id": agent])) }
         if let alert { config.operations.append(("/v1/alerts/{id}", ["id": alert])) }
-        if let rule = created.json["id"] as? String {
+        if let rule = (try? HTTP.decode(RuleView.self, created, "POST /v1/rules"))?.id {
             config.operations += [("/v1/rules/{id}", ["id": rule]), ("/v1/rules/{id}/history", ["id": rule])]
         }
         print("schemathesis identifiers: customer \(customer ?? "-"), agent \(agent ?? "-"), alert \(alert ?? "-"), rule \(created.status)")
-        #expect(customer != nil && agent != nil && alert != nil, "the synced fleet showed a customer, an agent and an alert")
+        #expect(
+            customer != nil && serial != nil && agent != nil && alert != nil, "the synced fleet showed a customer, an agent and an alert")
         #expect(created.status == 201, "\(created.body)")
         return config
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+import VectisAPI
 import VectisContracts
 import VectisTestSupport
 
@@ -16,9 +17,11 @@ struct ProducerStateLostTests {
 
     func observe(alertsURL: String, psaURL: String) async throws -> Observation {
         var observation = Observation()
-        let page = try await HTTP.send("GET", alertsURL + "/v1/alerts?state=open&limit=500", bearer: ChaosCluster.token).json
-        for alert in page["alerts"] as? [[String: Any]] ?? [] where alert["type"] as? String == "backup-job-failure" {
-            observation.openAlerts[alert["agentName"] as? String ?? "", default: 0] += 1
+        let page = try HTTP.decode(
+            AlertPage.self, try await HTTP.send("GET", alertsURL + "/v1/alerts?state=open&limit=500", bearer: ChaosCluster.token),
+            "GET /v1/alerts")
+        for alert in page.alerts where alert.type == "backup-job-failure" {
+            observation.openAlerts[alert.agentName ?? "", default: 0] += 1
         }
         let tickets = try JSONSerialization.jsonObject(with: Data(try await HTTP.send("GET", psaURL + "/_sandbox/tickets").body.utf8))
         for ticket in tickets as? [[String: Any]] ?? [] {

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import PSASandbox
 import Testing
+import VectisAPI
 import VectisContracts
 import VectisTestSupport
 
@@ -63,10 +64,8 @@ struct RulesProcessTests {
         try await rules.waitForOutput("Server started and listening")
         #expect(
             try await eventually(timeout: .seconds(30)) {
-                let tickets =
-                    try await HTTP.send("GET", base + "/v1/tickets", bearer: "rules-token-0123456789").json["tickets"] as? [[String: Any]]
-                    ?? []
-                return tickets.first?["state"] as? String == "open"
+                let answer = try await HTTP.send("GET", base + "/v1/tickets", bearer: "rules-token-0123456789")
+                return try HTTP.decode(TicketList.self, answer, "GET /v1/tickets").tickets.first?.state == .open
             })
         let stored =
             try JSONSerialization.jsonObject(

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VectisAPI
 import VectisTestSupport
 
 #if canImport(Glibc)
@@ -157,8 +158,8 @@ struct RunCommandTests {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:8085/v1/rules")!)
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         let (data, _) = try await URLSession.shared.data(for: request)
-        let rules = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["rules"] as? [[String: Any]] ?? []
-        #expect(rules.count == 1, "one rule after two runs: \(rules.compactMap { $0["id"] as? String })")
+        let rules = try APIJSON.decode(RuleList.self, from: data).rules
+        #expect(rules.count == 1, "one rule after two runs: \(rules.map(\.id))")
         again.signal(SIGINT)
         #expect(await again.waitForExit(timeout: .seconds(15)) != nil)
         #expect(try await eventually(timeout: .seconds(10)) { Self.ports.allSatisfy { !Self.listening($0) } })

@@ -4,6 +4,7 @@ import Foundation
 import GRDB
 import Synchronization
 import Testing
+import VectisAPI
 import VectisBus
 import VectisContracts
 import VectisRuntime
@@ -29,20 +30,19 @@ struct SyncTests {
     /// `serial/volume/epoch` of every run the collector published.
     func publishedRunKeys(_ harness: CollectorHarness) throws -> Set<String> {
         Set(
-            try outboxBodies(harness, BackupRunObserved.topic).map { body in
-                let runAt = BusJSON.parseTimestamp(body["runAt"] as? String ?? "") ?? .distantPast
-                return
-                    "\(body["deviceSerial"] as? String ?? "")/\(body["agentVolume"] as? String ?? "")/\(Int(runAt.timeIntervalSince1970))"
+            try outboxEvents(harness, BackupRunObserved.self).map { run in
+                "\(run.deviceSerial)/\(run.agentVolume)/\(Int(run.runAt.timeIntervalSince1970))"
             })
     }
 
-    /// Bodies of what the collector committed to its outbox for `topic`.
-    func outboxBodies(_ harness: CollectorHarness, _ topic: String) throws -> [[String: Any]] {
+    /// The events the collector committed to its outbox, decoded as the bus's consumers decode them (its outbox is
+    /// the truth of what was published, including what is still on its way).
+    func outboxEvents<E: BusEvent>(_ harness: CollectorHarness, _ type: E.Type) throws -> [E] {
         let queue = try DatabaseQueue(path: harness.collector.database.path)
         return try queue.read { db in
             // Topics carry the tenant's shard bucket on the wire: `backup.run.observed@17`.
-            try Data.fetchAll(db, sql: "SELECT body FROM bus_outbox WHERE topic LIKE ? ORDER BY id", arguments: [topic + "@%"])
-        }.compactMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+            try Data.fetchAll(db, sql: "SELECT body FROM bus_outbox WHERE topic LIKE ? ORDER BY id", arguments: [E.topic + "@%"])
+        }.map { try BusJSON.makeDecoder().decode(E.self, from: $0) }
     }
 
     @Test("a full sync of a 50-device fleet announces every device and agent and every run exactly once; three more polls add no run")
@@ -53,7 +53,7 @@ struct SyncTests {
             let observer = try await consumer(harness)
             try await harness.configure()
             let result = try await harness.sync()
-            #expect(result["status"] as? String == "ok")
+            #expect(result.status == .ok)
 
             let truth = truthKeys(harness.sandbox)
             let agents = harness.sandbox.assets()
@@ -68,26 +68,26 @@ struct SyncTests {
                 "every agent and share, those without backups included")
 
             // Flags are carried, and an unassigned device lands on a visible customer.
-            let devices = try outboxBodies(harness, DattoDeviceSeen.topic)
-            #expect(devices.contains { $0["hidden"] as? Bool == true })
-            #expect(devices.contains { ($0["customer"] as? [String: Any])?["name"] as? String == "Unassigned" })
-            #expect(devices.contains { (($0["customer"] as? [String: Any])?["key"] as? String)?.hasPrefix("name:") == true })
-            let agentBodies = try outboxBodies(harness, DattoAgentSeen.topic)
-            #expect(agentBodies.contains { $0["isPaused"] as? Bool == true })
-            #expect(agentBodies.contains { $0["isArchived"] as? Bool == true })
+            let devices = try outboxEvents(harness, DattoDeviceSeen.self)
+            #expect(devices.contains { $0.hidden })
+            #expect(devices.contains { $0.customer.name == "Unassigned" })
+            #expect(devices.contains { $0.customer.key.hasPrefix("name:") })
+            let agentEvents = try outboxEvents(harness, DattoAgentSeen.self)
+            #expect(agentEvents.contains { $0.isPaused })
+            #expect(agentEvents.contains { $0.isArchived })
 
             // Counted in the collector's outbox, not at the observer: configuring already ran one sync, so the
             // observer may still be receiving the first two syncs' announcements at this point.
-            let publishedBefore = try outboxBodies(harness, DattoDeviceSeen.topic).count
+            let publishedBefore = try outboxEvents(harness, DattoDeviceSeen.self).count
             for _ in 0..<3 {
-                #expect(try await harness.sync()["status"] as? String == "ok")
+                #expect(try await harness.sync().status == .ok)
             }
-            let published = try outboxBodies(harness, DattoDeviceSeen.topic).count
+            let published = try outboxEvents(harness, DattoDeviceSeen.self).count
             #expect(published == publishedBefore + 150, "each poll re-announces every device")
             // Every announcement arrived, so anything else the polls published has too.
             #expect(try await eventually(timeout: .seconds(60)) { try observer.keys(DattoDeviceSeen.topic).count == published })
             #expect(try observer.keys(BackupRunObserved.topic).count == truth.count)
-            #expect(try outboxBodies(harness, BackupRunObserved.topic).count == truth.count)
+            #expect(try outboxEvents(harness, BackupRunObserved.self).count == truth.count)
             try await observer.stop()
         }
     }
@@ -105,7 +105,7 @@ struct SyncTests {
             let observer = try await consumer(harness)
             try await harness.configure()
             let started = ContinuousClock.now
-            #expect(try await harness.sync()["status"] as? String == "ok")
+            #expect(try await harness.sync().status == .ok)
             // 8 requests at 3 per 2 s cannot take less than 4 s.
             #expect(ContinuousClock.now - started >= .seconds(4))
             let before = truthKeys(harness.sandbox)
@@ -115,7 +115,7 @@ struct SyncTests {
             let after = truthKeys(harness.sandbox)
             let fresh = after.subtracting(before)
             #expect(!fresh.isEmpty)
-            #expect(try await harness.sync()["status"] as? String == "ok")
+            #expect(try await harness.sync().status == .ok)
             #expect(try await eventually { try observer.keys(BackupRunObserved.topic).count == before.count + fresh.count })
             #expect(Set(try observer.keys(BackupRunObserved.topic).suffix(fresh.count)) == fresh)
             #expect(harness.sandbox.maxRequestsPerWindow(publicKey: CollectorHarness.key.publicKey) <= 3)
@@ -155,18 +155,18 @@ struct SyncTests {
             let fresh = truthKeys(harness.sandbox).subtracting(before)
             #expect(fresh.contains { $0.hasPrefix(serial + "/") }, "the chosen device has a new run")
 
-            func scheduledPoll() async throws -> [String: Any] {
-                let previous = try await harness.integration()["lastSyncStartedAt"] as? String
-                var current: [String: Any] = [:]
+            func scheduledPoll() async throws -> DattoIntegrationView? {
+                let previous = try await harness.integration()?.lastSyncStartedAt
+                var current: DattoIntegrationView?
                 #expect(
                     try await eventually(timeout: .seconds(30)) {
                         current = try await harness.integration()
-                        return current["lastSyncStartedAt"] as? String != previous && current["status"] as? String == "ok"
+                        return current?.lastSyncStartedAt != previous && current?.status == .ok
                     })
                 return current
             }
             let poll = try await scheduledPoll()
-            #expect((poll["counts"] as? [String: Any])?["requests"] as? Int == 6, "\(poll)")
+            #expect(poll?.counts.requests == 6, "\(String(describing: poll))")
             // Its new run is out after this one poll, though 19 other devices were read as long ago.
             #expect(
                 try await eventually {
@@ -236,12 +236,12 @@ struct SyncTests {
             let headers = try await queue.read { db in
                 try Data.fetchAll(db, sql: "SELECT header FROM bus_outbox WHERE topic LIKE 'backup.run.observed@%'")
             }
-            let tenants = headers.compactMap { (try? JSONSerialization.jsonObject(with: $0) as? [String: Any])?["tenant"] as? String }
+            let tenants = try headers.map { try BusJSON.makeDecoder().decode(MessageHeader.self, from: $0).tenant }
             #expect(Set(tenants) == ["default", "msp-b"])
             #expect(tenants.filter { $0 == "msp-b" }.count == harness.sandbox.visibleRuns().count)
-            let listing = try await harness.request("GET", "/v1/integrations/datto")
-            let all = listing.json["integrations"] as? [[String: Any]] ?? []
-            #expect(all.map { $0["tenant"] as? String } == ["default", "msp-b"])
+            let all = try HTTP.decode(
+                DattoIntegrationList.self, try await harness.request("GET", "/v1/integrations/datto"), "GET /v1/integrations/datto")
+            #expect(all.integrations.map(\.tenant) == ["default", "msp-b"])
         }
     }
 
@@ -252,19 +252,19 @@ struct SyncTests {
             // First sync: /asset as {"0": {...}, "1": {...}}; then one more device appears and /asset comes as {items}.
             harness.queueFault(SandboxFault(fault: .indexKeyedAssets, count: 100, path: "/asset"))
             try await harness.configure()
-            #expect(try await harness.integration()["status"] as? String == "ok")
+            #expect(try await harness.integration()?.status == .ok)
             let before = truthKeys(harness.sandbox)
             #expect(try publishedRunKeys(harness) == before)
             harness.sandbox.clearFaults()
             let serial = harness.sandbox.addDevice(customer: 0, agents: 2)
             harness.sandbox.advanceClock(by: 24 * 3_600)
             harness.queueFault(SandboxFault(fault: .envelopeAssets, count: 100, path: "/asset"))
-            #expect(try await harness.sync()["status"] as? String == "ok")
+            #expect(try await harness.sync().status == .ok)
             // Everything visible before or now, each once (older runs have left the 10-run window meanwhile).
-            let published = try outboxBodies(harness, BackupRunObserved.topic)
+            let published = try outboxEvents(harness, BackupRunObserved.self)
             #expect(try publishedRunKeys(harness) == before.union(truthKeys(harness.sandbox)))
             #expect(published.count == before.union(truthKeys(harness.sandbox)).count)
-            #expect(try outboxBodies(harness, DattoAgentSeen.topic).contains { $0["deviceSerial"] as? String == serial })
+            #expect(try outboxEvents(harness, DattoAgentSeen.self).contains { $0.deviceSerial == serial })
         }
     }
 
@@ -276,17 +276,17 @@ struct SyncTests {
             let serial = harness.sandbox.assets()[2].serialNumber
             harness.queueFault(SandboxFault(fault: .gatewayTimeout, count: 3, path: "/\(serial)/asset"))
             try await harness.configure()
-            let result = try await harness.integration()
-            #expect(result["status"] as? String == "partial", "\(result)")
-            #expect((result["lastError"] as? String)?.contains("1 of 4 devices could not be read") == true, "\(result)")
-            let runs = try outboxBodies(harness, BackupRunObserved.topic)
-            #expect(!runs.contains { $0["deviceSerial"] as? String == serial })
-            let failed = runs.filter { $0["rawStatus"] as? String == "failure" }
+            let result = try #require(try await harness.integration())
+            #expect(result.status == .partial, "\(result)")
+            #expect(result.lastError?.contains("1 of 4 devices could not be read") == true, "\(result)")
+            let runs = try outboxEvents(harness, BackupRunObserved.self)
+            #expect(!runs.contains { $0.deviceSerial == serial })
+            let failed = runs.filter { $0.rawStatus == "failure" }
             #expect(!failed.isEmpty)
-            #expect(failed.allSatisfy { ($0["errorMessage"] as? String)?.isEmpty == false })
+            #expect(failed.allSatisfy { $0.errorMessage?.isEmpty == false })
             // The next poll picks the device up.
-            #expect(try await harness.sync()["status"] as? String == "ok")
-            #expect(try outboxBodies(harness, BackupRunObserved.topic).contains { $0["deviceSerial"] as? String == serial })
+            #expect(try await harness.sync().status == .ok)
+            #expect(try outboxEvents(harness, BackupRunObserved.self).contains { $0.deviceSerial == serial })
         }
     }
 }

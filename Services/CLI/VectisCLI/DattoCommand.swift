@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import VectisAPI
+import VectisContracts
 
 /// `vectis datto …`: configure, test, sync and inspect the Datto integration through the collector's API.
 public struct DattoCommand: AsyncParsableCommand {
@@ -39,13 +41,10 @@ public struct DattoCommand: AsyncParsableCommand {
         func run() async throws {
             var secret = secretKey
             if secretKeyStdin { secret = readLine(strippingNewline: true) }
-            var body: [String: Any] = ["publicKey": publicKey, "region": region, "makeDefault": makeDefault]
-            if let secret { body["secretKey"] = secret }
-            if let tenant = connection.tenant { body["tenant"] = tenant }
-            let (_, json) = try await connection.client.send("PUT", "/v1/integrations/datto", body: body)
-            print(
-                "Saved Datto integration \(json["tenant"] as? String ?? "default") (\(json["region"] as? String ?? region)); secret key stored encrypted."
-            )
+            let body = DattoSettings(
+                tenant: connection.tenant, publicKey: publicKey, secretKey: secret, region: region, makeDefault: makeDefault)
+            let saved = try await connection.client.call("PUT", "/v1/integrations/datto", body: body, as: DattoIntegrationView.self)
+            print("Saved Datto integration \(saved.tenant) (\(saved.region)); secret key stored encrypted.")
         }
     }
 
@@ -57,14 +56,11 @@ public struct DattoCommand: AsyncParsableCommand {
         @Option var region: String?
 
         func run() async throws {
-            var body: [String: Any] = [:]
-            if let tenant = connection.tenant { body["tenant"] = tenant }
-            if let publicKey { body["publicKey"] = publicKey }
-            if let secretKey { body["secretKey"] = secretKey }
-            if let region { body["region"] = region }
-            let (_, json) = try await connection.client.send("POST", "/v1/integrations/datto/test", body: body)
-            print(json["message"] as? String ?? "no answer")
-            if json["ok"] as? Bool != true { throw ExitCode(1) }
+            let body = DattoSettings(tenant: connection.tenant, publicKey: publicKey, secretKey: secretKey, region: region)
+            let result = try await connection.client.call(
+                "POST", "/v1/integrations/datto/test", body: body, as: ConnectionTestResult.self)
+            print(result.message)
+            if !result.ok { throw ExitCode(1) }
         }
     }
 
@@ -74,20 +70,18 @@ public struct DattoCommand: AsyncParsableCommand {
         @Flag(help: "Wait until it finishes and print the outcome.") var wait = false
 
         func run() async throws {
-            var body: [String: Any] = [:]
-            if let tenant = connection.tenant { body["tenant"] = tenant }
             let client = try connection.client
-            let (_, json) = try await client.send("POST", "/v1/integrations/datto/sync", body: body)
-            let syncId = json["syncId"] as? String
-            print("Sync \(syncId ?? "?") started for \(json["tenant"] as? String ?? "?").")
+            let started = try await client.call(
+                "POST", "/v1/integrations/datto/sync", body: DattoSyncRequest(tenant: connection.tenant), as: DattoSyncStarted.self)
+            print("Sync \(started.syncId) started for \(started.tenant).")
             guard wait else { return }
             while true {
                 try await Task.sleep(for: .milliseconds(250))
-                let now = try await Status.integration(client, tenant: connection.tenant)
-                let status = now?["status"] as? String
-                if now?["lastSyncId"] as? String != syncId || status == "syncing" { continue }
-                print(Status.describe(now ?? [:]))
-                if status == "error" { throw ExitCode(1) }
+                guard let now = try await Status.integration(client, tenant: connection.tenant),
+                    now.lastSyncId == started.syncId, now.status != .syncing
+                else { continue }
+                print(Status.describe(now))
+                if now.status == .error { throw ExitCode(1) }
                 return
             }
         }
@@ -98,32 +92,29 @@ public struct DattoCommand: AsyncParsableCommand {
         @OptionGroup var connection: Connection
 
         func run() async throws {
-            let (_, json) = try await connection.client.send("GET", "/v1/integrations/datto")
-            let integrations = json["integrations"] as? [[String: Any]] ?? []
+            let integrations = try await connection.client.call("GET", "/v1/integrations/datto", as: DattoIntegrationList.self).integrations
             if integrations.isEmpty { print("No Datto integration configured: run `vectis datto configure`.") }
             for integration in integrations { print(Self.describe(integration)) }
         }
 
-        static func integration(_ client: AdminClient, tenant: String?) async throws -> [String: Any]? {
-            let (_, json) = try await client.send("GET", "/v1/integrations/datto")
-            let all = json["integrations"] as? [[String: Any]] ?? []
-            return all.first { tenant == nil ? ($0["isDefault"] as? Bool == true) : ($0["tenant"] as? String == tenant) }
+        static func integration(_ client: AdminClient, tenant: String?) async throws -> DattoIntegrationView? {
+            let all = try await client.call("GET", "/v1/integrations/datto", as: DattoIntegrationList.self).integrations
+            return all.first { tenant == nil ? $0.isDefault : $0.tenant == tenant }
         }
 
-        static func describe(_ integration: [String: Any]) -> String {
-            let counts = integration["counts"] as? [String: Any] ?? [:]
+        static func describe(_ integration: DattoIntegrationView) -> String {
+            let counts = integration.counts
             var lines = [
-                "\(integration["tenant"] as? String ?? "?")\(integration["isDefault"] as? Bool == true ? " (default)" : ""): "
-                    + "region \(integration["region"] as? String ?? "?"), public key \(integration["publicKey"] as? String ?? "?"), "
-                    + "secret key \(integration["secretKeySet"] as? Bool == true ? "set" : "not set")",
-                "  status \(integration["status"] as? String ?? "?"), last sync \(integration["lastSyncAt"] as? String ?? "never")"
+                "\(integration.tenant)\(integration.isDefault ? " (default)" : ""): region \(integration.region), "
+                    + "public key \(integration.publicKey), secret key \(integration.secretKeySet ? "set" : "not set")",
+                "  status \(integration.status.rawValue), last sync \(integration.lastSyncAt.map(BusJSON.formatTimestamp) ?? "never")"
             ]
-            if !counts.isEmpty {
+            if counts != DattoIntegrationView.Counts() {
                 lines.append(
-                    "  \(counts["devices"] ?? 0) devices, \(counts["agents"] ?? 0) agents and shares, "
-                        + "\(counts["runsObserved"] ?? 0) new backup runs, \(counts["requests"] ?? 0) Datto requests")
+                    "  \(counts.devices ?? 0) devices, \(counts.agents ?? 0) agents and shares, "
+                        + "\(counts.runsObserved ?? 0) new backup runs, \(counts.requests ?? 0) Datto requests")
             }
-            if let error = integration["lastError"] as? String { lines.append("  last error: \(error)") }
+            if let error = integration.lastError { lines.append("  last error: \(error)") }
             return lines.joined(separator: "\n")
         }
     }

@@ -1,17 +1,9 @@
 import Foundation
+import VectisAPI
 
 /// What went wrong talking to Datto, in the integration guide's words where it has them.
 public struct DattoError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Codable {
-        case unauthorized, forbidden
-        case wrongRegion = "wrong-region"
-        case notFound = "not-found"
-        case rateLimited = "rate-limited"
-        case serverError = "server-error"
-        case timeout, unreachable, malformed
-        case unexpectedStatus = "unexpected-status"
-        case tooLarge = "too-large"
-    }
+    public typealias Kind = DattoProblemKind
 
     public var kind: Kind
     /// The endpoint path, e.g. `/bcdr/device` (never the credentials).

@@ -1,74 +1,71 @@
 import Foundation
 import Hummingbird
+import VectisAPI
 import VectisRuntime
 
-/// `/v1/integrations/datto`: configure, test, sync and read the status of Datto integrations.
+/// `/v1/integrations/datto`: configure, test, sync and read the status of Datto integrations, one method per route.
 struct IntegrationController {
     let repository: any IntegrationRepository
     let poller: DattoPoller
 
-    struct Settings: Decodable {
-        var tenant: String?
-        var publicKey: String?
-        var secretKey: String?
-        var region: String?
-        var makeDefault: Bool?
+    typealias Context = BasicRequestContext
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get(use: list)
+        group.put(use: save)
+        group.post("test", use: test)
+        group.post("sync", use: sync)
     }
 
-    struct SyncRequest: Decodable { var tenant: String? }
-
-    struct Listing: Encodable { var integrations: [DattoIntegrationView] }
-    struct SyncStarted: Encodable {
-        var tenant: String
-        var syncId: String
+    @Sendable func list(_ request: Request, _ context: Context) async throws -> Response {
+        try Response.json(DattoIntegrationList(integrations: try await repository.all().map { DattoIntegrationView($0) }))
     }
 
-    func addRoutes(to group: RouterGroup<BasicRequestContext>) {
-        group.get { _, _ in
-            try Response.json(Listing(integrations: try await repository.all().map(DattoIntegrationView.init)))
+    @Sendable func save(_ request: Request, _ context: Context) async throws -> Response {
+        let settings = try await decode(DattoSettings.self, request, context)
+        let tenant = settings.tenant?.trimmingCharacters(in: .whitespaces).nonEmpty ?? "default"
+        let publicKey = settings.publicKey?.trimmingCharacters(in: .whitespaces) ?? ""
+        let region = settings.region?.lowercased().trimmingCharacters(in: .whitespaces) ?? ""
+        guard !publicKey.isEmpty else { return try problem("publicKey is required: paste the Partner API public key.") }
+        guard DattoRegions.known.contains(region) else { return try problem("region must be us or eu.") }
+        guard tenant.wholeMatch(of: /[A-Za-z0-9._-]{1,64}/) != nil else {
+            return try problem("tenant may use letters, digits, dot, dash and underscore (at most 64).")
         }
-        group.put { request, context in
-            let settings = try await decode(Settings.self, request, context)
-            let tenant = settings.tenant?.trimmingCharacters(in: .whitespaces).nonEmpty ?? "default"
-            let publicKey = settings.publicKey?.trimmingCharacters(in: .whitespaces) ?? ""
-            let region = settings.region?.lowercased().trimmingCharacters(in: .whitespaces) ?? ""
-            guard !publicKey.isEmpty else { return try problem("publicKey is required: paste the Partner API public key.") }
-            guard DattoRegions.known.contains(region) else { return try problem("region must be us or eu.") }
-            guard tenant.wholeMatch(of: /[A-Za-z0-9._-]{1,64}/) != nil else {
-                return try problem("tenant may use letters, digits, dot, dash and underscore (at most 64).")
-            }
-            let secret = settings.secretKey?.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty
-            let existing = try await repository.find(tenant: tenant)
-            guard secret != nil || existing != nil else {
-                return try problem("secretKey is required the first time: paste the secret key Datto showed once.")
-            }
-            try await repository.save(
-                tenant: tenant, publicKey: publicKey, secretKey: secret, region: region, makeDefault: settings.makeDefault ?? false)
-            let saved = try await repository.find(tenant: tenant)!
-            return try Response.json(DattoIntegrationView(saved), status: existing == nil ? .created : .ok)
+        let secret = settings.secretKey?.trimmingCharacters(in: .whitespacesAndNewlines).nonEmpty
+        let existing = try await repository.find(tenant: tenant)
+        guard secret != nil || existing != nil else {
+            return try problem("secretKey is required the first time: paste the secret key Datto showed once.")
         }
-        group.post("test") { request, context in
-            let settings = try await decodeOptional(Settings.self, request, context)
-            let tenant = try await resolveTenant(settings?.tenant)
-            var credentials = try await tenant.asyncFlatMap { try await repository.credentials(tenant: $0) }
-            if let publicKey = settings?.publicKey?.nonEmpty { credentials?.publicKey = publicKey }
-            if let secret = settings?.secretKey?.nonEmpty { credentials?.secretKey = secret }
-            if let region = settings?.region?.nonEmpty { credentials?.region = region.lowercased() }
-            if credentials == nil, let publicKey = settings?.publicKey?.nonEmpty, let secret = settings?.secretKey?.nonEmpty {
-                credentials = DattoCredentials(publicKey: publicKey, secretKey: secret, region: settings?.region?.lowercased() ?? "us")
-            }
-            guard let credentials else {
-                return try problem("Nothing to test: submit publicKey, secretKey and region, or save an integration first.")
-            }
-            return try Response.json(await poller.test(credentials))
+        try await repository.save(
+            tenant: tenant, publicKey: publicKey, secretKey: secret, region: region, makeDefault: settings.makeDefault ?? false)
+        guard let saved = try await repository.find(tenant: tenant) else {
+            throw HTTPError(.internalServerError, message: "The integration was saved but cannot be read back.")
         }
-        group.post("sync") { request, context in
-            let body = try await decodeOptional(SyncRequest.self, request, context)
-            guard let tenant = try await resolveTenant(body?.tenant), try await repository.find(tenant: tenant) != nil else {
-                return Response.problem(.notFound, "No Datto integration is configured for that tenant.")
-            }
-            return try Response.json(SyncStarted(tenant: tenant, syncId: poller.requestSync(tenant: tenant)), status: .accepted)
+        return try Response.json(DattoIntegrationView(saved), status: existing == nil ? .created : .ok)
+    }
+
+    @Sendable func test(_ request: Request, _ context: Context) async throws -> Response {
+        let settings = try await decodeOptional(DattoSettings.self, request, context)
+        let tenant = try await resolveTenant(settings?.tenant)
+        var credentials = try await tenant.asyncFlatMap { try await repository.credentials(tenant: $0) }
+        if let publicKey = settings?.publicKey?.nonEmpty { credentials?.publicKey = publicKey }
+        if let secret = settings?.secretKey?.nonEmpty { credentials?.secretKey = secret }
+        if let region = settings?.region?.nonEmpty { credentials?.region = region.lowercased() }
+        if credentials == nil, let publicKey = settings?.publicKey?.nonEmpty, let secret = settings?.secretKey?.nonEmpty {
+            credentials = DattoCredentials(publicKey: publicKey, secretKey: secret, region: settings?.region?.lowercased() ?? "us")
         }
+        guard let credentials else {
+            return try problem("Nothing to test: submit publicKey, secretKey and region, or save an integration first.")
+        }
+        return try Response.json(await poller.test(credentials))
+    }
+
+    @Sendable func sync(_ request: Request, _ context: Context) async throws -> Response {
+        let body = try await decodeOptional(DattoSyncRequest.self, request, context)
+        guard let tenant = try await resolveTenant(body?.tenant), try await repository.find(tenant: tenant) != nil else {
+            return Response.problem(.notFound, "No Datto integration is configured for that tenant.")
+        }
+        return try Response.json(DattoSyncStarted(tenant: tenant, syncId: poller.requestSync(tenant: tenant)), status: .accepted)
     }
 
     private func resolveTenant(_ tenant: String?) async throws -> String? {

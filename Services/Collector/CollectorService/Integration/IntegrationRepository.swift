@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import VectisAPI
 import VectisRuntime
 import VectisStorage
 
@@ -17,6 +18,8 @@ public protocol IntegrationRepository: Sendable {
 }
 
 /// Integrations in the collector's SQLite database, secrets sealed with the `SecretBox`.
+extension DattoSyncStatus: DatabaseValueConvertible {}
+
 public struct SQLiteIntegrationRepository: IntegrationRepository {
     let database: DatabasePool
     let secrets: SecretBox
@@ -26,26 +29,29 @@ public struct SQLiteIntegrationRepository: IntegrationRepository {
         self.secrets = secrets
     }
 
-    static func integration(_ row: Row) -> DattoIntegration {
+    static func integration(_ row: Row) throws -> DattoIntegration {
         DattoIntegration(
             tenant: row["tenant"], publicKey: row["public_key"], region: row["region"], isDefault: row["is_default"],
-            status: DattoIntegration.Status(rawValue: row["status"]) ?? .neverSynced, lastSyncId: row["last_sync_id"],
+            status: try row.decode(DattoSyncStatus.self, forColumn: "status"), lastSyncId: row["last_sync_id"],
             lastSyncStartedAt: (row["last_sync_started_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
             lastSyncAt: (row["last_sync_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            lastError: row["last_error"], lastErrorKind: row["last_error_kind"], devices: row["devices"],
+            lastError: row["last_error"], lastErrorKind: (row["last_error_kind"] as String?).flatMap(DattoProblemKind.init(rawValue:)),
+            devices: row["devices"],
             agents: row["agents"], runsObserved: row["runs_observed"], requests: row["requests"],
             updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
     }
 
     public func all() async throws -> [DattoIntegration] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM datto_integration ORDER BY is_default DESC, tenant").map(Self.integration)
+            try Row.fetchAll(db, sql: "SELECT * FROM datto_integration ORDER BY is_default DESC, tenant").map { try Self.integration($0) }
         }
     }
 
     public func find(tenant: String) async throws -> DattoIntegration? {
         try await database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM datto_integration WHERE tenant = ?", arguments: [tenant]).map(Self.integration)
+            try Row.fetchOne(db, sql: "SELECT * FROM datto_integration WHERE tenant = ?", arguments: [tenant]).map {
+                try Self.integration($0)
+            }
         }
     }
 

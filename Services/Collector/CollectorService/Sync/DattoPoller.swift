@@ -5,6 +5,7 @@ import Logging
 import Metrics
 import ServiceLifecycle
 import Synchronization
+import VectisAPI
 import VectisContracts
 import VectisDelivery
 import VectisRuntime
@@ -215,7 +216,7 @@ public final class DattoPoller: Service, Sendable {
     public func test(_ credentials: DattoCredentials) async -> ConnectionTestResult {
         guard let client = client(for: credentials) else {
             return ConnectionTestResult(
-                ok: false, message: "Unknown region \(credentials.region); use us or eu.", devices: nil, kind: "invalid-region",
+                ok: false, message: "Unknown region \(credentials.region); use us or eu.", devices: nil, kind: .invalidRegion,
                 endpoint: nil)
         }
         do {
@@ -227,17 +228,9 @@ public final class DattoPoller: Service, Sendable {
         } catch let error as DattoError {
             logger.warning("Datto connection test failed", metadata: ["error": "\(error.message)", "kind": "\(error.kind.rawValue)"])
             return ConnectionTestResult(
-                ok: false, message: error.message, devices: nil, kind: error.kind.rawValue, endpoint: error.endpoint)
+                ok: false, message: error.message, devices: nil, kind: error.kind, endpoint: error.endpoint)
         } catch {
-            return ConnectionTestResult(ok: false, message: "Test failed: \(error)", devices: nil, kind: "unexpected", endpoint: nil)
+            return ConnectionTestResult(ok: false, message: "Test failed: \(error)", devices: nil, kind: .unexpected, endpoint: nil)
         }
     }
-}
-
-public struct ConnectionTestResult: Codable, Sendable, Equatable {
-    public var ok: Bool
-    public var message: String
-    public var devices: Int?
-    public var kind: String?
-    public var endpoint: String?
 }

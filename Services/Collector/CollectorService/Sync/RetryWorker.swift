@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Logging
 import ServiceLifecycle
+import VectisAPI
 import VectisContracts
 import VectisDelivery
 import VectisRuntime
@@ -72,8 +73,8 @@ struct RetryWorker: Service {
             logger.error("retry: could not read the Datto integration", metadata: ["retry": "\(retryId)", "error": "\(error)"])
             return
         }
-        if let kind = integration?.lastErrorKind, ["unauthorized", "forbidden"].contains(kind) {
-            detail = "Not retried: the Datto credentials are failing (\(integration?.lastError ?? kind)). Fix the key first."
+        if let kind = integration?.lastErrorKind, kind.isCredentialProblem {
+            detail = "Not retried: the Datto credentials are failing (\(integration?.lastError ?? kind.rawValue)). Fix the key first."
         } else {
             var parts: [String] = []
             if let hookURL, let refusal = upstreams.refusal(for: hookURL) {
