@@ -59,9 +59,18 @@ public struct AlertRaised: BusEvent, Equatable {
 public struct AlertUpdated: BusEvent, Equatable {
     public static let topic = "alert.updated"
     public var alert: AlertSnapshot
-    /// `occurrence`, `acknowledged`, `muted`, `unmuted`.
-    public var reason: String
-    public init(alert: AlertSnapshot, reason: String) {
+    /// Why it changed.
+    public enum Reason: String, Codable, Sendable, CaseIterable {
+        /// Seen again (another failed night, another day of a silent failure).
+        case occurrence
+        case acknowledged
+        case muted
+        /// A mute ended and the problem was seen again.
+        case unmuted
+    }
+
+    public var reason: Reason
+    public init(alert: AlertSnapshot, reason: Reason) {
         self.alert = alert
         self.reason = reason
     }

@@ -98,10 +98,10 @@ public final class BusConsumer: Service, Sendable {
     public func run() async throws {
         let (stored, epochs) = try await database.read { db in
             let cursors = try Row.fetchAll(db, sql: "SELECT stream, topic, last_applied FROM bus_cursor").map {
-                (Key(stream: $0[0], topic: $0[1]), UInt64(clamping: $0[2] as Int64))
+                (Key(stream: $0["stream"], topic: $0["topic"]), UInt64(clamping: $0["last_applied"] as Int64))
             }
             let epochs = try Row.fetchAll(db, sql: "SELECT stream, epoch, retired FROM bus_stream_epoch").map {
-                ($0[0] as String, $0[1] as String, ($0[2] as String).split(separator: ",").map(String.init))
+                ($0["stream"] as String, $0["epoch"] as String, ($0["retired"] as String).split(separator: ",").map(String.init))
             }
             return (cursors, epochs)
         }

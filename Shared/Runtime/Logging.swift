@@ -50,6 +50,8 @@ public struct JSONLineLogHandler: LogHandler {
             object[key] = Self.plain(value)
         }
         guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            // The log line itself cannot fail silently: the message goes out plain.
+            FileHandle.standardError.write(Data("\(event.level.rawValue) \(label): \(event.message) [metadata not encodable]\n".utf8))
             return
         }
         data.append(0x0A)

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -15,24 +16,36 @@ public actor RequestRateLimiter {
     private var sent: [ContinuousClock.Instant] = []
     /// Where the window is kept across restarts (wall-clock times of the requests in it), or nil.
     private let stateFile: String?
+    private let logger: Logger?
+    /// A state file that cannot be written is said once, not on every request.
+    private var saveFailureReported = false
 
     /// With `stateFile`, the requests of the current window survive a restart: a service restarted within the
     /// window does not spend a second budget in it (Datto counts per key, not per process).
     public init(
-        limit: Int, window: Duration = .seconds(60), margin: Duration = .milliseconds(500), stateFile: String? = nil
+        limit: Int, window: Duration = .seconds(60), margin: Duration = .milliseconds(500), stateFile: String? = nil,
+        logger: Logger? = nil
     ) {
         self.limit = max(1, limit)
         self.window = window
         self.margin = margin
         self.stateFile = stateFile
-        if let stateFile { sent = Self.load(stateFile, window: window + margin) }
+        self.logger = logger
+        if let stateFile { sent = Self.load(stateFile, window: window + margin, logger: logger) }
     }
 
-    /// The saved window, as instants on this process's clock; anything unreadable or out of range is ignored.
-    private static func load(_ path: String, window: Duration) -> [ContinuousClock.Instant] {
-        guard let data = FileManager.default.contents(atPath: path), data.count < 1 << 20,
-            let times = try? JSONDecoder().decode([Double].self, from: data)
-        else { return [] }
+    /// The saved window, as instants on this process's clock; anything unreadable or out of range is ignored (and
+    /// said: the budget starts empty, so this process may spend a window's requests twice).
+    private static func load(_ path: String, window: Duration, logger: Logger?) -> [ContinuousClock.Instant] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        let times: [Double]
+        do {
+            guard data.count < 1 << 20 else { throw CocoaError(.fileReadTooLarge) }
+            times = try JSONDecoder().decode([Double].self, from: data)
+        } catch {
+            logger?.warning("request budget file unreadable; starting an empty window", metadata: ["file": "\(path)", "error": "\(error)"])
+            return []
+        }
         let wallNow = Date().timeIntervalSince1970
         let windowSeconds = Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18
         let now = ContinuousClock.now
@@ -48,11 +61,22 @@ public actor RequestRateLimiter {
             let age = now - instant
             return wallNow - (Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18)
         }
-        guard let data = try? JSONEncoder().encode(times) else { return }
+        // Encoding an array of finite doubles cannot fail; the file system can.
+        let data = (try? JSONEncoder().encode(times)) ?? Data("[]".utf8)
         let temporary = stateFile + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else { return }
         // rename(2): atomic, and the file is never seen half-written.
-        _ = rename(temporary, stateFile)
+        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]),
+            rename(temporary, stateFile) == 0
+        else {
+            if !saveFailureReported {
+                saveFailureReported = true
+                logger?.warning(
+                    "request budget file cannot be written; a restart may spend this window's requests again",
+                    metadata: ["file": "\(stateFile)", "errno": "\(errno)"])
+            }
+            return
+        }
+        saveFailureReported = false
     }
 
     /// Returns when a request may go out now, and counts it.

@@ -43,7 +43,7 @@ enum Samples {
             agentVolume: "vol-1", agentName: "ACME-DC01", lastGoodAt: at, since: at, days: 1, thresholdHours: 26,
             detail: "No successful backup for 31 h", observedAt: at.addingTimeInterval(31 * 3_600)),
         AlertRaised(alert: alert),
-        AlertUpdated(alert: alert, reason: "occurrence"),
+        AlertUpdated(alert: alert, reason: .occurrence),
         AlertResolved(alert: alert, reason: "recovered", resolvedAt: at),
         RuleFired(
             ruleId: "rule-1", ruleName: "Datto backup fails 2+ nights in a row (ConnectWise)", templateId: "datto-2-nights-connectwise",

@@ -5,12 +5,13 @@ import BusService
 import CollectorService
 import Foundation
 import PSASandbox
-@testable import RulesService
 import Testing
 import VectisAPI
 import VectisContracts
 import VectisRuntime
 import VectisTestSupport
+
+@testable import RulesService
 
 #if canImport(Glibc)
     import Glibc
@@ -97,11 +98,12 @@ struct OpenAPITests {
             ("rules", "Rule", "templateId", templates),
             ("rules", "RuleTemplate", "id", templates),
             ("rules", "Ticket", "state", TicketView.State.allCases.map(\.rawValue)),
-            ("rules", "PSAField", "kind", PSAField.Kind.allCases.map(\.rawValue)),
+            ("rules", "PSAField", "kind", PSAField.Kind.allCases.map(\.rawValue))
         ]
         for (service, schema, property, values) in expected {
             let documented = try Self.documentedEnum(service, schema, property)
-            #expect(Set(documented) == Set(values), "\(service) \(schema).\(property ?? "") documents \(documented), the code has \(values)")
+            #expect(
+                Set(documented) == Set(values), "\(service) \(schema).\(property ?? "") documents \(documented), the code has \(values)")
         }
     }
 

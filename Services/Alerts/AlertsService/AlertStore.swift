@@ -128,7 +128,7 @@ enum AlertStore {
             try outbox.append(AlertRaised(alert: alert), tenant: sighting.tenant, customerKey: sighting.customer.key, in: db)
         } else {
             try outbox.append(
-                AlertUpdated(alert: alert, reason: wasMuted ? "unmuted" : "occurrence"),
+                AlertUpdated(alert: alert, reason: wasMuted ? .unmuted : .occurrence),
                 tenant: sighting.tenant, customerKey: sighting.customer.key, in: db)
         }
     }
@@ -169,7 +169,7 @@ enum AlertStore {
         )
         .execute(arguments: [AlertState.acknowledged.rawValue, now.timeIntervalSince1970, by, now.timeIntervalSince1970, id])
         try outbox.append(
-            AlertUpdated(alert: try snapshot(id: id, db: db), reason: "acknowledged"), tenant: alert.tenant,
+            AlertUpdated(alert: try snapshot(id: id, db: db), reason: .acknowledged), tenant: alert.tenant,
             customerKey: alert.customer.key, in: db)
     }
 
@@ -189,7 +189,7 @@ enum AlertStore {
             try db.cachedStatement(sql: "UPDATE alert SET state = ?, updated_at = ? WHERE id = ?")
                 .execute(arguments: [AlertState.muted.rawValue, now.timeIntervalSince1970, alert.id])
             try outbox.append(
-                AlertUpdated(alert: try snapshot(id: alert.id, db: db), reason: "muted"), tenant: alert.tenant,
+                AlertUpdated(alert: try snapshot(id: alert.id, db: db), reason: .muted), tenant: alert.tenant,
                 customerKey: alert.customer.key, in: db)
         }
         return muteId

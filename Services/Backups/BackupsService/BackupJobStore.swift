@@ -56,12 +56,12 @@ enum BackupJobStore {
             sql: """
                 INSERT INTO agent (id, tenant, customer_id, customer_key, customer_name, device_serial, volume, name, kind, updated_at,
                     first_known_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'agent', ?, ?) ON CONFLICT (id) DO NOTHING
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
                 """
         )
         .execute(arguments: [
             agentId, tenant, customerId, run.customer.key, run.customer.name, run.deviceSerial, run.agentVolume,
-            run.agentName, now.timeIntervalSince1970, now.timeIntervalSince1970
+            run.agentName, DattoAgentSeen.Kind.agent.rawValue, now.timeIntervalSince1970, now.timeIntervalSince1970
         ])
         let night = calendar.night(of: run.runAt)
         let status: BackupJobRecorded.Status = run.succeeded ? .success : .failure

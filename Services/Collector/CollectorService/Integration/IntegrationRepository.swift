@@ -88,9 +88,9 @@ public struct SQLiteIntegrationRepository: IntegrationRepository {
                     sql: """
                         INSERT INTO datto_integration (tenant, public_key, secret_sealed, region, is_default, status,
                             created_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, 'never-synced', ?, ?)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                         """,
-                    arguments: [tenant, publicKey, sealed, region, makeDefault || isFirst, now, now])
+                    arguments: [tenant, publicKey, sealed, region, makeDefault || isFirst, DattoSyncStatus.neverSynced, now, now])
             }
         }
     }
@@ -104,8 +104,8 @@ public struct SQLiteIntegrationRepository: IntegrationRepository {
     public func syncStarted(tenant: String, syncId: String, at date: Date) async throws {
         try await database.write { db in
             try db.execute(
-                sql: "UPDATE datto_integration SET status = 'syncing', last_sync_id = ?, last_sync_started_at = ? WHERE tenant = ?",
-                arguments: [syncId, date.timeIntervalSince1970, tenant])
+                sql: "UPDATE datto_integration SET status = ?, last_sync_id = ?, last_sync_started_at = ? WHERE tenant = ?",
+                arguments: [DattoSyncStatus.syncing, syncId, date.timeIntervalSince1970, tenant])
         }
     }
 

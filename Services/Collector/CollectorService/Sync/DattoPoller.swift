@@ -21,7 +21,7 @@ public final class DattoPoller: Service, Sendable {
     private let limiters = Mutex<[String: RequestRateLimiter]>([:])
     private let requested = Mutex<[String: String]>([:])  // tenant → sync id promised to the caller
     private let wake = WakeSignal()
-    private let syncs: [String: Counter]
+    private let syncs: [DattoSyncStatus: Counter]
     private let requests: Counter
     private let runs: Counter
     /// Passes that could not read the integrations at all (`vectis_collector_integration_read_failures_total`).
@@ -38,9 +38,9 @@ public final class DattoPoller: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.metrics = metrics
-        var syncs: [String: Counter] = [:]
-        for result in ["ok", "partial", "error"] {
-            syncs[result] = Counter(label: "vectis_collector_syncs_total", dimensions: [("result", result)], factory: metrics)
+        var syncs: [DattoSyncStatus: Counter] = [:]
+        for result: DattoSyncStatus in [.ok, .partial, .error] {
+            syncs[result] = Counter(label: "vectis_collector_syncs_total", dimensions: [("result", result.rawValue)], factory: metrics)
         }
         self.syncs = syncs
         requests = Counter(label: "vectis_collector_datto_requests_total", factory: metrics)
@@ -76,7 +76,8 @@ public final class DattoPoller: Service, Sendable {
             let limiter = RequestRateLimiter(
                 limit: configuration.requestsPerWindow, window: configuration.rateWindow,
                 margin: min(.milliseconds(500), configuration.rateWindow / 10),
-                stateFile: "\(configuration.runtime.dataDirectory)/datto-budget-\(Self.fileName(for: credentials.publicKey)).json")
+                stateFile: "\(configuration.runtime.dataDirectory)/datto-budget-\(Self.fileName(for: credentials.publicKey)).json",
+                logger: logger)
             limiters[credentials.publicKey] = limiter
             return limiter
         }
@@ -145,7 +146,7 @@ public final class DattoPoller: Service, Sendable {
                 requests.increment(by: Int64(summary.requests))
                 runs.increment(by: Int64(summary.runsObserved))
                 let status: DattoIntegration.Status = summary.failedDevices > 0 ? .partial : .ok
-                syncs[status.rawValue]?.increment()
+                syncs[status]?.increment()
                 _ = try await database.write { [outbox] db in
                     try outbox.append(
                         CollectorSyncCompleted(
@@ -192,7 +193,7 @@ public final class DattoPoller: Service, Sendable {
     }
 
     private func failed(tenant: String, syncId: String, error: DattoError, metadata: Logger.Metadata) async {
-        syncs["error"]?.increment()
+        syncs[.error]?.increment()
         Counter(label: "vectis_collector_sync_errors_total", dimensions: [("kind", error.kind.rawValue)], factory: metrics).increment()
         var metadata = metadata
         metadata["error"] = "\(error.message)"
