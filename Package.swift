@@ -252,7 +252,10 @@ let package = Package(
         ),
         .testTarget(
             name: "RulesServiceTests",
-            dependencies: ["RulesService", "VectisAPI", "VectisContracts", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "RulesService", "VectisAPI", "VectisContracts", "VectisRuntime", "VectisTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift")
+            ],
             path: "Tests/RulesServiceTests"
         ),
         .testTarget(

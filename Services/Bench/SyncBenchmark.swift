@@ -174,7 +174,7 @@ struct SyncBenchmark: AsyncParsableCommand {
             secretKeyFile: directory.appendingPathComponent("secret.key").path)
         configuration.clock = { sandbox.now }
         configure(&configuration)
-        let (collectorApp, _, _) = try CollectorService.buildApplication(configuration, metrics: ServiceMetrics(), logger: logger)
+        let collectorApp = try CollectorService.buildApplication(configuration, metrics: ServiceMetrics(), logger: logger).application
         let group = ServiceGroup(services: [sandboxApp, collectorApp], gracefulShutdownSignals: [], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }

@@ -55,7 +55,7 @@ public enum DeadLetters {
             ).map { row in
                 DeadLetter(
                     id: row["id"], stream: row["stream"], topic: row["topic"], seq: row["seq"], error: row["error"],
-                    failedAt: Date(timeIntervalSince1970: row["failed_at"]), attempts: row["attempts"])
+                    failedAt: (row["failed_at"] as Date), attempts: row["attempts"])
             }
         }
     }

@@ -3,6 +3,8 @@ import GRDB
 import Testing
 import VectisAPI
 import VectisContracts
+import VectisRuntime
+import VectisTestSupport
 
 @testable import RulesService
 
@@ -98,5 +100,29 @@ struct RulePlanTests {
     @Test("an old failure replayed after a newer success is history: no decision")
     func replayedFailure() {
         #expect(plan(Self.failure(nights: 5, currentlyFailing: false)) == .nothing)
+    }
+}
+
+/// The rules service refuses settings it cannot use, by name, instead of trapping on a number.
+@Suite("Rules configuration")
+struct RulesConfigurationTests {
+    @Test("a dry run of 1e300 hours, a negative or an infinite one, and a PSA timeout out of range are refused by name")
+    func refusesOutOfRange() throws {
+        let base = [
+            "VECTIS_ADMIN_TOKEN": "t0123456789abcdef", "VECTIS_READ_TOKEN": "r0123456789abcdef", "VECTIS_BUS_INSECURE": "1",
+            "VECTIS_DATA_DIR": FileManager.default.temporaryDirectory.appendingPathComponent("rules-config-\(UUID().uuidString)").path
+        ]
+        func environment(_ name: String, _ value: String) -> Environment { .development(base.merging([name: value]) { $1 }) }
+        for hours in ["1e300", "-1", "inf", "nan", "8761"] {
+            #expect(throws: ConfigurationError.self, "\(hours)") {
+                try RulesConfiguration(environment: environment("VECTIS_RULES_DRY_RUN_HOURS", hours))
+            }
+        }
+        for seconds in ["0", "-5", "301"] {
+            #expect(throws: ConfigurationError.self, "\(seconds)") {
+                try RulesConfiguration(environment: environment("VECTIS_PSA_TIMEOUT_SECONDS", seconds))
+            }
+        }
+        #expect(try RulesConfiguration(environment: environment("VECTIS_RULES_DRY_RUN_HOURS", "0.5")).defaultDryRun == .seconds(1_800))
     }
 }

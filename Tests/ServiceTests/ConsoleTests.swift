@@ -19,8 +19,9 @@ extension CollectorHarness {
         for (name, url) in [("assets", assetsURL), ("backups", backupsURL), ("alerts", alertsURL), ("rules", rulesURL)] {
             if let url { upstreams[name] = URL(string: url)! }
         }
-        let (application, _) = try ConsoleService.buildApplication(
-            ConsoleConfiguration(runtime: runtime, upstreams: upstreams), logger: TestBus.quietLogger)
+        let application = try ConsoleService.buildApplication(
+            ConsoleConfiguration(runtime: runtime, upstreams: upstreams), logger: TestBus.quietLogger
+        ).application
         let group = ServiceGroup(services: [application], gracefulShutdownSignals: [], logger: TestBus.quietLogger)
         try await withRunning(group) {
             let url = "http://127.0.0.1:\(port)"

@@ -111,8 +111,9 @@ struct HTTPDoorsTests {
         runtime.http.allowedHosts = ["assets.internal"]
         try await TestBus.with { bus in
             runtime.bus = bus.configuration(as: "assets")
-            let (application, _, _) = try AssetsService.buildApplication(
-                runtime, access: CollectorHarness.access, logger: TestBus.quietLogger)
+            let application = try AssetsService.buildApplication(
+                AssetsConfiguration(runtime: runtime, access: CollectorHarness.access), logger: TestBus.quietLogger
+            ).application
             try await withRunning(ServiceGroup(services: [application], gracefulShutdownSignals: [], logger: TestBus.quietLogger)) {
                 #expect(await waitUntilListening(runtime.httpPort))
                 let port = runtime.httpPort
@@ -145,8 +146,9 @@ struct HTTPDoorsTests {
         runtime.http.maxConnections = 3
         try await TestBus.with { bus in
             runtime.bus = bus.configuration(as: "alerts")
-            let (application, _, _) = try AlertsService.buildApplication(
-                runtime, access: CollectorHarness.access, logger: TestBus.quietLogger)
+            let application = try AlertsService.buildApplication(
+                AlertsConfiguration(runtime: runtime, access: CollectorHarness.access), logger: TestBus.quietLogger
+            ).application
             try await withRunning(ServiceGroup(services: [application], gracefulShutdownSignals: [], logger: TestBus.quietLogger)) {
                 #expect(await waitUntilListening(runtime.httpPort))
                 let port = runtime.httpPort

@@ -111,8 +111,8 @@ struct CollectorHarness {
             }
             configure(&configuration)
             let logs = CapturedLogs()
-            let (collectorApp, collector, _) = try buildApplication(
-                configuration, metrics: ServiceMetrics(), logger: logs.logger("vectis-collector"))
+            let built = try buildApplication(configuration, metrics: ServiceMetrics(), logger: logs.logger("vectis-collector"))
+            let (collectorApp, collector) = (built.application, built.parts)
             var services: [any Service] = [sandboxApp, collectorApp]
             var assetsURL: String?
             var backupsURL: String?
@@ -126,7 +126,9 @@ struct CollectorHarness {
                 assetsRuntime.service = "assets"
                 assetsRuntime.bus = bus.configuration(as: BusOwnership.assets)
                 assetsRuntime.httpPort = try freePort()
-                let (assetsApp, _, _) = try AssetsService.buildApplication(assetsRuntime, access: Self.access, logger: TestBus.quietLogger)
+                let assetsApp = try AssetsService.buildApplication(
+                    AssetsConfiguration(runtime: assetsRuntime, access: Self.access), logger: TestBus.quietLogger
+                ).application
                 var backupsRuntime = runtime
                 backupsRuntime.service = "backups"
                 backupsRuntime.bus = bus.configuration(as: BusOwnership.backups)
@@ -137,12 +139,15 @@ struct CollectorHarness {
                         BackupsConfiguration(runtime: backupsRuntime, silence: settings, clock: { sandbox.now })
                     } ?? BackupsConfiguration(runtime: backupsRuntime)
                 backupsConfiguration.access = Self.access
-                let (backupsApp, _, path, _) = try BackupsService.buildApplication(backupsConfiguration, logger: TestBus.quietLogger)
+                let backupsApp = try BackupsService.buildApplication(backupsConfiguration, logger: TestBus.quietLogger).application
+                let path = backupsConfiguration.runtime.databasePath
                 var alertsRuntime = runtime
                 alertsRuntime.service = "alerts"
                 alertsRuntime.bus = bus.configuration(as: BusOwnership.alerts)
                 alertsRuntime.httpPort = try freePort()
-                let (alertsApp, _, _) = try AlertsService.buildApplication(alertsRuntime, access: Self.access, logger: TestBus.quietLogger)
+                let alertsApp = try AlertsService.buildApplication(
+                    AlertsConfiguration(runtime: alertsRuntime, access: Self.access), logger: TestBus.quietLogger
+                ).application
                 alertsURL = "http://127.0.0.1:\(alertsRuntime.httpPort)"
                 var rulesRuntime = runtime
                 rulesRuntime.service = "rules"
@@ -152,7 +157,7 @@ struct CollectorHarness {
                     runtime: rulesRuntime, adminToken: token, secretKeyFile: dataDirectory.appendingPathComponent("rules-secret.key").path,
                     psaTimeout: psaTimeout, upstreams: upstreams)
                 rulesConfiguration.readToken = readToken
-                let (rulesApp, _, _) = try RulesService.buildApplication(rulesConfiguration, logger: TestBus.quietLogger)
+                let rulesApp = try RulesService.buildApplication(rulesConfiguration, logger: TestBus.quietLogger).application
                 rulesURL = "http://127.0.0.1:\(rulesRuntime.httpPort)"
                 let psaPort = try freePort()
                 let (psaApp, psaState) = buildPSASandbox(port: psaPort, generatedCompanies: psaCompanies, logger: TestBus.quietLogger)

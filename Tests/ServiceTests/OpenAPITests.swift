@@ -50,9 +50,9 @@ struct OpenAPITests {
             routes = try CollectorService.buildApplication(
                 CollectorConfiguration(runtime: runtime, adminToken: "t", secretKeyFile: data + "/secret.key")
             ).routes
-        case "assets": routes = try AssetsService.buildApplication(runtime).routes
+        case "assets": routes = try AssetsService.buildApplication(AssetsConfiguration(runtime: runtime)).routes
         case "backups": routes = try BackupsService.buildApplication(BackupsConfiguration(runtime: runtime)).routes
-        case "alerts": routes = try AlertsService.buildApplication(runtime, access: AccessTokens()).routes
+        case "alerts": routes = try AlertsService.buildApplication(AlertsConfiguration(runtime: runtime)).routes
         default:
             routes = try RulesService.buildApplication(
                 RulesConfiguration(runtime: runtime, adminToken: "t", secretKeyFile: data + "/rules-secret.key")

@@ -21,9 +21,9 @@ struct ShardingTests {
                     dataDirectory: directory.appendingPathComponent("shard-\(index)").path)
                 runtime.shard = ShardAssignment(index: index, count: 2)
                 runtime.delivery.heartbeatInterval = .milliseconds(300)
-                let (application, _, path, _) = try BackupsService.buildApplication(
-                    BackupsConfiguration(runtime: runtime), logger: TestBus.quietLogger)
-                shards.append((application, path, "http://127.0.0.1:\(runtime.httpPort)/metrics"))
+                let application = try BackupsService.buildApplication(BackupsConfiguration(runtime: runtime), logger: TestBus.quietLogger)
+                    .application
+                shards.append((application, runtime.databasePath, "http://127.0.0.1:\(runtime.httpPort)/metrics"))
             }
             let group = ServiceGroup(services: shards.map(\.application), gracefulShutdownSignals: [], logger: TestBus.quietLogger)
             try await withRunning(group) {

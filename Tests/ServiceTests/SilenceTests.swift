@@ -279,7 +279,7 @@ struct SilenceTests {
                     .flatMap { Double($0.split(separator: " ").last!) }.map { Int($0) } ?? 0
             }
             func runBackups(_ body: () async throws -> Void) async throws {
-                let (application, _, _, _) = try BackupsService.buildApplication(configuration, logger: TestBus.quietLogger)
+                let application = try BackupsService.buildApplication(configuration, logger: TestBus.quietLogger).application
                 let group = ServiceGroup(services: [application], gracefulShutdownSignals: [], logger: TestBus.quietLogger)
                 try await withRunning(group) {
                     #expect(try await eventually { try await checks() >= 1 })

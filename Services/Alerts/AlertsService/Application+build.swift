@@ -8,10 +8,10 @@ import VectisStorage
 
 /// Everything `vectis-alerts` runs, wired from its configuration; tests build exactly this.
 public func buildApplication(
-    _ configuration: RuntimeConfiguration, access: AccessTokens, metrics: ServiceMetrics = ServiceMetrics(),
-    logger: Logger = Logger(label: "vectis-alerts")
-) throws -> (application: some ApplicationProtocol, bus: ReliableBus, routes: [String]) {
-    let database = try ServiceDatabase.open(at: configuration.databasePath, migrator: AlertsTables.migrator)
+    _ configuration: AlertsConfiguration, metrics: ServiceMetrics = ServiceMetrics(), logger: Logger = Logger(label: "vectis-alerts")
+) throws -> BuiltService<some ApplicationProtocol, ReliableBus> {
+    let (runtime, access) = (configuration.runtime, configuration.access)
+    let database = try ServiceDatabase.open(at: runtime.databasePath, migrator: AlertsTables.migrator)
     var handlers = BusHandlers()
     // A fact seen before (replayed under a new epoch of the backups stream) is not counted again.
     handlers.on(BackupJobRecorded.self) { job, header, db, outbox in
@@ -27,13 +27,12 @@ public func buildApplication(
         guard fired.action == .notMapped else { return }
         try AlertStore.note(fired, tenant: header.tenant, db: db)
     }
-    let bus = try ReliableBus(configuration: configuration, database: database, handlers: handlers, metrics: metrics, logger: logger)
+    let bus = try ReliableBus(configuration: runtime, database: database, handlers: handlers, metrics: metrics, logger: logger)
     let router = ServiceApplication.makeRouter()
     AlertsController(queries: AlertQueries(database: database), database: database, outbox: bus.outbox, access: access)
         .addRoutes(to: router)
     DeadLetterController(consumer: bus.consumer, adminToken: access.admin).addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
-        configuration: configuration, metrics: metrics, router: router, services: bus.services, checks: bus.checks,
-        logger: logger)
-    return (application, bus, routes)
+        configuration: runtime, metrics: metrics, router: router, services: bus.services, checks: bus.checks, logger: logger)
+    return BuiltService(application: application, routes: routes, parts: bus)
 }

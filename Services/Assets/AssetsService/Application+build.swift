@@ -7,10 +7,10 @@ import VectisStorage
 
 /// Everything `vectis-assets` runs, wired from its configuration; tests build exactly this.
 public func buildApplication(
-    _ configuration: RuntimeConfiguration, access: AccessTokens = AccessTokens(),
-    metrics: ServiceMetrics = ServiceMetrics(), logger: Logger = Logger(label: "vectis-assets")
-) throws -> (application: some ApplicationProtocol, bus: ReliableBus, routes: [String]) {
-    let database = try ServiceDatabase.open(at: configuration.databasePath, migrator: AssetsTables.migrator)
+    _ configuration: AssetsConfiguration, metrics: ServiceMetrics = ServiceMetrics(), logger: Logger = Logger(label: "vectis-assets")
+) throws -> BuiltService<some ApplicationProtocol, ReliableBus> {
+    let (runtime, access) = (configuration.runtime, configuration.access)
+    let database = try ServiceDatabase.open(at: runtime.databasePath, migrator: AssetsTables.migrator)
     var handlers = BusHandlers()
     handlers.on(DattoDeviceSeen.self) { device, header, db, outbox in
         try AssetStore.apply(device, tenant: header.tenant, at: Date(), db: db, outbox: outbox)
@@ -19,12 +19,11 @@ public func buildApplication(
         try AssetStore.apply(agent, tenant: header.tenant, at: Date(), db: db, outbox: outbox)
     }
     handlers.on(BackupRunObserved.self) { run, header, db, _ in try AssetStore.apply(run, tenant: header.tenant, db: db) }
-    let bus = try ReliableBus(configuration: configuration, database: database, handlers: handlers, metrics: metrics, logger: logger)
+    let bus = try ReliableBus(configuration: runtime, database: database, handlers: handlers, metrics: metrics, logger: logger)
     let router = ServiceApplication.makeRouter()
     AssetsController(queries: AssetQueries(database: database), access: access).addRoutes(to: router)
     DeadLetterController(consumer: bus.consumer, adminToken: access.admin).addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
-        configuration: configuration, metrics: metrics, router: router, services: bus.services, checks: bus.checks,
-        logger: logger)
-    return (application, bus, routes)
+        configuration: runtime, metrics: metrics, router: router, services: bus.services, checks: bus.checks, logger: logger)
+    return BuiltService(application: application, routes: routes, parts: bus)
 }

@@ -18,7 +18,7 @@ struct AssetQueries: Sendable {
     static func customer(_ row: Row) -> CustomerView {
         CustomerView(
             id: row["id"], tenant: row["tenant"], key: row["key"], name: row["name"], devices: row["devices"],
-            agents: row["agents"], failingAgents: row["failing"], firstSeenAt: Date(timeIntervalSince1970: row["first_seen_at"]))
+            agents: row["agents"], failingAgents: row["failing"], firstSeenAt: (row["first_seen_at"] as Date))
     }
 
     func customers(tenant: String?) async throws -> [CustomerView] {
@@ -69,7 +69,7 @@ struct AssetQueries: Sendable {
                 WHERE a.tenant = ? AND a.device_serial = ? ORDER BY a.kind, a.name
                 """,
             arguments: [row["tenant"] as String, row["serial_number"] as String])
-        func date(_ row: Row, _ column: String) -> Date? { (row[column] as Double?).map(Date.init(timeIntervalSince1970:)) }
+        func date(_ row: Row, _ column: String) -> Date? { row[column] }
         return DeviceView(
             serialNumber: row["serial_number"], tenant: row["tenant"], customerId: row["customer_id"], name: row["name"],
             model: row["model"], lastSeenAt: date(row, "last_seen_at"), localStorageUsedBytes: row["local_used_bytes"],

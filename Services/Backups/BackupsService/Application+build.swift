@@ -10,7 +10,7 @@ import VectisStorage
 public func buildApplication(
     _ configuration: BackupsConfiguration, metrics: ServiceMetrics = ServiceMetrics(),
     logger: Logger = Logger(label: "vectis-backups")
-) throws -> (application: some ApplicationProtocol, bus: ReliableBus, databasePath: String, routes: [String]) {
+) throws -> BuiltService<some ApplicationProtocol, ReliableBus> {
     let database = try ServiceDatabase.open(at: configuration.runtime.databasePath, migrator: BackupsTables.migrator)
     let nights = configuration.nights
     let sandboxClock = configuration.sandboxClockURL.map { SandboxClock(url: $0, logger: logger) }
@@ -41,5 +41,5 @@ public func buildApplication(
             RetentionService(database: database, retentionDays: configuration.retentionDays, logger: logger), silence
         ] + (sandboxClock.map { [$0] } ?? []),
         checks: bus.checks, logger: logger)
-    return (application, bus, configuration.runtime.databasePath, routes)
+    return BuiltService(application: application, routes: routes, parts: bus)
 }

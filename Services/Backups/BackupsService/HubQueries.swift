@@ -29,7 +29,7 @@ struct HubQueries: Sendable {
             ).map { row in
                 CustomerBackups.Appliance(
                     serial: row["serial"], name: row["name"],
-                    lastSeenAt: (row["last_seen_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+                    lastSeenAt: (row["last_seen_at"] as Date?))
             }
             let agents = try Row.fetchAll(
                 db,
@@ -82,7 +82,7 @@ struct HubQueries: Sendable {
             db.cachedStatement(sql: "SELECT * FROM condition WHERE customer_id = ? AND ended_at IS NULL"), arguments: [customerId])
         for row in rows {
             guard let kind = BackupConditionChanged.Kind(rawValue: row["kind"]) else { continue }
-            let since = Date(timeIntervalSince1970: row["since"])
+            let since = (row["since"] as Date)
             // "No backup yet" when the clock started at the agent's arrival rather than at a backup.
             let noSuccess =
                 try Bool.fetchOne(
@@ -102,7 +102,7 @@ struct HubQueries: Sendable {
     }
 
     static func card(_ row: Row, conditions: [String: [ConditionView]]) -> AgentCard {
-        func date(_ column: String) -> Date? { (row[column] as Double?).map(Date.init(timeIntervalSince1970:)) }
+        func date(_ column: String) -> Date? { row[column] }
         let lastRun = date("last_run_at")
         let failing = (row["currently_failing"] as Bool?) ?? false
         let nights = (row["failed_nights"] as Int?) ?? 0
@@ -140,10 +140,10 @@ struct HubQueries: Sendable {
         }
         return RunView(
             id: row["id"], agentId: row["agent_id"], agentName: row["agent_name"], deviceSerial: row["device_serial"],
-            runAt: Date(timeIntervalSince1970: row["run_at"]), night: row["night"],
+            runAt: (row["run_at"] as Date), night: row["night"],
             status: try row.decode(BackupJobRecorded.Status.self, forColumn: "status"),
             rawStatus: row["raw_status"], errorMessage: row["error_message"], sizeBytes: row["size_bytes"],
             localVerificationStatus: row["local_verification_status"], localVerificationErrors: errors,
-            screenshotStatus: row["screenshot_status"], firstSeenAt: Date(timeIntervalSince1970: row["first_seen_at"]))
+            screenshotStatus: row["screenshot_status"], firstSeenAt: (row["first_seen_at"] as Date))
     }
 }

@@ -6,12 +6,10 @@ import VectisRuntime
 public func buildApplication(
     _ configuration: BusServerConfiguration, metrics: ServiceMetrics = ServiceMetrics(),
     logger: Logger = Logger(label: "vectis-bus")
-) -> (application: some ApplicationProtocol, proxy: BusProxy, routes: [String]) {
+) -> BuiltService<some ApplicationProtocol, BusProxy> {
     let proxy = BusProxy(configuration: configuration, metricsFactory: metrics.factory, logger: logger)
-    let runtime = RuntimeConfiguration(
-        service: "bus", httpHost: configuration.httpHost, httpPort: configuration.httpPort)
     let (application, routes) = ServiceApplication.build(
-        configuration: runtime, metrics: metrics, router: ServiceApplication.makeRouter(), services: [proxy],
+        configuration: configuration.runtime, metrics: metrics, router: ServiceApplication.makeRouter(), services: [proxy],
         checks: [ReadinessCheck("proxy") { proxy.isRunning }], logger: logger)
-    return (application, proxy, routes)
+    return BuiltService(application: application, routes: routes, parts: proxy)
 }

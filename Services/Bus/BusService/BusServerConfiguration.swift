@@ -14,6 +14,8 @@ public struct BusServerConfiguration: Sendable {
     public var tapBind: String
     public var httpHost: String
     public var httpPort: Int
+    /// What every service shares (logging, HTTP limits and host check); its HTTP address is `httpHost`/`httpPort`.
+    public var runtime: RuntimeConfiguration
     /// A message whose three frames add up to more than this is dropped and its sender cut off.
     public var maxMessageBytes: Int
     /// A publisher sending a single frame larger than this is disconnected by libzmq before the frame is read.
@@ -51,6 +53,7 @@ public struct BusServerConfiguration: Sendable {
         self.tapBind = tapBind
         self.httpHost = httpHost
         self.httpPort = httpPort
+        runtime = RuntimeConfiguration(service: "bus", httpHost: httpHost, httpPort: httpPort)
         self.maxMessageBytes = maxMessageBytes
         // A frame can be no larger than a whole message; the margin covers CURVE's framing.
         self.maxFrameBytes = maxFrameBytes ?? Int64(maxMessageBytes + 64 * 1024)
@@ -78,6 +81,8 @@ public struct BusServerConfiguration: Sendable {
                 "VECTIS_BUS_STATISTICS_INTERVAL_MS", default: defaults.statisticsIntervalMilliseconds),
             maxTopicsPerIdentity: try env.int("VECTIS_BUS_MAX_TOPICS_PER_IDENTITY", default: defaults.maxTopicsPerIdentity),
             banDuration: .seconds(try env.int("VECTIS_BUS_BAN_SECONDS", default: 60)))
+        runtime = try RuntimeConfiguration(service: "bus", defaultHTTPPort: defaults.httpPort, environment: env, usesBus: false)
+        (runtime.httpHost, runtime.httpPort) = (httpHost, httpPort)
         if let file = env["VECTIS_BUS_CURVE_SECRET_KEY_FILE"] {
             do {
                 curveSecretKey = try BusKeyDirectory.key(in: file)

@@ -22,7 +22,7 @@ public struct DatabasePoolHandle: Sendable {
 public func buildApplication(
     _ configuration: CollectorConfiguration, metrics: ServiceMetrics = ServiceMetrics(),
     logger: Logger = Logger(label: "vectis-collector")
-) throws -> (application: some ApplicationProtocol, collector: Collector, routes: [String]) {
+) throws -> BuiltService<some ApplicationProtocol, Collector> {
     var configuration = configuration
     let sandboxClock = configuration.sandboxClockURL.map { SandboxClock(url: $0, logger: logger) }
     if let sandboxClock { configuration.clock = { sandboxClock.now() } }
@@ -72,9 +72,7 @@ public func buildApplication(
                 logger: logger)
         ] + (sandboxClock.map { [$0] } ?? []),
         checks: bus.checks, logger: logger)
-    return (
-        application,
-        Collector(bus: bus, poller: poller, repository: repository, database: DatabasePoolHandle(path: configuration.runtime.databasePath)),
-        routes
-    )
+    let collector = Collector(
+        bus: bus, poller: poller, repository: repository, database: DatabasePoolHandle(path: configuration.runtime.databasePath))
+    return BuiltService(application: application, routes: routes, parts: collector)
 }

@@ -11,7 +11,7 @@ import VectisRuntime
 /// files at `/`, the services' APIs under `/api/<service>/…`, and health, readiness and metrics.
 public func buildApplication(
     _ configuration: ConsoleConfiguration, metrics: ServiceMetrics = ServiceMetrics(), logger: Logger = Logger(label: "vectis-console")
-) throws -> (application: some ApplicationProtocol, routes: [String]) {
+) throws -> BuiltService<some ApplicationProtocol, Void> {
     let sessionConfiguration = URLSessionConfiguration.ephemeral
     sessionConfiguration.timeoutIntervalForRequest = Double(configuration.timeout.components.seconds)
     let proxy = ServiceProxy(
@@ -21,6 +21,7 @@ public func buildApplication(
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: FileMiddleware(configuration.webDirectory, searchForIndexHtml: true, logger: logger))
     proxy.addRoutes(to: router)
-    return ServiceApplication.build(
+    let (application, routes) = ServiceApplication.build(
         configuration: configuration.runtime, metrics: metrics, router: router, services: [], checks: [], logger: logger)
+    return BuiltService(application: application, routes: routes, parts: ())
 }

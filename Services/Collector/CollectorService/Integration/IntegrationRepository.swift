@@ -33,12 +33,12 @@ public struct SQLiteIntegrationRepository: IntegrationRepository {
         DattoIntegration(
             tenant: row["tenant"], publicKey: row["public_key"], region: row["region"], isDefault: row["is_default"],
             status: try row.decode(DattoSyncStatus.self, forColumn: "status"), lastSyncId: row["last_sync_id"],
-            lastSyncStartedAt: (row["last_sync_started_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
-            lastSyncAt: (row["last_sync_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+            lastSyncStartedAt: (row["last_sync_started_at"] as Date?),
+            lastSyncAt: (row["last_sync_at"] as Date?),
             lastError: row["last_error"], lastErrorKind: (row["last_error_kind"] as String?).flatMap(DattoProblemKind.init(rawValue:)),
             devices: row["devices"],
             agents: row["agents"], runsObserved: row["runs_observed"], requests: row["requests"],
-            updatedAt: Date(timeIntervalSince1970: row["updated_at"]))
+            updatedAt: (row["updated_at"] as Date))
     }
 
     public func all() async throws -> [DattoIntegration] {

@@ -109,8 +109,8 @@ struct SyncRunner {
         try await database.read { [tenant] db in
             try Row.fetchAll(db, sql: "SELECT * FROM device_schedule WHERE tenant = ?", arguments: [tenant]).reduce(into: [:]) { map, row in
                 map[row["serial_number"]] = DeviceSchedule(
-                    lastReadAt: Date(timeIntervalSince1970: row["last_read_at"]),
-                    nextDueAt: Date(timeIntervalSince1970: row["next_due_at"]),
+                    lastReadAt: (row["last_read_at"] as Date),
+                    nextDueAt: (row["next_due_at"] as Date),
                     failing: row["failing"])
             }
         }

@@ -1,0 +1,56 @@
+import Foundation
+import VectisRuntime
+
+/// What `vectis-rules` reads from the environment.
+public struct RulesConfiguration: Sendable {
+    public var runtime: RuntimeConfiguration
+    public var adminToken: String
+    /// Accepted besides the admin token on reads (rules, history, mappings, tickets).
+    public var readToken: String = AdminToken.unguessable
+    public var secretKeyFile: String
+    /// How long a new rule only records what it would do.
+    public var defaultDryRun: Duration
+    public var psaTimeout: Duration
+    /// Where PSA calls may go (`VECTIS_ALLOW_PRIVATE_UPSTREAMS`).
+    public var upstreams: UpstreamPolicy
+
+    public init(
+        runtime: RuntimeConfiguration, adminToken: String, secretKeyFile: String, defaultDryRun: Duration = .seconds(24 * 3_600),
+        psaTimeout: Duration = .seconds(20), upstreams: UpstreamPolicy = UpstreamPolicy()
+    ) {
+        self.runtime = runtime
+        self.upstreams = upstreams
+        self.adminToken = adminToken
+        self.secretKeyFile = secretKeyFile
+        self.defaultDryRun = defaultDryRun
+        self.psaTimeout = psaTimeout
+    }
+
+    public init(environment env: VectisRuntime.Environment) throws {
+        let runtime = try RuntimeConfiguration(service: "rules", defaultHTTPPort: 8085, environment: env)
+        self.init(
+            runtime: runtime, adminToken: try AdminToken.resolve(env, dataDirectory: runtime.dataDirectory),
+            secretKeyFile: env.string("VECTIS_SECRET_KEY_FILE", default: "\(runtime.dataDirectory)/rules-secret.key"),
+            defaultDryRun: .seconds(try Self.dryRunHours(env) * 3_600),
+            psaTimeout: .seconds(try Self.psaTimeoutSeconds(env)), upstreams: try UpstreamPolicy(environment: env))
+        readToken = try ReadToken.resolve(env, dataDirectory: runtime.dataDirectory)
+    }
+
+    /// `VECTIS_RULES_DRY_RUN_HOURS`: 0 to 8760 (a year), checked before it is turned into a duration.
+    static func dryRunHours(_ env: VectisRuntime.Environment) throws -> Double {
+        let hours = try env.double("VECTIS_RULES_DRY_RUN_HOURS", default: 24)
+        guard hours.isFinite, (0...8_760).contains(hours) else {
+            throw ConfigurationError(variable: "VECTIS_RULES_DRY_RUN_HOURS", value: String(hours), expected: "hours from 0 to 8760")
+        }
+        return hours
+    }
+
+    /// `VECTIS_PSA_TIMEOUT_SECONDS`: 1 to 300.
+    static func psaTimeoutSeconds(_ env: VectisRuntime.Environment) throws -> Int {
+        let seconds = try env.int("VECTIS_PSA_TIMEOUT_SECONDS", default: 20)
+        guard (1...300).contains(seconds) else {
+            throw ConfigurationError(variable: "VECTIS_PSA_TIMEOUT_SECONDS", value: String(seconds), expected: "seconds from 1 to 300")
+        }
+        return seconds
+    }
+}
