@@ -75,14 +75,21 @@ struct PipelineWorkload {
         print(
             "pipeline: \(options.agents) agents × \(options.nights) nights = \(total) runs, \(options.failingPercent)% of agents failing, "
                 + "\(options.batch) per transaction → backups → alerts → rules (dry run)")
-        let busConfiguration = BusConfiguration(publishEndpoint: system.busPublish, subscribeEndpoint: system.busSubscribe)
+        // The system's bus authenticates (CURVE) like production's: the stand-in collector publishes as `collector`,
+        // the listener and the raw pair's receiver connect as `tap`.
+        let busConfiguration = try system.busConfiguration(as: BusOwnership.collector)
+        let tapConfiguration = try system.busConfiguration(as: BusOwnership.tap)
         var raw: Measurement?
         var sqlite: Double?
         if compare {
             raw = try RawPair.measure(
                 count: 1_000_000, payload: [UInt8](repeating: 0x61, count: 100),
-                via: (publish: system.busPublish, subscribe: system.busSubscribe))
-            print("raw PUB→SUB through vectis-bus:     \(raw!.summary)")
+                via: (publish: system.busPublish, subscribe: system.busSubscribe),
+                curve: (
+                    sender: try system.busKeys.clientKeys(identity: BusOwnership.collector),
+                    receiver: try system.busKeys.clientKeys(identity: BusOwnership.tap)
+                ))
+            print("raw PUB→SUB through vectis-bus (CURVE on, checks on): \(raw!.summary)")
             sqlite = try Self.sqliteUpsertRate(rows: total, batch: options.batch)
             print(
                 String(
@@ -104,7 +111,8 @@ struct PipelineWorkload {
         let directory = system.state.appendingPathComponent("stand-in")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let collector = try ReliableBenchmark.Node(
-            bus: busConfiguration, instance: "collector-stand-in", path: directory.appendingPathComponent("collector.sqlite").path,
+            bus: busConfiguration, service: BusOwnership.collector, instance: "stand-in",
+            path: directory.appendingPathComponent("collector.sqlite").path,
             subscriptions: [], logger: logger)
         let group = ServiceGroup(services: collector.bus.services, gracefulShutdownSignals: [], logger: logger)
         let running = Task { try await group.run() }
@@ -112,7 +120,7 @@ struct PipelineWorkload {
 
         let decisions = DecisionClock()
         let context = try ZMQContext()
-        var listenerConfiguration = busConfiguration
+        var listenerConfiguration = tapConfiguration
         listenerConfiguration.receiveHighWaterMark = 0
         let listener = BusSubscriber(
             context: context, configuration: listenerConfiguration, filters: [.exact(RuleFired.topic)],

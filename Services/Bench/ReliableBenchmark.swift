@@ -115,14 +115,19 @@ struct ReliableBenchmark: AsyncParsableCommand {
         let database: DatabasePool
         let metrics = ServiceMetrics()
 
-        init(bus configuration: BusConfiguration, instance: String, path: String, subscriptions: [TopicFilter], logger: Logger) throws {
+        /// `service` names the stream (`<service>/<instance>`): on an authenticated bus it must be the identity it
+        /// connects as.
+        init(
+            bus configuration: BusConfiguration, service: String = "bench", instance: String, path: String, subscriptions: [TopicFilter],
+            logger: Logger
+        ) throws {
             var migrator = DatabaseMigrator()
             DeliveryTables.register(in: &migrator)
             migrator.registerMigration("bench-v1") { db in
                 try db.execute(sql: "CREATE TABLE runs (volume TEXT NOT NULL, run_at DOUBLE NOT NULL, PRIMARY KEY (volume, run_at))")
             }
             database = try ServiceDatabase.open(at: path, migrator: migrator)
-            let runtime = RuntimeConfiguration(service: "bench", instance: instance, httpPort: 0, bus: configuration)
+            let runtime = RuntimeConfiguration(service: service, instance: instance, httpPort: 0, bus: configuration)
             bus = try ReliableBus(
                 configuration: runtime, database: database, subscriptions: subscriptions, metrics: metrics, logger: logger
             ) { received, db, _ in

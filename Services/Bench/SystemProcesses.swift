@@ -21,6 +21,16 @@ final class SystemProcesses {
     private var environment: [String: String] = [:]
 
     var busPublish: String { "tcp://127.0.0.1:\(ports["publish"]!)" }
+
+    /// The bus's key folder: the bench's own parts connect as an allow-listed identity, as the services do.
+    var busKeys: BusKeyDirectory { BusKeyDirectory(path: state.appendingPathComponent("bus-keys").path) }
+
+    /// How a bench part connects to the system's bus as `identity` (CURVE, with that identity's keys).
+    func busConfiguration(as identity: String) throws -> BusConfiguration {
+        var configuration = BusConfiguration(publishEndpoint: busPublish, subscribeEndpoint: busSubscribe)
+        configuration.curve = try busKeys.clientKeys(identity: identity)
+        return configuration
+    }
     var busSubscribe: String { "tcp://127.0.0.1:\(ports["subscribe"]!)" }
     func url(_ name: String) -> String { "http://127.0.0.1:\(ports[name]!)" }
 
