@@ -251,6 +251,12 @@ let package = Package(
             path: "Tests/BackupsServiceTests"
         ),
         .testTarget(
+            name: "AlertsServiceTests",
+            dependencies: ["AlertsService", "VectisContracts", "VectisDelivery", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/AlertsServiceTests"
+        ),
+        .testTarget(name: "CollectorServiceTests", dependencies: ["CollectorService"], path: "Tests/CollectorServiceTests"),
+        .testTarget(
             name: "RulesServiceTests",
             dependencies: [
                 "RulesService", "VectisAPI", "VectisContracts", "VectisRuntime", "VectisTestSupport",

@@ -234,34 +234,22 @@ enum SilenceCheck {
                 let days = days(since: since, thresholdHours: threshold, now: subject.asOf)
                 if let current {
                     guard days > current.days else { continue }
-                    try db.cachedStatement(sql: "UPDATE condition SET days = ?, since = ? WHERE id = ?")
-                        .execute(arguments: [days, since.timeIntervalSince1970, current.id])
+                    try ActiveCondition.lasted(current.id, days: days, since: since, db)
                     try publish(
                         subject, .continued, since: since, lastGood: lastGood, days: days, threshold: threshold, outbox: outbox, db: db)
                     outcome.continued += 1
                 } else {
-                    try db.cachedStatement(
-                        sql: """
-                            INSERT INTO condition (tenant, kind, subject_id, customer_id, device_serial, agent_volume, since, days, started_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            """
-                    )
-                    .execute(arguments: [
-                        subject.tenant, subject.kind.rawValue, subject.id, subject.customerId, subject.deviceSerial,
-                        subject.agentVolume, since.timeIntervalSince1970, days, now.timeIntervalSince1970
-                    ])
+                    try ActiveCondition.start(subject, since: since, days: days, at: now, db)
                     try publish(
                         subject, .started, since: since, lastGood: lastGood, days: days, threshold: threshold, outbox: outbox, db: db)
                     outcome.started += 1
                 }
             case .off(let reason):
                 guard let current else { continue }
-                try db.cachedStatement(sql: "UPDATE condition SET ended_at = ?, end_reason = ? WHERE id = ?")
-                    .execute(arguments: [now.timeIntervalSince1970, reason.rawValue, current.id])
+                try ActiveCondition.end(current.id, reason: reason, at: now, db)
                 if subject.kind == .deviceOffline, reason == .recovered {
                     // Back: what is stored about its agents predates that; they are judged once read again.
-                    try db.cachedStatement(sql: "UPDATE device SET back_online_at = ? WHERE tenant = ? AND serial = ?")
-                        .execute(arguments: [now.timeIntervalSince1970, subject.tenant, subject.deviceSerial])
+                    try DeviceStanding.markBackOnline(tenant: subject.tenant, serial: subject.deviceSerial, at: now, db)
                 }
                 try publish(
                     subject, .ended, since: current.since, lastGood: nil, days: current.days, threshold: 0, outbox: outbox, db: db,

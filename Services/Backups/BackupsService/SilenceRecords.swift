@@ -19,6 +19,30 @@ extension SilenceCheck {
             since = row["since"]
             key = "\(row["tenant"] as String)|\(row["kind"] as String)|\(row["subject_id"] as String)"
         }
+
+        /// A condition that starts now.
+        static func start(_ subject: Subject, since: Date, days: Int, at now: Date, _ db: Database) throws {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO condition (tenant, kind, subject_id, customer_id, device_serial, agent_volume, since, days, started_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                subject.tenant, subject.kind.rawValue, subject.id, subject.customerId, subject.deviceSerial, subject.agentVolume,
+                since.timeIntervalSince1970, days, now.timeIntervalSince1970
+            ])
+        }
+
+        /// Another day of it.
+        static func lasted(_ id: Int64, days: Int, since: Date, _ db: Database) throws {
+            try db.cachedStatement(sql: "UPDATE condition SET days = ?, since = ? WHERE id = ?")
+                .execute(arguments: [days, since.timeIntervalSince1970, id])
+        }
+
+        static func end(_ id: Int64, reason: EndReason, at now: Date, _ db: Database) throws {
+            try db.cachedStatement(sql: "UPDATE condition SET ended_at = ?, end_reason = ? WHERE id = ?")
+                .execute(arguments: [now.timeIntervalSince1970, reason.rawValue, id])
+        }
     }
 
     /// An appliance, as of the collector's last report on it.
@@ -45,6 +69,12 @@ extension SilenceCheck {
             observedAt = row["observed_at"]
             hidden = row["hidden"]
             lastSeenAt = row["last_seen_at"]
+        }
+
+        /// Seen back after being offline: its agents wait for news newer than this.
+        static func markBackOnline(tenant: String, serial: String, at now: Date, _ db: Database) throws {
+            try db.cachedStatement(sql: "UPDATE device SET back_online_at = ? WHERE tenant = ? AND serial = ?")
+                .execute(arguments: [now.timeIntervalSince1970, tenant, serial])
         }
     }
 

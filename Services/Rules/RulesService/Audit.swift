@@ -21,6 +21,14 @@ enum Audit {
             arguments: [rule, subject, kind, detail]) ?? false
     }
 
+    /// How many times this was decided for this problem (e.g. retries requested).
+    static func count(rule: Int64, subject: String, kind: String, db: Database) throws -> Int {
+        try Int.fetchOne(
+            db.cachedStatement(sql: "SELECT COUNT(*) FROM audit WHERE rule_id = ? AND subject = ? AND kind = ?"),
+            arguments: [rule, subject, kind]
+        ) ?? 0
+    }
+
     /// A rule's history, newest first (at most 500 lines).
     static func history(rule: Int64, _ db: Database) throws -> [RuleHistory.Entry] {
         try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM audit WHERE rule_id = ? ORDER BY id DESC LIMIT 500"), arguments: [rule]).map

@@ -79,6 +79,35 @@ enum PSAActionQueue {
 }
 
 extension TicketRecord {
+    /// A new ticket, queued to be opened (its `open` action follows); returns its id.
+    static func insertOpening(
+        rule: Int64, dedupeKey: String, tenant: String, customerId: String, customerName: String, subjectId: String,
+        subjectName: String, deviceSerial: String, companyId: String, night: String, summary: String, at now: Date, _ db: Database
+    ) throws -> Int64 {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO ticket (rule_id, dedupe_key, tenant, customer_id, customer_name, agent_id, agent_name, device_serial,
+                    company_id, state, opened_night, last_noted_night, created_at, summary)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            rule, dedupeKey, tenant, customerId, customerName, subjectId, subjectName, deviceSerial, companyId, TicketState.opening,
+            night, night, now.timeIntervalSince1970, summary
+        ])
+        return db.lastInsertedRowID
+    }
+
+    /// Noted for this night (or day); a problem seen again after a recovery note is live again.
+    static func markNoted(_ id: Int64, night: String, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE ticket SET last_noted_night = ?, recovered_at = NULL WHERE id = ?").execute(arguments: [
+            night, id
+        ])
+    }
+
+    static func markRecovered(_ id: Int64, at: Date, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE ticket SET recovered_at = ? WHERE id = ?").execute(arguments: [at.timeIntervalSince1970, id])
+    }
+
     static func markOpened(_ id: Int64, externalId: String, _ db: Database) throws {
         try db.cachedStatement(sql: "UPDATE ticket SET external_id = ?, state = ? WHERE id = ?")
             .execute(arguments: [externalId, TicketState.open, id])

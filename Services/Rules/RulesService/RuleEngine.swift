@@ -119,10 +119,7 @@ enum RuleEngine {
             guard let retryId = problem.retryId, let volume = problem.subject.agentVolume,
                 try decide(dryRun ? "would-retry" : "retry-requested", "retry \(problem.name) on \(problem.deviceSerial)"), !dryRun
             else { return }
-            let retries =
-                try Int.fetchOne(
-                    db.cachedStatement(sql: "SELECT COUNT(*) FROM audit WHERE rule_id = ? AND subject = ? AND kind = 'retry-requested'"),
-                    arguments: [rule.id, key]) ?? 0
+            let retries = try Audit.count(rule: rule.id, subject: key, kind: "retry-requested", db: db)
             guard retries <= rule.maxRetries else { return }
             try outbox.append(
                 BackupRetryRequested(
@@ -134,8 +131,7 @@ enum RuleEngine {
 
         func note(_ ticket: Int64) throws {
             guard try decide(dryRun ? "would-add-note" : "add-note", "note on ticket for \(problem.name)"), !dryRun else { return }
-            try db.cachedStatement(sql: "UPDATE ticket SET last_noted_night = ?, recovered_at = NULL WHERE id = ?")
-                .execute(arguments: [problem.token, ticket])
+            try TicketRecord.markNoted(ticket, night: problem.token, db)
             try PSAActionQueue.enqueue(ticket: ticket, kind: .note, text: problem.stillText, now: now, db)
             try fired(.noteTicket)
         }
@@ -155,18 +151,12 @@ enum RuleEngine {
                     dryRun ? "would-open-ticket" : "open-ticket", "ticket for \(problem.name) in \(rule.psa.rawValue) company \(company)"),
                 !dryRun
             else { return }
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO ticket (rule_id, dedupe_key, tenant, customer_id, customer_name, agent_id, agent_name, device_serial,
-                        company_id, state, opened_night, last_noted_night, created_at, summary)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(arguments: [
-                rule.id, key, tenant, customerId, problem.customer.name, problem.subjectId, problem.name, problem.deviceSerial, company,
-                TicketState.opening, problem.token, problem.token, now.timeIntervalSince1970, problem.summary
-            ])
+            let ticket = try TicketRecord.insertOpening(
+                rule: rule.id, dedupeKey: key, tenant: tenant, customerId: customerId, customerName: problem.customer.name,
+                subjectId: problem.subjectId, subjectName: problem.name, deviceSerial: problem.deviceSerial, companyId: company,
+                night: problem.token, summary: problem.summary, at: now, db)
             try PSAActionQueue.enqueue(
-                ticket: db.lastInsertedRowID, kind: .open, text: problem.details + "\nOpened by Vectis rule ru_\(rule.id).", now: now, db)
+                ticket: ticket, kind: .open, text: problem.details + "\nOpened by Vectis rule ru_\(rule.id).", now: now, db)
             try fired(.openTicket)
         }
 
@@ -177,9 +167,7 @@ enum RuleEngine {
             case .on, .neither: return
             }
             guard try decide(dryRun ? "would-note-recovery" : "note-recovery", "recovery of \(problem.name)"), !dryRun else { return }
-            try db.cachedStatement(sql: "UPDATE ticket SET recovered_at = ? WHERE id = ?").execute(arguments: [
-                now.timeIntervalSince1970, ticket
-            ])
+            try TicketRecord.markRecovered(ticket, at: now, db)
             try PSAActionQueue.enqueue(ticket: ticket, kind: .note, text: note, now: now, db)
             if close {
                 try PSAActionQueue.enqueue(ticket: ticket, kind: .close, text: problem.closeText, now: now, db)

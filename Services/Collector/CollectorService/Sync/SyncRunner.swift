@@ -106,14 +106,7 @@ struct SyncRunner {
     }
 
     func loadSchedules() async throws -> [String: DeviceSchedule] {
-        try await database.read { [tenant] db in
-            try Row.fetchAll(db, sql: "SELECT * FROM device_schedule WHERE tenant = ?", arguments: [tenant]).reduce(into: [:]) { map, row in
-                map[row["serial_number"]] = DeviceSchedule(
-                    lastReadAt: (row["last_read_at"] as Date),
-                    nextDueAt: (row["next_due_at"] as Date),
-                    failing: row["failing"])
-            }
-        }
+        try await database.read { [tenant] db in try DeviceSchedule.all(tenant: tenant, db) }
     }
 
     /// Re-reads one device now (a retry's re-poll); returns the runs it had not published yet.
@@ -149,30 +142,21 @@ struct SyncRunner {
                 DattoDeviceSeen(device, customer: customer, assetVolumes: assets?.map(\.volume), observedAt: readAt),
                 tenant: tenant, customerKey: customer.key, correlationId: syncId, in: db)
             var published = 0
-            let now = Date().timeIntervalSince1970
+            let now = Date()
             for asset in assets ?? [] {
                 try outbox.append(
                     DattoAgentSeen(asset, device: device, customer: customer, observedAt: readAt),
                     tenant: tenant, customerKey: customer.key, correlationId: syncId, in: db)
                 let newest = asset.backups.max(by: { $0.timestamp < $1.timestamp })
-                try db.cachedStatement(
-                    sql: """
-                        INSERT INTO agent_state (tenant, serial_number, volume, failing, read_at) VALUES (?, ?, ?, ?, ?)
-                        ON CONFLICT (tenant, serial_number, volume) DO UPDATE SET failing = excluded.failing, read_at = excluded.read_at
-                        """
-                ).execute(arguments: [
-                    tenant, device.serialNumber, asset.volume, newest.map { $0.status.lowercased() != "success" } ?? false,
-                    readAt.timeIntervalSince1970
-                ])
+                try ObservedRuns.saveAgentState(
+                    tenant: tenant, serial: device.serialNumber, volume: asset.volume,
+                    failing: newest.map { $0.status.lowercased() != "success" } ?? false, readAt: readAt, db)
                 // Oldest first, so consumers see an agent's runs in the order they happened.
                 for backup in asset.backups.sorted(by: { $0.timestamp < $1.timestamp }) {
-                    try db.cachedStatement(
-                        sql: """
-                            INSERT OR IGNORE INTO observed_run (tenant, serial_number, volume, run_at, observed_at)
-                            VALUES (?, ?, ?, ?, ?)
-                            """
-                    ).execute(arguments: [tenant, device.serialNumber, asset.volume, backup.timestamp.timeIntervalSince1970, now])
-                    guard db.changesCount == 1 else { continue }
+                    guard
+                        try ObservedRuns.firstSeen(
+                            tenant: tenant, serial: device.serialNumber, volume: asset.volume, runAt: backup.timestamp, at: now, db)
+                    else { continue }
                     try outbox.append(
                         BackupRunObserved(backup, asset: asset, device: device, customer: customer),
                         tenant: tenant, customerKey: customer.key, correlationId: syncId, in: db)
@@ -188,16 +172,9 @@ struct SyncRunner {
                         )
                     },
                     readAt: readAt)
-                try db.cachedStatement(
-                    sql: """
-                        INSERT INTO device_schedule (tenant, serial_number, last_read_at, next_due_at, failing) VALUES (?, ?, ?, ?, ?)
-                        ON CONFLICT (tenant, serial_number) DO UPDATE SET
-                            last_read_at = excluded.last_read_at, next_due_at = excluded.next_due_at, failing = excluded.failing
-                        """
-                ).execute(arguments: [
-                    tenant, device.serialNumber, readAt.timeIntervalSince1970,
-                    schedule.nextDueAt?.timeIntervalSince1970 ?? readAt.timeIntervalSince1970 + 86_400, schedule.failing
-                ])
+                try DeviceSchedule.save(
+                    tenant: tenant, serial: device.serialNumber, readAt: readAt, nextDueAt: schedule.nextDueAt, failing: schedule.failing,
+                    db)
             }
             return published
         }
