@@ -252,7 +252,9 @@ let package = Package(
         ),
         .testTarget(
             name: "AlertsServiceTests",
-            dependencies: ["AlertsService", "VectisContracts", "VectisDelivery", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "AlertsService", "VectisContracts", "VectisDelivery", "VectisStorage", .product(name: "GRDB", package: "GRDB.swift")
+            ],
             path: "Tests/AlertsServiceTests"
         ),
         .testTarget(name: "CollectorServiceTests", dependencies: ["CollectorService"], path: "Tests/CollectorServiceTests"),

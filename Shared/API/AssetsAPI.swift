@@ -1,4 +1,5 @@
 import Foundation
+import VectisContracts
 
 // The assets service's HTTP shapes (`docs/openapi/assets.json`).
 
@@ -29,7 +30,7 @@ public struct AgentView: Codable, Sendable {
     public var id: String
     public var volume: String
     public var name: String
-    public var kind: String
+    public var kind: DattoAgentSeen.Kind
     public var os: String?
     public var ipAddress: String?
     public var agentVersion: String?
@@ -45,7 +46,8 @@ public struct AgentView: Codable, Sendable {
     public var removedAt: Date?
 
     public init(
-        id: String, volume: String, name: String, kind: String, os: String? = nil, ipAddress: String? = nil, agentVersion: String? = nil,
+        id: String, volume: String, name: String, kind: DattoAgentSeen.Kind, os: String? = nil, ipAddress: String? = nil,
+        agentVersion: String? = nil,
         isPaused: Bool, isArchived: Bool, lastSnapshotAt: Date? = nil, latestOffsiteAt: Date? = nil, lastScreenshotAttemptAt: Date? = nil,
         lastScreenshotSucceeded: Bool? = nil, lastRunAt: Date? = nil, lastRunFailed: Bool? = nil, removedAt: Date? = nil
     ) {

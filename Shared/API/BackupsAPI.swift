@@ -56,7 +56,7 @@ public struct AgentCard: Codable, Sendable, Equatable {
 
     public var agentId: String
     public var name: String
-    public var kind: String
+    public var kind: DattoAgentSeen.Kind
     public var deviceSerial: String
     public var volume: String
     public var isPaused: Bool
@@ -85,7 +85,8 @@ public struct AgentCard: Codable, Sendable, Equatable {
     public var conditions: [ConditionView]
 
     public init(
-        agentId: String, name: String, kind: String, deviceSerial: String, volume: String, isPaused: Bool, isArchived: Bool, state: State,
+        agentId: String, name: String, kind: DattoAgentSeen.Kind, deviceSerial: String, volume: String, isPaused: Bool, isArchived: Bool,
+        state: State,
         headline: String, lastRunAt: Date? = nil, lastSuccessAt: Date? = nil, lastFailure: Failure? = nil, currentlyFailing: Bool,
         failedNightsInARow: Int, runsLast24h: Int, conditions: [ConditionView]
     ) {

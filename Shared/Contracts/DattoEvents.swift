@@ -55,7 +55,7 @@ public struct DattoDeviceSeen: BusEvent, Equatable {
 public struct DattoAgentSeen: BusEvent, Equatable {
     public static let topic = "datto.agent.seen"
 
-    public enum Kind: String, Codable, Sendable { case agent, share }
+    public enum Kind: String, Codable, Sendable, CaseIterable { case agent, share }
 
     public var deviceSerial: String
     public var customer: CustomerRef

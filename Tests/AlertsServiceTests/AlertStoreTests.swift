@@ -3,6 +3,7 @@ import GRDB
 import Testing
 import VectisContracts
 import VectisDelivery
+import VectisStorage
 
 @testable import AlertsService
 
@@ -77,7 +78,7 @@ struct AlertStoreTests {
             // The CHECK list guards the column; a file from elsewhere may not have it.
             try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
             try db.execute(sql: "UPDATE alert SET state = 'snoozed'")
-            #expect(throws: AlertRecord.UnknownValue.self) { try AlertRecord.fetchOne(db, sql: "SELECT * FROM alert") }
+            #expect(throws: UnknownStoredValue.self) { try AlertRecord.fetchOne(db, sql: "SELECT * FROM alert") }
         }
     }
 }

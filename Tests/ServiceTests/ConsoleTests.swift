@@ -152,7 +152,7 @@ struct ConsoleTests {
                 let customerId = StableID.customer(tenant: "default", key: expectedCustomerKey(device))
                 let hub = try await harness.backups("/v1/customers/\(customerId)/backups", as: CustomerBackups.self).agents
                 let healthy = hub.first {
-                    !$0.currentlyFailing && $0.lastSuccessAt != nil && !$0.isPaused && !$0.isArchived && $0.kind == "agent"
+                    !$0.currentlyFailing && $0.lastSuccessAt != nil && !$0.isPaused && !$0.isArchived && $0.kind == .agent
                 }
                 if let name = healthy?.name, let volume = device.assets.first(where: { $0.name == name })?.volume {
                     picked = (customerId, name, volume)

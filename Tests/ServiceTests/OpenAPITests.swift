@@ -81,6 +81,8 @@ struct OpenAPITests {
             ("collector", "ConnectionTestResult", "kind", DattoProblemKind.allCases.map(\.rawValue)),
             ("backups", "RunView", "status", BackupJobRecorded.Status.allCases.map(\.rawValue)),
             ("backups", "AgentCard", "state", AgentCard.State.allCases.map(\.rawValue)),
+            ("backups", "AgentCard", "kind", DattoAgentSeen.Kind.allCases.map(\.rawValue)),
+            ("assets", "Agent", "kind", DattoAgentSeen.Kind.allCases.map(\.rawValue)),
             ("backups", "Condition", "type", BackupConditionChanged.Kind.allCases.map(\.rawValue)),
             ("alerts", "Alert", "type", ["backup-job-failure"] + BackupConditionChanged.Kind.allCases.map(\.rawValue)),
             ("alerts", "Alert", "severity", AlertSeverity.allCases.map(\.rawValue)),

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import VectisAPI
 import VectisContracts
+import VectisStorage
 
 /// One row of `alert`: a problem, with its state and what the bus has been told about it.
 struct AlertRecord: FetchableRecord {
@@ -42,8 +43,8 @@ struct AlertRecord: FetchableRecord {
         id = row["id"]
         tenant = row["tenant"]
         type = row["type"]
-        severity = try Self.decode(AlertSeverity.self, row, "severity")
-        state = try Self.decode(AlertState.self, row, "state")
+        severity = try row.decodeValue(AlertSeverity.self, forColumn: "severity")
+        state = try row.decodeValue(AlertState.self, forColumn: "state")
         subjectId = row["agent_id"]
         customer = CustomerRef(key: row["customer_key"], name: row["customer_name"])
         deviceSerial = row["device_serial"]
@@ -77,21 +78,6 @@ struct AlertRecord: FetchableRecord {
             lastSeenAt: lastSeenAt, lastError: lastError, failedNightsInARow: failedNights, since: since, days: days,
             acknowledgedAt: acknowledgedAt, acknowledgedBy: acknowledgedBy, resolvedAt: resolvedAt, resolvedReason: resolvedReason,
             resolvedBy: resolvedBy, note: note)
-    }
-
-    /// A state column's value, refused (not guessed) when it is not one the enum names.
-    static func decode<Value: RawRepresentable>(_ type: Value.Type, _ row: Row, _ column: String) throws -> Value
-    where Value.RawValue == String {
-        let text: String = row[column]
-        guard let value = Value(rawValue: text) else { throw UnknownValue(table: "alert", column: column, value: text) }
-        return value
-    }
-
-    struct UnknownValue: Error, CustomStringConvertible {
-        var table: String
-        var column: String
-        var value: String
-        var description: String { "\(table).\(column) holds \"\(value.prefix(40))\", which this version does not know" }
     }
 
     static func find(id: Int64, _ db: Database) throws -> AlertRecord? {

@@ -9,10 +9,7 @@ enum AssetStore {
     /// lists are marked removed, not deleted. Publishes `asset.*` changes through `outbox`.
     static func apply(_ device: DattoDeviceSeen, tenant: String, at now: Date, db: Database, outbox: Outbox) throws {
         let customerId = try upsertCustomer(device.customer, tenant: tenant, at: now, db: db)
-        let existing = try Row.fetchOne(
-            db.cachedStatement(
-                sql: "SELECT name, model, hidden, customer_id, remote_web_url FROM device WHERE tenant = ? AND serial_number = ?"),
-            arguments: [tenant, device.serialNumber])
+        let existing = try DeviceRecord.find(tenant: tenant, serial: device.serialNumber, db)
         try db.cachedStatement(
             sql: """
                 INSERT INTO device (tenant, serial_number, customer_id, name, model, last_seen_at, local_used_bytes,
@@ -30,8 +27,8 @@ enum AssetStore {
             device.remoteWebURL, device.internalIP, device.hidden, now.timeIntervalSince1970, now.timeIntervalSince1970
         ])
         let changed = existing.map {
-            ($0["name"] as String) != device.name || ($0["model"] as String?) != device.model || ($0["hidden"] as Bool) != device.hidden
-                || ($0["customer_id"] as String) != customerId || ($0["remote_web_url"] as String?) != device.remoteWebURL
+            $0.name != device.name || $0.model != device.model || $0.hidden != device.hidden || $0.customerId != customerId
+                || $0.remoteWebURL != device.remoteWebURL
         }
         if existing == nil || changed == true {
             try outbox.append(
@@ -42,21 +39,13 @@ enum AssetStore {
         }
         guard let listed = device.assetVolumes else { return }  // the collector could not read its assets this time
         let present = Set(listed)
-        let current = try Row.fetchAll(
-            db.cachedStatement(
-                sql:
-                    "SELECT id, volume, name, is_paused, is_archived FROM agent WHERE tenant = ? AND device_serial = ? AND removed_at IS NULL"
-            ),
-            arguments: [tenant, device.serialNumber])
-        for row in current where !present.contains(row["volume"] as String) {
-            try db.cachedStatement(
-                sql: "UPDATE agent SET removed_at = ?, updated_at = ? WHERE id = ?"
-            )
-            .execute(arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, row["id"] as String])
+        for agent in try AgentRecord.listed(tenant: tenant, serial: device.serialNumber, db) where !present.contains(agent.volume) {
+            try db.cachedStatement(sql: "UPDATE agent SET removed_at = ?, updated_at = ? WHERE id = ?")
+                .execute(arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, agent.id])
             try outbox.append(
                 AssetAgentChanged(
-                    change: .removed, deviceSerial: device.serialNumber, volume: row["volume"], name: row["name"],
-                    customer: device.customer, isPaused: row["is_paused"], isArchived: row["is_archived"], removedAt: now),
+                    change: .removed, deviceSerial: device.serialNumber, volume: agent.volume, name: agent.name,
+                    customer: device.customer, isPaused: agent.isPaused, isArchived: agent.isArchived, removedAt: now),
                 tenant: tenant, customerKey: device.customer.key, in: db)
         }
     }
@@ -65,9 +54,7 @@ enum AssetStore {
     static func apply(_ agent: DattoAgentSeen, tenant: String, at now: Date, db: Database, outbox: Outbox) throws {
         let customerId = try upsertCustomer(agent.customer, tenant: tenant, at: now, db: db)
         let id = StableID.agent(tenant: tenant, deviceSerial: agent.deviceSerial, volume: agent.volume)
-        let existing = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT name, kind, os, is_paused, is_archived, removed_at, customer_id FROM agent WHERE id = ?"),
-            arguments: [id])
+        let existing = try AgentRecord.find(id: id, db)
         try db.cachedStatement(
             sql: """
                 INSERT INTO agent (id, tenant, device_serial, volume, customer_id, name, kind, os, ip_address, agent_version,
@@ -88,9 +75,8 @@ enum AssetStore {
             agent.lastScreenshotSucceeded, now.timeIntervalSince1970, now.timeIntervalSince1970
         ])
         let changed = existing.map {
-            ($0["name"] as String) != agent.name || ($0["kind"] as String) != agent.kind.rawValue || ($0["os"] as String?) != agent.os
-                || ($0["is_paused"] as Bool) != agent.isPaused || ($0["is_archived"] as Bool) != agent.isArchived
-                || ($0["removed_at"] as Double?) != nil || ($0["customer_id"] as String) != customerId
+            $0.name != agent.name || $0.kind != agent.kind || $0.os != agent.os || $0.isPaused != agent.isPaused
+                || $0.isArchived != agent.isArchived || $0.removedAt != nil || $0.customerId != customerId
         }
         if existing == nil || changed == true {
             try outbox.append(

@@ -2,8 +2,7 @@ import Foundation
 import GRDB
 import VectisAPI
 import VectisContracts
-
-extension BackupJobRecorded.Status: DatabaseValueConvertible {}
+import VectisStorage
 
 /// Read side of `backup_jobs`.
 struct HubQueries: Sendable {
@@ -41,12 +40,12 @@ struct HubQueries: Sendable {
                     WHERE a.customer_id = ? ORDER BY a.device_serial, a.kind, a.name
                     """,
                 arguments: [now.timeIntervalSince1970 - 86_400, id])
-            let runs = try Row.fetchAll(
-                db, sql: "SELECT * FROM backup_jobs WHERE customer_id = ? ORDER BY run_at DESC, id DESC LIMIT 10", arguments: [id])
+            let runs = try BackupJobRecord.recent(customerId: id, limit: 10, db)
             let conditions = try Self.conditions(customerId: id, now: now, db: db)
             return CustomerBackups(
                 customer: .init(id: id, tenant: customer["tenant"], key: customer["customer_key"], name: customer["customer_name"]),
-                appliances: appliances, agents: agents.map { Self.card($0, conditions: conditions) }, recentRuns: try runs.map(Self.run))
+                appliances: appliances, agents: try agents.map { try Self.card($0, conditions: conditions) },
+                recentRuns: runs.map(\.view))
         }
     }
 
@@ -64,14 +63,12 @@ struct HubQueries: Sendable {
                         """,
                     arguments: [now.timeIntervalSince1970 - 86_400, id])
             else { return nil }
-            let rows = try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM backup_jobs WHERE agent_id = ? AND run_at < ? ORDER BY run_at DESC LIMIT ?",
-                arguments: [id, before?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude, limit + 1])
-            let runs = try rows.prefix(limit).map(Self.run)
+            let rows = try BackupJobRecord.history(agentId: id, before: before, limit: limit + 1, db)
+            let runs = rows.prefix(limit).map(\.view)
             let conditions = try Self.conditions(customerId: agent["customer_id"], now: now, db: db)
             return AgentRuns(
-                agent: Self.card(agent, conditions: conditions), runs: Array(runs), nextBefore: rows.count > limit ? runs.last?.runAt : nil)
+                agent: try Self.card(agent, conditions: conditions), runs: Array(runs),
+                nextBefore: rows.count > limit ? runs.last?.runAt : nil)
         }
     }
 
@@ -101,7 +98,7 @@ struct HubQueries: Sendable {
         return bySubject
     }
 
-    static func card(_ row: Row, conditions: [String: [ConditionView]]) -> AgentCard {
+    static func card(_ row: Row, conditions: [String: [ConditionView]]) throws -> AgentCard {
         func date(_ column: String) -> Date? { row[column] }
         let lastRun = date("last_run_at")
         let failing = (row["currently_failing"] as Bool?) ?? false
@@ -110,7 +107,8 @@ struct HubQueries: Sendable {
         let inForce = (conditions[row["id"]] ?? []) + (conditions[deviceId] ?? [])
         let (state, headline) = Self.standing(hasRun: lastRun != nil, failing: failing, failedNights: nights, conditions: inForce)
         return AgentCard(
-            agentId: row["id"], name: row["name"], kind: row["kind"], deviceSerial: row["device_serial"], volume: row["volume"],
+            agentId: row["id"], name: row["name"], kind: try row.decodeValue(DattoAgentSeen.Kind.self, forColumn: "kind"),
+            deviceSerial: row["device_serial"], volume: row["volume"],
             isPaused: row["is_paused"], isArchived: row["is_archived"], state: state, headline: headline, lastRunAt: lastRun,
             lastSuccessAt: date("last_success_at"),
             lastFailure: date("last_failure_at").map { AgentCard.Failure(at: $0, message: row["last_failure_message"]) },
@@ -132,18 +130,5 @@ struct HubQueries: Sendable {
             if let condition = conditions.first(where: { $0.type == kind }) { return (state, condition.headline) }
         }
         return hasRun ? (.ok, "OK") : (.noBackupsYet, "No backups yet")
-    }
-
-    static func run(_ row: Row) throws -> RunView {
-        let errors = (row["local_verification_errors"] as String?).flatMap {
-            try? BusJSON.makeDecoder().decode([BackupVerification.Problem].self, from: Data($0.utf8))
-        }
-        return RunView(
-            id: row["id"], agentId: row["agent_id"], agentName: row["agent_name"], deviceSerial: row["device_serial"],
-            runAt: (row["run_at"] as Date), night: row["night"],
-            status: try row.decode(BackupJobRecorded.Status.self, forColumn: "status"),
-            rawStatus: row["raw_status"], errorMessage: row["error_message"], sizeBytes: row["size_bytes"],
-            localVerificationStatus: row["local_verification_status"], localVerificationErrors: errors,
-            screenshotStatus: row["screenshot_status"], firstSeenAt: (row["first_seen_at"] as Date))
     }
 }

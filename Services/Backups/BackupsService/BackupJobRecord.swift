@@ -1,0 +1,66 @@
+import Foundation
+import GRDB
+import VectisAPI
+import VectisContracts
+import VectisStorage
+
+/// One row of `backup_jobs`: a backup run as recorded, once per (agent, run time).
+struct BackupJobRecord: FetchableRecord {
+    var id: Int64
+    var agentId: String
+    var agentName: String
+    var deviceSerial: String
+    var runAt: Date
+    var night: String
+    var status: BackupJobRecorded.Status
+    var rawStatus: String
+    var errorMessage: String?
+    var sizeBytes: Int64?
+    var localVerificationStatus: String?
+    /// `[BackupVerification.Problem]` as JSON.
+    var localVerificationErrors: String?
+    var screenshotStatus: String?
+    var firstSeenAt: Date
+
+    init(row: Row) throws {
+        id = row["id"]
+        agentId = row["agent_id"]
+        agentName = row["agent_name"]
+        deviceSerial = row["device_serial"]
+        runAt = row["run_at"]
+        night = row["night"]
+        status = try row.decodeValue(BackupJobRecorded.Status.self, forColumn: "status")
+        rawStatus = row["raw_status"]
+        errorMessage = row["error_message"]
+        sizeBytes = row["size_bytes"]
+        localVerificationStatus = row["local_verification_status"]
+        localVerificationErrors = row["local_verification_errors"]
+        screenshotStatus = row["screenshot_status"]
+        firstSeenAt = row["first_seen_at"]
+    }
+
+    /// The customer's newest runs across its agents.
+    static func recent(customerId: String, limit: Int, _ db: Database) throws -> [BackupJobRecord] {
+        try BackupJobRecord.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM backup_jobs WHERE customer_id = ? ORDER BY run_at DESC, id DESC LIMIT ?"),
+            arguments: [customerId, limit])
+    }
+
+    /// An agent's runs before `before`, newest first.
+    static func history(agentId: String, before: Date?, limit: Int, _ db: Database) throws -> [BackupJobRecord] {
+        try BackupJobRecord.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM backup_jobs WHERE agent_id = ? AND run_at < ? ORDER BY run_at DESC LIMIT ?"),
+            arguments: [agentId, before?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude, limit])
+    }
+
+    var view: RunView {
+        // The stored problems were encoded by this service; a list that no longer decodes is shown as none.
+        let errors = localVerificationErrors.flatMap {
+            try? BusJSON.makeDecoder().decode([BackupVerification.Problem].self, from: Data($0.utf8))
+        }
+        return RunView(
+            id: id, agentId: agentId, agentName: agentName, deviceSerial: deviceSerial, runAt: runAt, night: night, status: status,
+            rawStatus: rawStatus, errorMessage: errorMessage, sizeBytes: sizeBytes, localVerificationStatus: localVerificationStatus,
+            localVerificationErrors: errors, screenshotStatus: screenshotStatus, firstSeenAt: firstSeenAt)
+    }
+}
