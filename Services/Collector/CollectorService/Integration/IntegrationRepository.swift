@@ -20,6 +20,19 @@ public protocol IntegrationRepository: Sendable {
 /// Integrations in the collector's SQLite database, secrets sealed with the `SecretBox`.
 extension DattoSyncStatus: DatabaseValueConvertible {}
 
+/// One row of `datto_integration` (the sealed secret is read only by `credentials(tenant:)`).
+extension DattoIntegration: FetchableRecord {
+    public init(row: Row) throws {
+        self.init(
+            tenant: row["tenant"], publicKey: row["public_key"], region: row["region"], isDefault: row["is_default"],
+            status: try row.decodeValue(DattoSyncStatus.self, forColumn: "status"), lastSyncId: row["last_sync_id"],
+            lastSyncStartedAt: row["last_sync_started_at"], lastSyncAt: row["last_sync_at"], lastError: row["last_error"],
+            // A diagnostic, not a state: a kind this version does not know reads as none.
+            lastErrorKind: (row["last_error_kind"] as String?).flatMap(DattoProblemKind.init(rawValue:)), devices: row["devices"],
+            agents: row["agents"], runsObserved: row["runs_observed"], requests: row["requests"], updatedAt: row["updated_at"])
+    }
+}
+
 public struct SQLiteIntegrationRepository: IntegrationRepository {
     let database: DatabasePool
     let secrets: SecretBox
@@ -29,29 +42,15 @@ public struct SQLiteIntegrationRepository: IntegrationRepository {
         self.secrets = secrets
     }
 
-    static func integration(_ row: Row) throws -> DattoIntegration {
-        DattoIntegration(
-            tenant: row["tenant"], publicKey: row["public_key"], region: row["region"], isDefault: row["is_default"],
-            status: try row.decode(DattoSyncStatus.self, forColumn: "status"), lastSyncId: row["last_sync_id"],
-            lastSyncStartedAt: (row["last_sync_started_at"] as Date?),
-            lastSyncAt: (row["last_sync_at"] as Date?),
-            lastError: row["last_error"], lastErrorKind: (row["last_error_kind"] as String?).flatMap(DattoProblemKind.init(rawValue:)),
-            devices: row["devices"],
-            agents: row["agents"], runsObserved: row["runs_observed"], requests: row["requests"],
-            updatedAt: (row["updated_at"] as Date))
-    }
-
     public func all() async throws -> [DattoIntegration] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM datto_integration ORDER BY is_default DESC, tenant").map { try Self.integration($0) }
+            try DattoIntegration.fetchAll(db.cachedStatement(sql: "SELECT * FROM datto_integration ORDER BY is_default DESC, tenant"))
         }
     }
 
     public func find(tenant: String) async throws -> DattoIntegration? {
         try await database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM datto_integration WHERE tenant = ?", arguments: [tenant]).map {
-                try Self.integration($0)
-            }
+            try DattoIntegration.fetchOne(db.cachedStatement(sql: "SELECT * FROM datto_integration WHERE tenant = ?"), arguments: [tenant])
         }
     }
 
