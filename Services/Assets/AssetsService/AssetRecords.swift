@@ -26,7 +26,7 @@ struct CustomerSummary: FetchableRecord {
 }
 
 /// One row of `device`.
-struct DeviceRecord: FetchableRecord {
+struct DeviceRecord: StoredRecord {
     var tenant: String
     var serialNumber: String
     var customerId: String
@@ -36,24 +36,9 @@ struct DeviceRecord: FetchableRecord {
     var localUsedBytes: Int64?
     var localAvailableBytes: Int64?
     var offsiteUsedBytes: Int64?
-    var remoteWebURL: String?
-    var internalIP: String?
+    var remoteWebUrl: String?
+    var internalIp: String?
     var hidden: Bool
-
-    init(row: Row) {
-        tenant = row["tenant"]
-        serialNumber = row["serial_number"]
-        customerId = row["customer_id"]
-        name = row["name"]
-        model = row["model"]
-        lastSeenAt = row["last_seen_at"]
-        localUsedBytes = row["local_used_bytes"]
-        localAvailableBytes = row["local_available_bytes"]
-        offsiteUsedBytes = row["offsite_used_bytes"]
-        remoteWebURL = row["remote_web_url"]
-        internalIP = row["internal_ip"]
-        hidden = row["hidden"]
-    }
 
     static func find(tenant: String, serial: String, _ db: Database) throws -> DeviceRecord? {
         try DeviceRecord.fetchOne(
@@ -64,13 +49,13 @@ struct DeviceRecord: FetchableRecord {
         DeviceView(
             serialNumber: serialNumber, tenant: tenant, customerId: customerId, name: name, model: model, lastSeenAt: lastSeenAt,
             localStorageUsedBytes: localUsedBytes, localStorageAvailableBytes: localAvailableBytes,
-            offsiteStorageUsedBytes: offsiteUsedBytes, remoteWebURL: remoteWebURL, internalIP: internalIP, hidden: hidden,
+            offsiteStorageUsedBytes: offsiteUsedBytes, remoteWebURL: remoteWebUrl, internalIP: internalIp, hidden: hidden,
             agents: agents.map(\.view))
     }
 }
 
 /// One row of `agent` (an agent or a share), with its newest run when the read joins `agent_last_run`.
-struct AgentRecord: FetchableRecord {
+struct AgentRecord: StoredRecord {
     var id: String
     var volume: String
     var customerId: String
@@ -84,30 +69,10 @@ struct AgentRecord: FetchableRecord {
     var lastSnapshotAt: Date?
     var latestOffsiteAt: Date?
     var lastScreenshotAt: Date?
-    var lastScreenshotOK: Bool?
+    var lastScreenshotOk: Bool?
     var removedAt: Date?
     var lastRunAt: Date?
     var lastRunFailed: Bool?
-
-    init(row: Row) throws {
-        id = row["id"]
-        volume = row["volume"]
-        customerId = row["customer_id"]
-        name = row["name"]
-        kind = try row.decodeValue(DattoAgentSeen.Kind.self, forColumn: "kind")
-        os = row["os"]
-        ipAddress = row["ip_address"]
-        agentVersion = row["agent_version"]
-        isPaused = row["is_paused"]
-        isArchived = row["is_archived"]
-        lastSnapshotAt = row["last_snapshot_at"]
-        latestOffsiteAt = row["latest_offsite_at"]
-        lastScreenshotAt = row["last_screenshot_at"]
-        lastScreenshotOK = row["last_screenshot_ok"]
-        removedAt = row["removed_at"]
-        lastRunAt = row["last_run_at"]
-        lastRunFailed = row["last_run_failed"]
-    }
 
     static func find(id: String, _ db: Database) throws -> AgentRecord? {
         try AgentRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM agent WHERE id = ?"), arguments: [id])
@@ -136,7 +101,7 @@ struct AgentRecord: FetchableRecord {
         AgentView(
             id: id, volume: volume, name: name, kind: kind, os: os, ipAddress: ipAddress, agentVersion: agentVersion,
             isPaused: isPaused, isArchived: isArchived, lastSnapshotAt: lastSnapshotAt, latestOffsiteAt: latestOffsiteAt,
-            lastScreenshotAttemptAt: lastScreenshotAt, lastScreenshotSucceeded: lastScreenshotOK, lastRunAt: lastRunAt,
+            lastScreenshotAttemptAt: lastScreenshotAt, lastScreenshotSucceeded: lastScreenshotOk, lastRunAt: lastRunAt,
             lastRunFailed: lastRunFailed, removedAt: removedAt)
     }
 }

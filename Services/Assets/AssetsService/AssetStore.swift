@@ -28,7 +28,7 @@ enum AssetStore {
         ])
         let changed = existing.map {
             $0.name != device.name || $0.model != device.model || $0.hidden != device.hidden || $0.customerId != customerId
-                || $0.remoteWebURL != device.remoteWebURL
+                || $0.remoteWebUrl != device.remoteWebURL
         }
         if existing == nil || changed == true {
             try outbox.append(

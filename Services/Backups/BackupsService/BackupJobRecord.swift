@@ -5,7 +5,7 @@ import VectisContracts
 import VectisStorage
 
 /// One row of `backup_jobs`: a backup run as recorded, once per (agent, run time).
-struct BackupJobRecord: FetchableRecord {
+struct BackupJobRecord: StoredRecord {
     var id: Int64
     var agentId: String
     var agentName: String
@@ -21,23 +21,6 @@ struct BackupJobRecord: FetchableRecord {
     var localVerificationErrors: String?
     var screenshotStatus: String?
     var firstSeenAt: Date
-
-    init(row: Row) throws {
-        id = row["id"]
-        agentId = row["agent_id"]
-        agentName = row["agent_name"]
-        deviceSerial = row["device_serial"]
-        runAt = row["run_at"]
-        night = row["night"]
-        status = try row.decodeValue(BackupJobRecorded.Status.self, forColumn: "status")
-        rawStatus = row["raw_status"]
-        errorMessage = row["error_message"]
-        sizeBytes = row["size_bytes"]
-        localVerificationStatus = row["local_verification_status"]
-        localVerificationErrors = row["local_verification_errors"]
-        screenshotStatus = row["screenshot_status"]
-        firstSeenAt = row["first_seen_at"]
-    }
 
     /// The customer's newest runs across its agents.
     static func recent(customerId: String, limit: Int, _ db: Database) throws -> [BackupJobRecord] {

@@ -18,9 +18,9 @@ struct RuleConnection: Sendable {
     /// (then `secretsUnreadable` says so).
     static func load(_ id: Int64, db: Database, secrets box: SecretBox, tolerateUnreadableSecrets: Bool = false) throws -> RuleConnection? {
         guard let rule = try RuleRecord.find(id: id, db) else { return nil }
-        var connection = RuleConnection(id: id, tenant: rule.tenant, psa: rule.psa, settings: try rule.settings(), secrets: PSASecrets())
+        var connection = RuleConnection(id: id, tenant: rule.tenant, psa: rule.psa, settings: try rule.psaSettings(), secrets: PSASecrets())
         do {
-            connection.secrets = try rule.secrets(box)
+            connection.secrets = try rule.psaSecrets(box)
         } catch  where tolerateUnreadableSecrets {
             connection.secretsUnreadable = true
         }

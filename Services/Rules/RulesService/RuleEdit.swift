@@ -62,8 +62,8 @@ extension RuleEdit {
         case .success(let chosen): action = chosen
         }
         // Settings or secrets that cannot be read (the key file was replaced) are simply entered again.
-        let oldSettings = (try? rule.settings()) ?? PSASettings()
-        let oldSecrets = (try? rule.secrets(box)) ?? PSASecrets()
+        let oldSettings = (try? rule.psaSettings()) ?? PSASettings()
+        let oldSecrets = (try? rule.psaSecrets(box)) ?? PSASecrets()
         let name = change.name.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 } ?? rule.name
         let edit = RuleEdit(
             name: name, settings: change.settings ?? oldSettings, secrets: try overlay(oldSecrets, change.secrets),

@@ -9,7 +9,7 @@ extension RuleTrigger: DatabaseValueConvertible {}
 extension RuleAction: DatabaseValueConvertible {}
 
 /// One row of `rule`: what a rule does, its PSA settings (JSON) and sealed secrets.
-struct RuleRecord: FetchableRecord, Sendable {
+struct RuleRecord: StoredRecord, Sendable {
     var id: Int64
     var tenant: String
     var templateId: String
@@ -17,7 +17,7 @@ struct RuleRecord: FetchableRecord, Sendable {
     var psa: PSAKind
     var trigger: RuleTrigger
     /// `PSASettings` as JSON.
-    var settingsJSON: String
+    var settings: String
     /// `PSASecrets` as JSON, sealed with the service's key (`SecretBox`).
     var secretsSealed: Data
     var thresholdNights: Int
@@ -28,29 +28,11 @@ struct RuleRecord: FetchableRecord, Sendable {
     var enabled: Bool
     var createdAt: Date
 
-    init(row: Row) throws {
-        id = row["id"]
-        tenant = row["tenant"]
-        templateId = row["template_id"]
-        name = row["name"]
-        psa = try row.decode(PSAKind.self, forColumn: "psa")
-        trigger = try row.decode(RuleTrigger.self, forColumn: "trigger")
-        settingsJSON = row["settings"]
-        secretsSealed = row["secrets_sealed"]
-        thresholdNights = row["threshold_nights"]
-        closeOnRecovery = row["close_on_recovery"]
-        action = try row.decode(RuleAction.self, forColumn: "action")
-        maxRetries = row["max_retries"]
-        dryRunUntil = row["dry_run_until"]
-        enabled = row["enabled"]
-        createdAt = row["created_at"]
+    func psaSettings() throws -> PSASettings {
+        try JSONDecoder().decode(PSASettings.self, from: Data(settings.utf8))
     }
 
-    func settings() throws -> PSASettings {
-        try JSONDecoder().decode(PSASettings.self, from: Data(settingsJSON.utf8))
-    }
-
-    func secrets(_ box: SecretBox) throws -> PSASecrets {
+    func psaSecrets(_ box: SecretBox) throws -> PSASecrets {
         try JSONDecoder().decode(PSASecrets.self, from: Data(try box.open(secretsSealed).utf8))
     }
 
@@ -59,8 +41,8 @@ struct RuleRecord: FetchableRecord, Sendable {
     /// As the API shows it. One rule whose settings or secrets cannot be read must not hide the others: it is
     /// shown with the problem named.
     func view(secrets box: SecretBox, now: Date = Date()) -> RuleView {
-        let secrets = try? self.secrets(box)
-        let settings = try? self.settings()
+        let secrets = try? psaSecrets(box)
+        let settings = try? psaSettings()
         return RuleView(
             id: "ru_\(id)", tenant: tenant, templateId: templateId, name: name, psa: psa, trigger: trigger,
             settings: settings ?? PSASettings(), secretsSet: secrets?.names ?? [],

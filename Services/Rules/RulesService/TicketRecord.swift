@@ -2,9 +2,10 @@ import Foundation
 import GRDB
 import VectisAPI
 import VectisContracts
+import VectisStorage
 
 /// One row of `ticket`: a ticket Vectis opened (or is opening) for one problem and rule.
-struct TicketRecord: FetchableRecord, Sendable {
+struct TicketRecord: StoredRecord, Sendable {
     var id: Int64
     var ruleId: Int64
     /// `vectis:<tenant>:<customer>:<subject>:ru_<rule>`: written into the PSA ticket, so it can be found again.
@@ -26,28 +27,6 @@ struct TicketRecord: FetchableRecord, Sendable {
     var createdAt: Date
     var closedAt: Date?
     var summary: String?
-
-    init(row: Row) throws {
-        id = row["id"]
-        ruleId = row["rule_id"]
-        dedupeKey = row["dedupe_key"]
-        tenant = row["tenant"]
-        customerId = row["customer_id"]
-        customerName = row["customer_name"]
-        agentId = row["agent_id"]
-        agentName = row["agent_name"]
-        deviceSerial = row["device_serial"]
-        companyId = row["company_id"]
-        externalId = row["external_id"]
-        state = try row.decode(TicketState.self, forColumn: "state")
-        openedNight = row["opened_night"]
-        lastNotedNight = row["last_noted_night"]
-        notes = row["notes"]
-        recoveredAt = row["recovered_at"]
-        createdAt = row["created_at"]
-        closedAt = row["closed_at"]
-        summary = row["summary"]
-    }
 
     func view(psa: PSAKind) -> TicketView {
         TicketView(
@@ -74,18 +53,11 @@ struct TicketRecord: FetchableRecord, Sendable {
 }
 
 /// One row of `psa_mapping`: which PSA company a customer is.
-struct PSAMappingRecord: FetchableRecord, Sendable {
+struct PSAMappingRecord: StoredRecord, Sendable {
     var psa: PSAKind
     var customerId: String
     var companyId: String
     var updatedAt: Date
-
-    init(row: Row) throws {
-        psa = try row.decode(PSAKind.self, forColumn: "psa")
-        customerId = row["customer_id"]
-        companyId = row["company_id"]
-        updatedAt = row["updated_at"]
-    }
 
     var view: PSAMapping { PSAMapping(psa: psa, customerId: customerId, companyId: companyId, updatedAt: updatedAt) }
 

@@ -1,11 +1,12 @@
 import Foundation
 import GRDB
 import VectisContracts
+import VectisStorage
 
 /// A retry asked for on the bus, queued until the retry worker carries it out (`retry_request`).
-struct RetryRequest: Equatable, FetchableRecord {
+struct RetryRequest: Equatable, StoredRecord {
     /// `retry_request.state`; the table's CHECK lists the same values.
-    enum State: String, DatabaseValueConvertible {
+    enum State: String, Decodable, DatabaseValueConvertible {
         case pending
         case done
     }
@@ -18,17 +19,6 @@ struct RetryRequest: Equatable, FetchableRecord {
     var requestedBy: String
     var state: State
     var createdAt: Date
-
-    init(row: Row) throws {
-        retryId = row["retry_id"]
-        tenant = row["tenant"]
-        deviceSerial = row["device_serial"]
-        agentVolume = row["agent_volume"]
-        reason = row["reason"]
-        requestedBy = row["requested_by"]
-        state = try row.decode(State.self, forColumn: "state")
-        createdAt = row["created_at"]
-    }
 
     init(_ retry: BackupRetryRequested, tenant: String, at now: Date) {
         retryId = retry.retryId
