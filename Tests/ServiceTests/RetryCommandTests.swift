@@ -1,5 +1,6 @@
 import CollectorService
 import Crypto
+import DattoSandbox
 import Foundation
 import GRDB
 import HTTPTypes
@@ -50,23 +51,19 @@ struct RetryCommandTests {
             }) { harness in
                 try await harness.configure()
                 _ = try await harness.sync()
-                let states = try DatabaseQueue(path: harness.dataDirectory.appendingPathComponent("collector.sqlite").path)
-                let (failing, healthy) = try await states.read { db in
-                    (
-                        try Row.fetchOne(db, sql: "SELECT serial_number, volume FROM agent_state WHERE failing = 1 LIMIT 1"),
-                        try Row.fetchOne(db, sql: "SELECT serial_number, volume FROM agent_state WHERE failing = 0 LIMIT 1")
-                    )
-                }
-                let bad = try #require(failing)
-                let good = try #require(healthy)
+                // Failing and healthy agents by the sandbox's own truth: the latest run of each agent.
+                let latest = Dictionary(grouping: harness.sandbox.visibleRunDetails(), by: { "\($0.serialNumber)/\($0.volume)" })
+                    .compactMapValues { $0.max { $0.timestamp < $1.timestamp } }.values.sorted { $0.volume < $1.volume }
+                let bad = try #require(latest.first { !$0.succeeded }).agent
+                let good = try #require(latest.first { $0.succeeded }).agent
                 let rules = try ReliableNode(harness.bus, service: "rules", instance: "rules-impostor")
                 #expect(await rules.waitUntilReady())
                 let publisher = rules.bus.connection.publisher
                 func retry(_ id: String, _ serial: String, _ volume: String) -> BackupRetryRequested {
                     BackupRetryRequested(retryId: id, deviceSerial: serial, agentVolume: volume, reason: "test", requestedBy: "ru_1")
                 }
-                for index in 0..<30 { publisher.publish(retry("failing-\(index)", bad["serial_number"], bad["volume"])) }
-                for index in 0..<5 { publisher.publish(retry("healthy-\(index)", good["serial_number"], good["volume"])) }
+                for index in 0..<30 { publisher.publish(retry("failing-\(index)", bad.serial, bad.volume)) }
+                for index in 0..<5 { publisher.publish(retry("healthy-\(index)", good.serial, good.volume)) }
                 publisher.publish(retry("unknown", "NOSUCHDEVICE", "vol-x"))
                 publisher.publish(retry("malformed", String(repeating: "A", count: 5_000), "vol-x"))
                 #expect(await eventually { sink.calls.withLock { $0.count } >= 1 })
@@ -92,4 +89,8 @@ struct RetryCommandTests {
             }
         }
     }
+}
+
+extension SandboxRun {
+    var agent: (serial: String, volume: String) { (serialNumber, volume) }
 }
