@@ -108,6 +108,17 @@ struct AlertsTests {
 
             let forever = try await harness.alerts("/v1/mutes", "POST", ["agentId": try #require(open[1].agentId)], token: token)
             #expect(forever.status == 400 && forever.body.contains("until is required"))
+            // A scope the mute does not know, or one without its id, is refused by name; wrong types are a 400, not a 500.
+            let later = BusJSON.formatTimestamp(Date().addingTimeInterval(3_600))
+            for body: [String: Any] in [
+                ["scope": "tenant", "customerId": open[1].customerId, "until": later],
+                ["scope": "agent", "customerId": open[1].customerId, "until": later],
+                ["scope": 7, "until": later], ["agentId": ["not", "a", "string"], "until": later],
+                ["agentId": try #require(open[1].agentId), "until": "1e300"]
+            ] {
+                let refused = try await harness.alerts("/v1/mutes", "POST", body, token: token)
+                #expect(refused.status == 400, "\(body): \(refused.body)")
+            }
             let until = BusJSON.formatTimestamp(Date().addingTimeInterval(7 * 86_400))
             let muted = try await harness.alerts(
                 "/v1/mutes", "POST",
