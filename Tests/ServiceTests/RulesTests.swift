@@ -251,6 +251,18 @@ struct RulesTests {
             #expect(missing.status == 400)
             #expect(try APIJSON.decode(APIProblem.self, from: Data(missing.body.utf8)).error == "Missing for connectwise: boardId.")
             #expect(try await harness.rules("/v1/rules/\(rule)", "PATCH", ["thresholdNights": 0]).status == 400)
+            // Hostile or mistaken values are refused by name, never trapped on: an unknown action, a retry on a template
+            // that has nothing to retry, extreme numbers, wrong types.
+            for (change, message) in [
+                (["action": "page-the-ceo"] as [String: Any], "action must be ticket, retry or both."),
+                (["thresholdNights": Int.max], "thresholdNights must be from 1 to 30."),
+                (["maxRetries": -1], "maxRetries must be from 0 to 10."),
+                (["dryRunHours": 1e300], "dryRunHours must be from 0 to 8760 (a year); to stop a rule, disable it.")
+            ] {
+                #expect(try await harness.rules("/v1/rules/\(rule)", "PATCH", change, as: APIProblem.self).error == message, "\(change)")
+            }
+            #expect(try await harness.rules("/v1/rules/\(rule)", "PATCH", ["thresholdNights": "three"]).status == 400)
+            #expect(try await harness.rules("/v1/rules/\(rule)", "PATCH", ["enabled": 1e300]).status == 400)
             #expect(
                 try await harness.rules("/v1/rules/\(rule)", "PATCH", ["settings": ["site": "ftp://x"]], as: APIProblem.self).error
                     == "Missing for connectwise: companyId, publicKey, boardId.")
