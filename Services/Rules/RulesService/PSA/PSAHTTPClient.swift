@@ -54,61 +54,26 @@ struct PSAHTTPClient: Sendable {
         var error: String?
     }
 
-    /// Sends and returns the body of a 2xx answer; anything else becomes a `PSAError`.
+    /// Sends and returns the body of a 2xx answer; anything else becomes a `PSAError`. Every call, made or refused,
+    /// goes into the journal (method, path, status, duration, error — never bodies or headers).
     func send(
         _ method: String, _ url: URL, headers: [String: String], json: Any? = nil, form: String? = nil,
         validationErrorsOn500: Bool = false, errorMessage: (Int, Any?) -> String = PSAHTTPClient.genericMessage
     ) async throws(PSAError) -> Any? {
+        func refuse(_ reason: String, _ error: PSAError) -> PSAError {
+            journal(PSACall(method: method, path: url.path, status: nil, milliseconds: 0, error: reason))
+            return error
+        }
         if let refusal = upstreams.refusal(for: url) {
-            journal(PSACall(method: method, path: url.path, status: nil, milliseconds: 0, error: "not called: \(refusal)"))
-            throw .rejected(status: 0, message: "not called: \(refusal)")
+            throw refuse("not called: \(refusal)", .rejected(status: 0, message: "not called: \(refusal)"))
         }
-        // What this call sends that must never come back out: headers that carry credentials, form values.
-        var sent: [String] = []
-        for (name, value) in headers where ["authorization", "clientid", "secret", "apiintegrationcode"].contains(name.lowercased()) {
-            sent.append(value)
-            if let credential = value.split(separator: " ").last { sent.append(String(credential)) }
+        let sent = Self.secretsSent(headers: headers, form: form)
+        guard let request = makeRequest(method, url, headers: headers, json: json, form: form) else {
+            // Never send an empty body in its place: the call is refused before it leaves.
+            throw refuse(
+                "not called: body not JSON", .rejected(status: 0, message: "not called: the request body could not be encoded as JSON"))
         }
-        for pair in (form ?? "").split(separator: "&") {
-            guard let value = pair.split(separator: "=", maxSplits: 1).dropFirst().first.map(String.init) else { continue }
-            sent.append(value)
-            sent.append(value.removingPercentEncoding ?? value)
-        }
-        func safe(_ message: String) -> String { UpstreamText.sanitized(message, secrets: sent) }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.timeoutInterval = Double(timeout.components.seconds)
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        if let json {
-            guard JSONSerialization.isValidJSONObject(json),
-                let body = try? JSONSerialization.data(withJSONObject: json, options: [.withoutEscapingSlashes])
-            else {
-                // Never send an empty body in its place: the call is refused before it leaves.
-                journal(PSACall(method: method, path: url.path, status: nil, milliseconds: 0, error: "not called: body not JSON"))
-                throw .rejected(status: 0, message: "not called: the request body could not be encoded as JSON")
-            }
-            request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        } else if let form {
-            request.httpBody = Data(form.utf8)
-            request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
-        }
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
-        if let longestBudgetWait {
-            let wait: Duration?
-            do { wait = try await limiter.acquire(waitingAtMost: longestBudgetWait) } catch {
-                throw .transient(status: nil, message: "cancelled")
-            }
-            if let wait {
-                let seconds = Int(wait.components.seconds) + 1
-                throw .rejected(
-                    status: 0,
-                    message: "this PSA account's request budget (\(limiter.limit) per \(Self.describe(limiter.window))) "
-                        + "is spent for now, to leave room for tickets; try again in \(seconds) s")
-            }
-        } else {
-            do { try await limiter.acquire() } catch { throw .transient(status: nil, message: "cancelled") }
-        }
+        try await waitForBudget()
         let started = ContinuousClock.now
         func record(_ status: Int?, _ error: String?) {
             let elapsed = ContinuousClock.now - started
@@ -132,41 +97,105 @@ struct PSAHTTPClient: Sendable {
             record(nil, "network: \(error.localizedDescription)")
             throw .transient(status: nil, message: "network error")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let http = response as? HTTPURLResponse
+        let answer = Self.interpret(
+            status: http?.statusCode ?? 0, data: data, contentType: http?.value(forHTTPHeaderField: "Content-Type"),
+            retryAfter: http?.value(forHTTPHeaderField: "Retry-After"), validationErrorsOn500: validationErrorsOn500,
+            errorMessage: { UpstreamText.sanitized(errorMessage($0, $1), secrets: sent) },
+            sanitized: { UpstreamText.sanitized($0, secrets: sent) })
+        switch answer {
+        case .success(let body):
+            record(http?.statusCode ?? 0, nil)
+            return body
+        case .failure(let error):
+            record(http?.statusCode ?? 0, error.journalText)
+            throw error
+        }
+    }
+
+    /// What a call sends that must never come back out in an error: credential headers and form values.
+    static func secretsSent(headers: [String: String], form: String?) -> [String] {
+        var sent: [String] = []
+        for (name, value) in headers where ["authorization", "clientid", "secret", "apiintegrationcode"].contains(name.lowercased()) {
+            sent.append(value)
+            if let credential = value.split(separator: " ").last { sent.append(String(credential)) }
+        }
+        for pair in (form ?? "").split(separator: "&") {
+            guard let value = pair.split(separator: "=", maxSplits: 1).dropFirst().first.map(String.init) else { continue }
+            sent.append(value)
+            sent.append(value.removingPercentEncoding ?? value)
+        }
+        return sent
+    }
+
+    /// The request, or nil when the JSON body cannot be encoded.
+    func makeRequest(_ method: String, _ url: URL, headers: [String: String], json: Any?, form: String?) -> URLRequest? {
+        var request = URLRequest(url: url)
+        request.httpMethod = method
+        request.timeoutInterval = Double(timeout.components.seconds)
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        if let json {
+            guard JSONSerialization.isValidJSONObject(json),
+                let body = try? JSONSerialization.data(withJSONObject: json, options: [.withoutEscapingSlashes])
+            else { return nil }
+            request.httpBody = body
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        } else if let form {
+            request.httpBody = Data(form.utf8)
+            request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        }
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        return request
+    }
+
+    /// Takes a slot of the account's request budget; someone at a screen (`longestBudgetWait`) is told how long
+    /// instead of being kept waiting.
+    func waitForBudget() async throws(PSAError) {
+        guard let longestBudgetWait else {
+            do { try await limiter.acquire() } catch { throw .transient(status: nil, message: "cancelled") }
+            return
+        }
+        let wait: Duration?
+        do { wait = try await limiter.acquire(waitingAtMost: longestBudgetWait) } catch {
+            throw .transient(status: nil, message: "cancelled")
+        }
+        if let wait {
+            let seconds = Int(wait.components.seconds) + 1
+            throw .rejected(
+                status: 0,
+                message: "this PSA account's request budget (\(limiter.limit) per \(Self.describe(limiter.window))) "
+                    + "is spent for now, to leave room for tickets; try again in \(seconds) s")
+        }
+    }
+
+    /// What an answer means: the JSON body of a 2xx, or the `PSAError` it is. `errorMessage` and `sanitized` give
+    /// the PSA's words with every credential the call sent taken out.
+    static func interpret(
+        status: Int, data: Data, contentType: String?, retryAfter: String?, validationErrorsOn500: Bool,
+        errorMessage: (Int, Any?) -> String, sanitized: (String) -> String
+    ) -> Result<Any?, PSAError> {
         let json = data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
         // Not JSON: keep a short, tag-free excerpt so the history can say what the PSA (or a proxy) answered.
-        let body = json ?? (data.isEmpty ? nil : Self.excerpt(data))
+        let body = json ?? (data.isEmpty ? nil : excerpt(data))
         switch status {
         case 200..<300 where !data.isEmpty && json == nil:
             // Usually a login or portal page: the URL reaches a web server, but not the PSA's REST API.
-            let type = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Content-Type") ?? "no content type"
-            let message = "answered \(status) with \(safe(String(type.prefix(80)))), not JSON: is the URL the PSA's API address?"
-            record(status, message)
-            throw .rejected(status: status, message: message)
+            let type = sanitized(String((contentType ?? "no content type").prefix(80)))
+            return .failure(
+                .rejected(status: status, message: "answered \(status) with \(type), not JSON: is the URL the PSA's API address?"))
         case 200..<300:
-            record(status, nil)
-            return json
+            return .success(json)
         case 429:
-            let wait = Self.retryAfter((response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After"))
-            record(status, "rate limited")
-            throw .rateLimited(retryAfter: wait, status: status)
+            return .failure(.rateLimited(retryAfter: Self.retryAfter(retryAfter), status: status))
         case 401, 403:
-            let message = safe(errorMessage(status, body))
-            record(status, message)
-            throw .unauthorized(status: status, message: message)
+            return .failure(.unauthorized(status: status, message: errorMessage(status, body)))
         case 500...599 where validationErrorsOn500 && !((body as? [String: Any])?["errors"] as? [String] ?? []).isEmpty:
             // Autotask reports refused creates as 500 with an errors[] text: a validation error, not an outage.
-            let message = safe(errorMessage(status, body))
-            record(status, message)
-            throw .rejected(status: status, message: message)
+            return .failure(.rejected(status: status, message: errorMessage(status, body)))
         case 500...599:
-            let message = safe(errorMessage(status, body))
-            record(status, message)
-            throw .transient(status: status, message: message)
+            return .failure(.transient(status: status, message: errorMessage(status, body)))
         default:
-            let message = safe(errorMessage(status, body))
-            record(status, message)
-            throw .rejected(status: status, message: message)
+            return .failure(.rejected(status: status, message: errorMessage(status, body)))
         }
     }
 
@@ -205,5 +234,16 @@ struct PSAHTTPClient: Sendable {
             .replacingOccurrences(of: "<[^>]*>", with: " ", options: .regularExpression)
             .split(whereSeparator: \.isWhitespace).joined(separator: " ")
         return text.count > 200 ? String(text.prefix(200)) + "…" : text
+    }
+}
+
+extension PSAError {
+    /// What the call journal says about it (its status is journalled beside it).
+    var journalText: String {
+        switch self {
+        case .rateLimited: "rate limited"
+        case .timeout: "timeout"
+        case .transient(_, let message), .unauthorized(_, let message), .rejected(_, let message): message
+        }
     }
 }
