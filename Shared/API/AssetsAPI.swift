@@ -124,12 +124,3 @@ public struct CustomerList: Codable, Sendable {
         self.customers = customers
     }
 }
-
-/// `GET /v1/devices/{serial}` answers one `DeviceView`; a list for completeness.
-public struct DeviceList: Codable, Sendable {
-    public var devices: [DeviceView]
-
-    public init(devices: [DeviceView]) {
-        self.devices = devices
-    }
-}

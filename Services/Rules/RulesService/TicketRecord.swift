@@ -48,7 +48,7 @@ struct TicketRecord: StoredRecord, Sendable {
             db.cachedStatement(
                 sql: "SELECT t.*, r.psa FROM ticket t JOIN rule r ON r.id = t.rule_id WHERE ? IS NULL OR t.rule_id = ? ORDER BY t.id DESC"),
             arguments: [rule, rule]
-        ).map { row in try TicketRecord(row: row).view(psa: try row.decode(PSAKind.self, forColumn: "psa")) }
+        ).map { row in try TicketRecord(row: row).view(psa: try row.decodeValue(PSAKind.self, forColumn: "psa")) }
     }
 }
 
