@@ -23,13 +23,18 @@ public struct PSASettings: Codable, Sendable, Equatable {
     public var tenant: String?
     public var ticketTypeId: Int?
     public var noteOutcomeId: Int?
+    // Every PSA
+    /// The status a reopened ticket gets (default: the status for new tickets, or the PSA's "New").
+    public var reopenStatusId: Int?
 
     public init(
         site: String? = nil, codebase: String? = nil, companyId: String? = nil, publicKey: String? = nil, boardId: Int? = nil,
         statusId: Int? = nil, priorityId: Int? = nil, closedStatusId: Int? = nil, zoneLookupURL: String? = nil,
         username: String? = nil, queueId: Int? = nil, completeStatusId: Int? = nil, instanceURL: String? = nil,
-        clientId: String? = nil, tenant: String? = nil, ticketTypeId: Int? = nil, noteOutcomeId: Int? = nil
+        clientId: String? = nil, tenant: String? = nil, ticketTypeId: Int? = nil, noteOutcomeId: Int? = nil,
+        reopenStatusId: Int? = nil
     ) {
+        self.reopenStatusId = reopenStatusId
         self.site = site
         self.codebase = codebase
         self.companyId = companyId

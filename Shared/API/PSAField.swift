@@ -52,7 +52,11 @@ public struct PSAField: Codable, Sendable, Equatable {
                 PSAField("boardId", "Service board", .number, required: true, picklist: true),
                 PSAField("statusId", "Status for new tickets", .number, help: "A status of the chosen board", picklist: true),
                 PSAField("priorityId", "Priority", .number, picklist: true),
-                PSAField("closedStatusId", "Closed status", .number, help: "Used when the rule closes a ticket on recovery", picklist: true)
+                PSAField(
+                    "closedStatusId", "Closed status", .number, help: "Used when the rule closes a ticket on recovery", picklist: true),
+                PSAField(
+                    "reopenStatusId", "Reopen status", .number,
+                    help: "Set when the rule reopens a ticket; default: the status for new tickets", picklist: true)
             ]
         case .autotask:
             [
@@ -63,6 +67,8 @@ public struct PSAField: Codable, Sendable, Equatable {
                 PSAField("statusId", "Status for new tickets", .number, picklist: true),
                 PSAField("priorityId", "Priority", .number, picklist: true),
                 PSAField("completeStatusId", "Complete status", .number, default: "5", picklist: true),
+                PSAField(
+                    "reopenStatusId", "Reopen status", .number, default: "1", help: "Set when the rule reopens a ticket", picklist: true),
                 PSAField("zoneLookupURL", "Zone lookup address", .url, help: "Only to override Autotask's zone lookup")
             ]
         case .halopsa:
@@ -78,7 +84,9 @@ public struct PSAField: Codable, Sendable, Equatable {
                     help: "A simple incident type: types that need approval refuse API tickets", picklist: true),
                 PSAField("priorityId", "Priority", .number, help: "Leave empty when the ticket type has no SLA", picklist: true),
                 PSAField("noteOutcomeId", "Note outcome", .number, default: "7", picklist: true),
-                PSAField("closedStatusId", "Closed status", .number, default: "9", picklist: true)
+                PSAField("closedStatusId", "Closed status", .number, default: "9", picklist: true),
+                PSAField(
+                    "reopenStatusId", "Reopen status", .number, default: "1", help: "Set when the rule reopens a ticket", picklist: true)
             ]
         }
     }

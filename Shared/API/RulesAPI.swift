@@ -16,6 +16,8 @@ public enum RuleTrigger: String, Codable, Sendable, CaseIterable {
 
     /// A retry needs an agent to retry, and only helps an agent whose backups failed or stopped.
     public var canRetry: Bool { self == .failedNights || self == .backupMissed }
+    /// The type of the alert the same problem raises in the feed.
+    public var alertType: String { self == .failedNights ? "backup-job-failure" : rawValue }
 }
 
 /// What a rule does when its threshold is reached (`rule.action`; the table's CHECK lists the same values).
@@ -68,6 +70,17 @@ public struct RuleTemplateList: Codable, Sendable {
     public init(templates: [RuleTemplate]) { self.templates = templates }
 }
 
+/// What a rule does when a person closed its ticket in the PSA while the problem goes on. Within the rule's
+/// `reopenWindowDays` of the close `reopen` reopens it; after the window it opens a new ticket instead.
+public enum WhenClosedByPerson: String, Codable, Sendable, CaseIterable {
+    /// Set the rule's reopen status and add a note "Still failing: …".
+    case reopen
+    /// A new ticket whose details name the closed one.
+    case newTicket = "new-ticket"
+    /// Nothing is written to the PSA; the rule's history says so.
+    case leave
+}
+
 /// The body of `POST /v1/rules`: a rule from a template. Everything but the template has a default.
 public struct NewRule: Codable, Sendable {
     public var templateId: String?
@@ -81,12 +94,18 @@ public struct NewRule: Codable, Sendable {
     public var action: String?
     public var maxRetries: Int?
     public var dryRunHours: Double?
+    /// `reopen` (the default), `new-ticket` or `leave` (text, so a wrong value is answered with the list).
+    public var whenClosedByPerson: String?
+    /// 0–90; default 7.
+    public var reopenWindowDays: Int?
 
     public init(
         templateId: String?, tenant: String? = nil, name: String? = nil, settings: PSASettings? = nil, secrets: PSASecrets? = nil,
         thresholdNights: Int? = nil, closeOnRecovery: Bool? = nil, action: String? = nil, maxRetries: Int? = nil,
-        dryRunHours: Double? = nil
+        dryRunHours: Double? = nil, whenClosedByPerson: String? = nil, reopenWindowDays: Int? = nil
     ) {
+        self.whenClosedByPerson = whenClosedByPerson
+        self.reopenWindowDays = reopenWindowDays
         self.templateId = templateId
         self.tenant = tenant
         self.name = name
@@ -114,12 +133,16 @@ public struct RuleChange: Codable, Sendable {
     public var closeOnRecovery: Bool?
     public var action: String?
     public var maxRetries: Int?
+    public var whenClosedByPerson: String?
+    public var reopenWindowDays: Int?
 
     public init(
         enabled: Bool? = nil, dryRunHours: Double? = nil, name: String? = nil, settings: PSASettings? = nil,
         secrets: PSASecrets? = nil, thresholdNights: Int? = nil, closeOnRecovery: Bool? = nil, action: String? = nil,
-        maxRetries: Int? = nil
+        maxRetries: Int? = nil, whenClosedByPerson: String? = nil, reopenWindowDays: Int? = nil
     ) {
+        self.whenClosedByPerson = whenClosedByPerson
+        self.reopenWindowDays = reopenWindowDays
         self.enabled = enabled
         self.dryRunHours = dryRunHours
         self.name = name
@@ -134,7 +157,7 @@ public struct RuleChange: Codable, Sendable {
     /// Whether it edits what the rule does (not only its switches).
     public var editsRule: Bool {
         name != nil || settings != nil || secrets != nil || thresholdNights != nil || closeOnRecovery != nil || action != nil
-            || maxRetries != nil
+            || maxRetries != nil || whenClosedByPerson != nil || reopenWindowDays != nil
     }
 }
 
@@ -160,12 +183,17 @@ public struct RuleView: Codable, Sendable, Equatable {
     public var dryRunUntil: Date
     public var dryRun: Bool
     public var enabled: Bool
+    public var whenClosedByPerson: WhenClosedByPerson
+    public var reopenWindowDays: Int
 
     public init(
         id: String, tenant: String, templateId: String, name: String, psa: PSAKind, trigger: RuleTrigger, settings: PSASettings,
         secretsSet: [String], secretsProblem: String?, settingsProblem: String?, thresholdNights: Int, closeOnRecovery: Bool,
-        action: RuleAction, maxRetries: Int, dryRunUntil: Date, dryRun: Bool, enabled: Bool
+        action: RuleAction, maxRetries: Int, dryRunUntil: Date, dryRun: Bool, enabled: Bool,
+        whenClosedByPerson: WhenClosedByPerson = .reopen, reopenWindowDays: Int = 7
     ) {
+        self.whenClosedByPerson = whenClosedByPerson
+        self.reopenWindowDays = reopenWindowDays
         self.id = id
         self.tenant = tenant
         self.templateId = templateId
@@ -287,11 +315,45 @@ public struct TicketView: Codable, Sendable, Equatable {
     public var summary: String?
     public var openedAt: Date
     public var closedAt: Date?
+    /// Who closed it: Vectis on recovery, or a person in the PSA (a deleted or merged ticket counts as a person's close).
+    public var closedBy: Closer?
+    /// The ticket as the PSA last answered for it (`checkedAt`), with the PSA's own status name.
+    public var psaState: PSAState?
+    public var psaStatus: String?
+    public var checkedAt: Date?
+    /// How often Vectis reopened it (a new streak within the window, or after a person's close).
+    public var reopens: Int
+    /// The earlier ticket of the same problem this one replaces (closed by a person, deleted or merged).
+    public var replacesTicketId: Int64?
+
+    /// Who closed a ticket.
+    public enum Closer: String, Codable, Sendable, CaseIterable {
+        case vectis
+        case person
+    }
+
+    /// What the PSA says of a ticket when read back.
+    public enum PSAState: String, Codable, Sendable, CaseIterable {
+        case open
+        case closed
+        /// Merged into another ticket (ConnectWise's `mergedParentTicket`).
+        case merged
+        /// The PSA no longer has it (404/410).
+        case deleted
+    }
 
     public init(
         id: Int64, ruleId: String, psa: PSAKind, externalId: String?, state: State, customerId: String, customerName: String,
-        agentName: String, companyId: String, notes: Int, openedNight: String, summary: String?, openedAt: Date, closedAt: Date?
+        agentName: String, companyId: String, notes: Int, openedNight: String, summary: String?, openedAt: Date, closedAt: Date?,
+        closedBy: Closer? = nil, psaState: PSAState? = nil, psaStatus: String? = nil, checkedAt: Date? = nil, reopens: Int = 0,
+        replacesTicketId: Int64? = nil
     ) {
+        self.closedBy = closedBy
+        self.psaState = psaState
+        self.psaStatus = psaStatus
+        self.checkedAt = checkedAt
+        self.reopens = reopens
+        self.replacesTicketId = replacesTicketId
         self.id = id
         self.ruleId = ruleId
         self.psa = psa

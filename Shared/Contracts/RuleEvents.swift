@@ -14,6 +14,13 @@ public struct RuleFired: BusEvent, Equatable {
         case retry
         /// The threshold was reached but the customer has no company in the rule's PSA: nothing was opened.
         case notMapped = "not-mapped"
+        /// A ticket Vectis closed (or a person closed) is reopened for a new failure of the same problem.
+        case reopenTicket = "reopen-ticket"
+        /// A person closed (deleted, merged) the rule's ticket in the PSA while the problem goes on; `detail` says
+        /// what the rule does about it.
+        case closedByPerson = "closed-by-person"
+        /// A person closed the rule's ticket once Vectis saw the problem end: the alert is resolved `ticket-closed`.
+        case resolvedByPerson = "resolved-by-person"
     }
 
     public var ruleId: String
@@ -26,11 +33,18 @@ public struct RuleFired: BusEvent, Equatable {
     public var dryRun: Bool
     /// What a person should know, e.g. why no ticket was opened.
     public var detail: String?
+    /// The type of the alert this is about (`backup-job-failure`, `backup-missed`, …), where it matters.
+    public var alertType: String?
+    /// The agent (`a_…`) or appliance (`d_…`) the alert is about, where it matters.
+    public var subjectId: String?
 
     public init(
         ruleId: String, ruleName: String, templateId: String, action: Action, subject: AlertSubject,
-        alertId: String? = nil, failedNightsInARow: Int? = nil, dryRun: Bool = false, detail: String? = nil
+        alertId: String? = nil, failedNightsInARow: Int? = nil, dryRun: Bool = false, detail: String? = nil, alertType: String? = nil,
+        subjectId: String? = nil
     ) {
+        self.alertType = alertType
+        self.subjectId = subjectId
         self.detail = detail
         self.ruleId = ruleId
         self.ruleName = ruleName

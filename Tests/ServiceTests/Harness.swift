@@ -83,6 +83,7 @@ struct CollectorHarness {
         // The sandboxes are on loopback; tests of the refusal itself turn this off.
         upstreams: UpstreamPolicy = UpstreamPolicy(allowPrivateAddresses: true),
         configure: (inout CollectorConfiguration) -> Void = { _ in },
+        configureRules: (inout RulesConfiguration) -> Void = { _ in },
         _ body: (CollectorHarness) async throws -> Void
     ) async throws {
         try await TestBus.with { bus in
@@ -157,6 +158,7 @@ struct CollectorHarness {
                     runtime: rulesRuntime, adminToken: token, secretKeyFile: dataDirectory.appendingPathComponent("rules-secret.key").path,
                     psaTimeout: psaTimeout, upstreams: upstreams)
                 rulesConfiguration.readToken = readToken
+                configureRules(&rulesConfiguration)
                 let rulesApp = try RulesService.buildApplication(rulesConfiguration, logger: TestBus.quietLogger).application
                 rulesURL = "http://127.0.0.1:\(rulesRuntime.httpPort)"
                 let psaPort = try freePort()

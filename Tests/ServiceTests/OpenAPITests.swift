@@ -100,6 +100,11 @@ struct OpenAPITests {
             ("rules", "Rule", "templateId", templates),
             ("rules", "RuleTemplate", "id", templates),
             ("rules", "Ticket", "state", TicketView.State.allCases.map(\.rawValue)),
+            ("rules", "Ticket", "closedBy", TicketView.Closer.allCases.map(\.rawValue)),
+            ("rules", "Ticket", "psaState", TicketView.PSAState.allCases.map(\.rawValue)),
+            ("rules", "Rule", "whenClosedByPerson", WhenClosedByPerson.allCases.map(\.rawValue)),
+            ("rules", "NewRule", "whenClosedByPerson", WhenClosedByPerson.allCases.map(\.rawValue)),
+            ("rules", "RuleChange", "whenClosedByPerson", WhenClosedByPerson.allCases.map(\.rawValue)),
             ("rules", "PSAField", "kind", PSAField.Kind.allCases.map(\.rawValue))
         ]
         for (service, schema, property, values) in expected {

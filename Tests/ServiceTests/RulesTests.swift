@@ -17,9 +17,10 @@ extension CollectorHarness {
     /// A rule for one of the three templates, pointed at the PSA sandbox.
     func enableRule(
         _ psa: String, template: String = "datto-fails-2-nights", dryRunHours: Double? = 0, closeOnRecovery: Bool = true,
-        action: String = "ticket"
+        action: String = "ticket", extra: [String: Any] = [:]
     ) async throws -> String {
         var body: [String: Any] = ["templateId": "\(template)-\(psa)", "closeOnRecovery": closeOnRecovery, "action": action]
+        body.merge(extra) { $1 }
         if let dryRunHours { body["dryRunHours"] = dryRunHours }
         (body["settings"], body["secrets"]) = psaConnection(psa)
         let created = try await rules("/v1/rules", "POST", body)

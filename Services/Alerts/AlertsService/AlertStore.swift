@@ -133,16 +133,29 @@ enum AlertStore {
         }
     }
 
-    /// Puts a rule's remark (e.g. "no PSA company mapped") on the agent's unresolved alert.
+    /// The agent (or appliance) a rule's event is about.
+    static func subjectId(_ fired: RuleFired, tenant: String) -> String {
+        fired.subjectId
+            ?? fired.subject.agentVolume.map { StableID.agent(tenant: tenant, deviceSerial: fired.subject.deviceSerial, volume: $0) }
+            ?? StableID.device(tenant: tenant, serial: fired.subject.deviceSerial)
+    }
+
+    /// Puts a rule's remark (e.g. "no PSA company mapped", "the ticket was closed by a person; the rule reopens it")
+    /// on the subject's unresolved alert (of the rule's alert type, when the event names one).
     static func note(_ fired: RuleFired, tenant: String, db: Database) throws {
         guard let detail = fired.detail else { return }
-        let agentId =
-            fired.subject.agentVolume.map { StableID.agent(tenant: tenant, deviceSerial: fired.subject.deviceSerial, volume: $0) }
-            ?? StableID.device(tenant: tenant, serial: fired.subject.deviceSerial)
         try db.cachedStatement(
-            sql: "UPDATE alert SET note = ? WHERE tenant = ? AND agent_id = ? AND \(AlertRecord.unresolvedSQL)"
+            sql: "UPDATE alert SET note = ? WHERE tenant = ? AND agent_id = ? AND (? IS NULL OR type = ?) AND \(AlertRecord.unresolvedSQL)"
         )
-        .execute(arguments: [detail, tenant, agentId])
+        .execute(arguments: [String(detail.prefix(500)), tenant, subjectId(fired, tenant: tenant), fired.alertType, fired.alertType])
+    }
+
+    /// A person closed the rule's ticket once the problem was over: the alert of that problem is resolved `ticket-closed`.
+    static func resolveByTicket(_ fired: RuleFired, tenant: String, now: Date, db: Database, outbox: Outbox) throws {
+        guard let type = fired.alertType,
+            let alert = try AlertRecord.unresolved(type: type, tenant: tenant, subjectId: subjectId(fired, tenant: tenant), db)
+        else { return }
+        try resolve(id: alert.id, reason: "ticket-closed", by: "psa", at: now, now: now, db: db, outbox: outbox)
     }
 
     /// Resolves an alert; says so on the bus only if it was ever raised there.

@@ -22,10 +22,13 @@ public func buildApplication(
         guard try AppliedFacts.firstTime(condition, tenant: header.tenant, in: db) else { return }
         try AlertStore.apply(condition, tenant: header.tenant, at: Date(), db: db, outbox: outbox)
     }
-    handlers.on(RuleFired.self) { fired, header, db, _ in
-        // The one thing the rules engine tells the feed: why a failing agent has no ticket.
-        guard fired.action == .notMapped else { return }
-        try AlertStore.note(fired, tenant: header.tenant, db: db)
+    handlers.on(RuleFired.self) { fired, header, db, outbox in
+        // What the rules engine tells the feed: why a failing agent has no ticket, and what a person did to one.
+        switch fired.action {
+        case .notMapped, .closedByPerson: try AlertStore.note(fired, tenant: header.tenant, db: db)
+        case .resolvedByPerson: try AlertStore.resolveByTicket(fired, tenant: header.tenant, now: Date(), db: db, outbox: outbox)
+        case .openTicket, .noteTicket, .closeTicket, .retry, .reopenTicket: return
+        }
     }
     let bus = try ReliableBus(configuration: runtime, database: database, handlers: handlers, metrics: metrics, logger: logger)
     let router = ServiceApplication.makeRouter()

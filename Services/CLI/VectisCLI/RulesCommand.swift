@@ -65,12 +65,17 @@ public struct RulesCommand: AsyncParsableCommand {
         @Flag var closeOnRecovery = false
         @Option(help: "ticket, retry or both.") var action = "ticket"
         @Option(help: "Hours of dry run before it acts (default: the service's setting).") var dryRunHours: Double?
+        @Option(help: "When a person closed the ticket while it still fails: reopen (default), new-ticket or leave.")
+        var whenClosedByPerson: String?
+        @Option(help: "Days after a close within which a new failure reopens the ticket (default 7; 0 never).")
+        var reopenWindowDays: Int?
 
         func run() async throws {
             let body = NewRule(
                 templateId: template, settings: try RulesCommand.settings(settings),
                 secrets: secretsStdin ? try RulesCommand.secretsFromStandardInput() : nil, thresholdNights: thresholdNights,
-                closeOnRecovery: closeOnRecovery, action: action, dryRunHours: dryRunHours)
+                closeOnRecovery: closeOnRecovery, action: action, dryRunHours: dryRunHours, whenClosedByPerson: whenClosedByPerson,
+                reopenWindowDays: reopenWindowDays)
             let rule = try await connection.client.call("POST", "/v1/rules", body: body, as: RuleView.self)
             let until = BusJSON.formatTimestamp(rule.dryRunUntil)
             print("Enabled \(rule.name) as \(rule.id)" + (rule.dryRun ? " (dry run until \(until))" : " (live)"))
@@ -90,15 +95,19 @@ public struct RulesCommand: AsyncParsableCommand {
         @Option var thresholdNights: Int?
         @Option(help: "ticket, retry or both.") var action: String?
         @Option(help: "true or false.") var closeOnRecovery: Bool?
+        @Option(help: "reopen, new-ticket or leave.") var whenClosedByPerson: String?
+        @Option(help: "0 to 90 days.") var reopenWindowDays: Int?
 
         func run() async throws {
             let change = RuleChange(
                 name: name, settings: try settings.map(RulesCommand.settings),
                 secrets: secretsStdin ? try RulesCommand.secretsFromStandardInput() : nil, thresholdNights: thresholdNights,
-                closeOnRecovery: closeOnRecovery, action: action)
+                closeOnRecovery: closeOnRecovery, action: action, whenClosedByPerson: whenClosedByPerson,
+                reopenWindowDays: reopenWindowDays)
             guard change.editsRule else {
                 throw ValidationError(
-                    "Nothing to change: give --settings, --secrets-stdin, --name, --threshold-nights, --action or --close-on-recovery.")
+                    "Nothing to change: give --settings, --secrets-stdin, --name, --threshold-nights, --action, --close-on-recovery, "
+                        + "--when-closed-by-person or --reopen-window-days.")
             }
             let updated = try await connection.client.call("PATCH", "/v1/rules/\(rule)", body: change, as: RuleView.self)
             print("Updated \(updated.id) (\(updated.name)).")
@@ -197,10 +206,26 @@ public struct TicketsCommand: AsyncParsableCommand {
         }
         let rows = tickets.map { ticket -> [String] in
             [
-                "\(ticket.psa.rawValue) #\(ticket.externalId ?? "-")", ticket.state.rawValue, ticket.customerName, ticket.agentName,
-                "\(ticket.notes)", ticket.ruleId
+                "\(ticket.psa.rawValue) #\(ticket.externalId ?? "-")", Self.state(ticket), ticket.customerName, ticket.agentName,
+                "\(ticket.notes)", Self.inPSA(ticket), ticket.ruleId
             ]
         }
-        for line in HubFormatter.table(["Ticket", "State", "Customer", "Agent", "Notes", "Rule"], rows) { print(line) }
+        for line in HubFormatter.table(["Ticket", "State", "Customer", "Agent", "Notes", "In the PSA", "Rule"], rows) { print(line) }
+    }
+
+    /// "open", "open (reopened 2×)", "closed by a person", "closed by Vectis".
+    static func state(_ ticket: TicketView) -> String {
+        var text = ticket.state.rawValue
+        if let closer = ticket.closedBy, ticket.state == .closed { text += closer == .person ? " by a person" : " by Vectis" }
+        if ticket.reopens > 0 { text += " (reopened \(ticket.reopens)×)" }
+        if let replaced = ticket.replacesTicketId { text += " replaces #\(replaced)" }
+        return text
+    }
+
+    /// What the PSA said when last read: "Closed (deleted) 12:04", or "-" before the first read.
+    static func inPSA(_ ticket: TicketView) -> String {
+        guard let checked = ticket.checkedAt else { return "-" }
+        let state = ticket.psaState.map { $0 == .open || $0 == .closed ? "" : " (\($0.rawValue))" } ?? ""
+        return (ticket.psaStatus ?? ticket.psaState?.rawValue ?? "?") + state + ", read " + BusJSON.formatTimestamp(checked)
     }
 }

@@ -27,6 +27,9 @@ public func buildApplication(
     let worker = TicketWorker(
         database: database, outbox: bus.outbox, secrets: secrets, timeout: configuration.psaTimeout,
         upstreams: configuration.upstreams, metrics: metrics.factory, logger: logger)
+    let readBack = TicketReadBack(
+        database: database, worker: worker, outbox: bus.outbox, secrets: secrets, interval: configuration.ticketCheckInterval,
+        share: configuration.ticketCheckShare, logger: logger)
     let router = ServiceApplication.makeRouter()
     RulesController(
         database: database, secrets: secrets, worker: worker, adminToken: configuration.adminToken,
@@ -37,7 +40,7 @@ public func buildApplication(
         .addRoutes(to: router)
     DeadLetterController(consumer: bus.consumer, adminToken: configuration.adminToken).addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
-        configuration: configuration.runtime, metrics: metrics, router: router, services: bus.services + [worker],
+        configuration: configuration.runtime, metrics: metrics, router: router, services: bus.services + [worker, readBack],
         checks: bus.checks, logger: logger)
     return BuiltService(application: application, routes: routes, parts: bus)
 }

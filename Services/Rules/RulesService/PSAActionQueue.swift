@@ -66,10 +66,23 @@ enum PSAActionQueue {
         return previous
     }
 
+    /// Queues an action. A note gets a marker of its own at the end, so a note found in flight after a crash is
+    /// looked for on the ticket before it is added again.
     static func enqueue(ticket: Int64, kind: PSAActionKind, text: String, now: Date, _ db: Database) throws {
+        let text = kind == .note ? text + "\n" + NoteMarker.make() : text
         try db.cachedStatement(
             sql: "INSERT INTO psa_action (ticket_id, kind, text, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
         ).execute(arguments: [ticket, kind, text, PSAActionState.pending, now.timeIntervalSince1970, now.timeIntervalSince1970])
+    }
+
+    /// Ends every waiting action of a ticket that cannot take them any more (closed, merged or deleted in the PSA).
+    static func dropWaiting(ticket: Int64, reason: String, now: Date, _ db: Database) throws {
+        try db.cachedStatement(
+            sql: "UPDATE psa_action SET state = ?, last_error = ?, updated_at = ? WHERE ticket_id = ? AND state IN (?, ?)"
+        ).execute(arguments: [
+            PSAActionState.done, "not carried out: \(reason)", now.timeIntervalSince1970, ticket, PSAActionState.pending,
+            PSAActionState.inFlight
+        ])
     }
 
     /// Retry counts from 2 s doubling up to a minute.
@@ -82,17 +95,18 @@ extension TicketRecord {
     /// A new ticket, queued to be opened (its `open` action follows); returns its id.
     static func insertOpening(
         rule: Int64, dedupeKey: String, tenant: String, customerId: String, customerName: String, subjectId: String,
-        subjectName: String, deviceSerial: String, companyId: String, night: String, summary: String, at now: Date, _ db: Database
+        subjectName: String, deviceSerial: String, companyId: String, night: String, summary: String, replaces: Int64? = nil,
+        at now: Date, _ db: Database
     ) throws -> Int64 {
         try db.cachedStatement(
             sql: """
                 INSERT INTO ticket (rule_id, dedupe_key, tenant, customer_id, customer_name, agent_id, agent_name, device_serial,
-                    company_id, state, opened_night, last_noted_night, created_at, summary)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    company_id, state, opened_night, last_noted_night, created_at, summary, replaces_ticket_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             rule, dedupeKey, tenant, customerId, customerName, subjectId, subjectName, deviceSerial, companyId, TicketState.opening,
-            night, night, now.timeIntervalSince1970, summary
+            night, night, now.timeIntervalSince1970, summary, replaces
         ])
         return db.lastInsertedRowID
     }
@@ -118,8 +132,8 @@ extension TicketRecord {
     }
 
     static func markClosed(_ id: Int64, at: Date, _ db: Database) throws {
-        try db.cachedStatement(sql: "UPDATE ticket SET state = ?, closed_at = ? WHERE id = ?")
-            .execute(arguments: [TicketState.closed, at.timeIntervalSince1970, id])
+        try db.cachedStatement(sql: "UPDATE ticket SET state = ?, closed_at = ?, closed_by = ? WHERE id = ?")
+            .execute(arguments: [TicketState.closed, at.timeIntervalSince1970, TicketView.Closer.vectis, id])
     }
 
     static func markFailed(_ id: Int64, _ db: Database) throws {

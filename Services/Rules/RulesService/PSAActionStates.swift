@@ -4,6 +4,8 @@ import VectisAPI
 /// What a queued PSA action does (`psa_action.kind`; the table's CHECK lists the same values).
 enum PSAActionKind: String, Sendable, DatabaseValueConvertible {
     case open, note, close
+    /// Sets the rule's reopen status on a closed ticket (its note follows as a `note`).
+    case reopen
 }
 
 /// Where a queued PSA action stands (`psa_action.state`).
@@ -25,3 +27,7 @@ extension TicketView.State: DatabaseValueConvertible {
     /// `ticket_one_live` only for a WHERE that contains its own terms.
     static let liveSQL = "state IN ('\(Self.opening.rawValue)', '\(Self.open.rawValue)')"
 }
+
+extension TicketView.Closer: DatabaseValueConvertible {}
+extension TicketView.PSAState: DatabaseValueConvertible {}
+extension WhenClosedByPerson: DatabaseValueConvertible {}

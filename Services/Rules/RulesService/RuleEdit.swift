@@ -13,6 +13,8 @@ struct RuleEdit {
     var closeOnRecovery: Bool
     var action: RuleAction
     var maxRetries: Int
+    var whenClosedByPerson: WhenClosedByPerson
+    var reopenWindowDays: Int
     var changes: [String]
 }
 
@@ -24,6 +26,18 @@ extension RuleEdit {
     /// Why a dry-run length is refused, or nil: a year at most (beyond that, disable the rule instead).
     static func dryRunProblem(_ hours: Double) -> String? {
         hours.isFinite && (0...8_760).contains(hours) ? nil : "dryRunHours must be from 0 to 8760 (a year); to stop a rule, disable it."
+    }
+
+    /// What to do about a person's close, as a request names it, or why it is refused.
+    static func whenClosedByPerson(_ text: String) -> Result<WhenClosedByPerson, RuleRefusal> {
+        guard let policy = WhenClosedByPerson(rawValue: text) else {
+            return .failure(RuleRefusal(message: "whenClosedByPerson must be reopen, new-ticket or leave."))
+        }
+        return .success(policy)
+    }
+
+    static func reopenWindowProblem(_ days: Int) -> String? {
+        (0...90).contains(days) ? nil : "reopenWindowDays must be from 0 to 90 (0 never reopens)."
     }
 
     /// The action named in a request, or why it is refused.
@@ -61,6 +75,13 @@ extension RuleEdit {
         case .failure(let refusal): return .failure(refusal)
         case .success(let chosen): action = chosen
         }
+        let policy: WhenClosedByPerson
+        switch change.whenClosedByPerson.map(Self.whenClosedByPerson) ?? .success(rule.whenClosedByPerson) {
+        case .failure(let refusal): return .failure(refusal)
+        case .success(let chosen): policy = chosen
+        }
+        let window = change.reopenWindowDays ?? rule.reopenWindowDays
+        if let problem = reopenWindowProblem(window) { return .failure(RuleRefusal(message: problem)) }
         // Settings or secrets that cannot be read (the key file was replaced) are simply entered again.
         let oldSettings = (try? rule.psaSettings()) ?? PSASettings()
         let oldSecrets = (try? rule.psaSecrets(box)) ?? PSASecrets()
@@ -68,7 +89,8 @@ extension RuleEdit {
         let edit = RuleEdit(
             name: name, settings: change.settings ?? oldSettings, secrets: try overlay(oldSecrets, change.secrets),
             threshold: change.thresholdNights ?? rule.thresholdNights, closeOnRecovery: change.closeOnRecovery ?? rule.closeOnRecovery,
-            action: action, maxRetries: change.maxRetries ?? rule.maxRetries, changes: [])
+            action: action, maxRetries: change.maxRetries ?? rule.maxRetries, whenClosedByPerson: policy, reopenWindowDays: window,
+            changes: [])
         if let problem = settingsProblem(
             template, settings: edit.settings, secrets: edit.secrets, threshold: edit.threshold, maxRetries: edit.maxRetries)
         {
@@ -88,6 +110,12 @@ extension RuleEdit {
         if edit.threshold != rule.thresholdNights { changes.append("threshold \(rule.thresholdNights) → \(edit.threshold)") }
         if edit.action != rule.action { changes.append("action \(rule.action.rawValue) → \(edit.action.rawValue)") }
         if edit.maxRetries != rule.maxRetries { changes.append("max retries \(rule.maxRetries) → \(edit.maxRetries)") }
+        if edit.whenClosedByPerson != rule.whenClosedByPerson {
+            changes.append("when closed by a person \(rule.whenClosedByPerson.rawValue) → \(edit.whenClosedByPerson.rawValue)")
+        }
+        if edit.reopenWindowDays != rule.reopenWindowDays {
+            changes.append("reopen window \(rule.reopenWindowDays) → \(edit.reopenWindowDays) days")
+        }
         if edit.closeOnRecovery != rule.closeOnRecovery {
             changes.append(edit.closeOnRecovery ? "closes tickets on recovery" : "notes recovery, leaves the ticket open")
         }

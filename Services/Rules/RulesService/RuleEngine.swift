@@ -4,40 +4,6 @@ import VectisAPI
 import VectisContracts
 import VectisDelivery
 
-/// What a rule does about a problem, before the once-per-night check and the company mapping: a pure decision,
-/// unit-tested on its own.
-enum RulePlan: Equatable {
-    case nothing
-    /// The threshold is reached: ask for a retry and/or open or note a ticket.
-    case act(retry: Bool, ticket: TicketStep?)
-    /// The problem is over: note it on the live ticket, and close it when the rule says so.
-    case recover(ticket: Int64, close: Bool)
-
-    enum TicketStep: Equatable {
-        case open
-        case note(ticket: Int64)
-    }
-
-    static func make(
-        action: RuleAction, threshold: Int, closeOnRecovery: Bool, problem: RuleProblem, live: TicketRecord?
-    ) -> RulePlan {
-        switch problem.phase {
-        case .on where problem.count >= threshold:
-            let retry = action.retries && problem.retryId != nil && problem.subject.agentVolume != nil
-            guard action.opensTickets else { return .act(retry: retry, ticket: nil) }
-            guard let live else { return .act(retry: retry, ticket: .open) }
-            // One note per night (or day) on a live ticket.
-            return .act(retry: retry, ticket: live.lastNotedNight == problem.token ? nil : .note(ticket: live.id))
-        case .recovered, .ended:
-            guard action.opensTickets, let live, live.recoveredAt == nil else { return .nothing }
-            if case .recovered = problem.phase { return .recover(ticket: live.id, close: closeOnRecovery) }
-            return .recover(ticket: live.id, close: false)  // over for another reason: left for a person to decide
-        case .on, .neither:
-            return .nothing
-        }
-    }
-}
-
 /// Decides, inside the consumer's transaction, what each rule does about a problem. PSA calls are not made
 /// here: an `open`/`note`/`close` action is queued (the Titanic pattern) and the ticket worker carries it out,
 /// so a crash between deciding and calling loses nothing and repeats nothing.
@@ -80,10 +46,8 @@ enum RuleEngine {
         }
 
         func carryOut() throws {
-            let live = try TicketRecord.live(rule: rule.id, dedupeKey: key, db)
-            switch RulePlan.make(
-                action: rule.action, threshold: rule.thresholdNights, closeOnRecovery: rule.closeOnRecovery, problem: problem, live: live)
-            {
+            let latest = try TicketRecord.latest(rule: rule.id, dedupeKey: key, db)
+            switch RulePlan.make(rule.policy, problem: problem, latest: latest, now: now) {
             case .nothing:
                 return
             case .act(let retry, let ticket):
@@ -91,10 +55,14 @@ enum RuleEngine {
                 switch ticket {
                 case nil: return
                 case .note(let ticket): try note(ticket)
-                case .open: try open()
+                case .open(let replacing): try open(replacing: replacing == latest?.id ? latest : nil)
+                case .reopen: if let latest { try reopen(latest) }
+                case .leave: if let latest { try leave(latest) }
                 }
             case .recover(let ticket, let close):
                 try recover(ticket, close: close)
+            case .recoveredWhileClosed:
+                if let latest { try recoveredWhileClosed(latest) }
             }
         }
 
@@ -136,7 +104,7 @@ enum RuleEngine {
             try fired(.noteTicket)
         }
 
-        func open() throws {
+        func open(replacing earlier: TicketRecord?) throws {
             guard let company = try PSAMappingRecord.companyId(psa: rule.psa, customerId: customerId, db) else {
                 // Never a ticket in some default company; say so where people look (the alert).
                 let detail = "\(problem.customer.name) (\(customerId)) has no \(rule.psa.rawValue) company mapping; no ticket opened"
@@ -154,10 +122,46 @@ enum RuleEngine {
             let ticket = try TicketRecord.insertOpening(
                 rule: rule.id, dedupeKey: key, tenant: tenant, customerId: customerId, customerName: problem.customer.name,
                 subjectId: problem.subjectId, subjectName: problem.name, deviceSerial: problem.deviceSerial, companyId: company,
-                night: problem.token, summary: problem.summary, at: now, db)
+                night: problem.token, summary: problem.summary, replaces: earlier?.id, at: now, db)
+            let history = earlier.map { "\n" + TicketLifecycle.replacement(of: $0, psa: rule.psa) } ?? ""
             try PSAActionQueue.enqueue(
-                ticket: ticket, kind: .open, text: problem.details + "\nOpened by Vectis rule ru_\(rule.id).", now: now, db)
+                ticket: ticket, kind: .open, text: problem.details + history + "\nOpened by Vectis rule ru_\(rule.id).", now: now, db)
             try fired(.openTicket)
+        }
+
+        /// The problem's closed ticket, live again: the reopen status, then a note.
+        func reopen(_ ticket: TicketRecord) throws {
+            let external = ticket.externalId ?? "#\(ticket.id)"
+            guard try decide(dryRun ? "would-reopen-ticket" : "reopen-ticket", "reopen ticket \(external) for \(problem.name)"), !dryRun
+            else { return }
+            let note =
+                ticket.closedBy == .person && ticket.recoveredAt == nil
+                ? "Still failing: \(problem.stillText) Reopened by Vectis: the ticket was closed while the problem went on."
+                : "Failing again: \(problem.stillText) Reopened by Vectis within \(rule.reopenWindowDays) days of the recovery that closed it."
+            try TicketLifecycle.reopen(ticket, note: note, night: problem.token, at: now, db)
+            try fired(.reopenTicket)
+        }
+
+        /// A person closed it and the rule leaves it so: the history says so once a night, the PSA hears nothing.
+        func leave(_ ticket: TicketRecord) throws {
+            _ = try decide(
+                "left-closed",
+                "ticket \(ticket.externalId ?? "#\(ticket.id)") was closed by a person; the rule leaves it closed (whenClosedByPerson leave)"
+            )
+        }
+
+        /// Over while a person has the ticket closed: remembered, nothing written; the alert is resolved `ticket-closed`.
+        func recoveredWhileClosed(_ ticket: TicketRecord) throws {
+            guard
+                try decide(
+                    "recovered-while-closed", "recovery of \(problem.name); ticket \(ticket.externalId ?? "") already closed by a person"),
+                !dryRun
+            else { return }
+            try TicketRecord.markRecovered(ticket.id, at: now, db)
+            var recovered = ticket
+            recovered.recoveredAt = now
+            try TicketLifecycle.announcePersonClose(
+                recovered, rule: rule, detail: "The ticket was closed by a person and the problem is over.", outbox: outbox, db)
         }
 
         func recover(_ ticket: Int64, close: Bool) throws {

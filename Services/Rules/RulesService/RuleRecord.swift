@@ -27,6 +27,8 @@ struct RuleRecord: StoredRecord, Sendable {
     var dryRunUntil: Date
     var enabled: Bool
     var createdAt: Date
+    var whenClosedByPerson: WhenClosedByPerson
+    var reopenWindowDays: Int
 
     func psaSettings() throws -> PSASettings {
         try JSONDecoder().decode(PSASettings.self, from: Data(settings.utf8))
@@ -49,7 +51,8 @@ struct RuleRecord: StoredRecord, Sendable {
             secretsProblem: secrets == nil ? RuleConnection.unreadableSecrets : nil,
             settingsProblem: settings == nil ? "The stored settings cannot be read; enter them again (Edit)." : nil,
             thresholdNights: thresholdNights, closeOnRecovery: closeOnRecovery, action: action, maxRetries: maxRetries,
-            dryRunUntil: dryRunUntil, dryRun: isDryRun(at: now), enabled: enabled)
+            dryRunUntil: dryRunUntil, dryRun: isDryRun(at: now), enabled: enabled, whenClosedByPerson: whenClosedByPerson,
+            reopenWindowDays: reopenWindowDays)
     }
 
     // MARK: Queries
@@ -77,17 +80,19 @@ struct RuleRecord: StoredRecord, Sendable {
     /// A new, enabled rule; returns its id.
     static func insert(
         tenant: String, template: RuleTemplate, name: String, settings: PSASettings, secretsSealed: Data, thresholdNights: Int,
-        closeOnRecovery: Bool, action: RuleAction, maxRetries: Int, dryRunUntil: Date, now: Date, _ db: Database
+        closeOnRecovery: Bool, action: RuleAction, maxRetries: Int, dryRunUntil: Date, whenClosedByPerson: WhenClosedByPerson,
+        reopenWindowDays: Int, now: Date, _ db: Database
     ) throws -> Int64 {
         try db.cachedStatement(
             sql: """
                 INSERT INTO rule (tenant, template_id, name, psa, settings, secrets_sealed, threshold_nights, close_on_recovery,
-                    action, max_retries, dry_run_until, enabled, created_at, trigger)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                    action, max_retries, dry_run_until, enabled, created_at, trigger, when_closed_by_person, reopen_window_days)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             tenant, template.id, name, template.psa, try Self.json(settings), secretsSealed, thresholdNights, closeOnRecovery,
-            action, maxRetries, dryRunUntil.timeIntervalSince1970, now.timeIntervalSince1970, template.trigger
+            action, maxRetries, dryRunUntil.timeIntervalSince1970, now.timeIntervalSince1970, template.trigger, whenClosedByPerson,
+            reopenWindowDays
         ])
         return db.lastInsertedRowID
     }
@@ -97,10 +102,11 @@ struct RuleRecord: StoredRecord, Sendable {
         try db.cachedStatement(
             sql: """
                 UPDATE rule SET name = ?, settings = ?, secrets_sealed = ?, threshold_nights = ?, close_on_recovery = ?,
-                    action = ?, max_retries = ? WHERE id = ?
+                    action = ?, max_retries = ?, when_closed_by_person = ?, reopen_window_days = ? WHERE id = ?
                 """
         ).execute(arguments: [
-            edit.name, try Self.json(edit.settings), secretsSealed, edit.threshold, edit.closeOnRecovery, edit.action, edit.maxRetries, id
+            edit.name, try Self.json(edit.settings), secretsSealed, edit.threshold, edit.closeOnRecovery, edit.action, edit.maxRetries,
+            edit.whenClosedByPerson, edit.reopenWindowDays, id
         ])
     }
 

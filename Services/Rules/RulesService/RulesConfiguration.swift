@@ -13,6 +13,11 @@ public struct RulesConfiguration: Sendable {
     public var psaTimeout: Duration
     /// Where PSA calls may go (`VECTIS_ALLOW_PRIVATE_UPSTREAMS`).
     public var upstreams: UpstreamPolicy
+    /// How often open tickets are read back from their PSA (`VECTIS_TICKET_CHECK_INTERVAL_SECONDS`, default 15 minutes).
+    public var ticketCheckInterval: Duration = .seconds(900)
+    /// The most of each PSA account's request budget the read-back spends (`VECTIS_TICKET_CHECK_BUDGET_SHARE`, 0–0.5,
+    /// default 0.2; 0 turns the schedule off — tickets are still read before each note or close).
+    public var ticketCheckShare: Double = 0.2
 
     public init(
         runtime: RuntimeConfiguration, adminToken: String, secretKeyFile: String, defaultDryRun: Duration = .seconds(24 * 3_600),
@@ -34,6 +39,27 @@ public struct RulesConfiguration: Sendable {
             defaultDryRun: .seconds(try Self.dryRunHours(env) * 3_600),
             psaTimeout: .seconds(try Self.psaTimeoutSeconds(env)), upstreams: try UpstreamPolicy(environment: env))
         readToken = try ReadToken.resolve(env, dataDirectory: runtime.dataDirectory)
+        ticketCheckInterval = .seconds(try Self.ticketCheckSeconds(env))
+        ticketCheckShare = try Self.ticketCheckShare(env)
+    }
+
+    /// `VECTIS_TICKET_CHECK_INTERVAL_SECONDS`: 1 to 86400.
+    static func ticketCheckSeconds(_ env: VectisRuntime.Environment) throws -> Int {
+        let seconds = try env.int("VECTIS_TICKET_CHECK_INTERVAL_SECONDS", default: 900)
+        guard (1...86_400).contains(seconds) else {
+            throw ConfigurationError(
+                variable: "VECTIS_TICKET_CHECK_INTERVAL_SECONDS", value: String(seconds), expected: "seconds from 1 to 86400")
+        }
+        return seconds
+    }
+
+    /// `VECTIS_TICKET_CHECK_BUDGET_SHARE`: 0 to 0.5 of each PSA account's request budget.
+    static func ticketCheckShare(_ env: VectisRuntime.Environment) throws -> Double {
+        let share = try env.double("VECTIS_TICKET_CHECK_BUDGET_SHARE", default: 0.2)
+        guard share.isFinite, (0...0.5).contains(share) else {
+            throw ConfigurationError(variable: "VECTIS_TICKET_CHECK_BUDGET_SHARE", value: String(share), expected: "a share from 0 to 0.5")
+        }
+        return share
     }
 
     /// `VECTIS_RULES_DRY_RUN_HOURS`: 0 to 8760 (a year), checked before it is turned into a duration.

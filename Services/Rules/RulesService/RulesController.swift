@@ -66,6 +66,13 @@ struct RulesController {
         case .success(let chosen): action = chosen
         }
         if let hours = body.dryRunHours, let problem = RuleEdit.dryRunProblem(hours) { return Response.problem(.badRequest, problem) }
+        let whenClosedByPerson: WhenClosedByPerson
+        switch RuleEdit.whenClosedByPerson(body.whenClosedByPerson ?? WhenClosedByPerson.reopen.rawValue) {
+        case .failure(let refusal): return Response.problem(.badRequest, refusal.message)
+        case .success(let chosen): whenClosedByPerson = chosen
+        }
+        let reopenWindowDays = body.reopenWindowDays ?? 7
+        if let problem = RuleEdit.reopenWindowProblem(reopenWindowDays) { return Response.problem(.badRequest, problem) }
         let dryRunSeconds = body.dryRunHours.map { $0 * 3_600 } ?? Double(defaultDryRun.components.seconds)
         let sealed = try secrets.seal(try RuleRecord.json(secretValues))
         let rule = try await database.write { db in
@@ -73,7 +80,8 @@ struct RulesController {
             let id = try RuleRecord.insert(
                 tenant: body.tenant ?? "default", template: template, name: body.name ?? template.name, settings: settings,
                 secretsSealed: sealed, thresholdNights: threshold, closeOnRecovery: body.closeOnRecovery ?? false, action: action,
-                maxRetries: maxRetries, dryRunUntil: now + dryRunSeconds, now: now, db)
+                maxRetries: maxRetries, dryRunUntil: now + dryRunSeconds, whenClosedByPerson: whenClosedByPerson,
+                reopenWindowDays: reopenWindowDays, now: now, db)
             try Audit.record(
                 rule: id, subject: nil, kind: "rule-created",
                 detail: "enabled \(template.name); dry run for \(Int(dryRunSeconds / 3_600)) h",

@@ -98,6 +98,43 @@ enum RulesTables {
                     ALTER TABLE ticket ADD COLUMN summary TEXT;
                     """)
         }
+        migrator.registerMigration("rules-v4-ticket-read-back") { db in
+            // Tickets read back from the PSA (who closed them, what the PSA says), reopened within a window, replaced
+            // after a person's close; `reopen` joins the queue's kinds (SQLite changes a CHECK only by copying the table).
+            try db.execute(
+                sql: """
+                    ALTER TABLE rule ADD COLUMN when_closed_by_person TEXT NOT NULL DEFAULT 'reopen'
+                        CHECK (when_closed_by_person IN ('reopen', 'new-ticket', 'leave'));
+                    ALTER TABLE rule ADD COLUMN reopen_window_days INTEGER NOT NULL DEFAULT 7;
+                    ALTER TABLE ticket ADD COLUMN closed_by TEXT CHECK (closed_by IN ('vectis', 'person'));
+                    ALTER TABLE ticket ADD COLUMN psa_state TEXT CHECK (psa_state IN ('open', 'closed', 'merged', 'deleted'));
+                    ALTER TABLE ticket ADD COLUMN psa_status TEXT;
+                    ALTER TABLE ticket ADD COLUMN checked_at DOUBLE;
+                    ALTER TABLE ticket ADD COLUMN reopens INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE ticket ADD COLUMN replaces_ticket_id INTEGER REFERENCES ticket (id);
+                    UPDATE ticket SET closed_by = 'vectis' WHERE state = 'closed';
+                    -- The latest ticket of a problem, and the open tickets least recently read back.
+                    CREATE INDEX ticket_problem ON ticket (rule_id, dedupe_key, id);
+                    CREATE INDEX ticket_read_back ON ticket (state, checked_at);
+                    CREATE TABLE psa_action_v4 (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        ticket_id INTEGER NOT NULL REFERENCES ticket (id),
+                        kind TEXT NOT NULL CHECK (kind IN ('open', 'note', 'close', 'reopen')),
+                        text TEXT NOT NULL,
+                        state TEXT NOT NULL CHECK (state IN ('pending', 'in-flight', 'done', 'failed')),
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        not_before DOUBLE NOT NULL DEFAULT 0,
+                        last_error TEXT,
+                        created_at DOUBLE NOT NULL,
+                        updated_at DOUBLE NOT NULL
+                    );
+                    INSERT INTO psa_action_v4 SELECT id, ticket_id, kind, text, state, attempts, not_before, last_error, created_at,
+                        updated_at FROM psa_action;
+                    DROP TABLE psa_action;
+                    ALTER TABLE psa_action_v4 RENAME TO psa_action;
+                    CREATE INDEX psa_action_pending ON psa_action (state, id);
+                    """)
+        }
         return migrator
     }
 }

@@ -27,12 +27,33 @@ struct TicketRecord: StoredRecord, Sendable {
     var createdAt: Date
     var closedAt: Date?
     var summary: String?
+    var closedBy: TicketView.Closer?
+    /// What the PSA answered when the ticket was last read back (`checkedAt`).
+    var psaState: TicketView.PSAState?
+    var psaStatus: String?
+    var checkedAt: Date?
+    var reopens: Int
+    var replacesTicketId: Int64?
+
+    var isLive: Bool { state == .opening || state == .open }
 
     func view(psa: PSAKind) -> TicketView {
         TicketView(
             id: id, ruleId: "ru_\(ruleId)", psa: psa, externalId: externalId, state: state, customerId: customerId,
             customerName: customerName, agentName: agentName, companyId: companyId, notes: notes, openedNight: openedNight,
-            summary: summary, openedAt: createdAt, closedAt: closedAt)
+            summary: summary, openedAt: createdAt, closedAt: closedAt, closedBy: closedBy, psaState: psaState, psaStatus: psaStatus,
+            checkedAt: checkedAt, reopens: reopens, replacesTicketId: replacesTicketId)
+    }
+
+    /// The latest ticket of a rule for a problem, live or not: what a new failure reopens, replaces or notes.
+    static func latest(rule: Int64, dedupeKey: String, _ db: Database) throws -> TicketRecord? {
+        try TicketRecord.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM ticket WHERE rule_id = ? AND dedupe_key = ? ORDER BY id DESC LIMIT 1"),
+            arguments: [rule, dedupeKey])
+    }
+
+    static func find(id: Int64, _ db: Database) throws -> TicketRecord? {
+        try TicketRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM ticket WHERE id = ?"), arguments: [id])
     }
 
     /// The live (opening or open) ticket of a rule for a problem.

@@ -82,35 +82,46 @@ final class TicketWorker: Service, Sendable {
 
     /// The budget per PSA account: Autotask 10,000 an hour (shared by every integration of the database), HaloPSA
     /// 300 per 5 minutes, ConnectWise (no published number) 60 a minute.
-    func limiter(for rule: RuleConnection) -> RequestRateLimiter {
-        let account: String
-        let budget: (Int, Duration)
+    static func budget(for rule: RuleConnection) -> (account: String, limit: Int, window: Duration) {
         switch rule.psa {
-        case .connectwise:
-            account = "cw:\(rule.settings.site ?? ""):\(rule.settings.companyId ?? "")"
-            budget = (60, .seconds(60))
-        case .autotask:
-            account = "at:\(rule.settings.username ?? "")"
-            budget = (10_000, .seconds(3_600))
-        case .halopsa:
-            account = "halo:\(rule.settings.instanceURL ?? "")"
-            budget = (300, .seconds(300))
+        case .connectwise: ("cw:\(rule.settings.site ?? ""):\(rule.settings.companyId ?? "")", 60, .seconds(60))
+        case .autotask: ("at:\(rule.settings.username ?? "")", 10_000, .seconds(3_600))
+        case .halopsa: ("halo:\(rule.settings.instanceURL ?? "")", 300, .seconds(300))
         }
+    }
+
+    func limiter(for rule: RuleConnection) -> RequestRateLimiter {
+        let budget = Self.budget(for: rule)
         return limiters.withLock { limiters in
-            if let existing = limiters[account] { return existing }
-            let limiter = RequestRateLimiter(limit: budget.0, window: budget.1, margin: .zero)
-            limiters[account] = limiter
+            if let existing = limiters[budget.account] { return existing }
+            let limiter = RequestRateLimiter(limit: budget.limit, window: budget.window, margin: .zero)
+            limiters[budget.account] = limiter
+            return limiter
+        }
+    }
+
+    /// The scheduled read-back's slice of an account's budget (`share` of it, at least one request per window).
+    func readBackShare(for rule: RuleConnection, share: Double) -> RequestRateLimiter {
+        let budget = Self.budget(for: rule)
+        return limiters.withLock { limiters in
+            let key = "read-back:" + budget.account
+            if let existing = limiters[key] { return existing }
+            let limit = max(1, Int((Double(budget.limit) * share).rounded(.down)))
+            let limiter = RequestRateLimiter(limit: limit, window: budget.window, margin: .zero)
+            limiters[key] = limiter
             return limiter
         }
     }
 
     /// `interactive`: someone is waiting at a screen, so a spent request budget is reported, not waited out.
+    /// `share`: the read-back's slice of the budget, which it spends without waiting.
     /// The rule's PSA adapter and the journal of the calls it makes (written to the rule's history afterwards).
-    func adapter(for rule: RuleConnection, interactive: Bool = false) -> (any PSAAdapter, PSACallJournal) {
+    func adapter(for rule: RuleConnection, interactive: Bool = false, share: RequestRateLimiter? = nil) -> (any PSAAdapter, PSACallJournal)
+    {
         let journal = PSACallJournal()
         let http = PSAHTTPClient(
-            limiter: limiter(for: rule), timeout: timeout, upstreams: upstreams, longestBudgetWait: interactive ? .seconds(5) : nil,
-            journal: { journal.record($0) })
+            limiter: limiter(for: rule), timeout: timeout, upstreams: upstreams,
+            longestBudgetWait: interactive || share != nil ? .seconds(5) : nil, share: share, journal: { journal.record($0) })
         let adapter: any PSAAdapter =
             switch rule.psa {
             case .connectwise: ConnectWiseAdapter(settings: rule.settings, secrets: rule.secrets, http: http)
@@ -179,8 +190,9 @@ final class TicketWorker: Service, Sendable {
                     status: call.status, durationMs: call.milliseconds, db: db)
             }
             let now = Date()
+            if let reading = execution.reading { try TicketLifecycle.recordReading(ticket.id, reading, at: now, db) }
             switch execution.outcome {
-            case .success(let detail):
+            case .done(let detail):
                 try PSAActionQueue.markDone(job.action.id, now: now, db)
                 let externalId = execution.externalId ?? ""
                 let reference = TicketRef(
@@ -194,13 +206,19 @@ final class TicketWorker: Service, Sendable {
                     try outbox.append(TicketOpened(ticket: reference, summary: detail), tenant: job.rule.tenant, in: db)
                 case .note:
                     try TicketRecord.countNote(ticket.id, db)
-                    try outbox.append(TicketNoted(ticket: reference, note: job.action.text), tenant: job.rule.tenant, in: db)
+                    try outbox.append(
+                        TicketNoted(ticket: reference, note: NoteMarker.strip(job.action.text)), tenant: job.rule.tenant, in: db)
                 case .close:
                     try TicketRecord.markClosed(ticket.id, at: now, db)
                     try outbox.append(TicketClosed(ticket: reference, note: job.action.text), tenant: job.rule.tenant, in: db)
+                case .reopen:
+                    break  // the note that follows says why
                 }
                 try Audit.record(rule: ruleId, subject: key, kind: "ticket-\(job.kind.rawValue)", detail: detail, db: db)
-            case .failure(let error):
+            case .notOpen(let reading):
+                try PSAActionQueue.markDone(job.action.id, now: now, db)
+                try TicketLifecycle.personClosed(job, reading: reading, at: now, outbox: outbox, db)
+            case .failed(let error):
                 let wait: Duration? =
                     switch error {
                     case .rateLimited(let retryAfter, _): retryAfter

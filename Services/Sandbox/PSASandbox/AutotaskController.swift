@@ -45,6 +45,7 @@ struct AutotaskController {
                         psa: "autotask", id: id,
                         { ticket in
                             if let status {
+                                if ticket.closed && status != Self.completeStatus { ticket.reopens += 1 }
                                 ticket.statusId = status
                                 ticket.closed = status == Self.completeStatus
                             }
@@ -96,6 +97,20 @@ struct AutotaskController {
                 }
                 return PSAHTTP.json([
                     "item": ["id": ticket.id, "title": ticket.summary, "status": ticket.statusId, "companyID": ticket.companyId]
+                ])
+            }
+        }
+        api.post("TicketNotes/query") { request, _ in
+            try await guarded(request) { _ in
+                let body = try await PSAHTTP.body(request) as? [String: Any] ?? [:]
+                let filters = (body["filter"] as? [[String: Any]]) ?? (body["Filter"] as? [[String: Any]]) ?? []
+                let ticketId = filters.first { ($0["field"] as? String)?.lowercased() == "ticketid" }.flatMap { PSAHTTP.int($0["value"]) }
+                let notes = ticketId.flatMap { state.ticket(psa: "autotask", id: $0) }?.notes ?? []
+                return PSAHTTP.json([
+                    "items": notes.enumerated().map {
+                        ["id": $0.offset + 1, "ticketID": ticketId ?? 0, "description": $0.element] as [String: Any]
+                    },
+                    "pageDetails": ["count": notes.count, "requestCount": 500, "prevPageUrl": NSNull(), "nextPageUrl": NSNull()]
                 ])
             }
         }

@@ -100,6 +100,15 @@ struct ConnectWiseController {
                 return PSAHTTP.json(["id": Int.random(in: 1...999_999), "ticketId": id, "text": text], status: .created)
             }
         }
+        api.get("service/tickets/:id/notes") { request, context in
+            try await guarded(request) { _ in
+                guard let id = Int(try context.parameters.require("id")), let ticket = state.ticket(psa: "connectwise", id: id) else {
+                    return PSAHTTP.json(["code": "NotFound", "message": "Ticket not found"], status: .notFound)
+                }
+                let notes = ticket.notes.enumerated().map { ["id": $0.offset + 1, "ticketId": id, "text": $0.element] as [String: Any] }
+                return PSAHTTP.json(page(Array(notes.reversed()), request))
+            }
+        }
         api.patch("service/tickets/:id") { request, context in
             try await guarded(request) { _ in
                 guard let id = Int(try context.parameters.require("id")) else { return PSAHTTP.json([:], status: .notFound) }
@@ -111,8 +120,10 @@ struct ConnectWiseController {
                     let ticket = state.update(
                         psa: "connectwise", id: id,
                         {
+                            let closed = PSASandboxPicklists.connectWiseClosedStatusIds.contains(statusId)
+                            if $0.closed && !closed { $0.reopens += 1 }
                             $0.statusId = statusId
-                            $0.closed = PSASandboxPicklists.connectWiseClosedStatusIds.contains(statusId)
+                            $0.closed = closed
                         })
                 else { return PSAHTTP.json(["code": "NotFound", "message": "Ticket not found"], status: .notFound) }
                 return PSAHTTP.json(render(ticket))
@@ -169,7 +180,12 @@ struct ConnectWiseController {
     func render(_ ticket: SandboxTicket) -> [String: Any] {
         [
             "id": ticket.id, "summary": ticket.summary, "recordType": "ServiceTicket", "closedFlag": ticket.closed,
-            "company": ["id": ticket.companyId], "status": ["id": ticket.statusId], "externalXRef": (ticket.externalKey as Any?) ?? NSNull()
+            "company": ["id": ticket.companyId],
+            "status": [
+                "id": ticket.statusId, "name": PSASandboxPicklists.connectWiseStatusName(ticket.statusId) ?? "Status \(ticket.statusId)"
+            ],
+            "externalXRef": (ticket.externalKey as Any?) ?? NSNull(),
+            "mergedParentTicket": ticket.mergedInto.map { ["id": $0, "summary": "Merged"] as [String: Any] } ?? NSNull()
         ]
     }
 

@@ -49,6 +49,7 @@ struct HaloController {
                                 psa: "halopsa", id: id,
                                 { ticket in
                                     if let status {
+                                        if ticket.closed && status != Self.closedStatus { ticket.reopens += 1 }
                                         ticket.statusId = status
                                         ticket.closed = status == Self.closedStatus
                                     }
@@ -114,6 +115,16 @@ struct HaloController {
                 return PSAHTTP.json(["record_count": clients.count, "clients": Array(clients.dropFirst((number - 1) * size).prefix(size))])
             }
         }
+        api.get("Actions") { request, _ in
+            try await guarded(request) { _ in
+                guard let id = request.uri.queryParameters.get("ticket_id", as: Int.self), let ticket = state.ticket(psa: "halopsa", id: id)
+                else { return PSAHTTP.json(["record_count": 0, "actions": [[String: Any]]()]) }
+                let actions = ticket.notes.enumerated().map {
+                    ["id": $0.offset + 1, "ticket_id": id, "note_html": $0.element, "outcome": "Private Note"] as [String: Any]
+                }
+                return PSAHTTP.json(["record_count": actions.count, "actions": Array(actions.reversed())])
+            }
+        }
         api.post("Actions") { request, _ in
             try await guarded(request) { _ in
                 guard let array = try await PSAHTTP.body(request) as? [[String: Any]], let action = array.first else {
@@ -142,7 +153,8 @@ struct HaloController {
     func render(_ ticket: SandboxTicket) -> [String: Any] {
         [
             "id": ticket.id, "summary": ticket.summary, "client_id": ticket.companyId, "status_id": ticket.statusId,
-            "hasbeenclosed": ticket.closed, "details_html": ticket.details
+            "hasbeenclosed": ticket.closed, "details_html": ticket.details,
+            "status_name": PSASandboxPicklists.haloStatuses.first { $0["id"] as? Int == ticket.statusId }?["name"] as? String ?? "Status"
         ]
     }
 }

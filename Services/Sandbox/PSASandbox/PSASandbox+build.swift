@@ -18,6 +18,21 @@ public func buildPSASandbox(
         let data = (try? JSONEncoder().encode(state.allTickets)) ?? Data("[]".utf8)
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
+    // A technician closing, reopening, merging or deleting a ticket in the PSA's own screens.
+    router.post("_sandbox/tickets/:psa/:id/:action") { _, context in
+        guard let action = TechnicianAction(rawValue: try context.parameters.require("action")),
+            let id = Int(try context.parameters.require("id")),
+            state.technician(action, psa: try context.parameters.require("psa"), id: id)
+        else { return Response(status: .notFound) }
+        return Response(status: .noContent)
+    }
+    // Requests per PSA and method, e.g. `?psa=halopsa&method=GET`: the share of a budget a client spends.
+    router.get("_sandbox/requests") { request, _ in
+        let parameters = request.uri.queryParameters
+        let count = state.requestCount(psa: parameters.get("psa") ?? "", method: parameters.get("method") ?? "GET")
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"count":\#(count)}"#)))
+    }
     router.post("_sandbox/faults") { request, context in
         state.queue(try await request.decode(as: PSAFault.self, context: context))
         return Response(status: .noContent)

@@ -33,6 +33,17 @@ enum PSASandboxPicklists {
             9: [["id": 90, "name": "Open", "sortOrder": 0, "closedStatus": false, "inactive": false]]
         ]
     }
+    /// The closed status a technician picks on a board (the board's first, or 20 on an unknown board).
+    static func connectWiseClosedStatusId(board: Int?) -> Int {
+        board.flatMap { connectWiseStatuses[$0] }?.first { $0["closedStatus"] as? Bool == true && $0["inactive"] as? Bool == false }?["id"]
+            as? Int ?? 20
+    }
+
+    /// A status's name on any board, as ConnectWise shows it on a ticket.
+    static func connectWiseStatusName(_ id: Int) -> String? {
+        connectWiseStatuses.values.joined().first { $0["id"] as? Int == id }?["name"] as? String
+    }
+
     static var connectWiseClosedStatusIds: Set<Int> {
         Set(connectWiseStatuses.values.joined().filter { $0["closedStatus"] as? Bool == true }.compactMap { $0["id"] as? Int })
     }

@@ -31,6 +31,22 @@ public struct SandboxTicket: Sendable, Codable, Equatable {
     public var notes: [String]
     /// Where it was filed: the ConnectWise board, Autotask queue or HaloPSA ticket type.
     public var board: Int?
+    /// The ticket it was merged into (ConnectWise shows it as `mergedParentTicket`).
+    public var mergedInto: Int?
+    /// How often it went from closed back to open.
+    public var reopens: Int = 0
+}
+
+/// What a technician does to a ticket in the PSA's own screens.
+public enum TechnicianAction: String, Sendable, Codable, CaseIterable {
+    /// Sets the PSA's closed status (ConnectWise "Closed" on the ticket's board, Autotask "Complete", HaloPSA "Closed").
+    case close
+    /// Sets an open status again.
+    case reopen
+    /// Merges it into a new ticket of the same company; ConnectWise marks it with `mergedParentTicket`.
+    case merge
+    /// Deletes it: the PSA answers 404 for it from then on.
+    case delete
 }
 
 /// A fault for the next matching requests.
@@ -126,6 +142,52 @@ public final class PSASandboxState: Sendable {
         }
     }
 
+    /// The requests one PSA received with this method (`GET`, …): how a test sees the share of a budget spent.
+    public func requestCount(psa: String, method: String) -> Int {
+        let prefix = ["connectwise": "/cw/", "autotask": "/at/", "halopsa": "/halo/"][psa] ?? "/\(psa)/"
+        return requests.filter { $0.hasPrefix(method + " " + prefix) }.count
+    }
+
+    /// A technician's change to a ticket, with each PSA's own status values; false when there is no such ticket.
+    @discardableResult
+    public func technician(_ action: TechnicianAction, psa: String, id: Int) -> Bool {
+        let (closedStatus, openStatus): (Int, Int) =
+            switch psa {
+            case "connectwise":
+                (PSASandboxPicklists.connectWiseClosedStatusId(board: ticket(psa: psa, id: id)?.board), ConnectWiseController.newStatusId)
+            case "autotask": (AutotaskController.completeStatus, 1)
+            default: (HaloController.closedStatus, 1)
+            }
+        switch action {
+        case .close:
+            return update(psa: psa, id: id) { ($0.closed, $0.statusId) = (true, closedStatus) } != nil
+        case .reopen:
+            return update(psa: psa, id: id) { ticket in
+                if ticket.closed { ticket.reopens += 1 }
+                (ticket.closed, ticket.statusId) = (false, openStatus)
+            } != nil
+        case .merge:
+            guard let original = ticket(psa: psa, id: id) else { return false }
+            let parent = create(
+                psa: psa, companyId: original.companyId, summary: "Merged: " + original.summary, details: "", externalKey: nil,
+                statusId: openStatus, board: original.board)
+            return update(psa: psa, id: id) { ($0.closed, $0.statusId, $0.mergedInto) = (true, closedStatus, parent.id) } != nil
+        case .delete:
+            return tickets.withLock { all in
+                guard let index = all.firstIndex(where: { $0.psa == psa && $0.id == id }) else { return false }
+                all.remove(at: index)
+                return true
+            }
+        }
+    }
+
+    /// A ticket as if opened by someone else (a test's open tickets, without going through a rule).
+    public func seed(psa: String, companyId: Int, summary: String, externalKey: String?) -> SandboxTicket {
+        let openStatus = psa == "connectwise" ? ConnectWiseController.newStatusId : 1
+        return create(
+            psa: psa, companyId: companyId, summary: summary, details: "", externalKey: externalKey, statusId: openStatus, board: 1)
+    }
+
     func create(psa: String, companyId: Int, summary: String, details: String, externalKey: String?, statusId: Int, board: Int?)
         -> SandboxTicket
     {
@@ -135,7 +197,7 @@ public final class PSASandboxState: Sendable {
         }
         let ticket = SandboxTicket(
             psa: psa, id: id, companyId: companyId, summary: summary, details: details, externalKey: externalKey,
-            closed: false, statusId: statusId, notes: [], board: board)
+            closed: false, statusId: statusId, notes: [], board: board, mergedInto: nil)
         tickets.withLock { $0.append(ticket) }
         return ticket
     }

@@ -107,6 +107,66 @@ struct AutotaskAdapter: PSAAdapter {
             validationErrorsOn500: true)
     }
 
+    /// `GET Tickets/{id}`: `{"item": null}` when there is no such ticket; closed when its status is the Complete value.
+    func readTicket(ticketId: String) async throws(PSAError) -> PSATicketReading {
+        let answer: Any?
+        do {
+            answer = try await http.send(
+                "GET", try await base().appendingPathComponent("Tickets/\(ticketId)"), headers: headers, validationErrorsOn500: true)
+        } catch {
+            return try PSATicketReading.gone(error)
+        }
+        guard let object = answer as? [String: Any], object.keys.contains("item") else {
+            throw .transient(status: 200, message: "the ticket answer has no item")
+        }
+        guard let item = object["item"] as? [String: Any] else { return .deleted }
+        guard let status = PSAChoice.int(item["status"]) else { throw .transient(status: 200, message: "the ticket answer has no status") }
+        let closed = status == (settings.completeStatusId ?? 5)
+        return PSATicketReading(state: closed ? .closed : .open, statusName: await statusName(status))
+    }
+
+    /// The status pick list's label, read once an hour per API user.
+    func statusName(_ status: Int) async -> String {
+        let account = settings.username ?? ""
+        if let cached = Self.statusLabels.withLock({ $0[account] }), ContinuousClock.now - cached.at < .seconds(3_600) {
+            return cached.labels[status] ?? "status \(status)"
+        }
+        guard
+            let information = try? await http.send(
+                "GET", try await base().appendingPathComponent("Tickets/entityInformation/fields"), headers: headers,
+                validationErrorsOn500: true)
+        else { return "status \(status)" }
+        let described = ((information as? [String: Any])?["fields"] as? [[String: Any]]) ?? []
+        let values = described.first { ($0["name"] as? String)?.lowercased() == "status" }?["picklistValues"] as? [[String: Any]] ?? []
+        var labels: [Int: String] = [:]
+        for value in values.prefix(500) {
+            if let id = PSAChoice.int(value["value"]), let label = value["label"] as? String { labels[id] = String(label.prefix(80)) }
+        }
+        Self.statusLabels.withLock { $0[account] = (labels, .now) }
+        return labels[status] ?? "status \(status)"
+    }
+
+    static let statusLabels = Mutex<[String: (labels: [Int: String], at: ContinuousClock.Instant)]>([:])
+
+    func reopenTicket(ticketId: String) async throws(PSAError) {
+        _ = try await http.send(
+            "PATCH", try await base().appendingPathComponent("Tickets"), headers: headers,
+            json: ["id": Int(ticketId) ?? 0, "status": settings.reopenStatusId ?? settings.statusId ?? 1], validationErrorsOn500: true)
+    }
+
+    /// `TicketNotes/query` for the ticket (up to 500 notes).
+    func hasNote(ticketId: String, marker: String) async throws(PSAError) -> Bool {
+        let query: [String: Any] = [
+            "MaxRecords": 500, "IncludeFields": ["id", "description"],
+            "filter": [["op": "eq", "field": "ticketID", "value": Int(ticketId) ?? 0]]
+        ]
+        let found = try await http.send(
+            "POST", try await base().appendingPathComponent("TicketNotes/query"), headers: headers, json: query,
+            validationErrorsOn500: true)
+        let items = ((found as? [String: Any])?["items"] as? [[String: Any]]) ?? []
+        return items.contains { ($0["description"] as? String)?.contains(marker) == true }
+    }
+
     /// Queues, statuses and priorities from the ticket entity's field information (the tenant's own pick lists,
     /// active values only), and the active companies.
     func picklists() async throws(PSAError) -> PSAPicklists {
@@ -121,7 +181,8 @@ struct AutotaskAdapter: PSAAdapter {
         }
         let statuses = picklist("status")
         let fields = [
-            "queueId": picklist("queueID"), "statusId": statuses, "completeStatusId": statuses, "priorityId": picklist("priority")
+            "queueId": picklist("queueID"), "statusId": statuses, "completeStatusId": statuses, "priorityId": picklist("priority"),
+            "reopenStatusId": statuses
         ]
         // Pages of 500 (Autotask's most), followed by `pageDetails.nextPageUrl`.
         let query: [String: Any] = [

@@ -72,6 +72,53 @@ struct ConnectWiseAdapter: PSAAdapter {
             json: [["op": "replace", "path": "/status", "value": ["id": settings.closedStatusId ?? 0]]])
     }
 
+    /// `GET service/tickets/{id}`: `closedFlag`, the status's name, and `mergedParentTicket` when merged.
+    func readTicket(ticketId: String) async throws(PSAError) -> PSATicketReading {
+        let answer: Any?
+        do {
+            answer = try await http.send("GET", try base.appendingPathComponent("service/tickets/\(ticketId)"), headers: headers)
+        } catch {
+            return try PSATicketReading.gone(error)
+        }
+        guard let ticket = answer as? [String: Any], let closed = ticket["closedFlag"] as? Bool else {
+            throw .transient(status: 200, message: "the ticket answer has no closedFlag")
+        }
+        let status = ((ticket["status"] as? [String: Any])?["name"] as? String)
+        if let parent = ticket["mergedParentTicket"] as? [String: Any], PSAChoice.int(parent["id"]) != nil {
+            return PSATicketReading(state: .merged, statusName: status)
+        }
+        return PSATicketReading(state: closed ? .closed : .open, statusName: status)
+    }
+
+    /// The rule's reopen status, else its status for new tickets, else the board's first open status.
+    func reopenTicket(ticketId: String) async throws(PSAError) {
+        var status = settings.reopenStatusId ?? settings.statusId
+        if status == nil, let board = settings.boardId {
+            var components = URLComponents(
+                url: try base.appendingPathComponent("service/boards/\(board)/statuses"), resolvingAgainstBaseURL: false)!
+            components.queryItems = [
+                URLQueryItem(name: "conditions", value: "inactive=false and closedStatus=false"),
+                URLQueryItem(name: "orderBy", value: "sortOrder"),
+                URLQueryItem(name: "pageSize", value: "25")
+            ]
+            let statuses = try await http.send("GET", components.url!, headers: headers) as? [[String: Any]] ?? []
+            status = statuses.first { $0["closedStatus"] as? Bool != true }.flatMap { PSAChoice.int($0["id"]) }
+        }
+        guard let status else { throw .rejected(status: 0, message: "no open status to reopen with: set reopenStatusId") }
+        _ = try await http.send(
+            "PATCH", try base.appendingPathComponent("service/tickets/\(ticketId)"), headers: headers,
+            json: [["op": "replace", "path": "/status", "value": ["id": status]]])
+    }
+
+    /// The ticket's latest 100 notes.
+    func hasNote(ticketId: String, marker: String) async throws(PSAError) -> Bool {
+        var components = URLComponents(
+            url: try base.appendingPathComponent("service/tickets/\(ticketId)/notes"), resolvingAgainstBaseURL: false)!
+        components.queryItems = [URLQueryItem(name: "orderBy", value: "id desc"), URLQueryItem(name: "pageSize", value: "100")]
+        let notes = try await http.send("GET", components.url!, headers: headers) as? [[String: Any]] ?? []
+        return notes.contains { ($0["text"] as? String)?.contains(marker) == true }
+    }
+
     /// Active boards, the chosen board's statuses (closed ones offered for closing), priorities, and the companies
     /// not deleted.
     func picklists() async throws(PSAError) -> PSAPicklists {
@@ -92,6 +139,8 @@ struct ConnectWiseAdapter: PSAAdapter {
             fields["statusId"] = PSAChoice.list(statuses)
             let closed = statuses.filter { $0["closedStatus"] as? Bool == true }
             fields["closedStatusId"] = PSAChoice.list(closed.isEmpty ? statuses : closed)
+            let open = statuses.filter { $0["closedStatus"] as? Bool != true }
+            fields["reopenStatusId"] = PSAChoice.list(open.isEmpty ? statuses : open)
         }
         // Pages of 1,000 (ConnectWise's most), up to 5,000 companies: the table holds prospects and vendors too.
         let pageSize = 1_000

@@ -94,6 +94,55 @@ struct HaloAdapter: PSAAdapter {
             json: [["id": Int(ticketId) ?? 0, "status_id": settings.closedStatusId ?? 9]])
     }
 
+    /// `GET api/Tickets/{id}`: `hasbeenclosed` and the status; 404 when it was deleted.
+    func readTicket(ticketId: String) async throws(PSAError) -> PSATicketReading {
+        let answer: Any?
+        do {
+            answer = try await http.send("GET", try url("api/Tickets/\(ticketId)"), headers: try await headers())
+        } catch {
+            return try PSATicketReading.gone(error)
+        }
+        guard let ticket = answer as? [String: Any], let closed = ticket["hasbeenclosed"] as? Bool else {
+            throw .transient(status: 200, message: "the ticket answer has no hasbeenclosed")
+        }
+        var name = ticket["status_name"] as? String
+        if name == nil, let status = PSAChoice.int(ticket["status_id"]) { name = await statusName(status) }
+        return PSATicketReading(state: closed ? .closed : .open, statusName: name)
+    }
+
+    /// `api/Status` names, read once an hour per instance.
+    func statusName(_ status: Int) async -> String {
+        if let cached = Self.statusLabels.withLock({ $0[instance] }), ContinuousClock.now - cached.at < .seconds(3_600) {
+            return cached.labels[status] ?? "status \(status)"
+        }
+        guard let authorization = try? await headers(),
+            let list = try? await http.send("GET", try url("api/Status"), headers: authorization)
+        else { return "status \(status)" }
+        var labels: [Int: String] = [:]
+        for choice in PSAChoice.list(list).prefix(500) { labels[choice.id] = String(choice.name.prefix(80)) }
+        Self.statusLabels.withLock { $0[instance] = (labels, .now) }
+        return labels[status] ?? "status \(status)"
+    }
+
+    static let statusLabels = Mutex<[String: (labels: [Int: String], at: ContinuousClock.Instant)]>([:])
+
+    func reopenTicket(ticketId: String) async throws(PSAError) {
+        _ = try await http.send(
+            "POST", try url("api/Tickets"), headers: try await headers(),
+            json: [["id": Int(ticketId) ?? 0, "status_id": settings.reopenStatusId ?? 1]])
+    }
+
+    /// The ticket's latest 100 actions.
+    func hasNote(ticketId: String, marker: String) async throws(PSAError) -> Bool {
+        var components = URLComponents(url: try url("api/Actions"), resolvingAgainstBaseURL: false)!
+        components.queryItems = [URLQueryItem(name: "ticket_id", value: ticketId), URLQueryItem(name: "count", value: "100")]
+        let answer = try await http.send("GET", components.url!, headers: try await headers())
+        let actions = ((answer as? [String: Any])?["actions"] as? [[String: Any]]) ?? []
+        return actions.contains { action in
+            ["note_html", "note"].contains { (action[$0] as? String)?.contains(marker) == true }
+        }
+    }
+
     /// Ticket types, priorities (listed per SLA; each id once), statuses, action outcomes, and the active clients.
     func picklists() async throws(PSAError) -> PSAPicklists {
         let authorization = try await headers()
@@ -107,7 +156,7 @@ struct HaloAdapter: PSAAdapter {
             "ticketTypeId": PSAChoice.list(try await get("api/TicketType")),
             "priorityId": PSAChoice.list(try await get("api/Priority"), idKeys: ["priorityid", "id"]),
             "noteOutcomeId": PSAChoice.list(try await get("api/Outcome"), nameKeys: ["outcome", "name"]),
-            "closedStatusId": statuses
+            "closedStatusId": statuses, "reopenStatusId": statuses
         ]
         // Pages of 999 (as CIPP asks for them) until `record_count` is reached.
         let pageSize = 999

@@ -1,4 +1,5 @@
 import Foundation
+import VectisAPI
 import VectisContracts
 
 /// A ticket to open.
@@ -22,6 +23,51 @@ protocol PSAAdapter: Sendable {
     func closeTicket(ticketId: String) async throws(PSAError)
     /// The PSA tenant's pick lists for the rule's settings, and its companies (one page).
     func picklists() async throws(PSAError) -> PSAPicklists
+    /// The ticket as the PSA holds it now: open, closed, merged, or gone (404/410).
+    func readTicket(ticketId: String) async throws(PSAError) -> PSATicketReading
+    /// Sets the rule's reopen status on a closed ticket.
+    func reopenTicket(ticketId: String) async throws(PSAError)
+    /// Whether a note carrying `marker` is on the ticket already: how a note found in flight after a crash is not
+    /// added twice.
+    func hasNote(ticketId: String, marker: String) async throws(PSAError) -> Bool
+}
+
+/// A ticket as the PSA answered for it when read back.
+struct PSATicketReading: Sendable, Equatable {
+    var state: TicketView.PSAState
+    /// The PSA's own name for the ticket's status ("Closed", "Complete", …), cut to a length a screen can show.
+    var statusName: String?
+
+    init(state: TicketView.PSAState, statusName: String?) {
+        self.state = state
+        self.statusName = statusName.map { String($0.prefix(80)) }
+    }
+
+    static let deleted = PSATicketReading(state: .deleted, statusName: nil)
+
+    /// A 404 or 410 for the ticket itself means it is gone; any other failure is the call's.
+    static func gone(_ error: PSAError) throws(PSAError) -> PSATicketReading {
+        if case .rejected(let status, _) = error, status == 404 || status == 410 { return .deleted }
+        throw error
+    }
+}
+
+/// A marker written at the end of each note (`[vectis-note:…]`), unique per queued note.
+enum NoteMarker {
+    static func make() -> String { "[vectis-note:\(UUID().uuidString.prefix(12).lowercased())]" }
+
+    /// The text without its marker: what the bus and the history show.
+    static func strip(_ text: String) -> String {
+        guard let marker = find(in: text), let range = text.range(of: "\n" + marker, options: .backwards) else { return text }
+        return String(text[..<range.lowerBound])
+    }
+
+    /// The marker a note's text ends with, if any.
+    static func find(in text: String) -> String? {
+        guard let start = text.range(of: "[vectis-note:", options: .backwards), let end = text[start.upperBound...].firstIndex(of: "]")
+        else { return nil }
+        return String(text[start.lowerBound...end])
+    }
 }
 
 /// How a PSA call failed, and so whether to try again.

@@ -21,11 +21,16 @@ struct PSAHTTPClient: Sendable {
     let longestBudgetWait: Duration?
     /// Where calls may go (no loopback or private addresses unless allowed), checked before every call.
     let upstreams: UpstreamPolicy
+    /// For the scheduled read-back: its own slice of the budget, never waited for (a spent share ends the pass).
+    let share: RequestRateLimiter?
+
+    static let shareSpent = "the read-back's share of this PSA account's request budget is spent for now"
 
     init(
         limiter: RequestRateLimiter, timeout: Duration, upstreams: UpstreamPolicy, longestBudgetWait: Duration? = nil,
-        journal: @escaping @Sendable (PSACall) -> Void
+        share: RequestRateLimiter? = nil, journal: @escaping @Sendable (PSACall) -> Void
     ) {
+        self.share = share
         self.limiter = limiter
         self.upstreams = upstreams
         self.longestBudgetWait = longestBudgetWait
@@ -151,6 +156,11 @@ struct PSAHTTPClient: Sendable {
     /// Takes a slot of the account's request budget; someone at a screen (`longestBudgetWait`) is told how long
     /// instead of being kept waiting.
     func waitForBudget() async throws(PSAError) {
+        if let share {
+            let wait: Duration?
+            do { wait = try await share.acquire(waitingAtMost: .zero) } catch { throw .transient(status: nil, message: "cancelled") }
+            if wait != nil { throw .rejected(status: 0, message: Self.shareSpent) }
+        }
         guard let longestBudgetWait else {
             do { try await limiter.acquire() } catch { throw .transient(status: nil, message: "cancelled") }
             return

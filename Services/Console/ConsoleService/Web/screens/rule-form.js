@@ -82,6 +82,14 @@ async function buildForm(view, templateId, rule) {
         h("option", { value: action, selected: rule?.action === action }, { ticket: "Open a ticket", retry: "Ask for a retry", both: "Ticket and retry" }[action]))),
       h("label", { class: "check" }, h("input", { id: "rule-close-on-recovery", type: "checkbox", checked: rule?.closeOnRecovery ?? false }),
         " Close the ticket when backups recover (otherwise a note, and a technician closes it)"),
+      h("label", { for: "rule-when-closed" }, "When a person closes the ticket while backups still fail"),
+      h("select", { id: "rule-when-closed", "aria-describedby": "rule-when-closed-help" },
+        ...[["reopen", "Reopen it with a note"], ["new-ticket", "Open a new ticket"], ["leave", "Leave it closed"]].map(([choice, label]) =>
+          h("option", { value: choice, selected: (rule?.whenClosedByPerson ?? "reopen") === choice }, label))),
+      h("label", { for: "rule-reopen-window" }, "Reopen window (days)"),
+      h("input", { id: "rule-reopen-window", type: "number", min: 0, max: 90, value: rule?.reopenWindowDays ?? 7, "aria-describedby": "rule-when-closed-help" }),
+      h("p", { class: "hint", id: "rule-when-closed-help" },
+        "Within the window after a close (by a person, or by Vectis on recovery) a new failure reopens the ticket; after it, a new ticket names the old one. A deleted or merged ticket always gets a new one."),
       // A saved rule's dry run is switched on its page (Go live now).
       rule ? null : [h("label", { for: "rule-dry-run-hours" }, "Dry run (hours)"),
         h("input", { id: "rule-dry-run-hours", type: "number", min: 0, max: 8760, value: 24, "aria-describedby": "rule-dry-run-help" }),
@@ -128,6 +136,7 @@ async function buildForm(view, templateId, rule) {
     const body = {
       name: value("rule-name") || template.name, settings, secrets, action: value("rule-action"),
       thresholdNights: Number(value("rule-threshold")), closeOnRecovery: form.querySelector("#rule-close-on-recovery").checked,
+      whenClosedByPerson: value("rule-when-closed"), reopenWindowDays: Number(value("rule-reopen-window")),
     };
     // Editing sends every setting (they replace the old ones, so a cleared field is cleared) and only the secrets typed.
     const answer = rule

@@ -8,12 +8,27 @@ export function ruleState(rule) {
   return rule.dryRun ? `Dry run until ${when(rule.dryRunUntil)}` : "Live";
 }
 
+/// "open", "closed by a person", "open, reopened 2×", "… replaces #12": who did what, as the rules service knows it.
+export function ticketState(ticket) {
+  let text = ticket.state;
+  if (ticket.state === "closed" && ticket.closedBy) text += ticket.closedBy === "person" ? " by a person" : " by Vectis";
+  if (ticket.reopens > 0) text += `, reopened ${ticket.reopens}×`;
+  if (ticket.replacesTicketId) text += `, replaces #${ticket.replacesTicketId}`;
+  return text;
+}
+/// What the PSA said when the ticket was last read back: its own status name, merged or deleted, and when.
+export function ticketInPSA(ticket) {
+  if (!ticket.checkedAt) return "not read yet";
+  const gone = ticket.psaState === "merged" || ticket.psaState === "deleted" ? ` (${ticket.psaState})` : "";
+  return `${ticket.psaStatus ?? ticket.psaState ?? "?"}${gone}, read ${when(ticket.checkedAt)}`;
+}
 export function ticketRow(ticket) {
   return h("tr", { "data-ticket": String(ticket.id) },
-    h("td", {}, `${ticket.psa} #${ticket.externalId ?? "…"}`), h("td", {}, ticket.summary ?? ""), h("td", {}, ticket.state),
-    h("td", {}, h("a", { href: `#/customers/${encodeURIComponent(ticket.customerId)}` }, ticket.customerName)), h("td", {}, ticket.agentName), h("td", {}, when(ticket.openedAt)), h("td", {}, String(ticket.notes)));
+    h("td", {}, `${ticket.psa} #${ticket.externalId ?? "…"}`), h("td", {}, ticket.summary ?? ""), h("td", {}, ticketState(ticket)),
+    h("td", {}, h("a", { href: `#/customers/${encodeURIComponent(ticket.customerId)}` }, ticket.customerName)), h("td", {}, ticket.agentName), h("td", {}, when(ticket.openedAt)), h("td", {}, String(ticket.notes)),
+    h("td", {}, ticketInPSA(ticket)));
 }
-export const ticketColumns = ["Ticket", "Title", "State", "Customer", "Agent / appliance", "Opened", "Notes"];
+export const ticketColumns = ["Ticket", "Title", "State", "Customer", "Agent / appliance", "Opened", "Notes", "In the PSA"];
 
 export async function rules(view) {
   const { templates } = await get("rules", "/v1/rule-templates");
