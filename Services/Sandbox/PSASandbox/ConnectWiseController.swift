@@ -84,7 +84,7 @@ struct ConnectWiseController {
             }
         }
         api.post("service/tickets/:id/notes") { request, context in
-            try await guarded(request) { _ in
+            try await guarded(request) { delay in
                 guard let id = Int(try context.parameters.require("id")) else { return PSAHTTP.json([:], status: .notFound) }
                 let body = try await PSAHTTP.body(request) as? [String: Any] ?? [:]
                 guard let text = body["text"] as? String, !text.isEmpty else {
@@ -97,6 +97,7 @@ struct ConnectWiseController {
                 guard state.update(psa: "connectwise", id: id, { $0.notes.append(text) }) != nil else {
                     return PSAHTTP.json(["code": "NotFound", "message": "Ticket not found"], status: .notFound)
                 }
+                if let delay { try await Task.sleep(for: .milliseconds(delay)) }  // done, but answered too late
                 return PSAHTTP.json(["id": Int.random(in: 1...999_999), "ticketId": id, "text": text], status: .created)
             }
         }
@@ -110,7 +111,7 @@ struct ConnectWiseController {
             }
         }
         api.patch("service/tickets/:id") { request, context in
-            try await guarded(request) { _ in
+            try await guarded(request) { delay in
                 guard let id = Int(try context.parameters.require("id")) else { return PSAHTTP.json([:], status: .notFound) }
                 guard let patch = try await PSAHTTP.body(request) as? [[String: Any]],
                     let status = patch.first(where: { $0["path"] as? String == "/status" }),
@@ -126,6 +127,7 @@ struct ConnectWiseController {
                             $0.closed = closed
                         })
                 else { return PSAHTTP.json(["code": "NotFound", "message": "Ticket not found"], status: .notFound) }
+                if let delay { try await Task.sleep(for: .milliseconds(delay)) }
                 return PSAHTTP.json(render(ticket))
             }
         }
