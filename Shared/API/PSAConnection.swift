@@ -26,14 +26,30 @@ public struct PSASettings: Codable, Sendable, Equatable {
     // Every PSA
     /// The status a reopened ticket gets (default: the status for new tickets, or the PSA's "New").
     public var reopenStatusId: Int?
+    /// The priority of a workstation's ticket (default: one step below `priorityId` in the PSA's own order).
+    public var workstationPriorityId: Int?
+    /// The priority of a share's ticket (default: `priorityId`).
+    public var sharePriorityId: Int?
+    // HaloPSA's impact and urgency, for servers and shares, and for workstations.
+    public var impact: Int?
+    public var urgency: Int?
+    public var workstationImpact: Int?
+    public var workstationUrgency: Int?
 
     public init(
         site: String? = nil, codebase: String? = nil, companyId: String? = nil, publicKey: String? = nil, boardId: Int? = nil,
         statusId: Int? = nil, priorityId: Int? = nil, closedStatusId: Int? = nil, zoneLookupURL: String? = nil,
         username: String? = nil, queueId: Int? = nil, completeStatusId: Int? = nil, instanceURL: String? = nil,
         clientId: String? = nil, tenant: String? = nil, ticketTypeId: Int? = nil, noteOutcomeId: Int? = nil,
-        reopenStatusId: Int? = nil
+        reopenStatusId: Int? = nil, workstationPriorityId: Int? = nil, sharePriorityId: Int? = nil, impact: Int? = nil,
+        urgency: Int? = nil, workstationImpact: Int? = nil, workstationUrgency: Int? = nil
     ) {
+        self.workstationPriorityId = workstationPriorityId
+        self.sharePriorityId = sharePriorityId
+        self.impact = impact
+        self.urgency = urgency
+        self.workstationImpact = workstationImpact
+        self.workstationUrgency = workstationUrgency
         self.reopenStatusId = reopenStatusId
         self.site = site
         self.codebase = codebase
@@ -56,6 +72,18 @@ public struct PSASettings: Codable, Sendable, Equatable {
 }
 
 /// A rule's PSA secrets: write-only (sealed at rest, never in an answer; `RuleView.secretsSet` names the ones set).
+extension PSASettings {
+    /// The priority for a ticket about an agent of this class (nil: the rule's `priorityId`, or one step below it
+    /// for a workstation — the adapter knows the PSA's order).
+    public func priorityId(for agentClass: AgentClass?) -> Int? {
+        switch agentClass {
+        case .workstation: workstationPriorityId
+        case .share: sharePriorityId ?? priorityId
+        case .server, nil: priorityId
+        }
+    }
+}
+
 public struct PSASecrets: Codable, Sendable, Equatable {
     public var privateKey: String?  // ConnectWise
     public var clientId: String?  // ConnectWise's clientId header is per integration and treated as secret

@@ -51,7 +51,11 @@ public struct PSAField: Codable, Sendable, Equatable {
                 PSAField("clientId", "Client id", .secret, required: true, help: "From developer.connectwise.com → Client IDs"),
                 PSAField("boardId", "Service board", .number, required: true, picklist: true),
                 PSAField("statusId", "Status for new tickets", .number, help: "A status of the chosen board", picklist: true),
-                PSAField("priorityId", "Priority", .number, picklist: true),
+                PSAField("priorityId", "Priority (servers)", .number, picklist: true),
+                PSAField(
+                    "workstationPriorityId", "Priority for workstations", .number, help: "Default: one step below the priority above",
+                    picklist: true),
+                PSAField("sharePriorityId", "Priority for shares", .number, help: "Default: the priority above", picklist: true),
                 PSAField(
                     "closedStatusId", "Closed status", .number, help: "Used when the rule closes a ticket on recovery", picklist: true),
                 PSAField(
@@ -65,7 +69,11 @@ public struct PSAField: Codable, Sendable, Equatable {
                 PSAField("integrationCode", "Integration code (tracking identifier)", .secret, required: true),
                 PSAField("queueId", "Queue", .number, required: true, picklist: true),
                 PSAField("statusId", "Status for new tickets", .number, picklist: true),
-                PSAField("priorityId", "Priority", .number, picklist: true),
+                PSAField("priorityId", "Priority (servers)", .number, picklist: true),
+                PSAField(
+                    "workstationPriorityId", "Priority for workstations", .number, help: "Default: one step below the priority above",
+                    picklist: true),
+                PSAField("sharePriorityId", "Priority for shares", .number, help: "Default: the priority above", picklist: true),
                 PSAField("completeStatusId", "Complete status", .number, default: "5", picklist: true),
                 PSAField(
                     "reopenStatusId", "Reopen status", .number, default: "1", help: "Set when the rule reopens a ticket", picklist: true),
@@ -82,7 +90,15 @@ public struct PSAField: Codable, Sendable, Equatable {
                 PSAField(
                     "ticketTypeId", "Ticket type", .number, required: true,
                     help: "A simple incident type: types that need approval refuse API tickets", picklist: true),
-                PSAField("priorityId", "Priority", .number, help: "Leave empty when the ticket type has no SLA", picklist: true),
+                PSAField("priorityId", "Priority (servers)", .number, help: "Leave empty when the ticket type has no SLA", picklist: true),
+                PSAField(
+                    "workstationPriorityId", "Priority for workstations", .number, help: "Default: one step below the priority above",
+                    picklist: true),
+                PSAField("sharePriorityId", "Priority for shares", .number, help: "Default: the priority above", picklist: true),
+                PSAField("impact", "Impact (servers and shares)", .number, help: "HaloPSA's impact value, e.g. 1 (high)"),
+                PSAField("urgency", "Urgency (servers and shares)", .number, help: "HaloPSA's urgency value, e.g. 1 (high)"),
+                PSAField("workstationImpact", "Impact (workstations)", .number),
+                PSAField("workstationUrgency", "Urgency (workstations)", .number),
                 PSAField("noteOutcomeId", "Note outcome", .number, default: "7", picklist: true),
                 PSAField("closedStatusId", "Closed status", .number, default: "9", picklist: true),
                 PSAField(

@@ -70,6 +70,21 @@ public struct RuleTemplateList: Codable, Sendable {
     public init(templates: [RuleTemplate]) { self.templates = templates }
 }
 
+/// What an agent protects, as Datto describes it (its `type` and `os`): how urgent its ticket is.
+public enum AgentClass: String, Codable, Sendable, CaseIterable {
+    case server, workstation, share
+
+    /// A share is a share; a Windows client OS or macOS is a workstation; a server OS, Linux, and an OS Datto did
+    /// not name count as servers — the safe side, the higher priority.
+    public static func of(share: Bool, os: String?) -> AgentClass {
+        if share { return .share }
+        let os = (os ?? "").lowercased()
+        if os.contains("server") { return .server }
+        if os.contains("windows") || os.contains("mac") || os.contains("os x") || os.contains("darwin") { return .workstation }
+        return .server
+    }
+}
+
 /// What a rule does when a person closed its ticket in the PSA while the problem goes on. Within the rule's
 /// `reopenWindowDays` of the close `reopen` reopens it; after the window it opens a new ticket instead.
 public enum WhenClosedByPerson: String, Codable, Sendable, CaseIterable {
@@ -325,6 +340,8 @@ public struct TicketView: Codable, Sendable, Equatable {
     public var reopens: Int
     /// The earlier ticket of the same problem this one replaces (closed by a person, deleted or merged).
     public var replacesTicketId: Int64?
+    /// What the agent protects, which chose the ticket's priority; none for an appliance-wide problem.
+    public var agentClass: AgentClass?
 
     /// Who closed a ticket.
     public enum Closer: String, Codable, Sendable, CaseIterable {
@@ -346,8 +363,9 @@ public struct TicketView: Codable, Sendable, Equatable {
         id: Int64, ruleId: String, psa: PSAKind, externalId: String?, state: State, customerId: String, customerName: String,
         agentName: String, companyId: String, notes: Int, openedNight: String, summary: String?, openedAt: Date, closedAt: Date?,
         closedBy: Closer? = nil, psaState: PSAState? = nil, psaStatus: String? = nil, checkedAt: Date? = nil, reopens: Int = 0,
-        replacesTicketId: Int64? = nil
+        replacesTicketId: Int64? = nil, agentClass: AgentClass? = nil
     ) {
+        self.agentClass = agentClass
         self.closedBy = closedBy
         self.psaState = psaState
         self.psaStatus = psaStatus

@@ -196,3 +196,30 @@ struct RulesConfigurationTests {
         #expect(try RulesConfiguration(environment: environment("VECTIS_RULES_DRY_RUN_HOURS", "0.5")).defaultDryRun == .seconds(1_800))
     }
 }
+
+/// What an agent protects, from Datto's words, and the priority that follows.
+@Suite("Agent classes and priorities")
+struct AgentClassTests {
+    @Test("servers, workstations and shares are told apart by Datto's type and OS; an unnamed OS counts as a server")
+    func classes() {
+        #expect(AgentClass.of(share: false, os: "Windows Server 2022 Standard") == .server)
+        #expect(AgentClass.of(share: false, os: "Microsoft Windows 11 Pro") == .workstation)
+        #expect(AgentClass.of(share: false, os: "macOS 14.5") == .workstation)
+        #expect(AgentClass.of(share: false, os: "Ubuntu 22.04") == .server)
+        #expect(AgentClass.of(share: false, os: nil) == .server)
+        #expect(AgentClass.of(share: true, os: "Windows 11 Pro") == .share)
+    }
+
+    @Test("a workstation gets its own priority, else one step below the rule's in the PSA's order; shares and servers the rule's")
+    func priorities() {
+        var settings = PSASettings(priorityId: 2)
+        #expect(settings.priorityId(for: .server) == 2 && settings.priorityId(for: .share) == 2 && settings.priorityId(for: nil) == 2)
+        #expect(settings.priorityId(for: .workstation) == nil, "decided with the PSA's order")
+        #expect(PriorityLadder.below(2, in: [8, 2, 3, 4]) == 3)
+        #expect(PriorityLadder.below(4, in: [8, 2, 3, 4]) == 4, "the lowest stays the lowest")
+        #expect(PriorityLadder.below(7, in: [8, 2, 3, 4]) == 7, "not in the list: as chosen")
+        settings.workstationPriorityId = 8
+        settings.sharePriorityId = 4
+        #expect(settings.priorityId(for: .workstation) == 8 && settings.priorityId(for: .share) == 4)
+    }
+}

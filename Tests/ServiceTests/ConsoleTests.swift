@@ -194,6 +194,7 @@ struct ConsoleTests {
                     try await browser.element("#rule-dry-run-hours").clear()
                     try await browser.element("#rule-dry-run-hours").type("0")
                     try await browser.element("#rule-close-on-recovery").click()
+                    #expect(try await browser.element("select#rule-when-closed").choose("Open a new ticket") == "new-ticket")
                     #expect(try await browser.unlabelledControls() == [])
                     try await browser.screenshot("rule-enable")
                     try await browser.element("#rule-enable").click()
@@ -202,6 +203,8 @@ struct ConsoleTests {
                     #expect(rules.count == 1)
                     let rule = try #require(rules.first)
                     #expect(!rule.dryRun && rule.closeOnRecovery && rule.thresholdNights == 2)
+                    #expect(rule.whenClosedByPerson == .newTicket && rule.reopenWindowDays == 7)
+                    #expect(try await browser.element("#rule-when-closed").text() == "open a new ticket; reopen window 7 days")
                     let ruleId = rule.id
                     let ruleText = try await browser.element("main").text()
                     #expect(ruleText.contains("privateKey, clientId"), "which secrets are set is shown")
@@ -259,6 +262,12 @@ struct ConsoleTests {
                     try await browser.open(console + "/#/rules/\(ruleId)")
                     let tickets = try await browser.waitForText("#rule-tickets tbody") { $0.contains("#\(ticket.id)") }
                     #expect(tickets.contains("connectwise #\(ticket.id)") && tickets.contains(agentName), "\(tickets)")
+                    // A technician closes it in ConnectWise while the backup still fails: the next night opens a new ticket
+                    // naming it, and the rule's page says who closed which and what ConnectWise said.
+                    #expect(psa.technician(.close, psa: "connectwise", id: ticket.id))
+                    try await harness.nextNight()
+                    let replaced = try await browser.waitForText("#rule-tickets tbody") { $0.contains("replaces #") }
+                    #expect(replaced.contains("closed by a person") && replaced.contains("Closed, read"), "\(replaced)")
                     let history = try await browser.waitForText("#history tbody") { $0.contains("ticket-open") }
                     #expect(history.contains("ticket-open") && history.contains("psa-call"), "\(history)")
                     #expect(try await browser.unlabelledControls() == [])

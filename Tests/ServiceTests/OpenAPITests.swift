@@ -102,6 +102,7 @@ struct OpenAPITests {
             ("rules", "Ticket", "state", TicketView.State.allCases.map(\.rawValue)),
             ("rules", "Ticket", "closedBy", TicketView.Closer.allCases.map(\.rawValue)),
             ("rules", "Ticket", "psaState", TicketView.PSAState.allCases.map(\.rawValue)),
+            ("rules", "Ticket", "agentClass", AgentClass.allCases.map(\.rawValue)),
             ("rules", "Rule", "whenClosedByPerson", WhenClosedByPerson.allCases.map(\.rawValue)),
             ("rules", "NewRule", "whenClosedByPerson", WhenClosedByPerson.allCases.map(\.rawValue)),
             ("rules", "RuleChange", "whenClosedByPerson", WhenClosedByPerson.allCases.map(\.rawValue)),

@@ -226,3 +226,49 @@ struct TicketReadBackTests {
         }
     }
 }
+
+/// A failing server is more urgent than a failing laptop: the ticket's priority follows what the agent protects.
+@Suite("Ticket priority by what the agent protects", .serialized)
+struct TicketPriorityTests {
+    @Test(
+        "a server's ticket gets the rule's priority, a workstation's one step lower in the PSA's own order (HaloPSA: impact and urgency too)",
+        arguments: TicketReadBackTests.psas)
+    func priorityByClass(psa: String) async throws {
+        try await CollectorHarness.with(fleet: RulesTests.fleet, pipeline: true) { harness in
+            try await harness.configure()
+            try await harness.waitForHistory()
+            var (settings, secrets) = harness.psaConnection(psa)
+            // The rule's priority, and what one step lower is in each sandbox tenant's order.
+            let (priority, lower) = ["connectwise": (2, 3), "autotask": (1, 2), "halopsa": (2, 3)][psa]!
+            settings["priorityId"] = priority
+            if psa == "halopsa" { (settings["impact"], settings["urgency"], settings["workstationUrgency"]) = (1, 1, 3) }
+            let created = try await harness.rules(
+                "/v1/rules", "POST",
+                ["templateId": "datto-fails-2-nights-\(psa)", "dryRunHours": 0, "settings": settings, "secrets": secrets], as: RuleView.self
+            )
+            let device = harness.sandbox.inventory()[0]
+            try await harness.map(psa, customer: StableID.customer(tenant: "default", key: expectedCustomerKey(device)), company: "250")
+            let server = try #require(
+                harness.sandbox.addAgent(serialNumber: device.serialNumber, name: "ACME-SQL01", os: "Windows Server 2019"))
+            let laptop = try #require(harness.sandbox.addAgent(serialNumber: device.serialNumber, name: "ACME-LT07", os: "Windows 11 Pro"))
+            try await harness.nextNight()
+            #expect(harness.sandbox.fail(volume: server, nights: 3) && harness.sandbox.fail(volume: laptop, nights: 3))
+            let sandbox = try #require(harness.psa)
+            for _ in 0..<3 where sandbox.tickets(psa: psa).count < 2 {
+                try await harness.nextNight()
+                _ = try await eventually(timeout: .seconds(5)) { sandbox.tickets(psa: psa).count == 2 }
+            }
+            let tickets = sandbox.tickets(psa: psa)
+            let serverTicket = try #require(tickets.first { $0.summary.contains("ACME-SQL01") }, "\(tickets.map(\.summary))")
+            let laptopTicket = try #require(tickets.first { $0.summary.contains("ACME-LT07") }, "\(tickets.map(\.summary))")
+            #expect(serverTicket.priority == priority, "\(psa) server")
+            #expect(laptopTicket.priority == lower, "\(psa) workstation")
+            if psa == "halopsa" {
+                #expect(serverTicket.impact == 1 && serverTicket.urgency == 1)
+                #expect(laptopTicket.impact == 1 && laptopTicket.urgency == 3)
+            }
+            let shown = try await harness.tickets(rule: created.id)
+            #expect(Set(shown.compactMap(\.agentClass)) == [.server, .workstation], "\(shown)")
+        }
+    }
+}

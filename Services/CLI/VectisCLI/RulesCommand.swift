@@ -206,7 +206,8 @@ public struct TicketsCommand: AsyncParsableCommand {
         }
         let rows = tickets.map { ticket -> [String] in
             [
-                "\(ticket.psa.rawValue) #\(ticket.externalId ?? "-")", Self.state(ticket), ticket.customerName, ticket.agentName,
+                "\(ticket.psa.rawValue) #\(ticket.externalId ?? "-")", Self.state(ticket), ticket.customerName,
+                ticket.agentName + (ticket.agentClass.map { " (\($0.rawValue))" } ?? ""),
                 "\(ticket.notes)", Self.inPSA(ticket), ticket.ruleId
             ]
         }
@@ -214,7 +215,7 @@ public struct TicketsCommand: AsyncParsableCommand {
     }
 
     /// "open", "open (reopened 2×)", "closed by a person", "closed by Vectis".
-    static func state(_ ticket: TicketView) -> String {
+    public static func state(_ ticket: TicketView) -> String {
         var text = ticket.state.rawValue
         if let closer = ticket.closedBy, ticket.state == .closed { text += closer == .person ? " by a person" : " by Vectis" }
         if ticket.reopens > 0 { text += " (reopened \(ticket.reopens)×)" }
@@ -223,9 +224,15 @@ public struct TicketsCommand: AsyncParsableCommand {
     }
 
     /// What the PSA said when last read: "Closed (deleted) 12:04", or "-" before the first read.
-    static func inPSA(_ ticket: TicketView) -> String {
+    public static func inPSA(_ ticket: TicketView) -> String {
         guard let checked = ticket.checkedAt else { return "-" }
-        let state = ticket.psaState.map { $0 == .open || $0 == .closed ? "" : " (\($0.rawValue))" } ?? ""
-        return (ticket.psaStatus ?? ticket.psaState?.rawValue ?? "?") + state + ", read " + BusJSON.formatTimestamp(checked)
+        let name: String
+        switch (ticket.psaStatus, ticket.psaState) {
+        case (let status?, let state?) where state == .merged || state == .deleted: name = "\(status) (\(state.rawValue))"
+        case (let status?, _): name = status
+        case (nil, let state?): name = state.rawValue
+        case (nil, nil): name = "?"
+        }
+        return name + ", read " + BusJSON.formatTimestamp(checked)
     }
 }

@@ -22,6 +22,9 @@ public func buildApplication(
         guard try AppliedFacts.firstTime(condition, tenant: header.tenant, in: db) else { return }
         try RuleEngine.evaluate(condition, tenant: header.tenant, now: Date(), db: db, outbox: outbox)
     }
+    handlers.on(DattoAgentSeen.self) { agent, header, db, _ in
+        try AgentClassRecord.save(agent, tenant: header.tenant, at: Date(), db)
+    }
     let bus = try ReliableBus(
         configuration: configuration.runtime, database: database, handlers: handlers, metrics: metrics, logger: logger)
     let worker = TicketWorker(

@@ -96,17 +96,17 @@ extension TicketRecord {
     static func insertOpening(
         rule: Int64, dedupeKey: String, tenant: String, customerId: String, customerName: String, subjectId: String,
         subjectName: String, deviceSerial: String, companyId: String, night: String, summary: String, replaces: Int64? = nil,
-        at now: Date, _ db: Database
+        agentClass: AgentClass? = nil, at now: Date, _ db: Database
     ) throws -> Int64 {
         try db.cachedStatement(
             sql: """
                 INSERT INTO ticket (rule_id, dedupe_key, tenant, customer_id, customer_name, agent_id, agent_name, device_serial,
-                    company_id, state, opened_night, last_noted_night, created_at, summary, replaces_ticket_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    company_id, state, opened_night, last_noted_night, created_at, summary, replaces_ticket_id, agent_class)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             rule, dedupeKey, tenant, customerId, customerName, subjectId, subjectName, deviceSerial, companyId, TicketState.opening,
-            night, night, now.timeIntervalSince1970, summary, replaces
+            night, night, now.timeIntervalSince1970, summary, replaces, agentClass
         ])
         return db.lastInsertedRowID
     }

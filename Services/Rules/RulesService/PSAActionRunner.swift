@@ -47,7 +47,9 @@ enum PSAActionRunner {
                 }
                 let summary = ticket.summary ?? "Datto backup failing since night \(ticket.openedNight): \(ticket.agentName)"
                 let created = try await adapter.createTicket(
-                    NewTicket(companyId: ticket.companyId, summary: summary, details: job.action.text, dedupeKey: key))
+                    NewTicket(
+                        companyId: ticket.companyId, summary: summary, details: job.action.text, dedupeKey: key,
+                        agentClass: ticket.agentClass))
                 externalId = created
                 return Execution(outcome: .done("opened ticket \(created)"), externalId: created)
             case .note:

@@ -122,7 +122,9 @@ enum RuleEngine {
             let ticket = try TicketRecord.insertOpening(
                 rule: rule.id, dedupeKey: key, tenant: tenant, customerId: customerId, customerName: problem.customer.name,
                 subjectId: problem.subjectId, subjectName: problem.name, deviceSerial: problem.deviceSerial, companyId: company,
-                night: problem.token, summary: problem.summary, replaces: earlier?.id, at: now, db)
+                night: problem.token, summary: problem.summary, replaces: earlier?.id,
+                agentClass: problem.subject.agentVolume == nil ? nil : try AgentClassRecord.find(agentId: problem.subjectId, db) ?? .server,
+                at: now, db)
             let history = earlier.map { "\n" + TicketLifecycle.replacement(of: $0, psa: rule.psa) } ?? ""
             try PSAActionQueue.enqueue(
                 ticket: ticket, kind: .open, text: problem.details + history + "\nOpened by Vectis rule ru_\(rule.id).", now: now, db)

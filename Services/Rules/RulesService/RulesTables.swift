@@ -135,6 +135,19 @@ enum RulesTables {
                     CREATE INDEX psa_action_pending ON psa_action (state, id);
                     """)
         }
+        migrator.registerMigration("rules-v5-agent-class") { db in
+            // What each agent protects (from the collector's `datto.agent.seen`), which sets its tickets' priority.
+            try db.execute(
+                sql: """
+                    CREATE TABLE agent_class (
+                        agent_id TEXT PRIMARY KEY,
+                        class TEXT NOT NULL CHECK (class IN ('server', 'workstation', 'share')),
+                        os TEXT,
+                        updated_at DOUBLE NOT NULL
+                    );
+                    ALTER TABLE ticket ADD COLUMN agent_class TEXT CHECK (agent_class IN ('server', 'workstation', 'share'));
+                    """)
+        }
         return migrator
     }
 }

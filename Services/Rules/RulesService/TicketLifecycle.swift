@@ -46,7 +46,7 @@ enum TicketLifecycle {
         let id = try TicketRecord.insertOpening(
             rule: old.ruleId, dedupeKey: old.dedupeKey, tenant: old.tenant, customerId: old.customerId, customerName: old.customerName,
             subjectId: old.agentId, subjectName: old.agentName, deviceSerial: old.deviceSerial, companyId: old.companyId, night: night,
-            summary: summary, replaces: old.id, at: now, db)
+            summary: summary, replaces: old.id, agentClass: old.agentClass, at: now, db)
         try PSAActionQueue.enqueue(
             ticket: id, kind: .open, text: details + "\n" + replacement(of: old, psa: psa) + "\nOpened by Vectis rule ru_\(old.ruleId).",
             now: now, db)
@@ -110,12 +110,16 @@ enum TicketLifecycle {
             return
         }
         let night = ticket.lastNotedNight
-        let replanned = "acted on the close of ticket \(external) (\(night))"
-        guard try !Audit.exists(rule: rule.id, subject: ticket.dedupeKey, kind: "person-close-handled", detail: replanned, db: db) else {
+        // Once a night: a PSA that refuses the reopen cannot turn this into a loop (the next failed night tries again).
+        let acted = "acted on the close of ticket \(external) (\(night))"
+        guard try !Audit.exists(rule: rule.id, subject: ticket.dedupeKey, kind: "person-close-acted-on", detail: acted, db: db) else {
             return
         }
-        try Audit.record(rule: rule.id, subject: ticket.dedupeKey, kind: "person-close-handled", detail: replanned, db: db)
+        try Audit.record(rule: rule.id, subject: ticket.dedupeKey, kind: "person-close-acted-on", detail: acted, db: db)
         let step = RulePlan.afterClose(rule.policy, ticket: closed, now: now)
+        try Audit.record(
+            rule: rule.id, subject: ticket.dedupeKey, kind: "when-closed-by-person",
+            detail: "the problem goes on: \(consequence(step, policy: rule.policy))", db: db)
         let still = "Still failing: " + NoteMarker.strip(job.action.text)
         switch step {
         case .reopen:

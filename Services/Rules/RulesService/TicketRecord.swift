@@ -34,6 +34,7 @@ struct TicketRecord: StoredRecord, Sendable {
     var checkedAt: Date?
     var reopens: Int
     var replacesTicketId: Int64?
+    var agentClass: AgentClass?
 
     var isLive: Bool { state == .opening || state == .open }
 
@@ -42,7 +43,7 @@ struct TicketRecord: StoredRecord, Sendable {
             id: id, ruleId: "ru_\(ruleId)", psa: psa, externalId: externalId, state: state, customerId: customerId,
             customerName: customerName, agentName: agentName, companyId: companyId, notes: notes, openedNight: openedNight,
             summary: summary, openedAt: createdAt, closedAt: closedAt, closedBy: closedBy, psaState: psaState, psaStatus: psaStatus,
-            checkedAt: checkedAt, reopens: reopens, replacesTicketId: replacesTicketId)
+            checkedAt: checkedAt, reopens: reopens, replacesTicketId: replacesTicketId, agentClass: agentClass)
     }
 
     /// The latest ticket of a rule for a problem, live or not: what a new failure reopens, replaces or notes.

@@ -187,11 +187,12 @@ public final class SandboxState: Sendable {
     }
 
     /// Adds an agent that has not backed up yet to a device; its volume, or nil for an unknown device.
-    public func addAgent(serialNumber: String, name: String) -> String? {
+    public func addAgent(serialNumber: String, name: String, os: String = "Windows Server 2022") -> String? {
         let now = self.now
         return fleet.withLock { fleet in
             guard let device = fleet.devices.firstIndex(where: { $0.serialNumber == serialNumber }) else { return nil }
-            let agent = newAgent(&fleet, name: name, now: now)
+            var agent = newAgent(&fleet, name: name, now: now)
+            agent.os = os
             fleet.devices[device].assets.append(agent)
             return agent.volume
         }

@@ -28,7 +28,8 @@ struct AutotaskController {
                 let ticket = state.create(
                     psa: "autotask", companyId: PSAHTTP.int(body["companyID"]) ?? 0, summary: body["title"] as? String ?? "",
                     details: body["description"] as? String ?? "", externalKey: body["externalID"] as? String,
-                    statusId: PSAHTTP.int(body["status"]) ?? 1, board: PSAHTTP.int(body["queueID"]))
+                    statusId: PSAHTTP.int(body["status"]) ?? 1, board: PSAHTTP.int(body["queueID"]), priority: PSAHTTP.int(body["priority"])
+                )
                 if let delay { try await Task.sleep(for: .milliseconds(delay)) }
                 return PSAHTTP.json(["itemId": ticket.id])  // only the id comes back
             }

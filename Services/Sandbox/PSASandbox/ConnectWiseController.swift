@@ -35,7 +35,8 @@ struct ConnectWiseController {
                     psa: "connectwise", companyId: companyId, summary: summary, details: body["initialDescription"] as? String ?? "",
                     externalKey: body["externalXRef"] as? String,
                     statusId: PSAHTTP.int((body["status"] as? [String: Any])?["id"]) ?? Self.newStatusId,
-                    board: PSAHTTP.int((body["board"] as? [String: Any])?["id"]))
+                    board: PSAHTTP.int((body["board"] as? [String: Any])?["id"]),
+                    priority: PSAHTTP.int((body["priority"] as? [String: Any])?["id"]))
                 if let delay { try await Task.sleep(for: .milliseconds(delay)) }
                 return PSAHTTP.json(render(ticket), status: .created)
             }

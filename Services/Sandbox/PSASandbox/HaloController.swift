@@ -66,7 +66,9 @@ struct HaloController {
                     }
                     let ticket = state.create(
                         psa: "halopsa", companyId: client, summary: summary, details: object["details_html"] as? String ?? "",
-                        externalKey: nil, statusId: 1, board: PSAHTTP.int(object["tickettype_id"]))
+                        externalKey: nil, statusId: 1, board: PSAHTTP.int(object["tickettype_id"]),
+                        priority: PSAHTTP.int(object["priority_id"]), impact: PSAHTTP.int(object["impact"]),
+                        urgency: PSAHTTP.int(object["urgency"]))
                     results.append(render(ticket))
                 }
                 if let delay { try await Task.sleep(for: .milliseconds(delay)) }

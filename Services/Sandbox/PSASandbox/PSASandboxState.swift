@@ -35,6 +35,11 @@ public struct SandboxTicket: Sendable, Codable, Equatable {
     public var mergedInto: Int?
     /// How often it went from closed back to open.
     public var reopens: Int = 0
+    /// The priority it was opened with (ConnectWise `priority.id`, Autotask `priority`, HaloPSA `priority_id`), and
+    /// HaloPSA's impact and urgency.
+    public var priority: Int?
+    public var impact: Int?
+    public var urgency: Int?
 }
 
 /// What a technician does to a ticket in the PSA's own screens.
@@ -188,16 +193,18 @@ public final class PSASandboxState: Sendable {
             psa: psa, companyId: companyId, summary: summary, details: "", externalKey: externalKey, statusId: openStatus, board: 1)
     }
 
-    func create(psa: String, companyId: Int, summary: String, details: String, externalKey: String?, statusId: Int, board: Int?)
-        -> SandboxTicket
-    {
+    func create(
+        psa: String, companyId: Int, summary: String, details: String, externalKey: String?, statusId: Int, board: Int?,
+        priority: Int? = nil, impact: Int? = nil, urgency: Int? = nil
+    ) -> SandboxTicket {
         let id = nextId.withLock { id in
             id += 1
             return id
         }
         let ticket = SandboxTicket(
             psa: psa, id: id, companyId: companyId, summary: summary, details: details, externalKey: externalKey,
-            closed: false, statusId: statusId, notes: [], board: board, mergedInto: nil)
+            closed: false, statusId: statusId, notes: [], board: board, mergedInto: nil, priority: priority, impact: impact,
+            urgency: urgency)
         tickets.withLock { $0.append(ticket) }
         return ticket
     }

@@ -61,9 +61,11 @@ struct AutotaskAdapter: PSAAdapter {
     }
 
     func createTicket(_ ticket: NewTicket) async throws(PSAError) -> String {
+        let priority = await PriorityLadder.choose(
+            settings, for: ticket.agentClass, account: "at:\(settings.username ?? "")", order: priorityOrder)
         let body: [String: Any] = [
             "companyID": Int(ticket.companyId) ?? 0, "title": String(ticket.summary.prefix(255)), "description": ticket.details,
-            "status": settings.statusId ?? 1, "priority": settings.priorityId ?? 2, "queueID": settings.queueId ?? 0,
+            "status": settings.statusId ?? 1, "priority": priority ?? 2, "queueID": settings.queueId ?? 0,
             "externalID": ticket.dedupeKey
         ]
         let created = try await http.send(
@@ -73,6 +75,18 @@ struct AutotaskAdapter: PSAAdapter {
             throw .transient(status: nil, message: "create answered without itemId")
         }
         return "\(id)"
+    }
+
+    /// The priority pick list's active values by `sortOrder`, most urgent first.
+    func priorityOrder() async throws(PSAError) -> [Int] {
+        let information = try await http.send(
+            "GET", try await base().appendingPathComponent("Tickets/entityInformation/fields"), headers: headers,
+            validationErrorsOn500: true)
+        let described = ((information as? [String: Any])?["fields"] as? [[String: Any]]) ?? []
+        let values = described.first { ($0["name"] as? String)?.lowercased() == "priority" }?["picklistValues"] as? [[String: Any]] ?? []
+        return values.filter { $0["isActive"] as? Bool != false }
+            .sorted { (PSAChoice.int($0["sortOrder"]) ?? 0) < (PSAChoice.int($1["sortOrder"]) ?? 0) }
+            .compactMap { PSAChoice.int($0["value"]) }
     }
 
     func findOpenTicket(dedupeKey: String, companyId: String) async throws(PSAError) -> String? {
@@ -182,7 +196,7 @@ struct AutotaskAdapter: PSAAdapter {
         let statuses = picklist("status")
         let fields = [
             "queueId": picklist("queueID"), "statusId": statuses, "completeStatusId": statuses, "priorityId": picklist("priority"),
-            "reopenStatusId": statuses
+            "reopenStatusId": statuses, "workstationPriorityId": picklist("priority"), "sharePriorityId": picklist("priority")
         ]
         // Pages of 500 (Autotask's most), followed by `pageDetails.nextPageUrl`.
         let query: [String: Any] = [

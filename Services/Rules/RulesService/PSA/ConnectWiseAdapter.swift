@@ -41,10 +41,22 @@ struct ConnectWiseAdapter: PSAAdapter {
             "processNotifications": false
         ]
         if let status = settings.statusId { body["status"] = ["id": status] }
-        if let priority = settings.priorityId { body["priority"] = ["id": priority] }
+        if let priority = await PriorityLadder.choose(settings, for: ticket.agentClass, account: account, order: priorityOrder) {
+            body["priority"] = ["id": priority]
+        }
         let created = try await http.send("POST", try base.appendingPathComponent("service/tickets"), headers: headers, json: body)
         guard let id = (created as? [String: Any])?["id"] else { throw .transient(status: nil, message: "create answered without an id") }
         return "\(id)"
+    }
+
+    var account: String { "cw:\(settings.site ?? ""):\(settings.companyId ?? "")" }
+
+    /// `service/priorities` by `sortOrder`, most urgent first.
+    func priorityOrder() async throws(PSAError) -> [Int] {
+        var components = URLComponents(url: try base.appendingPathComponent("service/priorities"), resolvingAgainstBaseURL: false)!
+        components.queryItems = [URLQueryItem(name: "orderBy", value: "sortOrder"), URLQueryItem(name: "pageSize", value: "100")]
+        let list = try await http.send("GET", components.url!, headers: headers) as? [[String: Any]] ?? []
+        return list.compactMap { PSAChoice.int($0["id"]) }
     }
 
     func findOpenTicket(dedupeKey: String, companyId: String) async throws(PSAError) -> String? {
@@ -131,6 +143,7 @@ struct ConnectWiseAdapter: PSAAdapter {
         fields["boardId"] = PSAChoice.list(
             try await list("service/boards", ["conditions": "inactiveFlag=false", "orderBy": "name", "pageSize": "1000"]))
         fields["priorityId"] = PSAChoice.list(try await list("service/priorities", ["orderBy": "sortOrder", "pageSize": "1000"]))
+        (fields["workstationPriorityId"], fields["sharePriorityId"]) = (fields["priorityId"], fields["priorityId"])
         if let board = settings.boardId {
             let statuses =
                 (try await list(

@@ -62,11 +62,27 @@ struct HaloAdapter: PSAAdapter {
             "details_html": HTMLText.paragraph(ticket.details) + HTMLText.paragraph(marker(ticket.dedupeKey)),
             "tickettype_id": settings.ticketTypeId ?? 0, "donotapplytemplateintheapi": true
         ]
-        if let priority = settings.priorityId { object["priority_id"] = priority }
+        let account = "halo:" + instance
+        if let priority = await PriorityLadder.choose(settings, for: ticket.agentClass, account: account, order: priorityOrder) {
+            object["priority_id"] = priority
+        }
+        let workstation = ticket.agentClass == .workstation
+        if let impact = workstation ? settings.workstationImpact ?? settings.impact : settings.impact { object["impact"] = impact }
+        if let urgency = workstation ? settings.workstationUrgency ?? settings.urgency : settings.urgency { object["urgency"] = urgency }
         let created = try await http.send("POST", try url("api/Tickets"), headers: try await headers(), json: [object])
         let first = (created as? [String: Any]) ?? (created as? [[String: Any]])?.first
         guard let id = first?["id"] else { throw .transient(status: nil, message: "create answered without an id") }
         return "\(id)"
+    }
+
+    /// `api/Priority` in the order listed (per SLA; each id once), most urgent first.
+    func priorityOrder() async throws(PSAError) -> [Int] {
+        let ids = PSAChoice.list(
+            try await http.send("GET", try url("api/Priority"), headers: try await headers()), idKeys: ["priorityid", "id"]
+        )
+        .map(\.id)
+        var seen: Set<Int> = []
+        return ids.filter { seen.insert($0).inserted }
     }
 
     func findOpenTicket(dedupeKey: String, companyId: String) async throws(PSAError) -> String? {
@@ -152,9 +168,10 @@ struct HaloAdapter: PSAAdapter {
             return try await http.send("GET", components.url!, headers: authorization)
         }
         let statuses = PSAChoice.list(try await get("api/Status"))
+        let priorities = PSAChoice.list(try await get("api/Priority"), idKeys: ["priorityid", "id"])
         let fields = [
             "ticketTypeId": PSAChoice.list(try await get("api/TicketType")),
-            "priorityId": PSAChoice.list(try await get("api/Priority"), idKeys: ["priorityid", "id"]),
+            "priorityId": priorities, "workstationPriorityId": priorities, "sharePriorityId": priorities,
             "noteOutcomeId": PSAChoice.list(try await get("api/Outcome"), nameKeys: ["outcome", "name"]),
             "closedStatusId": statuses, "reopenStatusId": statuses
         ]

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import VectisAPI
 import VectisContracts
 
@@ -9,6 +10,35 @@ struct NewTicket: Sendable {
     var details: String
     /// Stable per problem (tenant, customer, agent, rule — no dates, no counts); stored in the PSA where it can be.
     var dedupeKey: String
+    /// What the agent protects: chooses the priority (nil for an appliance-wide problem: the rule's priority).
+    var agentClass: AgentClass? = nil
+}
+
+/// A PSA's priorities in its own order, most urgent first: how "one step lower" is found for a workstation.
+enum PriorityLadder {
+    /// The next priority after `id`, or `id` itself when it is the last or not in the list.
+    static func below(_ id: Int, in ordered: [Int]) -> Int {
+        guard let index = ordered.firstIndex(of: id), index + 1 < ordered.count else { return id }
+        return ordered[index + 1]
+    }
+
+    /// Read once an hour per PSA account.
+    static let cache = Mutex<[String: (ids: [Int], at: ContinuousClock.Instant)]>([:])
+
+    /// The priority a ticket gets: the rule's per-class choice, else for a workstation one step below the rule's
+    /// priority in the PSA's order (read with `order`; if that fails, the rule's priority).
+    static func choose(
+        _ settings: PSASettings, for agentClass: AgentClass?, account: String, order: () async throws(PSAError) -> [Int]
+    ) async -> Int? {
+        if let chosen = settings.priorityId(for: agentClass) { return chosen }
+        guard agentClass == .workstation, let base = settings.priorityId else { return settings.priorityId }
+        if let cached = cache.withLock({ $0[account] }), ContinuousClock.now - cached.at < .seconds(3_600) {
+            return below(base, in: cached.ids)
+        }
+        guard let ids = try? await order() else { return base }
+        cache.withLock { $0[account] = (Array(ids.prefix(200)), .now) }
+        return below(base, in: ids)
+    }
 }
 
 /// What one PSA can do for the rules service. Each adapter follows the vendor's API exactly

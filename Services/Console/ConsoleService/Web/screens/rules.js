@@ -19,13 +19,14 @@ export function ticketState(ticket) {
 /// What the PSA said when the ticket was last read back: its own status name, merged or deleted, and when.
 export function ticketInPSA(ticket) {
   if (!ticket.checkedAt) return "not read yet";
-  const gone = ticket.psaState === "merged" || ticket.psaState === "deleted" ? ` (${ticket.psaState})` : "";
-  return `${ticket.psaStatus ?? ticket.psaState ?? "?"}${gone}, read ${when(ticket.checkedAt)}`;
+  const gone = ticket.psaState === "merged" || ticket.psaState === "deleted";
+  const name = ticket.psaStatus ? `${ticket.psaStatus}${gone ? ` (${ticket.psaState})` : ""}` : ticket.psaState ?? "?";
+  return `${name}, read ${when(ticket.checkedAt)}`;
 }
 export function ticketRow(ticket) {
   return h("tr", { "data-ticket": String(ticket.id) },
     h("td", {}, `${ticket.psa} #${ticket.externalId ?? "…"}`), h("td", {}, ticket.summary ?? ""), h("td", {}, ticketState(ticket)),
-    h("td", {}, h("a", { href: `#/customers/${encodeURIComponent(ticket.customerId)}` }, ticket.customerName)), h("td", {}, ticket.agentName), h("td", {}, when(ticket.openedAt)), h("td", {}, String(ticket.notes)),
+    h("td", {}, h("a", { href: `#/customers/${encodeURIComponent(ticket.customerId)}` }, ticket.customerName)), h("td", {}, ticket.agentClass ? `${ticket.agentName} (${ticket.agentClass})` : ticket.agentName), h("td", {}, when(ticket.openedAt)), h("td", {}, String(ticket.notes)),
     h("td", {}, ticketInPSA(ticket)));
 }
 export const ticketColumns = ["Ticket", "Title", "State", "Customer", "Agent / appliance", "Opened", "Notes", "In the PSA"];
