@@ -67,6 +67,7 @@ public struct AgentCard: Codable, Sendable, Equatable {
         case missed
         case deviceOffline = "device-offline"
         case offsiteStale = "offsite-stale"
+        case screenshotFailed = "screenshot-failed"
         case noBackupsYet = "no-backups-yet"
         case ok
     }
@@ -83,13 +84,28 @@ public struct AgentCard: Codable, Sendable, Equatable {
     public var runsLast24h: Int
     /// Silent failures in force for this agent (its appliance's `device-offline` included).
     public var conditions: [ConditionView]
+    /// The latest screenshot verification (whether the backup boots), once Datto reported one.
+    public var screenshot: Screenshot?
+
+    public struct Screenshot: Codable, Sendable, Equatable {
+        public var lastAttemptAt: Date
+        public var succeeded: Bool
+        public var lastSuccessAt: Date?
+
+        public init(lastAttemptAt: Date, succeeded: Bool, lastSuccessAt: Date? = nil) {
+            self.lastAttemptAt = lastAttemptAt
+            self.succeeded = succeeded
+            self.lastSuccessAt = lastSuccessAt
+        }
+    }
 
     public init(
         agentId: String, name: String, kind: DattoAgentSeen.Kind, deviceSerial: String, volume: String, isPaused: Bool, isArchived: Bool,
         state: State,
         headline: String, lastRunAt: Date? = nil, lastSuccessAt: Date? = nil, lastFailure: Failure? = nil, currentlyFailing: Bool,
-        failedNightsInARow: Int, runsLast24h: Int, conditions: [ConditionView]
+        failedNightsInARow: Int, runsLast24h: Int, conditions: [ConditionView], screenshot: Screenshot? = nil
     ) {
+        self.screenshot = screenshot
         self.agentId = agentId
         self.name = name
         self.kind = kind
@@ -144,11 +160,33 @@ public struct CustomerBackups: Codable, Sendable {
         public var serial: String
         public var name: String
         public var lastSeenAt: Date?
+        public var storage: Storage?
 
-        public init(serial: String, name: String, lastSeenAt: Date? = nil) {
+        public init(serial: String, name: String, lastSeenAt: Date? = nil, storage: Storage? = nil) {
             self.serial = serial
             self.name = name
             self.lastSeenAt = lastSeenAt
+            self.storage = storage
+        }
+    }
+
+    /// An appliance's local storage as Datto last reported it, and when it will be full at the rate of the last 30
+    /// days (least squares over samples; absent while it does not grow).
+    public struct Storage: Codable, Sendable, Equatable {
+        public var usedBytes: Int64
+        public var availableBytes: Int64
+        /// One decimal.
+        public var percentUsed: Double
+        public var projectedFullAt: Date?
+        /// "full in about 9 days", "full within a day", "not filling up".
+        public var projection: String
+
+        public init(usedBytes: Int64, availableBytes: Int64, percentUsed: Double, projectedFullAt: Date?, projection: String) {
+            self.usedBytes = usedBytes
+            self.availableBytes = availableBytes
+            self.percentUsed = percentUsed
+            self.projectedFullAt = projectedFullAt
+            self.projection = projection
         }
     }
 

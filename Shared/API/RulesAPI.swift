@@ -13,6 +13,10 @@ public enum RuleTrigger: String, Codable, Sendable, CaseIterable {
     case deviceOffline = "device-offline"
     /// Offsite replication fell behind.
     case offsiteStale = "offsite-stale"
+    /// The agent's latest screenshot verification failed: the backup may not boot.
+    case screenshotFailed = "screenshot-failed"
+    /// The appliance's local storage is filling up: one ticket per appliance.
+    case applianceStorage = "appliance-storage"
 
     /// A retry needs an agent to retry, and only helps an agent whose backups failed or stopped.
     public var canRetry: Bool { self == .failedNights || self == .backupMissed }

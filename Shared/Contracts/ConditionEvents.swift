@@ -15,6 +15,11 @@ public struct BackupConditionChanged: BusEvent, Equatable {
         case deviceOffline = "device-offline"
         /// The agent's latest offsite recovery point is older than its threshold.
         case offsiteStale = "offsite-stale"
+        /// The agent's latest screenshot verification failed (the machine would not boot from the backup), or, where
+        /// configured, none succeeded for days.
+        case screenshotFailed = "screenshot-failed"
+        /// The appliance's local storage is filling up (85% used by default; `severity` high from 95%).
+        case applianceStorage = "appliance-storage"
     }
 
     /// Why a condition ended.
@@ -59,12 +64,16 @@ public struct BackupConditionChanged: BusEvent, Equatable {
     public var observedAt: Date
     /// For `ended`: why.
     public var endReason: EndReason?
+    /// How bad, where the check can tell (appliance storage: medium, high from its second threshold); else the
+    /// alert's usual severity for the kind.
+    public var severity: AlertSeverity?
 
     public init(
         kind: Kind, change: Change, customer: CustomerRef, deviceSerial: String, deviceName: String? = nil,
         agentVolume: String? = nil, agentName: String? = nil, lastGoodAt: Date? = nil, since: Date, days: Int,
-        thresholdHours: Double, detail: String, observedAt: Date, endReason: EndReason? = nil
+        thresholdHours: Double, detail: String, observedAt: Date, endReason: EndReason? = nil, severity: AlertSeverity? = nil
     ) {
+        self.severity = severity
         self.kind = kind
         self.change = change
         self.customer = customer

@@ -13,6 +13,65 @@ struct SilenceVerdictTests {
 
     static func hoursAgo(_ hours: Double) -> Date { now - hours * 3_600 }
 
+    @Test("screenshot: a failed latest verification, none for 7 days of good backups, verified, never verified")
+    func screenshot() {
+        let w = Self.windows
+        func verdict(_ attempt: Date?, _ ok: Bool?, success: Date?, failingSince: Date? = nil, lastBackup: Date?) -> SilenceCheck.Verdict {
+            SilenceCheck.screenshot(
+                lastAttempt: attempt, succeeded: ok, lastSuccess: success, failingSince: failingSince, lastBackup: lastBackup, windows: w,
+                now: Self.now)
+        }
+        let failed = verdict(
+            Self.hoursAgo(2), false, success: Self.hoursAgo(26), failingSince: Self.hoursAgo(2), lastBackup: Self.hoursAgo(3))
+        guard case .on(let since, let lastGood, 0, nil, let detail?) = failed else {
+            Issue.record("\(failed)")
+            return
+        }
+        #expect(
+            since == Self.hoursAgo(2) && lastGood == Self.hoursAgo(26) && detail == "Screenshot verification failed; last success 26 h ago")
+        #expect(verdict(Self.hoursAgo(2), true, success: Self.hoursAgo(2), lastBackup: Self.hoursAgo(3)) == .off(.recovered))
+        #expect(verdict(nil, nil, success: nil, lastBackup: Self.hoursAgo(3)) == .off(.checkOff), "never verified: not judged")
+        // Backups succeed for 8 days with no verification since: on; backups that stopped are another alert's story.
+        guard case .on = verdict(Self.hoursAgo(200), true, success: Self.hoursAgo(200), lastBackup: Self.hoursAgo(2)) else {
+            Issue.record("verification stopped while backups go on")
+            return
+        }
+        #expect(verdict(Self.hoursAgo(200), true, success: Self.hoursAgo(200), lastBackup: Self.hoursAgo(199)) == .off(.recovered))
+        var off = w
+        off.screenshotMaxAgeHours = 0
+        #expect(
+            SilenceCheck.screenshot(
+                lastAttempt: Self.hoursAgo(200), succeeded: true, lastSuccess: Self.hoursAgo(200), failingSince: nil,
+                lastBackup: Self.hoursAgo(2), windows: off, now: Self.now) == .off(.recovered))
+    }
+
+    @Test("storage: under the threshold, medium from 85%, high from 95%, no data, hidden, check off")
+    func storage() {
+        func verdict(_ used: Int64?, _ available: Int64?, hidden: Bool = false, windows: SilenceWindows = Self.windows)
+            -> SilenceCheck.Verdict
+        {
+            SilenceCheck.storage(
+                hidden: hidden, used: used, available: available, fullAt: nil, windows: windows, since: Self.hoursAgo(5), asOf: Self.now)
+        }
+        #expect(verdict(80, 20) == .off(.recovered))
+        guard case .on(let since, nil, 0, .medium?, let detail?) = verdict(86_000_000_000_000, 14_000_000_000_000) else {
+            Issue.record("86%")
+            return
+        }
+        #expect(since == Self.hoursAgo(5) && detail == "Appliance storage 86% used (86 TB of 100 TB); not filling up")
+        #expect(SilenceText.bytes(4_150_000_000_000) == "4.2 TB" && SilenceText.bytes(950e9) == "950 GB" && SilenceText.bytes(12) == "12 B")
+        guard case .on(_, _, _, .high?, _) = verdict(96, 4) else {
+            Issue.record("96%")
+            return
+        }
+        #expect(verdict(nil, 4) == .off(.checkOff))
+        #expect(verdict(0, 0) == .off(.checkOff))
+        #expect(verdict(96, 4, hidden: true) == .off(.removed))
+        var off = Self.windows
+        off.storageWarnPercent = 0
+        #expect(verdict(99, 1, windows: off) == .off(.checkOff))
+    }
+
     @Test("missed backup: within the window, quiet past it, failing past it, never backed up")
     func missed() {
         let w = Self.windows
@@ -112,6 +171,10 @@ struct SilenceVerdictTests {
         #expect(verdict(.backupMissed, "FAR") == .unknown, "the appliance being offline is the one problem reported")
         #expect(verdict(.backupMissed, "HELD") == .off(.paused))
         #expect(verdict(.backupMissed, "QUIET") == .on(since: Self.hoursAgo(40), lastGood: Self.hoursAgo(40), thresholdHours: 26))
-        #expect(verdicts.count == 2 + 3 * 2)
+        // Per appliance: offline and storage; per agent: missed, offsite and screenshot.
+        #expect(verdicts.count == 2 * 2 + 3 * 3)
+        #expect(verdict(.applianceStorage, "Branch") == .unknown, "an offline appliance's storage is not judged")
+        #expect(verdict(.applianceStorage, "Office") == .off(.checkOff), "no storage reported")
+        #expect(verdict(.screenshotFailed, "QUIET") == .off(.checkOff), "never verified")
     }
 }

@@ -97,6 +97,17 @@ struct ConsoleTests {
                         #expect(try await browser.element(card + " [data-field=failed-nights]").text() == "\(agent.failedNightsInARow)")
                         let failure = agent.lastFailure?.message
                         if let failure { #expect(try await browser.element(card + " [data-field=last-failure]").text().contains(failure)) }
+                        let screenshot = try await browser.element(card + " [data-field=screenshot]").text()
+                        #expect(
+                            agent.screenshot.map { $0.succeeded ? screenshot.hasPrefix("booted") : screenshot.hasPrefix("failed") }
+                                ?? (screenshot == "not verified yet"), "\(screenshot)")
+                    }
+                    // Each appliance with its storage bar and projection, as the API says.
+                    for appliance in hub.appliances ?? [] {
+                        let storage = try #require(appliance.storage, "the sandbox reports storage")
+                        let line = try await browser.element("#appliances li[data-appliance='\(appliance.serial)'] [data-field=storage]")
+                            .text()
+                        #expect(line.hasPrefix("\(storage.percentUsed)% used (") && line.hasSuffix(storage.projection), "\(line)")
                     }
                     #expect(try await browser.elements("#recent-runs tbody tr").count == recent.count)
                     for run in recent {

@@ -359,7 +359,9 @@ struct RulesTests {
     func templateFieldsAndMappings() async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
             let templates = try await harness.rules("/v1/rule-templates", as: RuleTemplateList.self).templates
-            #expect(templates.count == 12)
+            // Six problems (failed nights, missed, offline, offsite, screenshots, storage) for each of three PSAs.
+            #expect(templates.count == 18)
+            #expect(templates.contains { $0.name == "Datto screenshot verification failing (HaloPSA)" && $0.actions == [.ticket] })
             // Retry is offered only where there is a backup to retry.
             let actions = Dictionary(uniqueKeysWithValues: templates.map { ($0.id, $0.actions) })
             #expect(actions["datto-fails-2-nights-halopsa"] == [.ticket, .retry, .both])

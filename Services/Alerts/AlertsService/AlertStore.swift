@@ -45,10 +45,14 @@ enum AlertStore {
         }
     }
 
-    /// Severity of each silent failure: a missed backup and an offline appliance are as bad as a failure; an
-    /// offsite copy falling behind leaves the local one.
+    /// Severity of each silent failure: a missed backup, an offline appliance and a backup that would not boot
+    /// are as bad as a failure; an offsite copy falling behind leaves the local one, and a filling appliance is
+    /// medium until its check says high (95% by default).
     static func severity(_ kind: BackupConditionChanged.Kind) -> AlertSeverity {
-        kind == .offsiteStale ? .medium : .high
+        switch kind {
+        case .offsiteStale, .applianceStorage: .medium
+        case .backupMissed, .deviceOffline, .screenshotFailed: .high
+        }
     }
 
     /// A silent failure raises its alert (one per agent — or per appliance — and kind), counts each further day,
@@ -62,7 +66,8 @@ enum AlertStore {
         case .started, .continued:
             try record(
                 Occurrence(
-                    type: condition.kind.rawValue, severity: severity(condition.kind), tenant: tenant, subjectId: subjectId,
+                    type: condition.kind.rawValue, severity: condition.severity ?? severity(condition.kind), tenant: tenant,
+                    subjectId: subjectId,
                     customer: condition.customer, deviceSerial: condition.deviceSerial, deviceName: condition.deviceName,
                     agentVolume: condition.agentVolume, agentName: condition.agentName, seenAt: condition.observedAt,
                     lastError: condition.detail, since: condition.since, days: condition.days),
@@ -113,14 +118,14 @@ enum AlertStore {
             sql: """
                 UPDATE alert SET occurrences = occurrences + 1, last_seen_at = max(last_seen_at, ?), last_error = ?,
                     failed_nights = ?, customer_name = ?, agent_name = ?, state = ?, raised = raised OR ?, updated_at = ?,
-                    device_name = coalesce(?, device_name), since = coalesce(?, since), days = coalesce(?, days)
+                    device_name = coalesce(?, device_name), since = coalesce(?, since), days = coalesce(?, days), severity = ?
                 WHERE id = ?
                 """
         )
         .execute(arguments: [
             sighting.seenAt.timeIntervalSince1970, sighting.lastError, sighting.failedNights, sighting.customer.name,
             subjectName, state.rawValue, state != .muted, now.timeIntervalSince1970, sighting.deviceName,
-            sighting.since?.timeIntervalSince1970, sighting.days, id
+            sighting.since?.timeIntervalSince1970, sighting.days, sighting.severity.rawValue, id
         ])
         guard state != .muted else { return }  // recorded, but a muted condition raises nothing
         let alert = try snapshot(id: id, db: db)

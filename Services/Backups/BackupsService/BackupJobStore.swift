@@ -12,6 +12,11 @@ enum BackupJobStore {
             tenant: tenant, customer: agent.customer, serial: agent.deviceSerial, volume: agent.volume, name: agent.name,
             kind: agent.kind.rawValue, paused: agent.isPaused, archived: agent.isArchived, latestOffsiteAt: agent.latestOffsiteAt,
             lastSnapshotAt: agent.lastSnapshotAt, at: now, db: db)
+        if let attempt = agent.lastScreenshotAttemptAt, let succeeded = agent.lastScreenshotSucceeded {
+            try ApplianceHealth.noteScreenshot(
+                agentId: StableID.agent(tenant: tenant, deviceSerial: agent.deviceSerial, volume: agent.volume), at: attempt,
+                succeeded: succeeded, db)
+        }
     }
 
     /// Keeps the appliance's last check-in (and when the collector last reported it) for the silence check, and
@@ -31,6 +36,9 @@ enum BackupJobStore {
             device.customer.key, device.customer.name, device.lastSeenAt?.timeIntervalSince1970, device.hidden,
             now.timeIntervalSince1970
         ])
+        if let used = device.localStorageUsedBytes, let available = device.localStorageAvailableBytes {
+            try ApplianceHealth.noteStorage(tenant: tenant, serial: device.serialNumber, used: used, available: available, at: now, db)
+        }
         guard let volumes = device.assetVolumes else { return }
         let listed = Set(volumes)
         let known = try Row.fetchAll(

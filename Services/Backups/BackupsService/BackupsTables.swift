@@ -110,6 +110,31 @@ enum BackupsTables {
             // updates the summary from the summary alone instead of re-reading the agent's history.
             try db.execute(sql: "ALTER TABLE agent_summary ADD COLUMN last_night TEXT")
         }
+        migrator.registerMigration("backups-v4-screenshots-storage") { db in
+            // Screenshot verification per agent (latest attempt and its result, latest success, since when failing),
+            // appliance storage as last read with its projected full date, samples for that projection, and the
+            // severity each condition was last published with (storage turns high without a day passing).
+            try db.execute(
+                sql: """
+                    ALTER TABLE agent ADD COLUMN screenshot_at DOUBLE;
+                    ALTER TABLE agent ADD COLUMN screenshot_ok BOOLEAN;
+                    ALTER TABLE agent ADD COLUMN screenshot_success_at DOUBLE;
+                    ALTER TABLE agent ADD COLUMN screenshot_failing_since DOUBLE;
+                    ALTER TABLE device ADD COLUMN storage_used_bytes INTEGER;
+                    ALTER TABLE device ADD COLUMN storage_available_bytes INTEGER;
+                    ALTER TABLE device ADD COLUMN storage_full_at DOUBLE;
+                    ALTER TABLE condition ADD COLUMN severity TEXT;
+                    ALTER TABLE condition ADD COLUMN detail TEXT;
+                    CREATE TABLE device_storage_sample (
+                        tenant TEXT NOT NULL,
+                        serial TEXT NOT NULL,
+                        at DOUBLE NOT NULL,
+                        used_bytes INTEGER NOT NULL,
+                        available_bytes INTEGER NOT NULL,
+                        PRIMARY KEY (tenant, serial, at)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -24,11 +24,15 @@ struct HubQueries: Sendable {
                         arguments: [id])
             else { return nil }
             let appliances = try Row.fetchAll(
-                db, sql: "SELECT serial, name, last_seen_at FROM device WHERE customer_id = ? ORDER BY name, serial", arguments: [id]
+                db,
+                sql: """
+                    SELECT serial, name, last_seen_at, storage_used_bytes, storage_available_bytes, storage_full_at FROM device
+                    WHERE customer_id = ? ORDER BY name, serial
+                    """, arguments: [id]
             ).map { row in
                 CustomerBackups.Appliance(
-                    serial: row["serial"], name: row["name"],
-                    lastSeenAt: (row["last_seen_at"] as Date?))
+                    serial: row["serial"], name: row["name"], lastSeenAt: (row["last_seen_at"] as Date?),
+                    storage: Self.storage(row, now: now))
             }
             let agents = try Row.fetchAll(
                 db,
@@ -72,6 +76,16 @@ struct HubQueries: Sendable {
         }
     }
 
+    /// The appliance's local storage as last read, with its projection; nil before Datto reported it.
+    static func storage(_ row: Row, now: Date) -> CustomerBackups.Storage? {
+        guard let used = row["storage_used_bytes"] as Int64?, let available = row["storage_available_bytes"] as Int64? else { return nil }
+        let capacity = Double(used) + Double(available)
+        let full = row["storage_full_at"] as Date?
+        return CustomerBackups.Storage(
+            usedBytes: used, availableBytes: available, percentUsed: capacity > 0 ? (Double(used) / capacity * 1_000).rounded() / 10 : 0,
+            projectedFullAt: full, projection: ApplianceHealth.projectionText(fullAt: full, now: now))
+    }
+
     /// The customer's conditions in force, by subject (agent id, or device id for `device-offline`).
     static func conditions(customerId: String, now: Date, db: Database) throws -> [String: [ConditionView]] {
         var bySubject: [String: [ConditionView]] = [:]
@@ -90,10 +104,12 @@ struct HubQueries: Sendable {
                             """),
                     arguments: [row["subject_id"] as String]) ?? true
             let never = kind == .backupMissed && noSuccess
+            // Screenshots and storage say more than their kind: their check's own words, as last published.
+            let stored = kind == .screenshotFailed || kind == .applianceStorage ? row["detail"] as String? : nil
             bySubject[row["subject_id"], default: []].append(
                 ConditionView(
                     type: kind, since: since, days: row["days"],
-                    headline: SilenceText.headline(kind, since: since, neverBackedUp: never, now: now)))
+                    headline: stored ?? SilenceText.headline(kind, since: since, neverBackedUp: never, now: now)))
         }
         return bySubject
     }
@@ -104,7 +120,8 @@ struct HubQueries: Sendable {
         let failing = (row["currently_failing"] as Bool?) ?? false
         let nights = (row["failed_nights"] as Int?) ?? 0
         let deviceId = StableID.device(tenant: row["tenant"], serial: row["device_serial"])
-        let inForce = (conditions[row["id"]] ?? []) + (conditions[deviceId] ?? [])
+        // The appliance's storage is on the appliance, not on each of its agents' cards.
+        let inForce = (conditions[row["id"]] ?? []) + (conditions[deviceId] ?? []).filter { $0.type != .applianceStorage }
         let (state, headline) = Self.standing(hasRun: lastRun != nil, failing: failing, failedNights: nights, conditions: inForce)
         return AgentCard(
             agentId: row["id"], name: row["name"], kind: try row.decodeValue(DattoAgentSeen.Kind.self, forColumn: "kind"),
@@ -112,7 +129,11 @@ struct HubQueries: Sendable {
             isPaused: row["is_paused"], isArchived: row["is_archived"], state: state, headline: headline, lastRunAt: lastRun,
             lastSuccessAt: date("last_success_at"),
             lastFailure: date("last_failure_at").map { AgentCard.Failure(at: $0, message: row["last_failure_message"]) },
-            currentlyFailing: failing, failedNightsInARow: nights, runsLast24h: row["runs_24h"] ?? 0, conditions: inForce)
+            currentlyFailing: failing, failedNightsInARow: nights, runsLast24h: row["runs_24h"] ?? 0, conditions: inForce,
+            screenshot: (row["screenshot_at"] as Date?).map { attempt in
+                AgentCard.Screenshot(
+                    lastAttemptAt: attempt, succeeded: row["screenshot_ok"] ?? false, lastSuccessAt: row["screenshot_success_at"])
+            })
     }
 
     /// What an agent's card says, the first that applies: failing (runs arrive and fail), then a silent failure in
@@ -124,7 +145,8 @@ struct HubQueries: Sendable {
             )
         }
         let order: [(BackupConditionChanged.Kind, AgentCard.State)] = [
-            (.backupMissed, .missed), (.deviceOffline, .deviceOffline), (.offsiteStale, .offsiteStale)
+            (.backupMissed, .missed), (.deviceOffline, .deviceOffline), (.offsiteStale, .offsiteStale),
+            (.screenshotFailed, .screenshotFailed)
         ]
         for (kind, state) in order {
             if let condition = conditions.first(where: { $0.type == kind }) { return (state, condition.headline) }

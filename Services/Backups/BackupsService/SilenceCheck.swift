@@ -22,7 +22,8 @@ enum SilenceCheck {
 
     enum Verdict: Equatable {
         /// The condition holds: it has lasted since `since` (the last good thing, or when the agent became known).
-        case on(since: Date, lastGood: Date?, thresholdHours: Double)
+        /// `severity` and `detail` where the check says more than the kind does (appliance storage).
+        case on(since: Date, lastGood: Date?, thresholdHours: Double, severity: AlertSeverity? = nil, detail: String? = nil)
         case off(EndReason)
         /// Nothing can be said (the appliance is offline, or just back and its agents not read since): keep what stands.
         case unknown
@@ -62,11 +63,12 @@ enum SilenceCheck {
                     notJudged += 1
                     continue
                 case (.on, nil), (.off, _?): break
-                case (.on(let since, _, let threshold), let current?):
-                    guard days(since: since, thresholdHours: threshold, now: subject.asOf) > current.days else { continue }
+                case (.on(let since, _, let threshold, let severity, _), let current?):
+                    guard days(since: since, thresholdHours: threshold, now: subject.asOf) > current.days || severity != current.severity
+                    else { continue }
                 case (.off, nil): continue
                 }
-                if subject.kind == .deviceOffline {
+                if subject.agentVolume == nil {
                     devices.insert(DeviceKey(tenant: subject.tenant, serial: subject.deviceSerial))
                 } else {
                     agents.insert(subject.id)
@@ -115,8 +117,22 @@ enum SilenceCheck {
                 kind: .deviceOffline, id: StableID.device(tenant: device.tenant, serial: device.serial), tenant: device.tenant,
                 customerId: device.customerId, customer: device.customer, deviceSerial: device.serial, deviceName: device.name,
                 asOf: device.observedAt)
-            let window = settings.windows(tenant: device.tenant, customerId: device.customerId).deviceOfflineHours
-            judged.append((subject, offline(hidden: device.hidden, lastSeen: device.lastSeenAt, window: window, asOf: device.observedAt)))
+            let windows = settings.windows(tenant: device.tenant, customerId: device.customerId)
+            let offlineVerdict = offline(
+                hidden: device.hidden, lastSeen: device.lastSeenAt, window: windows.deviceOfflineHours, asOf: device.observedAt)
+            judged.append((subject, offlineVerdict))
+            var storageSubject = subject
+            storageSubject.kind = .applianceStorage
+            let since = active[storageSubject.key]?.since ?? device.observedAt
+            judged.append(
+                (
+                    storageSubject,
+                    offlineVerdict.isOn
+                        ? .unknown
+                        : storage(
+                            hidden: device.hidden, used: device.storageUsedBytes, available: device.storageAvailableBytes,
+                            fullAt: device.storageFullAt, windows: windows, since: since, asOf: device.observedAt)
+                ))
         }
 
         let agents =
@@ -137,6 +153,7 @@ enum SilenceCheck {
             if let retired = agent.retired {
                 judged.append((subject(.backupMissed), .off(retired)))
                 judged.append((subject(.offsiteStale), .off(retired)))
+                judged.append((subject(.screenshotFailed), .off(retired)))
                 continue
             }
             // The appliance being offline is the one problem to report: its agents are not judged while it is (or
@@ -154,6 +171,7 @@ enum SilenceCheck {
             if deviceOffline || asOf <= agent.deviceBackOnlineAt ?? .distantPast {
                 judged.append((subject(.backupMissed), .unknown))
                 judged.append((subject(.offsiteStale), .unknown))
+                judged.append((subject(.screenshotFailed), .unknown))
                 continue
             }
             // Datto's own `lastSnapshot` comes with the agent, so a snapshot whose run is still on its way counts.
@@ -171,8 +189,57 @@ enum SilenceCheck {
                     offsite(
                         latestOffsite: agent.latestOffsiteAt, lastSuccess: lastSuccess, windows: windows, now: asOf)
                 ))
+            judged.append(
+                (
+                    subject(.screenshotFailed),
+                    screenshot(
+                        lastAttempt: agent.screenshotAt, succeeded: agent.screenshotOK, lastSuccess: agent.screenshotSuccessAt,
+                        failingSince: agent.screenshotFailingSince, lastBackup: lastSuccess, windows: windows, now: asOf)
+                ))
         }
         return judged
+    }
+
+    /// The latest screenshot verification failed — the backup would not boot — or, where configured, none succeeded
+    /// for `screenshotMaxAgeHours` of successful backups (backups that stopped or fail are another alert's story).
+    /// Never judged for an agent that has never been verified (no attempt at all).
+    static func screenshot(
+        lastAttempt: Date?, succeeded: Bool?, lastSuccess: Date?, failingSince: Date?, lastBackup: Date?, windows: SilenceWindows, now: Date
+    ) -> Verdict {
+        guard lastAttempt != nil, let succeeded else { return .off(.checkOff) }
+        if !succeeded {
+            let since = failingSince ?? lastAttempt ?? now
+            return .on(
+                since: since, lastGood: lastSuccess, thresholdHours: 0,
+                detail: "Screenshot verification failed"
+                    + (lastSuccess.map { "; last success \(SilenceText.duration(now.timeIntervalSince($0))) ago" } ?? "; none succeeded yet")
+            )
+        }
+        let maxAge = windows.screenshotMaxAgeHours * 3_600
+        if maxAge > 0, let lastSuccess, let lastBackup, lastBackup.timeIntervalSince(lastSuccess) > maxAge {
+            return .on(
+                since: lastSuccess, lastGood: lastSuccess, thresholdHours: windows.screenshotMaxAgeHours,
+                detail: "No successful screenshot verification for \(SilenceText.duration(now.timeIntervalSince(lastSuccess)))")
+        }
+        return .off(.recovered)
+    }
+
+    /// Local storage at or over the warning percentage (high from the second), with the days-to-full projection.
+    static func storage(
+        hidden: Bool, used: Int64?, available: Int64?, fullAt: Date?, windows: SilenceWindows, since: Date, asOf: Date
+    ) -> Verdict {
+        if hidden { return .off(.removed) }
+        guard windows.storageWarnPercent > 0 else { return .off(.checkOff) }
+        guard let used, let available else { return .off(.checkOff) }
+        let capacity = Double(used) + Double(available)
+        guard capacity > 0 else { return .off(.checkOff) }
+        let percent = Double(used) / capacity * 100
+        guard percent >= windows.storageWarnPercent else { return .off(.recovered) }
+        let high = windows.storageHighPercent > 0 && percent >= windows.storageHighPercent
+        let detail =
+            "Appliance storage \(Int(percent.rounded(.down)))% used (\(SilenceText.bytes(Double(used))) of \(SilenceText.bytes(capacity))); "
+            + ApplianceHealth.projectionText(fullAt: fullAt, now: asOf)
+        return .on(since: since, lastGood: nil, thresholdHours: 0, severity: high ? .high : .medium, detail: detail)
     }
 
     /// The appliance's last check-in is older than its threshold, as of when its `lastSeenDate` was read.
@@ -230,18 +297,20 @@ enum SilenceCheck {
             switch verdict {
             case .unknown:
                 outcome.notJudged += 1
-            case .on(let since, let lastGood, let threshold):
+            case .on(let since, let lastGood, let threshold, let severity, let detail):
                 let days = days(since: since, thresholdHours: threshold, now: subject.asOf)
                 if let current {
-                    guard days > current.days else { continue }
-                    try ActiveCondition.lasted(current.id, days: days, since: since, db)
+                    guard days > current.days || severity != current.severity else { continue }
+                    try ActiveCondition.lasted(current.id, days: days, since: since, severity: severity, detail: detail, db)
                     try publish(
-                        subject, .continued, since: since, lastGood: lastGood, days: days, threshold: threshold, outbox: outbox, db: db)
+                        subject, .continued, since: since, lastGood: lastGood, days: days, threshold: threshold, outbox: outbox, db: db,
+                        severity: severity, detail: detail)
                     outcome.continued += 1
                 } else {
-                    try ActiveCondition.start(subject, since: since, days: days, at: now, db)
+                    try ActiveCondition.start(subject, since: since, days: days, severity: severity, detail: detail, at: now, db)
                     try publish(
-                        subject, .started, since: since, lastGood: lastGood, days: days, threshold: threshold, outbox: outbox, db: db)
+                        subject, .started, since: since, lastGood: lastGood, days: days, threshold: threshold, outbox: outbox, db: db,
+                        severity: severity, detail: detail)
                     outcome.started += 1
                 }
             case .off(let reason):
@@ -262,17 +331,19 @@ enum SilenceCheck {
 
     private static func publish(
         _ subject: Subject, _ change: BackupConditionChanged.Change, since: Date, lastGood: Date?, days: Int, threshold: Double,
-        outbox: Outbox, db: Database, endReason: EndReason? = nil
+        outbox: Outbox, db: Database, endReason: EndReason? = nil, severity: AlertSeverity? = nil, detail: String? = nil
     ) throws {
         let detail =
             endReason.map { SilenceText.ended(subject.kind, reason: $0) }
+            ?? detail
             ?? SilenceText.headline(
                 subject.kind, since: since, neverBackedUp: subject.kind == .backupMissed && lastGood == nil, now: subject.asOf)
         try outbox.append(
             BackupConditionChanged(
                 kind: subject.kind, change: change, customer: subject.customer, deviceSerial: subject.deviceSerial,
                 deviceName: subject.deviceName, agentVolume: subject.agentVolume, agentName: subject.agentName, lastGoodAt: lastGood,
-                since: since, days: days, thresholdHours: threshold, detail: detail, observedAt: subject.asOf, endReason: endReason),
+                since: since, days: days, thresholdHours: threshold, detail: detail, observedAt: subject.asOf, endReason: endReason,
+                severity: severity),
             tenant: subject.tenant, customerKey: subject.customer.key, in: db)
     }
 }
@@ -287,12 +358,28 @@ public enum SilenceText {
         return "\(Int(seconds / 86_400)) days"
     }
 
+    /// "4.1 TB", "950 GB", "12 MB" (decimal units, as Datto and disk vendors count).
+    static func bytes(_ count: Double) -> String {
+        let units = ["B", "KB", "MB", "GB", "TB", "PB"]
+        var value = max(0, count)
+        var unit = 0
+        while value >= 1_000 && unit < units.count - 1 {
+            value /= 1_000
+            unit += 1
+        }
+        guard value.isFinite else { return "? B" }
+        let rounded = value >= 100 || unit == 0 ? value.rounded() : (value * 10).rounded() / 10
+        return (rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)) + " " + units[unit]
+    }
+
     static func headline(_ kind: BackupConditionChanged.Kind, since: Date, neverBackedUp: Bool, now: Date) -> String {
         let age = duration(now.timeIntervalSince(since))
         switch kind {
         case .backupMissed: return neverBackedUp ? "No backup yet, \(age) after it was added" : "No successful backup for \(age)"
         case .deviceOffline: return "Appliance offline: last check-in \(age) ago"
         case .offsiteStale: return "Latest offsite copy is \(age) old"
+        case .screenshotFailed: return "Screenshot verification failing for \(age)"
+        case .applianceStorage: return "Appliance storage filling up"
         }
     }
 
@@ -302,6 +389,8 @@ public enum SilenceText {
         case (.backupMissed, .superseded): return "Runs arrive again, but they fail: see the backup-job-failure alert"
         case (.deviceOffline, .recovered): return "The appliance checked in again"
         case (.offsiteStale, .recovered): return "Offsite replication caught up"
+        case (.screenshotFailed, .recovered): return "Screenshot verification succeeded again"
+        case (.applianceStorage, .recovered): return "Appliance storage is below its threshold again"
         case (_, .removed): return "No longer listed by Datto"
         case (_, .paused): return "Backups of this agent are paused"
         case (_, .archived): return "The agent is archived"

@@ -6,37 +6,43 @@ import VectisContracts
 extension SilenceCheck {
     /// A condition in force (`condition` with `ended_at IS NULL`).
     struct ActiveCondition: FetchableRecord {
-        static let sql = "SELECT id, days, since, tenant, kind, subject_id FROM condition WHERE ended_at IS NULL"
+        static let sql = "SELECT id, days, since, tenant, kind, subject_id, severity FROM condition WHERE ended_at IS NULL"
 
         var id: Int64
         var days: Int
         var since: Date
         var key: String
+        /// As last published (nil: the kind's usual severity).
+        var severity: AlertSeverity?
 
         init(row: Row) {
             id = row["id"]
             days = row["days"]
             since = row["since"]
             key = "\(row["tenant"] as String)|\(row["kind"] as String)|\(row["subject_id"] as String)"
+            severity = (row["severity"] as String?).flatMap(AlertSeverity.init(rawValue:))
         }
 
         /// A condition that starts now.
-        static func start(_ subject: Subject, since: Date, days: Int, at now: Date, _ db: Database) throws {
+        static func start(
+            _ subject: Subject, since: Date, days: Int, severity: AlertSeverity?, detail: String?, at now: Date, _ db: Database
+        ) throws {
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO condition (tenant, kind, subject_id, customer_id, device_serial, agent_volume, since, days, started_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO condition (tenant, kind, subject_id, customer_id, device_serial, agent_volume, since, days, started_at,
+                        severity, detail)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [
                 subject.tenant, subject.kind.rawValue, subject.id, subject.customerId, subject.deviceSerial, subject.agentVolume,
-                since.timeIntervalSince1970, days, now.timeIntervalSince1970
+                since.timeIntervalSince1970, days, now.timeIntervalSince1970, severity?.rawValue, detail
             ])
         }
 
-        /// Another day of it.
-        static func lasted(_ id: Int64, days: Int, since: Date, _ db: Database) throws {
-            try db.cachedStatement(sql: "UPDATE condition SET days = ?, since = ? WHERE id = ?")
-                .execute(arguments: [days, since.timeIntervalSince1970, id])
+        /// Another day of it, or a change of severity; `detail` is what the hub shows where the kind alone says too little.
+        static func lasted(_ id: Int64, days: Int, since: Date, severity: AlertSeverity?, detail: String?, _ db: Database) throws {
+            try db.cachedStatement(sql: "UPDATE condition SET days = ?, since = ?, severity = ?, detail = ? WHERE id = ?")
+                .execute(arguments: [days, since.timeIntervalSince1970, severity?.rawValue, detail, id])
         }
 
         static func end(_ id: Int64, reason: EndReason, at now: Date, _ db: Database) throws {
@@ -48,7 +54,8 @@ extension SilenceCheck {
     /// An appliance, as of the collector's last report on it.
     struct DeviceStanding: FetchableRecord {
         static let sql = """
-            SELECT tenant, serial, customer_id, customer_key, customer_name, name, observed_at, hidden, last_seen_at FROM device
+            SELECT tenant, serial, customer_id, customer_key, customer_name, name, observed_at, hidden, last_seen_at,
+                storage_used_bytes, storage_available_bytes, storage_full_at FROM device
             """
 
         var tenant: String
@@ -59,6 +66,9 @@ extension SilenceCheck {
         var observedAt: Date
         var hidden: Bool
         var lastSeenAt: Date?
+        var storageUsedBytes: Int64?
+        var storageAvailableBytes: Int64?
+        var storageFullAt: Date?
 
         init(row: Row) {
             tenant = row["tenant"]
@@ -69,6 +79,9 @@ extension SilenceCheck {
             observedAt = row["observed_at"]
             hidden = row["hidden"]
             lastSeenAt = row["last_seen_at"]
+            storageUsedBytes = row["storage_used_bytes"]
+            storageAvailableBytes = row["storage_available_bytes"]
+            storageFullAt = row["storage_full_at"]
         }
 
         /// Seen back after being offline: its agents wait for news newer than this.
@@ -83,7 +96,8 @@ extension SilenceCheck {
         static let sql = """
             SELECT a.id, a.tenant, a.device_serial, a.customer_id, a.customer_key, a.customer_name, a.volume, a.name,
                 a.updated_at, a.is_removed, a.is_archived, a.is_paused, a.first_known_at, a.last_snapshot_at,
-                a.latest_offsite_at, s.last_success_at, s.last_run_at, d.name AS device_name,
+                a.latest_offsite_at, a.screenshot_at, a.screenshot_ok, a.screenshot_success_at, a.screenshot_failing_since,
+                s.last_success_at, s.last_run_at, d.name AS device_name,
                 d.back_online_at AS device_back_online_at, d.hidden AS device_hidden,
                 d.last_seen_at AS device_last_seen_at, d.observed_at AS device_observed_at
             FROM agent a LEFT JOIN agent_summary s ON s.agent_id = a.id
@@ -107,6 +121,10 @@ extension SilenceCheck {
         var latestOffsiteAt: Date?
         var lastSuccessAt: Date?
         var lastRunAt: Date?
+        var screenshotAt: Date?
+        var screenshotOK: Bool?
+        var screenshotSuccessAt: Date?
+        var screenshotFailingSince: Date?
         var deviceName: String?
         var deviceBackOnlineAt: Date?
         var deviceHidden: Bool?
@@ -130,6 +148,10 @@ extension SilenceCheck {
             latestOffsiteAt = row["latest_offsite_at"]
             lastSuccessAt = row["last_success_at"]
             lastRunAt = row["last_run_at"]
+            screenshotAt = row["screenshot_at"]
+            screenshotOK = row["screenshot_ok"]
+            screenshotSuccessAt = row["screenshot_success_at"]
+            screenshotFailingSince = row["screenshot_failing_since"]
             deviceName = row["device_name"]
             deviceBackOnlineAt = row["device_back_online_at"]
             deviceHidden = row["device_hidden"]

@@ -44,6 +44,8 @@ struct RuleProblem {
         case .failedNights, .backupMissed: "Closed by Vectis: backups recovered."
         case .deviceOffline: "Closed by Vectis: the appliance checks in again."
         case .offsiteStale: "Closed by Vectis: offsite replication caught up."
+        case .screenshotFailed: "Closed by Vectis: screenshot verification succeeded again."
+        case .applianceStorage: "Closed by Vectis: the appliance's storage is below its threshold again."
         }
     }
 
@@ -119,6 +121,19 @@ struct RuleProblem {
             details = """
                 \(condition.detail): the latest offsite copy of \(name) on appliance \(appliance) (\(condition.customer.name)) \
                 is from \(since) (threshold \(window)) although newer local backups exist: replication has stalled.
+                """
+        case .screenshotFailed:
+            summary = "Datto screenshot verification failing: \(name)"
+            details = """
+                \(condition.detail): Datto could not boot the latest backup of \(name) on appliance \(appliance) \
+                (\(condition.customer.name)) in its screenshot verification. The backups report success, but a restore may \
+                not start. Last successful verification: \(condition.lastGoodAt.map(BusJSON.formatTimestamp) ?? "none recorded").
+                """
+        case .applianceStorage:
+            summary = "Datto appliance storage filling up: \(name)"
+            details = """
+                \(condition.detail): appliance \(appliance) (\(condition.customer.name)). A full appliance skips backups \
+                ("not enough free space"): free space, adjust retention, or add storage.
                 """
         }
         stillText = "\(name): \(condition.detail) (day \(condition.days))."

@@ -44,6 +44,18 @@ extension RuleTemplate {
                     "Opens \(ticket) when an agent's latest offsite copy is older than its threshold while newer local backups wait; adds \(note) each further day and when replication catches up.",
                     1
                 )
+            case .screenshotFailed:
+                (
+                    "datto-screenshot-failing", "Datto screenshot verification failing",
+                    "Opens \(ticket) when an agent's latest screenshot verification failed (the backup may not boot), or none succeeded for days; adds \(note) each further day and when a verification succeeds again.",
+                    1
+                )
+            case .applianceStorage:
+                (
+                    "datto-appliance-storage", "Datto appliance storage filling up",
+                    "Opens \(ticket) per appliance when its local storage passes its threshold (85% by default), with the projected date it is full; adds \(note) each further day and when space is freed.",
+                    1
+                )
             }
         return RuleTemplate(
             id: "\(slug)-\(psa.rawValue)", name: "\(title) (\(psaName))", psa: psa, trigger: trigger, description: description + zone,

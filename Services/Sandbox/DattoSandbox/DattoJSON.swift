@@ -28,8 +28,8 @@ enum DattoJSON {
             "registrationDate": timestamp(start.addingTimeInterval(-400 * 86_400)),
             "servicePeriod": timestamp(start.addingTimeInterval(300 * 86_400)),
             "warrantyExpire": timestamp(start.addingTimeInterval(600 * 86_400)),
-            "localStorageUsed": ["size": device.localUsedGB, "units": "GB"],
-            "localStorageAvailable": ["size": device.localAvailableGB, "units": "GB"],
+            "localStorageUsed": ["size": device.storage(at: now).used, "units": "GB"],
+            "localStorageAvailable": ["size": device.storage(at: now).available, "units": "GB"],
             "offsiteStorageUsed": ["size": device.offsiteUsedGB, "units": "GB"],
             "internalIP": device.internalIP,
             "activeTickets": 0,
@@ -59,7 +59,7 @@ enum DattoJSON {
             "latestOffsite": runs.first { run in
                 run.succeeded && asset.offsiteStalledSince.map { run.timestamp.addingTimeInterval(3_600) <= $0 } ?? true
             }.map { Int($0.timestamp.timeIntervalSince1970) + 3_600 as Any } ?? NSNull(),
-            "backups": runs.map(backup)
+            "backups": runs.map { backup($0, asset: asset) }
         ]
         if asset.kind == .agent {
             object["localIp"] = asset.ip
@@ -70,15 +70,16 @@ enum DattoJSON {
             object["unprotectedVolumesCount"] = 0
             object["protectedVolumeNames"] = ["C:\\", "D:\\"]
             object["unprotectedVolumeNames"] = [String]()
+            // Each successful backup is verified ten minutes later; inside a screenshot-failure window it does not boot.
             object["lastScreenshotAttempt"] = lastSuccess.map { Int($0.timeIntervalSince1970) + 600 } ?? 0
-            object["lastScreenshotAttemptStatus"] = lastSuccess != nil
+            object["lastScreenshotAttemptStatus"] = lastSuccess.map { asset.screenshotBoots($0) } ?? false
             object["lastScreenshotUrl"] = "https://device.dattobackup.com/sirisReporting/images/latest/\(asset.volume).png"
             object["protectedMachine"] = ["mac": "00:11:22:33:44:\(String(format: "%02x", asset.assetId % 256))", "serial": NSNull()]
         }
         return object
     }
 
-    static func backup(_ run: SandboxRun) -> [String: Any] {
+    static func backup(_ run: SandboxRun, asset: SandboxAsset? = nil) -> [String: Any] {
         var backup: [String: Any] = [
             "status": run.succeeded ? "success" : "failure",
             "errorMessage": run.errorMessage.map { $0 as Any } ?? NSNull()
@@ -93,7 +94,11 @@ enum DattoJSON {
             ],
             "advancedVerification": [
                 "screenshotVerification": run.succeeded
-                    ? ["status": "1", "image": "https://device.dattobackup.com/screenshots/\(run.volume).png"] as Any
+                    ? [
+                        "status": asset?.screenshotBoots(run.timestamp) ?? true ? "1" : "",
+                        "image": "https://device.dattobackup.com/screenshots/\(run.volume).png"
+                    ]
+                        as Any
                     : NSNull() as Any
             ]
         ]

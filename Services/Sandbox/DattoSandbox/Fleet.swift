@@ -33,6 +33,17 @@ struct SandboxDevice: Sendable {
     var localAvailableGB: Int
     var offsiteUsedGB: Int
     var assets: [SandboxAsset]
+    /// Local storage filling at a steady rate from `start` (GB a day), until it is full or freed.
+    var filling: (start: Date, usedGB: Double, gbPerDay: Double)? = nil
+
+    /// Used and available local storage at `now`, in GB.
+    func storage(at now: Date) -> (used: Int, available: Int) {
+        let capacity = localUsedGB + localAvailableGB
+        guard let filling else { return (localUsedGB, localAvailableGB) }
+        let days = max(0, now.timeIntervalSince(filling.start) / 86_400)
+        let used = min(Double(capacity), filling.usedGB + filling.gbPerDay * days)
+        return (Int(used.rounded()), capacity - Int(used.rounded()))
+    }
 }
 
 struct SandboxAsset: Sendable {
@@ -55,8 +66,15 @@ struct SandboxAsset: Sendable {
     var silentWindows: [Range<Date>] = []
     /// Since when offsite replication has stalled: `latestOffsite` stays at the last copy made before then.
     var offsiteStalledSince: Date?
+    /// Backups taken inside one of these windows fail their screenshot verification (they succeed as backups).
+    var screenshotFailureWindows: [Range<Date>] = []
     /// Some runs report `backup.totalUsedStorage` (only one source saw it live); most do not.
     var reportsSize: Bool
+}
+
+extension SandboxAsset {
+    /// Whether the screenshot verification of a backup taken at `time` boots.
+    func screenshotBoots(_ time: Date) -> Bool { !screenshotFailureWindows.contains { $0.contains(time) } }
 }
 
 /// One backup run as the sandbox knows it.
@@ -146,12 +164,16 @@ struct Fleet: Sendable {
                             firstRun: firstRun, cadence: cadence, isPaused: false, isArchived: false,
                             failureWindows: windows, reportsSize: agentCounter % 2 == 0))
                 }
+                // Drawn in the order they always were, so a seed gives the same fleet. Under 50% used: a generated
+                // appliance is healthy until a scenario fills it.
+                let model = ["S5-4", "S5-8", "ALTO4", "S4-2"][Int(random.next() % 4)]
+                let used = Int(random.next() % 3_000) + 100
                 devices.append(
                     SandboxDevice(
                         serialNumber: serial, name: "\(companies[customerIndex % companies.count].uppercased())-SIRIS-\(deviceIndex + 1)",
-                        model: ["S5-4", "S5-8", "ALTO4", "S4-2"][Int(random.next() % 4)], customer: customerIndex,
+                        model: model, customer: customerIndex,
                         hidden: false, internalIP: "10.\(customerIndex).\(deviceIndex).2",
-                        localUsedGB: Int(random.next() % 3_000) + 100, localAvailableGB: Int(random.next() % 3_000) + 500,
+                        localUsedGB: used, localAvailableGB: Int(random.next() % 3_000) + 500 + used,
                         offsiteUsedGB: Int(random.next() % 4_000) + 100, assets: assets))
             }
         }

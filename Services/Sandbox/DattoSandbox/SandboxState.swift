@@ -105,6 +105,50 @@ public final class SandboxState: Sendable {
         }
     }
 
+    /// The asset's backups from now on fail their screenshot verification for `nights` nights (the backups succeed).
+    public func failScreenshots(volume: String, nights: Int) -> Bool {
+        let now = self.now
+        return updateAsset(volume) { $0.screenshotFailureWindows.append(now..<now.addingTimeInterval(Double(nights) * 86_400)) }
+    }
+
+    /// Screenshot verifications boot again from now.
+    public func fixScreenshots(volume: String) -> Bool {
+        let now = self.now
+        return updateAsset(volume) { asset in
+            asset.screenshotFailureWindows = asset.screenshotFailureWindows.map {
+                $0.lowerBound..<min($0.upperBound, max($0.lowerBound, now))
+            }
+        }
+    }
+
+    /// The appliance's local storage set to `fromPercent` now and filling steadily to `toPercent` over `days` days
+    /// (and on, at the same rate, until full); returns the date it will be full, or nil for an unknown appliance.
+    @discardableResult
+    public func fillStorage(serialNumber: String, fromPercent: Double, toPercent: Double, days: Double) -> Date? {
+        let now = self.now
+        return fleet.withLock { fleet in
+            guard let index = fleet.devices.firstIndex(where: { $0.serialNumber == serialNumber }), days > 0, toPercent > fromPercent
+            else { return nil }
+            let capacity = Double(fleet.devices[index].localUsedGB + fleet.devices[index].localAvailableGB)
+            let start = capacity * fromPercent / 100
+            let rate = capacity * (toPercent - fromPercent) / 100 / days
+            fleet.devices[index].filling = (now, start, rate)
+            return now.addingTimeInterval((capacity - start) / rate * 86_400)
+        }
+    }
+
+    /// Space freed: the appliance's storage at `percent` from now, no longer growing.
+    public func freeStorage(serialNumber: String, percent: Double) -> Bool {
+        fleet.withLock { fleet in
+            guard let index = fleet.devices.firstIndex(where: { $0.serialNumber == serialNumber }) else { return false }
+            let capacity = fleet.devices[index].localUsedGB + fleet.devices[index].localAvailableGB
+            let used = Int((Double(capacity) * min(max(percent, 0), 100) / 100).rounded())
+            (fleet.devices[index].localUsedGB, fleet.devices[index].localAvailableGB) = (used, capacity - used)
+            fleet.devices[index].filling = nil
+            return true
+        }
+    }
+
     /// The agent stops backing up from now (no failed run: nothing at all) until `resume`.
     public func silence(volume: String) -> Bool {
         let now = self.now

@@ -57,6 +57,39 @@ struct ScenarioController {
             guard state.stallOffsite(volume: try context.parameters.require("volume"), false) else { return Response(status: .notFound) }
             return json(["offsiteStalled": false])
         }
+        group.post("agents/:volume/screenshot-fail") { request, context in
+            let body = try await request.decode(as: Nights.self, context: context)
+            guard state.failScreenshots(volume: try context.parameters.require("volume"), nights: body.nights) else {
+                return Response(status: .notFound)
+            }
+            return json(["screenshotsFailing": true, "nights": body.nights])
+        }
+        group.post("agents/:volume/screenshot-fix") { _, context in
+            guard state.fixScreenshots(volume: try context.parameters.require("volume")) else { return Response(status: .notFound) }
+            return json(["screenshotsFailing": false])
+        }
+        group.post("devices/:serial/storage-fill") { request, context in
+            struct Fill: Decodable {
+                var fromPercent: Double
+                var toPercent: Double
+                var days: Double
+            }
+            let body = try await request.decode(as: Fill.self, context: context)
+            guard body.fromPercent.isFinite, body.toPercent.isFinite, body.days.isFinite, (0...100).contains(body.fromPercent),
+                (0...100).contains(body.toPercent),
+                let full = state.fillStorage(
+                    serialNumber: try context.parameters.require("serial"), fromPercent: body.fromPercent, toPercent: body.toPercent,
+                    days: body.days)
+            else { return Response(status: .notFound) }
+            return json(["fullAt": DattoJSON.timestamp(full)])
+        }
+        group.post("devices/:serial/storage-free") { request, context in
+            struct Free: Decodable { var percent: Double }
+            let body = try await request.decode(as: Free.self, context: context)
+            guard body.percent.isFinite, state.freeStorage(serialNumber: try context.parameters.require("serial"), percent: body.percent)
+            else { return Response(status: .notFound) }
+            return json(["percent": body.percent])
+        }
         group.post("devices/:serial/offline") { _, context in
             guard state.setOffline(serialNumber: try context.parameters.require("serial")) else { return Response(status: .notFound) }
             return json(["offline": true])

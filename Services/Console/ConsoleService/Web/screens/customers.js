@@ -18,9 +18,23 @@ export async function customers(view) {
   return load;
 }
 
+/// "booted 28 Nov 02:10", "failed 28 Nov 02:10 — last success 20 Nov 02:10", "not verified yet".
+function screenshotText(screenshot) {
+  if (!screenshot) return "not verified yet";
+  if (screenshot.succeeded) return `booted ${when(screenshot.lastAttemptAt)}`;
+  return `failed ${when(screenshot.lastAttemptAt)} — last success ${screenshot.lastSuccessAt ? when(screenshot.lastSuccessAt) : "never"}`;
+}
+
+/// "91% used (4.1 of 4.5 TB), full in about 9 days".
+function storageText(storage) {
+  const tb = (bytes) => (bytes / 1e12).toFixed(1);
+  return `${storage.percentUsed}% used (${tb(storage.usedBytes)} of ${tb(storage.usedBytes + storage.availableBytes)} TB), ${storage.projection}`;
+}
+
 export async function customerHub(view, id) {
   const cards = h("div", { class: "cards", id: "agent-cards" });
   const runs = h("tbody");
+  const appliances = h("ul", { class: "appliances", id: "appliances" });
   const title = h("h1", {}, "Customer");
   async function load() {
     const hub = await get("backups", `/v1/customers/${encodeURIComponent(id)}/backups`);
@@ -34,7 +48,8 @@ export async function customerHub(view, id) {
         h("dt", {}, "Last failure"), h("dd", { "data-field": "last-failure" },
           agent.lastFailure ? `${when(agent.lastFailure.at)} — ${agent.lastFailure.message ?? "no message from Datto"}` : "never"),
         h("dt", {}, "Currently failing"), h("dd", { "data-field": "currently-failing" }, agent.currentlyFailing ? "yes" : "no"),
-        h("dt", {}, "Failed nights in a row"), h("dd", { "data-field": "failed-nights" }, String(agent.failedNightsInARow))),
+        h("dt", {}, "Failed nights in a row"), h("dd", { "data-field": "failed-nights" }, String(agent.failedNightsInARow)),
+        h("dt", {}, "Screenshot verification"), h("dd", { "data-field": "screenshot" }, screenshotText(agent.screenshot))),
       ...agent.conditions.filter((c) => c.headline !== agent.headline).map((c) => h("p", { class: `badge state-${c.type}` }, c.headline)))));
     if (hub.agents.length === 0) {
       // A new customer: its appliances are known before any protected agent is read.
@@ -42,12 +57,18 @@ export async function customerHub(view, id) {
       cards.replaceChildren(h("p", { class: "muted", id: "no-agents" },
         "No protected agents yet" + (appliances ? ` (appliances: ${appliances})` : "") + "."));
     }
+    appliances.replaceChildren(...(hub.appliances ?? []).map((appliance) => h("li", { "data-appliance": appliance.serial },
+      h("strong", {}, appliance.name), ` (${appliance.serial})`,
+      appliance.storage
+        ? [h("meter", { min: 0, max: 100, low: 85, high: 95, optimum: 0, value: appliance.storage.percentUsed, "aria-label": `${appliance.name} local storage used` }),
+          h("span", { "data-field": "storage" }, ` ${storageText(appliance.storage)}`)]
+        : h("span", { class: "muted" }, " storage not reported yet"))));
     runs.replaceChildren(...hub.recentRuns.map((run) => h("tr", { "data-run": String(run.id) },
       h("td", {}, when(run.runAt)), h("td", {}, run.agentName),
       h("td", {}, h("span", { class: `badge ${run.status === "success" ? "ok" : "bad"}` }, run.status)),
       h("td", {}, run.errorMessage ?? ""))));
   }
-  view.replaceChildren(title, h("h2", {}, "Backups"), cards, h("h2", {}, "10 most recent runs"),
+  view.replaceChildren(title, h("h2", {}, "Appliances"), appliances, h("h2", {}, "Backups"), cards, h("h2", {}, "10 most recent runs"),
     h("div", { class: "table-wrap" }, h("table", { id: "recent-runs" }, h("thead", {}, h("tr", {},
       h("th", { scope: "col" }, "Run"), h("th", { scope: "col" }, "Agent"), h("th", { scope: "col" }, "Status"),
       h("th", { scope: "col" }, "Error"))), runs)));
