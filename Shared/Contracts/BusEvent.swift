@@ -17,7 +17,7 @@ extension BusEvent {
 /// Every event type, by topic: what a subscriber can decode and which schema version it understands.
 public enum EventCatalog {
     public static let all: [any BusEvent.Type] = [
-        DattoDeviceSeen.self, DattoAgentSeen.self, BackupRunObserved.self,
+        DattoDeviceSeen.self, DattoAgentSeen.self, BackupRunObserved.self, DattoDeviceAlerts.self,
         CollectorSyncStarted.self, CollectorSyncCompleted.self, CollectorSyncFailed.self,
         AssetDeviceChanged.self, AssetAgentChanged.self,
         BackupJobRecorded.self, BackupConditionChanged.self,

@@ -161,3 +161,51 @@ public struct BackupRunObserved: BusEvent, Equatable {
         self.verification = verification
     }
 }
+
+/// Datto's own alerts on an appliance, as the collector last read them (`GET /v1/bcdr/device/{serial}/alert`).
+/// Always the whole list: an alert Datto no longer lists is cleared (Datto's alerts carry no id and no cleared
+/// flag). An empty list when the device's `alertCount` fell to 0 (known without a request).
+public struct DattoDeviceAlerts: BusEvent, Equatable {
+    public static let topic = "datto.device.alerts"
+
+    public struct Alert: Codable, Sendable, Equatable, Hashable {
+        /// Datto's words, e.g. "Device Not Seen Alert".
+        public var type: String
+        public var threshold: Int64?
+        /// "Minutes", "Hours", "Percent"…
+        public var unit: String?
+        public var triggeredAt: Date?
+
+        public init(type: String, threshold: Int64? = nil, unit: String? = nil, triggeredAt: Date? = nil) {
+            self.type = type
+            self.threshold = threshold
+            self.unit = unit
+            self.triggeredAt = triggeredAt
+        }
+    }
+
+    public var serialNumber: String
+    public var deviceName: String
+    public var customer: CustomerRef
+    public var alerts: [Alert]
+    public var observedAt: Date?
+
+    public init(serialNumber: String, deviceName: String, customer: CustomerRef, alerts: [Alert], observedAt: Date? = nil) {
+        self.serialNumber = serialNumber
+        self.deviceName = deviceName
+        self.customer = customer
+        self.alerts = alerts
+        self.observedAt = observedAt
+    }
+}
+
+extension DattoDeviceAlerts: ValidatedBusEvent {
+    /// At most 500 alerts (the collector reads five pages of 100), each with a type of at most 200 bytes.
+    public var validationProblem: String? {
+        if alerts.count > 500 { return "more than 500 alerts" }
+        if alerts.contains(where: { $0.type.isEmpty || $0.type.utf8.count > 200 || ($0.unit?.utf8.count ?? 0) > 40 }) {
+            return "an alert type empty or over 200 bytes, or a unit over 40"
+        }
+        return nil
+    }
+}

@@ -21,6 +21,9 @@ enum Samples {
         DattoAgentSeen(
             deviceSerial: "A1B2C3D4E5F6", customer: customer, volume: "vol-1", name: "ACME-DC01", os: "Windows Server 2022",
             ipAddress: "10.0.0.5", isPaused: false, lastSnapshotAt: at, latestOffsiteAt: nil, lastScreenshotSucceeded: true),
+        DattoDeviceAlerts(
+            serialNumber: "A1B2C3D4E5F6", deviceName: "ACME-SIRIS-01", customer: customer,
+            alerts: [.init(type: "Device Not Seen Alert", threshold: 60, unit: "Minutes", triggeredAt: at)], observedAt: at),
         BackupRunObserved(
             deviceSerial: "A1B2C3D4E5F6", agentVolume: "vol-1", agentName: "ACME-DC01", customer: customer, runAt: at,
             rawStatus: "failure", errorMessage: "BKP0615 Backup skipped due to not enough free space",

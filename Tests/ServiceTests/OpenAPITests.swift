@@ -84,7 +84,7 @@ struct OpenAPITests {
             ("backups", "AgentCard", "kind", DattoAgentSeen.Kind.allCases.map(\.rawValue)),
             ("assets", "Agent", "kind", DattoAgentSeen.Kind.allCases.map(\.rawValue)),
             ("backups", "Condition", "type", BackupConditionChanged.Kind.allCases.map(\.rawValue)),
-            ("alerts", "Alert", "type", ["backup-job-failure"] + BackupConditionChanged.Kind.allCases.map(\.rawValue)),
+            ("alerts", "Alert", "type", ["backup-job-failure", "datto-alert"] + BackupConditionChanged.Kind.allCases.map(\.rawValue)),
             ("alerts", "Alert", "severity", AlertSeverity.allCases.map(\.rawValue)),
             ("alerts", "Alert", "state", AlertState.allCases.map(\.rawValue)),
             ("alerts", "MuteRequest", "scope", MuteScope.allCases.map(\.rawValue)),

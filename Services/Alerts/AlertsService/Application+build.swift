@@ -22,6 +22,9 @@ public func buildApplication(
         guard try AppliedFacts.firstTime(condition, tenant: header.tenant, in: db) else { return }
         try AlertStore.apply(condition, tenant: header.tenant, at: Date(), db: db, outbox: outbox)
     }
+    handlers.on(DattoDeviceAlerts.self) { list, header, db, outbox in
+        try DattoAlertMirror.apply(list, tenant: header.tenant, at: Date(), db: db, outbox: outbox)
+    }
     handlers.on(RuleFired.self) { fired, header, db, outbox in
         // What the rules engine tells the feed: why a failing agent has no ticket, and what a person did to one.
         switch fired.action {

@@ -84,6 +84,20 @@ enum CollectorTables {
                     CREATE INDEX retry_request_agent ON retry_request (tenant, device_serial, agent_volume, created_at);
                     """)
         }
+        migrator.registerMigration("collector-v5-device-alerts") { db in
+            // How many of Datto's own alerts each device had when last read: an appliance whose `alertCount` fell to
+            // 0 has its alerts cleared without a request, and the least recently read go first.
+            try db.execute(
+                sql: """
+                    CREATE TABLE device_alerts (
+                        tenant TEXT NOT NULL,
+                        serial_number TEXT NOT NULL,
+                        count INTEGER NOT NULL,
+                        read_at DOUBLE NOT NULL,
+                        PRIMARY KEY (tenant, serial_number)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

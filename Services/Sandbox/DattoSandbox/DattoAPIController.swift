@@ -36,9 +36,8 @@ struct DattoAPIController {
                 }
             }
             group.get("bcdr/device/:serial/alert") { request, context in
-                try await respond(request, context, region: region) { _ in
-                    guard try exists(context.parameters.require("serial")) else { return notFound() }
-                    return json(["pagination": ["page": 1, "perPage": 100, "totalPages": 0, "count": 0], "items": []])
+                try await respond(request, context, region: region) { fault in
+                    try alerts(context.parameters.require("serial"), request, fault: fault)
                 }
             }
             // Any other route: Datto's Symfony edge answers 404 whatever the credentials.
@@ -73,6 +72,21 @@ struct DattoAPIController {
             fleet.devices.first { $0.serialNumber == serial }.map { DattoJSON.device($0, fleet: fleet, now: now, start: start) }
         }
         return body.map { json($0) } ?? notFound()
+    }
+
+    /// The device's alerts, paged like every list (`_page`; 100 a page).
+    func alerts(_ serial: String, _ request: Request, fault: SandboxFault?) -> Response {
+        let page = max(1, request.uri.queryParameters.get("_page", as: Int.self) ?? 1)
+        let perPage = 100
+        state.alertReads.withLock { $0 += 1 }
+        let listed: [SandboxDeviceAlert]? = state.fleet.withLock { $0.devices.first { $0.serialNumber == serial }?.alerts }
+        guard let listed else { return notFound() }
+        let totalPages = listed.isEmpty ? 0 : (listed.count + perPage - 1) / perPage
+        return json(
+            [
+                "pagination": ["page": page, "perPage": perPage, "totalPages": totalPages, "count": listed.count],
+                "items": listed.dropFirst((page - 1) * perPage).prefix(perPage).map(DattoJSON.alert)
+            ], fault: fault)
     }
 
     func exists(_ serial: String) -> Bool {

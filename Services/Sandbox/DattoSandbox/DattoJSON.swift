@@ -36,7 +36,7 @@ enum DattoJSON {
             "resellerCompanyName": "Vectis Sandbox MSP",
             "agentCount": agents,
             "shareCount": device.assets.count - agents,
-            "alertCount": 0,
+            "alertCount": device.alerts.count,
             "uptime": 1_209_600,
             "remoteWebUrl": "https://device.dattobackup.com/sandbox/\(device.serialNumber)"
         ]
@@ -77,6 +77,12 @@ enum DattoJSON {
             object["protectedMachine"] = ["mac": "00:11:22:33:44:\(String(format: "%02x", asset.assetId % 256))", "serial": NSNull()]
         }
         return object
+    }
+
+    /// `GET /bcdr/device/{sn}/alert` items: ISO-8601 times with an offset, as the samples show.
+    static func alert(_ alert: SandboxDeviceAlert) -> [String: Any] {
+        let text = timestamp(alert.triggeredAt)
+        return ["type": alert.type, "threshold": alert.threshold, "unit": alert.unit, "dateTriggered": text, "dateSent": text]
     }
 
     static func backup(_ run: SandboxRun, asset: SandboxAsset? = nil) -> [String: Any] {

@@ -35,6 +35,8 @@ struct SandboxDevice: Sendable {
     var assets: [SandboxAsset]
     /// Local storage filling at a steady rate from `start` (GB a day), until it is full or freed.
     var filling: (start: Date, usedGB: Double, gbPerDay: Double)? = nil
+    /// Datto's own alerts on the appliance (`/alert`), in the order raised.
+    var alerts: [SandboxDeviceAlert] = []
 
     /// Used and available local storage at `now`, in GB.
     func storage(at now: Date) -> (used: Int, available: Int) {
@@ -75,6 +77,14 @@ struct SandboxAsset: Sendable {
 extension SandboxAsset {
     /// Whether the screenshot verification of a backup taken at `time` boots.
     func screenshotBoots(_ time: Date) -> Bool { !screenshotFailureWindows.contains { $0.contains(time) } }
+}
+
+/// One of Datto's own device alerts: no id and no cleared flag, as Datto sends them; cleared means no longer listed.
+public struct SandboxDeviceAlert: Sendable, Codable, Equatable {
+    public var type: String
+    public var threshold: Int
+    public var unit: String
+    public var triggeredAt: Date
 }
 
 /// One backup run as the sandbox knows it.

@@ -9,6 +9,10 @@ public final class SandboxState: Sendable {
     private let startedAt = ContinuousClock.now
     let faults = Mutex<[SandboxFault]>([])
     let requests = Mutex<RequestLog>(RequestLog())
+    let alertReads = Mutex(0)
+
+    /// `/alert` requests answered so far: what reading Datto's own device alerts costs.
+    public var deviceAlertReads: Int { alertReads.withLock { $0 } }
 
     public init(configuration: DattoSandboxConfiguration) {
         self.configuration = configuration
@@ -145,6 +149,25 @@ public final class SandboxState: Sendable {
             let used = Int((Double(capacity) * min(max(percent, 0), 100) / 100).rounded())
             (fleet.devices[index].localUsedGB, fleet.devices[index].localAvailableGB) = (used, capacity - used)
             fleet.devices[index].filling = nil
+            return true
+        }
+    }
+
+    /// Datto raises one of its own alerts on the appliance now (listed by `/alert`, counted in `alertCount`).
+    public func raiseDeviceAlert(serialNumber: String, type: String, threshold: Int = 60, unit: String = "Minutes") -> Bool {
+        let now = self.now
+        return fleet.withLock { fleet in
+            guard let index = fleet.devices.firstIndex(where: { $0.serialNumber == serialNumber }) else { return false }
+            fleet.devices[index].alerts.append(SandboxDeviceAlert(type: type, threshold: threshold, unit: unit, triggeredAt: now))
+            return true
+        }
+    }
+
+    /// Datto clears the appliance's alerts of this type (every alert with nil): they are no longer listed.
+    public func clearDeviceAlerts(serialNumber: String, type: String? = nil) -> Bool {
+        fleet.withLock { fleet in
+            guard let index = fleet.devices.firstIndex(where: { $0.serialNumber == serialNumber }) else { return false }
+            fleet.devices[index].alerts.removeAll { type == nil || $0.type == type }
             return true
         }
     }

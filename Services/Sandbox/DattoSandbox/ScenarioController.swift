@@ -90,6 +90,27 @@ struct ScenarioController {
             else { return Response(status: .notFound) }
             return json(["percent": body.percent])
         }
+        group.post("devices/:serial/alerts") { request, context in
+            struct Raise: Decodable {
+                var type: String
+                var threshold: Int?
+                var unit: String?
+            }
+            let body = try await request.decode(as: Raise.self, context: context)
+            guard
+                state.raiseDeviceAlert(
+                    serialNumber: try context.parameters.require("serial"), type: body.type, threshold: body.threshold ?? 60,
+                    unit: body.unit ?? "Minutes")
+            else { return Response(status: .notFound) }
+            return json(["raised": body.type])
+        }
+        group.delete("devices/:serial/alerts") { request, context in
+            let type = request.uri.queryParameters.get("type")
+            guard state.clearDeviceAlerts(serialNumber: try context.parameters.require("serial"), type: type) else {
+                return Response(status: .notFound)
+            }
+            return json(["cleared": type ?? "all"])
+        }
         group.post("devices/:serial/offline") { _, context in
             guard state.setOffline(serialNumber: try context.parameters.require("serial")) else { return Response(status: .notFound) }
             return json(["offline": true])

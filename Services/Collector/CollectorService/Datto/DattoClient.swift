@@ -126,6 +126,19 @@ public final class DattoClient: Sendable {
         return list.assets
     }
 
+    /// Datto's own alerts on a device, page by page (100 a page, at most five pages: 500 alerts).
+    public func deviceAlerts(serialNumber: String) async throws -> [DattoDeviceAlert] {
+        let escaped = serialNumber.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? serialNumber
+        var alerts: [DattoDeviceAlert] = []
+        for page in 1...5 {
+            let result: DattoPage<DattoDeviceAlert> = try await get("/bcdr/device/\(escaped)/alert", query: [("_page", String(page))])
+            alerts += result.items
+            reportSkipped(result.skipped, path: "/bcdr/device/{serial}/alert")
+            if page >= result.pagination.totalPages || result.items.isEmpty { break }
+        }
+        return Array(alerts.prefix(500))
+    }
+
     /// Items Datto sent that could not be read are kept out of what is published, and said so in the log.
     private func reportSkipped(_ skipped: SkippedItems, path: String) {
         guard skipped.count > 0 else { return }

@@ -158,6 +158,28 @@ public struct DattoBackup: Decodable, Sendable, Equatable {
 }
 
 /// The paged envelope of `/bcdr/device`.
+/// One of Datto's own device alerts (`GET /bcdr/device/{sn}/alert`): no id and no cleared flag; cleared means
+/// no longer listed. Strings are cut to what a screen shows; a type is required.
+public struct DattoDeviceAlert: Decodable, Sendable, Equatable {
+    public var type: String
+    public var threshold: Int64?
+    public var unit: String?
+    public var dateTriggered: Date?
+
+    enum Keys: String, CodingKey { case type, threshold, unit, dateTriggered }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        guard let type = c.flexibleString(.type)?.trimmingCharacters(in: .whitespacesAndNewlines), !type.isEmpty else {
+            throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "an alert without a type")
+        }
+        self.type = String(type.filter { !$0.isNewline }.prefix(120))
+        threshold = c.flexibleInt(.threshold)
+        unit = c.flexibleString(.unit).map { String($0.prefix(30)) }
+        dateTriggered = c.flexibleDate(.dateTriggered)
+    }
+}
+
 struct DattoPage<Item: Decodable & Sendable>: Decodable, Sendable {
     struct Pagination: Decodable, Sendable {
         var page: Int

@@ -38,9 +38,15 @@ struct SyncRunner {
         let listed = try await client.devices()
         // The list itself cost requests (a page per 100 devices): what is left is for assets. When it cannot cover
         // the fleet, the planner picks each next device as a request slot frees up (see `PollPlanner.next`).
+        // Datto's own device alerts: a bounded share of a budgeted poll, kept aside before the backup runs' reads.
+        let alertPlan = DeviceAlertReads.plan(
+            alertCounts: Dictionary(listed.map { ($0.serialNumber, $0.alertCount) }, uniquingKeysWith: { first, _ in first }),
+            stored: try await database.read { [tenant] db in try DeviceAlertReads.stored(tenant: tenant, db) },
+            budget: budget)
+        let assetBudget = budget.map { $0 - alertPlan.read.count }
         var planned: (schedules: [String: DeviceSchedule], reads: Int)?
-        if let budget, budget - client.requestsMade < listed.count {
-            planned = (try await loadSchedules(), max(1, budget - client.requestsMade))
+        if let assetBudget, assetBudget - client.requestsMade < listed.count {
+            planned = (try await loadSchedules(), max(1, assetBudget - client.requestsMade))
         }
         let bySerial = Dictionary(listed.map { ($0.serialNumber, $0) }, uniquingKeysWith: { first, _ in first })
         var waiting = Set(listed.map(\.serialNumber))
@@ -96,6 +102,7 @@ struct SyncRunner {
             }
         }
         if let firstFatal { throw firstFatal }
+        try await publishAlerts(alertPlan, devices: bySerial, syncId: syncId)
         // After the reads, so a due device is never kept waiting behind announcements; in one transaction.
         let unread = listed.filter { waiting.contains($0.serialNumber) }
         if !unread.isEmpty { try await announce(unread, syncId: syncId) }
@@ -103,6 +110,38 @@ struct SyncRunner {
         return SyncSummary(
             devices: listed.count, agents: agents, runsObserved: runs, requests: client.requestsMade,
             failedDevices: failed, durationSeconds: DattoClient.seconds(elapsed), devicesRead: unread.isEmpty ? nil : started)
+    }
+
+    /// Reads the planned devices' alerts (one request each) and publishes each list whole; a device whose
+    /// `alertCount` fell to 0 is published with none. One device's failure to answer leaves its alerts as they were.
+    private func publishAlerts(_ plan: DeviceAlertReads.Plan, devices: [String: DattoDevice], syncId: String) async throws {
+        var lists: [(DattoDevice, [DattoDeviceAlert])] = plan.cleared.compactMap { devices[$0].map { ($0, []) } }
+        for serial in plan.read {
+            guard let device = devices[serial] else { continue }
+            do {
+                lists.append((device, try await client.deviceAlerts(serialNumber: serial)))
+            } catch let error as DattoError {
+                if [.unauthorized, .forbidden].contains(error.kind) { throw error }
+                logger.warning(
+                    "could not read a device's Datto alerts",
+                    metadata: ["tenant": "\(tenant)", "device": "\(serial)", "error": "\(error.message)"])
+            }
+        }
+        guard !lists.isEmpty else { return }
+        let (tenant, outbox, readAt, read) = (self.tenant, self.outbox, clock(), lists)
+        try await database.write { db in
+            for (device, alerts) in read {
+                let customer = CustomerKey.of(device)
+                try outbox.append(
+                    DattoDeviceAlerts(
+                        serialNumber: device.serialNumber, deviceName: device.name ?? device.serialNumber, customer: customer,
+                        alerts: alerts.map {
+                            DattoDeviceAlerts.Alert(type: $0.type, threshold: $0.threshold, unit: $0.unit, triggeredAt: $0.dateTriggered)
+                        }, observedAt: readAt),
+                    tenant: tenant, customerKey: customer.key, correlationId: syncId, in: db)
+                try DeviceAlertReads.save(tenant: tenant, serial: device.serialNumber, count: alerts.count, readAt: readAt, db)
+            }
+        }
     }
 
     func loadSchedules() async throws -> [String: DeviceSchedule] {
