@@ -180,8 +180,23 @@ public struct CustomerBackups: Codable, Sendable {
         public var projectedFullAt: Date?
         /// "full in about 9 days", "full within a day", "not filling up".
         public var projection: String
+        /// The last 30 days of samples (at most one per six hours), oldest first: the console's usage line.
+        public var history: [Sample]
 
-        public init(usedBytes: Int64, availableBytes: Int64, percentUsed: Double, projectedFullAt: Date?, projection: String) {
+        public struct Sample: Codable, Sendable, Equatable {
+            public var at: Date
+            public var usedBytes: Int64
+            public var availableBytes: Int64
+
+            public init(at: Date, usedBytes: Int64, availableBytes: Int64) {
+                (self.at, self.usedBytes, self.availableBytes) = (at, usedBytes, availableBytes)
+            }
+        }
+
+        public init(
+            usedBytes: Int64, availableBytes: Int64, percentUsed: Double, projectedFullAt: Date?, projection: String, history: [Sample] = []
+        ) {
+            self.history = history
             self.usedBytes = usedBytes
             self.availableBytes = availableBytes
             self.percentUsed = percentUsed

@@ -7,6 +7,10 @@ import VectisAPI
 import VectisContracts
 import VectisTestSupport
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 /// Backups that succeed but would not boot, and appliances filling up: judged from what the collector already reads.
 @Suite("Screenshot verification and appliance storage", .serialized)
 struct ApplianceHealthTests {
@@ -14,6 +18,15 @@ struct ApplianceHealthTests {
         customers: 1, devicesPerCustomer: 1, agentsPerDevice: 2, sharesPerDevice: 0, failingAgents: 0, agentsWithoutBackupsEvery: 0,
         unassignedDevices: 0)
     static let silence = SilenceSettings(checkInterval: .milliseconds(100))
+
+    /// An image answer: status, content type, bytes.
+    static func fetch(_ url: String) async throws -> (status: Int, type: String?, data: Data) {
+        var request = URLRequest(url: URL(string: url)!)
+        request.setValue("Bearer \(CollectorHarness.readToken)", forHTTPHeaderField: "Authorization")
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as? HTTPURLResponse
+        return (http?.statusCode ?? 0, http?.value(forHTTPHeaderField: "Content-Type"), data)
+    }
 
     @Test(
         "a failed screenshot verification raises one screenshot-failed alert (high) and a ticket from its template; the next successful verification resolves and closes both"
@@ -43,6 +56,19 @@ struct ApplianceHealthTests {
             #expect(
                 card.state == .screenshotFailed && card.screenshot?.succeeded == false && card.screenshot?.lastSuccessAt != nil, "\(card)")
 
+            // The image itself, through the collector (which holds the Datto key), for the read token only.
+            let image = harness.collectorURL + "/v1/screenshots/\(agent.serialNumber)/\(agent.volume)"
+            let blue = try await Self.fetch(image + "?at=1")
+            #expect(blue.status == 200 && blue.type == "image/png" && blue.data.starts(with: [0x89, 0x50, 0x4E, 0x47]), "\(blue.status)")
+            #expect(try await HTTP.send("GET", image).status == 401)
+            #expect(
+                try await HTTP.send("GET", harness.collectorURL + "/v1/screenshots/..%2F..%2Fetc/x", bearer: CollectorHarness.readToken)
+                    .status == 400)
+            #expect(
+                try await HTTP.send(
+                    "GET", harness.collectorURL + "/v1/screenshots/\(agent.serialNumber)/no-such-volume", bearer: CollectorHarness.readToken
+                ).status == 404)
+
             #expect(harness.sandbox.fixScreenshots(volume: agent.volume))
             try await harness.nextNight()
             #expect(try await eventually { try await harness.alertList().first { $0.type == "screenshot-failed" }?.state == .resolved })
@@ -50,6 +76,9 @@ struct ApplianceHealthTests {
             #expect(try await harness.tickets(rule: rule).count == 1)
             let after = try await harness.backups("/v1/customers/\(customer)/backups", as: CustomerBackups.self)
             #expect(after.agents.first { $0.agentId == agentId }?.state == .ok)
+            // A newer verification is a new image (its time is part of the address): the green screen now.
+            let green = try await Self.fetch(image + "?at=2")
+            #expect(green.status == 200 && green.data != blue.data)
         }
     }
 

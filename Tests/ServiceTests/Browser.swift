@@ -92,6 +92,23 @@ final class Browser: @unchecked Sendable {
 
     /// Polls until the text of `css` satisfies `condition`; returns the last text seen.
     @discardableResult
+    /// An attribute of the first element matching `css`, once `condition` holds (or the last value seen).
+    func waitForAttribute(_ css: String, _ name: String, timeout: Duration = .seconds(20), _ condition: (String) -> Bool) async throws
+        -> String
+    {
+        let deadline = ContinuousClock.now + timeout
+        var last = ""
+        while ContinuousClock.now < deadline {
+            let script = "const e = document.querySelector(arguments[0]); return e ? e.getAttribute(arguments[1]) : null"
+            if let value = try? await execute(script, [css, name]) as? String {
+                last = value
+                if condition(value) { return value }
+            }
+            try await Task.sleep(for: .milliseconds(150))
+        }
+        return last
+    }
+
     func waitForText(_ css: String, timeout: Duration = .seconds(20), _ condition: (String) -> Bool) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         var last = ""

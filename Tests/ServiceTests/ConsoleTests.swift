@@ -1,3 +1,4 @@
+import BackupsService
 import ConsoleService
 import DattoSandbox
 import Foundation
@@ -35,6 +36,73 @@ extension CollectorHarness {
 struct ConsoleTests {
     static let fleet = FleetConfiguration(
         customers: 2, devicesPerCustomer: 1, agentsPerDevice: 3, sharesPerDevice: 1, failingAgents: 1, unassignedDevices: 0)
+
+    @Test(
+        "the customer hub draws an appliance's storage line over its last nights, and a backup that would not boot shows as failed with its image"
+    )
+    func storageLineAndFailedScreenshot() async throws {
+        let fleet = FleetConfiguration(
+            customers: 1, devicesPerCustomer: 1, agentsPerDevice: 1, sharesPerDevice: 0, failingAgents: 0, agentsWithoutBackupsEvery: 0,
+            unassignedDevices: 0)
+        // Silence settings: observations carry the sandbox's time, which the nights below move on.
+        try await CollectorHarness.with(fleet: fleet, pipeline: true, silence: SilenceSettings(checkInterval: .milliseconds(100))) {
+            harness in
+            let device = harness.sandbox.inventory()[0]
+            harness.sandbox.fillStorage(serialNumber: device.serialNumber, fromPercent: 60, toPercent: 80, days: 10)
+            try await harness.configure()
+            try await harness.waitForHistory()
+            let agent = try #require(harness.sandbox.assets().first { $0.hasRuns })
+            #expect(harness.sandbox.failScreenshots(volume: agent.volume, nights: 5))
+            try await harness.nextNight()
+            try await harness.nextNight()
+            let customerId = StableID.customer(tenant: "default", key: expectedCustomerKey(device))
+            let hub = try await harness.backups("/v1/customers/\(customerId)/backups", as: CustomerBackups.self)
+            let history = try #require(hub.appliances?.first?.storage?.history)
+            #expect(history.count == 3, "\(history)")
+            let agentId = StableID.agent(tenant: "default", deviceSerial: agent.serialNumber, volume: agent.volume)
+            #expect(
+                try await eventually {
+                    try await harness.backups("/v1/customers/\(customerId)/backups", as: CustomerBackups.self).agents.first {
+                        $0.agentId == agentId
+                    }?.state == .screenshotFailed
+                })
+            try await harness.withConsole { console in
+                let browser = try await Browser()
+                do {
+                    try await browser.open(console + "/")
+                    try await browser.element("#token").type(CollectorHarness.token)
+                    try await browser.element("#sign-in").click()
+                    _ = try await browser.element("nav")
+                    try await browser.open(console + "/#/customers/\(customerId)")
+                    let chart = "#appliances li[data-appliance='\(device.serialNumber)'] svg[data-field=storage-chart]"
+                    let label = try await browser.waitForAttribute(chart, "aria-label") { $0.contains("% used") }
+                    #expect(label.contains("local storage over 2 days: from 60% to 64% used"), "\(label)")
+                    let points = try await browser.execute(
+                        "return document.querySelector(arguments[0]).querySelector('polyline').getAttribute('points').split(' ').length",
+                        [chart])
+                    #expect(points as? Int == history.count)
+                    let card = "article[data-agent='\(agentId)']"
+                    #expect(
+                        try await browser.waitForText(card + " [data-field=headline]") { $0.hasPrefix("Screenshot") }.hasPrefix(
+                            "Screenshot verification failed"))
+                    #expect(try await browser.element(card + " [data-field=screenshot]").text().hasPrefix("failed"))
+                    let loaded = try await eventually(timeout: .seconds(10)) {
+                        let script =
+                            "const image = document.querySelector(arguments[0]); return image !== null && image.complete && image.naturalWidth > 0;"
+                        return (try await browser.execute(script, [card + " img[data-field=screenshot-image]"]) as? Bool) == true
+                    }
+                    #expect(loaded, "the failed verification's image loaded")
+                    #expect(try await browser.unlabelledControls() == [])
+                    try await browser.screenshot("customer-hub-storage-screenshot")
+                } catch {
+                    try? await browser.screenshot("failure-storage-screenshot")
+                    await browser.close()
+                    throw error
+                }
+                await browser.close()
+            }
+        }
+    }
 
     @Test(
         "sign in; Integrations shows the guide's 401 text for a wrong key and the Connected line for the right one; Save syncs; a customer's hub shows every agent's card and the 10 most recent runs as the API has them"
@@ -102,6 +170,16 @@ struct ConsoleTests {
                             agent.screenshot.map { $0.succeeded ? screenshot.hasPrefix("booted") : screenshot.hasPrefix("failed") }
                                 ?? (screenshot == "not verified yet"), "\(screenshot)")
                     }
+                    // An agent Datto verified shows its latest screenshot, fetched through the collector.
+                    let verified = try #require(agents.first { $0.screenshot != nil }, "the sandbox verifies its agents")
+                    let loaded = try await eventually(timeout: .seconds(10)) {
+                        let script = """
+                            const image = document.querySelector("article[data-agent='\(verified.agentId)'] img[data-field=screenshot-image]");
+                            return image !== null && image.complete && image.naturalWidth > 0;
+                            """
+                        return (try await browser.execute(script) as? Bool) == true
+                    }
+                    #expect(loaded, "the screenshot image loaded")
                     // Each appliance with its storage bar and projection, as the API says.
                     for appliance in hub.appliances ?? [] {
                         let storage = try #require(appliance.storage, "the sandbox reports storage")

@@ -105,6 +105,7 @@ struct CollectorHarness {
                 retry: DattoRetryPolicy(maxAttempts: 3, backoffBase: .milliseconds(20), backoffCap: .milliseconds(100)),
                 adminToken: token, secretKeyFile: dataDirectory.appendingPathComponent("secret.key").path)
             configuration.upstreams = upstreams
+            configuration.readToken = readToken
             if silence != nil {
                 // Observations carry Datto's (the sandbox's) time, which tests move on by days; polls only when asked.
                 configuration.clock = { sandbox.now }

@@ -26,13 +26,13 @@ struct HubQueries: Sendable {
             let appliances = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT serial, name, last_seen_at, storage_used_bytes, storage_available_bytes, storage_full_at FROM device
+                    SELECT tenant, serial, name, last_seen_at, storage_used_bytes, storage_available_bytes, storage_full_at FROM device
                     WHERE customer_id = ? ORDER BY name, serial
                     """, arguments: [id]
             ).map { row in
                 CustomerBackups.Appliance(
                     serial: row["serial"], name: row["name"], lastSeenAt: (row["last_seen_at"] as Date?),
-                    storage: Self.storage(row, now: now))
+                    storage: try Self.storage(row, now: now, db: db))
             }
             let agents = try Row.fetchAll(
                 db,
@@ -77,13 +77,21 @@ struct HubQueries: Sendable {
     }
 
     /// The appliance's local storage as last read, with its projection; nil before Datto reported it.
-    static func storage(_ row: Row, now: Date) -> CustomerBackups.Storage? {
+    static func storage(_ row: Row, now: Date, db: Database) throws -> CustomerBackups.Storage? {
         guard let used = row["storage_used_bytes"] as Int64?, let available = row["storage_available_bytes"] as Int64? else { return nil }
         let capacity = Double(used) + Double(available)
         let full = row["storage_full_at"] as Date?
+        let history = try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT at, used_bytes, available_bytes FROM device_storage_sample
+                    WHERE tenant = ? AND serial = ? AND at >= ? ORDER BY at LIMIT 200
+                    """),
+            arguments: [row["tenant"] as String, row["serial"] as String, now.timeIntervalSince1970 - ApplianceHealth.projectionWindow]
+        ).map { CustomerBackups.Storage.Sample(at: $0["at"], usedBytes: $0["used_bytes"], availableBytes: $0["available_bytes"]) }
         return CustomerBackups.Storage(
             usedBytes: used, availableBytes: available, percentUsed: capacity > 0 ? (Double(used) / capacity * 1_000).rounded() / 10 : 0,
-            projectedFullAt: full, projection: ApplianceHealth.projectionText(fullAt: full, now: now))
+            projectedFullAt: full, projection: ApplianceHealth.projectionText(fullAt: full, now: now), history: history)
     }
 
     /// The customer's conditions in force, by subject (agent id, or device id for `device-offline`).

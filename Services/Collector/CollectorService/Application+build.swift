@@ -60,6 +60,9 @@ public func buildApplication(
     let router = ServiceApplication.makeRouter()
     let admin = router.group("v1/integrations/datto").add(middleware: BearerTokenMiddleware(token: configuration.adminToken))
     IntegrationController(repository: repository, poller: poller).addRoutes(to: admin)
+    let reads = router.group("v1/screenshots").add(
+        middleware: BearerTokenMiddleware(reading: AccessTokens(admin: configuration.adminToken, read: configuration.readToken)))
+    ScreenshotController(repository: repository, poller: poller, cache: ScreenshotCache()).addRoutes(to: reads)
 
     DeadLetterController(consumer: bus.consumer, adminToken: configuration.adminToken).addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(

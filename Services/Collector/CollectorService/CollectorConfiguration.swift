@@ -15,6 +15,8 @@ public struct CollectorConfiguration: Sendable {
     public var retry: DattoRetryPolicy
     /// Bearer token the admin endpoints require.
     public var adminToken: String
+    /// Accepted besides the admin token on reads of customer data (screenshots).
+    public var readToken: String = AdminToken.unguessable
     /// File holding the AES key that seals secrets at rest.
     public var secretKeyFile: String
     /// The MSP's retry hook (e.g. an RMM job's webhook), POSTed for each retry; none by default.
@@ -96,6 +98,7 @@ public struct CollectorConfiguration: Sendable {
             retryHookSecret = secret
         }
         retryMinInterval = .seconds(try env.int("VECTIS_RETRY_MIN_INTERVAL_MINUTES", default: 30) * 60)
+        readToken = try ReadToken.resolve(env, dataDirectory: runtime.dataDirectory)
         upstreams = try UpstreamPolicy(environment: env)
         if let text = env["VECTIS_RETRY_HOOK_URL"],
             !["http", "https"].contains(retryHookURL?.scheme?.lowercased() ?? "") || retryHookURL?.host == nil

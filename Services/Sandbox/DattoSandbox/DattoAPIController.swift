@@ -35,6 +35,11 @@ struct DattoAPIController {
                         fault: fault)
                 }
             }
+            group.get("bcdr/device/:serial/asset/:volume/screenshot/latest") { request, context in
+                try await respond(request, context, region: region) { _ in
+                    try screenshot(context.parameters.require("serial"), volume: context.parameters.require("volume"))
+                }
+            }
             group.get("bcdr/device/:serial/alert") { request, context in
                 try await respond(request, context, region: region) { fault in
                     try alerts(context.parameters.require("serial"), request, fault: fault)
@@ -73,6 +78,28 @@ struct DattoAPIController {
         }
         return body.map { json($0) } ?? notFound()
     }
+
+    /// The latest screenshot verification as image bytes: a green screen when the last backup booted, a blue one
+    /// when it did not; 404 for an agent never verified.
+    func screenshot(_ serial: String, volume: String) -> Response {
+        let now = state.now
+        let start = state.configuration.fleet.start
+        let boots: Bool? = state.fleet.withLock { fleet in
+            guard let device = fleet.devices.first(where: { $0.serialNumber == serial }),
+                let asset = device.assets.first(where: { $0.volume == volume }), asset.kind == .agent,
+                let lastSuccess = fleet.visibleRuns(of: asset, on: device, now: now, start: start).first(where: { $0.succeeded })
+            else { return nil }
+            return asset.screenshotBoots(lastSuccess.timestamp)
+        }
+        guard let boots else { return notFound() }
+        let image = Data(base64Encoded: boots ? Self.bootedScreen : Self.blueScreen) ?? Data()
+        return Response(status: .ok, headers: [.contentType: "image/png"], body: .init(byteBuffer: ByteBuffer(bytes: image)))
+    }
+
+    static let bootedScreen =
+        "iVBORw0KGgoAAAANSUhEUgAAACAAAAAYCAIAAAAUMWhjAAAAJElEQVR42mPQ6LGhKWIYtWDUglELRi0YtWDUglELRi0YGhYAAEzu0B+BhZysAAAAAElFTkSuQmCC"
+    static let blueScreen =
+        "iVBORw0KGgoAAAANSUhEUgAAACAAAAAYCAIAAAAUMWhjAAAAJElEQVR42mMQsTlBU8QwasGoBaMWjFowasGoBaMWjFowNCwAACzOSC6hjj/1AAAAAElFTkSuQmCC"
 
     /// The device's alerts, paged like every list (`_page`; 100 a page).
     func alerts(_ serial: String, _ request: Request, fault: SandboxFault?) -> Response {

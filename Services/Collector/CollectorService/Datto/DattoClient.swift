@@ -158,7 +158,20 @@ public final class DattoClient: Sendable {
         }
     }
 
-    private func fetch(_ path: String, query: [(String, String)]) async throws -> Data {
+    /// The latest screenshot verification image of an agent (`…/asset/{volume}/screenshot/latest`): PNG or JPEG
+    /// bytes, checked by their signature (not by Datto's content type), at most 8 MiB.
+    public func latestScreenshot(serialNumber: String, volume: String) async throws -> (data: Data, contentType: String) {
+        let serial = serialNumber.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? serialNumber
+        let escaped = volume.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? volume
+        let path = "/bcdr/device/\(serial)/asset/\(escaped)/screenshot/latest"
+        let data = try await fetch(path, query: [], accept: "image/png, image/jpeg")
+        guard data.count <= 8 << 20 else { throw DattoError.tooLarge(path, limit: 8 << 20) }
+        if data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return (data, "image/png") }
+        if data.starts(with: [0xFF, 0xD8, 0xFF]) { return (data, "image/jpeg") }
+        throw DattoError.malformed(path, detail: "the answer is not a PNG or JPEG image (\(data.count) bytes)")
+    }
+
+    private func fetch(_ path: String, query: [(String, String)], accept: String = "application/json") async throws -> Data {
         var components = URLComponents(url: baseURL.appendingPathComponent(String(path.dropFirst())), resolvingAgainstBaseURL: false)!
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
         var request = URLRequest(url: components.url!)
@@ -166,7 +179,7 @@ public final class DattoClient: Sendable {
         request.timeoutInterval = Self.seconds(timeout)
         let pair = Data("\(credentials.publicKey):\(credentials.secretKey)".utf8).base64EncodedString()
         request.setValue("Basic \(pair)", forHTTPHeaderField: "Authorization")
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        request.setValue(accept, forHTTPHeaderField: "Accept")
 
         var attempt = 0
         while true {

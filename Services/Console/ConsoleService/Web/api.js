@@ -25,6 +25,15 @@ export async function api(service, path, { method = "GET", body, quiet = false }
 }
 
 /// The body of a successful answer, or an Error carrying the service's own message.
+/// An image (or other binary) a service answers, as an object URL an <img> can show: the token goes in a header,
+/// which an <img src> cannot send. Null when the service refuses.
+export async function objectURL(service, path) {
+  const headers = token() ? { Authorization: `Bearer ${token()}` } : {};
+  const response = await fetch(`/api/${service}${path}`, { headers });
+  if (!response.ok) return null;
+  return URL.createObjectURL(await response.blob());
+}
+
 export async function get(service, path) {
   const answer = await api(service, path);
   if (answer.status >= 400) throw new Error(answer.body?.error ?? `vectis-${service} answered ${answer.status}`);

@@ -15,6 +15,17 @@ export function h(tag, attributes = {}, ...children) {
   return element;
 }
 
+/// The same for SVG elements (which need their namespace): charts are drawn by the console itself, no library.
+export function svg(tag, attributes = {}, ...children) {
+  const element = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attributes)) if (value !== null && value !== undefined) element.setAttribute(name, value);
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
 /// "2026-11-29 04:03" in the browser's time zone, or a dash.
 export function when(iso) {
   if (!iso) return "—";

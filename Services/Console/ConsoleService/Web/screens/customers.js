@@ -1,6 +1,6 @@
 // Customers, and a customer's hub with its Backups section: one card per agent and the 10 most recent runs.
-import { get } from "../api.js";
-import { h, when } from "../ui.js";
+import { get, objectURL } from "../api.js";
+import { h, svg, when } from "../ui.js";
 
 export async function customers(view) {
   const table = h("tbody");
@@ -23,6 +23,36 @@ function screenshotText(screenshot) {
   if (!screenshot) return "not verified yet";
   if (screenshot.succeeded) return `booted ${when(screenshot.lastAttemptAt)}`;
   return `failed ${when(screenshot.lastAttemptAt)} — last success ${screenshot.lastSuccessAt ? when(screenshot.lastSuccessAt) : "never"}`;
+}
+
+/// The agent's latest screenshot verification image, fetched through the collector (which holds the Datto key).
+function screenshotImage(agent) {
+  const image = h("img", { class: "screenshot", "data-field": "screenshot-image", alt: `Latest screenshot verification of ${agent.name}`, width: 240, height: 180 });
+  const at = Math.floor(Date.parse(agent.screenshot.lastAttemptAt) / 1000);
+  objectURL("collector", `/v1/screenshots/${encodeURIComponent(agent.deviceSerial)}/${encodeURIComponent(agent.volume)}?at=${at}`)
+    .then((url) => { if (url) image.src = url; else image.replaceWith(h("p", { class: "muted" }, "Screenshot not available from Datto.")); })
+    .catch(() => {});
+  return image;
+}
+
+/// The last 30 days of local storage use as a line, 0–100%, with the 85% and 95% thresholds.
+function storageChart(appliance) {
+  const samples = appliance.storage.history ?? [];
+  if (samples.length < 2) return null;
+  const [width, height] = [300, 60];
+  const times = samples.map((sample) => Date.parse(sample.at));
+  const [first, last] = [Math.min(...times), Math.max(...times)];
+  const x = (time) => last > first ? ((time - first) / (last - first)) * width : 0;
+  const y = (percent) => height - (percent / 100) * height;
+  const percent = (sample) => (sample.usedBytes / Math.max(1, sample.usedBytes + sample.availableBytes)) * 100;
+  const points = samples.map((sample, index) => `${x(times[index]).toFixed(1)},${y(percent(sample)).toFixed(1)}`).join(" ");
+  const from = Math.round(percent(samples[0]));
+  const to = Math.round(percent(samples[samples.length - 1]));
+  return svg("svg", { class: "storage-chart", "data-field": "storage-chart", viewBox: `0 0 ${width} ${height}`, width, height, role: "img",
+    "aria-label": `${appliance.name} local storage over ${Math.round((last - first) / 86400000)} days: from ${from}% to ${to}% used` },
+    svg("line", { x1: 0, x2: width, y1: y(85), y2: y(85), class: "threshold" }),
+    svg("line", { x1: 0, x2: width, y1: y(95), y2: y(95), class: "threshold high" }),
+    svg("polyline", { points, class: "usage" }));
 }
 
 /// "91% used (4.1 of 4.5 TB), full in about 9 days".
@@ -50,7 +80,8 @@ export async function customerHub(view, id) {
         h("dt", {}, "Currently failing"), h("dd", { "data-field": "currently-failing" }, agent.currentlyFailing ? "yes" : "no"),
         h("dt", {}, "Failed nights in a row"), h("dd", { "data-field": "failed-nights" }, String(agent.failedNightsInARow)),
         h("dt", {}, "Screenshot verification"), h("dd", { "data-field": "screenshot" }, screenshotText(agent.screenshot))),
-      ...agent.conditions.filter((c) => c.headline !== agent.headline).map((c) => h("p", { class: `badge state-${c.type}` }, c.headline)))));
+      ...agent.conditions.filter((c) => c.headline !== agent.headline).map((c) => h("p", { class: `badge state-${c.type}` }, c.headline)),
+      agent.screenshot ? screenshotImage(agent) : null)));
     if (hub.agents.length === 0) {
       // A new customer: its appliances are known before any protected agent is read.
       const appliances = (hub.appliances ?? []).map((appliance) => appliance.name).join(", ");
@@ -61,7 +92,7 @@ export async function customerHub(view, id) {
       h("strong", {}, appliance.name), ` (${appliance.serial})`,
       appliance.storage
         ? [h("meter", { min: 0, max: 100, low: 85, high: 95, optimum: 0, value: appliance.storage.percentUsed, "aria-label": `${appliance.name} local storage used` }),
-          h("span", { "data-field": "storage" }, ` ${storageText(appliance.storage)}`)]
+          h("span", { "data-field": "storage" }, ` ${storageText(appliance.storage)}`), storageChart(appliance)]
         : h("span", { class: "muted" }, " storage not reported yet"))));
     runs.replaceChildren(...hub.recentRuns.map((run) => h("tr", { "data-run": String(run.id) },
       h("td", {}, when(run.runAt)), h("td", {}, run.agentName),
