@@ -62,11 +62,14 @@ public struct DattoIntegrationView: Codable, Sendable, Equatable {
     public var lastSyncAt: Date?
     public var lastError: String?
     public var counts: Counts
+    /// "SaaS Protection: 2 domains, 6 applications watched", or "The key has no SaaS Protection scope".
+    public var saasStatus: String?
 
     public init(
         tenant: String, publicKey: String, secretKeySet: Bool, region: String, isDefault: Bool, status: DattoSyncStatus,
-        lastSyncId: String?, lastSyncStartedAt: Date?, lastSyncAt: Date?, lastError: String?, counts: Counts
+        lastSyncId: String?, lastSyncStartedAt: Date?, lastSyncAt: Date?, lastError: String?, counts: Counts, saasStatus: String? = nil
     ) {
+        self.saasStatus = saasStatus
         self.tenant = tenant
         self.publicKey = publicKey
         self.secretKeySet = secretKeySet

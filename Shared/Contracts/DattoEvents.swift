@@ -55,7 +55,9 @@ public struct DattoDeviceSeen: BusEvent, Equatable {
 public struct DattoAgentSeen: BusEvent, Equatable {
     public static let topic = "datto.agent.seen"
 
-    public enum Kind: String, Codable, Sendable, CaseIterable { case agent, share }
+    /// `saas`: a SaaS Protection application (Exchange, OneDrive…) of a Microsoft 365 or Google Workspace domain,
+    /// which stands where a device would (serial `saas-<saasCustomerId>`).
+    public enum Kind: String, Codable, Sendable, CaseIterable { case agent, share, saas }
 
     public var deviceSerial: String
     public var customer: CustomerRef

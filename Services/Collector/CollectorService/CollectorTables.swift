@@ -98,6 +98,15 @@ enum CollectorTables {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("collector-v6-saas-status") { db in
+            // What the latest sync said about SaaS Protection: its counts, or that the key has no SaaS scope.
+            try db.execute(
+                sql: """
+                    ALTER TABLE datto_integration ADD COLUMN saas_status TEXT;
+                    -- How many SaaS domains the key had when last read: what a budgeted poll sets aside for them.
+                    CREATE TABLE saas_state (tenant TEXT PRIMARY KEY NOT NULL, domains INTEGER NOT NULL, read_at DOUBLE NOT NULL);
+                    """)
+        }
         return migrator
     }
 }

@@ -45,6 +45,14 @@ struct DattoAPIController {
                     try alerts(context.parameters.require("serial"), request, fault: fault)
                 }
             }
+            group.get("saas/domains") { request, context in
+                try await respond(request, context, region: region) { fault in try saasDomains(fault: fault) }
+            }
+            group.get("saas/:id/applications") { request, context in
+                try await respond(request, context, region: region) { fault in
+                    try saasApplications(Int(context.parameters.require("id")) ?? -1, fault: fault)
+                }
+            }
             // Any other route: Datto's Symfony edge answers 404 whatever the credentials.
             group.get("**") { _, _ in notFound() }
         }
@@ -100,6 +108,54 @@ struct DattoAPIController {
         "iVBORw0KGgoAAAANSUhEUgAAACAAAAAYCAIAAAAUMWhjAAAAJElEQVR42mPQ6LGhKWIYtWDUglELRi0YtWDUglELRi0YGhYAAEzu0B+BhZysAAAAAElFTkSuQmCC"
     static let blueScreen =
         "iVBORw0KGgoAAAANSUhEUgAAACAAAAAYCAIAAAAUMWhjAAAAJElEQVR42mMQsTlBU8QwasGoBaMWjFowasGoBaMWjFowNCwAACzOSC6hjj/1AAAAAElFTkSuQmCC"
+
+    /// SaaS Protection customers: a bare array, as Datto sends it; 403 for a key without the SaaS scope.
+    func saasDomains(fault: SandboxFault?) -> Response {
+        let body: [[String: Any]]? = state.fleet.withLock { fleet in
+            guard !fleet.saasForbidden else { return nil }
+            return fleet.saasDomains.map { domain in
+                let customer = fleet.customers[domain.customer]
+                return [
+                    "saasCustomerId": domain.saasCustomerId, "saasCustomerName": customer.name ?? domain.domain, "domain": domain.domain,
+                    "organizationId": customer.organizationId.map { $0 as Any } ?? NSNull(),
+                    "organizationName": customer.organizationId != nil ? (customer.name as Any? ?? NSNull()) : NSNull(),
+                    "seatsUsed": 25, "productType": "Microsoft365", "externalSubscriptionId": "sub-\(domain.saasCustomerId)",
+                    "retentionType": "TBR",
+                    "backupStats": ["activeServicesCount": 3, "activeServicesWithRecentBackupCount": 3, "backupPercentage": 100]
+                ] as [String: Any]
+            }
+        }
+        guard let body else { return error(403, "Forbidden") }
+        return json(body, fault: fault)
+    }
+
+    /// One SaaS customer's applications with their backup history (`suites[].appTypes[].backupHistory[]`).
+    func saasApplications(_ id: Int, fault: SandboxFault?) -> Response {
+        let now = state.now
+        let body: [String: Any]?? = state.fleet.withLock { fleet in
+            guard !fleet.saasForbidden else { return .some(nil) }
+            guard let domain = fleet.saasDomains.first(where: { $0.saasCustomerId == id }) else { return nil }
+            let device = domain.device
+            let appTypes = domain.applications.map { app in
+                [
+                    "appType": app.name,
+                    "backupHistory": fleet.runs(of: app, on: device, now: now).map { run in
+                        [
+                            "status": run.succeeded ? "Success" : "Failed", "startTime": Int(run.timestamp.timeIntervalSince1970),
+                            "endTime": Int(run.timestamp.timeIntervalSince1970) + 1_800,
+                            "errorMessage": run.errorMessage.map { $0 as Any } ?? NSNull()
+                        ] as [String: Any]
+                    }
+                ] as [String: Any]
+            }
+            return .some(["suites": [["suiteType": "Microsoft365", "appTypes": appTypes]]])
+        }
+        switch body {
+        case nil: return notFound()
+        case .some(nil): return error(403, "Forbidden")
+        case .some(let object?): return json(object, fault: fault)
+        }
+    }
 
     /// The device's alerts, paged like every list (`_page`; 100 a page).
     func alerts(_ serial: String, _ request: Request, fault: SandboxFault?) -> Response {

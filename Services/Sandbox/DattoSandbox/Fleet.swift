@@ -98,9 +98,28 @@ public struct SandboxRun: Sendable, Codable, Equatable {
 }
 
 /// The generated fleet and every change scenarios made to it.
+/// A SaaS Protection customer (a Microsoft 365 domain) and its applications, each backing up like an agent.
+struct SandboxSaaSDomain: Sendable {
+    var saasCustomerId: Int
+    var customer: Int
+    var domain: String
+    /// Exchange, OneDrive, SharePoint: assets whose `name` is the application type.
+    var applications: [SandboxAsset]
+
+    /// A stand-in device, so the applications' runs come from the same generator as agents'.
+    var device: SandboxDevice {
+        SandboxDevice(
+            serialNumber: "saas-\(saasCustomerId)", name: domain, model: "SaaS", customer: customer, hidden: false, internalIP: "",
+            localUsedGB: 0, localAvailableGB: 0, offsiteUsedGB: 0, assets: applications)
+    }
+}
+
 struct Fleet: Sendable {
     var customers: [SandboxCustomer]
     var devices: [SandboxDevice]
+    var saasDomains: [SandboxSaaSDomain] = []
+    /// `/v1/saas/…` answers 403, as for a key without the SaaS Protection scope.
+    var saasForbidden = false
     var historyLength: Int
     var cadence: TimeInterval
     var nextAssetId = 1_000
@@ -185,6 +204,20 @@ struct Fleet: Sendable {
                         hidden: false, internalIP: "10.\(customerIndex).\(deviceIndex).2",
                         localUsedGB: used, localAvailableGB: Int(random.next() % 3_000) + 500 + used,
                         offsiteUsedGB: Int(random.next() % 4_000) + 100, assets: assets))
+            }
+        }
+        // SaaS domains after everything else is drawn, so a seed gives the same BCDR fleet with or without them.
+        for customer in 0..<(configuration.saasDomainsPerCustomer > 0 ? configuration.customers : 0) {
+            for number in 0..<configuration.saasDomainsPerCustomer {
+                let id = 50_000 + customer * 10 + number
+                let domain = "\(companies[customer % companies.count].lowercased())\(number == 0 ? "" : "\(number + 1)").example"
+                let applications = ["Exchange", "OneDrive", "SharePoint"].map { app in
+                    SandboxAsset(
+                        volume: "saas-\(id)-\(app.lowercased())", assetId: 0, name: app, kind: .agent, os: nil, ip: nil, agentVersion: nil,
+                        firstRun: start.addingTimeInterval(-Double(configuration.historyLength) * cadence + 5_400), cadence: cadence,
+                        isPaused: false, isArchived: false, failureWindows: [], reportsSize: false)
+                }
+                saasDomains.append(SandboxSaaSDomain(saasCustomerId: id, customer: customer, domain: domain, applications: applications))
             }
         }
         // Show the flags are carried, not dropped: one hidden device, one paused and one archived agent.

@@ -27,6 +27,9 @@ public struct FleetConfiguration: Sendable {
     /// Whether the agents of one device start their backups at the same minute (one schedule per appliance)
     /// rather than each at its own.
     public var schedulePerDevice: Bool = false
+    /// SaaS Protection domains per customer (`/v1/saas/domains`), each backing up Exchange, OneDrive and SharePoint
+    /// daily; none by default.
+    public var saasDomainsPerCustomer: Int = 0
 
     public init(
         seed: UInt64 = 42, customers: Int = 5, devicesPerCustomer: Int = 2, agentsPerDevice: Int = 4,

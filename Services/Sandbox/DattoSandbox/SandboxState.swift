@@ -172,6 +172,42 @@ public final class SandboxState: Sendable {
         }
     }
 
+    /// The SaaS Protection customers: id, domain and each application's volume (as the collector names them).
+    public func saasDomains() -> [(saasCustomerId: Int, domain: String, applications: [(name: String, volume: String)])] {
+        fleet.withLock { fleet in
+            fleet.saasDomains.map { ($0.saasCustomerId, $0.domain, $0.applications.map { ($0.name, $0.volume) }) }
+        }
+    }
+
+    /// A SaaS application's backups fail from now for `nights` nights.
+    public func failSaaS(saasCustomerId: Int, application: String, nights: Int) -> Bool {
+        let now = self.now
+        return updateSaaS(saasCustomerId, application) { $0.failureWindows.append(now..<now.addingTimeInterval(Double(nights) * 86_400)) }
+    }
+
+    /// A SaaS application's backups succeed again from now.
+    public func recoverSaaS(saasCustomerId: Int, application: String) -> Bool {
+        let now = self.now
+        return updateSaaS(saasCustomerId, application) { app in
+            app.failureWindows = app.failureWindows.map { $0.lowerBound..<min($0.upperBound, max($0.lowerBound, now)) }
+        }
+    }
+
+    /// `/v1/saas/…` answers 403 (a key without the SaaS Protection scope), or answers again with `false`.
+    public func forbidSaaS(_ forbidden: Bool = true) {
+        fleet.withLock { $0.saasForbidden = forbidden }
+    }
+
+    private func updateSaaS(_ id: Int, _ application: String, _ change: (inout SandboxAsset) -> Void) -> Bool {
+        fleet.withLock { fleet in
+            guard let domain = fleet.saasDomains.firstIndex(where: { $0.saasCustomerId == id }),
+                let app = fleet.saasDomains[domain].applications.firstIndex(where: { $0.name.lowercased() == application.lowercased() })
+            else { return false }
+            change(&fleet.saasDomains[domain].applications[app])
+            return true
+        }
+    }
+
     /// The agent stops backing up from now (no failed run: nothing at all) until `resume`.
     public func silence(volume: String) -> Bool {
         let now = self.now

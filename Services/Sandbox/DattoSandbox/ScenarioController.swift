@@ -111,6 +111,25 @@ struct ScenarioController {
             }
             return json(["cleared": type ?? "all"])
         }
+        group.post("saas/forbid") { request, context in
+            struct Forbid: Decodable { var forbidden: Bool }
+            let body = try await request.decode(as: Forbid.self, context: context)
+            state.forbidSaaS(body.forbidden)
+            return json(["forbidden": body.forbidden])
+        }
+        group.post("saas/:id/:application/fail") { request, context in
+            let body = try await request.decode(as: Nights.self, context: context)
+            guard let id = Int(try context.parameters.require("id")),
+                state.failSaaS(saasCustomerId: id, application: try context.parameters.require("application"), nights: body.nights)
+            else { return Response(status: .notFound) }
+            return json(["failing": true, "nights": body.nights])
+        }
+        group.post("saas/:id/:application/recover") { _, context in
+            guard let id = Int(try context.parameters.require("id")),
+                state.recoverSaaS(saasCustomerId: id, application: try context.parameters.require("application"))
+            else { return Response(status: .notFound) }
+            return json(["failing": false])
+        }
         group.post("devices/:serial/offline") { _, context in
             guard state.setOffline(serialNumber: try context.parameters.require("serial")) else { return Response(status: .notFound) }
             return json(["offline": true])

@@ -126,6 +126,19 @@ public final class DattoClient: Sendable {
         return list.assets
     }
 
+    /// The key's SaaS Protection customers (a 403 means the key has no SaaS scope: the caller says so).
+    public func saasDomains() async throws -> [DattoSaaSDomain] {
+        let list: DattoSaaSDomainList = try await get("/saas/domains", query: [])
+        reportSkipped(list.skipped, path: "/saas/domains")
+        return Array(list.domains.prefix(2_000))
+    }
+
+    /// One SaaS customer's applications with their recent backups.
+    public func saasApplications(saasCustomerId: Int64) async throws -> [DattoSaaSApplication] {
+        let answer: DattoSaaSApplications = try await get("/saas/\(saasCustomerId)/applications", query: [("daysUntil", "10")])
+        return answer.applications
+    }
+
     /// Datto's own alerts on a device, page by page (100 a page, at most five pages: 500 alerts).
     public func deviceAlerts(serialNumber: String) async throws -> [DattoDeviceAlert] {
         let escaped = serialNumber.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? serialNumber

@@ -20,6 +20,8 @@ public struct DattoIntegration: Sendable, Equatable {
     public var runsObserved: Int?
     public var requests: Int?
     public var updatedAt: Date
+    /// What the latest sync said about SaaS Protection.
+    public var saasStatus: String?
 }
 
 extension DattoIntegrationView {
@@ -30,6 +32,6 @@ extension DattoIntegrationView {
             lastSyncStartedAt: integration.lastSyncStartedAt, lastSyncAt: integration.lastSyncAt, lastError: integration.lastError,
             counts: Counts(
                 devices: integration.devices, agents: integration.agents, runsObserved: integration.runsObserved,
-                requests: integration.requests))
+                requests: integration.requests), saasStatus: integration.saasStatus)
     }
 }

@@ -29,7 +29,8 @@ extension DattoIntegration: FetchableRecord {
             lastSyncStartedAt: row["last_sync_started_at"], lastSyncAt: row["last_sync_at"], lastError: row["last_error"],
             // A diagnostic, not a state: a kind this version does not know reads as none.
             lastErrorKind: (row["last_error_kind"] as String?).flatMap(DattoProblemKind.init(rawValue:)), devices: row["devices"],
-            agents: row["agents"], runsObserved: row["runs_observed"], requests: row["requests"], updatedAt: row["updated_at"])
+            agents: row["agents"], runsObserved: row["runs_observed"], requests: row["requests"], updatedAt: row["updated_at"],
+            saasStatus: row["saas_status"])
     }
 }
 
@@ -116,12 +117,12 @@ public struct SQLiteIntegrationRepository: IntegrationRepository {
                 try db.execute(
                     sql: """
                         UPDATE datto_integration SET status = ?, last_sync_at = ?, last_error = ?, last_error_kind = ?,
-                            devices = ?, agents = ?, runs_observed = ?, requests = ?
+                            devices = ?, agents = ?, runs_observed = ?, requests = ?, saas_status = coalesce(?, saas_status)
                         WHERE tenant = ?
                         """,
                     arguments: [
                         status.rawValue, date.timeIntervalSince1970, error?.message, error?.kind.rawValue,
-                        summary.devices, summary.agents, summary.runsObserved, summary.requests, tenant
+                        summary.devices, summary.agents, summary.runsObserved, summary.requests, summary.saas, tenant
                     ])
             } else {
                 try db.execute(

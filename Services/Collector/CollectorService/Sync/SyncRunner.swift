@@ -16,6 +16,9 @@ public struct SyncSummary: Sendable, Equatable, Codable {
     /// Devices whose assets this poll read; the others were announced from the device list only, because the
     /// request budget did not cover the fleet and the planner chose devices due first (nil: every device).
     public var devicesRead: Int?
+    /// What SaaS Protection gave: "SaaS Protection: 2 domains, 6 applications watched", or "The key has no SaaS
+    /// Protection scope" (nil: not read).
+    public var saas: String?
 }
 
 /// One sync of one integration: list devices, read each device's assets with bounded concurrency, and publish
@@ -43,7 +46,11 @@ struct SyncRunner {
             alertCounts: Dictionary(listed.map { ($0.serialNumber, $0.alertCount) }, uniquingKeysWith: { first, _ in first }),
             stored: try await database.read { [tenant] db in try DeviceAlertReads.stored(tenant: tenant, db) },
             budget: budget)
-        let assetBudget = budget.map { $0 - alertPlan.read.count }
+        // SaaS Protection: its list and each known domain, within a share of the budget (none set aside for a key that
+        // had no domains: then only what the devices leave over; the first sync and "Sync now" read it all).
+        let knownDomains = try await database.read { [tenant] db in try Self.saasDomains(tenant: tenant, db) }
+        let saasReserve = budget.map { knownDomains > 0 ? min(1 + knownDomains, max(1, Int(Double($0) * Self.saasShare))) : 0 } ?? 0
+        let assetBudget = budget.map { $0 - alertPlan.read.count - saasReserve }
         var planned: (schedules: [String: DeviceSchedule], reads: Int)?
         if let assetBudget, assetBudget - client.requestsMade < listed.count {
             planned = (try await loadSchedules(), max(1, assetBudget - client.requestsMade))
@@ -103,13 +110,16 @@ struct SyncRunner {
         }
         if let firstFatal { throw firstFatal }
         try await publishAlerts(alertPlan, devices: bySerial, syncId: syncId)
+        let saas = try await syncSaaS(syncId: syncId, remaining: budget.map { $0 - client.requestsMade })
+        if case .read(_, _, let saasRuns)? = saas { runs += saasRuns }
         // After the reads, so a due device is never kept waiting behind announcements; in one transaction.
         let unread = listed.filter { waiting.contains($0.serialNumber) }
         if !unread.isEmpty { try await announce(unread, syncId: syncId) }
         let elapsed = ContinuousClock.now - began
         return SyncSummary(
             devices: listed.count, agents: agents, runsObserved: runs, requests: client.requestsMade,
-            failedDevices: failed, durationSeconds: DattoClient.seconds(elapsed), devicesRead: unread.isEmpty ? nil : started)
+            failedDevices: failed, durationSeconds: DattoClient.seconds(elapsed), devicesRead: unread.isEmpty ? nil : started,
+            saas: saas?.statusLine)
     }
 
     /// Reads the planned devices' alerts (one request each) and publishes each list whole; a device whose

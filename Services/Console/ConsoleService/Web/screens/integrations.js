@@ -32,6 +32,7 @@ export async function integrations(view) {
         integration.status), " ", `Secret key ${integration.secretKeySet ? "set" : "not set"}.`),
       h("p", { id: "datto-last-sync" }, `Last sync: ${when(integration.lastSyncAt)} — ${counts.devices ?? 0} devices, `
         + `${counts.agents ?? 0} agents and shares, ${counts.runsObserved ?? 0} backup runs, ${counts.requests ?? 0} Datto requests.`),
+      ...(integration.saasStatus ? [h("p", { id: "datto-saas", class: "muted" }, integration.saasStatus)] : []),
       ...(integration.lastError ? [h("p", { class: "message bad", id: "datto-last-error" }, integration.lastError)] : []));
   }
 
