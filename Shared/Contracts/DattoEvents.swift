@@ -57,7 +57,9 @@ public struct DattoAgentSeen: BusEvent, Equatable {
 
     /// `saas`: a SaaS Protection application (Exchange, OneDrive…) of a Microsoft 365 or Google Workspace domain,
     /// which stands where a device would (serial `saas-<saasCustomerId>`).
-    public enum Kind: String, Codable, Sendable, CaseIterable { case agent, share, saas }
+    /// `endpoint`: an Endpoint Backup (Direct-to-Cloud) agent, under its organization's stand-in device
+    /// (serial `dtc-<organizationId>`).
+    public enum Kind: String, Codable, Sendable, CaseIterable { case agent, share, saas, endpoint }
 
     public var deviceSerial: String
     public var customer: CustomerRef

@@ -29,3 +29,19 @@ struct SaaSModelTests {
         #expect(SyncRunner.customer(of: list.domains[0]).key == "name:acme")
     }
 }
+
+/// Endpoint Backup answers: the envelope or a bare array, booleans or words, hostile ids.
+@Suite("Endpoint Backup payloads")
+struct EndpointModelTests {
+    @Test("endpoints need a usable assetUuid; backups without a time are skipped; a status word counts as a boolean")
+    func endpoints() throws {
+        let envelope =
+            #"{"pagination": {"page": 1, "perPage": 100, "totalPages": 1}, "items": [{"assetUuid": "0f0e-11", "name": "LT1", "organizationId": 7, "last10Backups": [{"timestamp": 1790000000, "backupStatus": true}, {"timestamp": 1790086400, "backupStatus": "success"}, {"timestamp": 1790172800, "backupStatus": "nope"}, {"backupStatus": true}]}, {"assetUuid": "../../etc/passwd"}, {"name": "no uuid"}]}"#
+        let list = try JSONDecoder().decode(DattoEndpointAssetList.self, from: Data(envelope.utf8))
+        #expect(list.assets.count == 1 && list.skipped.count == 2)
+        #expect(list.assets[0].backups.map(\.succeeded) == [true, true, false])
+        let bare = #"[{"assetUuid": "abc", "hostname": "LAPTOP-2\nx", "organizationId": 1e300}]"#
+        let asset = try #require(try JSONDecoder().decode(DattoEndpointAssetList.self, from: Data(bare.utf8)).assets.first)
+        #expect(asset.name == "LAPTOP-2x" && asset.organizationId == nil && asset.backups.isEmpty)
+    }
+}

@@ -45,6 +45,9 @@ struct DattoAPIController {
                     try alerts(context.parameters.require("serial"), request, fault: fault)
                 }
             }
+            group.get("dtc/assets") { request, context in
+                try await respond(request, context, region: region) { fault in endpointAssets(request, fault: fault) }
+            }
             group.get("saas/domains") { request, context in
                 try await respond(request, context, region: region) { fault in try saasDomains(fault: fault) }
             }
@@ -108,6 +111,42 @@ struct DattoAPIController {
         "iVBORw0KGgoAAAANSUhEUgAAACAAAAAYCAIAAAAUMWhjAAAAJElEQVR42mPQ6LGhKWIYtWDUglELRi0YtWDUglELRi0YGhYAAEzu0B+BhZysAAAAAElFTkSuQmCC"
     static let blueScreen =
         "iVBORw0KGgoAAAANSUhEUgAAACAAAAAYCAIAAAAUMWhjAAAAJElEQVR42mMQsTlBU8QwasGoBaMWjFowasGoBaMWjFowNCwAACzOSC6hjj/1AAAAAElFTkSuQmCC"
+
+    /// Endpoint Backup agents in the paged envelope, each with its `last10Backups`.
+    func endpointAssets(_ request: Request, fault: SandboxFault?) -> Response {
+        let page = max(1, request.uri.queryParameters.get("_page", as: Int.self) ?? 1)
+        let perPage = min(250, max(1, request.uri.queryParameters.get("_perPage", as: Int.self) ?? 100))
+        let now = state.now
+        let body: [String: Any] = state.fleet.withLock { fleet in
+            let items = fleet.endpoints.map { endpoint -> [String: Any] in
+                let customer = fleet.customers[endpoint.customer]
+                let device = SandboxDevice(
+                    serialNumber: "dtc", name: "", model: "", customer: endpoint.customer, hidden: false, internalIP: "", localUsedGB: 0,
+                    localAvailableGB: 0, offsiteUsedGB: 0, assets: [])
+                let runs = fleet.runs(of: endpoint.asset, on: device, now: now)
+                return [
+                    "assetUuid": endpoint.asset.volume, "name": endpoint.asset.name, "type": "Windows", "status": "active",
+                    "organizationId": customer.organizationId.map { $0 as Any } ?? NSNull(),
+                    "organizationName": customer.name.map { $0 as Any } ?? NSNull(),
+                    "lastBackup": runs.first.map { Int($0.timestamp.timeIntervalSince1970) } ?? 0,
+                    "backupStateSuccessful": runs.first?.succeeded ?? false,
+                    "last10Backups": runs.prefix(10).map {
+                        [
+                            "timestamp": Int($0.timestamp.timeIntervalSince1970), "backupStatus": $0.succeeded,
+                            "screenshotSuccess": $0.succeeded
+                        ]
+                            as [String: Any]
+                    }
+                ]
+            }
+            let totalPages = items.isEmpty ? 0 : (items.count + perPage - 1) / perPage
+            return [
+                "pagination": ["page": page, "perPage": perPage, "totalPages": totalPages, "count": items.count],
+                "items": Array(items.dropFirst((page - 1) * perPage).prefix(perPage))
+            ]
+        }
+        return json(body, fault: fault)
+    }
 
     /// SaaS Protection customers: a bare array, as Datto sends it; 403 for a key without the SaaS scope.
     func saasDomains(fault: SandboxFault?) -> Response {

@@ -118,6 +118,8 @@ struct Fleet: Sendable {
     var customers: [SandboxCustomer]
     var devices: [SandboxDevice]
     var saasDomains: [SandboxSaaSDomain] = []
+    /// Endpoint Backup agents, with their customer: assets whose `volume` is the `assetUuid`.
+    var endpoints: [(customer: Int, asset: SandboxAsset)] = []
     /// `/v1/saas/…` answers 403, as for a key without the SaaS Protection scope.
     var saasForbidden = false
     var historyLength: Int
@@ -218,6 +220,21 @@ struct Fleet: Sendable {
                         isPaused: false, isArchived: false, failureWindows: [], reportsSize: false)
                 }
                 saasDomains.append(SandboxSaaSDomain(saasCustomerId: id, customer: customer, domain: domain, applications: applications))
+            }
+        }
+        for customer in 0..<(configuration.endpointsPerCustomer > 0 ? configuration.customers : 0) {
+            for number in 0..<configuration.endpointsPerCustomer {
+                let uuid = String(format: "%08x-0000-4000-8000-%012x", 0xE000_0000 + customer, number)
+                endpoints.append(
+                    (
+                        customer,
+                        SandboxAsset(
+                            volume: uuid, assetId: 0, name: "\(companies[customer % companies.count].uppercased())-LT\(number + 1)",
+                            kind: .agent,
+                            os: "Windows 11 Pro", ip: nil, agentVersion: nil,
+                            firstRun: start.addingTimeInterval(-Double(configuration.historyLength) * cadence + 7_200), cadence: cadence,
+                            isPaused: false, isArchived: false, failureWindows: [], reportsSize: false)
+                    ))
             }
         }
         // Show the flags are carried, not dropped: one hidden device, one paused and one archived agent.

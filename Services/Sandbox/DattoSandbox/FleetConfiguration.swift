@@ -30,6 +30,8 @@ public struct FleetConfiguration: Sendable {
     /// SaaS Protection domains per customer (`/v1/saas/domains`), each backing up Exchange, OneDrive and SharePoint
     /// daily; none by default.
     public var saasDomainsPerCustomer: Int = 0
+    /// Endpoint Backup (Direct-to-Cloud) agents per customer (`/v1/dtc/assets`), backing up daily; none by default.
+    public var endpointsPerCustomer: Int = 0
 
     public init(
         seed: UInt64 = 42, customers: Int = 5, devicesPerCustomer: Int = 2, agentsPerDevice: Int = 4,

@@ -193,6 +193,21 @@ public final class SandboxState: Sendable {
         }
     }
 
+    /// The Endpoint Backup agents: `assetUuid` and name.
+    public func endpoints() -> [(assetUuid: String, name: String)] {
+        fleet.withLock { $0.endpoints.map { ($0.asset.volume, $0.asset.name) } }
+    }
+
+    /// An endpoint's backups fail from now for `nights` nights (`false` in `last10Backups`).
+    public func failEndpoint(assetUuid: String, nights: Int) -> Bool {
+        let now = self.now
+        return fleet.withLock { fleet in
+            guard let index = fleet.endpoints.firstIndex(where: { $0.asset.volume == assetUuid }) else { return false }
+            fleet.endpoints[index].asset.failureWindows.append(now..<now.addingTimeInterval(Double(nights) * 86_400))
+            return true
+        }
+    }
+
     /// `/v1/saas/…` answers 403 (a key without the SaaS Protection scope), or answers again with `false`.
     public func forbidSaaS(_ forbidden: Bool = true) {
         fleet.withLock { $0.saasForbidden = forbidden }

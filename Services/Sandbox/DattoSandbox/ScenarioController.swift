@@ -111,6 +111,13 @@ struct ScenarioController {
             }
             return json(["cleared": type ?? "all"])
         }
+        group.post("dtc/:uuid/fail") { request, context in
+            let body = try await request.decode(as: Nights.self, context: context)
+            guard state.failEndpoint(assetUuid: try context.parameters.require("uuid"), nights: body.nights) else {
+                return Response(status: .notFound)
+            }
+            return json(["failing": true, "nights": body.nights])
+        }
         group.post("saas/forbid") { request, context in
             struct Forbid: Decodable { var forbidden: Bool }
             let body = try await request.decode(as: Forbid.self, context: context)

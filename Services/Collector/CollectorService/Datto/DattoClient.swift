@@ -139,6 +139,18 @@ public final class DattoClient: Sendable {
         return answer.applications
     }
 
+    /// Every Endpoint Backup (Direct-to-Cloud) agent the key sees, page by page (at most 20 pages of 100).
+    public func endpointAssets() async throws -> [DattoEndpointAsset] {
+        var assets: [DattoEndpointAsset] = []
+        for page in 1...20 {
+            let list: DattoEndpointAssetList = try await get("/dtc/assets", query: [("_page", String(page)), ("_perPage", "100")])
+            assets += list.assets
+            reportSkipped(list.skipped, path: "/dtc/assets")
+            if page >= list.totalPages || list.assets.isEmpty { break }
+        }
+        return assets
+    }
+
     /// Datto's own alerts on a device, page by page (100 a page, at most five pages: 500 alerts).
     public func deviceAlerts(serialNumber: String) async throws -> [DattoDeviceAlert] {
         let escaped = serialNumber.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? serialNumber

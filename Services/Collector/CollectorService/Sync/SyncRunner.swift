@@ -112,6 +112,7 @@ struct SyncRunner {
         try await publishAlerts(alertPlan, devices: bySerial, syncId: syncId)
         let saas = try await syncSaaS(syncId: syncId, remaining: budget.map { $0 - client.requestsMade })
         if case .read(_, _, let saasRuns)? = saas { runs += saasRuns }
+        runs += try await syncEndpoints(syncId: syncId, remaining: budget.map { $0 - client.requestsMade }) ?? 0
         // After the reads, so a due device is never kept waiting behind announcements; in one transaction.
         let unread = listed.filter { waiting.contains($0.serialNumber) }
         if !unread.isEmpty { try await announce(unread, syncId: syncId) }
