@@ -92,13 +92,7 @@ enum TicketLifecycle {
     static func personClosed(_ job: PSAJob, reading: PSATicketReading, at now: Date, outbox: Outbox, _ db: Database) throws {
         let ticket = job.ticket
         let external = ticket.externalId ?? "#\(ticket.id)"
-        let psa = job.rule.psa.displayName
-        let what =
-            switch reading.state {
-            case .deleted: "deleted in \(psa)"
-            case .merged: "merged into another ticket in \(psa)"
-            case .closed, .open: "closed by a person in \(psa)" + (reading.statusName.map { " (status \($0))" } ?? "")
-            }
+        let what = describe(reading, psa: job.rule.psa)
         let closed = try closedByPerson(ticket, reading, at: now, db)
         try Audit.record(
             rule: ticket.ruleId, subject: ticket.dedupeKey, kind: "ticket-closed-by-person",
@@ -139,6 +133,16 @@ enum TicketLifecycle {
             closed, rule: rule,
             detail: "Ticket \(external) was \(what) while the problem goes on: \(consequence(step, policy: rule.policy)).",
             outbox: outbox, db)
+    }
+
+    /// In words: what a person did to the ticket, as the PSA answered ("closed by a person in ConnectWise (status
+    /// Closed)", "deleted in Autotask", "merged into another ticket in ConnectWise").
+    static func describe(_ reading: PSATicketReading, psa: PSAKind) -> String {
+        switch reading.state {
+        case .deleted: "deleted in \(psa.displayName)"
+        case .merged: "merged into another ticket in \(psa.displayName)"
+        case .closed, .open: "closed by a person in \(psa.displayName)" + (reading.statusName.map { " (status \($0))" } ?? "")
+        }
     }
 
     /// In words: what the rule does about a person's close while the problem goes on.

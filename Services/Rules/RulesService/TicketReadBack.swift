@@ -99,13 +99,7 @@ final class TicketReadBack: Service, Sendable {
             let closed = try TicketLifecycle.closedByPerson(current, reading, at: now, db)
             guard let rule = try RuleRecord.find(id: current.ruleId, db) else { return }
             let external = current.externalId ?? "#\(current.id)"
-            let psa = rule.psa.displayName
-            let what =
-                switch reading.state {
-                case .deleted: "deleted in \(psa)"
-                case .merged: "merged into another ticket in \(psa)"
-                case .closed, .open: "closed by a person in \(psa)" + (reading.statusName.map { " (status \($0))" } ?? "")
-                }
+            let what = TicketLifecycle.describe(reading, psa: rule.psa)
             try Audit.record(
                 rule: rule.id, subject: current.dedupeKey, kind: "ticket-closed-by-person", detail: "ticket \(external) was \(what)", db: db
             )
