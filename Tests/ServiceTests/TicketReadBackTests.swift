@@ -172,6 +172,29 @@ struct TicketReadBackTests {
         }
     }
 
+    @Test(
+        "a note added but answered too late is found on the ticket by its marker when tried again, and not added twice",
+        arguments: psas)
+    func noteFoundByMarker(psa: String) async throws {
+        try await CollectorHarness.with(fleet: RulesTests.fleet, pipeline: true, psaTimeout: .seconds(1)) { harness in
+            let (rule, _) = try await Self.failingAgent(harness, psa: psa, nights: 5)
+            let sandbox = try #require(harness.psa)
+            let first = try await Self.firstTicket(harness, psa: psa, rule: rule)
+            let path = [
+                "connectwise": "/service/tickets/\(first.id)/notes", "autotask": "/Tickets/\(first.id)/Notes", "halopsa": "/api/Actions"
+            ][psa]!
+            sandbox.queue(PSAFault(fault: .createThenTimeout, psa: psa, method: "POST", path: path, delayMilliseconds: 2_500))
+            try await harness.nextNight()
+            #expect(
+                try await eventually(timeout: .seconds(30)) {
+                    try await harness.history(rule).contains { $0.detail.contains("not added twice") }
+                })
+            try await Task.sleep(for: .seconds(1))
+            let notes = try #require(sandbox.tickets(psa: psa).first { $0.id == first.id }).notes
+            #expect(notes.count == 1, "\(psa): \(notes)")
+        }
+    }
+
     @Test("the scheduled read-back of 500 open tickets per PSA spends at most its share of each PSA's budget, least recently read first")
     func readBackWithinBudget() async throws {
         try await CollectorHarness.with(

@@ -116,7 +116,7 @@ struct AutotaskController {
             }
         }
         api.post("Tickets/:id/Notes") { request, context in
-            try await guarded(request) { _ in
+            try await guarded(request) { delay in
                 guard let id = Int(try context.parameters.require("id")) else { return PSAHTTP.json([:], status: .notFound) }
                 let body = try await PSAHTTP.body(request) as? [String: Any] ?? [:]
                 let missing = ["ticketID", "title", "description", "noteType", "publish"].filter { body[$0] == nil }
@@ -126,6 +126,7 @@ struct AutotaskController {
                 guard state.update(psa: "autotask", id: id, { $0.notes.append(body["description"] as? String ?? "") }) != nil else {
                     return PSAHTTP.json(["errors": ["Ticket \(id) not found"]], status: .notFound)
                 }
+                if let delay { try await Task.sleep(for: .milliseconds(delay)) }  // added, but answered too late
                 return PSAHTTP.json(["itemId": Int.random(in: 1...999_999)])
             }
         }

@@ -128,7 +128,7 @@ struct HaloController {
             }
         }
         api.post("Actions") { request, _ in
-            try await guarded(request) { _ in
+            try await guarded(request) { delay in
                 guard let array = try await PSAHTTP.body(request) as? [[String: Any]], let action = array.first else {
                     return PSAHTTP.json(["id": "The request body must be a JSON array"], status: .badRequest)
                 }
@@ -138,6 +138,7 @@ struct HaloController {
                 guard let id = PSAHTTP.int(action["ticket_id"]),
                     state.update(psa: "halopsa", id: id, { $0.notes.append(action["note_html"] as? String ?? "") }) != nil
                 else { return PSAHTTP.json(["[0].ticket_id": "Ticket not found"], status: .badRequest) }
+                if let delay { try await Task.sleep(for: .milliseconds(delay)) }  // added, but answered too late
                 return PSAHTTP.json(["id": Int.random(in: 1...999_999), "ticket_id": id], status: .created)
             }
         }
