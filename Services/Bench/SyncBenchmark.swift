@@ -31,6 +31,9 @@ struct SyncBenchmark: AsyncParsableCommand {
     @Flag(help: "Only the fleet whose agents each start at their own minute.") var perAgentOnly = false
     @Flag(help: "Only the fleet whose devices each back up on one schedule.") var applianceOnly = false
     @Option(help: "Only this polling strategy (due-first or round-robin).") var strategy: String?
+    @Option(help: "Appliances with Datto alerts of their own (each costs a read while it has them).") var devicesWithAlerts = 0
+    @Option(help: "SaaS Protection domains per customer (each costs a read).") var saasDomainsPerCustomer = 0
+    @Option(help: "Endpoint Backup agents per customer (read in pages of 100).") var endpointsPerCustomer = 0
 
     func run() async throws {
         var logger = Logger(label: "bench")
@@ -56,12 +59,15 @@ struct SyncBenchmark: AsyncParsableCommand {
             customers: max(1, devices / 10), devicesPerCustomer: min(10, devices), agentsPerDevice: agentsPerDevice, sharesPerDevice: 0,
             failingAgents: 0, agentsWithoutBackupsEvery: 0, unassignedDevices: 0, start: start, realTime: realTime, speed: speed)
         fleet.schedulePerDevice = schedulePerDevice
+        fleet.saasDomainsPerCustomer = saasDomainsPerCustomer
+        fleet.endpointsPerCustomer = endpointsPerCustomer
         return fleet
     }
 
     /// Part 1: everything read as fast as the sandbox answers.
     func firstSync(bus: BusConfiguration, logger: Logger) async throws {
         try await withSystem(fleet: fleet(), bus: bus, logger: logger, configure: { $0.requestsPerWindow = 1_000_000 }) { system in
+            system.raiseDeviceAlerts(devicesWithAlerts)
             let started = ContinuousClock.now
             try await system.configureAndWaitForFirstSync()
             let elapsed = started.duration(to: .now)
@@ -76,6 +82,7 @@ struct SyncBenchmark: AsyncParsableCommand {
                 String(
                     format: "  at Datto's 100 requests a minute the same sync needs %.0f minutes",
                     Double(counts["requests"] as? Int ?? 0) / 100))
+            print("  requests by what they read: \(system.spending())")
         }
     }
 
@@ -114,8 +121,10 @@ struct SyncBenchmark: AsyncParsableCommand {
                     }
                 }
             }
+            system.raiseDeviceAlerts(devicesWithAlerts)
             try await system.configureAndWaitForFirstSync()
             let firstSyncDone = sandbox.now
+            let spentOnFirstSync = sandbox.requestsBySurface()
             var random = SystemRandomNumberGenerator()
             let chosen = sandbox.assets().filter(\.hasRuns).shuffled(using: &random).prefix(newFailures)
             for asset in chosen { _ = sandbox.fail(volume: asset.volume, nights: 2) }
@@ -147,6 +156,23 @@ struct SyncBenchmark: AsyncParsableCommand {
                     + (missed > 0 ? ", \(missed) not yet detected at the end" : "")
                     + "; peak requests in a minute \(sandbox.maxRequestsPerWindow(publicKey: "sandbox-public-key")), last poll \(counts["requests"] as? Int ?? 0) requests"
             )
+            let spent = sandbox.requestsBySurface().merging(spentOnFirstSync.mapValues { -$0 }, uniquingKeysWith: +)
+            print("    after the first sync, requests by what they read: \(BenchCollector.describe(spent))")
+            // Each poll reads the whole device list (100 a page) once.
+            let polls = Double(spent[.deviceList] ?? 0) / Double((devices + 99) / 100)
+            print(String(format: "    %.0f polls in %.0f h (one every %.1f min)", polls, hours, hours * 60 / max(polls, 1)))
+            if let saasReads = spent[.saas], saasDomainsPerCustomer > 0, saasReads > 0 {
+                // One list read per poll, the rest one per domain.
+                let perDomain = max(0, Double(saasReads) - polls) / Double(max(1, sandbox.saasDomains().count))
+                print(String(format: "    each SaaS domain read %.1f times (every %.1f min)", perDomain, hours * 60 / max(perDomain, 1)))
+            }
+            if endpointsPerCustomer > 0 {
+                let pages = Double((sandbox.endpoints().count + 99) / 100)
+                let reads = Double(spent[.endpoints] ?? 0) / pages
+                print(
+                    String(format: "    the Endpoint Backup list read whole %.1f times (every %.1f min)", reads, hours * 60 / max(reads, 1))
+                )
+            }
             listening.cancel()
             await listener.close()
         }
@@ -197,6 +223,21 @@ struct BenchCollector {
         return (list["integrations"] as? [[String: Any]])?.first ?? [:]
     }
 
+    /// Datto raises an alert of its own on the first `count` appliances.
+    func raiseDeviceAlerts(_ count: Int) {
+        for device in sandbox.inventory().prefix(count) {
+            _ = sandbox.raiseDeviceAlert(serialNumber: device.serialNumber, type: "backup-stale")
+        }
+    }
+
+    /// The requests the sandbox answered so far, by what they read.
+    func spending() -> String { Self.describe(sandbox.requestsBySurface()) }
+
+    static func describe(_ counts: [DattoSurface: Int]) -> String {
+        DattoSurface.allCases.compactMap { surface in counts[surface].flatMap { $0 > 0 ? "\(surface.rawValue) \($0)" : nil } }
+            .joined(separator: ", ")
+    }
+
     /// Saves the sandbox's keys (which starts the first sync) and waits until that sync has finished.
     func configureAndWaitForFirstSync() async throws {
         _ = try await Self.send(
@@ -206,7 +247,8 @@ struct BenchCollector {
             ])
         while true {
             let current = try await integration()
-            if current["lastSyncId"] != nil, !["syncing", "never-synced"].contains(current["status"] as? String) { return }
+            // A finished sync sets lastSyncAt; under a tight budget the next poll may already be under way.
+            if current["lastSyncAt"] != nil { return }
             try await Task.sleep(for: .milliseconds(100))
         }
     }

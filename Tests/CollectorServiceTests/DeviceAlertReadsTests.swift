@@ -16,11 +16,20 @@ struct DeviceAlertReadsTests {
         let stored: [String: (count: Int, readAt: Date)] = [
             "A": (2, Self.now - 60), "B": (1, Self.now - 3_600), "C": (4, Self.now - 60), "F": (0, Self.now - 60)
         ]
-        let full = DeviceAlertReads.plan(alertCounts: counts, stored: stored, budget: nil)
+        let full = DeviceAlertReads.plan(alertCounts: counts, stored: stored, budget: nil, now: Self.now)
         #expect(full.read == ["E", "B", "A"], "never read first, then the least recently read; nil counts are not read")
         #expect(full.cleared == ["C"], "C had alerts and now has none; F had none")
-        #expect(DeviceAlertReads.plan(alertCounts: counts, stored: stored, budget: 20).read == ["E", "B"], "10% of 20")
-        #expect(DeviceAlertReads.plan(alertCounts: counts, stored: stored, budget: 3).read == ["E"], "at least one")
+        // A scheduled poll: A was read a minute ago with the same count, so it waits; B's list is an hour old.
+        #expect(DeviceAlertReads.plan(alertCounts: counts, stored: stored, budget: 20, now: Self.now).read == ["E", "B"], "10% of 20")
+        #expect(DeviceAlertReads.plan(alertCounts: counts, stored: stored, budget: 3, now: Self.now).read == ["E"], "at least one")
+        #expect(
+            DeviceAlertReads.plan(alertCounts: counts, stored: stored, budget: 100, now: Self.now).read == ["E", "B"],
+            "A is not read again while its count stays 2 and its list is younger than an hour")
+        var changed = counts
+        changed["A"] = 3
+        #expect(
+            DeviceAlertReads.plan(alertCounts: changed, stored: stored, budget: 100, now: Self.now).read == ["E", "B", "A"],
+            "a changed alertCount is read at once")
     }
 
     @Test("an alert without a type is skipped, numbers out of range read as none, text is cut to one line")

@@ -190,6 +190,53 @@ struct SyncTests {
         }
     }
 
+    @Test("a budgeted poll keeps a share for Endpoint Backup: SaaS Protection cannot take what the devices leave and starve it")
+    func endpointsKeepTheirShare() async throws {
+        // 20 devices; 4 SaaS domains and 8 endpoints (one page). A poll may spend 10 requests.
+        var fleet = FleetConfiguration(
+            customers: 4, devicesPerCustomer: 5, agentsPerDevice: 1, sharesPerDevice: 0, failingAgents: 0, agentsWithoutBackupsEvery: 0,
+            unassignedDevices: 0)
+        fleet.saasDomainsPerCustomer = 1
+        fleet.endpointsPerCustomer = 2
+        let datto = Mutex<SandboxState?>(nil)
+        try await CollectorHarness.with(
+            fleet: fleet,
+            configure: { configuration in
+                configuration.requestsPerPoll = 10
+                configuration.pollInterval = .seconds(600)
+                configuration.clock = { datto.withLock { $0?.now } ?? Date() }
+            }
+        ) { harness in
+            datto.withLock { $0 = harness.sandbox }
+            let observer = try await consumer(harness)
+            try await harness.configure()  // the first sync reads everything
+            let endpoint = try #require(harness.sandbox.endpoints().first)
+            func endpointRuns() throws -> [Int] {
+                try observer.keys(BackupRunObserved.topic).filter { $0.contains("/\(endpoint.assetUuid)/") }
+                    .compactMap { $0.split(separator: "/").last.flatMap { Int($0) } }
+            }
+            #expect(try await eventually { try !endpointRuns().isEmpty })
+            let failedFrom = Int(harness.sandbox.now.timeIntervalSince1970)
+            #expect(harness.sandbox.failEndpoint(assetUuid: endpoint.assetUuid, nights: 2))
+            let before = harness.sandbox.requestsBySurface()
+            harness.sandbox.advanceClock(by: 86_400)
+            let previous = try await harness.integration()?.lastSyncStartedAt
+            var poll: DattoIntegrationView?
+            #expect(
+                try await eventually(timeout: .seconds(30)) {
+                    poll = try await harness.integration()
+                    return poll?.lastSyncStartedAt != previous && poll?.status == .ok
+                })
+            let spent = harness.sandbox.requestsBySurface().merging(before.mapValues { -$0 }, uniquingKeysWith: +)
+            #expect(poll?.counts.requests ?? 99 <= 10, "\(String(describing: poll))")
+            #expect(spent[.endpoints] == 1, "the endpoint list is read within the budget: \(spent)")
+            #expect((spent[.saas] ?? 0) >= 1, "SaaS Protection still gets its share: \(spent)")
+            // The endpoint's failed backup is on the bus after this one scheduled poll.
+            #expect(try await eventually { try endpointRuns().contains { $0 >= failedFrom } })
+            try await observer.stop()
+        }
+    }
+
     @Test("a poll's budget and strategy come from the environment; an unusable value is refused with the variable's name")
     func pollSettingsFromEnvironment() throws {
         let base = ["VECTIS_ADMIN_TOKEN": "admin-token-0123456789", "VECTIS_DATA_DIR": FileManager.default.temporaryDirectory.path]

@@ -107,6 +107,16 @@ enum CollectorTables {
                     CREATE TABLE saas_state (tenant TEXT PRIMARY KEY NOT NULL, domains INTEGER NOT NULL, read_at DOUBLE NOT NULL);
                     """)
         }
+        migrator.registerMigration("collector-v7-endpoint-state") { db in
+            // How many Endpoint Backup agents the key had when last read: the pages a budgeted poll sets aside for them
+            // (SaaS used to take everything the devices left, so endpoints were never read again after the first sync).
+            // And where the next scheduled poll goes on through the SaaS domains, so each comes round in turn.
+            try db.execute(
+                sql: """
+                    CREATE TABLE endpoint_state (tenant TEXT PRIMARY KEY NOT NULL, endpoints INTEGER NOT NULL, read_at DOUBLE NOT NULL);
+                    ALTER TABLE saas_state ADD COLUMN next_domain INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         return migrator
     }
 }

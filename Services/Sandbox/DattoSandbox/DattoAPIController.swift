@@ -200,7 +200,6 @@ struct DattoAPIController {
     func alerts(_ serial: String, _ request: Request, fault: SandboxFault?) -> Response {
         let page = max(1, request.uri.queryParameters.get("_page", as: Int.self) ?? 1)
         let perPage = 100
-        state.alertReads.withLock { $0 += 1 }
         let listed: [SandboxDeviceAlert]? = state.fleet.withLock { $0.devices.first { $0.serialNumber == serial }?.alerts }
         guard let listed else { return notFound() }
         let totalPages = listed.isEmpty ? 0 : (listed.count + perPage - 1) / perPage
@@ -249,7 +248,9 @@ struct DattoAPIController {
             return error(401, "Unauthorized: invalid API key pair")
         }
         let window = state.configuration.rateWindow
-        let inWindow = state.requests.withLock { $0.record(key: key.publicKey, window: window) }
+        let inWindow = state.requests.withLock {
+            $0.record(key: key.publicKey, surface: DattoSurface(path: request.uri.path), window: window)
+        }
         let limit = state.configuration.enforcedRequestsPerMinute
         if limit > 0 && inWindow > limit {
             return rateLimited(retryAfter: Int(window.components.seconds), remaining: 0)

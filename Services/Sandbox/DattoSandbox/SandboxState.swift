@@ -9,10 +9,12 @@ public final class SandboxState: Sendable {
     private let startedAt = ContinuousClock.now
     let faults = Mutex<[SandboxFault]>([])
     let requests = Mutex<RequestLog>(RequestLog())
-    let alertReads = Mutex(0)
 
     /// `/alert` requests answered so far: what reading Datto's own device alerts costs.
-    public var deviceAlertReads: Int { alertReads.withLock { $0 } }
+    public var deviceAlertReads: Int { requestsBySurface()[.deviceAlerts] ?? 0 }
+
+    /// Authenticated requests so far, by what they read: where a key's budget went.
+    public func requestsBySurface() -> [DattoSurface: Int] { requests.withLock { $0.bySurface } }
 
     public init(configuration: DattoSandboxConfiguration) {
         self.configuration = configuration
@@ -372,6 +374,35 @@ public struct SandboxFault: Sendable, Codable, Equatable {
 }
 
 /// Requests per API key, with the most seen in any 60-second window.
+/// What a Datto request reads, for counting where the budget goes.
+public enum DattoSurface: String, Sendable, CaseIterable {
+    case deviceList = "device list"
+    case devices = "device assets"
+    case screenshots
+    case deviceAlerts = "device alerts"
+    case saas = "SaaS Protection"
+    case endpoints = "Endpoint Backup"
+    case other
+
+    init(path: String) {
+        let parts = path.split(separator: "/")
+        guard let v1 = parts.firstIndex(of: "v1") else {
+            self = .other
+            return
+        }
+        let route = Array(parts[(v1 + 1)...])
+        switch (route.first, route.count) {
+        case ("bcdr", 2): self = .deviceList
+        case ("bcdr", _) where route.last == "alert": self = .deviceAlerts
+        case ("bcdr", _) where route.last == "latest": self = .screenshots
+        case ("bcdr", _): self = .devices
+        case ("saas", _): self = .saas
+        case ("dtc", _): self = .endpoints
+        default: self = .other
+        }
+    }
+}
+
 struct RequestLog: Sendable {
     struct PerKey: Sendable {
         var recent: [ContinuousClock.Instant] = []
@@ -381,10 +412,12 @@ struct RequestLog: Sendable {
 
     var keys: [String: PerKey] = [:]
     var total = 0
+    var bySurface: [DattoSurface: Int] = [:]
 
     /// Records a request; returns how many this key made in the last `window`, this one included.
-    mutating func record(key: String, window: Duration, at instant: ContinuousClock.Instant = .now) -> Int {
+    mutating func record(key: String, surface: DattoSurface, window: Duration, at instant: ContinuousClock.Instant = .now) -> Int {
         total += 1
+        bySurface[surface, default: 0] += 1
         var entry = keys[key] ?? PerKey()
         entry.recent.removeAll { instant - $0 >= window }
         entry.recent.append(instant)

@@ -139,10 +139,14 @@ public final class DattoClient: Sendable {
         return answer.applications
     }
 
-    /// Every Endpoint Backup (Direct-to-Cloud) agent the key sees, page by page (at most 20 pages of 100).
-    public func endpointAssets() async throws -> [DattoEndpointAsset] {
+    /// The most pages of the Endpoint Backup list read (100 endpoints a page).
+    public static let endpointPageLimit = 20
+
+    /// Every Endpoint Backup (Direct-to-Cloud) agent the key sees, page by page: at most `maxPages` (nil:
+    /// `endpointPageLimit`).
+    public func endpointAssets(maxPages: Int? = nil) async throws -> [DattoEndpointAsset] {
         var assets: [DattoEndpointAsset] = []
-        for page in 1...20 {
+        for page in 1...max(1, min(maxPages ?? Self.endpointPageLimit, Self.endpointPageLimit)) {
             let list: DattoEndpointAssetList = try await get("/dtc/assets", query: [("_page", String(page)), ("_perPage", "100")])
             assets += list.assets
             reportSkipped(list.skipped, path: "/dtc/assets")

@@ -139,7 +139,8 @@ public final class DattoPoller: Service, Sendable {
             logger.info("sync started", metadata: metadata)
             let runner = SyncRunner(
                 tenant: tenant, client: client, database: database, outbox: outbox, concurrency: configuration.concurrency,
-                logger: logger, clock: configuration.clock, strategy: configuration.pollStrategy)
+                logger: logger, clock: configuration.clock, strategy: configuration.pollStrategy,
+                pollInterval: DattoClient.seconds(configuration.pollInterval))
             do {
                 // Scheduled polls spend a budget, due devices first; the first sync and "sync now" read everything.
                 let summary = try await runner.run(syncId: syncId, budget: trigger == .scheduled ? configuration.pollBudget : nil)

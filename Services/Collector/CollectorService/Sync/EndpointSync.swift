@@ -12,12 +12,23 @@ extension SyncRunner {
     func syncEndpoints(syncId: String, remaining: Int?) async throws -> Int? {
         if let remaining, remaining <= 0 { return nil }
         let assets: [DattoEndpointAsset]
+        let pages = min(remaining ?? DattoClient.endpointPageLimit, DattoClient.endpointPageLimit)
         do {
-            assets = try await client.endpointAssets()
+            assets = try await client.endpointAssets(maxPages: pages)
         } catch let error as DattoError {
             if error.kind == .unauthorized { throw error }
             logger.info("Endpoint Backup not read", metadata: ["tenant": "\(tenant)", "error": "\(error.message)"])
             return nil
+        }
+        // A list cut short by the budget says only that there are at least that many.
+        let (tenant, readAt, whole) = (self.tenant, clock(), assets.count < pages * 100)
+        try await database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO endpoint_state (tenant, endpoints, read_at) VALUES (?, ?, ?)
+                    ON CONFLICT (tenant) DO UPDATE SET read_at = excluded.read_at,
+                        endpoints = CASE WHEN ? THEN excluded.endpoints ELSE max(excluded.endpoints, endpoint_state.endpoints) END
+                    """, arguments: [tenant, assets.count, readAt.timeIntervalSince1970, whole])
         }
         let byOrganization = Dictionary(grouping: assets) { $0.organizationId }
         var runs = 0

@@ -64,6 +64,14 @@ public enum PollPlanner {
         return due?.0 ?? unread ?? failing?.0 ?? stale?.0
     }
 
+    /// Whether any of `devices` is due or was never read: what a poll reads before Datto's other surfaces.
+    static func hasUrgent(_ devices: some Collection<String>, schedules: [String: DeviceSchedule], now: Date) -> Bool {
+        devices.contains { serial in
+            guard let schedule = schedules[serial], schedule.lastReadAt != nil else { return true }
+            return schedule.nextDueAt.map { $0 <= now } ?? false
+        }
+    }
+
     /// After reading a device: when one of its agents should next show a new run.
     ///
     /// Each agent's cadence is the median gap between its recent runs (a day when it has too few). The next

@@ -26,14 +26,6 @@ extension SyncRunner {
         }
     }
 
-    /// The share of a budgeted poll SaaS domains may use (each costs a request); all of them otherwise.
-    static let saasShare = 0.2
-
-    /// SaaS domains the key had when last read.
-    static func saasDomains(tenant: String, _ db: Database) throws -> Int {
-        try Int.fetchOne(db.cachedStatement(sql: "SELECT domains FROM saas_state WHERE tenant = ?"), arguments: [tenant]) ?? 0
-    }
-
     /// Reads SaaS Protection with at most `remaining` requests (nil: no limit); nil when the budget left none.
     func syncSaaS(syncId: String, remaining: Int?) async throws -> SaaSOutcome? {
         if let remaining, remaining <= 0 { return nil }
@@ -43,28 +35,22 @@ extension SyncRunner {
         } catch let error as DattoError {
             switch error.kind {
             case .forbidden, .notFound:
-                let tenant = self.tenant
-                try await database.write { db in
-                    try db.execute(sql: "DELETE FROM saas_state WHERE tenant = ?", arguments: [tenant])
-                }
+                try await saveSaaSState(domains: 0)
                 return .noScope
             case .unauthorized: throw error
             default: return .failed(error.message)
             }
         }
-        let (tenant, readAt) = (self.tenant, clock())
-        try await database.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO saas_state (tenant, domains, read_at) VALUES (?, ?, ?)
-                    ON CONFLICT (tenant) DO UPDATE SET domains = excluded.domains, read_at = excluded.read_at
-                    """, arguments: [tenant, domains.count, readAt.timeIntervalSince1970])
-        }
-        // When the budget cannot cover every domain, each poll starts at another place in the list (by the minute), so
-        // every domain comes round.
+        // When the budget cannot cover every domain, each poll goes on where the last one stopped, so every domain
+        // comes round in turn.
         let limit = remaining.map { max(0, $0 - 1) } ?? domains.count
-        let offset = limit < domains.count ? Int(readAt.timeIntervalSince1970 / 60) % max(1, domains.count) : 0
+        let tenant = self.tenant
+        let next = try await database.read { db in
+            try Int.fetchOne(db.cachedStatement(sql: "SELECT next_domain FROM saas_state WHERE tenant = ?"), arguments: [tenant]) ?? 0
+        }
+        let offset = limit < domains.count ? max(0, next) % max(1, domains.count) : 0
         let ordered = Array(domains[offset...] + domains[..<offset])
+        try await saveSaaSState(domains: domains.count, next: domains.isEmpty ? 0 : (offset + min(limit, domains.count)) % domains.count)
         var applications = 0
         var runs = 0
         var failures: [String] = []
@@ -82,6 +68,19 @@ extension SyncRunner {
             return .read(domains: domains.count, applications: applications, runs: runs)
         }
         return .failed(failures.first ?? "no domain could be read")
+    }
+
+    /// How many domains the key had at this read: what later budgeted polls set aside (`PollSurfaces`).
+    private func saveSaaSState(domains: Int, next: Int = 0) async throws {
+        let (tenant, readAt) = (self.tenant, clock())
+        try await database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO saas_state (tenant, domains, read_at, next_domain) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (tenant) DO UPDATE SET domains = excluded.domains, read_at = excluded.read_at,
+                        next_domain = excluded.next_domain
+                    """, arguments: [tenant, domains, readAt.timeIntervalSince1970, next])
+        }
     }
 
     /// The customer of a SaaS domain, as for a device: `org:<id>`, else the name, else Unassigned.

@@ -33,27 +33,24 @@ struct SyncRunner {
     /// Datto's time now (a test or benchmark may run Datto's clock faster).
     var clock: @Sendable () -> Date = { Date() }
     var strategy: PollPlanner.Strategy = .dueFirst
+    /// Seconds between scheduled polls: how a poll's share of slow-changing reads is sized.
+    var pollInterval: TimeInterval = 300
 
     /// Reads the device list, then the assets of every device — or, when a `budget` of requests cannot cover the
-    /// fleet, of the devices the planner puts first; the rest are announced from the list alone.
+    /// fleet, of the devices the planner puts first; the rest are announced from the list alone. Datto's own device
+    /// alerts, SaaS Protection and Endpoint Backup are read within shares of the budget (`PollSurfaces`).
     func run(syncId: String, budget: Int? = nil) async throws -> SyncSummary {
         let began = ContinuousClock.now
         let listed = try await client.devices()
-        // The list itself cost requests (a page per 100 devices): what is left is for assets. When it cannot cover
-        // the fleet, the planner picks each next device as a request slot frees up (see `PollPlanner.next`).
-        // Datto's own device alerts: a bounded share of a budgeted poll, kept aside before the backup runs' reads.
-        let alertPlan = DeviceAlertReads.plan(
-            alertCounts: Dictionary(listed.map { ($0.serialNumber, $0.alertCount) }, uniquingKeysWith: { first, _ in first }),
-            stored: try await database.read { [tenant] db in try DeviceAlertReads.stored(tenant: tenant, db) },
-            budget: budget)
-        // SaaS Protection: its list and each known domain, within a share of the budget (none set aside for a key that
-        // had no domains: then only what the devices leave over; the first sync and "Sync now" read it all).
-        let knownDomains = try await database.read { [tenant] db in try Self.saasDomains(tenant: tenant, db) }
-        let saasReserve = budget.map { knownDomains > 0 ? min(1 + knownDomains, max(1, Int(Double($0) * Self.saasShare))) : 0 } ?? 0
-        let assetBudget = budget.map { $0 - alertPlan.read.count - saasReserve }
+        let listCost = client.requestsMade
+        let known = try await database.read { [tenant, clock] db in try PollSurfaces.Known(tenant: tenant, now: clock(), db) }
+        let surfaces = PollSurfaces.plan(
+            listed: listed, known: known, budget: budget, listCost: listCost, pollInterval: pollInterval)
+        // When what is left cannot cover the fleet, the planner picks each next device as a request slot frees up
+        // (see `PollPlanner.next`).
         var planned: (schedules: [String: DeviceSchedule], reads: Int)?
-        if let assetBudget, assetBudget - client.requestsMade < listed.count {
-            planned = (try await loadSchedules(), max(1, assetBudget - client.requestsMade))
+        if let deviceReads = surfaces.deviceReads, deviceReads < listed.count {
+            planned = (try await loadSchedules(), max(1, deviceReads))
         }
         let bySerial = Dictionary(listed.map { ($0.serialNumber, $0) }, uniquingKeysWith: { first, _ in first })
         var waiting = Set(listed.map(\.serialNumber))
@@ -71,28 +68,63 @@ struct SyncRunner {
             started += 1
             return device
         }
+        enum Done {
+            case device(DattoDevice, Result<[DattoAsset], DattoError>)
+            case surfaces(saas: SaaSOutcome?, runs: Int)
+        }
         var agents = 0
         var runs = 0
         var failed = 0
+        var saas: SaaSOutcome?
         var firstFatal: DattoError?
-        try await withThrowingTaskGroup(of: (DattoDevice, Result<[DattoAsset], DattoError>).self) { group in
+        var surfacesStarted = false
+        try await withThrowingTaskGroup(of: Done.self) { group in
+            // The other surfaces, one request at a time beside the device reads: started once no device is due or
+            // unread, so the devices due at the start go first and the least recently read ones last — a device that
+            // falls due while the poll goes on still finds device reads left.
+            func startSurfaces() {
+                guard !surfacesStarted else { return }
+                surfacesStarted = true
+                group.addTask {
+                    try await publishAlerts(surfaces.alerts, devices: bySerial, syncId: syncId)
+                    let saas = try await syncSaaS(syncId: syncId, remaining: surfaces.saasReads)
+                    var runs = 0
+                    if case .read(_, _, let saasRuns)? = saas { runs += saasRuns }
+                    runs += try await syncEndpoints(syncId: syncId, remaining: surfaces.endpointPages) ?? 0
+                    return .surfaces(saas: saas, runs: runs)
+                }
+            }
             func startNext() {
-                guard let device = nextDevice() else { return }
+                if let planned, !PollPlanner.hasUrgent(waiting, schedules: planned.schedules, now: clock()) { startSurfaces() }
+                guard let device = nextDevice() else { return startSurfaces() }
                 group.addTask {
                     do {
-                        return (device, .success(try await client.assets(serialNumber: device.serialNumber)))
+                        return .device(device, .success(try await client.assets(serialNumber: device.serialNumber)))
                     } catch let error as DattoError {
-                        return (device, .failure(error))
+                        return .device(device, .failure(error))
                     }
                 }
             }
             for _ in 0..<max(1, concurrency) { startNext() }
-            while let (device, result) = try await group.next() {
-                switch result {
-                case .success(let assets):
+            while true {
+                let next: Done?
+                do {
+                    next = try await group.next()
+                } catch {
+                    // Once the sync has failed on credentials, what the cancelled reads throw says nothing more.
+                    if firstFatal != nil { continue }
+                    throw error
+                }
+                guard let done = next else { break }
+                switch done {
+                case .surfaces(let outcome, let surfaceRuns):
+                    saas = outcome
+                    runs += surfaceRuns
+                    continue
+                case .device(let device, .success(let assets)):
                     agents += assets.count
                     runs += try await publish(device, assets: assets, syncId: syncId)
-                case .failure(let error):
+                case .device(let device, .failure(let error)):
                     // Credentials or scope failing mid-sync fail the sync; one device's trouble does not.
                     if [.unauthorized, .forbidden].contains(error.kind) {
                         firstFatal = firstFatal ?? error
@@ -109,10 +141,6 @@ struct SyncRunner {
             }
         }
         if let firstFatal { throw firstFatal }
-        try await publishAlerts(alertPlan, devices: bySerial, syncId: syncId)
-        let saas = try await syncSaaS(syncId: syncId, remaining: budget.map { $0 - client.requestsMade })
-        if case .read(_, _, let saasRuns)? = saas { runs += saasRuns }
-        runs += try await syncEndpoints(syncId: syncId, remaining: budget.map { $0 - client.requestsMade }) ?? 0
         // After the reads, so a due device is never kept waiting behind announcements; in one transaction.
         let unread = listed.filter { waiting.contains($0.serialNumber) }
         if !unread.isEmpty { try await announce(unread, syncId: syncId) }
