@@ -50,6 +50,7 @@ bench: deps
 	.build/release/vectis-bench pipeline
 	.build/release/vectis-bench memory
 	.build/release/vectis-bench sync
+	.build/release/vectis-bench grid
 
 ## The chaos run for longer than CI's bounded one: 20 rounds of kills (about 15 minutes). See docs/reliability.md.
 chaos: deps

@@ -46,6 +46,8 @@ let package = Package(
         .target(name: "VectisContracts", path: "Shared/Contracts"),
         // The HTTP APIs' request and answer shapes: encoded by the services, decoded by the CLI and the tests.
         .target(name: "VectisAPI", dependencies: ["VectisContracts"], path: "Shared/API"),
+        // A customer's monthly report, assembled from the services' read APIs: built by the console and the CLI alike.
+        .target(name: "VectisReport", dependencies: ["VectisAPI", "VectisContracts"], path: "Shared/Report"),
         .target(
             name: "VectisBus",
             dependencies: [
@@ -151,7 +153,7 @@ let package = Package(
 
         .target(
             name: "ConsoleService",
-            dependencies: ["VectisRuntime", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["VectisRuntime", "VectisReport", .product(name: "Hummingbird", package: "hummingbird")],
             path: "Services/Console/ConsoleService",
             resources: [.copy("Web")]
         ),
@@ -182,7 +184,7 @@ let package = Package(
         .target(
             name: "VectisCLI",
             dependencies: [
-                "VectisBus", "VectisContracts", "VectisAPI", "ZeroMQ", "VectisRuntime",
+                "VectisBus", "VectisContracts", "VectisAPI", "VectisReport", "ZeroMQ", "VectisRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             path: "Services/CLI/VectisCLI"
@@ -232,7 +234,7 @@ let package = Package(
             dependencies: [
                 "VectisTestSupport", "CollectorService", "AssetsService", "BackupsService", "AlertsService", "RulesService",
                 "ConsoleService", "PSASandbox", "DattoSandbox", "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
-                "VectisBus", "BusService", "VectisCLI", "ZeroMQ", "VectisAPI",
+                "VectisBus", "BusService", "VectisCLI", "ZeroMQ", "VectisAPI", "VectisReport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, only if it is missing: libzmq, SQLite and libcurl headers,
-# pkg-config, Debian's chromium and chromium-driver for the web console's browser test, pyzmq for the Python
-# interoperability test and schemathesis for the API fuzz test. Safe to run again.
+# pkg-config, Debian's chromium and chromium-driver for the web console's browser test and the report PDFs,
+# poppler-utils (pdftotext) for the report test, pyzmq for the Python interoperability test and schemathesis for
+# the API fuzz test. Safe to run again.
 set -euo pipefail
 
 sudo_if_needed() {
@@ -9,7 +10,7 @@ sudo_if_needed() {
 }
 
 missing=()
-for package in libzmq3-dev libsqlite3-dev libcurl4-openssl-dev pkg-config curl chromium chromium-driver; do
+for package in libzmq3-dev libsqlite3-dev libcurl4-openssl-dev pkg-config curl chromium chromium-driver poppler-utils; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then

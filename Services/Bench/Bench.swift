@@ -10,7 +10,7 @@ struct Bench: AsyncParsableCommand {
         commandName: "vectis-bench", abstract: "Measure the bus and the pipeline; prints figures.",
         subcommands: [
             BusBenchmark.self, CodecBenchmark.self, ReliableBenchmark.self, SoakBenchmark.self, PipelineBenchmark.self,
-            MemoryBenchmark.self, SyncBenchmark.self
+            MemoryBenchmark.self, SyncBenchmark.self, GridBenchmark.self
         ])
 
     static func main() async {

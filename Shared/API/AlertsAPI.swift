@@ -132,3 +132,18 @@ public struct MuteCreated: Codable, Sendable {
         self.until = until
     }
 }
+
+/// `GET /v1/alert-counts`: alerts not resolved (open, acknowledged or muted), counted by type, severity and state.
+public struct AlertCounts: Codable, Sendable, Equatable {
+    public var unresolved: Int
+    public var byType: [String: Int]
+    public var bySeverity: [String: Int]
+    public var byState: [String: Int]
+
+    public init(unresolved: Int, byType: [String: Int], bySeverity: [String: Int], byState: [String: Int]) {
+        self.unresolved = unresolved
+        self.byType = byType
+        self.bySeverity = bySeverity
+        self.byState = byState
+    }
+}

@@ -155,7 +155,7 @@ struct SilenceVerdictTests {
                     DattoAgentSeen(
                         deviceSerial: serial, customer: customer, volume: volume, name: volume.uppercased(), isPaused: paused,
                         lastSnapshotAt: Self.hoursAgo(40)),
-                    tenant: "default", at: known, db: db)
+                    tenant: "default", calendar: NightCalendar(), at: known, db: db)
             }
             // The collector reported the agents now (their as-of time), having known them for 500 h.
             try db.execute(sql: "UPDATE agent SET updated_at = ?", arguments: [Self.now.timeIntervalSince1970])

@@ -90,6 +90,23 @@ struct AlertQueries: Sendable {
         }
     }
 
+    /// Every alert not resolved, counted three ways (the dashboard's "open alerts by type").
+    func counts() async throws -> AlertCounts {
+        try await database.read { db in
+            var counts = AlertCounts(unresolved: 0, byType: [:], bySeverity: [:], byState: [:])
+            for row in try Row.fetchAll(
+                db, sql: "SELECT type, severity, state, COUNT(*) AS n FROM alert WHERE state != 'resolved' GROUP BY type, severity, state")
+            {
+                let count: Int = row["n"]
+                counts.unresolved += count
+                counts.byType[row["type"], default: 0] += count
+                counts.bySeverity[row["severity"], default: 0] += count
+                counts.byState[row["state"], default: 0] += count
+            }
+            return counts
+        }
+    }
+
     func alert(id: Int64) async throws -> AlertView? {
         try await database.read { db in try AlertRecord.find(id: id, db)?.view }
     }

@@ -20,6 +20,7 @@ struct AlertsController {
         let reader = v1.group().add(middleware: BearerTokenMiddleware(reading: access))
         reader.get("alerts", use: list)
         reader.get("alerts/:id", use: show)
+        reader.get("alert-counts", use: counts)
         let admin = v1.group().add(middleware: BearerTokenMiddleware(token: access.admin))
         admin.post("alerts/:id/acknowledge", use: acknowledge)
         admin.post("alerts/:id/resolve", use: resolve)
@@ -40,6 +41,10 @@ struct AlertsController {
         } catch let error as FilterError {
             return Response.problem(.badRequest, error.message)
         }
+    }
+
+    @Sendable func counts(_ request: Request, _ context: Context) async throws -> Response {
+        try Response.json(try await queries.counts())
     }
 
     @Sendable func show(_ request: Request, _ context: Context) async throws -> Response {

@@ -57,11 +57,3 @@ struct AgentRunSummary: Equatable {
         succeeded.prefix { !$0 }.count
     }
 }
-
-extension Int {
-    /// `self + other`, held at `Int.max` instead of trapping.
-    fileprivate func addingClamped(_ other: Int) -> Int {
-        let (sum, overflow) = addingReportingOverflow(other)
-        return overflow ? .max : sum
-    }
-}

@@ -23,7 +23,8 @@ public func buildApplication(
     }
     // Judged as of when the collector read it, not when it was applied (a replay applies old news late).
     handlers.on(DattoAgentSeen.self) { agent, header, db, _ in
-        try BackupJobStore.apply(agent, tenant: header.tenant, at: agent.observedAt ?? clock(), db: db)
+        try BackupJobStore.apply(
+            agent, tenant: header.tenant, calendar: nights.calendar(for: header.tenant), at: agent.observedAt ?? clock(), db: db)
     }
     handlers.on(DattoDeviceSeen.self) { device, header, db, _ in
         try BackupJobStore.apply(device, tenant: header.tenant, at: device.observedAt ?? clock(), db: db)
@@ -32,9 +33,12 @@ public func buildApplication(
         configuration: configuration.runtime, database: database, handlers: handlers, metrics: metrics, logger: logger)
     let router = ServiceApplication.makeRouter()
     HubController(queries: HubQueries(database: database, clock: clock), access: configuration.access).addRoutes(to: router)
+    GridController(queries: GridQueries(database: database, nights: nights, clock: clock), access: configuration.access)
+        .addRoutes(to: router)
     DeadLetterController(consumer: bus.consumer, adminToken: configuration.access.admin).addRoutes(to: router)
     let silence = SilenceWatch(
-        database: database, outbox: bus.outbox, settings: configuration.silence, clock: clock, metrics: metrics.factory, logger: logger)
+        database: database, outbox: bus.outbox, settings: configuration.silence, nights: nights, clock: clock, metrics: metrics.factory,
+        logger: logger)
     let (application, routes) = ServiceApplication.build(
         configuration: configuration.runtime, metrics: metrics, router: router,
         services: bus.services + [

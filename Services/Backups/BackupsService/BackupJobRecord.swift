@@ -30,10 +30,18 @@ struct BackupJobRecord: StoredRecord {
     }
 
     /// An agent's runs before `before`, newest first.
-    static func history(agentId: String, before: Date?, limit: Int, _ db: Database) throws -> [BackupJobRecord] {
-        try BackupJobRecord.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM backup_jobs WHERE agent_id = ? AND run_at < ? ORDER BY run_at DESC LIMIT ?"),
-            arguments: [agentId, before?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude, limit])
+    /// The agent's runs before `before`, newest first; only the night's when `night` is given (a grid cell's runs).
+    static func history(agentId: String, before: Date?, night: String? = nil, limit: Int, _ db: Database) throws -> [BackupJobRecord] {
+        let before = before?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude
+        guard let night else {
+            return try BackupJobRecord.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM backup_jobs WHERE agent_id = ? AND run_at < ? ORDER BY run_at DESC LIMIT ?"),
+                arguments: [agentId, before, limit])
+        }
+        return try BackupJobRecord.fetchAll(
+            db.cachedStatement(
+                sql: "SELECT * FROM backup_jobs WHERE agent_id = ? AND night = ? AND run_at < ? ORDER BY run_at DESC LIMIT ?"),
+            arguments: [agentId, night, before, limit])
     }
 
     var view: RunView {

@@ -6,8 +6,9 @@ import VectisDelivery
 /// Records runs in `backup_jobs` (once each, by natural key), keeps each agent's summary, and publishes
 /// `backup.job.recorded` for every new row.
 enum BackupJobStore {
-    /// Keeps the agent (and its customer's current name) known even before its first run.
-    static func apply(_ agent: DattoAgentSeen, tenant: String, at now: Date, db: Database) throws {
+    /// Keeps the agent (and its customer's current name) known even before its first run; a paused or archived
+    /// agent's night is marked so (nothing was expected of it).
+    static func apply(_ agent: DattoAgentSeen, tenant: String, calendar: NightCalendar, at now: Date, db: Database) throws {
         try upsertAgent(
             tenant: tenant, customer: agent.customer, serial: agent.deviceSerial, volume: agent.volume, name: agent.name,
             kind: agent.kind.rawValue, paused: agent.isPaused, archived: agent.isArchived, latestOffsiteAt: agent.latestOffsiteAt,
@@ -16,6 +17,11 @@ enum BackupJobStore {
             try ApplianceHealth.noteScreenshot(
                 agentId: StableID.agent(tenant: tenant, deviceSerial: agent.deviceSerial, volume: agent.volume), at: attempt,
                 succeeded: succeeded, db)
+        }
+        if agent.isPaused || agent.isArchived {
+            try NightRollup.markPaused(
+                agentId: StableID.agent(tenant: tenant, deviceSerial: agent.deviceSerial, volume: agent.volume), tenant: tenant,
+                customerId: StableID.customer(tenant: tenant, key: agent.customer.key), night: calendar.night(of: now), db)
         }
     }
 
@@ -91,6 +97,9 @@ enum BackupJobStore {
         ])
         guard db.changesCount == 1 else { return nil }  // re-poll, replay or restart: already recorded
         let jobId = db.lastInsertedRowID
+        try NightRollup.recordRun(
+            agentId: agentId, tenant: tenant, customerId: customerId, night: night, runAt: run.runAt, status: status,
+            errorMessage: run.errorMessage, db)
         let summary = try updateSummary(agentId: agentId, run: run, night: night, db: db)
         let event = BackupJobRecorded(
             jobId: jobId, deviceSerial: run.deviceSerial, agentVolume: run.agentVolume, agentName: run.agentName,

@@ -1,4 +1,5 @@
 import Foundation
+import VectisAPI
 import VectisRuntime
 
 /// What `vectis-backups` reads from the environment.
@@ -41,22 +42,28 @@ public struct BackupsConfiguration: Sendable {
         guard (0...23).contains(hour) else {
             throw ConfigurationError(variable: "VECTIS_NIGHT_BOUNDARY_HOUR", value: String(hour), expected: "an hour from 0 to 23")
         }
-        var nights = NightSettings(standard: NightCalendar(timeZone: zone, boundaryHour: hour))
+        let rollUpName = env.string("VECTIS_GRID_ROLLUP", default: RollUp.worst.rawValue)
+        guard let rollUp = RollUp(rawValue: rollUpName) else {
+            throw ConfigurationError(variable: "VECTIS_GRID_ROLLUP", value: rollUpName, expected: "worst, last or best")
+        }
+        var nights = NightSettings(standard: NightCalendar(timeZone: zone, boundaryHour: hour), rollUp: rollUp)
         if let text = env["VECTIS_TENANT_NIGHTS"] {
             struct Entry: Decodable {
                 var timeZone: String?
                 var boundaryHour: Int?
+                var rollUp: RollUp?
             }
             guard let entries = try? JSONDecoder().decode([String: Entry].self, from: Data(text.utf8)) else {
                 throw ConfigurationError(
                     variable: "VECTIS_TENANT_NIGHTS", value: text,
-                    expected: #"JSON like {"msp-b": {"timeZone": "Europe/Berlin", "boundaryHour": 12}}"#)
+                    expected: #"JSON like {"msp-b": {"timeZone": "Europe/Berlin", "boundaryHour": 12, "rollUp": "worst"}}"#)
             }
             for (tenant, entry) in entries {
                 guard let zone = TimeZone(identifier: entry.timeZone ?? zoneName), (0...23).contains(entry.boundaryHour ?? hour) else {
                     throw ConfigurationError(variable: "VECTIS_TENANT_NIGHTS", value: text, expected: "valid zones and hours")
                 }
                 nights.tenants[tenant] = NightCalendar(timeZone: zone, boundaryHour: entry.boundaryHour ?? hour)
+                if let rollUp = entry.rollUp { nights.tenantRollUps[tenant] = rollUp }
             }
         }
         self.init(

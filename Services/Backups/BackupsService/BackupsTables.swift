@@ -135,6 +135,52 @@ enum BackupsTables {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("backups-v5-nights") { db in
+            // The per-night roll-up behind the grid, the rates and the dashboard: each agent's night (runs, a pause, a
+            // silent condition), each customer's expected and succeeded agent-nights per night, the roll-up mode a
+            // customer asked for, and the last night each silent condition was marked on its agents' nights.
+            // Filled from the history already recorded.
+            try db.execute(
+                sql: """
+                    CREATE TABLE agent_night (
+                        agent_id TEXT NOT NULL,
+                        night TEXT NOT NULL,
+                        tenant TEXT NOT NULL,
+                        customer_id TEXT NOT NULL,
+                        successes INTEGER NOT NULL DEFAULT 0,
+                        failures INTEGER NOT NULL DEFAULT 0,
+                        last_run_at DOUBLE,
+                        last_status TEXT CHECK (last_status IN ('success', 'failure')),
+                        last_error TEXT,
+                        paused BOOLEAN NOT NULL DEFAULT 0,
+                        silence TEXT CHECK (silence IN ('missed', 'offline')),
+                        PRIMARY KEY (agent_id, night)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE customer_night (
+                        customer_id TEXT NOT NULL,
+                        night TEXT NOT NULL,
+                        tenant TEXT NOT NULL,
+                        expected INTEGER NOT NULL DEFAULT 0,
+                        succeeded INTEGER NOT NULL DEFAULT 0,
+                        PRIMARY KEY (customer_id, night)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX customer_night_night ON customer_night (night);
+                    CREATE TABLE customer_setting (
+                        customer_id TEXT PRIMARY KEY NOT NULL,
+                        roll_up TEXT CHECK (roll_up IN ('worst', 'last', 'best'))
+                    );
+                    ALTER TABLE condition ADD COLUMN marked_night TEXT;
+                    INSERT INTO agent_night (agent_id, night, tenant, customer_id, successes, failures, last_run_at, last_status, last_error)
+                    SELECT j.agent_id, j.night, MAX(j.tenant), MAX(j.customer_id), SUM(j.status = 'success'), SUM(j.status = 'failure'),
+                        MAX(j.run_at),
+                        (SELECT l.status FROM backup_jobs l WHERE l.agent_id = j.agent_id AND l.night = j.night ORDER BY l.run_at DESC LIMIT 1),
+                        (SELECT l.error_message FROM backup_jobs l WHERE l.agent_id = j.agent_id AND l.night = j.night AND l.status = 'failure'
+                            ORDER BY l.run_at DESC LIMIT 1)
+                    FROM backup_jobs j GROUP BY j.agent_id, j.night;
+                    INSERT INTO customer_night (customer_id, night, tenant, expected, succeeded)
+                    SELECT customer_id, night, MAX(tenant), COUNT(*), SUM(successes > 0) FROM agent_night GROUP BY customer_id, night;
+                    """)
+        }
         return migrator
     }
 }

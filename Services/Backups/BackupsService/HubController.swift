@@ -26,7 +26,8 @@ struct HubController {
         return try Response.json(backups)
     }
 
-    /// `?limit=` (1–500, default 50) and `?before=` (ISO-8601) page back through the agent's runs.
+    /// `?limit=` (1–500, default 50) and `?before=` (ISO-8601) page back through the agent's runs; `?night=`
+    /// (`YYYY-MM-DD`) keeps one night's (a grid cell's).
     @Sendable func agentRuns(_ request: Request, _ context: Context) async throws -> Response {
         let id = try context.parameters.require("id")
         let parameters = request.uri.queryParameters
@@ -44,7 +45,14 @@ struct HubController {
             }
             before = date
         }
-        guard let runs = try await queries.agentRuns(id: id, limit: limit, before: before) else {
+        var night: String?
+        if let text = parameters["night"].map(String.init) {
+            guard text.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}/) != nil, NightCalendar.night(text, adding: 0) == text else {
+                return Response.problem(.badRequest, "night must be a date like 2026-11-28.")
+            }
+            night = text
+        }
+        guard let runs = try await queries.agentRuns(id: id, limit: limit, before: before, night: night) else {
             return Response.problem(.notFound, "No agent \(id).")
         }
         return try Response.json(runs)

@@ -53,7 +53,7 @@ struct HubQueries: Sendable {
         }
     }
 
-    func agentRuns(id: String, limit: Int, before: Date?) async throws -> AgentRuns? {
+    func agentRuns(id: String, limit: Int, before: Date?, night: String? = nil) async throws -> AgentRuns? {
         let now = clock()
         return try await database.read { db in
             guard
@@ -67,7 +67,7 @@ struct HubQueries: Sendable {
                         """,
                     arguments: [now.timeIntervalSince1970 - 86_400, id])
             else { return nil }
-            let rows = try BackupJobRecord.history(agentId: id, before: before, limit: limit + 1, db)
+            let rows = try BackupJobRecord.history(agentId: id, before: before, night: night, limit: limit + 1, db)
             let runs = rows.prefix(limit).map(\.view)
             let conditions = try Self.conditions(customerId: agent["customer_id"], now: now, db: db)
             return AgentRuns(

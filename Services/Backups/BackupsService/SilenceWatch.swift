@@ -5,11 +5,13 @@ import Metrics
 import ServiceLifecycle
 import VectisDelivery
 
-/// Runs the silence check on a timer (default every minute): a silent agent sends no event to react to.
+/// Runs the silence check on a timer (default every minute): a silent agent sends no event to react to. Then marks
+/// the nights the missed and offline conditions cover (`SilentNights`).
 struct SilenceWatch: Service {
     let database: DatabasePool
     let outbox: Outbox
     let settings: SilenceSettings
+    let nights: NightSettings
     let clock: @Sendable () -> Date
     let metrics: any MetricsFactory
     let logger: Logger
@@ -35,6 +37,7 @@ struct SilenceWatch: Service {
         let now = clock()
         let started = ContinuousClock.now
         let outcome = try await SilenceCheck.run(settings: settings, now: now, database: database, outbox: outbox)
+        try await SilentNights.mark(nights: nights, now: now, database: database)
         let took = started.duration(to: .now)
         Gauge(label: "vectis_backups_silence_check_seconds", factory: metrics)
             .record(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)

@@ -7,7 +7,8 @@ public struct VectisCommand: AsyncParsableCommand {
         abstract: "Operate the Vectis Datto bus.",
         subcommands: [
             TapCommand.self, DattoCommand.self, CustomersCommand.self, HubCommand.self, AlertsCommand.self, RulesCommand.self,
-            TicketsCommand.self, HealthcheckCommand.self, KeysCommand.self, DeadLettersCommand.self
+            TicketsCommand.self, HealthcheckCommand.self, KeysCommand.self, DeadLettersCommand.self, GridCommand.self,
+            ReportCommand.self
         ])
 
     public init() {}

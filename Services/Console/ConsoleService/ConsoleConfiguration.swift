@@ -1,4 +1,5 @@
 import Foundation
+import VectisReport
 import VectisRuntime
 
 /// What `vectis-console` reads from the environment: its port, where each service answers, and where the
@@ -10,6 +11,10 @@ public struct ConsoleConfiguration: Sendable {
     /// The HTML, CSS and JavaScript served at `/`; the files bundled with the executable by default.
     public var webDirectory: String
     public var timeout: Duration
+    /// Who the monthly reports are from (`VECTIS_REPORT_MSP_NAME`, `VECTIS_REPORT_LOGO`).
+    public var branding = CustomerReport.Branding(mspName: "Your managed service provider")
+    /// Headless Chromium for report PDFs (`VECTIS_CHROMIUM`, else found on PATH); nil: HTML reports only.
+    public var chromium: ChromiumPDF? = ChromiumPDF.find()
 
     public static let services = ["collector": 8081, "assets": 8082, "backups": 8083, "alerts": 8084, "rules": 8085]
 
@@ -34,6 +39,12 @@ public struct ConsoleConfiguration: Sendable {
             upstreams[name] = url
         }
         self.init(runtime: runtime, upstreams: upstreams, webDirectory: env["VECTIS_CONSOLE_WEB_DIR"])
+        do {
+            branding = try CustomerReport.Branding.load(
+                mspName: env.string("VECTIS_REPORT_MSP_NAME", default: branding.mspName), logoPath: env["VECTIS_REPORT_LOGO"])
+        } catch let error as ReportError {
+            throw ConfigurationError(variable: "VECTIS_REPORT_LOGO", value: env["VECTIS_REPORT_LOGO"] ?? "", expected: error.description)
+        }
     }
 
     static var bundledWebDirectory: String {

@@ -200,14 +200,23 @@ struct RulesController {
         return try Response.json(PSAMappingList(mappings: mappings.map(\.view)))
     }
 
-    /// `?rule=ru_3`: one rule's tickets (the console's rule page).
+    /// `?rule=ru_3`: one rule's tickets (the console's rule page); `?customer=c_…`: one customer's; `?since=` (ISO-8601):
+    /// those opened since (the dashboard's week, a monthly report).
     @Sendable func tickets(_ request: Request, _ context: Context) async throws -> Response {
-        var rule: Int64?
-        if let text = request.uri.queryParameters.get("rule") {
+        let parameters = request.uri.queryParameters
+        var filter = TicketRecord.Filter()
+        if let text = parameters.get("rule") {
             guard let id = Self.ruleId(text) else { return Response.problem(.badRequest, "rule must be a rule id such as ru_1.") }
-            rule = id
+            filter.rule = id
         }
-        let tickets = try await database.read { [rule] db in try TicketRecord.views(rule: rule, db) }
+        if let text = parameters.get("since") {
+            guard let since = BusJSON.parseTimestamp(text) else {
+                return Response.problem(.badRequest, "since must be an ISO-8601 timestamp, e.g. 2026-11-23T00:00:00Z.")
+            }
+            filter.since = since
+        }
+        filter.customerId = parameters.get("customer")
+        let tickets = try await database.read { [filter] db in try TicketRecord.views(filter, db) }
         return try Response.json(TicketList(tickets: tickets))
     }
 }

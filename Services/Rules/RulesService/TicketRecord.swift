@@ -65,11 +65,29 @@ struct TicketRecord: StoredRecord, Sendable {
     }
 
     /// Every ticket (or one rule's) with its rule's PSA, newest first.
+    /// Which tickets a list shows (nil: any).
+    struct Filter: Sendable {
+        var rule: Int64?
+        var customerId: String?
+        var since: Date?
+    }
+
     static func views(rule: Int64?, _ db: Database) throws -> [TicketView] {
+        try views(Filter(rule: rule), db)
+    }
+
+    static func views(_ filter: Filter, _ db: Database) throws -> [TicketView] {
         try Row.fetchAll(
             db.cachedStatement(
-                sql: "SELECT t.*, r.psa FROM ticket t JOIN rule r ON r.id = t.rule_id WHERE ? IS NULL OR t.rule_id = ? ORDER BY t.id DESC"),
-            arguments: [rule, rule]
+                sql: """
+                    SELECT t.*, r.psa FROM ticket t JOIN rule r ON r.id = t.rule_id
+                    WHERE (? IS NULL OR t.rule_id = ?) AND (? IS NULL OR t.customer_id = ?) AND (? IS NULL OR t.created_at >= ?)
+                    ORDER BY t.id DESC
+                    """),
+            arguments: [
+                filter.rule, filter.rule, filter.customerId, filter.customerId, filter.since?.timeIntervalSince1970,
+                filter.since?.timeIntervalSince1970
+            ]
         ).map { row in try TicketRecord(row: row).view(psa: try row.decodeValue(PSAKind.self, forColumn: "psa")) }
     }
 }

@@ -4,6 +4,7 @@ import { api, token, setToken } from "./api.js";
 import { integrations } from "./screens/integrations.js";
 import { customers, customerHub } from "./screens/customers.js";
 import { alerts } from "./screens/alerts.js";
+import { dashboard } from "./screens/dashboard.js";
 import { rules } from "./screens/rules.js";
 import { ruleEdit, ruleForm } from "./screens/rule-form.js";
 import { rulePage } from "./screens/rule-page.js";
@@ -13,6 +14,7 @@ const view = document.getElementById("view");
 // Each screen renders into its own page element, attached when it is ready: a slow screen the user has
 // already left can never draw over the one they went to.
 const routes = [
+  [/^#\/dashboard$/, dashboard],
   [/^#\/integrations$/, integrations],
   [/^#\/customers$/, customers],
   [/^#\/customers\/([^/]+)$/, customerHub],
@@ -55,7 +57,14 @@ async function route() {
   const visit = ++visits;
   document.getElementById("sign-out").hidden = !token();
   if (!token()) return signIn();
-  const hash = location.hash || "#/integrations";
+  // The landing page: the dashboard once Datto is connected, Admin → Integrations before.
+  if (!location.hash) {
+    const answer = await api("collector", "/v1/integrations/datto", { quiet: true });
+    if (visit !== visits) return;
+    location.replace((answer.body?.integrations ?? []).length > 0 ? "#/dashboard" : "#/integrations");
+    return;
+  }
+  const hash = location.hash;
   for (const link of document.querySelectorAll("nav a")) {
     if (hash.startsWith(link.getAttribute("href"))) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");

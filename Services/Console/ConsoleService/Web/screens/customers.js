@@ -1,19 +1,32 @@
 // Customers, and a customer's hub with its Backups section: one card per agent and the 10 most recent runs.
 import { get, objectURL } from "../api.js";
 import { h, svg, when } from "../ui.js";
+import { gridSection, percent } from "./grid.js";
 
+/// Customers with their counts and 30-night success rate; sorted by name or by rate (worst first), as chosen.
 export async function customers(view) {
   const table = h("tbody");
+  let order = "rate";
+  const sortButton = h("button", { type: "button", class: "secondary", id: "sort-customers", onclick: async () => {
+    order = order === "rate" ? "name" : "rate";
+    await load();
+  } });
   async function load() {
-    const { customers } = await get("assets", "/v1/customers");
-    table.replaceChildren(...customers.map((customer) => h("tr", { "data-customer": customer.id },
+    const [{ customers }, rates] = await Promise.all([get("assets", "/v1/customers"), get("backups", "/v1/success-rates?nights=30")]);
+    const byId = new Map(rates.customers.map((entry) => [entry.customerId, entry.rate]));
+    const value = (customer) => byId.get(customer.id)?.rate ?? 2;
+    const sorted = [...customers].sort((a, b) => order === "rate" ? value(a) - value(b) || a.name.localeCompare(b.name) : a.name.localeCompare(b.name));
+    sortButton.textContent = order === "rate" ? "Sort by name" : "Sort by success rate (worst first)";
+    table.replaceChildren(...sorted.map((customer) => h("tr", { "data-customer": customer.id },
       h("td", {}, h("a", { href: `#/customers/${encodeURIComponent(customer.id)}` }, customer.name)),
       h("td", {}, String(customer.devices)), h("td", {}, String(customer.agents)),
-      h("td", {}, customer.failingAgents > 0 ? h("span", { class: "badge bad" }, `${customer.failingAgents} failing`) : h("span", { class: "badge ok" }, "OK")))));
+      h("td", {}, customer.failingAgents > 0 ? h("span", { class: "badge bad" }, `${customer.failingAgents} failing`) : h("span", { class: "badge ok" }, "OK")),
+      h("td", { "data-field": "rate-30" }, percent(byId.get(customer.id))))));
   }
-  view.replaceChildren(h("h1", {}, "Customers"), h("div", { class: "table-wrap" }, h("table", { id: "customers" },
+  view.replaceChildren(h("h1", {}, "Customers"), h("div", { class: "actions" }, sortButton), h("div", { class: "table-wrap" }, h("table", { id: "customers" },
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Customer"), h("th", { scope: "col" }, "Devices"),
-      h("th", { scope: "col" }, "Agents"), h("th", { scope: "col" }, "Backups"))), table)));
+      h("th", { scope: "col" }, "Agents"), h("th", { scope: "col" }, "Backups"),
+      h("th", { scope: "col" }, "Success (30 nights)"))), table)));
   await load();
   return load;
 }
@@ -66,8 +79,9 @@ export async function customerHub(view, id) {
   const runs = h("tbody");
   const appliances = h("ul", { class: "appliances", id: "appliances" });
   const title = h("h1", {}, "Customer");
+  const grid = gridSection(id);
   async function load() {
-    const hub = await get("backups", `/v1/customers/${encodeURIComponent(id)}/backups`);
+    const [hub] = await Promise.all([get("backups", `/v1/customers/${encodeURIComponent(id)}/backups`), grid.load()]);
     title.textContent = hub.customer.name;
     cards.replaceChildren(...hub.agents.map((agent) => h("article", { class: "card", "data-agent": agent.agentId, "aria-label": agent.name },
       h("h3", {}, agent.name, agent.isPaused ? " (paused)" : "", agent.isArchived ? " (archived)" : ""),
@@ -99,7 +113,7 @@ export async function customerHub(view, id) {
       h("td", {}, h("span", { class: `badge ${run.status === "success" ? "ok" : "bad"}` }, run.status)),
       h("td", {}, run.errorMessage ?? ""))));
   }
-  view.replaceChildren(title, h("h2", {}, "Appliances"), appliances, h("h2", {}, "Backups"), cards, h("h2", {}, "10 most recent runs"),
+  view.replaceChildren(title, grid.element, h("h2", {}, "Appliances"), appliances, h("h2", {}, "Backups"), cards, h("h2", {}, "10 most recent runs"),
     h("div", { class: "table-wrap" }, h("table", { id: "recent-runs" }, h("thead", {}, h("tr", {},
       h("th", { scope: "col" }, "Run"), h("th", { scope: "col" }, "Agent"), h("th", { scope: "col" }, "Status"),
       h("th", { scope: "col" }, "Error"))), runs)));

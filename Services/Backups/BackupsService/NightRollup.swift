@@ -1,0 +1,159 @@
+import Foundation
+import GRDB
+import VectisAPI
+import VectisContracts
+
+/// One agent's night (`agent_night`), kept as runs, pauses and silent conditions arrive, so the grid, the rates
+/// and the dashboard never scan `backup_jobs`.
+struct AgentNight: Equatable, FetchableRecord {
+    /// Why a night without runs is not just "no result".
+    enum Silence: String {
+        case missed, offline
+    }
+
+    var agentId: String
+    var night: String
+    var tenant: String
+    var customerId: String
+    var successes = 0
+    var failures = 0
+    var lastRunAt: Date?
+    var lastStatus: BackupJobRecorded.Status?
+    var lastError: String?
+    /// Datto listed the agent paused or archived during the night: no backup was expected.
+    var paused = false
+    var silence: Silence?
+
+    static let columns = "agent_id, night, tenant, customer_id, successes, failures, last_run_at, last_status, last_error, paused, silence"
+
+    init(agentId: String, night: String, tenant: String, customerId: String) {
+        (self.agentId, self.night, self.tenant, self.customerId) = (agentId, night, tenant, customerId)
+    }
+
+    init(row: Row) {
+        agentId = row["agent_id"]
+        night = row["night"]
+        tenant = row["tenant"]
+        customerId = row["customer_id"]
+        successes = max(0, row["successes"] as Int)
+        failures = max(0, row["failures"] as Int)
+        lastRunAt = row["last_run_at"]
+        lastStatus = (row["last_status"] as String?).flatMap(BackupJobRecorded.Status.init(rawValue:))
+        lastError = row["last_error"]
+        paused = row["paused"]
+        silence = (row["silence"] as String?).flatMap(Silence.init(rawValue:))
+    }
+
+    var hasRuns: Bool { successes > 0 || failures > 0 }
+    /// A backup was expected: there were runs, or a silent condition held and the agent was not paused.
+    var expected: Bool { hasRuns || (silence != nil && !paused) }
+    var succeeded: Bool { successes > 0 }
+
+    /// The cell, rolled up by `mode`: runs decide first, then a pause, then the appliance offline, then a missed backup.
+    func status(_ mode: RollUp) -> NightCell.Status {
+        if hasRuns {
+            switch mode {
+            case .worst: return failures == 0 ? .success : successes > 0 ? .partial : .failure
+            case .last: return lastStatus == .success ? .success : .failure
+            case .best: return successes > 0 ? .success : .failure
+            }
+        }
+        if paused { return .paused }
+        switch silence {
+        case .offline: return .offline
+        case .missed: return .missed
+        case nil: return .none
+        }
+    }
+
+    func cell(_ mode: RollUp) -> NightCell {
+        NightCell(
+            night: night, status: status(mode), successes: successes, failures: failures, lastRunAt: lastRunAt,
+            lastError: failures > 0 ? lastError : nil)
+    }
+}
+
+/// The SQL of `agent_night` and of `customer_night` (each customer's expected and succeeded agent-nights per night,
+/// moved by the same changes, so rates and the fleet's chart sum a few rows per customer).
+enum NightRollup {
+    static func fetch(agentId: String, night: String, _ db: Database) throws -> AgentNight? {
+        try AgentNight.fetchOne(
+            db.cachedStatement(sql: "SELECT \(AgentNight.columns) FROM agent_night WHERE agent_id = ? AND night = ?"),
+            arguments: [agentId, night])
+    }
+
+    /// A run recorded for the first time.
+    static func recordRun(
+        agentId: String, tenant: String, customerId: String, night: String, runAt: Date, status: BackupJobRecorded.Status,
+        errorMessage: String?, _ db: Database
+    ) throws {
+        try change(agentId: agentId, tenant: tenant, customerId: customerId, night: night, db) { row in
+            if status == .success { row.successes = row.successes.addingClamped(1) } else { row.failures = row.failures.addingClamped(1) }
+            if row.lastRunAt.map({ runAt >= $0 }) ?? true {
+                row.lastRunAt = runAt
+                row.lastStatus = status
+            }
+            if status == .failure, row.lastError == nil || row.lastRunAt == runAt { row.lastError = errorMessage }
+        }
+    }
+
+    /// Datto listed the agent paused or archived during this night.
+    static func markPaused(agentId: String, tenant: String, customerId: String, night: String, _ db: Database) throws {
+        if try fetch(agentId: agentId, night: night, db)?.paused == true { return }
+        try change(agentId: agentId, tenant: tenant, customerId: customerId, night: night, db) { $0.paused = true }
+    }
+
+    /// A silent condition held for the agent during these nights.
+    static func markSilent(
+        _ silence: AgentNight.Silence, agentId: String, tenant: String, customerId: String, nights: [String], _ db: Database
+    ) throws {
+        for night in nights {
+            try change(agentId: agentId, tenant: tenant, customerId: customerId, night: night, db) { row in
+                // An offline appliance explains a missed backup better than the missed backup does.
+                if row.silence != .offline { row.silence = silence }
+            }
+        }
+    }
+
+    /// Reads the row (or starts one), applies `edit`, writes it, and moves the customer's night by the difference.
+    private static func change(
+        agentId: String, tenant: String, customerId: String, night: String, _ db: Database, _ edit: (inout AgentNight) -> Void
+    ) throws {
+        let before = try fetch(agentId: agentId, night: night, db)
+        var row = before ?? AgentNight(agentId: agentId, night: night, tenant: tenant, customerId: customerId)
+        edit(&row)
+        guard row != before else { return }
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO agent_night (\(AgentNight.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (agent_id, night) DO UPDATE SET successes = excluded.successes, failures = excluded.failures,
+                    last_run_at = excluded.last_run_at, last_status = excluded.last_status, last_error = excluded.last_error,
+                    paused = excluded.paused, silence = excluded.silence
+                """
+        ).execute(arguments: [
+            row.agentId, row.night, row.tenant, row.customerId, row.successes, row.failures, row.lastRunAt?.timeIntervalSince1970,
+            row.lastStatus?.rawValue, row.lastError, row.paused, row.silence?.rawValue
+        ])
+        let expected = (row.expected ? 1 : 0) - (before?.expected == true ? 1 : 0)
+        let succeeded = (row.succeeded ? 1 : 0) - (before?.succeeded == true ? 1 : 0)
+        guard expected != 0 || succeeded != 0 else { return }
+        // The night counts for the customer it was recorded under.
+        try db.cachedStatement(
+            sql: "INSERT OR IGNORE INTO customer_night (customer_id, night, tenant, expected, succeeded) VALUES (?, ?, ?, 0, 0)"
+        ).execute(arguments: [row.customerId, row.night, row.tenant])
+        try db.cachedStatement(
+            sql: """
+                UPDATE customer_night SET expected = max(0, expected + ?), succeeded = max(0, succeeded + ?)
+                WHERE customer_id = ? AND night = ?
+                """
+        ).execute(arguments: [expected, succeeded, row.customerId, row.night])
+    }
+}
+
+extension Int {
+    /// `self + other`, held at `Int.max` instead of trapping.
+    func addingClamped(_ other: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
+    }
+}
