@@ -19,11 +19,14 @@ public struct RunView: Codable, Sendable, Equatable {
     public var localVerificationErrors: [BackupVerification.Problem]?
     public var screenshotStatus: String?
     public var firstSeenAt: Date
+    /// What backed up: a BCDR agent or share, a SaaS Protection application, an Endpoint Backup agent.
+    public var kind: DattoAgentSeen.Kind
 
     public init(
         id: Int64, agentId: String, agentName: String, deviceSerial: String, runAt: Date, night: String, status: BackupJobRecorded.Status,
         rawStatus: String, errorMessage: String? = nil, sizeBytes: Int64? = nil, localVerificationStatus: String? = nil,
-        localVerificationErrors: [BackupVerification.Problem]? = nil, screenshotStatus: String? = nil, firstSeenAt: Date
+        localVerificationErrors: [BackupVerification.Problem]? = nil, screenshotStatus: String? = nil, firstSeenAt: Date,
+        kind: DattoAgentSeen.Kind = .agent
     ) {
         self.id = id
         self.agentId = agentId
@@ -39,6 +42,7 @@ public struct RunView: Codable, Sendable, Equatable {
         self.localVerificationErrors = localVerificationErrors
         self.screenshotStatus = screenshotStatus
         self.firstSeenAt = firstSeenAt
+        self.kind = kind
     }
 }
 

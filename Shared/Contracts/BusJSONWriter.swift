@@ -141,6 +141,7 @@ extension BackupRunObserved: BusJSONEncodable {
         customer.write(to: &writer)
         writer.field("deviceSerial", deviceSerial)
         writer.field("errorMessage", errorMessage)
+        writer.field("kind", kind?.rawValue)
         writer.field("rawStatus", rawStatus)
         writer.field("runAt", runAt)
         writer.field("sizeBytes", sizeBytes)

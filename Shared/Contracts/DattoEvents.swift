@@ -147,12 +147,16 @@ public struct BackupRunObserved: BusEvent, Equatable {
     /// Only when Datto reports one; never estimated.
     public var sizeBytes: Int64?
     public var verification: BackupVerification?
+    /// What backed up: a BCDR agent or share, a SaaS Protection application, an Endpoint Backup agent (absent from
+    /// a collector older than this field: the agent's kind as announced).
+    public var kind: DattoAgentSeen.Kind?
 
     public var succeeded: Bool { rawStatus.lowercased() == "success" }
 
     public init(
         deviceSerial: String, agentVolume: String, agentName: String, customer: CustomerRef, runAt: Date,
-        rawStatus: String, errorMessage: String? = nil, sizeBytes: Int64? = nil, verification: BackupVerification? = nil
+        rawStatus: String, errorMessage: String? = nil, sizeBytes: Int64? = nil, verification: BackupVerification? = nil,
+        kind: DattoAgentSeen.Kind? = nil
     ) {
         self.deviceSerial = deviceSerial
         self.agentVolume = agentVolume
@@ -163,6 +167,7 @@ public struct BackupRunObserved: BusEvent, Equatable {
         self.errorMessage = errorMessage
         self.sizeBytes = sizeBytes
         self.verification = verification
+        self.kind = kind
     }
 }
 

@@ -44,7 +44,8 @@ struct BodyEncodingTests {
                 customer: CustomerRef(key: Self.text(n[3], length: 10), name: Self.text(n[4], length: 25)),
                 runAt: Date(timeIntervalSince1970: Double(n[5].magnitude % 7_258_118_400) + Double(n[5].magnitude % 1000) / 1000),
                 rawStatus: Self.text(n[6], length: 8), errorMessage: n[7] % 2 == 0 ? nil : Self.text(n[7], length: Int(n[7] % 40)),
-                sizeBytes: n[8] % 2 == 0 ? nil : n[8], verification: verification)
+                sizeBytes: n[8] % 2 == 0 ? nil : n[8], verification: verification,
+                kind: n[9] % 5 == 0 ? nil : DattoAgentSeen.Kind.allCases[Int(n[9].magnitude % 4)])
             let expected = try Self.encoder.encode(event)
             #expect(
                 event.busJSON() == [UInt8](expected),

@@ -6,11 +6,9 @@ import VectisAPI
 import VectisContracts
 import VectisTestSupport
 
-/// The dashboard and the status grid in headless Chromium, checked against the services' APIs.
-@Suite(
-    "Web console: dashboard and status grid, in headless Chromium", .serialized,
-    .enabled(if: Browser.available, "needs chromium and chromium-driver"))
-struct ConsoleDashboardTests {
+/// The dashboard and the status grid in headless Chromium, checked against the services' APIs. Part of the console's
+/// serialized suite: one Chromium at a time, so the browser tests do not starve each other or the tests around them.
+extension ConsoleTests {
     /// "96.7%", or a dash: what the console prints for a rate.
     static func percent(_ rate: SuccessRate?) -> String {
         rate?.rate.map { String(format: "%.1f%%", $0 * 100) } ?? "—"
@@ -122,6 +120,14 @@ struct ConsoleDashboardTests {
                     try await browser.screenshot("grid-1280")
                     try await browser.resize(width: 390, height: 900)
                     try await browser.screenshot("grid-390")
+                    try await browser.resize(width: 1280, height: 1000)
+
+                    // The monthly report from the hub: headless Chromium prints it where the console runs.
+                    try await browser.element("#report-pdf").click()
+                    let saved = try await browser.waitForText("#report-status", timeout: .seconds(90)) {
+                        $0.hasPrefix("Saved") || $0.contains("Chromium")
+                    }
+                    #expect(saved.hasPrefix("Saved backup-report-") && saved.contains(".pdf"), "\(saved)")
 
                     // The customers list carries each customer's 30-night rate, worst first.
                     try await browser.resize(width: 1280, height: 1000)

@@ -27,6 +27,14 @@ struct EndpointBackupTests {
             }
             #expect(try await eventually { try await endpoints().count == 2 })
             #expect(try await endpoints().allSatisfy { $0.lastSuccessAt != nil && $0.state == .ok })
+            // Each run in backup_jobs says what backed up: an endpoint here, a BCDR agent on the appliance.
+            let laptopCard = try #require(try await endpoints().first)
+            let endpointRuns = try await harness.backups("/v1/agents/\(laptopCard.agentId)/runs", as: AgentRuns.self).runs
+            #expect(!endpointRuns.isEmpty && endpointRuns.allSatisfy { $0.kind == .endpoint })
+            let hub = try await harness.backups("/v1/customers/\(customerId)/backups", as: CustomerBackups.self)
+            let bcdr = try #require(hub.agents.first { $0.kind == .agent && $0.lastRunAt != nil })
+            let bcdrRuns = try await harness.backups("/v1/agents/\(bcdr.agentId)/runs", as: AgentRuns.self).runs
+            #expect(!bcdrRuns.isEmpty && bcdrRuns.allSatisfy { $0.kind == .agent })
 
             _ = try await harness.enableRule("connectwise")
             try await harness.map("connectwise", customer: customerId, company: "250")

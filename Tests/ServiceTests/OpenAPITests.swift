@@ -80,6 +80,7 @@ struct OpenAPITests {
             ("collector", "DattoIntegration", "status", DattoSyncStatus.allCases.map(\.rawValue)),
             ("collector", "ConnectionTestResult", "kind", DattoProblemKind.allCases.map(\.rawValue)),
             ("backups", "RunView", "status", BackupJobRecorded.Status.allCases.map(\.rawValue)),
+            ("backups", "RunView", "kind", DattoAgentSeen.Kind.allCases.map(\.rawValue)),
             ("backups", "AgentCard", "state", AgentCard.State.allCases.map(\.rawValue)),
             ("backups", "AgentCard", "kind", DattoAgentSeen.Kind.allCases.map(\.rawValue)),
             ("assets", "Agent", "kind", DattoAgentSeen.Kind.allCases.map(\.rawValue)),

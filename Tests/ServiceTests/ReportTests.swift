@@ -7,11 +7,11 @@ import VectisContracts
 import VectisReport
 import VectisTestSupport
 
-/// The monthly customer report: from the console (HTML and PDF) and from the CLI, read back with pdftotext.
-@Suite("Monthly customer report", .serialized)
-struct ReportTests {
+/// The monthly customer report: from the console (HTML and PDF) and from the CLI, read back with pdftotext. Part of
+/// the console's serialized suite, since it runs Chromium too (one at a time).
+extension ConsoleTests {
     /// The text pdftotext finds in a PDF; records an issue when poppler-utils is missing.
-    static func pdfText(_ pdf: Data) async throws -> String? {
+    static func reportText(_ pdf: Data) async throws -> String? {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-report-\(UUID().uuidString).pdf")
         try pdf.write(to: path)
         defer { try? FileManager.default.removeItem(at: path) }
@@ -25,7 +25,7 @@ struct ReportTests {
     }
 
     @Test(
-        "the console's report for a sandbox customer is escaped HTML and a valid PDF whose text has the customer, the month, every agent and the ticket; the CLI writes the same, one per customer with --all"
+        "the monthly report for a sandbox customer is escaped HTML and a valid PDF whose text has the customer, the month, every agent and the ticket; the CLI writes the same, one per customer with --all"
     )
     func report() async throws {
         let fleet = FleetConfiguration(
@@ -82,7 +82,7 @@ struct ReportTests {
 
                 let pdf = try await HTTP.sendData("GET", console + path + "&format=pdf", bearer: CollectorHarness.readToken)
                 #expect(pdf.status == 200 && pdf.data.starts(with: Data("%PDF-".utf8)), "\(pdf.status)")
-                if let text = try await Self.pdfText(pdf.data) {
+                if let text = try await Self.reportText(pdf.data) {
                     #expect(text.contains(hostile), "the customer's name, as text")
                     #expect(text.contains(title))
                     for asset in device.assets { #expect(text.contains(asset.name), "\(asset.name) in \(text.prefix(400))") }
@@ -101,7 +101,7 @@ struct ReportTests {
             let one = try RunningProcess(
                 "vectis", ["report", customerId, "--month", month, "--pdf", pdfPath, "--msp-name", "Northwind IT"] + connection)
             #expect(await one.waitForExit(timeout: .seconds(120)) == 0, "\(one.stdout)\(one.stderr)")
-            if let text = try await Self.pdfText(try Data(contentsOf: URL(fileURLWithPath: pdfPath))) {
+            if let text = try await Self.reportText(try Data(contentsOf: URL(fileURLWithPath: pdfPath))) {
                 #expect(text.contains("Northwind IT") && text.contains(hostile) && text.contains(title))
                 for asset in device.assets { #expect(text.contains(asset.name)) }
             }

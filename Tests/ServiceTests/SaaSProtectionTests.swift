@@ -48,6 +48,9 @@ struct SaaSProtectionTests {
             let exchange = try #require(domain.applications.first { $0.name == "Exchange" })
             let agentId = StableID.agent(
                 tenant: "default", deviceSerial: "saas-\(domain.saasCustomerId)", volume: "saas-\(domain.saasCustomerId)-exchange")
+            // Each run in backup_jobs says what backed up.
+            let runs = try await harness.backups("/v1/agents/\(agentId)/runs", as: AgentRuns.self).runs
+            #expect(!runs.isEmpty && runs.allSatisfy { $0.kind == .saas }, "\(runs.map(\.kind))")
             #expect(
                 try await eventually { try await harness.alertList().contains { $0.agentId == agentId && $0.type == "backup-job-failure" } }
             )

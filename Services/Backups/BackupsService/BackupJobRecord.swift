@@ -21,6 +21,7 @@ struct BackupJobRecord: StoredRecord {
     var localVerificationErrors: String?
     var screenshotStatus: String?
     var firstSeenAt: Date
+    var kind: DattoAgentSeen.Kind
 
     /// The customer's newest runs across its agents.
     static func recent(customerId: String, limit: Int, _ db: Database) throws -> [BackupJobRecord] {
@@ -52,6 +53,6 @@ struct BackupJobRecord: StoredRecord {
         return RunView(
             id: id, agentId: agentId, agentName: agentName, deviceSerial: deviceSerial, runAt: runAt, night: night, status: status,
             rawStatus: rawStatus, errorMessage: errorMessage, sizeBytes: sizeBytes, localVerificationStatus: localVerificationStatus,
-            localVerificationErrors: errors, screenshotStatus: screenshotStatus, firstSeenAt: firstSeenAt)
+            localVerificationErrors: errors, screenshotStatus: screenshotStatus, firstSeenAt: firstSeenAt, kind: kind)
     }
 }

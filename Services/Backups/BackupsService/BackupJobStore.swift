@@ -75,8 +75,13 @@ enum BackupJobStore {
         )
         .execute(arguments: [
             agentId, tenant, customerId, run.customer.key, run.customer.name, run.deviceSerial, run.agentVolume,
-            run.agentName, DattoAgentSeen.Kind.agent.rawValue, now.timeIntervalSince1970, now.timeIntervalSince1970
+            run.agentName, (run.kind ?? .agent).rawValue, now.timeIntervalSince1970, now.timeIntervalSince1970
         ])
+        // The run says what backed up; a run from an older collector takes its agent's kind.
+        let kind =
+            try run.kind?.rawValue
+            ?? String.fetchOne(db.cachedStatement(sql: "SELECT kind FROM agent WHERE id = ?"), arguments: [agentId])
+            ?? DattoAgentSeen.Kind.agent.rawValue
         let night = calendar.night(of: run.runAt)
         let status: BackupJobRecorded.Status = run.succeeded ? .success : .failure
         let verification = run.verification
@@ -86,14 +91,14 @@ enum BackupJobStore {
             sql: """
                 INSERT OR IGNORE INTO backup_jobs (agent_id, tenant, customer_id, customer_key, customer_name, device_serial,
                     agent_volume, agent_name, run_at, night, status, raw_status, error_message, size_bytes,
-                    local_verification_status, local_verification_errors, screenshot_status, screenshot_image, first_seen_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    local_verification_status, local_verification_errors, screenshot_status, screenshot_image, first_seen_at, kind)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             agentId, tenant, customerId, run.customer.key, run.customer.name, run.deviceSerial, run.agentVolume, run.agentName,
             run.runAt.timeIntervalSince1970, night, status.rawValue, run.rawStatus, run.errorMessage, run.sizeBytes,
             verification?.localStatus, errorsJSON, verification?.screenshotStatus, verification?.screenshotImageURL,
-            now.timeIntervalSince1970
+            now.timeIntervalSince1970, kind
         ])
         guard db.changesCount == 1 else { return nil }  // re-poll, replay or restart: already recorded
         let jobId = db.lastInsertedRowID

@@ -181,6 +181,16 @@ enum BackupsTables {
                     SELECT customer_id, night, MAX(tenant), COUNT(*), SUM(successes > 0) FROM agent_night GROUP BY customer_id, night;
                     """)
         }
+        migrator.registerMigration("backups-v6-job-kind") { db in
+            // What each run backed up (agent, share, SaaS application, endpoint), from the run or else its agent.
+            try db.execute(
+                sql: """
+                    ALTER TABLE backup_jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'agent'
+                        CHECK (kind IN ('agent', 'share', 'saas', 'endpoint'));
+                    UPDATE backup_jobs SET kind = (SELECT a.kind FROM agent a WHERE a.id = backup_jobs.agent_id)
+                        WHERE EXISTS (SELECT 1 FROM agent a WHERE a.id = backup_jobs.agent_id AND a.kind != 'agent');
+                    """)
+        }
         return migrator
     }
 }

@@ -91,7 +91,7 @@ struct ReportController {
         guard format == "pdf", let chromium else {
             headers[.contentType] = "text/html; charset=utf-8"
             // The page carries no script: forbid any, and anything fetched, even if a name slipped through escaping.
-            headers[.contentSecurityPolicy] = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+            headers[.contentSecurityPolicy] = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
         }
         do {

@@ -33,6 +33,7 @@ extension BackupRunObserved {
             runAt: backup.timestamp, rawStatus: backup.status, errorMessage: backup.errorMessage, sizeBytes: backup.sizeBytes,
             verification: BackupVerification(
                 localStatus: backup.localVerificationStatus, localErrors: backup.localVerificationErrors,
-                screenshotStatus: backup.screenshotStatus, screenshotImageURL: backup.screenshotImage))
+                screenshotStatus: backup.screenshotStatus, screenshotImageURL: backup.screenshotImage),
+            kind: asset.type == "share" ? .share : .agent)
     }
 }

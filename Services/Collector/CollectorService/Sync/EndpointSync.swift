@@ -69,7 +69,7 @@ extension SyncRunner {
                             deviceSerial: serial, agentVolume: endpoint.assetUuid, agentName: endpoint.name, customer: customer,
                             runAt: backup.timestamp, rawStatus: backup.succeeded ? "success" : "failure",
                             errorMessage: backup.succeeded
-                                ? nil : "Endpoint backup failed (Datto gives no message for Direct-to-Cloud runs)"),
+                                ? nil : "Endpoint backup failed (Datto gives no message for Direct-to-Cloud runs)", kind: .endpoint),
                         tenant: tenant, customerKey: customer.key, correlationId: syncId, in: db)
                     published += 1
                 }

@@ -126,7 +126,7 @@ extension SyncRunner {
                             customer: customer,
                             runAt: backup.startTime, rawStatus: backup.status.lowercased() == "success" ? "success" : backup.status,
                             errorMessage: backup.status.lowercased() == "success"
-                                ? nil : backup.errorMessage ?? "\(app.appType) backup \(backup.status)"),
+                                ? nil : backup.errorMessage ?? "\(app.appType) backup \(backup.status)", kind: .saas),
                         tenant: tenant, customerKey: customer.key, correlationId: syncId, in: db)
                     published += 1
                 }

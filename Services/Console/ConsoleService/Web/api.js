@@ -39,3 +39,17 @@ export async function get(service, path) {
   if (answer.status >= 400) throw new Error(answer.body?.error ?? `vectis-${service} answered ${answer.status}`);
   return answer.body;
 }
+
+/// Fetches one of the console's own routes (not a service's) with the token, as a file to save: { ok, blob, name }
+/// or { ok: false, error } in the route's own words.
+export async function fetchFile(path) {
+  const headers = token() ? { Authorization: `Bearer ${token()}` } : {};
+  const response = await fetch(path, { headers });
+  if (!response.ok) {
+    let error = `The console answered ${response.status}`;
+    try { error = (await response.json()).error ?? error; } catch { /* not JSON */ }
+    return { ok: false, error };
+  }
+  const disposition = response.headers.get("Content-Disposition") ?? "";
+  return { ok: true, blob: await response.blob(), name: disposition.match(/filename="([^"]+)"/)?.[1] };
+}

@@ -1,6 +1,6 @@
 // Customers, and a customer's hub with its Backups section: one card per agent and the 10 most recent runs.
-import { get, objectURL } from "../api.js";
-import { h, svg, when } from "../ui.js";
+import { fetchFile, get, objectURL } from "../api.js";
+import { h, say, svg, when } from "../ui.js";
 import { gridSection, percent } from "./grid.js";
 
 /// Customers with their counts and 30-night success rate; sorted by name or by rate (worst first), as chosen.
@@ -74,6 +74,33 @@ function storageText(storage) {
   return `${storage.percentUsed}% used (${tb(storage.usedBytes)} of ${tb(storage.usedBytes + storage.availableBytes)} TB), ${storage.projection}`;
 }
 
+/// The monthly report: a month, then the printable page (HTML) or its PDF, saved as a file.
+function reportSection(id) {
+  const now = new Date();
+  const month = h("input", { id: "report-month", type: "month", value: `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}`,
+    "aria-describedby": "report-hint" });
+  const status = h("p", { id: "report-status", class: "message", hidden: true, role: "status" });
+  async function save(format) {
+    say(status, true, "Preparing the report…");
+    const answer = await fetchFile(`/v1/customers/${encodeURIComponent(id)}/report?month=${month.value}&format=${format}`);
+    if (!answer.ok) return say(status, false, answer.error);
+    const name = answer.name ?? `backup-report-${month.value}.${format}`;
+    const link = h("a", { href: URL.createObjectURL(answer.blob), download: name, hidden: true }, name);
+    document.body.append(link);
+    link.click();
+    link.remove();
+    say(status, true, `Saved ${name} (${Math.max(1, Math.round(answer.blob.size / 1024))} KB).`);
+  }
+  return h("section", { id: "report", class: "card", "aria-labelledby": "report-title" },
+    h("h2", { id: "report-title" }, "Monthly report"),
+    h("label", { for: "report-month" }, "Month"), month,
+    h("p", { class: "hint", id: "report-hint" }, "The customer's grid, success rate, problems, tickets and storage for the month, to hand over at a review."),
+    h("div", { class: "actions" },
+      h("button", { type: "button", id: "report-pdf", onclick: () => save("pdf") }, "Download PDF"),
+      h("button", { type: "button", class: "secondary", id: "report-html", onclick: () => save("html") }, "Download printable page (HTML)")),
+    status);
+}
+
 export async function customerHub(view, id) {
   const cards = h("div", { class: "cards", id: "agent-cards" });
   const runs = h("tbody");
@@ -113,10 +140,11 @@ export async function customerHub(view, id) {
       h("td", {}, h("span", { class: `badge ${run.status === "success" ? "ok" : "bad"}` }, run.status)),
       h("td", {}, run.errorMessage ?? ""))));
   }
+  const report = reportSection(id);
   view.replaceChildren(title, grid.element, h("h2", {}, "Appliances"), appliances, h("h2", {}, "Backups"), cards, h("h2", {}, "10 most recent runs"),
     h("div", { class: "table-wrap" }, h("table", { id: "recent-runs" }, h("thead", {}, h("tr", {},
       h("th", { scope: "col" }, "Run"), h("th", { scope: "col" }, "Agent"), h("th", { scope: "col" }, "Status"),
-      h("th", { scope: "col" }, "Error"))), runs)));
+      h("th", { scope: "col" }, "Error"))), runs)), report);
   await load();
   return load;
 }
