@@ -1,4 +1,5 @@
 import Foundation
+import VectisContracts
 
 // The collector's HTTP shapes (`docs/openapi/collector.json`): the Datto integrations.
 
@@ -64,12 +65,17 @@ public struct DattoIntegrationView: Codable, Sendable, Equatable {
     public var counts: Counts
     /// "SaaS Protection: 2 domains, 6 applications watched", or "The key has no SaaS Protection scope".
     public var saasStatus: String?
+    /// The sync under way (or the one that just finished, at 100%), as the collector last measured it; absent when
+    /// this collector has not synced the integration since it started.
+    public var progress: CollectorSyncProgress?
 
     public init(
         tenant: String, publicKey: String, secretKeySet: Bool, region: String, isDefault: Bool, status: DattoSyncStatus,
-        lastSyncId: String?, lastSyncStartedAt: Date?, lastSyncAt: Date?, lastError: String?, counts: Counts, saasStatus: String? = nil
+        lastSyncId: String?, lastSyncStartedAt: Date?, lastSyncAt: Date?, lastError: String?, counts: Counts, saasStatus: String? = nil,
+        progress: CollectorSyncProgress? = nil
     ) {
         self.saasStatus = saasStatus
+        self.progress = progress
         self.tenant = tenant
         self.publicKey = publicKey
         self.secretKeySet = secretKeySet

@@ -18,7 +18,7 @@ extension BusEvent {
 public enum EventCatalog {
     public static let all: [any BusEvent.Type] = [
         DattoDeviceSeen.self, DattoAgentSeen.self, BackupRunObserved.self, DattoDeviceAlerts.self,
-        CollectorSyncStarted.self, CollectorSyncCompleted.self, CollectorSyncFailed.self,
+        CollectorSyncStarted.self, CollectorSyncProgress.self, CollectorSyncCompleted.self, CollectorSyncFailed.self,
         AssetDeviceChanged.self, AssetAgentChanged.self,
         BackupJobRecorded.self, BackupConditionChanged.self,
         AlertRaised.self, AlertUpdated.self, AlertResolved.self,

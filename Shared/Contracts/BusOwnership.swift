@@ -23,7 +23,7 @@ public enum BusOwnership {
             // The collector is the only one that speaks for Datto.
             DattoDeviceSeen.topic: [collector], DattoAgentSeen.topic: [collector], BackupRunObserved.topic: [collector],
             DattoDeviceAlerts.topic: [collector],
-            CollectorSyncStarted.topic: [collector], CollectorSyncCompleted.topic: [collector],
+            CollectorSyncStarted.topic: [collector], CollectorSyncProgress.topic: [collector], CollectorSyncCompleted.topic: [collector],
             CollectorSyncFailed.topic: [collector], BackupRetryCompleted.topic: [collector],
             AssetDeviceChanged.topic: [assets], AssetAgentChanged.topic: [assets],
             BackupJobRecorded.topic: [backups], BackupConditionChanged.topic: [backups],

@@ -20,6 +20,40 @@ public struct CollectorSyncStarted: BusEvent, Equatable {
     }
 }
 
+/// How far a sync has come, every few seconds while it runs (and once at the end): what `vectis datto sync --wait` and
+/// the console's Integrations card draw as a bar.
+public struct CollectorSyncProgress: BusEvent, Equatable {
+    public static let topic = "collector.sync.progress"
+    public var syncId: String
+    public var startedAt: Date
+    public var devicesRead: Int
+    public var devicesTotal: Int
+    /// Datto requests spent by this sync so far.
+    public var requests: Int
+    /// 0–100; 100 only once the sync has finished.
+    public var percent: Int
+    /// Seconds until the sync should finish, from the pace so far and the key's request budget; nil before the
+    /// first device is read.
+    public var secondsLeft: Double?
+    public var estimatedFinishAt: Date?
+    public var finishedAt: Date?
+
+    public init(
+        syncId: String, startedAt: Date, devicesRead: Int, devicesTotal: Int, requests: Int, percent: Int, secondsLeft: Double? = nil,
+        estimatedFinishAt: Date? = nil, finishedAt: Date? = nil
+    ) {
+        self.syncId = syncId
+        self.startedAt = startedAt
+        self.devicesRead = devicesRead
+        self.devicesTotal = devicesTotal
+        self.requests = requests
+        self.percent = percent
+        self.secondsLeft = secondsLeft
+        self.estimatedFinishAt = estimatedFinishAt
+        self.finishedAt = finishedAt
+    }
+}
+
 public struct CollectorSyncCompleted: BusEvent, Equatable {
     public static let topic = "collector.sync.completed"
     public var syncId: String
@@ -53,5 +87,15 @@ public struct CollectorSyncFailed: BusEvent, Equatable {
         self.errorKind = errorKind
         self.message = message
         self.endpoint = endpoint
+    }
+}
+
+extension CollectorSyncProgress: ValidatedBusEvent {
+    /// Counts and times a real sync can have: nothing negative, a percent of 0–100, a finite time left.
+    public var validationProblem: String? {
+        if devicesRead < 0 || devicesTotal < 0 || requests < 0 || !(0...100).contains(percent) { return "a count out of range" }
+        if let secondsLeft, !secondsLeft.isFinite || secondsLeft < 0 { return "secondsLeft not a finite, non-negative number" }
+        if syncId.isEmpty || syncId.utf8.count > 64 { return "syncId empty or over 64 bytes" }
+        return nil
     }
 }

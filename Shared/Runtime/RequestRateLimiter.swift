@@ -94,6 +94,22 @@ public actor RequestRateLimiter {
         }
     }
 
+    /// Seconds until `count` more requests could all have gone out at the budget's pace, counting the requests
+    /// already in the window (0 when they fit now): a sync's remaining time when the budget, not Datto, is the limit.
+    public func secondsToSend(_ count: Int) -> Double {
+        let now = ContinuousClock.now
+        sent.removeAll { now - $0 >= window + margin }
+        let free = limit - sent.count
+        guard count > free else { return 0 }
+        // The k-th request beyond what fits now waits for the k-th oldest slot, then whole windows after that.
+        let beyond = count - free - 1
+        let slot = sent.isEmpty ? now : sent[beyond % sent.count]
+        let cycles = beyond / max(1, limit)
+        let ready = slot + (window + margin) * (cycles + 1)
+        let wait = ready - now
+        return max(0, Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18)
+    }
+
     /// Like `acquire()` for someone waiting at a screen: takes a slot if one frees up within `longest`, and
     /// otherwise counts nothing and returns how long until one would (nil means the request may go out).
     public func acquire(waitingAtMost longest: Duration) async throws -> Duration? {

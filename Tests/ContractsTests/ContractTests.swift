@@ -29,6 +29,9 @@ enum Samples {
             rawStatus: "failure", errorMessage: "BKP0615 Backup skipped due to not enough free space",
             verification: BackupVerification(localStatus: "failure", localErrors: [.init(type: "fs", message: "chkdsk")])),
         CollectorSyncStarted(syncId: "s-1", trigger: .initial, region: "us", startedAt: at),
+        CollectorSyncProgress(
+            syncId: "s-1", startedAt: at, devicesRead: 120, devicesTotal: 500, requests: 126, percent: 24, secondsLeft: 95.5,
+            estimatedFinishAt: at.addingTimeInterval(95.5)),
         CollectorSyncCompleted(syncId: "s-1", devices: 2, agents: 9, runsObserved: 90, requests: 12, durationSeconds: 1.5),
         CollectorSyncFailed(
             syncId: "s-2", errorKind: "unauthorized",

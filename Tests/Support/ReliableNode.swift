@@ -112,6 +112,7 @@ public final class ReliableNode: Sendable {
         case let device as DattoDeviceSeen: device.serialNumber
         case let agent as DattoAgentSeen: "\(agent.deviceSerial)/\(agent.volume)"
         case let run as BackupRunObserved: "\(run.deviceSerial)/\(run.agentVolume)/\(Int(run.runAt.timeIntervalSince1970))"
+        case let progress as CollectorSyncProgress: "\(progress.syncId)/\(progress.percent)"
         case let change as AssetAgentChanged: "\(change.change.rawValue)/\(change.deviceSerial)/\(change.volume)"
         case let condition as BackupConditionChanged:
             "\(condition.kind.rawValue)/\(condition.change.rawValue)/\(condition.deviceSerial)/\(condition.agentVolume ?? "-")/\(condition.days)"

@@ -3,6 +3,10 @@ import Foundation
 import VectisAPI
 import VectisContracts
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `vectis datto …`: configure, test, sync and inspect the Datto integration through the collector's API.
 public struct DattoCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -67,7 +71,7 @@ public struct DattoCommand: AsyncParsableCommand {
     struct Sync: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start a sync now.")
         @OptionGroup var connection: Connection
-        @Flag(help: "Wait until it finishes and print the outcome.") var wait = false
+        @Flag(help: "Wait until it finishes, showing its progress, and print the outcome.") var wait = false
 
         func run() async throws {
             let client = try connection.client
@@ -75,11 +79,25 @@ public struct DattoCommand: AsyncParsableCommand {
                 "POST", "/v1/integrations/datto/sync", body: DattoSyncRequest(tenant: connection.tenant), as: DattoSyncStarted.self)
             print("Sync \(started.syncId) started for \(started.tenant).")
             guard wait else { return }
+            // On a terminal one bar redrawn in place; otherwise a plain line each time another tenth is done.
+            let terminal = isatty(STDOUT_FILENO) == 1
+            var shownTenths = -1
             while true {
                 try await Task.sleep(for: .milliseconds(250))
-                guard let now = try await Status.integration(client, tenant: connection.tenant),
-                    now.lastSyncId == started.syncId, now.status != .syncing
-                else { continue }
+                guard let now = try await Status.integration(client, tenant: connection.tenant), now.lastSyncId == started.syncId else {
+                    continue
+                }
+                if let progress = now.progress, progress.syncId == started.syncId, progress.finishedAt == nil {
+                    if terminal {
+                        // Straight to the terminal: print() would hold the line until a newline.
+                        FileHandle.standardOutput.write(Data(("\r" + SyncProgressBar.line(progress, width: 30) + "\u{1B}[K").utf8))
+                    } else if progress.percent / 10 > shownTenths {
+                        shownTenths = progress.percent / 10
+                        print(SyncProgressBar.line(progress, width: 0))
+                    }
+                }
+                guard now.status != .syncing else { continue }
+                if terminal { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
                 print(Status.describe(now))
                 if now.status == .error { throw ExitCode(1) }
                 return
@@ -117,5 +135,24 @@ public struct DattoCommand: AsyncParsableCommand {
             if let error = integration.lastError { lines.append("  last error: \(error)") }
             return lines.joined(separator: "\n")
         }
+    }
+}
+
+/// "[###########---------] 55%  275 of 500 devices  281 requests  about 1 min 10 s left" (no bar when `width` is 0).
+public enum SyncProgressBar {
+    public static func line(_ progress: CollectorSyncProgress, width: Int) -> String {
+        let percent = max(0, min(100, progress.percent))
+        let filled = width * percent / 100
+        let bar = width > 0 ? "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] " : ""
+        let left = progress.secondsLeft.map { "  about \(duration($0)) left" } ?? ""
+        return "\(bar)\(percent)%  \(progress.devicesRead) of \(progress.devicesTotal) devices  \(progress.requests) requests" + left
+    }
+
+    /// "45 s", "3 min 5 s", "1 h 12 min".
+    public static func duration(_ seconds: Double) -> String {
+        let total = Int(min(max(0, seconds), 86_400 * 7).rounded())
+        if total < 60 { return "\(total) s" }
+        if total < 3_600 { return "\(total / 60) min \(total % 60) s" }
+        return "\(total / 3_600) h \(total % 3_600 / 60) min"
     }
 }

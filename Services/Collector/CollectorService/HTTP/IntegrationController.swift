@@ -18,7 +18,13 @@ struct IntegrationController {
     }
 
     @Sendable func list(_ request: Request, _ context: Context) async throws -> Response {
-        try Response.json(DattoIntegrationList(integrations: try await repository.all().map { DattoIntegrationView($0) }))
+        try Response.json(
+            DattoIntegrationList(
+                integrations: try await repository.all().map { integration in
+                    var view = DattoIntegrationView(integration)
+                    view.progress = poller.progress(tenant: integration.tenant)
+                    return view
+                }))
     }
 
     @Sendable func save(_ request: Request, _ context: Context) async throws -> Response {

@@ -20,6 +20,8 @@ public final class DattoPoller: Service, Sendable {
     let logger: Logger
     private let limiters = Mutex<[String: RequestRateLimiter]>([:])
     private let requested = Mutex<[String: String]>([:])  // tenant → sync id promised to the caller
+    /// Each tenant's sync under way, or the last one (at 100%), as measured for the API and the bus.
+    private let progressBoard = Mutex<[String: CollectorSyncProgress]>([:])
     private let wake = WakeSignal()
     private let syncs: [DattoSyncStatus: Counter]
     private let requests: Counter
@@ -58,6 +60,11 @@ public final class DattoPoller: Service, Sendable {
         }
         wake.signal()
         return id
+    }
+
+    /// How far the tenant's current (or last) sync has come; nil when this collector has not synced it yet.
+    public func progress(tenant: String) -> CollectorSyncProgress? {
+        progressBoard.withLock { $0[tenant] }
     }
 
     /// A file name for a key's budget that does not reveal the key.
@@ -137,13 +144,19 @@ public final class DattoPoller: Service, Sendable {
                 throw DattoError(kind: .unreachable, endpoint: "", message: "No base URL is configured for region \(integration.region).")
             }
             logger.info("sync started", metadata: metadata)
-            let runner = SyncRunner(
+            var runner = SyncRunner(
                 tenant: tenant, client: client, database: database, outbox: outbox, concurrency: configuration.concurrency,
                 logger: logger, clock: configuration.clock, strategy: configuration.pollStrategy,
                 pollInterval: DattoClient.seconds(configuration.pollInterval))
+            let tracker = SyncProgressTracker(syncId: syncId, limiter: limiters.withLock { $0[credentials.publicKey] })
+            runner.onProgress = { read, total in tracker.devices(read: read, of: total) }
+            let reporting = Task { [self] in await report(tracker, client: client, tenant: tenant) }
+            defer { reporting.cancel() }
             do {
                 // Scheduled polls spend a budget, due devices first; the first sync and "sync now" read everything.
                 let summary = try await runner.run(syncId: syncId, budget: trigger == .scheduled ? configuration.pollBudget : nil)
+                reporting.cancel()
+                await publishProgress(await tracker.snapshot(requests: summary.requests, finished: true), tenant: tenant)
                 requests.increment(by: Int64(summary.requests))
                 runs.increment(by: Int64(summary.runsObserved))
                 let status: DattoIntegration.Status = summary.failedDevices > 0 ? .partial : .ok
@@ -190,6 +203,33 @@ public final class DattoPoller: Service, Sendable {
             await failed(
                 tenant: tenant, syncId: syncId,
                 error: DattoError(kind: .unexpectedStatus, endpoint: "", message: "Sync failed: \(error)"), metadata: metadata)
+        }
+    }
+
+    /// Measures the sync every half second for the API and puts it on the bus every two, until cancelled.
+    private func report(_ tracker: SyncProgressTracker, client: DattoClient, tenant: String) async {
+        var published: ContinuousClock.Instant?
+        while !Task.isCancelled {
+            let progress = await tracker.snapshot(requests: client.requestsMade, finished: false)
+            if published.map({ ContinuousClock.now - $0 >= .seconds(2) }) ?? true {
+                published = .now
+                await publishProgress(progress, tenant: tenant)
+            } else {
+                progressBoard.withLock { $0[tenant] = progress }
+            }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    /// Shows `progress` in the API and publishes it; a failed publish only costs the bus this one update.
+    private func publishProgress(_ progress: CollectorSyncProgress, tenant: String) async {
+        progressBoard.withLock { $0[tenant] = progress }
+        do {
+            _ = try await database.write { [outbox] db in
+                try outbox.append(progress, tenant: tenant, correlationId: progress.syncId, in: db)
+            }
+        } catch {
+            logger.debug("sync progress not published", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
         }
     }
 

@@ -35,6 +35,8 @@ struct SyncRunner {
     var strategy: PollPlanner.Strategy = .dueFirst
     /// Seconds between scheduled polls: how a poll's share of slow-changing reads is sized.
     var pollInterval: TimeInterval = 300
+    /// Told after each device read: (devices read, devices this sync will read).
+    var onProgress: (@Sendable (_ read: Int, _ total: Int) -> Void)?
 
     /// Reads the device list, then the assets of every device — or, when a `budget` of requests cannot cover the
     /// fleet, of the devices the planner puts first; the rest are announced from the list alone. Datto's own device
@@ -53,6 +55,9 @@ struct SyncRunner {
             planned = (try await loadSchedules(), max(1, deviceReads))
         }
         let bySerial = Dictionary(listed.map { ($0.serialNumber, $0) }, uniquingKeysWith: { first, _ in first })
+        let total = min(listed.count, planned?.reads ?? listed.count)
+        var finished = 0
+        onProgress?(0, total)
         var waiting = Set(listed.map(\.serialNumber))
         var started = 0
         func nextDevice() -> DattoDevice? {
@@ -137,6 +142,8 @@ struct SyncRunner {
                         metadata: ["tenant": "\(tenant)", "device": "\(device.serialNumber)", "error": "\(error.message)"])
                     _ = try await publish(device, assets: nil, syncId: syncId)
                 }
+                finished += 1
+                onProgress?(finished, total)
                 if firstFatal == nil { startNext() }
             }
         }

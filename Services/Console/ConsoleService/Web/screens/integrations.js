@@ -3,7 +3,15 @@
 import { api } from "../api.js";
 import { h, say, when } from "../ui.js";
 
+/// "55% — 275 of 500 devices, 281 Datto requests, about 1 min 10 s left".
+function progressText(progress) {
+  const seconds = Math.round(progress.secondsLeft ?? -1);
+  const left = seconds < 0 ? "" : seconds < 60 ? `, about ${seconds} s left` : `, about ${Math.floor(seconds / 60)} min ${seconds % 60} s left`;
+  return `${progress.percent}% — ${progress.devicesRead} of ${progress.devicesTotal} devices, ${progress.requests} Datto requests${left}`;
+}
+
 export async function integrations(view) {
+  let followUp = null;
   const listing = await api("collector", "/v1/integrations/datto");
   const current = (listing.body?.integrations ?? []).find((i) => i.isDefault) ?? listing.body?.integrations?.[0];
 
@@ -27,13 +35,19 @@ export async function integrations(view) {
     const integration = (fresh.body?.integrations ?? []).find((i) => i.isDefault) ?? fresh.body?.integrations?.[0];
     if (!integration) { status.replaceChildren(h("p", { class: "muted" }, "Not configured yet.")); return; }
     const counts = integration.counts ?? {};
+    const progress = integration.status === "syncing" && integration.progress && !integration.progress.finishedAt ? integration.progress : null;
     status.replaceChildren(
       h("p", {}, h("span", { class: `badge ${integration.status === "ok" ? "ok" : integration.status === "syncing" ? "" : "bad"}`, id: "datto-sync-state" },
         integration.status), " ", `Secret key ${integration.secretKeySet ? "set" : "not set"}.`),
       h("p", { id: "datto-last-sync" }, `Last sync: ${when(integration.lastSyncAt)} — ${counts.devices ?? 0} devices, `
         + `${counts.agents ?? 0} agents and shares, ${counts.runsObserved ?? 0} backup runs, ${counts.requests ?? 0} Datto requests.`),
+      ...(progress ? [h("div", { id: "datto-progress" },
+        h("progress", { max: 100, value: progress.percent, "aria-label": "Sync progress", "aria-describedby": "datto-progress-text" }),
+        h("p", { id: "datto-progress-text", class: "muted" }, progressText(progress)))] : []),
       ...(integration.saasStatus ? [h("p", { id: "datto-saas", class: "muted" }, integration.saasStatus)] : []),
       ...(integration.lastError ? [h("p", { class: "message bad", id: "datto-last-error" }, integration.lastError)] : []));
+    // While a sync runs the bar moves every second, not only on the screen's 5-second refresh.
+    if (progress && !followUp) followUp = setTimeout(() => { followUp = null; if (status.isConnected) showStatus().catch(() => {}); }, 1000);
   }
 
   const form = h("form", { id: "datto-form", "aria-label": "Configure Datto BCDR", hidden: true },
