@@ -13,6 +13,8 @@ public final class OutboxRelay: Service, Sendable {
     private let metrics: DeliveryMetrics
     private let logger: Logger
     private let state: Mutex<RelayState>
+    /// Given what this service has just published (not replays), for its live watchers.
+    private let broadcast: EventBroadcast?
 
     struct RelayState {
         var pending: [BusReplayRequested] = []
@@ -23,8 +25,9 @@ public final class OutboxRelay: Service, Sendable {
 
     public init(
         outbox: Outbox, publisher: BusPublisher, configuration: DeliveryConfiguration, metrics: DeliveryMetrics,
-        logger: Logger
+        logger: Logger, broadcast: EventBroadcast? = nil
     ) {
+        self.broadcast = broadcast
         self.outbox = outbox
         self.publisher = publisher
         self.configuration = configuration
@@ -99,6 +102,7 @@ public final class OutboxRelay: Service, Sendable {
             let rows = try await outbox.rows(after: sentThrough, limit: Self.batchSize)
             if let last = rows.last {
                 publisher.publish(frames: rows.map(\.frames))
+                broadcast?.publish(rows.map { EventBroadcast.Item(topic: Shard.baseTopic($0.topic), body: $0.body) })
                 sentThrough = last.id
                 for row in rows { sentLatest[row.topic] = max(sentLatest[row.topic] ?? 0, row.seq) }
                 // Remembered so a restart resends only what may not have gone out (consumers skip repeats).

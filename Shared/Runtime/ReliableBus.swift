@@ -18,6 +18,8 @@ public final class ReliableBus: Sendable {
     public let consumer: BusConsumer
     public let heartbeat: HeartbeatService
     public let metrics: DeliveryMetrics
+    /// What this service publishes, for `GET /v1/events` (Server-Sent Events).
+    public let broadcast = EventBroadcast()
     /// The service's own database (read by `/readyz`).
     let database: DatabasePool
 
@@ -45,7 +47,7 @@ public final class ReliableBus: Sendable {
         self.outbox = outbox
         relay = OutboxRelay(
             outbox: outbox, publisher: connection.publisher, configuration: configuration.delivery, metrics: metrics,
-            logger: logger)
+            logger: logger, broadcast: broadcast)
         consumer = BusConsumer(
             subscriber: connection.subscriber!, publisher: connection.publisher, database: database,
             filters: subscriptions, relay: relay, configuration: configuration.delivery, metrics: metrics,

@@ -38,6 +38,7 @@ public func buildApplication(
     AlertsController(queries: AlertQueries(database: database), database: database, outbox: bus.outbox, access: access)
         .addRoutes(to: router)
     DeadLetterController(consumer: bus.consumer, adminToken: access.admin).addRoutes(to: router)
+    LiveEventsController(broadcast: bus.broadcast, access: access).addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
         configuration: runtime, metrics: metrics, router: router, services: bus.services, checks: bus.checks, logger: logger)
     return BuiltService(application: application, routes: routes, parts: bus)

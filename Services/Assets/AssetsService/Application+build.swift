@@ -23,6 +23,7 @@ public func buildApplication(
     let router = ServiceApplication.makeRouter()
     AssetsController(queries: AssetQueries(database: database), access: access).addRoutes(to: router)
     DeadLetterController(consumer: bus.consumer, adminToken: access.admin).addRoutes(to: router)
+    LiveEventsController(broadcast: bus.broadcast, access: access).addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
         configuration: runtime, metrics: metrics, router: router, services: bus.services, checks: bus.checks, logger: logger)
     return BuiltService(application: application, routes: routes, parts: bus)

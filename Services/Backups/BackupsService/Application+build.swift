@@ -36,6 +36,7 @@ public func buildApplication(
     GridController(queries: GridQueries(database: database, nights: nights, clock: clock), access: configuration.access)
         .addRoutes(to: router)
     DeadLetterController(consumer: bus.consumer, adminToken: configuration.access.admin).addRoutes(to: router)
+    LiveEventsController(broadcast: bus.broadcast, access: configuration.access).addRoutes(to: router)
     let silence = SilenceWatch(
         database: database, outbox: bus.outbox, settings: configuration.silence, nights: nights, clock: clock, metrics: metrics.factory,
         logger: logger)

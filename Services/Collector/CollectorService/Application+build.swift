@@ -65,6 +65,8 @@ public func buildApplication(
     ScreenshotController(repository: repository, poller: poller, cache: ScreenshotCache()).addRoutes(to: reads)
 
     DeadLetterController(consumer: bus.consumer, adminToken: configuration.adminToken).addRoutes(to: router)
+    LiveEventsController(broadcast: bus.broadcast, access: AccessTokens(admin: configuration.adminToken, read: configuration.readToken))
+        .addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
         configuration: configuration.runtime, metrics: metrics, router: router,
         services: bus.services + [

@@ -16,7 +16,9 @@ public func buildApplication(
     let sessionConfiguration = URLSessionConfiguration.ephemeral
     sessionConfiguration.timeoutIntervalForRequest = Double(configuration.timeout.components.seconds)
     let session = BoundedHTTPSession(configuration: sessionConfiguration, maxResponseBytes: 16 << 20)
-    let proxy = ServiceProxy(upstreams: configuration.upstreams, session: session, timeout: configuration.timeout, logger: logger)
+    let proxy = ServiceProxy(
+        upstreams: configuration.upstreams, session: session, timeout: configuration.timeout, logger: logger,
+        events: EventStreamProxy(logger: logger))
     let router = ServiceApplication.makeRouter()
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: FileMiddleware(configuration.webDirectory, searchForIndexHtml: true, logger: logger))

@@ -16,6 +16,7 @@ struct ServiceProxy {
     let session: BoundedHTTPSession
     let timeout: Duration
     let logger: Logger
+    let events: EventStreamProxy
 
     /// Headers the browser may send on, and the ones sent back.
     static let forwarded: [HTTPField.Name] = [.authorization, .contentType, .accept]
@@ -44,6 +45,8 @@ struct ServiceProxy {
         for name in Self.forwarded {
             if let value = request.headers[name] { upstream.setValue(value, forHTTPHeaderField: name.rawName) }
         }
+        // A service's live stream is passed through as it arrives.
+        if request.method == .get, path == "v1/events" { return await events.stream(upstream, service: name) }
         var request = request
         let body = try await request.collectBody(upTo: 1 << 20)
         if body.readableBytes > 0 { upstream.httpBody = Data(buffer: body) }

@@ -42,6 +42,8 @@ public func buildApplication(
     PicklistsController(database: database, secrets: secrets, worker: worker, adminToken: configuration.adminToken, logger: logger)
         .addRoutes(to: router)
     DeadLetterController(consumer: bus.consumer, adminToken: configuration.adminToken).addRoutes(to: router)
+    LiveEventsController(broadcast: bus.broadcast, access: AccessTokens(admin: configuration.adminToken, read: configuration.readToken))
+        .addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
         configuration: configuration.runtime, metrics: metrics, router: router, services: bus.services + [worker, readBack],
         checks: bus.checks, logger: logger)

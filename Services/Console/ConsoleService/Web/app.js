@@ -9,19 +9,22 @@ import { rules } from "./screens/rules.js";
 import { ruleEdit, ruleForm } from "./screens/rule-form.js";
 import { rulePage } from "./screens/rule-page.js";
 import { h, showProblem } from "./ui.js";
+import { isLive, stop as stopLive, watch } from "./live.js";
 
 const view = document.getElementById("view");
 // Each screen renders into its own page element, attached when it is ready: a slow screen the user has
 // already left can never draw over the one they went to.
+// Each screen with the service whose published changes redraw it live (and the topics), if any.
+const alertTopics = ["alert.raised", "alert.updated", "alert.resolved"];
 const routes = [
-  [/^#\/dashboard$/, dashboard],
-  [/^#\/integrations$/, integrations],
-  [/^#\/customers$/, customers],
-  [/^#\/customers\/([^/]+)$/, customerHub],
-  [/^#\/alerts$/, alerts],
-  [/^#\/rules$/, rules],
+  [/^#\/dashboard$/, dashboard, ["alerts", alertTopics]],
+  [/^#\/integrations$/, integrations, ["collector", ["collector.sync.started", "collector.sync.progress", "collector.sync.completed", "collector.sync.failed"]]],
+  [/^#\/customers$/, customers, ["backups", ["backup.job.recorded", "backup.condition.changed"]]],
+  [/^#\/customers\/([^/]+)$/, customerHub, ["backups", ["backup.job.recorded", "backup.condition.changed"]]],
+  [/^#\/alerts$/, alerts, ["alerts", alertTopics]],
+  [/^#\/rules$/, rules, ["rules", ["ticket.opened", "ticket.noted", "ticket.closed", "rule.fired"]]],
   [/^#\/rules\/new\/([^/]+)$/, ruleForm],
-  [/^#\/rules\/(ru_[0-9]+)$/, rulePage],
+  [/^#\/rules\/(ru_[0-9]+)$/, rulePage, ["rules", ["ticket.opened", "ticket.noted", "ticket.closed", "rule.fired"]]],
   [/^#\/rules\/(ru_[0-9]+)\/edit$/, ruleEdit],
 ];
 
@@ -54,6 +57,7 @@ let refresh = null;
 let visits = 0;
 async function route() {
   clearInterval(refresh);
+  stopLive();
   const visit = ++visits;
   document.getElementById("sign-out").hidden = !token();
   if (!token()) return signIn();
@@ -69,7 +73,7 @@ async function route() {
     if (hash.startsWith(link.getAttribute("href"))) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  for (const [pattern, screen] of routes) {
+  for (const [pattern, screen, live] of routes) {
     const match = hash.match(pattern);
     if (!match) continue;
     try {
@@ -79,8 +83,12 @@ async function route() {
       if (visit !== visits) return;
       view.replaceChildren(...page.childNodes);
       document.title = `${view.querySelector("h1")?.textContent ?? "Vectis"} — Vectis`;
+      // A live screen redraws when its service publishes a change; every 5 s otherwise, or while its stream is down.
       // Skipped while the tab is hidden: a console left open in a background tab costs the services nothing.
-      if (typeof again === "function") refresh = setInterval(() => { if (!document.hidden) again().catch(showProblem); }, 5000);
+      if (typeof again === "function") {
+        refresh = setInterval(() => { if (!document.hidden && !isLive()) again().catch(showProblem); }, 5000);
+        if (live) watch(live[0], live[1], () => { if (visit === visits) again().catch(showProblem); });
+      }
     } catch (error) {
       if (visit === visits) view.replaceChildren(h("p", { class: "message bad", role: "alert" }, error?.message ?? String(error)));
     }
