@@ -22,6 +22,9 @@ public enum CustomerReportAssembly {
     /// Alerts read for one report at most (pages of 500): a customer with more in a month is summarised by these.
     public static let alertLimit = 5_000
 
+    /// What a path segment or a query value may hold unescaped.
+    static let segment = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_~")
+
     /// Builds the report of `customerId` for `month` (`YYYY-MM`).
     public static func build(
         customerId: String, month: String, branding: CustomerReport.Branding, source: some ReportSource, now: Date = Date()
@@ -29,7 +32,8 @@ public enum CustomerReportAssembly {
         guard CustomerReport.bounds(of: month, timeZone: .gmt) != nil else {
             throw ReportError("month must be a month like 2026-11.")
         }
-        let id = customerId.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? customerId
+        // One path segment, whatever the caller typed: no "/" or ".." reaches another route.
+        let id = customerId.addingPercentEncoding(withAllowedCharacters: Self.segment) ?? ""
         let grid = try await source.get(.backups, "/v1/customers/\(id)/grid?month=\(month)", as: CustomerGrid.self)
         let backups = try await source.get(.backups, "/v1/customers/\(id)/backups", as: CustomerBackups.self)
         let zone = TimeZone(identifier: grid.timeZone) ?? .gmt

@@ -49,7 +49,14 @@ extension ConsoleTests {
             try await harness.nextNight()
             let psa = try #require(harness.psa)
             #expect(try await eventually { psa.tickets(psa: "connectwise").contains { $0.summary.contains(failing.name) } })
-            let ticket = try #require(try await harness.tickets().first { $0.agentName == failing.name })
+            // The PSA answers before the rules service records its ticket number: wait for the record.
+            var opened: TicketView?
+            #expect(
+                try await eventually {
+                    opened = try await harness.tickets().first { $0.agentName == failing.name && $0.externalId != nil }
+                    return opened != nil
+                })
+            let ticket = try #require(opened)
             let external = try #require(ticket.externalId)
             // The month the ticket was opened in (the rules service keeps the wall clock; the sandbox's runs around it).
             let month = String(BusJSON.formatTimestamp(ticket.openedAt).prefix(7))
@@ -72,6 +79,10 @@ extension ConsoleTests {
                 #expect(
                     try await HTTP.send("GET", console + "/v1/customers/c_nobody/report?month=\(month)", bearer: CollectorHarness.readToken)
                         .status == 404)
+                // An id that tries to reach another route stays one unknown customer.
+                let sneaky = try await HTTP.send(
+                    "GET", console + "/v1/customers/x%2F..%2F..%2Fdead-letters%3F/report?month=\(month)", bearer: CollectorHarness.token)
+                #expect(sneaky.status == 404, "\(sneaky.status) \(sneaky.body.prefix(200))")
                 let page = try await HTTP.send("GET", console + path, bearer: CollectorHarness.readToken)
                 #expect(page.status == 200)
                 #expect(page.body.contains("Acme &lt;b&gt;&amp; Sons&lt;/b&gt; &quot;Ltd&quot;") && !page.body.contains("<b>&"), "escaped")

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 import VectisAPI
 import VectisReport
 import VectisRuntime
@@ -21,6 +22,22 @@ struct ReportController {
     let branding: CustomerReport.Branding
     let chromium: ChromiumPDF?
     let logger: Logger
+    /// PDFs printed at once (each is a Chromium process): more wait their turn as a 503.
+    let printing = PrintSlots(limit: 2)
+
+    final class PrintSlots: Sendable {
+        let limit: Int
+        private let busy = Mutex(0)
+        init(limit: Int) { self.limit = limit }
+        func take() -> Bool {
+            busy.withLock { count in
+                guard count < limit else { return false }
+                count += 1
+                return true
+            }
+        }
+        func give() { busy.withLock { $0 -= 1 } }
+    }
 
     typealias Context = BasicRequestContext
 
@@ -94,6 +111,10 @@ struct ReportController {
             headers[.contentSecurityPolicy] = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
         }
+        guard printing.take() else {
+            return Response.problem(.serviceUnavailable, "Other reports are being printed; try again in a moment.")
+        }
+        defer { printing.give() }
         do {
             let pdf = try await chromium.pdf(html: html)
             headers[.contentType] = "application/pdf"
