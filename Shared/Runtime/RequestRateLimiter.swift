@@ -79,19 +79,29 @@ public actor RequestRateLimiter {
         saveFailureReported = false
     }
 
-    /// Returns when a request may go out now, and counts it.
-    public func acquire() async throws {
+    /// Returns when a request may go out now, and counts it; the answer is its place in the window, for `answered`.
+    @discardableResult
+    public func acquire() async throws -> ContinuousClock.Instant {
         while true {
             let now = ContinuousClock.now
             sent.removeAll { now - $0 >= window + margin }
             if sent.count < limit {
                 sent.append(now)
                 save()
-                return
+                return now
             }
             // Sleep until the oldest request leaves the window. Actor reentrancy is fine: we re-check after.
             try await Task.sleep(until: sent[0] + window + margin, clock: .continuous)
         }
+    }
+
+    /// The request counted at `slot` has been answered: it is counted from now instead, since the API counted it when it
+    /// arrived, which may have been long after it was counted here (a busy machine, a slow connection).
+    public func answered(_ slot: ContinuousClock.Instant) {
+        guard let index = sent.firstIndex(of: slot) else { return }
+        sent.remove(at: index)
+        sent.append(.now)
+        save()
     }
 
     /// Seconds until `count` more requests could all have gone out at the budget's pace, counting the requests

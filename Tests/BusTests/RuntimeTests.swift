@@ -143,6 +143,24 @@ struct RuntimeTests {
         #expect(try await RequestRateLimiter(limit: 5, window: .seconds(60), stateFile: file).acquire(waitingAtMost: .zero) == nil)
     }
 
+    @Test(
+        "a request answered late is counted from its answer: the API, which counted it on arrival, never sees one too many in a window"
+    )
+    func countedFromTheAnswer() async throws {
+        let limiter = RequestRateLimiter(limit: 2, window: .seconds(60), margin: .zero)
+        let first = try await limiter.acquire()
+        try await limiter.acquire()
+        try await Task.sleep(for: .milliseconds(300))
+        // The first request's answer arrives now: its slot frees a minute from now, not from when it was sent.
+        await limiter.answered(first)
+        let wait = try #require(try await limiter.acquire(waitingAtMost: .zero))
+        #expect(wait > .seconds(59), "the oldest slot is the second request's, sent before the answer: \(wait)")
+        let two = await limiter.secondsToSend(2)
+        #expect(two > 59 && two <= 60.1, "two more go when the two in the window leave it: \(two)")
+        #expect(await limiter.secondsToSend(3) > 119, "a third waits a second window")
+        #expect(await limiter.secondsToSend(0) == 0)
+    }
+
     @Test("a new data folder is 0700 and each database file 0600; an empty admin-token file refuses start instead of an empty token")
     func filesAreTheOwnersOnly() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-perm-\(UUID().uuidString)/data").path

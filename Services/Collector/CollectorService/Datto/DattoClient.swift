@@ -213,11 +213,12 @@ public final class DattoClient: Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            try await limiter.acquire()
+            let slot = try await limiter.acquire()
             requestCount.withLock { $0 += 1 }
             let data: Data
             let response: URLResponse
             do {
+                defer { Task { await limiter.answered(slot) } }
                 (data, response) = try await session.data(for: request)
             } catch let error as ResponseTooLarge {
                 throw DattoError.tooLarge(path, limit: error.limit)

@@ -141,26 +141,25 @@ struct AutotaskAdapter: PSAAdapter {
 
     /// The status pick list's label, read once an hour per API user.
     func statusName(_ status: Int) async -> String {
-        let account = settings.username ?? ""
-        if let cached = Self.statusLabels.withLock({ $0[account] }), ContinuousClock.now - cached.at < .seconds(3_600) {
-            return cached.labels[status] ?? "status \(status)"
+        let labels = await Self.statusLabels.value(for: settings.username ?? "") { () async -> [Int: String]? in
+            guard
+                let information = try? await http.send(
+                    "GET", try await base().appendingPathComponent("Tickets/entityInformation/fields"), headers: headers,
+                    validationErrorsOn500: true)
+            else { return nil }
+            let described = ((information as? [String: Any])?["fields"] as? [[String: Any]]) ?? []
+            let values =
+                described.first { ($0["name"] as? String)?.lowercased() == "status" }?["picklistValues"] as? [[String: Any]] ?? []
+            var labels: [Int: String] = [:]
+            for value in values.prefix(500) {
+                if let id = PSAChoice.int(value["value"]), let label = value["label"] as? String { labels[id] = String(label.prefix(80)) }
+            }
+            return labels
         }
-        guard
-            let information = try? await http.send(
-                "GET", try await base().appendingPathComponent("Tickets/entityInformation/fields"), headers: headers,
-                validationErrorsOn500: true)
-        else { return "status \(status)" }
-        let described = ((information as? [String: Any])?["fields"] as? [[String: Any]]) ?? []
-        let values = described.first { ($0["name"] as? String)?.lowercased() == "status" }?["picklistValues"] as? [[String: Any]] ?? []
-        var labels: [Int: String] = [:]
-        for value in values.prefix(500) {
-            if let id = PSAChoice.int(value["value"]), let label = value["label"] as? String { labels[id] = String(label.prefix(80)) }
-        }
-        Self.statusLabels.withLock { $0[account] = (labels, .now) }
-        return labels[status] ?? "status \(status)"
+        return labels?[status] ?? "status \(status)"
     }
 
-    static let statusLabels = Mutex<[String: (labels: [Int: String], at: ContinuousClock.Instant)]>([:])
+    static let statusLabels = PSALookupCache<[Int: String]>()
 
     func reopenTicket(ticketId: String) async throws(PSAError) {
         _ = try await http.send(

@@ -128,19 +128,18 @@ struct HaloAdapter: PSAAdapter {
 
     /// `api/Status` names, read once an hour per instance.
     func statusName(_ status: Int) async -> String {
-        if let cached = Self.statusLabels.withLock({ $0[instance] }), ContinuousClock.now - cached.at < .seconds(3_600) {
-            return cached.labels[status] ?? "status \(status)"
+        let labels = await Self.statusLabels.value(for: instance) { () async -> [Int: String]? in
+            guard let authorization = try? await headers(),
+                let list = try? await http.send("GET", try url("api/Status"), headers: authorization)
+            else { return nil }
+            var labels: [Int: String] = [:]
+            for choice in PSAChoice.list(list).prefix(500) { labels[choice.id] = String(choice.name.prefix(80)) }
+            return labels
         }
-        guard let authorization = try? await headers(),
-            let list = try? await http.send("GET", try url("api/Status"), headers: authorization)
-        else { return "status \(status)" }
-        var labels: [Int: String] = [:]
-        for choice in PSAChoice.list(list).prefix(500) { labels[choice.id] = String(choice.name.prefix(80)) }
-        Self.statusLabels.withLock { $0[instance] = (labels, .now) }
-        return labels[status] ?? "status \(status)"
+        return labels?[status] ?? "status \(status)"
     }
 
-    static let statusLabels = Mutex<[String: (labels: [Int: String], at: ContinuousClock.Instant)]>([:])
+    static let statusLabels = PSALookupCache<[Int: String]>()
 
     func reopenTicket(ticketId: String) async throws(PSAError) {
         _ = try await http.send(

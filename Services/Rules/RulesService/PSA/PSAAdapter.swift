@@ -23,7 +23,7 @@ enum PriorityLadder {
     }
 
     /// Read once an hour per PSA account.
-    static let cache = Mutex<[String: (ids: [Int], at: ContinuousClock.Instant)]>([:])
+    static let cache = PSALookupCache<[Int]>()
 
     /// The priority a ticket gets: the rule's per-class choice, else for a workstation one step below the rule's
     /// priority in the PSA's order (read with `order`; if that fails, the rule's priority).
@@ -32,11 +32,7 @@ enum PriorityLadder {
     ) async -> Int? {
         if let chosen = settings.priorityId(for: agentClass) { return chosen }
         guard agentClass == .workstation, let base = settings.priorityId else { return settings.priorityId }
-        if let cached = cache.withLock({ $0[account] }), ContinuousClock.now - cached.at < .seconds(3_600) {
-            return below(base, in: cached.ids)
-        }
-        guard let ids = try? await order() else { return base }
-        cache.withLock { $0[account] = (Array(ids.prefix(200)), .now) }
+        guard let ids = await cache.value(for: account, read: { (try? await order()).map { Array($0.prefix(200)) } }) else { return base }
         return below(base, in: ids)
     }
 }
