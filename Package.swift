@@ -31,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.25.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        // The console's pass-through of live event streams (already built for HummingbirdTesting; URLSession on Linux
+        // can deadlock every request in the process when a streaming task is cancelled).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
         // Latency percentiles in vectis-bench only (issue 9 asks for HdrHistogram); no service links it.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0")
     ],
@@ -153,7 +156,10 @@ let package = Package(
 
         .target(
             name: "ConsoleService",
-            dependencies: ["VectisRuntime", "VectisReport", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "VectisRuntime", "VectisReport", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client")
+            ],
             path: "Services/Console/ConsoleService",
             resources: [.copy("Web")]
         ),

@@ -46,7 +46,9 @@ struct ServiceProxy {
             if let value = request.headers[name] { upstream.setValue(value, forHTTPHeaderField: name.rawName) }
         }
         // A service's live stream is passed through as it arrives.
-        if request.method == .get, path == "v1/events" { return await events.stream(upstream, service: name) }
+        if request.method == .get, path == "v1/events" {
+            return await events.stream(url, authorization: request.headers[.authorization], service: name)
+        }
         var request = request
         let body = try await request.collectBody(upTo: 1 << 20)
         if body.readableBytes > 0 { upstream.httpBody = Data(buffer: body) }
