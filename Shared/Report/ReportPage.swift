@@ -145,21 +145,7 @@ public enum ReportPage {
     // MARK: Helpers
 
     /// Text made safe for HTML content and attribute values.
-    public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    public static func escape(_ text: String) -> String { HTMLText.escape(text) }
 
     static func percent(_ rate: SuccessRate) -> String {
         rate.rate.map { String(format: "%.1f%%", $0 * 100) } ?? "—"

@@ -48,9 +48,7 @@ public struct GridCommand: AsyncParsableCommand {
             throw ValidationError("--assets-url and --backups-url must be URLs")
         }
         let token = AdminClient.resolveToken(token, reading: true)
-        var hub = HubCommand()
-        hub.customer = customer
-        let id = try await hub.resolve(customer, assets: AdminClient(baseURL: assets, token: token))
+        let id = try await CustomerLookup.id(of: customer, assets: AdminClient(baseURL: assets, token: token))
         let query = "days=\(days)" + (rollUp.map { "&rollUp=\($0)" } ?? "")
         let grid = try await AdminClient(baseURL: backups, token: token).call(
             "GET", "/v1/customers/\(id)/grid?\(query)", as: CustomerGrid.self)

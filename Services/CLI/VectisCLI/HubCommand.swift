@@ -30,7 +30,7 @@ public struct HubCommand: AsyncParsableCommand {
             throw ValidationError("--assets-url and --backups-url must be URLs")
         }
         let token = AdminClient.resolveToken(token, reading: true)
-        let id = try await resolve(customer, assets: AdminClient(baseURL: assets, token: token))
+        let id = try await CustomerLookup.id(of: customer, assets: AdminClient(baseURL: assets, token: token))
         let hub = try await AdminClient(baseURL: backups, token: token).call("GET", "/v1/customers/\(id)/backups", as: CustomerBackups.self)
         if json {
             let encoder = APIJSON.encoder()
@@ -40,8 +40,11 @@ public struct HubCommand: AsyncParsableCommand {
         }
         print(HubFormatter.render(hub))
     }
+}
 
-    func resolve(_ text: String, assets: AdminClient) async throws -> String {
+/// A customer as a person types it — id, key, name or a unique part of it — found in the assets service's list.
+enum CustomerLookup {
+    static func id(of text: String, assets: AdminClient) async throws -> String {
         if text.hasPrefix("c_") { return text }
         let customers = try await assets.call("GET", "/v1/customers", as: CustomerList.self).customers
         let lowered = text.lowercased()

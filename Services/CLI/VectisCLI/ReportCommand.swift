@@ -99,7 +99,7 @@ public struct ReportCommand: AsyncParsableCommand {
             throw ValidationError(ChromiumPDF.missing + (all ? " Pass --html for HTML reports." : " Leave out --pdf for the HTML report."))
         }
         guard all, let out else {
-            let id = try await HubCommand().resolve(customer ?? "", assets: assetsClient)
+            let id = try await CustomerLookup.id(of: customer ?? "", assets: assetsClient)
             let page = ReportPage.html(
                 try await CustomerReportAssembly.build(customerId: id, month: month, branding: branding, source: source))
             if let pdf, let chromium {

@@ -217,9 +217,11 @@ public final class DattoClient: Sendable {
             requestCount.withLock { $0 += 1 }
             let data: Data
             let response: URLResponse
+            let answer: Result<(Data, URLResponse), any Error>
+            do { answer = .success(try await session.data(for: request)) } catch { answer = .failure(error) }
+            await limiter.answered(slot)
             do {
-                defer { Task { await limiter.answered(slot) } }
-                (data, response) = try await session.data(for: request)
+                (data, response) = try answer.get()
             } catch let error as ResponseTooLarge {
                 throw DattoError.tooLarge(path, limit: error.limit)
             } catch let error as URLError {

@@ -12,7 +12,7 @@ import GRDB
 /// `last10Backups` are the endpoints' runs). A surface the key had none of is looked for again once `lookAgain`
 /// has passed, so a subscription added later is found without a request on every poll. Without a budget (the
 /// first sync, "Sync now") everything is read.
-struct PollSurfaces: Equatable {
+struct PollSurfaces {
     /// The most of a budgeted poll SaaS domains may use (each costs a request).
     static let saasShare = 0.2
     /// The most of a budgeted poll the Endpoint Backup list may use (a request per 100 endpoints).
@@ -23,18 +23,13 @@ struct PollSurfaces: Equatable {
     static let saasRereadAfter: TimeInterval = 3_600
 
     /// What the last reads said, per tenant.
-    struct Known: Equatable {
+    struct Known {
         var saasDomains = 0
         var saasReadAt: Date?
         var endpoints = 0
         var endpointsReadAt: Date?
         var alerts: [String: (count: Int, readAt: Date)] = [:]
         var now = Date()
-
-        static func == (lhs: Known, rhs: Known) -> Bool {
-            (lhs.saasDomains, lhs.saasReadAt, lhs.endpoints, lhs.endpointsReadAt, lhs.now)
-                == (rhs.saasDomains, rhs.saasReadAt, rhs.endpoints, rhs.endpointsReadAt, rhs.now)
-        }
     }
 
     var alerts: DeviceAlertReads.Plan
