@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.25.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        // SMTP over TLS for e-mail notifications (already built for async-http-client).
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.27.0"),
         // The console's pass-through of live event streams (already built for HummingbirdTesting; URLSession on Linux
         // can deadlock every request in the process when a streaming task is cancelled).
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
@@ -148,6 +150,10 @@ let package = Package(
                 "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts", "VectisAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
             ],
             path: "Services/Rules/RulesService"
@@ -242,6 +248,7 @@ let package = Package(
                 "ConsoleService", "PSASandbox", "DattoSandbox", "VectisRuntime", "VectisDelivery", "VectisStorage", "VectisContracts",
                 "VectisBus", "BusService", "VectisCLI", "ZeroMQ", "VectisAPI", "VectisReport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "PropertyBased", package: "swift-property-based")

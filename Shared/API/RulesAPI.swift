@@ -31,9 +31,11 @@ public enum RuleAction: String, Codable, Sendable, CaseIterable {
     /// Ask the collector to retry the backup (a hook and a re-poll), no ticket.
     case retry
     case both
+    /// Only notify the rule's channels: no ticket, no retry (the template's PSA settings are not needed).
+    case notify
 
-    public var opensTickets: Bool { self != .retry }
-    public var retries: Bool { self != .ticket }
+    public var opensTickets: Bool { self == .ticket || self == .both }
+    public var retries: Bool { self == .retry || self == .both }
 }
 
 /// A rule template: the integration guide's three ("Datto backup fails 2+ nights in a row", one per PSA) and the
@@ -117,12 +119,19 @@ public struct NewRule: Codable, Sendable {
     public var whenClosedByPerson: String?
     /// 0–90; default 7.
     public var reopenWindowDays: Int?
+    /// Channels (`ch_1`, …) told on open and recovery, besides what `action` does (with `notify`: instead).
+    public var notifyChannels: [String]?
+    /// Also tell the channels on each further failed night (or day); default false.
+    public var notifyRepeat: Bool?
 
     public init(
         templateId: String?, tenant: String? = nil, name: String? = nil, settings: PSASettings? = nil, secrets: PSASecrets? = nil,
         thresholdNights: Int? = nil, closeOnRecovery: Bool? = nil, action: String? = nil, maxRetries: Int? = nil,
-        dryRunHours: Double? = nil, whenClosedByPerson: String? = nil, reopenWindowDays: Int? = nil
+        dryRunHours: Double? = nil, whenClosedByPerson: String? = nil, reopenWindowDays: Int? = nil, notifyChannels: [String]? = nil,
+        notifyRepeat: Bool? = nil
     ) {
+        self.notifyChannels = notifyChannels
+        self.notifyRepeat = notifyRepeat
         self.whenClosedByPerson = whenClosedByPerson
         self.reopenWindowDays = reopenWindowDays
         self.templateId = templateId
@@ -154,12 +163,18 @@ public struct RuleChange: Codable, Sendable {
     public var maxRetries: Int?
     public var whenClosedByPerson: String?
     public var reopenWindowDays: Int?
+    /// Replaces the rule's channels (`[]` stops notifying).
+    public var notifyChannels: [String]?
+    public var notifyRepeat: Bool?
 
     public init(
         enabled: Bool? = nil, dryRunHours: Double? = nil, name: String? = nil, settings: PSASettings? = nil,
         secrets: PSASecrets? = nil, thresholdNights: Int? = nil, closeOnRecovery: Bool? = nil, action: String? = nil,
-        maxRetries: Int? = nil, whenClosedByPerson: String? = nil, reopenWindowDays: Int? = nil
+        maxRetries: Int? = nil, whenClosedByPerson: String? = nil, reopenWindowDays: Int? = nil, notifyChannels: [String]? = nil,
+        notifyRepeat: Bool? = nil
     ) {
+        self.notifyChannels = notifyChannels
+        self.notifyRepeat = notifyRepeat
         self.whenClosedByPerson = whenClosedByPerson
         self.reopenWindowDays = reopenWindowDays
         self.enabled = enabled
@@ -176,7 +191,7 @@ public struct RuleChange: Codable, Sendable {
     /// Whether it edits what the rule does (not only its switches).
     public var editsRule: Bool {
         name != nil || settings != nil || secrets != nil || thresholdNights != nil || closeOnRecovery != nil || action != nil
-            || maxRetries != nil || whenClosedByPerson != nil || reopenWindowDays != nil
+            || maxRetries != nil || whenClosedByPerson != nil || reopenWindowDays != nil || notifyChannels != nil || notifyRepeat != nil
     }
 }
 
@@ -204,13 +219,19 @@ public struct RuleView: Codable, Sendable, Equatable {
     public var enabled: Bool
     public var whenClosedByPerson: WhenClosedByPerson
     public var reopenWindowDays: Int
+    /// The channels told about this rule's problems (`ch_…`).
+    public var notifyChannels: [String]
+    public var notifyRepeat: Bool
 
     public init(
         id: String, tenant: String, templateId: String, name: String, psa: PSAKind, trigger: RuleTrigger, settings: PSASettings,
         secretsSet: [String], secretsProblem: String?, settingsProblem: String?, thresholdNights: Int, closeOnRecovery: Bool,
         action: RuleAction, maxRetries: Int, dryRunUntil: Date, dryRun: Bool, enabled: Bool,
-        whenClosedByPerson: WhenClosedByPerson = .reopen, reopenWindowDays: Int = 7
+        whenClosedByPerson: WhenClosedByPerson = .reopen, reopenWindowDays: Int = 7, notifyChannels: [String] = [],
+        notifyRepeat: Bool = false
     ) {
+        self.notifyChannels = notifyChannels
+        self.notifyRepeat = notifyRepeat
         self.whenClosedByPerson = whenClosedByPerson
         self.reopenWindowDays = reopenWindowDays
         self.id = id

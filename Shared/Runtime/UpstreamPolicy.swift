@@ -56,6 +56,12 @@ public struct UpstreamPolicy: Sendable, Equatable {
         guard let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme) else { return "only http(s) addresses are called" }
         guard let host = url.host, !host.isEmpty else { return "the address has no host" }
         if url.user != nil || url.password != nil { return "the address holds a user name or password" }
+        return refusal(host: host)
+    }
+
+    /// Why a connection to `host` (a name or an address, IPv6 in brackets or not) must not be made: it is, or
+    /// resolves to, an address inside the host's own networks (nil when it may). For what is not HTTP (SMTP).
+    public func refusal(host: String) -> String? {
         if allowPrivateAddresses { return nil }
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         let addresses = Self.resolve(bare)

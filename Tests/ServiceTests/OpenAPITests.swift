@@ -110,7 +110,15 @@ struct OpenAPITests {
             ("rules", "Rule", "whenClosedByPerson", WhenClosedByPerson.allCases.map(\.rawValue)),
             ("rules", "NewRule", "whenClosedByPerson", WhenClosedByPerson.allCases.map(\.rawValue)),
             ("rules", "RuleChange", "whenClosedByPerson", WhenClosedByPerson.allCases.map(\.rawValue)),
-            ("rules", "PSAField", "kind", PSAField.Kind.allCases.map(\.rawValue))
+            ("rules", "PSAField", "kind", PSAField.Kind.allCases.map(\.rawValue)),
+            ("rules", "NewChannel", "kind", ChannelKind.allCases.map(\.rawValue)),
+            ("rules", "Channel", "kind", ChannelKind.allCases.map(\.rawValue)),
+            ("rules", "Channel", "status", ChannelView.Status.allCases.map(\.rawValue)),
+            ("rules", "ChannelSettings", "smtpSecurity", SMTPSecurity.allCases.map(\.rawValue)),
+            ("rules", "ChannelSettings", "teamsFormat", TeamsFormat.allCases.map(\.rawValue)),
+            ("rules", "Notification", "event", NotificationEvent.allCases.map(\.rawValue)),
+            ("rules", "WebhookPayload", "event", NotificationEvent.allCases.map(\.rawValue)),
+            ("rules", "Notification", "state", NotificationView.State.allCases.map(\.rawValue))
         ]
         for (service, schema, property, values) in expected {
             let documented = try Self.documentedEnum(service, schema, property)

@@ -255,7 +255,7 @@ struct RulesTests {
             // Hostile or mistaken values are refused by name, never trapped on: an unknown action, a retry on a template
             // that has nothing to retry, extreme numbers, wrong types.
             for (change, message) in [
-                (["action": "page-the-ceo"] as [String: Any], "action must be ticket, retry or both."),
+                (["action": "page-the-ceo"] as [String: Any], "action must be ticket, retry, both or notify."),
                 (["thresholdNights": Int.max], "thresholdNights must be from 1 to 30."),
                 (["maxRetries": -1], "maxRetries must be from 0 to 10."),
                 (["dryRunHours": 1e300], "dryRunHours must be from 0 to 8760 (a year); to stop a rule, disable it.")

@@ -12,15 +12,16 @@ public func buildApplication(
 ) throws -> BuiltService<some ApplicationProtocol, ReliableBus> {
     let database = try ServiceDatabase.open(at: configuration.runtime.databasePath, migrator: RulesTables.migrator)
     let secrets = try SecretBox.load(keyFile: configuration.secretKeyFile)
+    let console = configuration.consoleURL
     var handlers = BusHandlers()
     // A fact seen before (replayed under a new epoch of the backups stream) decides nothing again.
     handlers.on(BackupJobRecorded.self) { job, header, db, outbox in
         guard try AppliedFacts.firstTime(job, tenant: header.tenant, in: db) else { return }
-        try RuleEngine.evaluate(job, tenant: header.tenant, now: Date(), db: db, outbox: outbox)
+        try RuleEngine.evaluate(job, tenant: header.tenant, now: Date(), console: console, db: db, outbox: outbox)
     }
     handlers.on(BackupConditionChanged.self) { condition, header, db, outbox in
         guard try AppliedFacts.firstTime(condition, tenant: header.tenant, in: db) else { return }
-        try RuleEngine.evaluate(condition, tenant: header.tenant, now: Date(), db: db, outbox: outbox)
+        try RuleEngine.evaluate(condition, tenant: header.tenant, now: Date(), console: console, db: db, outbox: outbox)
     }
     handlers.on(DattoAgentSeen.self) { agent, header, db, _ in
         try AgentClassRecord.save(agent, tenant: header.tenant, at: Date(), db)
@@ -33,6 +34,11 @@ public func buildApplication(
     let readBack = TicketReadBack(
         database: database, worker: worker, outbox: bus.outbox, secrets: secrets, interval: configuration.ticketCheckInterval,
         share: configuration.ticketCheckShare, logger: logger)
+    let notifications = NotificationWorker(
+        database: database, secrets: secrets,
+        delivery: ChannelDelivery(
+            timeout: configuration.psaTimeout, upstreams: configuration.upstreams, extraTrustRoots: configuration.extraTrustRoots),
+        console: configuration.consoleURL, metrics: metrics.factory, logger: logger, clock: configuration.clock)
     let router = ServiceApplication.makeRouter()
     RulesController(
         database: database, secrets: secrets, worker: worker, adminToken: configuration.adminToken,
@@ -41,11 +47,15 @@ public func buildApplication(
     ).addRoutes(to: router)
     PicklistsController(database: database, secrets: secrets, worker: worker, adminToken: configuration.adminToken, logger: logger)
         .addRoutes(to: router)
+    ChannelsController(
+        database: database, secrets: secrets, worker: notifications, upstreams: configuration.upstreams,
+        access: AccessTokens(admin: configuration.adminToken, read: configuration.readToken)
+    ).addRoutes(to: router)
     DeadLetterController(consumer: bus.consumer, adminToken: configuration.adminToken).addRoutes(to: router)
     LiveEventsController(broadcast: bus.broadcast, access: AccessTokens(admin: configuration.adminToken, read: configuration.readToken))
         .addRoutes(to: router)
     let (application, routes) = ServiceApplication.build(
-        configuration: configuration.runtime, metrics: metrics, router: router, services: bus.services + [worker, readBack],
+        configuration: configuration.runtime, metrics: metrics, router: router, services: bus.services + [worker, readBack, notifications],
         checks: bus.checks, logger: logger)
     return BuiltService(application: application, routes: routes, parts: bus)
 }

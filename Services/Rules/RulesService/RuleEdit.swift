@@ -15,6 +15,8 @@ struct RuleEdit {
     var maxRetries: Int
     var whenClosedByPerson: WhenClosedByPerson
     var reopenWindowDays: Int
+    var notifyChannels: [Int64]
+    var notifyRepeat: Bool
     var changes: [String]
 }
 
@@ -43,29 +45,35 @@ extension RuleEdit {
     /// The action named in a request, or why it is refused.
     static func action(_ text: String, for template: RuleTemplate) -> Result<RuleAction, RuleRefusal> {
         guard let action = RuleAction(rawValue: text) else {
-            return .failure(RuleRefusal(message: "action must be ticket, retry or both."))
+            return .failure(RuleRefusal(message: "action must be ticket, retry, both or notify."))
         }
         guard template.actions.contains(action) else {
-            return .failure(RuleRefusal(message: "action must be ticket for \(template.trigger.rawValue): there is no backup to retry."))
+            return .failure(
+                RuleRefusal(message: "action must be ticket or notify for \(template.trigger.rawValue): there is no backup to retry."))
         }
         return .success(action)
     }
 
     /// Why a rule's settings are refused (the same checks for enabling and for editing), or nil.
     static func settingsProblem(
-        _ template: RuleTemplate, settings: PSASettings, secrets: PSASecrets, threshold: Int, maxRetries: Int
+        _ template: RuleTemplate, action: RuleAction, channels: [Int64], settings: PSASettings, secrets: PSASecrets, threshold: Int,
+        maxRetries: Int
     ) -> String? {
+        guard (1...30).contains(threshold) else { return "thresholdNights must be from 1 to 30." }
+        guard (0...10).contains(maxRetries) else { return "maxRetries must be from 0 to 10." }
+        // A rule that only notifies never calls the PSA: its connection is not needed.
+        guard action != .notify else { return channels.isEmpty ? "action notify needs at least one channel in notifyChannels." : nil }
         let missing = settings.missing(for: template.psa, secrets: secrets)
         guard missing.isEmpty else { return "Missing for \(template.psa.rawValue): \(missing.joined(separator: ", "))." }
         let invalid = settings.invalidAddresses(for: template.psa)
         guard invalid.isEmpty else { return invalid.joined(separator: "; ") + "." }
-        guard (1...30).contains(threshold) else { return "thresholdNights must be from 1 to 30." }
-        guard (0...10).contains(maxRetries) else { return "maxRetries must be from 0 to 10." }
         return nil
     }
 
     /// The edit `change` makes to `rule` (nil when it only flips switches), or why it is refused.
-    static func make(_ rule: RuleRecord, _ change: RuleChange, secrets box: SecretBox) throws -> Result<RuleEdit?, RuleRefusal> {
+    static func make(_ rule: RuleRecord, _ change: RuleChange, secrets box: SecretBox, _ db: Database) throws -> Result<
+        RuleEdit?, RuleRefusal
+    > {
         guard change.editsRule else { return .success(nil) }
         guard let template = RuleTemplate.all.first(where: { $0.id == rule.templateId }) else {
             return .failure(RuleRefusal(message: "This rule's template no longer exists; enable a new rule."))
@@ -80,6 +88,13 @@ extension RuleEdit {
         case .failure(let refusal): return .failure(refusal)
         case .success(let chosen): policy = chosen
         }
+        var channels = rule.channelIds
+        if let given = change.notifyChannels {
+            switch try ChannelRecord.resolve(given, tenant: rule.tenant, db) {
+            case .failure(let refusal): return .failure(refusal)
+            case .success(let ids): channels = ids
+            }
+        }
         let window = change.reopenWindowDays ?? rule.reopenWindowDays
         if let problem = reopenWindowProblem(window) { return .failure(RuleRefusal(message: problem)) }
         // Settings or secrets that cannot be read (the key file was replaced) are simply entered again.
@@ -90,13 +105,14 @@ extension RuleEdit {
             name: name, settings: change.settings ?? oldSettings, secrets: try overlay(oldSecrets, change.secrets),
             threshold: change.thresholdNights ?? rule.thresholdNights, closeOnRecovery: change.closeOnRecovery ?? rule.closeOnRecovery,
             action: action, maxRetries: change.maxRetries ?? rule.maxRetries, whenClosedByPerson: policy, reopenWindowDays: window,
-            changes: [])
+            notifyChannels: channels, notifyRepeat: change.notifyRepeat ?? rule.notifyRepeat, changes: [])
         if let problem = settingsProblem(
-            template, settings: edit.settings, secrets: edit.secrets, threshold: edit.threshold, maxRetries: edit.maxRetries)
+            template, action: edit.action, channels: edit.notifyChannels, settings: edit.settings, secrets: edit.secrets,
+            threshold: edit.threshold, maxRetries: edit.maxRetries)
         {
             return .failure(RuleRefusal(message: problem))
         }
-        if change.settings != nil,
+        if change.settings != nil, edit.action != .notify,
             let problem = PSASettings.secretsNeeded(saved: oldSettings, new: edit.settings, psa: template.psa, given: change.secrets)
         {
             return .failure(RuleRefusal(message: problem + "."))
@@ -115,6 +131,13 @@ extension RuleEdit {
         }
         if edit.reopenWindowDays != rule.reopenWindowDays {
             changes.append("reopen window \(rule.reopenWindowDays) → \(edit.reopenWindowDays) days")
+        }
+        if edit.notifyChannels != rule.channelIds {
+            let names = edit.notifyChannels.map(ChannelRecord.publicId)
+            changes.append(names.isEmpty ? "notifies no channel" : "notifies \(names.joined(separator: ", "))")
+        }
+        if edit.notifyRepeat != rule.notifyRepeat {
+            changes.append(edit.notifyRepeat ? "notifies each further night" : "notifies on open and recovery only")
         }
         if edit.closeOnRecovery != rule.closeOnRecovery {
             changes.append(edit.closeOnRecovery ? "closes tickets on recovery" : "notes recovery, leaves the ticket open")

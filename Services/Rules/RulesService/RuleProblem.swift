@@ -34,6 +34,8 @@ struct RuleProblem {
     /// The note for each further night or day.
     var stillText: String
     var failedNightsInARow: Int?
+    /// Datto's error message for a failed run, or what the silent failure is ("No successful backup for 2 days").
+    var error: String?
     /// For a retry request: a stable id per problem and token; nil when there is no agent to retry.
     var retryId: String?
     var retryReason: String
@@ -77,6 +79,7 @@ struct RuleProblem {
             "Backup of \(job.agentName) still failing: \(job.failedNightsInARow) nights in a row (night \(job.night)). "
             + "Last error: \(job.errorMessage ?? "none reported")."
         failedNightsInARow = job.failedNightsInARow
+        error = job.errorMessage
         retryId = "\(job.jobId)"
         retryReason = "\(job.failedNightsInARow) failed nights in a row"
     }
@@ -138,6 +141,7 @@ struct RuleProblem {
         }
         stillText = "\(name): \(condition.detail) (day \(condition.days))."
         failedNightsInARow = nil
+        error = condition.detail
         let subjectId = self.subjectId
         retryId = agent.map { _ in "\(subjectId)_d\(condition.days)" }
         retryReason = condition.detail

@@ -29,6 +29,14 @@ struct RuleRecord: StoredRecord, Sendable {
     var createdAt: Date
     var whenClosedByPerson: WhenClosedByPerson
     var reopenWindowDays: Int
+    /// The channel ids (`[1, 4]`) as JSON.
+    var notifyChannels: String
+    var notifyRepeat: Bool
+
+    /// The channels this rule tells; a list that cannot be read tells none (and says so in the view).
+    var channelIds: [Int64] {
+        (try? JSONDecoder().decode([Int64].self, from: Data(notifyChannels.utf8))) ?? []
+    }
 
     func psaSettings() throws -> PSASettings {
         try JSONDecoder().decode(PSASettings.self, from: Data(settings.utf8))
@@ -52,7 +60,7 @@ struct RuleRecord: StoredRecord, Sendable {
             settingsProblem: settings == nil ? "The stored settings cannot be read; enter them again (Edit)." : nil,
             thresholdNights: thresholdNights, closeOnRecovery: closeOnRecovery, action: action, maxRetries: maxRetries,
             dryRunUntil: dryRunUntil, dryRun: isDryRun(at: now), enabled: enabled, whenClosedByPerson: whenClosedByPerson,
-            reopenWindowDays: reopenWindowDays)
+            reopenWindowDays: reopenWindowDays, notifyChannels: channelIds.map(ChannelRecord.publicId), notifyRepeat: notifyRepeat)
     }
 
     // MARK: Queries
@@ -81,18 +89,19 @@ struct RuleRecord: StoredRecord, Sendable {
     static func insert(
         tenant: String, template: RuleTemplate, name: String, settings: PSASettings, secretsSealed: Data, thresholdNights: Int,
         closeOnRecovery: Bool, action: RuleAction, maxRetries: Int, dryRunUntil: Date, whenClosedByPerson: WhenClosedByPerson,
-        reopenWindowDays: Int, now: Date, _ db: Database
+        reopenWindowDays: Int, notifyChannels: [Int64], notifyRepeat: Bool, now: Date, _ db: Database
     ) throws -> Int64 {
         try db.cachedStatement(
             sql: """
                 INSERT INTO rule (tenant, template_id, name, psa, settings, secrets_sealed, threshold_nights, close_on_recovery,
-                    action, max_retries, dry_run_until, enabled, created_at, trigger, when_closed_by_person, reopen_window_days)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)
+                    action, max_retries, dry_run_until, enabled, created_at, trigger, when_closed_by_person, reopen_window_days,
+                    notify_channels, notify_repeat)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             tenant, template.id, name, template.psa, try Self.json(settings), secretsSealed, thresholdNights, closeOnRecovery,
             action, maxRetries, dryRunUntil.timeIntervalSince1970, now.timeIntervalSince1970, template.trigger, whenClosedByPerson,
-            reopenWindowDays
+            reopenWindowDays, try Self.json(notifyChannels), notifyRepeat
         ])
         return db.lastInsertedRowID
     }
@@ -102,12 +111,18 @@ struct RuleRecord: StoredRecord, Sendable {
         try db.cachedStatement(
             sql: """
                 UPDATE rule SET name = ?, settings = ?, secrets_sealed = ?, threshold_nights = ?, close_on_recovery = ?,
-                    action = ?, max_retries = ?, when_closed_by_person = ?, reopen_window_days = ? WHERE id = ?
+                    action = ?, max_retries = ?, when_closed_by_person = ?, reopen_window_days = ?, notify_channels = ?,
+                    notify_repeat = ? WHERE id = ?
                 """
         ).execute(arguments: [
             edit.name, try Self.json(edit.settings), secretsSealed, edit.threshold, edit.closeOnRecovery, edit.action, edit.maxRetries,
-            edit.whenClosedByPerson, edit.reopenWindowDays, id
+            edit.whenClosedByPerson, edit.reopenWindowDays, try Self.json(edit.notifyChannels), edit.notifyRepeat, id
         ])
+    }
+
+    /// The rules that tell this channel.
+    static func using(channel: Int64, _ db: Database) throws -> [RuleRecord] {
+        try all(db).filter { $0.channelIds.contains(channel) }
     }
 
     static func setEnabled(_ enabled: Bool, id: Int64, _ db: Database) throws {

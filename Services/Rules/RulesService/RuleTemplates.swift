@@ -60,6 +60,6 @@ extension RuleTemplate {
         return RuleTemplate(
             id: "\(slug)-\(psa.rawValue)", name: "\(title) (\(psaName))", psa: psa, trigger: trigger, description: description + zone,
             defaultThresholdNights: threshold, settings: fields.map(\.summary), fields: fields,
-            actions: trigger.canRetry ? RuleAction.allCases : [.ticket])
+            actions: trigger.canRetry ? RuleAction.allCases : [.ticket, .notify])
     }
 }

@@ -18,6 +18,12 @@ public struct RulesConfiguration: Sendable {
     /// The most of each PSA account's request budget the read-back spends (`VECTIS_TICKET_CHECK_BUDGET_SHARE`, 0–0.5,
     /// default 0.2; 0 turns the schedule off — tickets are still read before each note or close).
     public var ticketCheckShare: Double = 0.2
+    /// The console's address as people open it (`VECTIS_CONSOLE_URL`), for the links in notifications (`none`: no link).
+    public var consoleURL: String = "http://127.0.0.1:8090"
+    /// PEM certificates trusted besides the system's for SMTP over TLS (`VECTIS_TLS_CA_FILE`): an internal relay's CA.
+    public var extraTrustRoots: String?
+    /// What the notification worker takes for now (digest times, retries, rate windows); tests move it on.
+    public var clock: @Sendable () -> Date = { Date() }
 
     public init(
         runtime: RuntimeConfiguration, adminToken: String, secretKeyFile: String, defaultDryRun: Duration = .seconds(24 * 3_600),
@@ -41,6 +47,18 @@ public struct RulesConfiguration: Sendable {
         readToken = try ReadToken.resolve(env, dataDirectory: runtime.dataDirectory)
         ticketCheckInterval = .seconds(try Self.ticketCheckSeconds(env))
         ticketCheckShare = try Self.ticketCheckShare(env)
+        consoleURL = try Self.consoleURL(env)
+        extraTrustRoots = env["VECTIS_TLS_CA_FILE"]
+    }
+
+    /// `VECTIS_CONSOLE_URL`: an http(s) address, or `none` for no links.
+    static func consoleURL(_ env: VectisRuntime.Environment) throws -> String {
+        let text = env.string("VECTIS_CONSOLE_URL", default: "http://127.0.0.1:8090")
+        if text == "none" { return "" }
+        guard UpstreamPolicy.baseAddressProblem(text) == nil else {
+            throw ConfigurationError(variable: "VECTIS_CONSOLE_URL", value: text, expected: "the console's http(s) address")
+        }
+        return text
     }
 
     /// `VECTIS_TICKET_CHECK_INTERVAL_SECONDS`: 1 to 86400.

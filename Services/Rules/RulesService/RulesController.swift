@@ -55,15 +55,22 @@ struct RulesController {
         let secretValues = body.secrets ?? PSASecrets()
         let threshold = body.thresholdNights ?? template.defaultThresholdNights
         let maxRetries = body.maxRetries ?? 2
-        if let problem = RuleEdit.settingsProblem(
-            template, settings: settings, secrets: secretValues, threshold: threshold, maxRetries: maxRetries)
-        {
-            return Response.problem(.badRequest, problem)
-        }
+        let tenant = body.tenant ?? "default"
         let action: RuleAction
         switch RuleEdit.action(body.action ?? RuleAction.ticket.rawValue, for: template) {
         case .failure(let refusal): return Response.problem(.badRequest, refusal.message)
         case .success(let chosen): action = chosen
+        }
+        let channels: [Int64]
+        switch try await database.read({ db in try ChannelRecord.resolve(body.notifyChannels ?? [], tenant: tenant, db) }) {
+        case .failure(let refusal): return Response.problem(.badRequest, refusal.message)
+        case .success(let ids): channels = ids
+        }
+        if let problem = RuleEdit.settingsProblem(
+            template, action: action, channels: channels, settings: settings, secrets: secretValues, threshold: threshold,
+            maxRetries: maxRetries)
+        {
+            return Response.problem(.badRequest, problem)
         }
         if let hours = body.dryRunHours, let problem = RuleEdit.dryRunProblem(hours) { return Response.problem(.badRequest, problem) }
         let whenClosedByPerson: WhenClosedByPerson
@@ -78,10 +85,10 @@ struct RulesController {
         let rule = try await database.write { db in
             let now = Date()
             let id = try RuleRecord.insert(
-                tenant: body.tenant ?? "default", template: template, name: body.name ?? template.name, settings: settings,
+                tenant: tenant, template: template, name: body.name ?? template.name, settings: settings,
                 secretsSealed: sealed, thresholdNights: threshold, closeOnRecovery: body.closeOnRecovery ?? false, action: action,
                 maxRetries: maxRetries, dryRunUntil: now + dryRunSeconds, whenClosedByPerson: whenClosedByPerson,
-                reopenWindowDays: reopenWindowDays, now: now, db)
+                reopenWindowDays: reopenWindowDays, notifyChannels: channels, notifyRepeat: body.notifyRepeat ?? false, now: now, db)
             try Audit.record(
                 rule: id, subject: nil, kind: "rule-created",
                 detail: "enabled \(template.name); dry run for \(Int(dryRunSeconds / 3_600)) h",
@@ -118,7 +125,7 @@ struct RulesController {
         // Read, check and write in one transaction, so two edits at once cannot undo each other unseen.
         let outcome = try await database.write { [secrets] db -> Outcome in
             guard let current = try RuleRecord.find(id: id, db) else { return .noRule }
-            switch try RuleEdit.make(current, change, secrets: secrets) {
+            switch try RuleEdit.make(current, change, secrets: secrets, db) {
             case .failure(let refusal):
                 return .refused(refusal.message)
             case .success(let edit?):

@@ -148,6 +148,9 @@ enum RulesTables {
                     ALTER TABLE ticket ADD COLUMN agent_class TEXT CHECK (agent_class IN ('server', 'workstation', 'share'));
                     """)
         }
+        migrator.registerMigration("rules-v6-notify") { db in
+            try NotifyTables.create(db)
+        }
         return migrator
     }
 }

@@ -1,0 +1,190 @@
+import Foundation
+import GRDB
+import Logging
+import Metrics
+import ServiceLifecycle
+import VectisAPI
+import VectisDelivery
+import VectisRuntime
+import VectisStorage
+
+/// Sends queued notifications and queues each channel's daily digest when it is due.
+///
+/// Each message is marked in flight (committed) before it is sent and sent after: one found in flight after a crash
+/// is sent again with the same delivery id (`X-Vectis-Delivery`, the e-mail's Message-ID), which receivers can use
+/// to drop the copy. A failure is kept in the channel's status in the server's own words and retried with backoff
+/// (10 s doubling to 15 min) for two days. Channels are served side by side, so one slow server delays only its own
+/// messages; each channel keeps to its rate (messages per hour), and the rest wait their turn.
+final class NotificationWorker: Service, Sendable {
+    let database: DatabasePool
+    let secrets: SecretBox
+    let delivery: ChannelDelivery
+    let console: String
+    let logger: Logger
+    let clock: @Sendable () -> Date
+    let wake = WakeSignal()
+    let sent: Counter
+    let failed: Counter
+
+    init(
+        database: DatabasePool, secrets: SecretBox, delivery: ChannelDelivery, console: String, metrics: any MetricsFactory,
+        logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        sent = Counter(label: "vectis_rules_notifications_sent_total", factory: metrics)
+        failed = Counter(label: "vectis_rules_notification_failures_total", factory: metrics)
+        self.database = database
+        self.secrets = secrets
+        self.delivery = delivery
+        self.console = console
+        self.logger = logger
+        self.clock = clock
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { [self] in
+            var logLimiter = TicketWorker.LogLimiter(perMinute: 6)
+            while !Task.isCancelled {
+                do {
+                    try await queueDueDigests()
+                    if try await !sendDue() { await wake.wait(timeout: .seconds(1)) }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    // The database itself failed: said, then tried again after a pause.
+                    if logLimiter.allow() { logger.error("notification queue failed", metadata: ["error": "\(error)"]) }
+                    try? await Task.sleep(for: .seconds(2))
+                }
+            }
+        }
+    }
+
+    /// Sends what is due, channels side by side; false when nothing was.
+    func sendDue() async throws -> Bool {
+        let now = clock()
+        let due = try await database.read { db in try NotificationQueue.due(now: now, db) }
+        guard !due.isEmpty else { return false }
+        let byChannel = Dictionary(grouping: due, by: \.channelId)
+        await withTaskGroup(of: Void.self) { group in
+            for (channel, messages) in byChannel {
+                group.addTask { [self] in
+                    do {
+                        try await send(messages, channel: channel)
+                    } catch {
+                        logger.error("notifications of a channel failed", metadata: ["channel": "ch_\(channel)", "error": "\(error)"])
+                    }
+                }
+            }
+        }
+        return true
+    }
+
+    /// One channel's due messages in order, within its rate.
+    func send(_ messages: [NotificationRecord], channel id: Int64) async throws {
+        for message in messages {
+            let now = clock()
+            guard let channel = try await database.read({ db in try ChannelRecord.find(id: id, db) }), channel.enabled else { return }
+            let window = try await database.read { db in try NotificationQueue.sent(channel: id, since: now - 3_600, db) }
+            if window.count >= channel.ratePerHour {
+                // Held, not dropped: this channel's waiting messages go when the oldest send leaves the hour.
+                let until = (window.oldest ?? now) + 3_601
+                try await database.write { db in
+                    for waiting in messages where waiting.id >= message.id {
+                        try NotificationQueue.reschedule(
+                            waiting.id, notBefore: until, error: "held by the channel's rate limit (\(channel.ratePerHour) per hour)", db)
+                    }
+                }
+                return
+            }
+            try await deliver(message, channel: channel, now: now)
+        }
+    }
+
+    func deliver(_ message: NotificationRecord, channel: ChannelRecord, now: Date) async throws {
+        try await database.write { db in try NotificationQueue.markInFlight(message.id, db) }
+        let attempts = message.attempts + 1
+        do {
+            guard let payload = try? message.payload() else { throw DeliveryFailure(message: "the queued message cannot be read") }
+            let settings: ChannelSettings
+            let secretValues: ChannelSecrets
+            do {
+                settings = try channel.channelSettings()
+                secretValues = try channel.channelSecrets(secrets)
+            } catch {
+                throw DeliveryFailure(message: ChannelRecord.unreadableSecrets)
+            }
+            try await delivery.send(payload, kind: channel.kind, settings: settings, secrets: secretValues, now: now)
+            let sentAt = clock()
+            try await database.write { db in
+                try NotificationQueue.markSent(message.id, at: sentAt, db)
+                try ChannelRecord.markDelivered(channel.id, at: sentAt, db)
+            }
+            sent.increment()
+        } catch let failure as DeliveryFailure {
+            failed.increment()
+            let failedAt = clock()
+            try await database.write { db in
+                try ChannelRecord.markFailing(channel.id, error: failure.message, at: failedAt, db)
+                if failedAt.timeIntervalSince(message.createdAt) > NotificationQueue.giveUpAfter {
+                    try NotificationQueue.markFailed(message.id, error: "given up after two days: \(failure.message)", db)
+                } else {
+                    let wait = failure.retryAfter ?? NotificationQueue.backoff(attempts: attempts)
+                    try NotificationQueue.reschedule(message.id, notBefore: failedAt + wait, error: failure.message, db)
+                }
+            }
+            logger.warning(
+                "notification not delivered; retried later",
+                metadata: ["channel": "\(ChannelRecord.publicId(channel.id))", "notification": "\(NotificationRecord.publicId(message.id))"]
+            )
+        }
+    }
+
+    /// Queues the digest of every channel whose time has come (once per channel and local day) and sets the next.
+    func queueDueDigests() async throws {
+        let now = clock()
+        let queued = try await database.write { [console] db -> Bool in
+            var queued = false
+            for channel in try ChannelRecord.digestsDue(at: now, db) {
+                guard let schedule = channel.digestAt.flatMap({ DigestSchedule(at: $0, timeZone: channel.digestTimeZone) }) else {
+                    try ChannelRecord.setNextDigest(channel.id, at: nil, db)
+                    continue
+                }
+                let day = schedule.day(of: channel.nextDigestAt ?? now)
+                queued = try Self.queueDigest(channel: channel, day: day, token: day, console: console, now: now, db) || queued
+                try ChannelRecord.setNextDigest(channel.id, at: schedule.next(after: now), db)
+            }
+            return queued
+        }
+        if queued { wake.signal() }
+    }
+
+    /// Queues one digest for a channel; false when that day's digest was already queued.
+    static func queueDigest(channel: ChannelRecord, day: String, token: String, console: String, now: Date, _ db: Database) throws -> Bool {
+        let message = NotificationMessages.digest(try OpenProblems.all(tenant: channel.tenant, db), day: day, console: console, at: now)
+        return try NotificationQueue.enqueue(
+            channel: channel.id, rule: nil, dedupeKey: "digest:\(channel.tenant)", event: .digest, token: token, message: message,
+            now: now, db)
+    }
+
+    /// The Test button: one message sent now, not queued; the channel's status says how it went.
+    func test(_ channel: ChannelRecord) async throws -> ChannelTestOutcome {
+        let now = clock()
+        var payload = NotificationMessages.test(channel: channel.name, console: console, at: now)
+        payload.delivery = "test-\(Int(now.timeIntervalSince1970))"
+        do {
+            let settings: ChannelSettings
+            let secretValues: ChannelSecrets
+            do {
+                settings = try channel.channelSettings()
+                secretValues = try channel.channelSecrets(secrets)
+            } catch {
+                throw DeliveryFailure(message: ChannelRecord.unreadableSecrets)
+            }
+            try await delivery.send(payload, kind: channel.kind, settings: settings, secrets: secretValues, now: now)
+            try await database.write { db in try ChannelRecord.markDelivered(channel.id, at: now, db) }
+            return ChannelTestOutcome(ok: true)
+        } catch let failure as DeliveryFailure {
+            try await database.write { db in try ChannelRecord.markFailing(channel.id, error: failure.message, at: now, db) }
+            return ChannelTestOutcome(ok: false, error: failure.message)
+        }
+    }
+}

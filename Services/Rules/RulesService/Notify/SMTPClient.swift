@@ -1,0 +1,187 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+import VectisAPI
+
+/// Why a message did not go, in the receiving server's own words where it gave any (an SMTP reply, an HTTP status
+/// and body); `retryAfter` when it said when to come back.
+struct DeliveryFailure: Error, CustomStringConvertible {
+    var message: String
+    var retryAfter: TimeInterval?
+    var description: String { message }
+}
+
+/// Sends one e-mail over SMTP: TLS from the first byte (465) or STARTTLS (587, refused when the server does not offer
+/// it), AUTH PLAIN or LOGIN only inside TLS, then MAIL/RCPT/DATA. Every reply is bounded (4 KiB a line, 64 lines) and
+/// the whole exchange by `timeout`.
+struct SMTPClient: Sendable {
+    struct Server: Sendable {
+        var host: String
+        var port: Int
+        var security: SMTPSecurity
+        var username: String?
+        var password: String?
+    }
+
+    let timeout: Duration
+    let tls: TLSConfiguration
+
+    init(timeout: Duration, extraTrustRoots: String?) {
+        self.timeout = timeout
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        if let extraTrustRoots { tls.additionalTrustRoots = [.file(extraTrustRoots)] }
+        self.tls = tls
+    }
+
+    func send(from: String, to: [String], data: String, via server: Server) async throws(DeliveryFailure) {
+        do {
+            try await exchange(from: from, to: to, data: data, via: server)
+        } catch let failure as DeliveryFailure {
+            throw failure
+        } catch let error as NIOSSLError {
+            throw DeliveryFailure(message: "TLS with \(server.host):\(server.port) failed: \(error)")
+        } catch {
+            throw DeliveryFailure(message: "SMTP connection to \(server.host):\(server.port) failed: \(error)")
+        }
+    }
+
+    private func exchange(from: String, to: [String], data: String, via server: Server) async throws {
+        let context = try NIOSSLContext(configuration: tls)
+        // SNI and the certificate check take a name; an address literal is checked against the certificate's IPs.
+        let hostname = server.host.contains(":") || server.host.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : server.host
+        let (lines, sink) = AsyncThrowingStream<String, Error>.makeStream()
+        let implicitTLS = server.security == .tls
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(timeout.components.seconds))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if implicitTLS {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: hostname))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(SMTPReplyReader(sink))
+                }
+            }
+            .connect(host: server.host, port: server.port).get()
+        // The whole conversation is bounded: when time is up the connection is closed, which ends the replies.
+        let deadline = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)) {
+            sink.finish(throwing: DeliveryFailure(message: "the SMTP server did not finish within \(timeout.components.seconds) s"))
+            channel.close(promise: nil)
+        }
+        defer {
+            deadline.cancel()
+            channel.close(promise: nil)
+        }
+        var replies = lines.makeAsyncIterator()
+        func reply(expecting codes: Set<Int>, after step: String) async throws -> [String] {
+            var text: [String] = []
+            while let line = try await replies.next() {
+                text.append(line)
+                let bytes = Array(line.utf8)
+                if bytes.count < 4 || bytes[3] != UInt8(ascii: "-") { break }
+                if text.count >= 64 { throw DeliveryFailure(message: "\(step): the SMTP server's reply is too long") }
+            }
+            guard let last = text.last else { throw DeliveryFailure(message: "\(step): the SMTP server closed the connection") }
+            guard let code = Int(last.prefix(3)), codes.contains(code) else {
+                // The server's own words (its last reply line, without the password if it echoed it).
+                let words = text.joined(separator: " ").replacingOccurrences(of: "\r", with: "")
+                throw DeliveryFailure(message: "\(step): " + Self.sanitized(words, server: server))
+            }
+            return text
+        }
+        func say(_ line: String) async throws {
+            try await channel.writeAndFlush(ByteBuffer(string: line + "\r\n")).get()
+        }
+        _ = try await reply(expecting: [220], after: "greeting")
+        try await say("EHLO vectis")
+        var capabilities = try await reply(expecting: [250], after: "EHLO")
+        if server.security == .startTLS {
+            guard capabilities.contains(where: { $0.dropFirst(4).uppercased().hasPrefix("STARTTLS") }) else {
+                throw DeliveryFailure(
+                    message: "\(server.host) does not offer STARTTLS: mail is not sent unencrypted (use security tls for port 465)")
+            }
+            try await say("STARTTLS")
+            _ = try await reply(expecting: [220], after: "STARTTLS")
+            try await channel.pipeline.addHandler(NIOSSLClientHandler(context: context, serverHostname: hostname), position: .first).get()
+            try await say("EHLO vectis")
+            capabilities = try await reply(expecting: [250], after: "EHLO")
+        }
+        if let username = server.username {
+            let mechanisms = capabilities.first { $0.dropFirst(4).uppercased().hasPrefix("AUTH") }?.uppercased() ?? ""
+            let password = server.password ?? ""
+            if mechanisms.contains("PLAIN") {
+                try await say("AUTH PLAIN " + Data("\0\(username)\0\(password)".utf8).base64EncodedString())
+                _ = try await reply(expecting: [235], after: "AUTH")
+            } else if mechanisms.contains("LOGIN") {
+                try await say("AUTH LOGIN")
+                _ = try await reply(expecting: [334], after: "AUTH")
+                try await say(Data(username.utf8).base64EncodedString())
+                _ = try await reply(expecting: [334], after: "AUTH")
+                try await say(Data(password.utf8).base64EncodedString())
+                _ = try await reply(expecting: [235], after: "AUTH")
+            } else {
+                throw DeliveryFailure(message: "\(server.host) offers no AUTH PLAIN or LOGIN, and a user name is set")
+            }
+        }
+        try await say("MAIL FROM:<\(from)>")
+        _ = try await reply(expecting: [250], after: "MAIL FROM")
+        for recipient in to {
+            try await say("RCPT TO:<\(recipient)>")
+            _ = try await reply(expecting: [250, 251], after: "RCPT TO \(recipient)")
+        }
+        try await say("DATA")
+        _ = try await reply(expecting: [354], after: "DATA")
+        // Dot-stuffing: a line that starts with "." gets another, so no line of the message ends the data early.
+        let body = data.split(separator: "\r\n", omittingEmptySubsequences: false).map { $0.hasPrefix(".") ? "." + $0 : String($0) }
+        try await channel.writeAndFlush(ByteBuffer(string: body.joined(separator: "\r\n") + "\r\n.\r\n")).get()
+        _ = try await reply(expecting: [250], after: "end of data")
+        try? await say("QUIT")
+    }
+
+    static func sanitized(_ text: String, server: Server) -> String {
+        var result = String(text.prefix(300))
+        if let password = server.password, password.count >= 4 {
+            result = result.replacingOccurrences(of: password, with: "***")
+            result = result.replacingOccurrences(of: Data(password.utf8).base64EncodedString(), with: "***")
+        }
+        return result
+    }
+}
+
+/// Splits the server's bytes into reply lines for the conversation; a line over 4 KiB ends it.
+private final class SMTPReplyReader: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    // Touched only on the channel's event loop.
+    private var line: [UInt8] = []
+    private let sink: AsyncThrowingStream<String, Error>.Continuation
+
+    init(_ sink: AsyncThrowingStream<String, Error>.Continuation) { self.sink = sink }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        for byte in buffer.readableBytesView {
+            if byte == UInt8(ascii: "\n") {
+                if line.last == UInt8(ascii: "\r") { line.removeLast() }
+                sink.yield(String(decoding: line, as: UTF8.self))
+                line.removeAll(keepingCapacity: true)
+            } else if line.count >= 4_096 {
+                sink.finish(throwing: DeliveryFailure(message: "the SMTP server sent a line over 4 KiB"))
+                context.close(promise: nil)
+                return
+            } else {
+                line.append(byte)
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        sink.finish()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        sink.finish(throwing: error)
+        context.close(promise: nil)
+    }
+}
