@@ -357,6 +357,46 @@ struct NotificationTests {
         }
     }
 
+    @Test("vectis channels: add with the secret on stdin, list, test, a notify-only rule, digest now, sent, remove refused while in use")
+    func commandLine() async throws {
+        try await withNotificationSinks { _, hooks in
+            try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+                let connection = ["--url", harness.rulesURL!, "--token", CollectorHarness.token]
+                var outputs: [String] = []
+                func vectis(_ arguments: [String], input: String? = nil) async throws -> (status: Int32?, output: String) {
+                    let process = try RunningProcess("vectis", arguments + connection)
+                    if let input { process.send(input) }
+                    let status = await process.waitForExit(timeout: .seconds(60))
+                    outputs.append(process.stdout + process.stderr)
+                    return (status, process.stdout + process.stderr)
+                }
+                let added = try await vectis(
+                    ["channels", "add", "webhook", "Rewst hook", "--settings", #"{"url":"\#(hooks.url)/cli"}"#, "--secrets-stdin"],
+                    input: #"{"signingSecret":"\#(NotifyChannels.signingSecret)"}"#)
+                #expect(added.status == 0 && added.output.contains("Added Rewst hook as ch_1"), "\(added.output)")
+                let listed = try await vectis(["channels", "list"])
+                #expect(listed.output.contains("Rewst hook") && listed.output.contains("untested"), "\(listed.output)")
+                let tested = try await vectis(["channels", "test", "ch_1"])
+                #expect(tested.status == 0 && tested.output.contains("Delivered a test message"), "\(tested.output)")
+                #expect(hooks.requests("/cli").count == 1)
+                let rule = try await vectis(
+                    [
+                        "rules", "enable", "datto-fails-2-nights-connectwise", "--action", "notify", "--notify", "ch_1", "--dry-run-hours",
+                        "0"
+                    ])
+                #expect(rule.status == 0 && rule.output.contains("Enabled"), "\(rule.output)")
+                #expect(try await vectis(["rules", "list"]).output.contains("notify, tells ch_1"))
+                let digest = try await vectis(["channels", "digest", "ch_1"])
+                #expect(digest.status == 0 && digest.output.contains("Queued nt_"), "\(digest.output)")
+                #expect(try await eventually { hooks.requests("/cli").count == 2 })
+                #expect(try await eventually { try await vectis(["channels", "sent"]).output.contains("digest") })
+                let removed = try await vectis(["channels", "remove", "ch_1"])
+                #expect(removed.status != 0 && removed.output.contains("notify this channel"), "\(removed.output)")
+                #expect(outputs.allSatisfy { !$0.contains(NotifyChannels.signingSecret) })
+            }
+        }
+    }
+
     @Test("channel doors: the admin token to change, secrets never shown, bad addresses and kinds refused, a channel in use kept")
     func doors() async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true, upstreams: UpstreamPolicy()) { harness in

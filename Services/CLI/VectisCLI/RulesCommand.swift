@@ -59,12 +59,14 @@ public struct RulesCommand: AsyncParsableCommand {
             abstract: "Enable a template; settings and secrets as JSON (secrets on standard input keeps them out of ps).")
         @OptionGroup var connection: Connection
         @Argument(help: "Template id, e.g. datto-fails-2-nights-connectwise.") var template: String
-        @Option(help: "PSA settings as a JSON object.") var settings: String
+        @Option(help: "PSA settings as a JSON object (not needed with --action notify).") var settings = "{}"
         @Flag(help: "Read the PSA secrets JSON object from standard input.") var secretsStdin = false
         @Option var thresholdNights: Int?
         @Flag var closeOnRecovery = false
-        @Option(help: "ticket, retry or both.") var action = "ticket"
+        @Option(help: "ticket, retry, both, or notify (only the channels: no PSA settings needed).") var action = "ticket"
         @Option(help: "Hours of dry run before it acts (default: the service's setting).") var dryRunHours: Double?
+        @Option(help: "A channel to tell (ch_…); repeat for more.") var notify: [String] = []
+        @Flag(help: "Tell the channels on each further failed night too, not only on open and recovery.") var notifyRepeat = false
         @Option(help: "When a person closed the ticket while it still fails: reopen (default), new-ticket or leave.")
         var whenClosedByPerson: String?
         @Option(help: "Days after a close within which a new failure reopens the ticket (default 7; 0 never).")
@@ -75,7 +77,7 @@ public struct RulesCommand: AsyncParsableCommand {
                 templateId: template, settings: try RulesCommand.settings(settings),
                 secrets: secretsStdin ? try RulesCommand.secretsFromStandardInput() : nil, thresholdNights: thresholdNights,
                 closeOnRecovery: closeOnRecovery, action: action, dryRunHours: dryRunHours, whenClosedByPerson: whenClosedByPerson,
-                reopenWindowDays: reopenWindowDays)
+                reopenWindowDays: reopenWindowDays, notifyChannels: notify.isEmpty ? nil : notify, notifyRepeat: notifyRepeat)
             let rule = try await connection.client.call("POST", "/v1/rules", body: body, as: RuleView.self)
             let until = BusJSON.formatTimestamp(rule.dryRunUntil)
             print("Enabled \(rule.name) as \(rule.id)" + (rule.dryRun ? " (dry run until \(until))" : " (live)"))
@@ -97,17 +99,21 @@ public struct RulesCommand: AsyncParsableCommand {
         @Option(help: "true or false.") var closeOnRecovery: Bool?
         @Option(help: "reopen, new-ticket or leave.") var whenClosedByPerson: String?
         @Option(help: "0 to 90 days.") var reopenWindowDays: Int?
+        @Option(help: "The channels to tell (ch_…), replacing the rule's; repeat for more.") var notify: [String] = []
+        @Flag(help: "Tell no channel any more.") var notifyNone = false
+        @Option(help: "true or false: tell the channels on each further failed night.") var notifyRepeat: Bool?
 
         func run() async throws {
             let change = RuleChange(
                 name: name, settings: try settings.map(RulesCommand.settings),
                 secrets: secretsStdin ? try RulesCommand.secretsFromStandardInput() : nil, thresholdNights: thresholdNights,
                 closeOnRecovery: closeOnRecovery, action: action, whenClosedByPerson: whenClosedByPerson,
-                reopenWindowDays: reopenWindowDays)
+                reopenWindowDays: reopenWindowDays, notifyChannels: notifyNone ? [] : notify.isEmpty ? nil : notify,
+                notifyRepeat: notifyRepeat)
             guard change.editsRule else {
                 throw ValidationError(
                     "Nothing to change: give --settings, --secrets-stdin, --name, --threshold-nights, --action, --close-on-recovery, "
-                        + "--when-closed-by-person or --reopen-window-days.")
+                        + "--when-closed-by-person, --reopen-window-days, --notify, --notify-none or --notify-repeat.")
             }
             let updated = try await connection.client.call("PATCH", "/v1/rules/\(rule)", body: change, as: RuleView.self)
             print("Updated \(updated.id) (\(updated.name)).")
@@ -121,6 +127,7 @@ public struct RulesCommand: AsyncParsableCommand {
             for rule in try await connection.client.call("GET", "/v1/rules", as: RuleList.self).rules {
                 print(
                     "\(rule.id)  \(rule.name)  threshold \(rule.thresholdNights) nights, \(rule.action.rawValue)"
+                        + (rule.notifyChannels.isEmpty ? "" : ", tells \(rule.notifyChannels.joined(separator: ", "))")
                         + "\(rule.dryRun ? ", dry run" : "")\(rule.enabled ? "" : ", disabled")")
             }
         }

@@ -8,7 +8,7 @@ public struct VectisCommand: AsyncParsableCommand {
         subcommands: [
             TapCommand.self, DattoCommand.self, CustomersCommand.self, HubCommand.self, AlertsCommand.self, RulesCommand.self,
             TicketsCommand.self, HealthcheckCommand.self, KeysCommand.self, DeadLettersCommand.self, GridCommand.self,
-            ReportCommand.self
+            ReportCommand.self, ChannelsCommand.self
         ])
 
     public init() {}

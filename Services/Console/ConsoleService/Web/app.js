@@ -8,6 +8,7 @@ import { dashboard } from "./screens/dashboard.js";
 import { rules } from "./screens/rules.js";
 import { ruleEdit, ruleForm } from "./screens/rule-form.js";
 import { rulePage } from "./screens/rule-page.js";
+import { notifications } from "./screens/notifications.js";
 import { h, showProblem } from "./ui.js";
 import { isLive, stop as stopLive, watch } from "./live.js";
 
@@ -26,6 +27,7 @@ const routes = [
   [/^#\/rules\/new\/([^/]+)$/, ruleForm],
   [/^#\/rules\/(ru_[0-9]+)$/, rulePage, ["rules", ["ticket.opened", "ticket.noted", "ticket.closed", "rule.fired"]]],
   [/^#\/rules\/(ru_[0-9]+)\/edit$/, ruleEdit],
+  [/^#\/notifications$/, notifications],
 ];
 
 /// Asks for the admin token once per browser session (kept in sessionStorage, gone when the tab closes).

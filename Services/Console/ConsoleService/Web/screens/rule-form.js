@@ -53,7 +53,7 @@ export async function ruleEdit(view, ruleId) {
 }
 
 async function buildForm(view, templateId, rule) {
-  const { templates } = await get("rules", "/v1/rule-templates");
+  const [{ templates }, { channels }] = await Promise.all([get("rules", "/v1/rule-templates"), get("rules", "/v1/channels")]);
   const template = templates.find((t) => t.id === templateId);
   if (!template) throw new Error(`There is no template ${templateId}.`);
   const days = template.trigger !== "failed-nights";
@@ -65,10 +65,10 @@ async function buildForm(view, templateId, rule) {
   const form = h("form", { class: "card", "aria-labelledby": "rule-title", novalidate: true },
     h("h1", { id: "rule-title" }, rule ? `Edit: ${rule.name}` : `Enable: ${template.name}`),
     h("p", { class: "muted" }, template.description),
-    h("fieldset", {}, h("legend", {}, `${psaName} connection`),
+    h("fieldset", { class: "psa-part" }, h("legend", {}, `${psaName} connection`),
       ...connection.flatMap((field) => fieldInput(field, rule)),
       h("p", { class: "hint" }, "Secrets are encrypted at rest and never shown again.")),
-    h("fieldset", {}, h("legend", {}, `Tickets in ${psaName}`),
+    h("fieldset", { class: "psa-part" }, h("legend", {}, `Tickets in ${psaName}`),
       h("div", { class: "actions" }, h("button", { type: "button", id: "rule-load-lists", class: "secondary", onclick: () => loadLists() },
         `Load choices from ${psaName}`)),
       listsStatus,
@@ -78,8 +78,9 @@ async function buildForm(view, templateId, rule) {
       h("label", { for: "rule-threshold" }, days ? "Act on day" : "Failed nights in a row"),
       h("input", { id: "rule-threshold", type: "number", min: 1, max: 30, value: rule?.thresholdNights ?? template.defaultThresholdNights, required: true }),
       h("label", { for: "rule-action" }, "Action"),
-      h("select", { id: "rule-action" }, ...template.actions.map((action) =>
-        h("option", { value: action, selected: rule?.action === action }, { ticket: "Open a ticket", retry: "Ask for a retry", both: "Ticket and retry" }[action]))),
+      h("select", { id: "rule-action", onchange: () => showPSA() }, ...template.actions.map((action) =>
+        h("option", { value: action, selected: rule?.action === action },
+          { ticket: "Open a ticket", retry: "Ask for a retry", both: "Ticket and retry", notify: "Only notify the channels below" }[action]))),
       h("label", { class: "check" }, h("input", { id: "rule-close-on-recovery", type: "checkbox", checked: rule?.closeOnRecovery ?? false }),
         " Close the ticket when backups recover (otherwise a note, and a technician closes it)"),
       h("label", { for: "rule-when-closed" }, "When a person closes the ticket while backups still fail"),
@@ -94,11 +95,25 @@ async function buildForm(view, templateId, rule) {
       rule ? null : [h("label", { for: "rule-dry-run-hours" }, "Dry run (hours)"),
         h("input", { id: "rule-dry-run-hours", type: "number", min: 0, max: 8760, value: 24, "aria-describedby": "rule-dry-run-help" }),
         h("p", { class: "hint", id: "rule-dry-run-help" }, "During a dry run the rule records what it would do and calls nothing. 0 goes live at once.")]),
+    h("fieldset", { id: "rule-notify" }, h("legend", {}, "Notify"),
+      channels.length === 0
+        ? h("p", { class: "hint" }, "No channel yet: add e-mail, Teams, Slack or a webhook under ", h("a", { href: "#/notifications" }, "Notifications"), ".")
+        : channels.map((channel) => h("label", { class: "check" },
+          h("input", { type: "checkbox", class: "rule-channel", value: channel.id, checked: rule?.notifyChannels.includes(channel.id) ?? false }),
+          ` ${channel.name} (${channel.kind})`)),
+      h("label", { class: "check" }, h("input", { id: "rule-notify-repeat", type: "checkbox", checked: rule?.notifyRepeat ?? false }),
+        days ? " Also on each further day" : " Also on each further failed night"),
+      h("p", { class: "hint" }, "Channels are told when the problem reaches the threshold and when it recovers, once each.")),
     h("div", { class: "actions" }, h("button", { type: "submit", id: "rule-enable" }, rule ? "Save changes" : "Enable"),
       h("a", { class: "button secondary", href: rule ? `#/rules/${rule.id}` : "#/rules" }, "Cancel")),
     problem);
 
   const value = (id) => form.querySelector(`#${id}`).value.trim();
+  /// A rule that only notifies needs no PSA connection: its fields are hidden (and not sent).
+  function showPSA() {
+    for (const part of form.querySelectorAll(".psa-part")) part.hidden = value("rule-action") === "notify";
+  }
+  showPSA();
   /// What the form holds for the PSA: settings, and secrets kept apart (they are sealed, never echoed).
   function psaValues() {
     const settings = {};
@@ -132,8 +147,10 @@ async function buildForm(view, templateId, rule) {
   form.addEventListener("input", () => { problem.hidden = true; });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const { settings, secrets } = psaValues();
+    const { settings, secrets } = value("rule-action") === "notify" ? { settings: undefined, secrets: undefined } : psaValues();
+    const notifyChannels = [...form.querySelectorAll(".rule-channel:checked")].map((box) => box.value);
     const body = {
+      notifyChannels, notifyRepeat: form.querySelector("#rule-notify-repeat").checked,
       name: value("rule-name") || template.name, settings, secrets, action: value("rule-action"),
       thresholdNights: Number(value("rule-threshold")), closeOnRecovery: form.querySelector("#rule-close-on-recovery").checked,
       whenClosedByPerson: value("rule-when-closed"), reopenWindowDays: Number(value("rule-reopen-window")),

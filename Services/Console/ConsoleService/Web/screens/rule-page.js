@@ -47,6 +47,8 @@ export async function rulePage(view, ruleId) {
     settingsList.replaceChildren(
       h("dt", {}, "Trigger"), h("dd", {}, `${rule.trigger}, threshold ${rule.thresholdNights}`),
       h("dt", {}, "Action"), h("dd", {}, `${rule.action}${rule.closeOnRecovery ? ", closes on recovery" : ""}`),
+      h("dt", {}, "Notifies"), h("dd", { id: "rule-notifies" }, rule.notifyChannels.length === 0 ? "no channel"
+        : `${rule.notifyChannels.join(", ")}${rule.notifyRepeat ? ", each further night too" : ", on open and recovery"}`),
       h("dt", {}, "When a person closes its ticket"), h("dd", { id: "rule-when-closed" },
         `${{ reopen: "reopen", "new-ticket": "open a new ticket", leave: "leave it closed" }[rule.whenClosedByPerson]}; reopen window ${rule.reopenWindowDays} days`),
       ...Object.entries(rule.settings).flatMap(([name, value]) => [h("dt", {}, name), h("dd", {}, String(value))]),
