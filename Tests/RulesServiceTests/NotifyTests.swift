@@ -120,6 +120,13 @@ struct NotifyTests {
 
     static let knownSignature = "9d0212ee490915153e5886a81c49baaffd307e2347fa3c4e45ce7c2d853de40d"
 
+    @Test("a failed send is retried after 10 s, doubling to 15 minutes; given up after two days")
+    func backoff() {
+        #expect((1...9).map { NotificationQueue.backoff(attempts: $0) } == [10, 20, 40, 80, 160, 320, 640, 900, 900])
+        #expect(NotificationQueue.backoff(attempts: Int.max) == 900 && NotificationQueue.backoff(attempts: Int.min) == 10)
+        #expect(NotificationQueue.giveUpAfter == 2 * 86_400)
+    }
+
     @Test("e-mail addresses that could end a header or an SMTP command are refused")
     func addresses() {
         for good in ["noc@msp.example", "first.last+backups@sub.msp.example"] { #expect(MailAddress.isValid(good), "\(good)") }

@@ -239,8 +239,9 @@ struct HistoryTests {
                 BusReplayRequested(
                     stream: "collector/test", topic: Shard.wireTopic(BackupRunObserved.topic, tenant: "default"), fromSeq: 1,
                     requestedBy: replayer.stream, reason: .gap))
+            // Up to a minute: with the whole suite running, the replay can wait its turn for a while.
             #expect(
-                try await eventually {
+                try await eventually(timeout: .seconds(60)) {
                     let metrics = try await harness.backups("/metrics").body
                     let line = metrics.split(separator: "\n").first { $0.hasPrefix("vectis_bus_duplicates_skipped_total ") }
                     return (line.flatMap { Double($0.split(separator: " ").last!) } ?? 0) >= Double(rows)

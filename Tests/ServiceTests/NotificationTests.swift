@@ -114,7 +114,7 @@ struct NotificationTests {
                 #expect(counts() == [0, 0, 0, 0], "one failed night is below the threshold")
 
                 try await harness.nextNight()
-                #expect(try await eventually { counts() == [1, 1, 1, 1] }, "\(counts())")
+                #expect(await eventually { counts() == [1, 1, 1, 1] }, "\(counts())")
                 let error = try #require(
                     harness.sandbox.visibleRunDetails().last { $0.volume == agent.volume && !$0.succeeded }?.errorMessage)
                 let link = "\(Self.console)/#/customers/\(agent.id)"
@@ -169,7 +169,10 @@ struct NotificationTests {
                     BusReplayRequested(
                         stream: "backups/test", topic: Shard.wireTopic(BackupJobRecorded.topic, tenant: "default"), fromSeq: 1,
                         requestedBy: replayer.stream, reason: .gap))
-                #expect(try await eventually { try await harness.rulesMetric("vectis_bus_duplicates_skipped_total") > skippedBefore })
+                #expect(
+                    try await eventually(timeout: .seconds(60)) {
+                        try await harness.rulesMetric("vectis_bus_duplicates_skipped_total") > skippedBefore
+                    })
                 try await replayer.stop()
                 try await Task.sleep(for: .seconds(2))
                 #expect(counts() == [1, 1, 1, 1], "a replay sends nothing")
@@ -182,7 +185,7 @@ struct NotificationTests {
                 // Recovery: one message per channel.
                 #expect(harness.sandbox.recover(volume: agent.volume))
                 try await harness.nextNight()
-                #expect(try await eventually { counts() == [2, 2, 2, 2] }, "\(counts())")
+                #expect(await eventually { counts() == [2, 2, 2, 2] }, "\(counts())")
                 let recovery = try APIJSON.decode(WebhookPayload.self, from: try #require(hooks.requests("/hook").last).body)
                 #expect(recovery.event == .recovery && recovery.title.hasPrefix("Recovered:") && recovery.agentName == agent.name)
                 #expect(smtp.messages().last?.event == "recovery")
@@ -397,6 +400,33 @@ struct NotificationTests {
         }
     }
 
+    @Test(
+        "TLS from the first byte (port 465) delivers with AUTH; a server whose certificate is not trusted hears no password and gets no mail"
+    )
+    func tlsAndUntrustedCertificates() async throws {
+        let implicit = try await SMTPSink(implicitTLS: true)
+        defer { implicit.stop() }
+        let untrusted = try await SMTPSink()
+        defer { untrusted.stop() }
+        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true, configureRules: { $0.extraTrustRoots = implicit.certificate }) {
+            harness in
+            var body = NotifyChannels.email(implicit)
+            var settings = try #require(body["settings"] as? [String: Any])
+            settings["smtpSecurity"] = "tls"
+            body["settings"] = settings
+            let tls = try await harness.addChannel(body)
+            let sent = try await harness.rules("/v1/channels/\(tls.id)/test", "POST", [:], as: ChannelTestOutcome.self)
+            #expect(sent.ok, "\(sent)")
+            #expect(implicit.messages().first?.authenticated == true && implicit.messages().first?.event == "test")
+
+            let refused = try await harness.addChannel(NotifyChannels.email(untrusted))
+            let test = try await harness.rules("/v1/channels/\(refused.id)/test", "POST", [:], as: ChannelTestOutcome.self)
+            #expect(!test.ok && test.error?.contains("TLS with localhost") == true, "\(test)")
+            #expect(untrusted.messages().isEmpty)
+            #expect(try await harness.channel(refused.id).status == .failing)
+        }
+    }
+
     @Test("channel doors: the admin token to change, secrets never shown, bad addresses and kinds refused, a channel in use kept")
     func doors() async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true, upstreams: UpstreamPolicy()) { harness in
@@ -406,8 +436,12 @@ struct NotificationTests {
             ]
             #expect(try await HTTP.send("POST", base + "/v1/channels", body).status == 401)
             #expect(try await HTTP.send("POST", base + "/v1/channels", body, bearer: CollectorHarness.readToken).status == 401)
-            let slack = try await harness.addChannel(body)
-            #expect(slack.secretsSet == ["webhookURL"] && slack.status == .untested)
+            var stray = body
+            stray["settings"] = ["to": ["not-an-address"], "url": ""]
+            stray["secrets"] = ["webhookURL": "https://hooks.slack.com/services/T000/B000/XXXXSECRET", "smtpPassword": "stray"]
+            let slack = try await harness.addChannel(stray)
+            // Only what a Slack channel uses is kept.
+            #expect(slack.secretsSet == ["webhookURL"] && slack.status == .untested && slack.settings == ChannelSettings(), "\(slack)")
             for path in ["/v1/channels", "/v1/channels/\(slack.id)", "/v1/notifications"] {
                 #expect(try await HTTP.send("GET", base + path).status == 401)
                 let read = try await HTTP.send("GET", base + path, bearer: CollectorHarness.readToken)

@@ -361,11 +361,11 @@ struct RulesTests {
             let templates = try await harness.rules("/v1/rule-templates", as: RuleTemplateList.self).templates
             // Six problems (failed nights, missed, offline, offsite, screenshots, storage) for each of three PSAs.
             #expect(templates.count == 18)
-            #expect(templates.contains { $0.name == "Datto screenshot verification failing (HaloPSA)" && $0.actions == [.ticket] })
-            // Retry is offered only where there is a backup to retry.
+            #expect(templates.contains { $0.name == "Datto screenshot verification failing (HaloPSA)" && $0.actions == [.ticket, .notify] })
+            // Retry is offered only where there is a backup to retry; every template can only notify.
             let actions = Dictionary(uniqueKeysWithValues: templates.map { ($0.id, $0.actions) })
-            #expect(actions["datto-fails-2-nights-halopsa"] == [.ticket, .retry, .both])
-            #expect(actions["datto-device-offline-connectwise"] == [.ticket])
+            #expect(actions["datto-fails-2-nights-halopsa"] == [.ticket, .retry, .both, .notify])
+            #expect(actions["datto-device-offline-connectwise"] == [.ticket, .notify])
             for psa in ["connectwise", "autotask", "halopsa"] {
                 let template = try #require(templates.first { $0.id == "datto-fails-2-nights-\(psa)" })
                 let fields = template.fields

@@ -82,6 +82,28 @@ struct ChannelEdit {
             }
     }
 
+    /// Only what the kind uses is kept: a Slack channel stores no SMTP server, and no field of another kind is ever
+    /// shown (or checked) as if it meant something.
+    static func settings(_ settings: ChannelSettings, for kind: ChannelKind) -> ChannelSettings {
+        switch kind {
+        case .email:
+            ChannelSettings(
+                smtpHost: settings.smtpHost, smtpPort: settings.smtpPort, smtpSecurity: settings.smtpSecurity,
+                smtpUsername: settings.smtpUsername, from: settings.from, to: settings.to)
+        case .teams: ChannelSettings(teamsFormat: settings.teamsFormat)
+        case .slack: ChannelSettings()
+        case .webhook: ChannelSettings(url: settings.url)
+        }
+    }
+
+    static func secrets(_ secrets: ChannelSecrets, for kind: ChannelKind) -> ChannelSecrets {
+        switch kind {
+        case .email: ChannelSecrets(smtpPassword: secrets.smtpPassword)
+        case .teams, .slack: ChannelSecrets(webhookURL: secrets.webhookURL)
+        case .webhook: ChannelSecrets(signingSecret: secrets.signingSecret)
+        }
+    }
+
     /// Secrets given replace the saved ones; absent or blank ones keep their value.
     static func overlay(_ saved: ChannelSecrets, _ given: ChannelSecrets?) -> ChannelSecrets {
         guard let given else { return saved }
@@ -101,8 +123,8 @@ struct ChannelEdit {
         return .success(
             ChannelEdit(
                 name: (body.name ?? "").trimmingCharacters(in: .whitespacesAndNewlines), kind: kind,
-                settings: body.settings ?? ChannelSettings(), secrets: body.secrets ?? ChannelSecrets(),
-                ratePerHour: body.ratePerHour ?? 30,
+                settings: settings(body.settings ?? ChannelSettings(), for: kind),
+                secrets: secrets(body.secrets ?? ChannelSecrets(), for: kind), ratePerHour: body.ratePerHour ?? 30,
                 digest: digestAt.flatMap { DigestSchedule(at: $0, timeZone: zone) }, digestAt: digestAt, digestTimeZone: zone,
                 enabled: body.enabled ?? true))
     }
@@ -113,8 +135,8 @@ struct ChannelEdit {
         let digestAt = (change.digestAt ?? record.digestAt).flatMap { $0.isEmpty ? nil : $0 }
         return ChannelEdit(
             name: change.name.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? record.name, kind: record.kind,
-            settings: change.settings ?? (try? record.channelSettings()) ?? ChannelSettings(),
-            secrets: overlay((try? record.channelSecrets(box)) ?? ChannelSecrets(), change.secrets),
+            settings: settings(change.settings ?? (try? record.channelSettings()) ?? ChannelSettings(), for: record.kind),
+            secrets: secrets(overlay((try? record.channelSecrets(box)) ?? ChannelSecrets(), change.secrets), for: record.kind),
             ratePerHour: change.ratePerHour ?? record.ratePerHour, digest: digestAt.flatMap { DigestSchedule(at: $0, timeZone: zone) },
             digestAt: digestAt, digestTimeZone: zone, enabled: change.enabled ?? record.enabled)
     }

@@ -124,9 +124,21 @@ enum NotificationQueue {
             db.cachedStatement(sql: "SELECT * FROM notification ORDER BY id DESC LIMIT ?"), arguments: [limit])
     }
 
+    /// Sent and given-up messages older than `keep` go (the problem's state in `notify_problem` and the consumer's
+    /// applied facts keep replays from sending again); returns how many.
+    @discardableResult
+    static func prune(olderThan cutoff: Date, _ db: Database) throws -> Int {
+        try db.cachedStatement(sql: "DELETE FROM notification WHERE state IN (?, ?) AND created_at < ?")
+            .execute(arguments: [NotificationView.State.sent, NotificationView.State.failed, cutoff.timeIntervalSince1970])
+        return db.changesCount
+    }
+
+    /// How long sent messages are listed.
+    static let keep: TimeInterval = 90 * 86_400
+
     /// Retries from 10 s doubling up to 15 minutes; given up after two days.
     static func backoff(attempts: Int) -> TimeInterval {
-        min(900, 10 * Double(1 << min(max(attempts - 1, 0), 7)))
+        min(900, 10 * Double(1 << (min(max(attempts, 1), 8) - 1)))
     }
 
     static let giveUpAfter: TimeInterval = 2 * 86_400

@@ -43,8 +43,14 @@ final class NotificationWorker: Service, Sendable {
     func run() async throws {
         await cancelWhenGracefulShutdown { [self] in
             var logLimiter = TicketWorker.LogLimiter(perMinute: 6)
+            var pruned = Date.distantPast
             while !Task.isCancelled {
                 do {
+                    if clock().timeIntervalSince(pruned) > 3_600 {
+                        pruned = clock()
+                        let cutoff = pruned - NotificationQueue.keep
+                        try await database.write { db in try NotificationQueue.prune(olderThan: cutoff, db) }
+                    }
                     try await queueDueDigests()
                     if try await !sendDue() { await wake.wait(timeout: .seconds(1)) }
                 } catch is CancellationError {
@@ -159,7 +165,8 @@ final class NotificationWorker: Service, Sendable {
 
     /// Queues one digest for a channel; false when that day's digest was already queued.
     static func queueDigest(channel: ChannelRecord, day: String, token: String, console: String, now: Date, _ db: Database) throws -> Bool {
-        let message = NotificationMessages.digest(try OpenProblems.all(tenant: channel.tenant, db), day: day, console: console, at: now)
+        let message = NotificationMessages.digest(
+            try OpenProblems.all(tenant: channel.tenant, now: now, db), day: day, console: console, at: now)
         return try NotificationQueue.enqueue(
             channel: channel.id, rule: nil, dedupeKey: "digest:\(channel.tenant)", event: .digest, token: token, message: message,
             now: now, db)

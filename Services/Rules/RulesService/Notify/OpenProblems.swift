@@ -50,11 +50,17 @@ enum OpenProblems {
         }
     }
 
-    /// A tenant's open problems, by customer name then agent name.
-    static func all(tenant: String, _ db: Database) throws -> [Entry] {
+    /// A tenant's open problems, by customer name then agent name. A failing agent with no run recorded for a week
+    /// (removed, or gone silent — then its missed backups say so) is no longer listed as failing.
+    static func all(tenant: String, now: Date, _ db: Database) throws -> [Entry] {
         try Entry.fetchAll(
             db.cachedStatement(
-                sql: "SELECT * FROM open_problem WHERE tenant = ? ORDER BY customer_name, customer_id, subject_name, trigger LIMIT 5000"),
-            arguments: [tenant])
+                sql: """
+                    SELECT * FROM open_problem WHERE tenant = ? AND (trigger <> ? OR updated_at >= ?)
+                    ORDER BY customer_name, customer_id, subject_name, trigger LIMIT 5000
+                    """),
+            arguments: [tenant, RuleTrigger.failedNights, (now - staleAfter).timeIntervalSince1970])
     }
+
+    static let staleAfter: TimeInterval = 7 * 86_400
 }

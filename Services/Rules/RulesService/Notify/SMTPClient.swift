@@ -91,7 +91,14 @@ struct SMTPClient: Sendable {
             return text
         }
         func say(_ line: String) async throws {
-            try await channel.writeAndFlush(ByteBuffer(string: line + "\r\n")).get()
+            do {
+                try await channel.writeAndFlush(ByteBuffer(string: line + "\r\n")).get()
+            } catch {
+                // The connection ended under the write (a failed TLS handshake, the server hung up): the reason
+                // is what ended the replies.
+                while try await replies.next() != nil {}
+                throw DeliveryFailure(message: "the SMTP server closed the connection")
+            }
         }
         _ = try await reply(expecting: [220], after: "greeting")
         try await say("EHLO vectis")
