@@ -59,13 +59,10 @@ public struct ChannelSettings: Codable, Sendable, Equatable {
     // Teams
     /// `adaptive-card` (default: Teams Workflows) or `message-card` (the retired Office 365 connector format).
     public var teamsFormat: String?
-    // Webhook
-    /// Where the signed JSON is posted (https).
-    public var url: String?
 
     public init(
         smtpHost: String? = nil, smtpPort: Int? = nil, smtpSecurity: String? = nil, smtpUsername: String? = nil, from: String? = nil,
-        to: [String]? = nil, teamsFormat: String? = nil, url: String? = nil
+        to: [String]? = nil, teamsFormat: String? = nil
     ) {
         self.smtpHost = smtpHost
         self.smtpPort = smtpPort
@@ -74,7 +71,6 @@ public struct ChannelSettings: Codable, Sendable, Equatable {
         self.from = from
         self.to = to
         self.teamsFormat = teamsFormat
-        self.url = url
     }
 }
 
@@ -82,7 +78,8 @@ public struct ChannelSettings: Codable, Sendable, Equatable {
 public struct ChannelSecrets: Codable, Sendable, Equatable {
     /// The SMTP password.
     public var smtpPassword: String?
-    /// A Teams or Slack incoming-webhook address: whoever has it can post, so it is kept like a password.
+    /// Where messages are posted: a Teams or Slack incoming webhook, or the generic webhook's receiver. Whoever has
+    /// such an address can usually post to it (a catch hook takes anything), so it is kept like a password.
     public var webhookURL: String?
     /// The generic webhook's HMAC-SHA256 key.
     public var signingSecret: String?

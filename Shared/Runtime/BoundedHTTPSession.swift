@@ -8,7 +8,17 @@ import Synchronization
 /// A response body was larger than the client accepts; the transfer was cancelled at the limit.
 public struct ResponseTooLarge: Error, Sendable, CustomStringConvertible {
     public let limit: Int
-    public var description: String { "the response is larger than \(limit / 1_048_576) MiB" }
+    /// The answer's HTTP status, when its head arrived before the body ran over.
+    public var status: Int?
+
+    public init(limit: Int, status: Int? = nil) {
+        self.limit = limit
+        self.status = status
+    }
+
+    public var description: String {
+        limit >= 1_048_576 ? "the response is larger than \(limit / 1_048_576) MiB" : "the response is larger than \(limit / 1_024) KiB"
+    }
 }
 
 /// URLSession with a ceiling on response bodies: bytes are counted as they arrive and the transfer is
@@ -141,7 +151,8 @@ public final class BoundedHTTPSession: Sendable {
         func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
             guard let transfer = state.withLock({ $0.transfers.removeValue(forKey: task.taskIdentifier) }) else { return }
             if transfer.tooLarge {
-                transfer.continuation.resume(throwing: ResponseTooLarge(limit: limit))
+                let status = (transfer.response as? HTTPURLResponse)?.statusCode
+                transfer.continuation.resume(throwing: ResponseTooLarge(limit: limit, status: status))
             } else if let error {
                 transfer.continuation.resume(throwing: error)
             } else if let response = transfer.response ?? task.response {

@@ -63,14 +63,28 @@ public struct UpstreamPolicy: Sendable, Equatable {
     /// resolves to, an address inside the host's own networks (nil when it may). For what is not HTTP (SMTP).
     public func refusal(host: String) -> String? {
         if allowPrivateAddresses { return nil }
+        if case .failure(let refusal) = checkedAddress(host: host) { return refusal.reason }
+        return nil
+    }
+
+    public struct Refusal: Error, Sendable {
+        public let reason: String
+    }
+
+    /// The address to connect to for `host`, checked as `refusal(host:)` checks it. Connecting to this address rather
+    /// than resolving the name again means a name that turns inward a moment later (DNS rebinding) is not reached.
+    public func checkedAddress(host: String) -> Result<String, Refusal> {
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         let addresses = Self.resolve(bare)
-        if addresses.isEmpty { return "\(host) does not resolve" }
-        if let inward = addresses.first(where: { !Self.isPublic($0) }) {
-            return
-                "\(host) is a private address (\(inward)); calls stay off loopback and private networks unless VECTIS_ALLOW_PRIVATE_UPSTREAMS=1"
+        guard let first = addresses.first else { return .failure(Refusal(reason: "\(host) does not resolve")) }
+        if !allowPrivateAddresses, let inward = addresses.first(where: { !Self.isPublic($0) }) {
+            return .failure(
+                Refusal(
+                    reason:
+                        "\(host) is a private address (\(inward)); calls stay off loopback and private networks unless VECTIS_ALLOW_PRIVATE_UPSTREAMS=1"
+                ))
         }
-        return nil
+        return .success(first)
     }
 
     /// Every address `host` resolves to, as text.

@@ -19,7 +19,7 @@ struct NotifyTests {
         #expect(plan(.on(count: 1), nil) == .nothing)
         #expect(plan(.on(count: 2), nil) == .send(.open))
         #expect(plan(.on(count: 3), NotifyPlan.Announced(on: false, token: "night 1")) == .send(.open), "a new streak after a recovery")
-        let told = NotifyPlan.Announced(on: true, token: "night 2")
+        let told = NotifyPlan.Announced(on: true, token: "night 2", count: 2)
         #expect(plan(.on(count: 2), told) == .nothing, "the same night again (a replay, a re-poll)")
         #expect(plan(.on(count: 3), token: "night 3", told) == .nothing, "no repeat unless the rule asks")
         #expect(plan(.on(count: 3), token: "night 3", repeats: true, told) == .send(.repeat))
@@ -28,6 +28,11 @@ struct NotifyTests {
         #expect(plan(.over, NotifyPlan.Announced(on: false, token: "night 2")) == .nothing, "recovery is told once")
         #expect(plan(.over, nil) == .nothing, "never a recovery of a problem nobody was told of")
         #expect(plan(.neither, told) == .nothing)
+        // Told of a streak whose end was never seen (the rule was off then): a later streak is opened anew.
+        let earlier = NotifyPlan.Announced(on: true, token: "night 5", count: 5)
+        #expect(plan(.on(count: 2), token: "night 9", earlier) == .send(.open))
+        #expect(plan(.on(count: 6), token: "night 6", earlier) == .nothing, "the same streak, a night on")
+        #expect(plan(.on(count: 5), token: "night 5", earlier) == .nothing, "the same night again")
     }
 
     @Test("a digest at 07:30 in Amsterdam: the next one is 07:30 local, across the clocks going back and forward")
@@ -81,6 +86,10 @@ struct NotifyTests {
         #expect(parts.first?.contains(Self.hostile) == true, "the text part shows the text as it is")
         #expect(!message.split(separator: "\r\n").contains("."), "no line of the message ends the SMTP data")
         #expect(ChannelFormats.encodedWord("Sauvegarde échouée: FS01").hasPrefix("=?UTF-8?B?"))
+        // Twenty long addresses: every header line stays within RFC 5322's 998 characters.
+        let many = (0..<20).map { String(repeating: "n", count: 60) + "\($0)@" + String(repeating: "d", count: 60) + ".example" }
+        let wide = ChannelFormats.email(Self.payload, from: "vectis@msp.example", to: many, messageId: "m@msp.example", date: Date())
+        #expect(wide.components(separatedBy: "\r\n").allSatisfy { $0.utf8.count <= 998 })
         #expect(ChannelFormats.encodedWord("evil\r\nBcc: all@example.com") == "evil  Bcc: all@example.com")
     }
 

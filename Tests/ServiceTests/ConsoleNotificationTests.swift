@@ -27,7 +27,7 @@ extension ConsoleTests {
                         try await browser.element("#channel-add").click()
                         #expect(try await browser.element("select#channel-kind").choose("Signed webhook") == "webhook")
                         try await browser.element("#channel-name").type("Rewst <b>hook</b>")
-                        try await browser.element("#channel-url").type(hooks.url + "/console")
+                        try await browser.element("#channel-webhookURL").type(hooks.url + "/console")
                         try await browser.element("#channel-signingSecret").type(NotifyChannels.signingSecret)
                         try await browser.element("#channel-digest-at").clear()
                         try await browser.element("#channel-digest-at").type("07:30")
@@ -38,7 +38,9 @@ extension ConsoleTests {
                         let channels = try await harness.rules("/v1/channels", as: ChannelList.self).channels
                         #expect(channels.count == 1)
                         let channel = try #require(channels.first)
-                        #expect(channel.kind == .webhook && channel.secretsSet == ["signingSecret"] && channel.digestAt == "07:30")
+                        #expect(
+                            channel.kind == .webhook && channel.secretsSet == ["webhookURL", "signingSecret"] && channel.digestAt == "07:30"
+                        )
                         let row = "#channels tr[data-channel='\(channel.id)']"
                         #expect(try await browser.element(row).text().contains("Rewst <b>hook</b>"), "the name is shown as text")
                         #expect(

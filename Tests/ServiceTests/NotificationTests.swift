@@ -52,7 +52,7 @@ struct NotifyChannels {
             teams: try await harness.addChannel(["name": "NOC Teams", "kind": "teams", "secrets": ["webhookURL": hooks.url + "/teams"]]),
             slack: try await harness.addChannel(["name": "#backups", "kind": "slack", "secrets": ["webhookURL": hooks.url + "/slack"]]),
             webhook: try await harness.addChannel([
-                "name": "Rewst", "kind": "webhook", "settings": ["url": hooks.url + "/hook"], "secrets": ["signingSecret": signingSecret]
+                "name": "Rewst", "kind": "webhook", "secrets": ["webhookURL": hooks.url + "/hook", "signingSecret": signingSecret]
             ]))
     }
 }
@@ -114,7 +114,11 @@ struct NotificationTests {
                 #expect(counts() == [0, 0, 0, 0], "one failed night is below the threshold")
 
                 try await harness.nextNight()
+                let recorded = ContinuousClock.now
                 #expect(await eventually { counts() == [1, 1, 1, 1] }, "\(counts())")
+                print(
+                    "notifications: the second failed night reached e-mail, Teams, Slack and the webhook \(recorded.duration(to: .now)) after it was recorded"
+                )
                 let error = try #require(
                     harness.sandbox.visibleRunDetails().last { $0.volume == agent.volume && !$0.succeeded }?.errorMessage)
                 let link = "\(Self.console)/#/customers/\(agent.id)"
@@ -195,6 +199,14 @@ struct NotificationTests {
                 let kinds = try await harness.history(rule).map(\.kind)
                 #expect(kinds.filter { $0 == "notify" }.count == 2, "\(kinds)")
                 #expect(try await harness.notifications(channel: channels.email.id).map(\.event) == [.recovery, .open])
+                // Each message went once: one attempt, one request.
+                for channel in channels.all {
+                    #expect(try await harness.notifications(channel: channel.id).allSatisfy { $0.attempts == 1 && $0.state == .sent })
+                }
+                for path in ["/teams", "/slack", "/hook"] {
+                    let deliveries = hooks.requests(path).compactMap { $0.headers["x-vectis-delivery"] }
+                    #expect(Set(deliveries).count == deliveries.count, "\(path): \(deliveries)")
+                }
             }
         }
     }
@@ -277,8 +289,9 @@ struct NotificationTests {
                 let due = Date() + 2 * 3_600
                 let at = String(format: "%02d:%02d", calendar.component(.hour, from: due), calendar.component(.minute, from: due))
                 let hook = try await harness.addChannel([
-                    "name": "Digest hook", "kind": "webhook", "settings": ["url": hooks.url + "/digest"],
-                    "secrets": ["signingSecret": NotifyChannels.signingSecret], "digestAt": at, "digestTimeZone": "Europe/Amsterdam"
+                    "name": "Digest hook", "kind": "webhook",
+                    "secrets": ["webhookURL": hooks.url + "/digest", "signingSecret": NotifyChannels.signingSecret], "digestAt": at,
+                    "digestTimeZone": "Europe/Amsterdam"
                 ])
                 let email = try await harness.addChannel(
                     NotifyChannels.email(smtp, extra: ["digestAt": at, "digestTimeZone": "Europe/Amsterdam"]))
@@ -331,8 +344,8 @@ struct NotificationTests {
                 try await harness.configure()
                 try await harness.waitForHistory()
                 let hook = try await harness.addChannel([
-                    "name": "Rate-limited hook", "kind": "webhook", "settings": ["url": hooks.url + "/hook"],
-                    "secrets": ["signingSecret": NotifyChannels.signingSecret], "ratePerHour": 2
+                    "name": "Rate-limited hook", "kind": "webhook",
+                    "secrets": ["webhookURL": hooks.url + "/hook", "signingSecret": NotifyChannels.signingSecret], "ratePerHour": 2
                 ])
                 _ = try await harness.enableRule(
                     "connectwise", action: "notify", extra: ["notifyChannels": [hook.id], "notifyRepeat": true])
@@ -374,8 +387,8 @@ struct NotificationTests {
                     return (status, process.stdout + process.stderr)
                 }
                 let added = try await vectis(
-                    ["channels", "add", "webhook", "Rewst hook", "--settings", #"{"url":"\#(hooks.url)/cli"}"#, "--secrets-stdin"],
-                    input: #"{"signingSecret":"\#(NotifyChannels.signingSecret)"}"#)
+                    ["channels", "add", "webhook", "Rewst hook", "--secrets-stdin"],
+                    input: #"{"webhookURL":"\#(hooks.url)/cli","signingSecret":"\#(NotifyChannels.signingSecret)"}"#)
                 #expect(added.status == 0 && added.output.contains("Added Rewst hook as ch_1"), "\(added.output)")
                 let listed = try await vectis(["channels", "list"])
                 #expect(listed.output.contains("Rewst hook") && listed.output.contains("untested"), "\(listed.output)")
@@ -427,6 +440,48 @@ struct NotificationTests {
         }
     }
 
+    @Test(
+        "a receiver that never answers delays only its own channel: the others are delivered meanwhile, and its batch ends at the first timeout"
+    )
+    func silentReceiver() async throws {
+        let port = try freePort()
+        let silent = try RunningProcess("/usr/bin/env", ["python3", "-c", Self.hostileSMTP, String(port), "silent", "/dev/null"])
+        defer { silent.signal(SIGTERM) }
+        try await silent.waitForOutput("ready")
+        try await withNotificationSinks { _, hooks in
+            try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+                try await harness.configure()
+                try await harness.waitForHistory()
+                let slow = try await harness.addChannel([
+                    "name": "Silent", "kind": "slack", "secrets": ["webhookURL": "http://127.0.0.1:\(port)/never"]
+                ])
+                let fast = try await harness.addChannel(["name": "Fast", "kind": "slack", "secrets": ["webhookURL": hooks.url + "/fast"]])
+                _ = try await harness.enableRule("connectwise", action: "notify", extra: ["notifyChannels": [slow.id, fast.id]])
+                for index in 0..<3 { #expect(harness.sandbox.fail(volume: try Self.agent(harness, customer: index).volume, nights: 5)) }
+                try await harness.nextNight()
+                try await harness.nextNight()
+                #expect(try await eventually { hooks.requests("/fast").count == 3 })
+                // While the silent receiver holds its channel's batch, the fast channel's digest goes at once.
+                let queued = ContinuousClock.now
+                #expect(try await harness.rules("/v1/channels/\(fast.id)/digest", "POST", [:]).status == 202)
+                #expect(try await eventually(timeout: .seconds(3)) { hooks.requests("/fast").count == 4 })
+                print("notifications: a digest went \(queued.duration(to: .now)) after it was queued while another channel's receiver hung")
+                // The silent channel: one attempt timed out and ended its batch; the other two wait for its retry (10 s).
+                #expect(
+                    try await eventually {
+                        let notes = try await harness.notifications(channel: slow.id)
+                        return notes.filter { $0.attempts == 1 && $0.state == .pending }.count == 1
+                            && notes.filter { $0.attempts == 0 }.count == 2
+                    })
+                try await Task.sleep(for: .seconds(3))
+                #expect(try await harness.notifications(channel: slow.id).filter { $0.attempts == 0 }.count == 2, "still waiting")
+                #expect(try await harness.channel(slow.id).lastError == "127.0.0.1 did not answer within 5 s")
+                let notes = try await harness.notifications(channel: slow.id)
+                #expect(try await harness.channel(slow.id).status == .failing, "\(notes)")
+            }
+        }
+    }
+
     @Test("channel doors: the admin token to change, secrets never shown, bad addresses and kinds refused, a channel in use kept")
     func doors() async throws {
         try await CollectorHarness.with(fleet: Self.fleet, pipeline: true, upstreams: UpstreamPolicy()) { harness in
@@ -437,7 +492,7 @@ struct NotificationTests {
             #expect(try await HTTP.send("POST", base + "/v1/channels", body).status == 401)
             #expect(try await HTTP.send("POST", base + "/v1/channels", body, bearer: CollectorHarness.readToken).status == 401)
             var stray = body
-            stray["settings"] = ["to": ["not-an-address"], "url": ""]
+            stray["settings"] = ["to": ["not-an-address"], "smtpHost": ""]
             stray["secrets"] = ["webhookURL": "https://hooks.slack.com/services/T000/B000/XXXXSECRET", "smtpPassword": "stray"]
             let slack = try await harness.addChannel(stray)
             // Only what a Slack channel uses is kept.
@@ -452,7 +507,7 @@ struct NotificationTests {
                 (["name": "x", "kind": "slack", "secrets": ["webhookURL": "http://hooks.slack.com/x"]], "https"),
                 (["name": "x", "kind": "teams", "secrets": ["webhookURL": "https://user:pw@example.com/x"]], "user name"),
                 (
-                    ["name": "x", "kind": "webhook", "settings": ["url": "https://example.com/x"], "secrets": ["signingSecret": "short"]],
+                    ["name": "x", "kind": "webhook", "secrets": ["webhookURL": "https://example.com/x", "signingSecret": "short"]],
                     "signingSecret"
                 ),
                 (

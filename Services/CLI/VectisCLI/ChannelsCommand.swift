@@ -63,7 +63,7 @@ public struct ChannelsCommand: AsyncParsableCommand {
                          and {"smtpPassword":"…"} on standard input
                 teams:   {"webhookURL":"https://…"} on standard input (--settings '{"teamsFormat":"message-card"}' for a connector)
                 slack:   {"webhookURL":"https://hooks.slack.com/services/…"} on standard input
-                webhook: --settings '{"url":"https://…"}' and {"signingSecret":"…"} on standard input
+                webhook: {"webhookURL":"https://…","signingSecret":"…"} on standard input
                 """)
         @OptionGroup var connection: RulesCommand.Connection
         @Argument(help: "email, teams, slack or webhook.") var kind: String

@@ -82,7 +82,9 @@ struct RulesController {
         if let problem = RuleEdit.reopenWindowProblem(reopenWindowDays) { return Response.problem(.badRequest, problem) }
         let dryRunSeconds = body.dryRunHours.map { $0 * 3_600 } ?? Double(defaultDryRun.components.seconds)
         let sealed = try secrets.seal(try RuleRecord.json(secretValues))
-        let rule = try await database.write { db in
+        let rule = try await database.write { db -> RuleRecord? in
+            // Checked again in the transaction that saves the rule: a channel deleted in between is not named.
+            guard case .success = try ChannelRecord.resolve(channels.map(ChannelRecord.publicId), tenant: tenant, db) else { return nil }
             let now = Date()
             let id = try RuleRecord.insert(
                 tenant: tenant, template: template, name: body.name ?? template.name, settings: settings,
@@ -95,7 +97,7 @@ struct RulesController {
                 db: db)
             return try RuleRecord.find(id: id, db)
         }
-        guard let rule else { return Self.noSuchRule }
+        guard let rule else { return Response.problem(.badRequest, "notifyChannels: a channel was deleted meanwhile; choose again.") }
         return try Response.json(rule.view(secrets: secrets), status: .created)
     }
 

@@ -15,6 +15,7 @@ struct ChannelDelivery: Sendable {
     let session: BoundedHTTPSession
     let smtp: SMTPClient
     let upstreams: UpstreamPolicy
+    let timeout: Duration
 
     init(timeout: Duration, upstreams: UpstreamPolicy, extraTrustRoots: String?) {
         let configuration = URLSessionConfiguration.ephemeral
@@ -23,6 +24,7 @@ struct ChannelDelivery: Sendable {
         session = BoundedHTTPSession(configuration: configuration, maxResponseBytes: Self.maxResponseBytes, redirects: .never)
         smtp = SMTPClient(timeout: timeout, extraTrustRoots: extraTrustRoots)
         self.upstreams = upstreams
+        self.timeout = timeout
     }
 
     func send(
@@ -33,7 +35,11 @@ struct ChannelDelivery: Sendable {
             guard let host = settings.smtpHost, let from = settings.from, let to = settings.to else {
                 throw DeliveryFailure(message: "the channel's SMTP settings are incomplete")
             }
-            if let refusal = upstreams.refusal(host: host) { throw DeliveryFailure(message: "not sent: \(refusal)") }
+            let address: String
+            switch upstreams.checkedAddress(host: host) {
+            case .failure(let refusal): throw DeliveryFailure(message: "not sent: \(refusal.reason)")
+            case .success(let checked): address = checked
+            }
             let security = SMTPSecurity(rawValue: settings.smtpSecurity ?? "") ?? .startTLS
             let domain = from.split(separator: "@").last.map(String.init) ?? "vectis.invalid"
             let data = ChannelFormats.email(
@@ -42,8 +48,8 @@ struct ChannelDelivery: Sendable {
             try await smtp.send(
                 from: from, to: to, data: data,
                 via: SMTPClient.Server(
-                    host: host, port: settings.smtpPort ?? security.defaultPort, security: security, username: settings.smtpUsername,
-                    password: secrets.smtpPassword))
+                    host: host, address: address, port: settings.smtpPort ?? security.defaultPort, security: security,
+                    username: settings.smtpUsername, password: secrets.smtpPassword))
         case .slack:
             try await post(ChannelFormats.slack(payload), to: secrets.webhookURL, payload: payload, signingSecret: nil, now: now)
         case .teams:
@@ -53,7 +59,7 @@ struct ChannelDelivery: Sendable {
         case .webhook:
             let body: Data
             do { body = try APIJSON.encoder().encode(payload) } catch { throw DeliveryFailure(message: "the message could not be encoded") }
-            try await post(body, to: settings.url, payload: payload, signingSecret: secrets.signingSecret, now: now)
+            try await post(body, to: secrets.webhookURL, payload: payload, signingSecret: secrets.signingSecret, now: now)
         }
     }
 
@@ -93,16 +99,34 @@ struct ChannelDelivery: Sendable {
         let response: URLResponse
         do {
             (data, response) = try await session.data(for: request)
+        } catch let tooLarge as ResponseTooLarge {
+            // The receiver took it (a 2xx) and said more than anyone reads: delivered. Otherwise its status says why not.
+            if let status = tooLarge.status, (200..<300).contains(status) { return }
+            throw DeliveryFailure(
+                message: "\(url.host ?? "the webhook") answered HTTP \(tooLarge.status.map(String.init) ?? "?") (\(tooLarge))")
+        } catch let error as URLError {
+            let host = url.host ?? "the webhook"
+            switch error.code {
+            case .timedOut: throw DeliveryFailure(message: "\(host) did not answer within \(timeout.components.seconds) s")
+            case .cannotConnectToHost: throw DeliveryFailure(message: "\(host) refused the connection")
+            case .cannotFindHost, .dnsLookupFailed: throw DeliveryFailure(message: "\(host) does not resolve")
+            case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateNotYetValid,
+                .serverCertificateHasUnknownRoot:
+                throw DeliveryFailure(message: "TLS with \(host) failed (URL error \(error.code.rawValue))")
+            default: throw DeliveryFailure(message: "\(host) could not be reached (URL error \(error.code.rawValue))")
+            }
         } catch {
             throw DeliveryFailure(message: "\(url.host ?? "the webhook") could not be reached: \(error.localizedDescription)")
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
             let words = UpstreamText.sanitized(String(decoding: data.prefix(2_000), as: UTF8.self), secrets: [address])
-            let retryAfter = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After").flatMap(TimeInterval.init)
+            // Whole seconds only (an HTTP date, "nan" or "1e999" is ignored: the backoff applies), at most an hour.
+            let retryAfter = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After").flatMap { Int($0) }
+                .map { TimeInterval(min(max($0, 1), 3_600)) }
             throw DeliveryFailure(
                 message: "\(url.host ?? "the webhook") answered HTTP \(status)" + (words.isEmpty ? "" : ": \(words)"),
-                retryAfter: retryAfter.map { min(max($0, 1), 3_600) })
+                retryAfter: retryAfter)
         }
     }
 }

@@ -34,8 +34,8 @@ struct ChannelEdit {
             }
             return nil
         case .webhook:
-            guard let address = settings.url else { return "settings.url is needed: where the signed JSON is posted." }
-            if let problem = Self.addressProblem(address, upstreams: upstreams) { return "settings.url \(problem)." }
+            guard let address = secrets.webhookURL else { return "secrets.webhookURL is needed: where the signed JSON is posted." }
+            if let problem = Self.addressProblem(address, upstreams: upstreams) { return "secrets.webhookURL \(problem)." }
             guard let secret = secrets.signingSecret, secret.utf8.count >= 16, secret.utf8.count <= 256 else {
                 return "secrets.signingSecret is needed: 16 to 256 characters, the key the receiver checks the signature with."
             }
@@ -91,8 +91,7 @@ struct ChannelEdit {
                 smtpHost: settings.smtpHost, smtpPort: settings.smtpPort, smtpSecurity: settings.smtpSecurity,
                 smtpUsername: settings.smtpUsername, from: settings.from, to: settings.to)
         case .teams: ChannelSettings(teamsFormat: settings.teamsFormat)
-        case .slack: ChannelSettings()
-        case .webhook: ChannelSettings(url: settings.url)
+        case .slack, .webhook: ChannelSettings()
         }
     }
 
@@ -100,7 +99,7 @@ struct ChannelEdit {
         switch kind {
         case .email: ChannelSecrets(smtpPassword: secrets.smtpPassword)
         case .teams, .slack: ChannelSecrets(webhookURL: secrets.webhookURL)
-        case .webhook: ChannelSecrets(signingSecret: secrets.signingSecret)
+        case .webhook: ChannelSecrets(webhookURL: secrets.webhookURL, signingSecret: secrets.signingSecret)
         }
     }
 

@@ -48,7 +48,16 @@ enum ChannelFormats {
     /// received" takes, or the legacy MessageCard of Office 365 connectors.
     static func teams(_ payload: WebhookPayload, format: TeamsFormat) -> [String: Any] {
         let facts = payload.facts.map { (cut($0.name, 100), cut($0.value, 1_000)) }
-        let customers = (payload.customers ?? []).prefix(40)
+        // Teams refuses large cards (about 28 KB): a digest shows the first 25 customers and 5 lines each, and says
+        // how many more there are; the console has the whole list.
+        let all = payload.customers ?? []
+        let customers = all.prefix(25).map { customer -> WebhookPayload.DigestCustomer in
+            var shown = customer
+            shown.problems = customer.problems.prefix(5).map { cut($0, 300) }
+            if customer.problems.count > 5 { shown.problems.append("…and \(customer.problems.count - 5) more") }
+            return shown
+        }
+        let moreCustomers = all.count > 25 ? "…and \(all.count - 25) more customers" : nil
         switch format {
         case .messageCard:
             func html(_ text: String) -> String { HTMLText.escape(text) }
@@ -61,6 +70,7 @@ enum ChannelFormats {
                     "text": customer.problems.map { html($0) }.joined(separator: "<br>")
                 ])
             }
+            if let moreCustomers { sections.append(["text": html(moreCustomers)]) }
             var card: [String: Any] = [
                 "@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": cut(payload.title, 150),
                 "themeColor": color(payload.event), "title": html(cut(payload.title, 300)), "sections": sections
@@ -91,6 +101,7 @@ enum ChannelFormats {
                 ])
                 body.append(["type": "TextBlock", "text": customer.problems.map { "- " + plain($0) }.joined(separator: "\n"), "wrap": true])
             }
+            if let moreCustomers { body.append(["type": "TextBlock", "text": moreCustomers, "wrap": true, "isSubtle": true]) }
             var card: [String: Any] = [
                 "$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard", "version": "1.4", "body": body
             ]
@@ -140,7 +151,8 @@ enum ChannelFormats {
         html += "</body></html>"
         let headers = [
             "From: Vectis <\(from)>",
-            "To: " + to.joined(separator: ", "),
+            // Folded, one address a line: 20 long addresses stay within the 998-character line limit.
+            "To: " + to.joined(separator: ",\r\n "),
             "Subject: " + encodedWord(cut(payload.title, 200)),
             "Date: " + rfc5322(date),
             "Message-ID: <\(messageId)>",

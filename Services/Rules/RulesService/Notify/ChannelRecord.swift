@@ -56,6 +56,11 @@ struct ChannelRecord: StoredRecord, Sendable {
         try ChannelRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM notify_channel WHERE id = ?"), arguments: [id])
     }
 
+    /// Whether the channel exists and is enabled.
+    static func isEnabled(id: Int64, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT enabled FROM notify_channel WHERE id = ?"), arguments: [id]) ?? false
+    }
+
     static func all(_ db: Database) throws -> [ChannelRecord] {
         try ChannelRecord.fetchAll(db.cachedStatement(sql: "SELECT * FROM notify_channel ORDER BY id"))
     }

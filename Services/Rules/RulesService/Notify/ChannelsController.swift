@@ -88,8 +88,9 @@ struct ChannelsController {
             let edit = ChannelEdit.make(current, change, secrets: secrets)
             if let problem = edit.problem(upstreams: upstreams) { return .refused(problem) }
             try ChannelRecord.save(try edit.record(id: id, tenant: current.tenant, secrets: secrets, previous: current, now: now), db)
-            // Fixed settings are tried at once: whatever waits for this channel is due now.
-            try NotificationQueue.retryNow(channel: id, db)
+            // Fixed settings or secrets are tried at once: whatever waits for this channel is due now (a rename keeps the
+            // waits a receiver asked for).
+            if change.settings != nil || change.secrets != nil || change.enabled == true { try NotificationQueue.retryNow(channel: id, db) }
             return try ChannelRecord.find(id: id, db).map(Outcome.saved) ?? .none
         }
         switch outcome {

@@ -57,6 +57,7 @@ enum NotificationMessages {
             customers.isEmpty
             ? "No customer has failing or missed Datto backups."
             : "\(customers.count) customer\(customers.count == 1 ? "" : "s") with \(agents) failing or missed agent\(agents == 1 ? "" : "s")."
+                + (agents >= OpenProblems.limit ? " Only the first \(OpenProblems.limit) are listed: the console has them all." : "")
         return WebhookPayload(
             delivery: "", event: .digest, title: "Datto backups digest for \(day)", text: text, ruleId: nil, trigger: nil, customerId: nil,
             customerName: nil, agentName: nil, deviceSerial: nil, error: nil, link: link(console, path: "#/customers"),

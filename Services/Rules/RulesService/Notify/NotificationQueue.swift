@@ -96,6 +96,13 @@ enum NotificationQueue {
             .execute(arguments: [NotificationView.State.pending, notBefore.timeIntervalSince1970, error, id])
     }
 
+    /// The channel's other waiting messages wait for its retry too (none counts an attempt): a broken server is tried
+    /// once per backoff, not once per message.
+    static func hold(channel: Int64, until: Date, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE notification SET not_before = MAX(not_before, ?) WHERE channel_id = ? AND state = ?")
+            .execute(arguments: [until.timeIntervalSince1970, channel, NotificationView.State.pending])
+    }
+
     static func markFailed(_ id: Int64, error: String, _ db: Database) throws {
         try db.cachedStatement(sql: "UPDATE notification SET state = ?, last_error = ? WHERE id = ?")
             .execute(arguments: [NotificationView.State.failed, error, id])

@@ -3,6 +3,7 @@ import GRDB
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 import VectisAPI
 import VectisDelivery
 import VectisRuntime
@@ -42,49 +43,64 @@ final class NotificationWorker: Service, Sendable {
 
     func run() async throws {
         await cancelWhenGracefulShutdown { [self] in
-            var logLimiter = TicketWorker.LogLimiter(perMinute: 6)
-            var pruned = Date.distantPast
-            while !Task.isCancelled {
-                do {
-                    if clock().timeIntervalSince(pruned) > 3_600 {
-                        pruned = clock()
-                        let cutoff = pruned - NotificationQueue.keep
-                        try await database.write { db in try NotificationQueue.prune(olderThan: cutoff, db) }
+            // Each channel's batch runs as a task of its own: the loop goes on picking up the other channels' work (and
+            // the digests) while one server is slow; a channel is not picked up again before its batch ends.
+            await withDiscardingTaskGroup { group in
+                var logLimiter = TicketWorker.LogLimiter(perMinute: 6)
+                var pruned = Date.distantPast
+                while !Task.isCancelled {
+                    do {
+                        if clock().timeIntervalSince(pruned) > 3_600 {
+                            pruned = clock()
+                            let cutoff = pruned - NotificationQueue.keep
+                            _ = try await database.write { db in try NotificationQueue.prune(olderThan: cutoff, db) }
+                        }
+                        try await queueDueDigests()
+                        let batches = try await dueBatches()
+                        for (channel, messages) in batches {
+                            group.addTask { [self] in
+                                do {
+                                    try await send(messages, channel: channel)
+                                } catch {
+                                    logger.error(
+                                        "notifications of a channel failed", metadata: ["channel": "ch_\(channel)", "error": "\(error)"])
+                                }
+                                busy.withLock { _ = $0.remove(channel) }
+                                wake.signal()
+                            }
+                        }
+                        if batches.isEmpty { await wake.wait(timeout: .seconds(1)) }
+                    } catch is CancellationError {
+                        return
+                    } catch {
+                        // The database itself failed: said, then tried again after a pause.
+                        if logLimiter.allow() { logger.error("notification queue failed", metadata: ["error": "\(error)"]) }
+                        try? await Task.sleep(for: .seconds(2))
                     }
-                    try await queueDueDigests()
-                    if try await !sendDue() { await wake.wait(timeout: .seconds(1)) }
-                } catch is CancellationError {
-                    return
-                } catch {
-                    // The database itself failed: said, then tried again after a pause.
-                    if logLimiter.allow() { logger.error("notification queue failed", metadata: ["error": "\(error)"]) }
-                    try? await Task.sleep(for: .seconds(2))
                 }
             }
         }
     }
 
-    /// Sends what is due, channels side by side; false when nothing was.
-    func sendDue() async throws -> Bool {
+    /// Channels whose batch is being sent.
+    private let busy = Mutex<Set<Int64>>([])
+
+    /// What is due, by channel, for the channels not already busy (which are marked busy here).
+    func dueBatches() async throws -> [(Int64, [NotificationRecord])] {
+        // Which channels are busy is taken before the read: a batch that ends during the read may have sent what the
+        // read still shows as due, so its channel waits for the next round (only this loop starts batches, so a
+        // channel idle now has nothing in flight).
+        let busyBefore = busy.withLock { $0 }
         let now = clock()
         let due = try await database.read { db in try NotificationQueue.due(now: now, db) }
-        guard !due.isEmpty else { return false }
         let byChannel = Dictionary(grouping: due, by: \.channelId)
-        await withTaskGroup(of: Void.self) { group in
-            for (channel, messages) in byChannel {
-                group.addTask { [self] in
-                    do {
-                        try await send(messages, channel: channel)
-                    } catch {
-                        logger.error("notifications of a channel failed", metadata: ["channel": "ch_\(channel)", "error": "\(error)"])
-                    }
-                }
-            }
+        return busy.withLock { busy in
+            byChannel.filter { !busyBefore.contains($0.key) && busy.insert($0.key).inserted }.sorted { $0.key < $1.key }
         }
-        return true
     }
 
-    /// One channel's due messages in order, within its rate.
+    /// One channel's due messages in order, within its rate; the batch ends at the first failure (the rest wait for
+    /// the retry, rather than each waiting out the same broken server).
     func send(_ messages: [NotificationRecord], channel id: Int64) async throws {
         for message in messages {
             let now = clock()
@@ -101,11 +117,12 @@ final class NotificationWorker: Service, Sendable {
                 }
                 return
             }
-            try await deliver(message, channel: channel, now: now)
+            guard try await deliver(message, channel: channel, now: now) else { return }
         }
     }
 
-    func deliver(_ message: NotificationRecord, channel: ChannelRecord, now: Date) async throws {
+    /// Sends one message; false when it failed (and is rescheduled or given up).
+    func deliver(_ message: NotificationRecord, channel: ChannelRecord, now: Date) async throws -> Bool {
         try await database.write { db in try NotificationQueue.markInFlight(message.id, db) }
         let attempts = message.attempts + 1
         do {
@@ -125,6 +142,7 @@ final class NotificationWorker: Service, Sendable {
                 try ChannelRecord.markDelivered(channel.id, at: sentAt, db)
             }
             sent.increment()
+            return true
         } catch let failure as DeliveryFailure {
             failed.increment()
             let failedAt = clock()
@@ -135,12 +153,14 @@ final class NotificationWorker: Service, Sendable {
                 } else {
                     let wait = failure.retryAfter ?? NotificationQueue.backoff(attempts: attempts)
                     try NotificationQueue.reschedule(message.id, notBefore: failedAt + wait, error: failure.message, db)
+                    try NotificationQueue.hold(channel: channel.id, until: failedAt + wait, db)
                 }
             }
             logger.warning(
                 "notification not delivered; retried later",
                 metadata: ["channel": "\(ChannelRecord.publicId(channel.id))", "notification": "\(NotificationRecord.publicId(message.id))"]
             )
+            return false
         }
     }
 

@@ -14,6 +14,8 @@ enum NotifyPlan: Equatable {
         var on: Bool
         /// The night or day they were last told about.
         var token: String
+        /// Its failed nights in a row (or days).
+        var count: Int = 0
     }
 
     enum Phase: Equatable {
@@ -25,7 +27,9 @@ enum NotifyPlan: Equatable {
     static func make(_ phase: Phase, token: String, threshold: Int, repeats: Bool, announced: Announced?) -> NotifyPlan {
         switch phase {
         case .on(let count) where count >= threshold:
-            guard let announced, announced.on else { return .send(.open) }
+            // Not told yet, or told of an earlier streak whose end was never seen (the rule was off then): a streak goes
+            // on night after night with a rising count, so another night without one is a new streak.
+            guard let announced, announced.on, announced.token == token || count > announced.count else { return .send(.open) }
             return repeats && announced.token != token ? .send(.repeat) : .nothing
         case .over:
             return announced?.on == true ? .send(.recovery) : .nothing

@@ -50,6 +50,8 @@ enum NotifyTables {
                     dedupe_key TEXT NOT NULL,
                     announced BOOLEAN NOT NULL,
                     last_token TEXT NOT NULL,
+                    -- The night count (or day) last told: a lower one later is a new streak whose end was never seen.
+                    last_count INTEGER NOT NULL DEFAULT 0,
                     updated_at DOUBLE NOT NULL,
                     PRIMARY KEY (rule_id, dedupe_key)
                 );

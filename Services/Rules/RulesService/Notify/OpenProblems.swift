@@ -57,10 +57,12 @@ enum OpenProblems {
             db.cachedStatement(
                 sql: """
                     SELECT * FROM open_problem WHERE tenant = ? AND (trigger <> ? OR updated_at >= ?)
-                    ORDER BY customer_name, customer_id, subject_name, trigger LIMIT 5000
+                    ORDER BY customer_name, customer_id, subject_name, trigger LIMIT ?
                     """),
-            arguments: [tenant, RuleTrigger.failedNights, (now - staleAfter).timeIntervalSince1970])
+            arguments: [tenant, RuleTrigger.failedNights, (now - staleAfter).timeIntervalSince1970, limit])
     }
 
     static let staleAfter: TimeInterval = 7 * 86_400
+    /// The most a digest lists.
+    static let limit = 5_000
 }

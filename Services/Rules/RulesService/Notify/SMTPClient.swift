@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 import VectisAPI
 
 /// Why a message did not go, in the receiving server's own words where it gave any (an SMTP reply, an HTTP status
@@ -17,7 +18,10 @@ struct DeliveryFailure: Error, CustomStringConvertible {
 /// the whole exchange by `timeout`.
 struct SMTPClient: Sendable {
     struct Server: Sendable {
+        /// The name: for SNI and the certificate check.
         var host: String
+        /// The address checked against the upstream policy, connected to (the name is not resolved again).
+        var address: String
         var port: Int
         var security: SMTPSecurity
         var username: String?
@@ -51,22 +55,23 @@ struct SMTPClient: Sendable {
         let context = try NIOSSLContext(configuration: tls)
         // SNI and the certificate check take a name; an address literal is checked against the certificate's IPs.
         let hostname = server.host.contains(":") || server.host.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : server.host
-        let (lines, sink) = AsyncThrowingStream<String, Error>.makeStream()
+        var (lines, reader) = SMTPReplyReader.make()
+        let current = Mutex(reader)
         let implicitTLS = server.security == .tls
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(timeout.components.seconds))
-            .channelInitializer { channel in
+            .channelInitializer { [reader] channel in
                 channel.eventLoop.makeCompletedFuture {
                     if implicitTLS {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: hostname))
                     }
-                    try channel.pipeline.syncOperations.addHandler(SMTPReplyReader(sink))
+                    try channel.pipeline.syncOperations.addHandler(reader)
                 }
             }
-            .connect(host: server.host, port: server.port).get()
+            .connect(host: server.address, port: server.port).get()
         // The whole conversation is bounded: when time is up the connection is closed, which ends the replies.
         let deadline = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)) {
-            sink.finish(throwing: DeliveryFailure(message: "the SMTP server did not finish within \(timeout.components.seconds) s"))
+            current.withLock { $0 }.end(DeliveryFailure(message: "the SMTP server did not finish within \(timeout.components.seconds) s"))
             channel.close(promise: nil)
         }
         defer {
@@ -110,7 +115,14 @@ struct SMTPClient: Sendable {
             }
             try await say("STARTTLS")
             _ = try await reply(expecting: [220], after: "STARTTLS")
+            // Whatever arrived unencrypted after that 220 (an attacker's forged capabilities) stays in the old reader:
+            // the conversation goes on with a fresh one, behind TLS.
+            try await channel.pipeline.removeHandler(reader).get()
+            (lines, reader) = SMTPReplyReader.make()
+            current.withLock { $0 = reader }
+            replies = lines.makeAsyncIterator()
             try await channel.pipeline.addHandler(NIOSSLClientHandler(context: context, serverHostname: hostname), position: .first).get()
+            try await channel.pipeline.addHandler(reader).get()
             try await say("EHLO vectis")
             capabilities = try await reply(expecting: [250], after: "EHLO")
         }
@@ -146,31 +158,47 @@ struct SMTPClient: Sendable {
         try? await say("QUIT")
     }
 
+    /// The server's words, without the password (as sent, in base64, or inside AUTH PLAIN's string) if it echoed
+    /// it, at most 300 characters — hidden before cut, so no part of it is left at the cut.
     static func sanitized(_ text: String, server: Server) -> String {
-        var result = String(text.prefix(300))
-        if let password = server.password, password.count >= 4 {
-            result = result.replacingOccurrences(of: password, with: "***")
-            result = result.replacingOccurrences(of: Data(password.utf8).base64EncodedString(), with: "***")
+        var result = text
+        if let password = server.password, !password.isEmpty {
+            var forms = [Data(password.utf8).base64EncodedString()]
+            if let user = server.username { forms.append(Data("\0\(user)\0\(password)".utf8).base64EncodedString()) }
+            if password.count >= 4 { forms.append(password) }
+            for form in forms.sorted(by: { $0.count > $1.count }) { result = result.replacingOccurrences(of: form, with: "***") }
         }
-        return result
+        return String(result.prefix(300))
     }
 }
 
-/// Splits the server's bytes into reply lines for the conversation; a line over 4 KiB ends it.
-private final class SMTPReplyReader: ChannelInboundHandler, @unchecked Sendable {
+/// Splits the server's bytes into reply lines for the conversation; a line over 4 KiB, or more lines than the
+/// conversation has asked for (256 waiting), ends it.
+private final class SMTPReplyReader: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     // Touched only on the channel's event loop.
     private var line: [UInt8] = []
     private let sink: AsyncThrowingStream<String, Error>.Continuation
 
-    init(_ sink: AsyncThrowingStream<String, Error>.Continuation) { self.sink = sink }
+    static func make() -> (AsyncThrowingStream<String, Error>, SMTPReplyReader) {
+        let (lines, sink) = AsyncThrowingStream<String, Error>.makeStream(bufferingPolicy: .bufferingOldest(256))
+        return (lines, SMTPReplyReader(sink))
+    }
+
+    private init(_ sink: AsyncThrowingStream<String, Error>.Continuation) { self.sink = sink }
+
+    func end(_ error: Error) { sink.finish(throwing: error) }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         for byte in buffer.readableBytesView {
             if byte == UInt8(ascii: "\n") {
                 if line.last == UInt8(ascii: "\r") { line.removeLast() }
-                sink.yield(String(decoding: line, as: UTF8.self))
+                if case .dropped = sink.yield(String(decoding: line, as: UTF8.self)) {
+                    sink.finish(throwing: DeliveryFailure(message: "the SMTP server sent far more than it was asked for"))
+                    context.close(promise: nil)
+                    return
+                }
                 line.removeAll(keepingCapacity: true)
             } else if line.count >= 4_096 {
                 sink.finish(throwing: DeliveryFailure(message: "the SMTP server sent a line over 4 KiB"))

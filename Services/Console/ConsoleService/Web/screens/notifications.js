@@ -22,7 +22,7 @@ const kindFields = {
   ],
   slack: [["webhookURL", "Incoming webhook address", "password", "secrets", "https://hooks.slack.com/services/…"]],
   webhook: [
-    ["url", "Address", "url", "settings", "Receives JSON, signed: X-Vectis-Signature: sha256=HMAC(secret, timestamp + \".\" + body)."],
+    ["webhookURL", "Address", "password", "secrets", "Receives JSON, signed: X-Vectis-Signature: sha256=HMAC(secret, timestamp + \".\" + body). Kept like a password."],
     ["signingSecret", "Signing secret", "password", "secrets", "16 characters or more; the receiver checks the signature with it."],
   ],
 };
