@@ -169,14 +169,18 @@ struct NotificationTests {
                 let skippedBefore = try await harness.rulesMetric("vectis_bus_duplicates_skipped_total")
                 let replayer = try ReliableNode(harness.bus, service: "alerts", instance: "replayer")
                 #expect(await replayer.waitUntilReady())
-                replayer.bus.connection.publisher.publishControl(
-                    BusReplayRequested(
-                        stream: "backups/test", topic: Shard.wireTopic(BackupJobRecorded.topic, tenant: "default"), fromSeq: 1,
-                        requestedBy: replayer.stream, reason: .gap))
-                #expect(
-                    try await eventually(timeout: .seconds(60)) {
+                // Asked again every 5 s until it arrives: with the whole suite running, a control message can be late.
+                var replayed = false
+                for _ in 0..<12 where !replayed {
+                    replayer.bus.connection.publisher.publishControl(
+                        BusReplayRequested(
+                            stream: "backups/test", topic: Shard.wireTopic(BackupJobRecorded.topic, tenant: "default"), fromSeq: 1,
+                            requestedBy: replayer.stream, reason: .gap))
+                    replayed = try await eventually(timeout: .seconds(5)) {
                         try await harness.rulesMetric("vectis_bus_duplicates_skipped_total") > skippedBefore
-                    })
+                    }
+                }
+                #expect(replayed, "the backups stream was replayed to the rules service")
                 try await replayer.stop()
                 try await Task.sleep(for: .seconds(2))
                 #expect(counts() == [1, 1, 1, 1], "a replay sends nothing")
