@@ -74,6 +74,8 @@ struct NotificationTests {
     static let fleet = FleetConfiguration(
         customers: 3, devicesPerCustomer: 1, agentsPerDevice: 1, sharesPerDevice: 0, failingAgents: 0, unassignedDevices: 0)
     static let console = "https://vectis.msp.example"
+    /// Bounds each SMTP exchange: generous, since Python's SMTP server answers slowly while the whole suite runs.
+    static let smtpTimeout: Duration = .seconds(20)
 
     /// The agent of customer `index` (its volume, agent name and customer name).
     static func agent(_ harness: CollectorHarness, customer index: Int) throws -> (
@@ -90,7 +92,7 @@ struct NotificationTests {
     func lifecycle() async throws {
         try await withNotificationSinks { smtp, hooks in
             try await CollectorHarness.with(
-                fleet: Self.fleet, pipeline: true,
+                fleet: Self.fleet, pipeline: true, psaTimeout: Self.smtpTimeout,
                 configureRules: {
                     $0.extraTrustRoots = smtp.certificate
                     $0.consoleURL = Self.console
@@ -169,7 +171,8 @@ struct NotificationTests {
                 let skippedBefore = try await harness.rulesMetric("vectis_bus_duplicates_skipped_total")
                 let replayer = try ReliableNode(harness.bus, service: "alerts", instance: "replayer")
                 #expect(await replayer.waitUntilReady())
-                // Asked again every 5 s until it arrives: with the whole suite running, a control message can be late.
+                // Asked again every 5 s until served: the owner serves only requesters whose heartbeat came through lately,
+                // and with the whole suite running a heartbeat (or the request) can be late.
                 var replayed = false
                 for _ in 0..<12 where !replayed {
                     replayer.bus.connection.publisher.publishControl(
@@ -220,7 +223,9 @@ struct NotificationTests {
     )
     func badPassword() async throws {
         try await withNotificationSinks { smtp, hooks in
-            try await CollectorHarness.with(fleet: Self.fleet, pipeline: true, configureRules: { $0.extraTrustRoots = smtp.certificate }) {
+            try await CollectorHarness.with(
+                fleet: Self.fleet, pipeline: true, psaTimeout: Self.smtpTimeout, configureRules: { $0.extraTrustRoots = smtp.certificate }
+            ) {
                 harness in
                 try await harness.configure()
                 try await harness.waitForHistory()
@@ -274,7 +279,7 @@ struct NotificationTests {
         let offset = Mutex<TimeInterval>(0)
         try await withNotificationSinks { smtp, hooks in
             try await CollectorHarness.with(
-                fleet: Self.fleet, pipeline: true,
+                fleet: Self.fleet, pipeline: true, psaTimeout: Self.smtpTimeout,
                 configureRules: {
                     $0.extraTrustRoots = smtp.certificate
                     $0.clock = { Date() + offset.withLock { $0 } }
@@ -425,7 +430,9 @@ struct NotificationTests {
         defer { implicit.stop() }
         let untrusted = try await SMTPSink()
         defer { untrusted.stop() }
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true, configureRules: { $0.extraTrustRoots = implicit.certificate }) {
+        try await CollectorHarness.with(
+            fleet: Self.fleet, pipeline: true, psaTimeout: Self.smtpTimeout, configureRules: { $0.extraTrustRoots = implicit.certificate }
+        ) {
             harness in
             var body = NotifyChannels.email(implicit)
             var settings = try #require(body["settings"] as? [String: Any])
