@@ -121,8 +121,10 @@ struct SMTPClient: Sendable {
             (lines, reader) = SMTPReplyReader.make()
             current.withLock { $0 = reader }
             replies = lines.makeAsyncIterator()
-            try await channel.pipeline.addHandler(NIOSSLClientHandler(context: context, serverHostname: hostname), position: .first).get()
+            // The new reader is in place before TLS starts: a handshake that fails (an untrusted certificate) ends
+            // its replies with the reason, rather than closing a channel nobody is listening to.
             try await channel.pipeline.addHandler(reader).get()
+            try await channel.pipeline.addHandler(NIOSSLClientHandler(context: context, serverHostname: hostname), position: .first).get()
             try await say("EHLO vectis")
             capabilities = try await reply(expecting: [250], after: "EHLO")
         }
