@@ -127,15 +127,7 @@ final class NotificationWorker: Service, Sendable {
         let attempts = message.attempts + 1
         do {
             guard let payload = try? message.payload() else { throw DeliveryFailure(message: "the queued message cannot be read") }
-            let settings: ChannelSettings
-            let secretValues: ChannelSecrets
-            do {
-                settings = try channel.channelSettings()
-                secretValues = try channel.channelSecrets(secrets)
-            } catch {
-                throw DeliveryFailure(message: ChannelRecord.unreadableSecrets)
-            }
-            try await delivery.send(payload, kind: channel.kind, settings: settings, secrets: secretValues, now: now)
+            try await send(payload, to: channel, now: now)
             let sentAt = clock()
             try await database.write { db in
                 try NotificationQueue.markSent(message.id, at: sentAt, db)
@@ -192,21 +184,26 @@ final class NotificationWorker: Service, Sendable {
             now: now, db)
     }
 
+    /// Sends `payload` with the channel's settings and opened secrets.
+    func send(_ payload: WebhookPayload, to channel: ChannelRecord, now: Date) async throws(DeliveryFailure) {
+        let settings: ChannelSettings
+        let secretValues: ChannelSecrets
+        do {
+            settings = try channel.channelSettings()
+            secretValues = try channel.channelSecrets(secrets)
+        } catch {
+            throw DeliveryFailure(message: ChannelRecord.unreadableSecrets)
+        }
+        try await delivery.send(payload, kind: channel.kind, settings: settings, secrets: secretValues, now: now)
+    }
+
     /// The Test button: one message sent now, not queued; the channel's status says how it went.
     func test(_ channel: ChannelRecord) async throws -> ChannelTestOutcome {
         let now = clock()
         var payload = NotificationMessages.test(channel: channel.name, console: console, at: now)
         payload.delivery = "test-\(Int(now.timeIntervalSince1970))"
         do {
-            let settings: ChannelSettings
-            let secretValues: ChannelSecrets
-            do {
-                settings = try channel.channelSettings()
-                secretValues = try channel.channelSecrets(secrets)
-            } catch {
-                throw DeliveryFailure(message: ChannelRecord.unreadableSecrets)
-            }
-            try await delivery.send(payload, kind: channel.kind, settings: settings, secrets: secretValues, now: now)
+            try await send(payload, to: channel, now: now)
             try await database.write { db in try ChannelRecord.markDelivered(channel.id, at: now, db) }
             return ChannelTestOutcome(ok: true)
         } catch let failure as DeliveryFailure {
