@@ -110,6 +110,20 @@ public final class Outbox: Sendable {
         }
     }
 
+    /// Every event of `E`'s topic this outbox holds (all tenants' buckets), oldest first, decoded as consumers decode
+    /// them, with its header: what the service published or has committed to publish. For operators' tools and tests.
+    public func committed<E: BusEvent>(_ type: E.Type) async throws -> [(header: MessageHeader, event: E)] {
+        let rows = try await database.read { db in
+            // Wire topics carry the tenant's shard bucket: `backup.run.observed@17`.
+            try GRDB.Row.fetchAll(
+                db, sql: "SELECT id, topic, seq, header, body, created_at FROM bus_outbox WHERE topic LIKE ? ORDER BY id",
+                arguments: [E.topic + "@%"]
+            ).map(Row.init)
+        }
+        let decoder = BusJSON.makeDecoder()
+        return try rows.map { (try MessageHeader(jsonBytes: $0.header), try decoder.decode(E.self, from: Data($0.body))) }
+    }
+
     /// The header of a stored row, marked as a replay.
     func markedAsReplay(_ header: [UInt8]) throws -> [UInt8] {
         var decoded = try MessageHeader(jsonBytes: header)

@@ -13,26 +13,27 @@ struct AgentlessHubTests {
         let fleet = FleetConfiguration(
             customers: 1, devicesPerCustomer: 1, agentsPerDevice: 0, sharesPerDevice: 0, failingAgents: 0,
             agentsWithoutBackupsEvery: 0, unassignedDevices: 0)
-        try await CollectorHarness.with(fleet: fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: fleet) { harness in
             try await harness.configure()
-            let backups = try #require(harness.backupsDatabase)
+            // The customer as the assets service lists it; the backups service knows its appliance soon after.
+            var customer: String?
             #expect(
                 try await eventually {
-                    (try? await DatabaseQueue(path: backups).read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM device") }) == 1
+                    customer = try await harness.assets("/v1/customers", as: CustomerList.self).customers.first?.id
+                    guard let customer else { return false }
+                    let answer = try await harness.backups("/v1/customers/\(customer)/backups")
+                    guard answer.status == 200 else { return false }
+                    return try HTTP.decode(CustomerBackups.self, answer, "hub").appliances?.count == 1
                 })
-            let customer = try #require(
-                try await DatabaseQueue(path: backups).read { db in
-                    try String.fetchOne(db, sql: "SELECT customer_id FROM device LIMIT 1")
-                })
-            let hub = try await harness.backups("/v1/customers/\(customer)/backups", as: CustomerBackups.self)
+            let hub = try await harness.backups("/v1/customers/\(try #require(customer))/backups", as: CustomerBackups.self)
             #expect(hub.agents.isEmpty)
             #expect(hub.appliances?.count == 1)
             let cli = try RunningProcess(
-                "vectis", ["hub", customer, "--backups-url", harness.backupsURL!, "--token", CollectorHarness.readToken])
+                "vectis", ["hub", try #require(customer), "--backups-url", harness.backupsURL, "--token", CollectorHarness.readToken])
             #expect(await cli.waitForExit() == 0, "\(cli.stderr)")
             #expect(cli.stdout.contains("No protected agents yet"), "\(cli.stdout)")
             let unknown = try await HTTP.send(
-                "GET", harness.backupsURL! + "/v1/customers/c_0000000000000000/backups", bearer: CollectorHarness.readToken)
+                "GET", harness.backupsURL + "/v1/customers/c_0000000000000000/backups", bearer: CollectorHarness.readToken)
             #expect(unknown.status == 404)
         }
     }

@@ -5,11 +5,11 @@ import VectisAPI
 import VectisContracts
 import VectisTestSupport
 
-extension CollectorHarness {
+extension SystemHarness {
     func alerts(_ path: String, _ method: String = "GET", _ body: [String: Any]? = nil, token: String? = CollectorHarness.readToken)
         async throws -> (status: Int, body: String, json: [String: Any])
     {
-        try await HTTP.send(method, alertsURL! + path, body, bearer: token)
+        try await HTTP.send(method, alertsURL + path, body, bearer: token)
     }
 
     /// One alert by id, decoded into its API shape.
@@ -40,7 +40,7 @@ struct AlertsTests {
 
     @Test("failing nights make exactly one backup-job-failure alert (severity high) with occurrences; the first success resolves it")
     func oneAlertPerProblem() async throws {
-        try await CollectorHarness.with(fleet: Self.quietFleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: Self.quietFleet) { harness in
             let observer = try ReliableNode(harness.bus, service: "rules", instance: "alert-observer", subscriptions: [.prefix("alert.")])
             #expect(await observer.waitUntilReady())
             try await harness.configure()
@@ -88,7 +88,7 @@ struct AlertsTests {
     @Test("acknowledge, resolve and mute with a mandatory expiry; a muted condition records occurrences but raises nothing")
     func peopleActOnAlerts() async throws {
         // The default fleet starts with agents failing two nights.
-        try await CollectorHarness.with(pipeline: true) { harness in
+        try await SystemHarness.with { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             #expect(try await eventually { try await harness.alertList("?state=open").count >= 2 })
@@ -143,16 +143,16 @@ struct AlertsTests {
 
     @Test("vectis alerts lists the feed and acknowledges an alert")
     func cli() async throws {
-        try await CollectorHarness.with(pipeline: true) { harness in
+        try await SystemHarness.with { harness in
             try await harness.configure()
             #expect(try await eventually { try await harness.alertList("?state=open").count >= 2 })
-            let list = try RunningProcess("vectis", ["alerts", "--url", harness.alertsURL!, "--token", CollectorHarness.readToken])
+            let list = try RunningProcess("vectis", ["alerts", "--url", harness.alertsURL, "--token", CollectorHarness.readToken])
             #expect(await list.waitForExit() == 0, "\(list.stderr)")
             let rows = list.stdout.split(separator: "\n").filter { $0.contains(" open ") && $0.contains(" high ") }
             #expect(rows.count >= 2, "\(list.stdout)")
             let id = try #require(try await harness.alertList("?state=open").first?.id)
             let ack = try RunningProcess(
-                "vectis", ["alerts", "ack", id, "--by", "cli-test", "--url", harness.alertsURL!, "--token", CollectorHarness.token])
+                "vectis", ["alerts", "ack", id, "--by", "cli-test", "--url", harness.alertsURL, "--token", CollectorHarness.token])
             #expect(await ack.waitForExit() == 0, "\(ack.stderr)")
             #expect(ack.stdout == "\(id): acknowledged\n")
         }
@@ -160,7 +160,7 @@ struct AlertsTests {
 
     @Test("filters and cursor paging; bad filters are 400 and unknown alerts 404, as JSON")
     func feedQueries() async throws {
-        try await CollectorHarness.with(fleet: FleetConfiguration(customers: 3, failingAgents: 3), pipeline: true) { harness in
+        try await SystemHarness.with(fleet: FleetConfiguration(customers: 3, failingAgents: 3)) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             #expect(try await eventually { try await harness.alertList().count == 3 })

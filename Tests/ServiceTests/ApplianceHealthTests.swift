@@ -32,7 +32,7 @@ struct ApplianceHealthTests {
         "a failed screenshot verification raises one screenshot-failed alert (high) and a ticket from its template; the next successful verification resolves and closes both"
     )
     func screenshotFailed() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true, silence: Self.silence) { harness in
+        try await SystemHarness.with(fleet: Self.fleet, silence: Self.silence) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             let rule = try await harness.enableRule("connectwise", template: "datto-screenshot-failing")
@@ -47,7 +47,7 @@ struct ApplianceHealthTests {
             let alerts = try await harness.alertList().filter { $0.type == "screenshot-failed" }
             #expect(alerts.count == 1 && alerts[0].severity == .high && alerts[0].agentId == agentId, "\(alerts)")
             #expect(alerts[0].lastError?.hasPrefix("Screenshot verification failed; last success") == true, "\(alerts[0].lastError ?? "")")
-            let psa = try #require(harness.psa)
+            let psa = harness.psa
             #expect(try await eventually { psa.tickets(psa: "connectwise").count == 1 })
             #expect(psa.tickets(psa: "connectwise").first?.summary.hasPrefix("Datto screenshot verification failing") == true)
             // The hub card says so, with when the last verification succeeded.
@@ -86,7 +86,7 @@ struct ApplianceHealthTests {
         "an appliance filled from 70% to 96% over 20 nights raises appliance-storage medium, then high, projecting the true full date within 2 days; freeing space resolves it"
     )
     func storageFills() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true, silence: Self.silence) { harness in
+        try await SystemHarness.with(fleet: Self.fleet, silence: Self.silence) { harness in
             // Filling from before the first read: every sample Vectis takes lies on the sandbox's line.
             let device = harness.sandbox.inventory()[0]
             let full = try #require(

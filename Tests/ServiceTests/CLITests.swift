@@ -54,8 +54,8 @@ struct RulesCLITests {
         "picklists before and after enabling, enable with secrets on stdin, map, live, list, history and tickets work against a running rules service; no secret is printed"
     )
     func commands() async throws {
-        try await CollectorHarness.with(fleet: RulesTests.fleet, pipeline: true) { harness in
-            let connection = ["--url", harness.rulesURL!, "--token", CollectorHarness.token]
+        try await SystemHarness.with(fleet: RulesTests.fleet) { harness in
+            let connection = ["--url", harness.rulesURL, "--token", CollectorHarness.token]
             func vectis(_ arguments: [String], input: String? = nil) async throws -> (status: Int32?, output: String) {
                 let process = try RunningProcess("vectis", arguments + connection)
                 if let input { process.send(input) }

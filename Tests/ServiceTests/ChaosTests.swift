@@ -101,10 +101,7 @@ struct ChaosTests {
         try await converge(cluster, expectation, dattoURL: dattoURL, psaURL: psaURL, label: "onboarding")
 
         // Map every customer to its own ConnectWise company; from now on failures of 2+ nights open tickets.
-        let database = try DatabaseQueue(path: await cluster.dataDirectory + "/backups.sqlite")
-        let customers = try await database.read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT customer_id FROM backup_jobs ORDER BY customer_id")
-        }
+        let customers = try await BackupsFile(cluster.dataDirectory + "/backups.sqlite").customerIds()
         #expect(customers.count == 20)
         for (index, customer) in customers.enumerated() {
             let mapped = try await HTTP.send(
@@ -198,24 +195,19 @@ struct ChaosTests {
         // A sync after the last kill: the collector may have died in the middle of the one that was running.
         let sync = try await HTTP.send("POST", await cluster.url(.collector) + "/v1/integrations/datto/sync", bearer: ChaosCluster.token)
         #expect(sync.status == 202, "\(sync.body)")
-        let database = try DatabaseQueue(path: await cluster.dataDirectory + "/backups.sqlite")
+        let database = BackupsFile(cluster.dataDirectory + "/backups.sqlite")
         let alertsURL = await cluster.url(.alerts)
         let assetsURL = await cluster.url(.assets)
         func observed() async throws -> ChaosObservation {
             var observation = ChaosObservation()
-            observation.rows = try await database.read { db in
-                try Row.fetchAll(
-                    db, sql: "SELECT device_serial, agent_volume, run_at, status, agent_id, agent_name, customer_id FROM backup_jobs")
-            }.map { row in
+            let runs = try await database.runs()
+            observation.rows = runs.map { run in
                 TruthRun(
-                    agent: "\(row["device_serial"] as String)/\(row["agent_volume"] as String)",
-                    epoch: Int((row["run_at"] as Double).rounded()), succeeded: (row["status"] as String) == "success")
+                    agent: "\(run.deviceSerial)/\(run.agentVolume)", epoch: Int(run.runAt.timeIntervalSince1970.rounded()),
+                    succeeded: run.succeeded)
             }
-            observation.names = try await database.read { db in
-                try Row.fetchAll(db, sql: "SELECT DISTINCT device_serial, agent_volume, agent_id, agent_name, customer_id FROM backup_jobs")
-            }.reduce(into: [:]) { names, row in
-                names["\(row["device_serial"] as String)/\(row["agent_volume"] as String)"] =
-                    (id: row["agent_id"] as String, name: row["agent_name"] as String, customer: row["customer_id"] as String)
+            observation.names = runs.reduce(into: [:]) { names, run in
+                names["\(run.deviceSerial)/\(run.agentVolume)"] = (id: run.agentId, name: run.agentName, customer: run.customerId)
             }
             var cursor: String?
             repeat {

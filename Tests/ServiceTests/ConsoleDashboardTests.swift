@@ -21,7 +21,7 @@ extension ConsoleTests {
         let fleet = FleetConfiguration(
             customers: 3, devicesPerCustomer: 1, agentsPerDevice: 3, sharesPerDevice: 0, failingAgents: 1, agentsWithoutBackupsEvery: 0,
             unassignedDevices: 0)
-        try await CollectorHarness.with(fleet: fleet, pipeline: true, silence: SilenceSettings(checkInterval: .milliseconds(100))) {
+        try await SystemHarness.with(fleet: fleet, silence: SilenceSettings(checkInterval: .milliseconds(100))) {
             harness in
             let sandbox = harness.sandbox
             try await harness.configure()

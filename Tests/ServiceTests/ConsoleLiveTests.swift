@@ -15,7 +15,7 @@ extension ConsoleTests {
         let fleet = FleetConfiguration(
             customers: 2, devicesPerCustomer: 1, agentsPerDevice: 2, sharesPerDevice: 0, failingAgents: 0, agentsWithoutBackupsEvery: 0,
             unassignedDevices: 0)
-        try await CollectorHarness.with(fleet: fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: fleet) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             let sandbox = harness.sandbox

@@ -16,7 +16,7 @@ extension ConsoleTests {
         let group = ServiceGroup(services: [hooks.application()], gracefulShutdownSignals: [], logger: TestBus.quietLogger)
         try await withRunning(group) {
             #expect(await waitUntilListening(hooks.port))
-            try await CollectorHarness.with(fleet: NotificationTests.fleet, pipeline: true) { harness in
+            try await SystemHarness.with(fleet: NotificationTests.fleet) { harness in
                 try await harness.withConsole { console in
                     let browser = try await Browser()
                     do {

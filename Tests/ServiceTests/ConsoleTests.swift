@@ -10,15 +10,15 @@ import VectisContracts
 import VectisRuntime
 import VectisTestSupport
 
-extension CollectorHarness {
+extension SystemHarness {
     /// Runs `vectis-console` in front of this harness's services for the duration of `body`.
     func withConsole(_ body: (String) async throws -> Void) async throws {
         let port = try freePort()
         let runtime = RuntimeConfiguration(
-            service: "console", instance: "test", httpPort: port, bus: bus.configuration, dataDirectory: dataDirectory.path)
-        var upstreams = ["collector": URL(string: collectorURL)!]
+            service: "console", instance: "test", httpPort: port, bus: base.bus.configuration, dataDirectory: base.dataDirectory.path)
+        var upstreams = ["collector": URL(string: base.collectorURL)!]
         for (name, url) in [("assets", assetsURL), ("backups", backupsURL), ("alerts", alertsURL), ("rules", rulesURL)] {
-            if let url { upstreams[name] = URL(string: url)! }
+            upstreams[name] = URL(string: url)!
         }
         let application = try ConsoleService.buildApplication(
             ConsoleConfiguration(runtime: runtime, upstreams: upstreams), logger: TestBus.quietLogger
@@ -45,7 +45,7 @@ struct ConsoleTests {
             customers: 1, devicesPerCustomer: 1, agentsPerDevice: 1, sharesPerDevice: 0, failingAgents: 0, agentsWithoutBackupsEvery: 0,
             unassignedDevices: 0)
         // Silence settings: observations carry the sandbox's time, which the nights below move on.
-        try await CollectorHarness.with(fleet: fleet, pipeline: true, silence: SilenceSettings(checkInterval: .milliseconds(100))) {
+        try await SystemHarness.with(fleet: fleet, silence: SilenceSettings(checkInterval: .milliseconds(100))) {
             harness in
             let device = harness.sandbox.inventory()[0]
             harness.sandbox.fillStorage(serialNumber: device.serialNumber, fromPercent: 60, toPercent: 80, days: 10)
@@ -108,7 +108,7 @@ struct ConsoleTests {
         "sign in; Integrations shows the guide's 401 text for a wrong key and the Connected line for the right one; Save syncs; a customer's hub shows every agent's card and the 10 most recent runs as the API has them"
     )
     func integrationsAndHub() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: Self.fleet) { harness in
             try await harness.withConsole { console in
                 let browser = try await Browser()
                 do {
@@ -231,10 +231,10 @@ struct ConsoleTests {
         "enable the ConnectWise template in the browser; an agent failing two nights appears in the feed without a reload and its ticket in the rule's history; mute it from the feed"
     )
     func ruleToTicket() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: Self.fleet) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
-            let psa = try #require(harness.psa)
+            let psa = harness.psa
             // A healthy agent that backs up (not paused or archived): the one this test makes fail.
             var picked: (customerId: String, agentName: String, volume: String)?
             for device in harness.sandbox.inventory() where picked == nil {
@@ -263,7 +263,7 @@ struct ConsoleTests {
                             == "Missing for connectwise: site, companyId, publicKey, privateKey, clientId, boardId.")
                     let credentials = PSASandboxCredentials()
                     for (field, value) in [
-                        ("site", harness.psaURL! + "/cw"), ("companyId", credentials.connectWiseCompany),
+                        ("site", harness.psaURL + "/cw"), ("companyId", credentials.connectWiseCompany),
                         ("publicKey", credentials.connectWisePublicKey), ("privateKey", credentials.connectWisePrivateKey),
                         ("clientId", credentials.connectWiseClientId)
                     ] {

@@ -15,7 +15,7 @@ struct DattoDeviceAlertTests {
         let fleet = FleetConfiguration(
             customers: 1, devicesPerCustomer: 2, agentsPerDevice: 1, sharesPerDevice: 0, failingAgents: 0, agentsWithoutBackupsEvery: 0,
             unassignedDevices: 0)
-        try await CollectorHarness.with(fleet: fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: fleet) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             #expect(harness.sandbox.deviceAlertReads == 0, "no appliance has alerts: none is asked")

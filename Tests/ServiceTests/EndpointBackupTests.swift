@@ -15,7 +15,7 @@ struct EndpointBackupTests {
             customers: 1, devicesPerCustomer: 1, agentsPerDevice: 1, sharesPerDevice: 0, failingAgents: 0, agentsWithoutBackupsEvery: 0,
             unassignedDevices: 0)
         fleet.endpointsPerCustomer = 2
-        try await CollectorHarness.with(fleet: fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: fleet) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             let device = harness.sandbox.inventory()[0]
@@ -48,7 +48,7 @@ struct EndpointBackupTests {
                 })
             let card = try #require(try await endpoints().first { $0.volume == laptop.assetUuid })
             #expect(card.state == .failing && card.failedNightsInARow == 2, "\(card)")
-            let psa = try #require(harness.psa)
+            let psa = harness.psa
             #expect(try await eventually { psa.tickets(psa: "connectwise").contains { $0.summary.contains(laptop.name) } })
         }
     }

@@ -57,7 +57,7 @@ struct GridTests {
             unassignedDevices: 0)
         fleet.cadence = .seconds(8 * 3_600)
         fleet.historyLength = 30
-        try await CollectorHarness.with(fleet: fleet, pipeline: true, silence: Self.silence) { harness in
+        try await SystemHarness.with(fleet: fleet, silence: Self.silence) { harness in
             let sandbox = harness.sandbox
             let truth = Truth()
             let inventory = sandbox.inventory()
@@ -170,12 +170,12 @@ struct GridTests {
         let fleet = FleetConfiguration(
             customers: 1, devicesPerCustomer: 1, agentsPerDevice: 2, sharesPerDevice: 0, failingAgents: 1, agentsWithoutBackupsEvery: 0,
             unassignedDevices: 0)
-        try await CollectorHarness.with(fleet: fleet, pipeline: true, silence: Self.silence) { harness in
+        try await SystemHarness.with(fleet: fleet, silence: Self.silence) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             let device = try #require(harness.sandbox.inventory().first)
             let customerId = StableID.customer(tenant: "default", key: expectedCustomerKey(device))
-            let backups = try #require(harness.backupsURL)
+            let backups = harness.backupsURL
             func call(_ method: String, _ path: String, _ body: [String: Any]? = nil, as token: String = CollectorHarness.readToken)
                 async throws -> (status: Int, body: String, json: [String: Any])
             {

@@ -67,14 +67,14 @@ struct HTTPDoorsTests {
         "customer data needs the read-only or the admin token on assets, backups, alerts and rules; changes need the admin token; health, readiness and metrics stay open"
     )
     func readsNeedAToken() async throws {
-        try await CollectorHarness.with(pipeline: true) { harness in
+        try await SystemHarness.with { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             let customer = try #require(try await harness.assets("/v1/customers", as: CustomerList.self).customers.first?.id)
             let reads = [
-                harness.assetsURL! + "/v1/customers", harness.assetsURL! + "/v1/customers/\(customer)/assets",
-                harness.backupsURL! + "/v1/customers/\(customer)/backups", harness.alertsURL! + "/v1/alerts",
-                harness.rulesURL! + "/v1/tickets", harness.rulesURL! + "/v1/rules"
+                harness.assetsURL + "/v1/customers", harness.assetsURL + "/v1/customers/\(customer)/assets",
+                harness.backupsURL + "/v1/customers/\(customer)/backups", harness.alertsURL + "/v1/alerts",
+                harness.rulesURL + "/v1/tickets", harness.rulesURL + "/v1/rules"
             ]
             for url in reads {
                 #expect(try await HTTP.send("GET", url).status == 401, "\(url) without a token")
@@ -82,7 +82,7 @@ struct HTTPDoorsTests {
                 #expect(try await HTTP.send("GET", url, bearer: CollectorHarness.readToken).status == 200, "\(url) with the read token")
                 #expect(try await HTTP.send("GET", url, bearer: CollectorHarness.token).status == 200, "\(url) with the admin token")
             }
-            let refused = try await HTTP.send("GET", harness.assetsURL! + "/v1/customers")
+            let refused = try await HTTP.send("GET", harness.assetsURL + "/v1/customers")
             #expect(
                 refused.json["error"] as? String == "This endpoint needs Authorization: Bearer <VECTIS_READ_TOKEN or VECTIS_ADMIN_TOKEN>.")
             // The read token changes nothing.
@@ -91,10 +91,10 @@ struct HTTPDoorsTests {
                 try await harness.alerts("/v1/alerts/\(alert)/acknowledge", "POST", ["by": "x"], token: CollectorHarness.readToken).status
                     == 401)
             #expect(
-                try await HTTP.send("POST", harness.rulesURL! + "/v1/rules", ["templateId": "x"], bearer: CollectorHarness.readToken).status
+                try await HTTP.send("POST", harness.rulesURL + "/v1/rules", ["templateId": "x"], bearer: CollectorHarness.readToken).status
                     == 401)
-            #expect(try await HTTP.send("GET", harness.assetsURL! + "/v1/dead-letters", bearer: CollectorHarness.readToken).status == 401)
-            for url in [harness.assetsURL!, harness.backupsURL!, harness.alertsURL!, harness.rulesURL!] {
+            #expect(try await HTTP.send("GET", harness.assetsURL + "/v1/dead-letters", bearer: CollectorHarness.readToken).status == 401)
+            for url in [harness.assetsURL, harness.backupsURL, harness.alertsURL, harness.rulesURL] {
                 for path in ["/healthz", "/metrics"] {
                     #expect(try await HTTP.send("GET", url + path).status == 200, "\(url)\(path)")
                 }
@@ -184,7 +184,7 @@ struct HTTPDoorsTests {
 
     @Test("the console's pages carry CSP, nosniff, no-referrer and no framing; a body over the limit answers 413 through it")
     func consoleHeaders() async throws {
-        try await CollectorHarness.with(pipeline: true) { harness in
+        try await SystemHarness.with { harness in
             try await harness.withConsole { console in
                 let (_, response) = try await URLSession.shared.data(from: URL(string: console + "/")!)
                 let http = try #require(response as? HTTPURLResponse)

@@ -16,9 +16,9 @@ func expectedCustomerKey(_ device: SandboxState.InventoryDevice) -> String {
     return "unassigned"
 }
 
-extension CollectorHarness {
+extension SystemHarness {
     func assets(_ path: String) async throws -> (status: Int, body: String, json: [String: Any]) {
-        try await HTTP.send("GET", assetsURL! + path, bearer: CollectorHarness.readToken)
+        try await HTTP.send("GET", assetsURL + path, bearer: CollectorHarness.readToken)
     }
 
     func assets<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
@@ -30,26 +30,18 @@ extension CollectorHarness {
     }
 
     func backups(_ path: String) async throws -> (status: Int, body: String, json: [String: Any]) {
-        try await HTTP.send("GET", backupsURL! + path, bearer: CollectorHarness.readToken)
+        try await HTTP.send("GET", backupsURL + path, bearer: CollectorHarness.readToken)
     }
 
     func backupJobCount() async throws -> Int {
-        try await DatabaseQueue(path: backupsDatabase!).read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM backup_jobs") ?? 0 }
+        try await BackupsFile(backupsDatabase).runs().count
     }
 
     /// Waits until the backups service holds every run the sandbox shows now (older ones stay recorded).
     func waitForHistory() async throws {
-        let expected = Set(sandbox.visibleRuns().map { "\($0.serialNumber)/\($0.volume)/\(Int($0.timestamp.timeIntervalSince1970))" })
-        let path = backupsDatabase!
-        #expect(
-            try await eventually {
-                let recorded = try await DatabaseQueue(path: path).read { db in
-                    try Row.fetchAll(db, sql: "SELECT device_serial, agent_volume, run_at FROM backup_jobs").map {
-                        "\($0["device_serial"] as String)/\($0["agent_volume"] as String)/\(Int($0["run_at"] as Double))"
-                    }
-                }
-                return expected.isSubset(of: Set(recorded))
-            }, "backup_jobs holds every visible run")
+        let expected = Set(base.sandbox.visibleRuns().map { "\($0.serialNumber)/\($0.volume)/\(Int($0.timestamp.timeIntervalSince1970))" })
+        let file = BackupsFile(backupsDatabase)
+        #expect(try await eventually { expected.isSubset(of: try await file.runKeys()) }, "backup_jobs holds every visible run")
     }
 }
 
@@ -57,7 +49,7 @@ extension CollectorHarness {
 struct HistoryTests {
     @Test("after the first sync every device and agent of a customer is listed, agents without any backup included")
     func assetsBeforeFirstBackup() async throws {
-        try await CollectorHarness.with(pipeline: true) { harness in
+        try await SystemHarness.with { harness in
             try await harness.configure()
             let inventory = harness.sandbox.inventory()
             let byCustomer = Dictionary(grouping: inventory, by: expectedCustomerKey)
@@ -109,7 +101,7 @@ struct HistoryTests {
     @Test("an agent that disappears from Datto is marked removed with the time, not deleted; a renamed customer keeps its id")
     func removalAndRename() async throws {
         let fleet = FleetConfiguration(customers: 1, devicesPerCustomer: 1, agentsPerDevice: 3, sharesPerDevice: 0, unassignedDevices: 0)
-        try await CollectorHarness.with(fleet: fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: fleet) { harness in
             try await harness.configure()
             let agent = try #require(harness.sandbox.assets().first)
             let id = StableID.customer(tenant: "default", key: expectedCustomerKey(harness.sandbox.inventory()[0]))
@@ -139,7 +131,7 @@ struct HistoryTests {
         "the hub's cards (failed-night streaks included) and 10 most recent runs equal what the sandbox says, after the first sync and two nights later"
     )
     func hubMatchesSandbox() async throws {
-        try await CollectorHarness.with(pipeline: true) { harness in
+        try await SystemHarness.with { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             try await expectHubMatches(harness)
@@ -156,7 +148,7 @@ struct HistoryTests {
     }
 
     /// Every customer's cards and recent runs equal what the sandbox shows, computed here on its own.
-    func expectHubMatches(_ harness: CollectorHarness) async throws {
+    func expectHubMatches(_ harness: SystemHarness) async throws {
         let runs = harness.sandbox.visibleRunDetails()
         let calendar = NightCalendar()
         for (key, devices) in Dictionary(grouping: harness.sandbox.inventory(), by: expectedCustomerKey) {
@@ -196,7 +188,7 @@ struct HistoryTests {
     func failedNightStreak() async throws {
         let fleet = FleetConfiguration(
             customers: 1, devicesPerCustomer: 1, agentsPerDevice: 2, sharesPerDevice: 0, failingAgents: 0, unassignedDevices: 0)
-        try await CollectorHarness.with(fleet: fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: fleet) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             let agent = try #require(harness.sandbox.assets().first { $0.hasRuns })
@@ -226,7 +218,7 @@ struct HistoryTests {
 
     @Test("re-polls and replays leave backup_jobs unchanged")
     func noDuplicateRows() async throws {
-        try await CollectorHarness.with(pipeline: true) { harness in
+        try await SystemHarness.with { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             let rows = try await harness.backupJobCount()
@@ -257,7 +249,7 @@ struct HistoryTests {
 
     @Test("unknown customers and agents are 404 with a JSON error; bad parameters are 400")
     func errors() async throws {
-        try await CollectorHarness.with(pipeline: true) { harness in
+        try await SystemHarness.with { harness in
             for (response, status) in [
                 (try await harness.backups("/v1/customers/c_nope/backups"), 404),
                 (try await harness.backups("/v1/agents/a_nope/runs"), 404),

@@ -96,7 +96,7 @@ struct HostilePSATests {
     func secretsDoNotFollowANewAddress() async throws {
         let attacker = try HostileUpstream(.json("{}"))
         try await withUpstreams([attacker]) {
-            try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+            try await SystemHarness.with(fleet: Self.fleet) { harness in
                 let rule = try await harness.enableRule("connectwise")
                 var (settings, _) = harness.psaConnection("connectwise")
                 settings["site"] = attacker.url
@@ -143,7 +143,7 @@ struct HostilePSATests {
     func echoedCredentialsAreRedacted() async throws {
         let echo = try HostileUpstream(.echoCredentials)
         try await withUpstreams([echo]) {
-            try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+            try await SystemHarness.with(fleet: Self.fleet) { harness in
                 var (settings, secrets) = harness.psaConnection("connectwise")
                 settings["site"] = echo.url
                 let created = try await harness.rules(
@@ -177,7 +177,7 @@ struct HostilePSATests {
         // `localhost` is another origin than `127.0.0.1`, though the same machine.
         let redirecting = try HostileUpstream(.redirect("http://localhost:\(elsewhere.port)/steal"))
         try await withUpstreams([elsewhere, redirecting]) {
-            try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+            try await SystemHarness.with(fleet: Self.fleet) { harness in
                 var (settings, secrets) = harness.psaConnection("connectwise")
                 settings["site"] = redirecting.url
                 let created = try await harness.rules(
@@ -194,12 +194,12 @@ struct HostilePSATests {
 
     @Test("with private upstreams not allowed, a PSA on loopback or a metadata address is never called, and the answer says why")
     func privateAddressesAreRefused() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true, upstreams: UpstreamPolicy()) { harness in
+        try await SystemHarness.with(fleet: Self.fleet, upstreams: UpstreamPolicy()) { harness in
             let rule = try await harness.enableRule("connectwise")
             let answer = try await harness.rules("/v1/rules/\(rule)/test-ticket", "POST", ["companyId": "250"])
             #expect(answer.json["ok"] as? Bool == false)
             #expect((answer.json["error"] as? String ?? "").contains("is a private address (127.0.0.1)"), "\(answer.body)")
-            #expect(harness.psa!.requests.isEmpty, "the PSA sandbox on loopback was called: \(harness.psa!.requests)")
+            #expect(harness.psa.requests.isEmpty, "the PSA sandbox on loopback was called: \(harness.psa.requests)")
             // The assets service beside it, and the cloud metadata address, the same.
             for site in ["http://169.254.169.254", "http://[::1]:8082", "http://10.0.0.8"] {
                 let lists = try await harness.rules(
@@ -226,7 +226,7 @@ struct HostilePSATests {
         let zone = try HostileUpstream(.json(#"{"items": []}"#))
         let lookup = try HostileUpstream(.json(#"{"url": "http://localhost:\#(try freePort())/"}"#))
         try await withUpstreams([zone, lookup]) {
-            try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+            try await SystemHarness.with(fleet: Self.fleet) { harness in
                 var (settings, secrets) = harness.psaConnection("autotask")
                 settings["zoneLookupURL"] = lookup.url + "/atservicesrest/v1.0/"
                 let lists = try await harness.rules(
@@ -252,7 +252,7 @@ struct HostilePSATests {
         ]
         let upstreams = try answers.map { try HostileUpstream($0.1) }
         try await withUpstreams(upstreams) {
-            try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+            try await SystemHarness.with(fleet: Self.fleet) { harness in
                 for ((psa, _), upstream) in zip(answers, upstreams) {
                     var (settings, secrets) = harness.psaConnection(psa)
                     settings[psa == "halopsa" ? "instanceURL" : "site"] = upstream.url
@@ -266,7 +266,7 @@ struct HostilePSATests {
                         let answer = try await harness.rules("/v1/rules/\(rule)/test-ticket", "POST", ["companyId": "250"])
                         #expect(answer.status == 200 && answer.json["ok"] as? Bool == false, "\(psa) \(upstream.behaviour): \(answer.body)")
                     }
-                    #expect(try await HTTP.send("GET", harness.rulesURL! + "/healthz").status == 200)
+                    #expect(try await HTTP.send("GET", harness.rulesURL + "/healthz").status == 200)
                 }
             }
         }
@@ -274,7 +274,7 @@ struct HostilePSATests {
 
     @Test("a rule whose secrets cannot be opened waits with its reason; a healthy rule's tickets beside it still open on time")
     func oneBrokenRuleDoesNotStallTheOthers() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: Self.fleet) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             let broken = try await harness.enableRule("connectwise")
@@ -292,7 +292,7 @@ struct HostilePSATests {
             #expect(harness.sandbox.fail(volume: agent.volume, nights: 3))
             try await harness.nextNight()
             try await harness.nextNight()
-            let psa = try #require(harness.psa)
+            let psa = harness.psa
             #expect(
                 try await eventually(timeout: .seconds(30)) { psa.tickets(psa: "halopsa").count == 1 }, "the healthy rule's ticket opened")
             #expect(psa.tickets(psa: "connectwise").isEmpty)
@@ -302,7 +302,7 @@ struct HostilePSATests {
                     $0.kind == "psa-action-waiting" && $0.detail.contains("cannot be decrypted")
                 },
                 "\(history)")
-            let metrics = try await HTTP.send("GET", harness.rulesURL! + "/metrics").body
+            let metrics = try await HTTP.send("GET", harness.rulesURL + "/metrics").body
             #expect(metrics.contains("vectis_rules_psa_actions_set_aside_total"))
             _ = healthy
         }

@@ -10,7 +10,7 @@ import VectisContracts
 import VectisRuntime
 import VectisTestSupport
 
-extension CollectorHarness {
+extension SystemHarness {
     func addChannel(_ body: [String: Any]) async throws -> ChannelView {
         let created = try await rules("/v1/channels", "POST", body)
         #expect(created.status == 201, "\(created.body)")
@@ -46,7 +46,7 @@ struct NotifyChannels {
         return body
     }
 
-    static func add(_ harness: CollectorHarness, smtp: SMTPSink, hooks: WebhookSink) async throws -> NotifyChannels {
+    static func add(_ harness: SystemHarness, smtp: SMTPSink, hooks: WebhookSink) async throws -> NotifyChannels {
         NotifyChannels(
             email: try await harness.addChannel(email(smtp)),
             teams: try await harness.addChannel(["name": "NOC Teams", "kind": "teams", "secrets": ["webhookURL": hooks.url + "/teams"]]),
@@ -78,7 +78,7 @@ struct NotificationTests {
     static let smtpTimeout: Duration = .seconds(20)
 
     /// The agent of customer `index` (its volume, agent name and customer name).
-    static func agent(_ harness: CollectorHarness, customer index: Int) throws -> (
+    static func agent(_ harness: SystemHarness, customer index: Int) throws -> (
         volume: String, name: String, customer: String, id: String
     ) {
         let device = harness.sandbox.inventory()[index]
@@ -91,8 +91,8 @@ struct NotificationTests {
     )
     func lifecycle() async throws {
         try await withNotificationSinks { smtp, hooks in
-            try await CollectorHarness.with(
-                fleet: Self.fleet, pipeline: true, psaTimeout: Self.smtpTimeout,
+            try await SystemHarness.with(
+                fleet: Self.fleet, psaTimeout: Self.smtpTimeout,
                 configureRules: {
                     $0.extraTrustRoots = smtp.certificate
                     $0.consoleURL = Self.console
@@ -223,8 +223,8 @@ struct NotificationTests {
     )
     func badPassword() async throws {
         try await withNotificationSinks { smtp, hooks in
-            try await CollectorHarness.with(
-                fleet: Self.fleet, pipeline: true, psaTimeout: Self.smtpTimeout, configureRules: { $0.extraTrustRoots = smtp.certificate }
+            try await SystemHarness.with(
+                fleet: Self.fleet, psaTimeout: Self.smtpTimeout, configureRules: { $0.extraTrustRoots = smtp.certificate }
             ) {
                 harness in
                 try await harness.configure()
@@ -278,8 +278,8 @@ struct NotificationTests {
     func digest() async throws {
         let offset = Mutex<TimeInterval>(0)
         try await withNotificationSinks { smtp, hooks in
-            try await CollectorHarness.with(
-                fleet: Self.fleet, pipeline: true, psaTimeout: Self.smtpTimeout,
+            try await SystemHarness.with(
+                fleet: Self.fleet, psaTimeout: Self.smtpTimeout,
                 configureRules: {
                     $0.extraTrustRoots = smtp.certificate
                     $0.clock = { Date() + offset.withLock { $0 } }
@@ -346,8 +346,8 @@ struct NotificationTests {
     func repeatAndRate() async throws {
         let offset = Mutex<TimeInterval>(0)
         try await withNotificationSinks { _, hooks in
-            try await CollectorHarness.with(
-                fleet: Self.fleet, pipeline: true, configureRules: { $0.clock = { Date() + offset.withLock { $0 } } }
+            try await SystemHarness.with(
+                fleet: Self.fleet, configureRules: { $0.clock = { Date() + offset.withLock { $0 } } }
             ) {
                 harness in
                 try await harness.configure()
@@ -385,8 +385,8 @@ struct NotificationTests {
     @Test("vectis channels: add with the secret on stdin, list, test, a notify-only rule, digest now, sent, remove refused while in use")
     func commandLine() async throws {
         try await withNotificationSinks { _, hooks in
-            try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
-                let connection = ["--url", harness.rulesURL!, "--token", CollectorHarness.token]
+            try await SystemHarness.with(fleet: Self.fleet) { harness in
+                let connection = ["--url", harness.rulesURL, "--token", CollectorHarness.token]
                 var outputs: [String] = []
                 func vectis(_ arguments: [String], input: String? = nil) async throws -> (status: Int32?, output: String) {
                     let process = try RunningProcess("vectis", arguments + connection)
@@ -430,8 +430,8 @@ struct NotificationTests {
         defer { implicit.stop() }
         let untrusted = try await SMTPSink()
         defer { untrusted.stop() }
-        try await CollectorHarness.with(
-            fleet: Self.fleet, pipeline: true, psaTimeout: Self.smtpTimeout, configureRules: { $0.extraTrustRoots = implicit.certificate }
+        try await SystemHarness.with(
+            fleet: Self.fleet, psaTimeout: Self.smtpTimeout, configureRules: { $0.extraTrustRoots = implicit.certificate }
         ) {
             harness in
             var body = NotifyChannels.email(implicit)
@@ -460,7 +460,7 @@ struct NotificationTests {
         defer { silent.signal(SIGTERM) }
         try await silent.waitForOutput("ready")
         try await withNotificationSinks { _, hooks in
-            try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+            try await SystemHarness.with(fleet: Self.fleet) { harness in
                 try await harness.configure()
                 try await harness.waitForHistory()
                 let slow = try await harness.addChannel([
@@ -495,8 +495,8 @@ struct NotificationTests {
 
     @Test("channel doors: the admin token to change, secrets never shown, bad addresses and kinds refused, a channel in use kept")
     func doors() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true, upstreams: UpstreamPolicy()) { harness in
-            let base = harness.rulesURL!
+        try await SystemHarness.with(fleet: Self.fleet, upstreams: UpstreamPolicy()) { harness in
+            let base = harness.rulesURL
             let body: [String: Any] = [
                 "name": "Slack", "kind": "slack", "secrets": ["webhookURL": "https://hooks.slack.com/services/T000/B000/XXXXSECRET"]
             ]
@@ -612,7 +612,7 @@ extension NotificationTests {
         "hostile SMTP servers: no STARTTLS means no password and no mail in the clear; a 10 MB greeting and a silent server end in a bounded error"
     )
     func hostileSMTPServers() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: Self.fleet) { harness in
             for (mode, expected) in [
                 ("no-starttls", "does not offer STARTTLS"), ("flood", "line over 4 KiB"), ("silent", "did not finish within 5 s")
             ] {
@@ -641,10 +641,10 @@ extension NotificationTests {
     }
 }
 
-extension CollectorHarness {
+extension SystemHarness {
     /// A counter of the rules service's `/metrics`.
     func rulesMetric(_ name: String) async throws -> Double {
-        let metrics = try await HTTP.send("GET", rulesURL! + "/metrics", bearer: CollectorHarness.token).body
+        let metrics = try await HTTP.send("GET", rulesURL + "/metrics", bearer: CollectorHarness.token).body
         let line = metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }
         return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
     }

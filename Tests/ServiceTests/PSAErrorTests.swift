@@ -12,9 +12,9 @@ struct PSAErrorTests {
         "each refusal is reported in the PSA's words; the service stays up and the next call works",
         arguments: ["connectwise", "autotask", "halopsa"])
     func refusals(psa: String) async throws {
-        try await CollectorHarness.with(fleet: RulesTests.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: RulesTests.fleet) { harness in
             let rule = try await harness.enableRule(psa)
-            let sandbox = try #require(harness.psa)
+            let sandbox = harness.psa
             let validation = [
                 "connectwise": "board: The board field is required.",
                 "autotask": "Unable to save: the Queue ID 999 does not exist.",

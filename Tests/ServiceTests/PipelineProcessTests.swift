@@ -43,10 +43,8 @@ struct PipelineProcessTests {
         let sync = try RunningProcess("vectis", ["datto", "sync", "--wait"] + cli)
         #expect(await sync.waitForExit() == 0, "\(sync.stdout)\(sync.stderr)")
 
-        let database = "\(data)/backups.sqlite"
-        func rows() async throws -> Int {
-            try await DatabaseQueue(path: database).read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM backup_jobs") ?? 0 }
-        }
+        let database = BackupsFile("\(data)/backups.sqlite")
+        func rows() async throws -> Int { try await database.runs().count }
         // The default sandbox fleet shows 500 runs (50 assets with a full 10-run history).
         #expect(try await eventually(timeout: .seconds(30)) { try await rows() == 500 })
 

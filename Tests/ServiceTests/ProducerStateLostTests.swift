@@ -74,24 +74,18 @@ struct ProducerStateLostTests {
             #expect([200, 201].contains(configured.status), "\(configured.body)")
         }
         try await configure()
-        let backups = await cluster.dataDirectory + "/backups.sqlite"
-        func customers() async throws -> [String] {
-            guard FileManager.default.fileExists(atPath: backups) else { return [] }
-            return
-                (try? await DatabaseQueue(path: backups).read { db in
-                    try String.fetchAll(db, sql: "SELECT DISTINCT customer_id FROM backup_jobs ORDER BY customer_id")
-                }) ?? []
-        }
+        let backups = BackupsFile(cluster.dataDirectory + "/backups.sqlite")
+        // While the service is still creating its file, a read can find it half made: that counts as no customer yet.
+        func customers() async throws -> [String] { (try? await backups.customerIds()) ?? [] }
         #expect(try await eventually(timeout: .seconds(60)) { try await customers().count == 2 })
         for (index, customer) in try await customers().enumerated() {
             _ = try await HTTP.send(
                 "PUT", rulesURL + "/v1/psa-mappings/connectwise/\(customer)", ["companyId": "\(1_000 + index)"], bearer: token)
         }
         // Three active agents (the generated fleet pauses ACME-SRV12 and archives the SRV13s: their failures alert nobody).
-        let names = try await DatabaseQueue(path: backups).read { db in
-            try ["ACME-SRV11", "GLOBEX-SRV11", "GLOBEX-SRV12"].map { name in
-                try String.fetchOne(db, sql: "SELECT agent_volume FROM backup_jobs WHERE agent_name = ? LIMIT 1", arguments: [name]) ?? name
-            }
+        let recorded = try await backups.runs()
+        let names = ["ACME-SRV11", "GLOBEX-SRV11", "GLOBEX-SRV12"].map { name in
+            recorded.first { $0.agentName == name }?.agentVolume ?? name
         }
 
         /// Fails `volume` for two nights (syncs after each) and waits for its ticket.
@@ -104,9 +98,7 @@ struct ProducerStateLostTests {
             }
         }
         func agentName(_ volume: String) async throws -> String {
-            try await DatabaseQueue(path: backups).read { db in
-                try String.fetchOne(db, sql: "SELECT agent_name FROM backup_jobs WHERE agent_volume = ? LIMIT 1", arguments: [volume])
-            } ?? volume
+            try await backups.runs().first { $0.agentVolume == volume }?.agentName ?? volume
         }
 
         // Phase 1: a first failing agent, as a baseline.

@@ -31,7 +31,7 @@ extension ConsoleTests {
         let fleet = FleetConfiguration(
             customers: 2, devicesPerCustomer: 1, agentsPerDevice: 2, sharesPerDevice: 0, failingAgents: 0, agentsWithoutBackupsEvery: 0,
             unassignedDevices: 0)
-        try await CollectorHarness.with(fleet: fleet, pipeline: true, silence: SilenceSettings(checkInterval: .milliseconds(100))) {
+        try await SystemHarness.with(fleet: fleet, silence: SilenceSettings(checkInterval: .milliseconds(100))) {
             harness in
             let sandbox = harness.sandbox
             // A hostile name from Datto: it must print as text, never as markup.
@@ -47,7 +47,7 @@ extension ConsoleTests {
             #expect(sandbox.fail(volume: failing.volume, nights: 3))
             try await harness.nextNight()
             try await harness.nextNight()
-            let psa = try #require(harness.psa)
+            let psa = harness.psa
             #expect(try await eventually { psa.tickets(psa: "connectwise").contains { $0.summary.contains(failing.name) } })
             // The PSA answers before the rules service records its ticket number: wait for the record.
             var opened: TicketView?
@@ -102,8 +102,8 @@ extension ConsoleTests {
 
             // The CLI: one customer's PDF, then every customer's HTML.
             let connection = [
-                "--assets-url", harness.assetsURL!, "--backups-url", harness.backupsURL!, "--alerts-url", harness.alertsURL!,
-                "--rules-url", harness.rulesURL!, "--token", CollectorHarness.readToken
+                "--assets-url", harness.assetsURL, "--backups-url", harness.backupsURL, "--alerts-url", harness.alertsURL,
+                "--rules-url", harness.rulesURL, "--token", CollectorHarness.readToken
             ]
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-reports-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: directory) }
@@ -125,7 +125,7 @@ extension ConsoleTests {
             // `vectis grid`, not on a terminal: one letter per night and the legend.
             let grid = try RunningProcess(
                 "vectis",
-                ["grid", customerId, "--days", "7", "--assets-url", harness.assetsURL!, "--backups-url", harness.backupsURL!]
+                ["grid", customerId, "--days", "7", "--assets-url", harness.assetsURL, "--backups-url", harness.backupsURL]
                     + ["--token", CollectorHarness.readToken])
             #expect(await grid.waitForExit(timeout: .seconds(60)) == 0, "\(grid.stderr)")
             let row = try #require(grid.stdout.split(separator: "\n").first { $0.contains(failing.name) })

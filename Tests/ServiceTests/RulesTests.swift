@@ -7,11 +7,11 @@ import VectisAPI
 import VectisContracts
 import VectisTestSupport
 
-extension CollectorHarness {
+extension SystemHarness {
     func rules(_ path: String, _ method: String = "GET", _ body: [String: Any]? = nil) async throws -> (
         status: Int, body: String, json: [String: Any]
     ) {
-        try await HTTP.send(method, rulesURL! + path, body, bearer: CollectorHarness.token)
+        try await HTTP.send(method, rulesURL + path, body, bearer: CollectorHarness.token)
     }
 
     /// A rule for one of the three templates, pointed at the PSA sandbox.
@@ -31,7 +31,7 @@ extension CollectorHarness {
     /// Settings and secrets that reach the PSA sandbox's tenant, with its ticket settings (board 1, …).
     func psaConnection(_ psa: String) -> (settings: [String: Any], secrets: [String: Any]) {
         let credentials = PSASandboxCredentials()
-        let base = psaURL!
+        let base = psaURL
         switch psa {
         case "connectwise":
             return (
@@ -66,7 +66,7 @@ extension CollectorHarness {
 
     /// Advances the sandbox a night and syncs until backups has recorded it.
     func nextNight() async throws {
-        sandbox.advanceClock(by: 24 * 3_600)
+        base.sandbox.advanceClock(by: 24 * 3_600)
         try await sync()
         try await waitForHistory()
     }
@@ -97,7 +97,7 @@ struct RulesTests {
 
     @Test("HaloPSA: an agent named <img onerror> with a phishing link arrives in the ticket's HTML escaped, as text")
     func haloEscapesHTML() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: Self.fleet) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             let device = harness.sandbox.inventory()[0]
@@ -107,7 +107,7 @@ struct RulesTests {
             try await harness.map(
                 "halopsa", customer: StableID.customer(tenant: "default", key: expectedCustomerKey(device)), company: "250")
             #expect(harness.sandbox.fail(volume: volume, nights: 5))
-            let sandbox = try #require(harness.psa)
+            let sandbox = harness.psa
             for _ in 0..<3 {
                 try await harness.nextNight()
                 if try await eventually(timeout: .seconds(5), { !sandbox.tickets(psa: "halopsa").isEmpty }) { break }
@@ -126,7 +126,7 @@ struct RulesTests {
         "ConnectWise, Autotask and HaloPSA: two failed nights open one ticket in the mapped company; a third adds one note; recovery notes, closes and resolves",
         arguments: ["connectwise", "autotask", "halopsa"])
     func ticketLifecycle(psa: String) async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: Self.fleet) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             let rule = try await harness.enableRule(psa)
@@ -135,7 +135,7 @@ struct RulesTests {
             try await harness.map(psa, customer: customerId, company: "250")
             let agent = try #require(harness.sandbox.assets().first { $0.hasRuns })
             #expect(harness.sandbox.fail(volume: agent.volume, nights: 3))
-            let sandbox = try #require(harness.psa)
+            let sandbox = harness.psa
 
             try await harness.nextNight()
             #expect(sandbox.tickets(psa: psa).isEmpty, "one failed night is not yet a ticket")
@@ -169,7 +169,7 @@ struct RulesTests {
         "thousands of companies are read page by page from each PSA, each once; beyond about 5,000 the answer says the list is cut short",
         arguments: [2_600, 5_200])
     func companyPaging(generated: Int) async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true, psaCompanies: generated) { harness in
+        try await SystemHarness.with(fleet: Self.fleet, psaCompanies: generated) { harness in
             let own = ["connectwise": 4, "autotask": 3, "halopsa": 3]  // each tenant's active companies besides the generated ones
             let pageSizes = ["connectwise": 1_000, "autotask": 500, "halopsa": 999]
             let maxPages = ["connectwise": 5, "autotask": 10, "halopsa": 5]
@@ -192,7 +192,7 @@ struct RulesTests {
         "a rule edited in place keeps its open ticket: a rotated key and a new board take effect at once, the history names what changed and never a value, bad edits are refused"
     )
     func editInPlace() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: Self.fleet) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             let rule = try await harness.enableRule("connectwise")
@@ -200,7 +200,7 @@ struct RulesTests {
             try await harness.map("connectwise", customer: customerId, company: "250")
             let agent = try #require(harness.sandbox.assets().first { $0.hasRuns })
             #expect(harness.sandbox.fail(volume: agent.volume, nights: 3))
-            let sandbox = try #require(harness.psa)
+            let sandbox = harness.psa
             try await harness.nextNight()
             try await harness.nextNight()
             #expect(try await eventually { sandbox.tickets(psa: "connectwise").count == 1 })
@@ -276,7 +276,7 @@ struct RulesTests {
             #expect(answer.status == 200 && one.id == rule && one.name == "Backups board")
             #expect(one == rules.first)
             #expect(!answer.body.contains(secrets["privateKey"] as! String))
-            #expect(try await HTTP.send("GET", harness.rulesURL! + "/v1/rules/\(rule)", bearer: CollectorHarness.readToken).status == 200)
+            #expect(try await HTTP.send("GET", harness.rulesURL + "/v1/rules/\(rule)", bearer: CollectorHarness.readToken).status == 200)
             #expect(try await harness.rules("/v1/rules/ru_999").status == 404)
             #expect(try await harness.rules("/v1/rules/nonsense").status == 404)
 
@@ -296,7 +296,7 @@ struct RulesTests {
 
     @Test("a retry rule asks the collector, which re-polls the device and says plainly that no backup could be started")
     func retry() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: Self.fleet) { harness in
             let observer = try ReliableNode(
                 harness.bus, service: "alerts", instance: "retry-observer", subscriptions: [.prefix("backup.retry.")])
             #expect(await observer.waitUntilReady())
@@ -312,14 +312,14 @@ struct RulesTests {
             let completed = try #require(try observer.keys(BackupRetryCompleted.topic).first)
             #expect(
                 completed.hasPrefix("no-hook/repolled:true/link:true/No retry hook is configured and Datto's API cannot start a backup"))
-            #expect(harness.psa!.allTickets.isEmpty, "a retry-only rule opens no ticket")
+            #expect(harness.psa.allTickets.isEmpty, "a retry-only rule opens no ticket")
             try await observer.stop()
         }
     }
 
     @Test("dry run records 'would open ticket' and calls nothing; an unmapped customer is reported, never ticketed")
     func dryRunAndUnmapped() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: Self.fleet) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             let dryRule = try await harness.enableRule("connectwise", dryRunHours: nil)  // the default: dry run
@@ -338,8 +338,8 @@ struct RulesTests {
                         == "No autotask company is mapped for Acme Corp: no ticket was opened."
                 }, "the alert says so")
             try await Task.sleep(for: .milliseconds(500))
-            #expect(harness.psa!.requests.isEmpty, "nothing was called")
-            #expect(harness.psa!.allTickets.isEmpty)
+            #expect(harness.psa.requests.isEmpty, "nothing was called")
+            #expect(harness.psa.allTickets.isEmpty)
             #expect(try await harness.alertList().count == 1)
             let dry = try await harness.rules("/v1/rules", as: RuleList.self).rules
             #expect(dry.first { $0.id == dryRule }?.dryRun == true)
@@ -349,7 +349,7 @@ struct RulesTests {
             // "Send test ticket" works even in dry run: it is a person's explicit request.
             let test = try await harness.rules("/v1/rules/\(dryRule)/test-ticket", "POST", ["companyId": "250"], as: TestTicketOutcome.self)
             #expect(test.ok, "\(test.error ?? "")")
-            #expect(harness.psa!.tickets(psa: "connectwise").map(\.summary) == ["Vectis test ticket"])
+            #expect(harness.psa.tickets(psa: "connectwise").map(\.summary) == ["Vectis test ticket"])
         }
     }
 
@@ -357,7 +357,7 @@ struct RulesTests {
         "each template describes its PSA's fields; a rule without the required ones is refused naming exactly those; mappings are listed per PSA"
     )
     func templateFieldsAndMappings() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: Self.fleet) { harness in
             let templates = try await harness.rules("/v1/rule-templates", as: RuleTemplateList.self).templates
             // Six problems (failed nights, missed, offline, offsite, screenshots, storage) for each of three PSAs.
             #expect(templates.count == 18)
@@ -398,7 +398,7 @@ struct RulesTests {
         "boards, queues, statuses, priorities, ticket types and companies are read live from each PSA by name, inactive and deleted ones left out; a wrong key gets the PSA's 401; a saved rule's secrets are used without being sent"
     )
     func picklists() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: Self.fleet) { harness in
             func lists(_ psa: String, settings change: [String: Any] = [:], secrets override: [String: Any] = [:]) async throws
                 -> PicklistsOutcome
             {
@@ -492,14 +492,14 @@ struct RulesTests {
 
     @Test("HaloPSA: a create whose answer came too late is found by its marker (written once, `[vectis:…]`), not created twice")
     func haloTimedOutCreateIsAdopted() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true, psaTimeout: .seconds(1)) { harness in
+        try await SystemHarness.with(fleet: Self.fleet, psaTimeout: .seconds(1)) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             let rule = try await harness.enableRule("halopsa")
             try await harness.map(
                 "halopsa", customer: StableID.customer(tenant: "default", key: expectedCustomerKey(harness.sandbox.inventory()[0])),
                 company: "250")
-            let sandbox = try #require(harness.psa)
+            let sandbox = harness.psa
             sandbox.queue(
                 PSAFault(
                     fault: .createThenTimeout, psa: "halopsa", method: "POST", path: "/api/Tickets", count: 1, delayMilliseconds: 2_500))
@@ -521,17 +521,17 @@ struct RulesTests {
     )
     func psaFaults() async throws {
         // Two devices: the first device's second and third agents are paused and archived in the sandbox fleet.
-        try await CollectorHarness.with(
+        try await SystemHarness.with(
             fleet: FleetConfiguration(
                 customers: 1, devicesPerCustomer: 2, agentsPerDevice: 3, sharesPerDevice: 0, failingAgents: 0, unassignedDevices: 0),
-            pipeline: true, psaTimeout: .seconds(1)
+            psaTimeout: .seconds(1)
         ) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             let rule = try await harness.enableRule("connectwise")
             let customerId = StableID.customer(tenant: "default", key: expectedCustomerKey(harness.sandbox.inventory()[0]))
             try await harness.map("connectwise", customer: customerId, company: "250")
-            let sandbox = try #require(harness.psa)
+            let sandbox = harness.psa
             let second = harness.sandbox.inventory()[1].serialNumber
             let agents = harness.sandbox.assets().filter { $0.hasRuns && $0.serialNumber == second }
             #expect(agents.count >= 2)
@@ -575,7 +575,7 @@ struct RulesTests {
                     requestedBy: replayer.stream, reason: .gap))
             #expect(
                 try await eventually {
-                    let metrics = try await HTTP.send("GET", harness.rulesURL! + "/metrics").body
+                    let metrics = try await HTTP.send("GET", harness.rulesURL + "/metrics").body
                     let line = metrics.split(separator: "\n").first { $0.hasPrefix("vectis_bus_duplicates_skipped_total ") }
                     return (line.flatMap { Double($0.split(separator: " ").last!) } ?? 0) > 0
                 })

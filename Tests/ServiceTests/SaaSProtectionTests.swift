@@ -21,7 +21,7 @@ struct SaaSProtectionTests {
         "a domain's applications are agents of kind saas under the BCDR customer; Exchange failing two nights raises the failure alert and opens the ticket, recovery resolves and closes both"
     )
     func failingApplication() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: Self.fleet) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             let domain = try #require(harness.sandbox.saasDomains().first)
@@ -54,7 +54,7 @@ struct SaaSProtectionTests {
             #expect(
                 try await eventually { try await harness.alertList().contains { $0.agentId == agentId && $0.type == "backup-job-failure" } }
             )
-            let psa = try #require(harness.psa)
+            let psa = harness.psa
             #expect(try await eventually { psa.tickets(psa: "halopsa").count == 1 })
             #expect(psa.tickets(psa: "halopsa").first?.summary.contains("\(domain.domain) Exchange") == true)
             #expect(exchange.volume == "saas-\(domain.saasCustomerId)-exchange")
@@ -69,7 +69,7 @@ struct SaaSProtectionTests {
 
     @Test("a key without the SaaS scope (403) is one clear status line; the BCDR sync is unaffected")
     func noScope() async throws {
-        try await CollectorHarness.with(fleet: Self.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: Self.fleet) { harness in
             harness.sandbox.forbidSaaS()
             try await harness.configure()
             try await harness.waitForHistory()

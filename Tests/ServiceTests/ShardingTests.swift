@@ -46,22 +46,17 @@ struct ShardingTests {
                     }
                 }
                 let total = tenants.count * runsPerTenant
-                func rows(_ path: String) throws -> [(tenant: String, key: String)] {
-                    try DatabaseQueue(path: path).read { db in
-                        try Row.fetchAll(db, sql: "SELECT tenant, device_serial, agent_volume, run_at FROM backup_jobs").map {
-                            (
-                                $0["tenant"],
-                                "\($0["tenant"] as String)/\($0["device_serial"] as String)/\($0["agent_volume"] as String)/\($0["run_at"] as Double)"
-                            )
-                        }
+                func rows(_ path: String) async throws -> [(tenant: String, key: String)] {
+                    try await BackupsFile(path).runs().map {
+                        ($0.tenant, "\($0.tenant)/\($0.deviceSerial)/\($0.agentVolume)/\($0.runAt.timeIntervalSince1970)")
                     }
                 }
                 #expect(
                     try await eventually(timeout: .seconds(30)) {
-                        try rows(shards[0].database).count + rows(shards[1].database).count == total
+                        try await rows(shards[0].database).count + rows(shards[1].database).count == total
                     })
-                let first = try rows(shards[0].database)
-                let second = try rows(shards[1].database)
+                let first = try await rows(shards[0].database)
+                let second = try await rows(shards[1].database)
                 #expect(Set(first.map(\.key)).isDisjoint(with: Set(second.map(\.key))), "no job recorded twice")
                 #expect(Set(first.map(\.key)).union(second.map(\.key)).count == total, "every job recorded")
                 #expect(!first.isEmpty && !second.isEmpty)

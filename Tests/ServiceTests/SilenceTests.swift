@@ -11,10 +11,10 @@ import VectisContracts
 import VectisRuntime
 import VectisTestSupport
 
-extension CollectorHarness {
+extension SystemHarness {
     /// Sets Datto's clock to `date`, syncs, waits for the runs, then for two silence checks after them.
     func move(to date: Date) async throws {
-        sandbox.advanceClock(by: date.timeIntervalSince(sandbox.now))
+        base.sandbox.advanceClock(by: date.timeIntervalSince(base.sandbox.now))
         try await sync()
         try await waitForHistory()
         try await waitForSilenceChecks()
@@ -26,7 +26,7 @@ extension CollectorHarness {
     }
 
     func silenceChecks() async throws -> Int {
-        try await HTTP.send("GET", backupsURL! + "/metrics").body.split(separator: "\n")
+        try await HTTP.send("GET", backupsURL + "/metrics").body.split(separator: "\n")
             .first { $0.hasPrefix("vectis_backups_silence_checks_total ") }
             .flatMap { Double($0.split(separator: " ").last!) }.map { Int($0) } ?? 0
     }
@@ -54,7 +54,7 @@ struct SilenceTests {
     )
     func missedBackups() async throws {
         let fleet = Self.fleet(devices: 1, agentsPerDevice: 4)
-        try await CollectorHarness.with(fleet: fleet, pipeline: true, silence: Self.settings) { harness in
+        try await SystemHarness.with(fleet: fleet, silence: Self.settings) { harness in
             let sandbox = harness.sandbox
             try await harness.configure()
             try await harness.waitForHistory()
@@ -123,7 +123,7 @@ struct SilenceTests {
     )
     func offlineAndOffsite() async throws {
         let fleet = Self.fleet(devices: 2, agentsPerDevice: 2)
-        try await CollectorHarness.with(fleet: fleet, pipeline: true, silence: Self.settings) { harness in
+        try await SystemHarness.with(fleet: fleet, silence: Self.settings) { harness in
             let sandbox = harness.sandbox
             try await harness.configure()
             try await harness.waitForHistory()
@@ -180,9 +180,9 @@ struct SilenceTests {
     )
     func silenceRules() async throws {
         let fleet = Self.fleet(devices: 2, agentsPerDevice: 2)
-        try await CollectorHarness.with(fleet: fleet, pipeline: true, silence: Self.settings) { harness in
+        try await SystemHarness.with(fleet: fleet, silence: Self.settings) { harness in
             let sandbox = harness.sandbox
-            let psa = try #require(harness.psa)
+            let psa = harness.psa
             try await harness.configure()
             try await harness.waitForHistory()
             let missedRule = try await harness.enableRule("connectwise", template: "datto-missed-2-nights")

@@ -28,21 +28,17 @@ struct SyncTests {
     }
 
     /// `serial/volume/epoch` of every run the collector published.
-    func publishedRunKeys(_ harness: CollectorHarness) throws -> Set<String> {
+    func publishedRunKeys(_ harness: CollectorHarness) async throws -> Set<String> {
         Set(
-            try outboxEvents(harness, BackupRunObserved.self).map { run in
+            try await outboxEvents(harness, BackupRunObserved.self).map { run in
                 "\(run.deviceSerial)/\(run.agentVolume)/\(Int(run.runAt.timeIntervalSince1970))"
             })
     }
 
     /// The events the collector committed to its outbox, decoded as the bus's consumers decode them (its outbox is
     /// the truth of what was published, including what is still on its way).
-    func outboxEvents<E: BusEvent>(_ harness: CollectorHarness, _ type: E.Type) throws -> [E] {
-        let queue = try DatabaseQueue(path: harness.collector.database.path)
-        return try queue.read { db in
-            // Topics carry the tenant's shard bucket on the wire: `backup.run.observed@17`.
-            try Data.fetchAll(db, sql: "SELECT body FROM bus_outbox WHERE topic LIKE ? ORDER BY id", arguments: [E.topic + "@%"])
-        }.map { try BusJSON.makeDecoder().decode(E.self, from: $0) }
+    func outboxEvents<E: BusEvent>(_ harness: CollectorHarness, _ type: E.Type) async throws -> [E] {
+        try await harness.collector.bus.outbox.committed(E.self).map(\.event)
     }
 
     @Test("a full sync of a 50-device fleet announces every device and agent and every run exactly once; three more polls add no run")
@@ -68,26 +64,26 @@ struct SyncTests {
                 "every agent and share, those without backups included")
 
             // Flags are carried, and an unassigned device lands on a visible customer.
-            let devices = try outboxEvents(harness, DattoDeviceSeen.self)
+            let devices = try await outboxEvents(harness, DattoDeviceSeen.self)
             #expect(devices.contains { $0.hidden })
             #expect(devices.contains { $0.customer.name == "Unassigned" })
             #expect(devices.contains { $0.customer.key.hasPrefix("name:") })
-            let agentEvents = try outboxEvents(harness, DattoAgentSeen.self)
+            let agentEvents = try await outboxEvents(harness, DattoAgentSeen.self)
             #expect(agentEvents.contains { $0.isPaused })
             #expect(agentEvents.contains { $0.isArchived })
 
             // Counted in the collector's outbox, not at the observer: configuring already ran one sync, so the
             // observer may still be receiving the first two syncs' announcements at this point.
-            let publishedBefore = try outboxEvents(harness, DattoDeviceSeen.self).count
+            let publishedBefore = try await outboxEvents(harness, DattoDeviceSeen.self).count
             for _ in 0..<3 {
                 #expect(try await harness.sync().status == .ok)
             }
-            let published = try outboxEvents(harness, DattoDeviceSeen.self).count
+            let published = try await outboxEvents(harness, DattoDeviceSeen.self).count
             #expect(published == publishedBefore + 150, "each poll re-announces every device")
             // Every announcement arrived, so anything else the polls published has too.
             #expect(try await eventually(timeout: .seconds(60)) { try observer.keys(DattoDeviceSeen.topic).count == published })
             #expect(try observer.keys(BackupRunObserved.topic).count == truth.count)
-            #expect(try outboxEvents(harness, BackupRunObserved.self).count == truth.count)
+            #expect(try await outboxEvents(harness, BackupRunObserved.self).count == truth.count)
             try await observer.stop()
         }
     }
@@ -174,17 +170,12 @@ struct SyncTests {
                 })
 
             // A few more polls, nothing else due: the least recently read devices come round, all 20 within four.
-            let schedule = try DatabaseQueue(path: harness.collector.database.path)
-            let firstReads = try await schedule.read { db in
-                try Double.fetchOne(db, sql: "SELECT MIN(last_read_at) FROM device_schedule") ?? 0
-            }
+            let firstReads = try #require(try await harness.collector.deviceReads().values.compactMap { $0 }.min())
             for _ in 0..<4 {
                 harness.sandbox.advanceClock(by: 600)
                 _ = try await scheduledPoll()
             }
-            let stale = try await schedule.read { db in
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM device_schedule WHERE last_read_at <= ?", arguments: [firstReads]) ?? -1
-            }
+            let stale = try await harness.collector.deviceReads().values.compactMap { $0 }.filter { $0 <= firstReads }.count
             #expect(stale == 0, "every device was read again")
             try await observer.stop()
         }
@@ -273,17 +264,11 @@ struct SyncTests {
             #expect(second.json["isDefault"] as? Bool == false)
             let synced = try await harness.request("POST", "/v1/integrations/datto/sync", ["tenant": "msp-b"])
             #expect(synced.json["tenant"] as? String == "msp-b")
-            let queue = try DatabaseQueue(path: harness.collector.database.path)
             #expect(
                 try await eventually {
-                    try queue.read { db in
-                        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM observed_run WHERE tenant = 'msp-b'") ?? 0
-                    } == harness.sandbox.visibleRuns().count
+                    try await harness.collector.publishedRuns(tenant: "msp-b") == harness.sandbox.visibleRuns().count
                 })
-            let headers = try await queue.read { db in
-                try Data.fetchAll(db, sql: "SELECT header FROM bus_outbox WHERE topic LIKE 'backup.run.observed@%'")
-            }
-            let tenants = try headers.map { try BusJSON.makeDecoder().decode(MessageHeader.self, from: $0).tenant }
+            let tenants = try await harness.collector.bus.outbox.committed(BackupRunObserved.self).map(\.header.tenant)
             #expect(Set(tenants) == ["default", "msp-b"])
             #expect(tenants.filter { $0 == "msp-b" }.count == harness.sandbox.visibleRuns().count)
             let all = try HTTP.decode(
@@ -301,17 +286,17 @@ struct SyncTests {
             try await harness.configure()
             #expect(try await harness.integration()?.status == .ok)
             let before = truthKeys(harness.sandbox)
-            #expect(try publishedRunKeys(harness) == before)
+            #expect(try await publishedRunKeys(harness) == before)
             harness.sandbox.clearFaults()
             let serial = harness.sandbox.addDevice(customer: 0, agents: 2)
             harness.sandbox.advanceClock(by: 24 * 3_600)
             harness.queueFault(SandboxFault(fault: .envelopeAssets, count: 100, path: "/asset"))
             #expect(try await harness.sync().status == .ok)
             // Everything visible before or now, each once (older runs have left the 10-run window meanwhile).
-            let published = try outboxEvents(harness, BackupRunObserved.self)
-            #expect(try publishedRunKeys(harness) == before.union(truthKeys(harness.sandbox)))
+            let published = try await outboxEvents(harness, BackupRunObserved.self)
+            #expect(try await publishedRunKeys(harness) == before.union(truthKeys(harness.sandbox)))
             #expect(published.count == before.union(truthKeys(harness.sandbox)).count)
-            #expect(try outboxEvents(harness, DattoAgentSeen.self).contains { $0.deviceSerial == serial })
+            #expect(try await outboxEvents(harness, DattoAgentSeen.self).contains { $0.deviceSerial == serial })
         }
     }
 
@@ -326,14 +311,14 @@ struct SyncTests {
             let result = try #require(try await harness.integration())
             #expect(result.status == .partial, "\(result)")
             #expect(result.lastError?.contains("1 of 4 devices could not be read") == true, "\(result)")
-            let runs = try outboxEvents(harness, BackupRunObserved.self)
+            let runs = try await outboxEvents(harness, BackupRunObserved.self)
             #expect(!runs.contains { $0.deviceSerial == serial })
             let failed = runs.filter { $0.rawStatus == "failure" }
             #expect(!failed.isEmpty)
             #expect(failed.allSatisfy { $0.errorMessage?.isEmpty == false })
             // The next poll picks the device up.
             #expect(try await harness.sync().status == .ok)
-            #expect(try outboxEvents(harness, BackupRunObserved.self).contains { $0.deviceSerial == serial })
+            #expect(try await outboxEvents(harness, BackupRunObserved.self).contains { $0.deviceSerial == serial })
         }
     }
 }

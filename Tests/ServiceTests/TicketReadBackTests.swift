@@ -20,7 +20,7 @@ struct TicketReadBackTests {
 
     /// A rule on the sandbox PSA, the customer mapped, one agent failing for `nights` from now.
     static func failingAgent(
-        _ harness: CollectorHarness, psa: String, nights: Int, rule extra: [String: Any] = [:]
+        _ harness: SystemHarness, psa: String, nights: Int, rule extra: [String: Any] = [:]
     ) async throws -> (rule: String, volume: String) {
         try await harness.configure()
         try await harness.waitForHistory()
@@ -33,8 +33,8 @@ struct TicketReadBackTests {
     }
 
     /// Two failed nights: the rule's first ticket, open in the PSA and in Vectis.
-    static func firstTicket(_ harness: CollectorHarness, psa: String, rule: String) async throws -> SandboxTicket {
-        let sandbox = try #require(harness.psa)
+    static func firstTicket(_ harness: SystemHarness, psa: String, rule: String) async throws -> SandboxTicket {
+        let sandbox = harness.psa
         try await harness.nextNight()
         try await harness.nextNight()
         #expect(try await eventually { vectisTickets(sandbox, psa).count == 1 })
@@ -46,9 +46,9 @@ struct TicketReadBackTests {
         "closed by a person while failing: reopened with one 'Still failing' note; deleted or merged: exactly one new ticket naming it; closed again before the recovery: nothing written, the alert resolved",
         arguments: psas)
     func personCloses(psa: String) async throws {
-        try await CollectorHarness.with(fleet: RulesTests.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: RulesTests.fleet) { harness in
             let (rule, volume) = try await Self.failingAgent(harness, psa: psa, nights: 10)
-            let sandbox = try #require(harness.psa)
+            let sandbox = harness.psa
             let first = try await Self.firstTicket(harness, psa: psa, rule: rule)
 
             // A technician closes it while the backup still fails: the next failed night reopens it with one note.
@@ -101,9 +101,9 @@ struct TicketReadBackTests {
         "whenClosedByPerson new-ticket opens exactly one new ticket naming the closed one; leave writes nothing and the history says so",
         arguments: psas)
     func newTicketAndLeave(psa: String) async throws {
-        try await CollectorHarness.with(fleet: RulesTests.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: RulesTests.fleet) { harness in
             let (rule, _) = try await Self.failingAgent(harness, psa: psa, nights: 10, rule: ["whenClosedByPerson": "new-ticket"])
-            let sandbox = try #require(harness.psa)
+            let sandbox = harness.psa
             let first = try await Self.firstTicket(harness, psa: psa, rule: rule)
             #expect(sandbox.technician(.close, psa: psa, id: first.id))
             try await harness.nextNight()
@@ -136,9 +136,9 @@ struct TicketReadBackTests {
         "a new streak within the window of Vectis's own close reopens that ticket, no new one; with no window, exactly one new ticket naming it",
         arguments: psas)
     func reopenWithinWindow(psa: String) async throws {
-        try await CollectorHarness.with(fleet: RulesTests.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: RulesTests.fleet) { harness in
             let (rule, volume) = try await Self.failingAgent(harness, psa: psa, nights: 2)
-            let sandbox = try #require(harness.psa)
+            let sandbox = harness.psa
             let first = try await Self.firstTicket(harness, psa: psa, rule: rule)
             #expect(harness.sandbox.recover(volume: volume))
             try await harness.nextNight()
@@ -176,9 +176,9 @@ struct TicketReadBackTests {
         "a note added but answered too late is found on the ticket by its marker when tried again, and not added twice",
         arguments: psas)
     func noteFoundByMarker(psa: String) async throws {
-        try await CollectorHarness.with(fleet: RulesTests.fleet, pipeline: true, psaTimeout: .seconds(1)) { harness in
+        try await SystemHarness.with(fleet: RulesTests.fleet, psaTimeout: .seconds(1)) { harness in
             let (rule, _) = try await Self.failingAgent(harness, psa: psa, nights: 5)
-            let sandbox = try #require(harness.psa)
+            let sandbox = harness.psa
             let first = try await Self.firstTicket(harness, psa: psa, rule: rule)
             let path = [
                 "connectwise": "/service/tickets/\(first.id)/notes", "autotask": "/Tickets/\(first.id)/Notes", "halopsa": "/api/Actions"
@@ -197,14 +197,14 @@ struct TicketReadBackTests {
 
     @Test("the scheduled read-back of 500 open tickets per PSA spends at most its share of each PSA's budget, least recently read first")
     func readBackWithinBudget() async throws {
-        try await CollectorHarness.with(
-            fleet: RulesTests.fleet, pipeline: true,
+        try await SystemHarness.with(
+            fleet: RulesTests.fleet,
             configureRules: {
                 $0.ticketCheckInterval = .seconds(1)
                 $0.ticketCheckShare = 0.2
             }
         ) { harness in
-            let sandbox = try #require(harness.psa)
+            let sandbox = harness.psa
             var ids: [String: Int64] = [:]
             for psa in Self.psas { ids[psa] = Int64(try await harness.enableRule(psa).dropFirst(3))! }
             let rules = ids
@@ -257,7 +257,7 @@ struct TicketPriorityTests {
         "a server's ticket gets the rule's priority, a workstation's one step lower in the PSA's own order (HaloPSA: impact and urgency too)",
         arguments: TicketReadBackTests.psas)
     func priorityByClass(psa: String) async throws {
-        try await CollectorHarness.with(fleet: RulesTests.fleet, pipeline: true) { harness in
+        try await SystemHarness.with(fleet: RulesTests.fleet) { harness in
             try await harness.configure()
             try await harness.waitForHistory()
             var (settings, secrets) = harness.psaConnection(psa)
@@ -276,7 +276,7 @@ struct TicketPriorityTests {
             let laptop = try #require(harness.sandbox.addAgent(serialNumber: device.serialNumber, name: "ACME-LT07", os: "Windows 11 Pro"))
             try await harness.nextNight()
             #expect(harness.sandbox.fail(volume: server, nights: 3) && harness.sandbox.fail(volume: laptop, nights: 3))
-            let sandbox = try #require(harness.psa)
+            let sandbox = harness.psa
             for _ in 0..<3 where sandbox.tickets(psa: psa).count < 2 {
                 try await harness.nextNight()
                 _ = try await eventually(timeout: .seconds(5)) { sandbox.tickets(psa: psa).count == 2 }

@@ -5,10 +5,17 @@ import VectisContracts
 import VectisStorage
 
 /// One row of `backup_jobs`: a backup run as recorded, once per (agent, run time).
-struct BackupJobRecord: StoredRecord {
+struct BackupJobRecord: StoredRecord, TableRecord {
+    static let databaseTableName = "backup_jobs"
+
     var id: Int64
     var agentId: String
+    var tenant: String
+    var customerId: String
+    var customerKey: String
+    var customerName: String
     var agentName: String
+    var agentVolume: String
     var deviceSerial: String
     var runAt: Date
     var night: String

@@ -104,7 +104,6 @@ enum SilenceCheck {
         settings: SilenceSettings, active: [String: ActiveCondition], devices only: Set<DeviceKey>?, agents onlyAgents: Set<String>?,
         db: Database
     ) throws -> [(Subject, Verdict)] {
-        var judged: [(Subject, Verdict)] = []
         let devices =
             try only.map { keys in
                 try keys.compactMap {
@@ -112,92 +111,84 @@ enum SilenceCheck {
                         db.cachedStatement(sql: DeviceStanding.sql + " WHERE tenant = ? AND serial = ?"), arguments: [$0.tenant, $0.serial])
                 }
             } ?? DeviceStanding.fetchAll(db.cachedStatement(sql: DeviceStanding.sql))
-        for device in devices {
-            let subject = Subject(
-                kind: .deviceOffline, id: StableID.device(tenant: device.tenant, serial: device.serial), tenant: device.tenant,
-                customerId: device.customerId, customer: device.customer, deviceSerial: device.serial, deviceName: device.name,
-                asOf: device.observedAt)
-            let windows = settings.windows(tenant: device.tenant, customerId: device.customerId)
-            let offlineVerdict = offline(
-                hidden: device.hidden, lastSeen: device.lastSeenAt, window: windows.deviceOfflineHours, asOf: device.observedAt)
-            judged.append((subject, offlineVerdict))
-            var storageSubject = subject
-            storageSubject.kind = .applianceStorage
-            let since = active[storageSubject.key]?.since ?? device.observedAt
-            judged.append(
-                (
-                    storageSubject,
-                    offlineVerdict.isOn
-                        ? .unknown
-                        : storage(
-                            hidden: device.hidden, used: device.storageUsedBytes, available: device.storageAvailableBytes,
-                            fullAt: device.storageFullAt, windows: windows, since: since, asOf: device.observedAt)
-                ))
-        }
-
         let agents =
             try onlyAgents.map { ids in
                 try ids.compactMap {
                     try AgentStanding.fetchOne(db.cachedStatement(sql: AgentStanding.sql + " WHERE a.id = ?"), arguments: [$0])
                 }
             } ?? AgentStanding.fetchAll(db.cachedStatement(sql: AgentStanding.sql))
-        for agent in agents {
-            let windows = settings.windows(tenant: agent.tenant, customerId: agent.customerId)
-            let asOf = agent.observedAt
-            func subject(_ kind: Kind) -> Subject {
-                Subject(
-                    kind: kind, id: agent.id, tenant: agent.tenant, customerId: agent.customerId, customer: agent.customer,
-                    deviceSerial: agent.deviceSerial, deviceName: agent.deviceName, agentVolume: agent.volume, agentName: agent.name,
-                    asOf: asOf)
-            }
-            if let retired = agent.retired {
-                judged.append((subject(.backupMissed), .off(retired)))
-                judged.append((subject(.offsiteStale), .off(retired)))
-                judged.append((subject(.screenshotFailed), .off(retired)))
-                continue
-            }
-            // The appliance being offline is the one problem to report: its agents are not judged while it is (or
-            // still counts as) offline, nor after it is back until they are read again.
-            let deviceKey =
-                "\(agent.tenant)|\(Kind.deviceOffline.rawValue)|\(StableID.device(tenant: agent.tenant, serial: agent.deviceSerial))"
-            let deviceOffline =
-                active[deviceKey] != nil
-                || agent.deviceObservedAt.map { deviceAsOf in
-                    offline(
-                        hidden: agent.deviceHidden ?? false, lastSeen: agent.deviceLastSeenAt, window: windows.deviceOfflineHours,
-                        asOf: deviceAsOf
-                    ).isOn
-                } ?? false
-            if deviceOffline || asOf <= agent.deviceBackOnlineAt ?? .distantPast {
-                judged.append((subject(.backupMissed), .unknown))
-                judged.append((subject(.offsiteStale), .unknown))
-                judged.append((subject(.screenshotFailed), .unknown))
-                continue
-            }
-            // Datto's own `lastSnapshot` comes with the agent, so a snapshot whose run is still on its way counts.
-            let lastSuccess = [agent.lastSuccessAt, agent.lastSnapshotAt].compactMap { $0 }.max()
-            let lastRun = [agent.lastRunAt, agent.lastSnapshotAt].compactMap { $0 }.max()
-            judged.append(
-                (
-                    subject(.backupMissed),
-                    missed(
-                        lastSuccess: lastSuccess, lastRun: lastRun, firstKnown: agent.firstKnownAt ?? asOf, windows: windows, now: asOf)
-                ))
-            judged.append(
-                (
-                    subject(.offsiteStale),
-                    offsite(
-                        latestOffsite: agent.latestOffsiteAt, lastSuccess: lastSuccess, windows: windows, now: asOf)
-                ))
-            judged.append(
-                (
-                    subject(.screenshotFailed),
-                    screenshot(
-                        lastAttempt: agent.screenshotAt, succeeded: agent.screenshotOK, lastSuccess: agent.screenshotSuccessAt,
-                        failingSince: agent.screenshotFailingSince, lastBackup: lastSuccess, windows: windows, now: asOf)
-                ))
+        return devices.flatMap { judge($0, settings: settings, active: active) }
+            + agents.flatMap { judge($0, settings: settings, active: active) }
+    }
+
+    /// An appliance's verdicts: offline, and (when it is not) its local storage.
+    static func judge(_ device: DeviceStanding, settings: SilenceSettings, active: [String: ActiveCondition]) -> [(Subject, Verdict)] {
+        let subject = Subject(
+            kind: .deviceOffline, id: StableID.device(tenant: device.tenant, serial: device.serial), tenant: device.tenant,
+            customerId: device.customerId, customer: device.customer, deviceSerial: device.serial, deviceName: device.name,
+            asOf: device.observedAt)
+        let windows = settings.windows(tenant: device.tenant, customerId: device.customerId)
+        let offlineVerdict = offline(
+            hidden: device.hidden, lastSeen: device.lastSeenAt, window: windows.deviceOfflineHours, asOf: device.observedAt)
+        var storageSubject = subject
+        storageSubject.kind = .applianceStorage
+        let since = active[storageSubject.key]?.since ?? device.observedAt
+        let storageVerdict: Verdict =
+            offlineVerdict.isOn
+            ? .unknown
+            : storage(
+                hidden: device.hidden, used: device.storageUsedBytes, available: device.storageAvailableBytes,
+                fullAt: device.storageFullAt, windows: windows, since: since, asOf: device.observedAt)
+        return [(subject, offlineVerdict), (storageSubject, storageVerdict)]
+    }
+
+    /// A protected agent's verdicts: backups missed, offsite copies stale, screenshot verification failing.
+    static func judge(_ agent: AgentStanding, settings: SilenceSettings, active: [String: ActiveCondition]) -> [(Subject, Verdict)] {
+        let windows = settings.windows(tenant: agent.tenant, customerId: agent.customerId)
+        let asOf = agent.observedAt
+        func subject(_ kind: Kind) -> Subject {
+            Subject(
+                kind: kind, id: agent.id, tenant: agent.tenant, customerId: agent.customerId, customer: agent.customer,
+                deviceSerial: agent.deviceSerial, deviceName: agent.deviceName, agentVolume: agent.volume, agentName: agent.name,
+                asOf: asOf)
         }
-        return judged
+        if let retired = agent.retired {
+            return [
+                (subject(.backupMissed), .off(retired)), (subject(.offsiteStale), .off(retired)),
+                (subject(.screenshotFailed), .off(retired))
+            ]
+        }
+        // The appliance being offline is the one problem to report: its agents are not judged while it is (or
+        // still counts as) offline, nor after it is back until they are read again.
+        let deviceKey =
+            "\(agent.tenant)|\(Kind.deviceOffline.rawValue)|\(StableID.device(tenant: agent.tenant, serial: agent.deviceSerial))"
+        let deviceOffline =
+            active[deviceKey] != nil
+            || agent.deviceObservedAt.map { deviceAsOf in
+                offline(
+                    hidden: agent.deviceHidden ?? false, lastSeen: agent.deviceLastSeenAt, window: windows.deviceOfflineHours,
+                    asOf: deviceAsOf
+                ).isOn
+            } ?? false
+        if deviceOffline || asOf <= agent.deviceBackOnlineAt ?? .distantPast {
+            return [(subject(.backupMissed), .unknown), (subject(.offsiteStale), .unknown), (subject(.screenshotFailed), .unknown)]
+        }
+        // Datto's own `lastSnapshot` comes with the agent, so a snapshot whose run is still on its way counts.
+        let lastSuccess = [agent.lastSuccessAt, agent.lastSnapshotAt].compactMap { $0 }.max()
+        let lastRun = [agent.lastRunAt, agent.lastSnapshotAt].compactMap { $0 }.max()
+        return [
+            (
+                subject(.backupMissed),
+                missed(lastSuccess: lastSuccess, lastRun: lastRun, firstKnown: agent.firstKnownAt ?? asOf, windows: windows, now: asOf)
+            ),
+            (subject(.offsiteStale), offsite(latestOffsite: agent.latestOffsiteAt, lastSuccess: lastSuccess, windows: windows, now: asOf)),
+            (
+                subject(.screenshotFailed),
+                screenshot(
+                    lastAttempt: agent.screenshotAt, succeeded: agent.screenshotOK, lastSuccess: agent.screenshotSuccessAt,
+                    failingSince: agent.screenshotFailingSince, lastBackup: lastSuccess, windows: windows, now: asOf)
+            )
+        ]
     }
 
     /// The latest screenshot verification failed — the backup would not boot — or, where configured, none succeeded

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Hummingbird
 import Logging
 import Metrics
@@ -11,12 +12,17 @@ public struct Collector: Sendable {
     public let bus: ReliableBus
     public let poller: DattoPoller
     public let repository: SQLiteIntegrationRepository
-    public let database: DatabasePoolHandle
-}
+    let database: DatabasePool
 
-/// The collector's database, exposed for tests and tools that inspect it.
-public struct DatabasePoolHandle: Sendable {
-    public let path: String
+    /// When each of a tenant's devices last had its assets read (Datto's time), by serial; nil for a device only listed.
+    public func deviceReads(tenant: String = "default") async throws -> [String: Date?] {
+        try await database.read { db in try DeviceSchedule.all(tenant: tenant, db).mapValues(\.lastReadAt) }
+    }
+
+    /// How many backup runs the collector has published for a tenant.
+    public func publishedRuns(tenant: String = "default") async throws -> Int {
+        try await database.read { db in try ObservedRuns.count(tenant: tenant, db) }
+    }
 }
 
 public func buildApplication(
@@ -78,6 +84,6 @@ public func buildApplication(
         ] + (sandboxClock.map { [$0] } ?? []),
         checks: bus.checks, logger: logger)
     let collector = Collector(
-        bus: bus, poller: poller, repository: repository, database: DatabasePoolHandle(path: configuration.runtime.databasePath))
+        bus: bus, poller: poller, repository: repository, database: database)
     return BuiltService(application: application, routes: routes, parts: collector)
 }

@@ -129,7 +129,7 @@ public final class DattoPoller: Service, Sendable {
     /// Runs one sync and records its outcome; never throws (a failed sync is a status, not a crash).
     func sync(_ integration: DattoIntegration, syncId: String, trigger: SyncTrigger) async {
         let tenant = integration.tenant
-        var metadata: Logger.Metadata = ["tenant": "\(tenant)", "sync": "\(syncId)", "trigger": "\(trigger.rawValue)"]
+        let metadata: Logger.Metadata = ["tenant": "\(tenant)", "sync": "\(syncId)", "trigger": "\(trigger.rawValue)"]
         do {
             let started = configuration.clock()
             try await repository.syncStarted(tenant: tenant, syncId: syncId, at: started)
@@ -157,30 +157,7 @@ public final class DattoPoller: Service, Sendable {
                 let summary = try await runner.run(syncId: syncId, budget: trigger == .scheduled ? configuration.pollBudget : nil)
                 reporting.cancel()
                 await publishProgress(await tracker.snapshot(requests: summary.requests, finished: true), tenant: tenant)
-                requests.increment(by: Int64(summary.requests))
-                runs.increment(by: Int64(summary.runsObserved))
-                let status: DattoIntegration.Status = summary.failedDevices > 0 ? .partial : .ok
-                syncs[status]?.increment()
-                _ = try await database.write { [outbox] db in
-                    try outbox.append(
-                        CollectorSyncCompleted(
-                            syncId: syncId, devices: summary.devices, agents: summary.agents, runsObserved: summary.runsObserved,
-                            requests: summary.requests, durationSeconds: summary.durationSeconds),
-                        tenant: tenant, correlationId: syncId, in: db)
-                }
-                let partialError =
-                    summary.failedDevices > 0
-                    ? DattoError(
-                        kind: .serverError, endpoint: "/bcdr/device/{serial}/asset",
-                        message: "\(summary.failedDevices) of \(summary.devices) devices could not be read; the next poll retries them.")
-                    : nil
-                try await repository.syncFinished(
-                    tenant: tenant, status: status, at: configuration.clock(), summary: summary, error: partialError)
-                metadata["devices"] = "\(summary.devices)"
-                metadata["agents"] = "\(summary.agents)"
-                metadata["newRuns"] = "\(summary.runsObserved)"
-                metadata["requests"] = "\(summary.requests)"
-                logger.info("sync completed", metadata: metadata)
+                try await finished(summary, tenant: tenant, syncId: syncId, metadata: metadata)
             } catch {
                 requests.increment(by: Int64(client.requestsMade))
                 throw error
@@ -204,6 +181,35 @@ public final class DattoPoller: Service, Sendable {
                 tenant: tenant, syncId: syncId,
                 error: DattoError(kind: .unexpectedStatus, endpoint: "", message: "Sync failed: \(error)"), metadata: metadata)
         }
+    }
+
+    /// Counts a finished sync, announces it on the bus and records its status: partial when some devices could not
+    /// be read.
+    private func finished(_ summary: SyncSummary, tenant: String, syncId: String, metadata: Logger.Metadata) async throws {
+        requests.increment(by: Int64(summary.requests))
+        runs.increment(by: Int64(summary.runsObserved))
+        let status: DattoIntegration.Status = summary.failedDevices > 0 ? .partial : .ok
+        syncs[status]?.increment()
+        _ = try await database.write { [outbox] db in
+            try outbox.append(
+                CollectorSyncCompleted(
+                    syncId: syncId, devices: summary.devices, agents: summary.agents, runsObserved: summary.runsObserved,
+                    requests: summary.requests, durationSeconds: summary.durationSeconds),
+                tenant: tenant, correlationId: syncId, in: db)
+        }
+        let partialError =
+            summary.failedDevices > 0
+            ? DattoError(
+                kind: .serverError, endpoint: "/bcdr/device/{serial}/asset",
+                message: "\(summary.failedDevices) of \(summary.devices) devices could not be read; the next poll retries them.")
+            : nil
+        try await repository.syncFinished(tenant: tenant, status: status, at: configuration.clock(), summary: summary, error: partialError)
+        var metadata = metadata
+        metadata["devices"] = "\(summary.devices)"
+        metadata["agents"] = "\(summary.agents)"
+        metadata["newRuns"] = "\(summary.runsObserved)"
+        metadata["requests"] = "\(summary.requests)"
+        logger.info("sync completed", metadata: metadata)
     }
 
     /// Measures the sync every half second for the API and puts it on the bus every two, until cancelled.

@@ -39,6 +39,11 @@ enum ObservedRuns {
         return db.changesCount == 1
     }
 
+    /// Runs published for a tenant so far.
+    static func count(tenant: String, _ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM observed_run WHERE tenant = ?", arguments: [tenant]) ?? 0
+    }
+
     /// Whether the agent's latest run failed, as of this read.
     static func saveAgentState(tenant: String, serial: String, volume: String, failing: Bool, readAt: Date, _ db: Database) throws {
         try db.cachedStatement(

@@ -63,8 +63,7 @@ struct RetryWorker: Service {
         let (retryId, tenant, serial, volume) = (queued.retryId, queued.tenant, queued.deviceSerial, queued.agentVolume)
         var outcome = BackupRetryCompleted.Outcome.noHook
         var detail: String
-        var repolled = false
-        var webURL: String?
+        var repoll: Repoll?
         let integration: DattoIntegration?
         do {
             integration = try await repository.find(tenant: tenant)
@@ -76,63 +75,12 @@ struct RetryWorker: Service {
         if let kind = integration?.lastErrorKind, kind.isCredentialProblem {
             detail = "Not retried: the Datto credentials are failing (\(integration?.lastError ?? kind.rawValue)). Fix the key first."
         } else {
-            var parts: [String] = []
-            if let hookURL, let refusal = upstreams.refusal(for: hookURL) {
-                outcome = .hookFailed
-                parts.append("The retry hook was not called: \(refusal).")
-                logger.warning("retry hook not called", metadata: ["reason": "\(refusal)"])
-            } else if let hookURL {
-                do {
-                    var request = URLRequest(url: hookURL)
-                    request.httpMethod = "POST"
-                    request.timeoutInterval = 15
-                    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-                    let body = try JSONSerialization.data(
-                        withJSONObject: [
-                            "retryId": retryId, "tenant": tenant, "deviceSerial": serial, "agentVolume": volume, "reason": queued.reason
-                        ], options: [.sortedKeys])
-                    request.httpBody = body
-                    if let hookSecret {
-                        let headers = Self.signatureHeaders(body: body, secret: hookSecret, timestamp: Int(Date().timeIntervalSince1970))
-                        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-                    }
-                    let (_, response) = try await hookSession.data(for: request)
-                    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                    outcome = (200..<300).contains(status) ? .hookCalled : .hookFailed
-                    parts.append(
-                        outcome == .hookCalled
-                            ? "The retry hook accepted the request (HTTP \(status))." : "The retry hook answered HTTP \(status).")
-                } catch {
-                    outcome = .hookFailed
-                    parts.append("The retry hook could not be reached.")
-                    logger.warning("retry hook unreachable", metadata: ["retry": "\(retryId)", "error": "\(error)"])
-                }
-            } else {
-                parts.append("No retry hook is configured and Datto's API cannot start a backup: start it from the appliance.")
-            }
-            let credentials: DattoCredentials?
-            do {
-                credentials = try await repository.credentials(tenant: tenant)
-            } catch {
-                credentials = nil
-                parts.append("Not re-polled: the Datto credentials could not be read.")
-                logger.warning("retry: could not read the Datto credentials", metadata: ["retry": "\(retryId)", "error": "\(error)"])
-            }
-            if let credentials, let client = poller.client(for: credentials) {
-                let runner = SyncRunner(tenant: tenant, client: client, database: database, outbox: outbox, concurrency: 1, logger: logger)
-                do {
-                    let (device, newRuns) = try await runner.repoll(serialNumber: serial, syncId: retryId)
-                    repolled = true
-                    webURL = device.remoteWebUrl
-                    parts.append("Re-polled the device: \(newRuns) new run\(newRuns == 1 ? "" : "s").")
-                } catch let error as DattoError {
-                    parts.append("The re-poll failed: \(error.message)")
-                } catch {
-                    parts.append("The re-poll failed.")
-                }
-            }
-            detail = parts.joined(separator: " ")
+            let hook = await callHook(queued)
+            outcome = hook.outcome
+            repoll = await self.repoll(queued)
+            detail = ([hook.sentence] + (repoll.map { [$0.sentence] } ?? [])).joined(separator: " ")
         }
+        let (repolled, webURL) = (repoll?.done ?? false, repoll?.webURL)
         let event = BackupRetryCompleted(
             retryId: retryId, deviceSerial: serial, agentVolume: volume, outcome: outcome, detail: detail, repolled: repolled,
             remoteWebURL: webURL)
@@ -144,6 +92,72 @@ struct RetryWorker: Service {
             logger.info("retry handled", metadata: ["retry": "\(retryId)", "outcome": "\(outcome.rawValue)", "detail": "\(detail)"])
         } catch {
             logger.error("could not record a retry", metadata: ["retry": "\(retryId)", "error": "\(error)"])
+        }
+    }
+
+    /// Calls the MSP's retry hook, when one is configured and allowed: what happened, in a sentence for the detail.
+    func callHook(_ queued: RetryRequest) async -> (outcome: BackupRetryCompleted.Outcome, sentence: String) {
+        guard let hookURL else {
+            return (.noHook, "No retry hook is configured and Datto's API cannot start a backup: start it from the appliance.")
+        }
+        if let refusal = upstreams.refusal(for: hookURL) {
+            logger.warning("retry hook not called", metadata: ["reason": "\(refusal)"])
+            return (.hookFailed, "The retry hook was not called: \(refusal).")
+        }
+        do {
+            var request = URLRequest(url: hookURL)
+            request.httpMethod = "POST"
+            request.timeoutInterval = 15
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            let body = try JSONSerialization.data(
+                withJSONObject: [
+                    "retryId": queued.retryId, "tenant": queued.tenant, "deviceSerial": queued.deviceSerial,
+                    "agentVolume": queued.agentVolume, "reason": queued.reason
+                ], options: [.sortedKeys])
+            request.httpBody = body
+            if let hookSecret {
+                let headers = Self.signatureHeaders(body: body, secret: hookSecret, timestamp: Int(Date().timeIntervalSince1970))
+                for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+            }
+            let (_, response) = try await hookSession.data(for: request)
+            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            return (200..<300).contains(status)
+                ? (.hookCalled, "The retry hook accepted the request (HTTP \(status)).")
+                : (.hookFailed, "The retry hook answered HTTP \(status).")
+        } catch {
+            logger.warning("retry hook unreachable", metadata: ["retry": "\(queued.retryId)", "error": "\(error)"])
+            return (.hookFailed, "The retry hook could not be reached.")
+        }
+    }
+
+    /// What re-reading the device found.
+    struct Repoll {
+        var done: Bool
+        var webURL: String?
+        var sentence: String
+    }
+
+    /// Re-reads the device at once with the tenant's Datto key; nil when there is no client to read with.
+    func repoll(_ queued: RetryRequest) async -> Repoll? {
+        let credentials: DattoCredentials
+        do {
+            guard let stored = try await repository.credentials(tenant: queued.tenant) else { return nil }
+            credentials = stored
+        } catch {
+            logger.warning("retry: could not read the Datto credentials", metadata: ["retry": "\(queued.retryId)", "error": "\(error)"])
+            return Repoll(done: false, sentence: "Not re-polled: the Datto credentials could not be read.")
+        }
+        guard let client = poller.client(for: credentials) else { return nil }
+        let runner = SyncRunner(
+            tenant: queued.tenant, client: client, database: database, outbox: outbox, concurrency: 1, logger: logger)
+        do {
+            let (device, newRuns) = try await runner.repoll(serialNumber: queued.deviceSerial, syncId: queued.retryId)
+            return Repoll(
+                done: true, webURL: device.remoteWebUrl, sentence: "Re-polled the device: \(newRuns) new run\(newRuns == 1 ? "" : "s").")
+        } catch let error as DattoError {
+            return Repoll(done: false, sentence: "The re-poll failed: \(error.message)")
+        } catch {
+            return Repoll(done: false, sentence: "The re-poll failed.")
         }
     }
 }

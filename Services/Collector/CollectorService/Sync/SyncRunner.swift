@@ -50,58 +50,27 @@ struct SyncRunner {
             listed: listed, known: known, budget: budget, listCost: listCost, pollInterval: pollInterval)
         // When what is left cannot cover the fleet, the planner picks each next device as a request slot frees up
         // (see `PollPlanner.next`).
-        var planned: (schedules: [String: DeviceSchedule], reads: Int)?
+        var planned: DeviceQueue.Plan?
         if let deviceReads = surfaces.deviceReads, deviceReads < listed.count {
-            planned = (try await loadSchedules(), max(1, deviceReads))
+            planned = DeviceQueue.Plan(schedules: try await loadSchedules(), reads: max(1, deviceReads))
         }
-        let bySerial = Dictionary(listed.map { ($0.serialNumber, $0) }, uniquingKeysWith: { first, _ in first })
-        let total = min(listed.count, planned?.reads ?? listed.count)
-        var finished = 0
-        onProgress?(0, total)
-        var waiting = Set(listed.map(\.serialNumber))
-        var started = 0
-        func nextDevice() -> DattoDevice? {
-            let serial: String?
-            if let planned {
-                guard started < planned.reads else { return nil }
-                serial = PollPlanner.next(from: waiting, schedules: planned.schedules, now: clock(), pick: started, strategy: strategy)
-            } else {
-                serial = listed.lazy.map(\.serialNumber).first { waiting.contains($0) }
-            }
-            guard let serial, let device = bySerial[serial] else { return nil }
-            waiting.remove(serial)
-            started += 1
-            return device
-        }
-        enum Done {
-            case device(DattoDevice, Result<[DattoAsset], DattoError>)
-            case surfaces(saas: SaaSOutcome?, runs: Int)
-        }
-        var agents = 0
-        var runs = 0
-        var failed = 0
-        var saas: SaaSOutcome?
-        var firstFatal: DattoError?
+        var queue = DeviceQueue(listed: listed, plan: planned, strategy: strategy)
+        var tally = SyncTally()
+        onProgress?(0, queue.total)
         var surfacesStarted = false
-        try await withThrowingTaskGroup(of: Done.self) { group in
+        try await withThrowingTaskGroup(of: SyncRead.self) { group in
             // The other surfaces, one request at a time beside the device reads: started once no device is due or
             // unread, so the devices due at the start go first and the least recently read ones last — a device that
             // falls due while the poll goes on still finds device reads left.
             func startSurfaces() {
                 guard !surfacesStarted else { return }
                 surfacesStarted = true
-                group.addTask {
-                    try await publishAlerts(surfaces.alerts, devices: bySerial, syncId: syncId)
-                    let saas = try await syncSaaS(syncId: syncId, remaining: surfaces.saasReads)
-                    var runs = 0
-                    if case .read(_, _, let saasRuns)? = saas { runs += saasRuns }
-                    runs += try await syncEndpoints(syncId: syncId, remaining: surfaces.endpointPages) ?? 0
-                    return .surfaces(saas: saas, runs: runs)
-                }
+                let devices = queue.bySerial
+                group.addTask { try await readSurfaces(surfaces, devices: devices, syncId: syncId) }
             }
             func startNext() {
-                if let planned, !PollPlanner.hasUrgent(waiting, schedules: planned.schedules, now: clock()) { startSurfaces() }
-                guard let device = nextDevice() else { return startSurfaces() }
+                if queue.nothingUrgent(now: clock()) { startSurfaces() }
+                guard let device = queue.next(now: clock()) else { return startSurfaces() }
                 group.addTask {
                     do {
                         return .device(device, .success(try await client.assets(serialNumber: device.serialNumber)))
@@ -112,50 +81,68 @@ struct SyncRunner {
             }
             for _ in 0..<max(1, concurrency) { startNext() }
             while true {
-                let next: Done?
+                let next: SyncRead?
                 do {
                     next = try await group.next()
                 } catch {
                     // Once the sync has failed on credentials, what the cancelled reads throw says nothing more.
-                    if firstFatal != nil { continue }
+                    if tally.fatal != nil { continue }
                     throw error
                 }
-                guard let done = next else { break }
-                switch done {
-                case .surfaces(let outcome, let surfaceRuns):
-                    saas = outcome
-                    runs += surfaceRuns
+                guard let read = next else { break }
+                guard try await record(read, into: &tally, syncId: syncId) else {
+                    group.cancelAll()
                     continue
-                case .device(let device, .success(let assets)):
-                    agents += assets.count
-                    runs += try await publish(device, assets: assets, syncId: syncId)
-                case .device(let device, .failure(let error)):
-                    // Credentials or scope failing mid-sync fail the sync; one device's trouble does not.
-                    if [.unauthorized, .forbidden].contains(error.kind) {
-                        firstFatal = firstFatal ?? error
-                        group.cancelAll()
-                        continue
-                    }
-                    failed += 1
-                    logger.warning(
-                        "could not read a device's assets",
-                        metadata: ["tenant": "\(tenant)", "device": "\(device.serialNumber)", "error": "\(error.message)"])
-                    _ = try await publish(device, assets: nil, syncId: syncId)
                 }
-                finished += 1
-                onProgress?(finished, total)
-                if firstFatal == nil { startNext() }
+                if case .device = read {
+                    tally.finished += 1
+                    onProgress?(tally.finished, queue.total)
+                    if tally.fatal == nil { startNext() }
+                }
             }
         }
-        if let firstFatal { throw firstFatal }
+        if let fatal = tally.fatal { throw fatal }
         // After the reads, so a due device is never kept waiting behind announcements; in one transaction.
-        let unread = listed.filter { waiting.contains($0.serialNumber) }
+        let unread = queue.unread
         if !unread.isEmpty { try await announce(unread, syncId: syncId) }
-        let elapsed = ContinuousClock.now - began
         return SyncSummary(
-            devices: listed.count, agents: agents, runsObserved: runs, requests: client.requestsMade,
-            failedDevices: failed, durationSeconds: DattoClient.seconds(elapsed), devicesRead: unread.isEmpty ? nil : started,
-            saas: saas?.statusLine)
+            devices: listed.count, agents: tally.agents, runsObserved: tally.runs, requests: client.requestsMade,
+            failedDevices: tally.failed, durationSeconds: DattoClient.seconds(ContinuousClock.now - began),
+            devicesRead: unread.isEmpty ? nil : queue.started, saas: tally.saas?.statusLine)
+    }
+
+    /// Publishes what one finished read found into the tally. False when credentials or scope failed: that fails the
+    /// sync, where one device's trouble does not.
+    private func record(_ read: SyncRead, into tally: inout SyncTally, syncId: String) async throws -> Bool {
+        switch read {
+        case .surfaces(let outcome, let surfaceRuns):
+            tally.saas = outcome
+            tally.runs += surfaceRuns
+        case .device(let device, .success(let assets)):
+            tally.agents += assets.count
+            tally.runs += try await publish(device, assets: assets, syncId: syncId)
+        case .device(let device, .failure(let error)):
+            if [.unauthorized, .forbidden].contains(error.kind) {
+                tally.fatal = tally.fatal ?? error
+                return false
+            }
+            tally.failed += 1
+            logger.warning(
+                "could not read a device's assets",
+                metadata: ["tenant": "\(tenant)", "device": "\(device.serialNumber)", "error": "\(error.message)"])
+            _ = try await publish(device, assets: nil, syncId: syncId)
+        }
+        return true
+    }
+
+    /// Datto's device alerts, then SaaS Protection, then Endpoint Backup, one request at a time within their shares.
+    private func readSurfaces(_ surfaces: PollSurfaces, devices: [String: DattoDevice], syncId: String) async throws -> SyncRead {
+        try await publishAlerts(surfaces.alerts, devices: devices, syncId: syncId)
+        let saas = try await syncSaaS(syncId: syncId, remaining: surfaces.saasReads)
+        var runs = 0
+        if case .read(_, _, let saasRuns)? = saas { runs += saasRuns }
+        runs += try await syncEndpoints(syncId: syncId, remaining: surfaces.endpointPages) ?? 0
+        return .surfaces(saas: saas, runs: runs)
     }
 
     /// Reads the planned devices' alerts (one request each) and publishes each list whole; a device whose
@@ -263,5 +250,72 @@ struct SyncRunner {
             }
             return published
         }
+    }
+}
+
+/// What one read of a sync ended with: a device's assets (or why not), or the other surfaces.
+enum SyncRead: Sendable {
+    case device(DattoDevice, Result<[DattoAsset], DattoError>)
+    case surfaces(saas: SyncRunner.SaaSOutcome?, runs: Int)
+}
+
+/// What a sync has counted so far.
+struct SyncTally {
+    var agents = 0
+    var runs = 0
+    var failed = 0
+    var finished = 0
+    var saas: SyncRunner.SaaSOutcome?
+    /// The first credentials or scope failure, which fails the sync.
+    var fatal: DattoError?
+}
+
+/// Which device each freed request slot reads next: in the list's order, or — when the budget covers only part of the
+/// fleet — the planner's pick from the devices' schedules.
+struct DeviceQueue {
+    struct Plan {
+        var schedules: [String: DeviceSchedule]
+        var reads: Int
+    }
+
+    let listed: [DattoDevice]
+    let bySerial: [String: DattoDevice]
+    let plan: Plan?
+    let strategy: PollPlanner.Strategy
+    private(set) var waiting: Set<String>
+    private(set) var started = 0
+
+    init(listed: [DattoDevice], plan: Plan?, strategy: PollPlanner.Strategy) {
+        self.listed = listed
+        self.bySerial = Dictionary(listed.map { ($0.serialNumber, $0) }, uniquingKeysWith: { first, _ in first })
+        self.plan = plan
+        self.strategy = strategy
+        self.waiting = Set(listed.map(\.serialNumber))
+    }
+
+    /// Devices this sync will read.
+    var total: Int { min(listed.count, plan?.reads ?? listed.count) }
+
+    /// Devices listed and not read, in the list's order.
+    var unread: [DattoDevice] { listed.filter { waiting.contains($0.serialNumber) } }
+
+    /// True when a planned poll has no device due or never read left to go first.
+    func nothingUrgent(now: Date) -> Bool {
+        guard let plan else { return false }
+        return !PollPlanner.hasUrgent(waiting, schedules: plan.schedules, now: now)
+    }
+
+    mutating func next(now: Date) -> DattoDevice? {
+        let serial: String?
+        if let plan {
+            guard started < plan.reads else { return nil }
+            serial = PollPlanner.next(from: waiting, schedules: plan.schedules, now: now, pick: started, strategy: strategy)
+        } else {
+            serial = listed.lazy.map(\.serialNumber).first { waiting.contains($0) }
+        }
+        guard let serial, let device = bySerial[serial] else { return nil }
+        waiting.remove(serial)
+        started += 1
+        return device
     }
 }

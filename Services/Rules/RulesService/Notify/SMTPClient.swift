@@ -55,8 +55,8 @@ struct SMTPClient: Sendable {
         let context = try NIOSSLContext(configuration: tls)
         // SNI and the certificate check take a name; an address literal is checked against the certificate's IPs.
         let hostname = server.host.contains(":") || server.host.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : server.host
-        var (lines, reader) = SMTPReplyReader.make()
-        let current = Mutex(reader)
+        let (lines, reader) = SMTPReplyReader.make()
+        let current = CurrentReader(reader)
         let implicitTLS = server.security == .tls
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(timeout.components.seconds))
@@ -71,93 +71,23 @@ struct SMTPClient: Sendable {
             .connect(host: server.address, port: server.port).get()
         // The whole conversation is bounded: when time is up the connection is closed, which ends the replies.
         let deadline = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)) {
-            current.withLock { $0 }.end(DeliveryFailure(message: "the SMTP server did not finish within \(timeout.components.seconds) s"))
+            current.reader.withLock { $0 }.end(
+                DeliveryFailure(message: "the SMTP server did not finish within \(timeout.components.seconds) s"))
             channel.close(promise: nil)
         }
         defer {
             deadline.cancel()
             channel.close(promise: nil)
         }
-        var replies = lines.makeAsyncIterator()
-        func reply(expecting codes: Set<Int>, after step: String) async throws -> [String] {
-            var text: [String] = []
-            while let line = try await replies.next() {
-                text.append(line)
-                let bytes = Array(line.utf8)
-                if bytes.count < 4 || bytes[3] != UInt8(ascii: "-") { break }
-                if text.count >= 64 { throw DeliveryFailure(message: "\(step): the SMTP server's reply is too long") }
-            }
-            guard let last = text.last else { throw DeliveryFailure(message: "\(step): the SMTP server closed the connection") }
-            guard let code = Int(last.prefix(3)), codes.contains(code) else {
-                // The server's own words (its last reply line, without the password if it echoed it).
-                let words = text.joined(separator: " ").replacingOccurrences(of: "\r", with: "")
-                throw DeliveryFailure(message: "\(step): " + Self.sanitized(words, server: server))
-            }
-            return text
-        }
-        func say(_ line: String) async throws {
-            do {
-                try await channel.writeAndFlush(ByteBuffer(string: line + "\r\n")).get()
-            } catch {
-                // The connection ended under the write (a failed TLS handshake, the server hung up): the reason
-                // is what ended the replies.
-                while try await replies.next() != nil {}
-                throw DeliveryFailure(message: "the SMTP server closed the connection")
-            }
-        }
-        _ = try await reply(expecting: [220], after: "greeting")
-        try await say("EHLO vectis")
-        var capabilities = try await reply(expecting: [250], after: "EHLO")
+        let conversation = SMTPConversation(channel: channel, server: server, lines: lines, reader: reader, current: current)
+        _ = try await conversation.reply(expecting: [220], after: "greeting")
+        try await conversation.say("EHLO vectis")
+        var capabilities = try await conversation.reply(expecting: [250], after: "EHLO")
         if server.security == .startTLS {
-            guard capabilities.contains(where: { $0.dropFirst(4).uppercased().hasPrefix("STARTTLS") }) else {
-                throw DeliveryFailure(
-                    message: "\(server.host) does not offer STARTTLS: mail is not sent unencrypted (use security tls for port 465)")
-            }
-            try await say("STARTTLS")
-            _ = try await reply(expecting: [220], after: "STARTTLS")
-            // Whatever arrived unencrypted after that 220 (an attacker's forged capabilities) stays in the old reader:
-            // the conversation goes on with a fresh one, behind TLS.
-            try await channel.pipeline.removeHandler(reader).get()
-            (lines, reader) = SMTPReplyReader.make()
-            current.withLock { $0 = reader }
-            replies = lines.makeAsyncIterator()
-            // The new reader is in place before TLS starts: a handshake that fails (an untrusted certificate) ends
-            // its replies with the reason, rather than closing a channel nobody is listening to.
-            try await channel.pipeline.addHandler(reader).get()
-            try await channel.pipeline.addHandler(NIOSSLClientHandler(context: context, serverHostname: hostname), position: .first).get()
-            try await say("EHLO vectis")
-            capabilities = try await reply(expecting: [250], after: "EHLO")
+            capabilities = try await conversation.startTLS(capabilities, context: context, hostname: hostname)
         }
-        if let username = server.username {
-            let mechanisms = capabilities.first { $0.dropFirst(4).uppercased().hasPrefix("AUTH") }?.uppercased() ?? ""
-            let password = server.password ?? ""
-            if mechanisms.contains("PLAIN") {
-                try await say("AUTH PLAIN " + Data("\0\(username)\0\(password)".utf8).base64EncodedString())
-                _ = try await reply(expecting: [235], after: "AUTH")
-            } else if mechanisms.contains("LOGIN") {
-                try await say("AUTH LOGIN")
-                _ = try await reply(expecting: [334], after: "AUTH")
-                try await say(Data(username.utf8).base64EncodedString())
-                _ = try await reply(expecting: [334], after: "AUTH")
-                try await say(Data(password.utf8).base64EncodedString())
-                _ = try await reply(expecting: [235], after: "AUTH")
-            } else {
-                throw DeliveryFailure(message: "\(server.host) offers no AUTH PLAIN or LOGIN, and a user name is set")
-            }
-        }
-        try await say("MAIL FROM:<\(from)>")
-        _ = try await reply(expecting: [250], after: "MAIL FROM")
-        for recipient in to {
-            try await say("RCPT TO:<\(recipient)>")
-            _ = try await reply(expecting: [250, 251], after: "RCPT TO \(recipient)")
-        }
-        try await say("DATA")
-        _ = try await reply(expecting: [354], after: "DATA")
-        // Dot-stuffing: a line that starts with "." gets another, so no line of the message ends the data early.
-        let body = data.split(separator: "\r\n", omittingEmptySubsequences: false).map { $0.hasPrefix(".") ? "." + $0 : String($0) }
-        try await channel.writeAndFlush(ByteBuffer(string: body.joined(separator: "\r\n") + "\r\n.\r\n")).get()
-        _ = try await reply(expecting: [250], after: "end of data")
-        try? await say("QUIT")
+        if let username = server.username { try await conversation.authenticate(username, capabilities: capabilities) }
+        try await conversation.deliver(from: from, to: to, data: data)
     }
 
     /// The server's words, without the password (as sent, in base64, or inside AUTH PLAIN's string) if it echoed
@@ -172,6 +102,122 @@ struct SMTPClient: Sendable {
         }
         return String(result.prefix(300))
     }
+}
+
+/// One SMTP conversation on a connected channel: the server's replies, read one at a time, and the lines said.
+private final class SMTPConversation {
+    let channel: any Channel
+    let server: SMTPClient.Server
+    var reader: SMTPReplyReader
+    var replies: AsyncThrowingStream<String, Error>.AsyncIterator
+    /// The reader the deadline ends, which is the new one after STARTTLS.
+    let current: CurrentReader
+
+    init(
+        channel: any Channel, server: SMTPClient.Server, lines: AsyncThrowingStream<String, Error>, reader: SMTPReplyReader,
+        current: CurrentReader
+    ) {
+        self.channel = channel
+        self.server = server
+        self.reader = reader
+        self.replies = lines.makeAsyncIterator()
+        self.current = current
+    }
+
+    /// The next reply, whole; it fails with the server's words unless its code is one of `codes`.
+    func reply(expecting codes: Set<Int>, after step: String) async throws -> [String] {
+        var text: [String] = []
+        while let line = try await replies.next() {
+            text.append(line)
+            let bytes = Array(line.utf8)
+            if bytes.count < 4 || bytes[3] != UInt8(ascii: "-") { break }
+            if text.count >= 64 { throw DeliveryFailure(message: "\(step): the SMTP server's reply is too long") }
+        }
+        guard let last = text.last else { throw DeliveryFailure(message: "\(step): the SMTP server closed the connection") }
+        guard let code = Int(last.prefix(3)), codes.contains(code) else {
+            // The server's own words (its last reply line, without the password if it echoed it).
+            let words = text.joined(separator: " ").replacingOccurrences(of: "\r", with: "")
+            throw DeliveryFailure(message: "\(step): " + SMTPClient.sanitized(words, server: server))
+        }
+        return text
+    }
+
+    func say(_ line: String) async throws {
+        do {
+            try await channel.writeAndFlush(ByteBuffer(string: line + "\r\n")).get()
+        } catch {
+            // The connection ended under the write (a failed TLS handshake, the server hung up): the reason
+            // is what ended the replies.
+            while try await replies.next() != nil {}
+            throw DeliveryFailure(message: "the SMTP server closed the connection")
+        }
+    }
+
+    /// STARTTLS, refused when the server does not offer it; returns the capabilities said again behind TLS.
+    func startTLS(_ capabilities: [String], context: NIOSSLContext, hostname: String?) async throws -> [String] {
+        guard capabilities.contains(where: { $0.dropFirst(4).uppercased().hasPrefix("STARTTLS") }) else {
+            throw DeliveryFailure(
+                message: "\(server.host) does not offer STARTTLS: mail is not sent unencrypted (use security tls for port 465)")
+        }
+        try await say("STARTTLS")
+        _ = try await reply(expecting: [220], after: "STARTTLS")
+        // Whatever arrived unencrypted after that 220 (an attacker's forged capabilities) stays in the old reader:
+        // the conversation goes on with a fresh one, behind TLS.
+        try await channel.pipeline.removeHandler(reader).get()
+        let (lines, fresh) = SMTPReplyReader.make()
+        reader = fresh
+        current.reader.withLock { $0 = fresh }
+        replies = lines.makeAsyncIterator()
+        // The new reader is in place before TLS starts: a handshake that fails (an untrusted certificate) ends
+        // its replies with the reason, rather than closing a channel nobody is listening to.
+        try await channel.pipeline.addHandler(fresh).get()
+        try await channel.pipeline.addHandler(NIOSSLClientHandler(context: context, serverHostname: hostname), position: .first).get()
+        try await say("EHLO vectis")
+        return try await reply(expecting: [250], after: "EHLO")
+    }
+
+    /// AUTH PLAIN, or LOGIN when that is all the server offers.
+    func authenticate(_ username: String, capabilities: [String]) async throws {
+        let mechanisms = capabilities.first { $0.dropFirst(4).uppercased().hasPrefix("AUTH") }?.uppercased() ?? ""
+        let password = server.password ?? ""
+        if mechanisms.contains("PLAIN") {
+            try await say("AUTH PLAIN " + Data("\0\(username)\0\(password)".utf8).base64EncodedString())
+            _ = try await reply(expecting: [235], after: "AUTH")
+        } else if mechanisms.contains("LOGIN") {
+            try await say("AUTH LOGIN")
+            _ = try await reply(expecting: [334], after: "AUTH")
+            try await say(Data(username.utf8).base64EncodedString())
+            _ = try await reply(expecting: [334], after: "AUTH")
+            try await say(Data(password.utf8).base64EncodedString())
+            _ = try await reply(expecting: [235], after: "AUTH")
+        } else {
+            throw DeliveryFailure(message: "\(server.host) offers no AUTH PLAIN or LOGIN, and a user name is set")
+        }
+    }
+
+    /// MAIL, RCPT for each recipient, DATA (dot-stuffed), QUIT.
+    func deliver(from: String, to: [String], data: String) async throws {
+        try await say("MAIL FROM:<\(from)>")
+        _ = try await reply(expecting: [250], after: "MAIL FROM")
+        for recipient in to {
+            try await say("RCPT TO:<\(recipient)>")
+            _ = try await reply(expecting: [250, 251], after: "RCPT TO \(recipient)")
+        }
+        try await say("DATA")
+        _ = try await reply(expecting: [354], after: "DATA")
+        // Dot-stuffing: a line that starts with "." gets another, so no line of the message ends the data early.
+        let body = data.split(separator: "\r\n", omittingEmptySubsequences: false).map { $0.hasPrefix(".") ? "." + $0 : String($0) }
+        try await channel.writeAndFlush(ByteBuffer(string: body.joined(separator: "\r\n") + "\r\n.\r\n")).get()
+        _ = try await reply(expecting: [250], after: "end of data")
+        // The message is accepted: a server that hangs up before QUIT's answer changes nothing.
+        try? await say("QUIT")
+    }
+}
+
+/// The reader in use, shared with the deadline that ends it.
+private final class CurrentReader: Sendable {
+    let reader: Mutex<SMTPReplyReader>
+    init(_ reader: SMTPReplyReader) { self.reader = Mutex(reader) }
 }
 
 /// Splits the server's bytes into reply lines for the conversation; a line over 4 KiB, or more lines than the
