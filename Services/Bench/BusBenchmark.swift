@@ -22,21 +22,34 @@ struct BusBenchmark: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
-        let payload = [UInt8](repeating: 0x61, count: 100)
-
         print("\(count) × 100-byte payloads (typed: \(typedCount) BackupRunObserved events), libzmq \(ZMQContext.libraryVersion)")
-        let direct = try RawPair.measure(count: count, payload: payload, viaProxy: nil)
-        print("raw PUB→SUB direct:        \(direct.summary)")
+        _ = try await Self.measure(count: count, typedCount: typedCount, logger: logger) { line in print(line) }
+    }
 
-        var plain = 0.0
+    /// The raw pair's three figures, measured one after the other.
+    struct Figures {
+        var direct: Measurement
+        var curveOff: Measurement
+        var curveOn: Measurement
+    }
+
+    /// A direct PUB→SUB pair, then the same frames through `vectis-bus`'s forwarding loop in this process with CURVE
+    /// off and on; `typedCount` > 0 adds typed events through the CURVE-off bus. Each line goes to `report` as measured.
+    static func measure(count: Int, typedCount: Int, logger: Logger, report: (String) -> Void) async throws -> Figures {
+        let payload = [UInt8](repeating: 0x61, count: 100)
+        let direct = try RawPair.measure(count: count, payload: payload, viaProxy: nil)
+        report("raw PUB→SUB direct:        \(direct.summary)")
+
+        var plain: Measurement?
         try await withBenchBus(logger: logger) { endpoints in
             let viaBus = try RawPair.measure(count: count, payload: payload, viaProxy: endpoints)
-            plain = viaBus.rate
-            print(
+            plain = viaBus
+            report(
                 "raw through vectis-bus, CURVE off (frame and size checks):        \(viaBus.summary)"
                     + String(format: "  ratio to direct %.2f", viaBus.rate / direct.rate))
+            guard typedCount > 0 else { return }
             let typed = try await TypedPath.measure(count: typedCount, endpoints: endpoints, logger: logger)
-            print(
+            report(
                 "typed through vectis-bus:  \(typed.summary)"
                     + String(format: "  ratio to raw via bus %.2f, to direct %.2f", typed.rate / viaBus.rate, typed.rate / direct.rate))
         }
@@ -48,17 +61,20 @@ struct BusBenchmark: AsyncParsableCommand {
         func keys(_ pair: (publicKey: String, secretKey: String)) -> CurveClientKeys {
             CurveClientKeys(serverPublicKey: server.publicKey, publicKey: pair.publicKey, secretKey: pair.secretKey)
         }
+        var secured: Measurement?
         try await withBenchBus(
             logger: logger, curveSecretKey: server.secretKey,
             allowedClients: [collector.publicKey: "collector", tap.publicKey: "tap"]
         ) { endpoints in
-            let secured = try RawPair.measure(
+            secured = try RawPair.measure(
                 count: count, payload: payload, via: (publish: endpoints.publish, subscribe: endpoints.subscribe),
                 curve: (sender: keys(collector), receiver: keys(tap)))
-            print(
-                "raw through vectis-bus, CURVE on (identity, ownership, stream):   \(secured.summary)"
-                    + String(format: "  ratio to CURVE off %.2f, to direct %.2f", secured.rate / plain, secured.rate / direct.rate))
         }
+        guard let plain, let secured else { throw ValidationError("the bus was not measured") }
+        report(
+            "raw through vectis-bus, CURVE on (identity, ownership, stream):   \(secured.summary)"
+                + String(format: "  ratio to CURVE off %.2f, to direct %.2f", secured.rate / plain.rate, secured.rate / direct.rate))
+        return Figures(direct: direct, curveOff: plain, curveOn: secured)
     }
 }
 

@@ -21,16 +21,53 @@ struct PipelineBenchmark: AsyncParsableCommand {
 
     @OptionGroup var workload: PipelineWorkload.Options
 
+    @Option(help: "Writes every figure of this run to this file as JSON (`make bench`: .build/bench/latest.json).")
+    var json: String?
+
+    @Option(help: "Prints each figure's ratio to the run this JSON file (from --json) holds.")
+    var compare: String?
+
     func run() async throws {
+        let before = try compare.map { try PipelineFigures.read(from: $0) }
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        // The paths under the pipeline, measured first in the same run so every ratio is taken on the same machine state.
+        print("the paths under the pipeline, in this process:")
+        let bus = try await BusBenchmark.measure(count: 1_000_000, typedCount: 0, logger: logger) { print("  " + $0) }
+        var reliable: [Bool: Double] = [:]
+        for curve in [false, true] {
+            let result = try await ReliableBenchmark.measure(count: 200_000, batch: 1_000, curve: curve, logger: logger, raw: false)
+            reliable[curve] = result.rate
+            print(
+                String(
+                    format: "  reliable path (outbox → bus → exactly-once apply), CURVE %@: %8.0f events/s", curve ? "on " : "off",
+                    result.rate))
+        }
+
         let system = try await SystemProcesses(services: ["backups", "alerts", "rules"])
         defer { system.stop() }
-        try await PipelineWorkload(options: workload, system: system).run(compare: true)
+        let outcome = try await PipelineWorkload(options: workload, system: system).run(compare: true)
         print("resident memory after: " + system.memoryLine())
         print(
             "CPU seconds used:      "
                 + system.services.map {
                     $0.name + String(format: " %.1f s", SystemProcesses.cpuSeconds($0.process.processIdentifier))
                 }.joined(separator: "  "))
+        let figures = PipelineFigures(
+            rawDirect: bus.direct.rate, forwarderCurveOff: bus.curveOff.rate, forwarderCurveOn: bus.curveOn.rate,
+            reliableCurveOff: reliable[false] ?? 0, reliableCurveOn: reliable[true] ?? 0, sqliteUpsert: outcome.sqliteUpsert ?? 0,
+            pipeline: outcome.rate, fullSpeedP99Milliseconds: outcome.fullSpeedP99, pacedRate: outcome.pacedRate,
+            pacedP50Milliseconds: outcome.pacedP50, pacedP99Milliseconds: outcome.pacedP99, cpuMicrosecondsPerRun: outcome.cpuPerRun,
+            residentMiB: Dictionary(
+                uniqueKeysWithValues: system.services.map {
+                    ($0.name, Double(SystemProcesses.residentKiB($0.process.processIdentifier)) / 1_024)
+                }),
+            measuredAt: Date())
+        if let json {
+            try figures.write(to: json)
+            print("figures written to \(json)")
+        }
+        if let before { print(figures.comparison(to: before)) }
     }
 }
 
@@ -46,7 +83,7 @@ struct MemoryBenchmark: AsyncParsableCommand {
         defer { system.stop() }
         try await Task.sleep(for: .seconds(5))
         print("idle (5 s after ready):  " + system.memoryLine())
-        try await PipelineWorkload(options: workload, system: system).run(compare: false)
+        _ = try await PipelineWorkload(options: workload, system: system).run(compare: false)
         print("after the pipeline:      " + system.memoryLine())
     }
 }
@@ -70,7 +107,19 @@ struct PipelineWorkload {
         return logger
     }()
 
-    func run(compare: Bool) async throws {
+    /// What the workload measured.
+    struct Outcome {
+        var rate: Double
+        var sqliteUpsert: Double?
+        var fullSpeedP99: Double
+        var pacedRate: Double
+        var pacedP50: Double
+        var pacedP99: Double
+        /// CPU µs per run of each process during the full-speed phase.
+        var cpuPerRun: [String: Double]
+    }
+
+    func run(compare: Bool) async throws -> Outcome {
         let total = options.agents * options.nights
         print(
             "pipeline: \(options.agents) agents × \(options.nights) nights = \(total) runs, \(options.failingPercent)% of agents failing, "
@@ -137,6 +186,11 @@ struct PipelineWorkload {
         }
 
         // Full speed.
+        func cpu() -> [String: Double] {
+            Dictionary(
+                uniqueKeysWithValues: system.services.map { ($0.name, SystemProcesses.cpuSeconds($0.process.processIdentifier)) })
+        }
+        let cpuBefore = cpu()
         let appliedBefore = await SystemProcesses.metric(system.url("rules"), "vectis_bus_applied_total")
         let started = ContinuousClock.now
         try await publish(
@@ -146,6 +200,10 @@ struct PipelineWorkload {
             try await Task.sleep(for: .milliseconds(20))
         }
         let elapsed = started.duration(to: .now)
+        let cpuAfter = cpu()
+        let cpuPerRun = cpuAfter.reduce(into: [String: Double]()) {
+            $0[$1.key] = ($1.value - (cpuBefore[$1.key] ?? 0)) / Double(total) * 1e6
+        }
         let rate = Double(total) / seconds(elapsed)
         var line = String(
             format: "end to end (publish → rules applied): %8.0f runs/s  (%d runs in %.2f s; published in %.2f s)",
@@ -163,6 +221,11 @@ struct PipelineWorkload {
         print("  messages per applied batch: " + sizes.joined(separator: ", "))
         try await Task.sleep(for: .seconds(1))
         print("latency publish → rule decision at full speed:   " + decisions.summary())
+        let fullSpeedP99 = decisions.milliseconds(at: 99)
+        print(
+            "CPU per run at full speed:  "
+                + cpuPerRun.sorted { $0.key < $1.key }.map { String(format: "%@ %.0f µs", $0.key, $0.value) }.joined(separator: "  ")
+                + String(format: "  (all %.0f µs)", cpuPerRun.values.reduce(0, +)))
 
         // Half that rate, for latency without a queue.
         decisions.reset()
@@ -173,11 +236,15 @@ struct PipelineWorkload {
             batch: max(1, Int(paced / 50)))
         try await Task.sleep(for: .seconds(2))
         print(String(format: "latency publish → rule decision at %.0f runs/s: ", paced) + decisions.summary())
+        let outcome = Outcome(
+            rate: rate, sqliteUpsert: sqlite, fullSpeedP99: fullSpeedP99, pacedRate: paced, pacedP50: decisions.milliseconds(at: 50),
+            pacedP99: decisions.milliseconds(at: 99), cpuPerRun: cpuPerRun)
 
         listening.cancel()
         await listener.close()
         await group.triggerGracefulShutdown()
         try await running.value
+        return outcome
     }
 
     /// Appends night by night, `batch` runs per transaction; with `pace`, no faster than that many runs a second
@@ -292,6 +359,11 @@ final class DecisionClock: Sendable {
     }
 
     func reset() { state.withLock { $0 = State() } }
+
+    /// The latency at `percentile`, in milliseconds.
+    func milliseconds(at percentile: Double) -> Double {
+        state.withLock { Double($0.histogram.valueAtPercentile(percentile)) / 1_000 }
+    }
 
     /// `p50 … p99 … max (n decisions)` in milliseconds.
     func summary() -> String {
