@@ -41,13 +41,15 @@ format:
 compose-test: deps
 	@scripts/compose-test.sh
 
-## Prints the performance figures (release build; docs/performance.md explains each): about 15 minutes.
+## Prints the performance figures (release build; docs/performance.md explains each): about 15 minutes. The pipeline's
+## figures go to .build/bench/latest.json; each run prints every figure's ratio to the run before it (previous.json).
 bench: deps
 	swift build -c release
 	.build/release/vectis-bench bus
 	.build/release/vectis-bench reliable
 	.build/release/vectis-bench codec
-	.build/release/vectis-bench pipeline
+	@mkdir -p .build/bench; if [ -f .build/bench/latest.json ]; then cp .build/bench/latest.json .build/bench/previous.json; fi
+	.build/release/vectis-bench pipeline --json .build/bench/latest.json $$([ -f .build/bench/previous.json ] && echo --compare .build/bench/previous.json)
 	.build/release/vectis-bench memory
 	.build/release/vectis-bench sync
 	.build/release/vectis-bench grid

@@ -72,10 +72,10 @@ struct PipelineFigures: Codable {
             guard let old = earlier[figure.name], old > 0 else { continue }
             let ratio = figure.value / old
             let worse = figure.higherIsBetter ? ratio < 0.9 : ratio > 1.1
+            func padded(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
             lines.append(
-                String(
-                    format: "  %-28@ %12.1f → %12.1f %-8@ ratio %.2f%@", figure.name as NSString, old, figure.value,
-                    figure.unit as NSString, ratio, worse ? "  ← worse by more than 10%" : ""))
+                "  " + padded(figure.name, 28) + String(format: "%12.1f → %12.1f ", old, figure.value) + padded(figure.unit, 9)
+                    + String(format: "ratio %.2f", ratio) + (worse ? "  ← worse by more than 10%" : ""))
         }
         return lines.joined(separator: "\n")
     }

@@ -26,15 +26,13 @@ extension MessageHeader {
     /// Reads a header only in the plain form this project writes (no escapes, no unusual types), or nil. The bus
     /// checks headers with this: what it accepts, every consumer's reader reads the same way.
     public init?(plainJSONBytes bytes: [UInt8]) {
-        var reader = FastHeaderReader(bytes)
-        guard let header = reader.read() else { return nil }
+        guard let header = Self.readPlain(bytes) else { return nil }
         self = header
     }
 
     /// Reads a header; throws like `JSONDecoder` when the bytes are not one.
     public init(jsonBytes bytes: [UInt8]) throws {
-        var reader = FastHeaderReader(bytes)
-        if let header = reader.read() {
+        if let header = Self.readPlain(bytes) {
             self = header
         } else {
             self = try BusJSON.makeDecoder().decode(MessageHeader.self, from: Data(bytes))
@@ -42,126 +40,68 @@ extension MessageHeader {
     }
 }
 
-/// Reads the common case: an object of plain strings, integers, booleans and nulls, unknown keys skipped.
+/// Reads the common case: strings, integers, booleans and nulls, unknown keys skipped (a newer producer's field).
 /// Returns nil (to fall back to `JSONDecoder`) on anything else.
-private struct FastHeaderReader {
-    let bytes: [UInt8]
-    var index = 0
-
-    init(_ bytes: [UInt8]) {
-        self.bytes = bytes
-    }
-
-    mutating func read() -> MessageHeader? {
+extension MessageHeader {
+    static func readPlain(_ bytes: [UInt8]) -> MessageHeader? {
         var schemaVersion: Int?
         var messageId: UUID?
         var stream: String?
         var seq: UInt64?
         var timestamp: Date?
         var tenant: String?
-        var customerKey: String?
-        var correlationId: String?
-        var replay: Bool?
-        var epoch: String?
-        skipSpace()
-        guard take(UInt8(ascii: "{")) else { return nil }
-        skipSpace()
-        if take(UInt8(ascii: "}")) { return nil }
-        while true {
-            skipSpace()
-            guard let key = readString() else { return nil }
-            skipSpace()
-            guard take(UInt8(ascii: ":")) else { return nil }
-            skipSpace()
+        var customerKey: String??
+        var correlationId: String??
+        var replay: Bool??
+        var epoch: String??
+        var reader = BusJSONReader(bytes)
+        let read = reader.readObject { reader, key in
             switch key {
             case "schemaVersion":
-                guard let value = readInteger(), let int = Int(exactly: value) else { return nil }
-                schemaVersion = int
+                schemaVersion = reader.readInteger().flatMap { Int(exactly: $0) }
+                return schemaVersion != nil
             case "seq":
-                guard let value = readInteger(), value >= 0 else { return nil }
-                seq = UInt64(value)
+                seq = reader.readInteger().flatMap { UInt64(exactly: $0) }
+                return seq != nil
             case "messageId":
-                guard let uuid = readUUID() else { return nil }
-                messageId = uuid
+                messageId = reader.readUUID()
+                return messageId != nil
             case "stream":
-                guard let text = readString() else { return nil }
-                stream = text
+                stream = reader.readString()
+                return stream != nil
             case "tenant":
-                guard let text = readString() else { return nil }
-                tenant = text
+                tenant = reader.readString()
+                return tenant != nil
             case "timestamp":
-                guard let text = readString(), let date = BusJSON.parseTimestamp(text) else { return nil }
-                timestamp = date
+                timestamp = reader.readDate()
+                return timestamp != nil
             case "customerKey":
-                if readNull() {
-                    customerKey = nil
-                } else {
-                    guard let text = readString() else { return nil }
-                    customerKey = text
-                }
+                customerKey = reader.readOptionalString()
+                return customerKey != nil
             case "correlationId":
-                if readNull() {
-                    correlationId = nil
-                } else {
-                    guard let text = readString() else { return nil }
-                    correlationId = text
-                }
+                correlationId = reader.readOptionalString()
+                return correlationId != nil
             case "epoch":
-                if readNull() {
-                    epoch = nil
-                } else {
-                    guard let text = readString() else { return nil }
-                    epoch = text
-                }
+                epoch = reader.readOptionalString()
+                return epoch != nil
             case "replay":
-                if readNull() {
-                    replay = nil
-                } else {
-                    guard let flag = readBool() else { return nil }
-                    replay = flag
-                }
-            default: guard skipValue() else { return nil }
+                replay = reader.readOptionalBool()
+                return replay != nil
+            default:
+                return reader.skipValue()
             }
-            skipSpace()
-            if take(UInt8(ascii: ",")) { continue }
-            guard take(UInt8(ascii: "}")) else { return nil }
-            break
         }
-        skipSpace()
-        guard index == bytes.count, let schemaVersion, let messageId, let stream, let seq, let timestamp, let tenant else {
+        guard read, reader.atEnd(), let schemaVersion, let messageId, let stream, let seq, let timestamp, let tenant else {
             return nil
         }
         return MessageHeader(
             schemaVersion: schemaVersion, messageId: messageId, stream: stream, seq: seq, timestamp: timestamp,
-            tenant: tenant, customerKey: customerKey, correlationId: correlationId, replay: replay, epoch: epoch)
+            tenant: tenant, customerKey: customerKey ?? nil, correlationId: correlationId ?? nil, replay: replay ?? nil,
+            epoch: epoch ?? nil)
     }
+}
 
-    mutating func skipSpace() {
-        while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
-    }
-
-    mutating func take(_ byte: UInt8) -> Bool {
-        guard index < bytes.count, bytes[index] == byte else { return false }
-        index += 1
-        return true
-    }
-
-    /// A string without escapes (escaped ones go to the slow path).
-    mutating func readString() -> String? {
-        guard take(UInt8(ascii: "\"")) else { return nil }
-        let start = index
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                defer { index += 1 }
-                return String(validating: bytes[start..<index], as: UTF8.self)
-            }
-            if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
-            index += 1
-        }
-        return nil
-    }
-
+extension BusJSONReader {
     /// `8-4-4-4-12` hex digits in quotes, parsed by hand (Foundation's parser goes through sscanf).
     mutating func readUUID() -> UUID? {
         guard take(UInt8(ascii: "\"")), index + 37 <= bytes.count, bytes[index + 36] == UInt8(ascii: "\"") else {
@@ -193,42 +133,8 @@ private struct FastHeaderReader {
             ))
     }
 
-    mutating func readInteger() -> Int64? {
-        var negative = false
-        if take(UInt8(ascii: "-")) { negative = true }
-        var value: Int64 = 0
-        var digits = 0
-        while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
-            let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times.addingReportingOverflow(Int64(bytes[index] - UInt8(ascii: "0")))
-            if overflow1 || overflow2 { return nil }
-            value = sum
-            digits += 1
-            index += 1
-        }
-        // A fraction or exponent is not an integer the header could hold.
-        if digits == 0 || (index < bytes.count && [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index])) {
-            return nil
-        }
-        return negative ? -value : value
-    }
-
-    mutating func readLiteral(_ text: StaticString) -> Bool {
-        let literal = text.withUTF8Buffer { Array($0) }
-        guard index + literal.count <= bytes.count, Array(bytes[index..<(index + literal.count)]) == literal else { return false }
-        index += literal.count
-        return true
-    }
-
-    mutating func readNull() -> Bool { readLiteral("null") }
-
-    mutating func readBool() -> Bool? {
-        if readLiteral("true") { return true }
-        if readLiteral("false") { return false }
-        return nil
-    }
-
-    /// Skips any JSON value of an unknown field.
+    /// Skips a value of a key the header does not know: a string, literal, number, or a nested object or array
+    /// (brackets counted, strings read whole).
     mutating func skipValue() -> Bool {
         guard index < bytes.count else { return false }
         switch bytes[index] {

@@ -24,28 +24,34 @@ struct BodyEncodingTests {
                 }))
     }
 
+    /// A `backup.run.observed` from twelve numbers: any field values, with and without the optional ones.
+    static func runObserved(_ n: [Int64]) -> BackupRunObserved {
+        let verification =
+            n[8] % 3 == 0
+            ? nil
+            : BackupVerification(
+                localStatus: n[9] % 2 == 0 ? nil : Self.text(n[9], length: Int(n[9] % 9)),
+                localErrors: (0..<Int(n[10].magnitude % 3)).map { index in
+                    BackupVerification.Problem(
+                        type: index % 2 == 0 ? Self.text(n[10] &+ Int64(index), length: 5) : nil,
+                        message: Self.text(n[11] &+ Int64(index), length: Int(n[11] % 30)))
+                },
+                screenshotStatus: n[11] % 2 == 0 ? "success" : nil, screenshotImageURL: n[10] % 2 == 0 ? "https://x/y?z=1&w=/" : nil)
+        let event = BackupRunObserved(
+            deviceSerial: Self.text(n[0], length: 12), agentVolume: Self.text(n[1], length: 30),
+            agentName: Self.text(n[2], length: Int(n[2] % 40)),
+            customer: CustomerRef(key: Self.text(n[3], length: 10), name: Self.text(n[4], length: 25)),
+            runAt: Date(timeIntervalSince1970: Double(n[5].magnitude % 7_258_118_400) + Double(n[5].magnitude % 1000) / 1000),
+            rawStatus: Self.text(n[6], length: 8), errorMessage: n[7] % 2 == 0 ? nil : Self.text(n[7], length: Int(n[7] % 40)),
+            sizeBytes: n[8] % 2 == 0 ? nil : n[8], verification: verification,
+            kind: n[9] % 5 == 0 ? nil : DattoAgentSeen.Kind.allCases[Int(n[9].magnitude % 4)])
+        return event
+    }
+
     @Test("backup.run.observed, any field values, with and without the optional ones")
     func runObserved() async throws {
         await propertyCheck(count: 300, input: Gen.int64().array(of: 12...12)) { n in
-            let verification =
-                n[8] % 3 == 0
-                ? nil
-                : BackupVerification(
-                    localStatus: n[9] % 2 == 0 ? nil : Self.text(n[9], length: Int(n[9] % 9)),
-                    localErrors: (0..<Int(n[10].magnitude % 3)).map { index in
-                        BackupVerification.Problem(
-                            type: index % 2 == 0 ? Self.text(n[10] &+ Int64(index), length: 5) : nil,
-                            message: Self.text(n[11] &+ Int64(index), length: Int(n[11] % 30)))
-                    },
-                    screenshotStatus: n[11] % 2 == 0 ? "success" : nil, screenshotImageURL: n[10] % 2 == 0 ? "https://x/y?z=1&w=/" : nil)
-            let event = BackupRunObserved(
-                deviceSerial: Self.text(n[0], length: 12), agentVolume: Self.text(n[1], length: 30),
-                agentName: Self.text(n[2], length: Int(n[2] % 40)),
-                customer: CustomerRef(key: Self.text(n[3], length: 10), name: Self.text(n[4], length: 25)),
-                runAt: Date(timeIntervalSince1970: Double(n[5].magnitude % 7_258_118_400) + Double(n[5].magnitude % 1000) / 1000),
-                rawStatus: Self.text(n[6], length: 8), errorMessage: n[7] % 2 == 0 ? nil : Self.text(n[7], length: Int(n[7] % 40)),
-                sizeBytes: n[8] % 2 == 0 ? nil : n[8], verification: verification,
-                kind: n[9] % 5 == 0 ? nil : DattoAgentSeen.Kind.allCases[Int(n[9].magnitude % 4)])
+            let event = Self.runObserved(n)
             let expected = try Self.encoder.encode(event)
             #expect(
                 event.busJSON() == [UInt8](expected),
@@ -53,21 +59,27 @@ struct BodyEncodingTests {
         }
     }
 
+    /// A `backup.job.recorded` from ten numbers: any field values, with and without the optional ones.
+    static func jobRecorded(_ n: [Int64]) -> BackupJobRecorded {
+        func date(_ value: Int64) -> Date { Date(timeIntervalSince1970: Double(value.magnitude % 7_258_118_400)) }
+        let event = BackupJobRecorded(
+            jobId: n[0], deviceSerial: Self.text(n[1], length: 12), agentVolume: Self.text(n[2], length: 20),
+            agentName: Self.text(n[3], length: Int(n[3] % 40)),
+            customer: CustomerRef(key: Self.text(n[4], length: 8), name: Self.text(n[5], length: 20)),
+            runAt: date(n[6]), status: n[7] % 2 == 0 ? .success : .failure, rawStatus: Self.text(n[7], length: 7),
+            errorMessage: n[8] % 2 == 0 ? nil : Self.text(n[8], length: 30), sizeBytes: n[9] % 2 == 0 ? nil : n[9],
+            night: "2026-09-21", failedNightsInARow: Int(n[0] % 100),
+            lastSuccessAt: n[1] % 2 == 0 ? nil : date(n[1]), lastFailureAt: n[2] % 2 == 0 ? nil : date(n[2]),
+            lastFailureMessage: n[3] % 2 == 0 ? nil : Self.text(n[3], length: 20),
+            currentlyFailing: n[4] % 3 == 0 ? nil : n[4] % 3 == 1,
+            lastRunAt: n[5] % 2 == 0 ? nil : date(n[5]))
+        return event
+    }
+
     @Test("backup.job.recorded, any field values, with and without the optional ones")
     func jobRecorded() async throws {
         await propertyCheck(count: 300, input: Gen.int64().array(of: 10...10)) { n in
-            func date(_ value: Int64) -> Date { Date(timeIntervalSince1970: Double(value.magnitude % 7_258_118_400)) }
-            let event = BackupJobRecorded(
-                jobId: n[0], deviceSerial: Self.text(n[1], length: 12), agentVolume: Self.text(n[2], length: 20),
-                agentName: Self.text(n[3], length: Int(n[3] % 40)),
-                customer: CustomerRef(key: Self.text(n[4], length: 8), name: Self.text(n[5], length: 20)),
-                runAt: date(n[6]), status: n[7] % 2 == 0 ? .success : .failure, rawStatus: Self.text(n[7], length: 7),
-                errorMessage: n[8] % 2 == 0 ? nil : Self.text(n[8], length: 30), sizeBytes: n[9] % 2 == 0 ? nil : n[9],
-                night: "2026-09-21", failedNightsInARow: Int(n[0] % 100),
-                lastSuccessAt: n[1] % 2 == 0 ? nil : date(n[1]), lastFailureAt: n[2] % 2 == 0 ? nil : date(n[2]),
-                lastFailureMessage: n[3] % 2 == 0 ? nil : Self.text(n[3], length: 20),
-                currentlyFailing: n[4] % 3 == 0 ? nil : n[4] % 3 == 1,
-                lastRunAt: n[5] % 2 == 0 ? nil : date(n[5]))
+            let event = Self.jobRecorded(n)
             let expected = try Self.encoder.encode(event)
             #expect(
                 event.busJSON() == [UInt8](expected),

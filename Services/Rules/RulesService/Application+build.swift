@@ -13,15 +13,16 @@ public func buildApplication(
     let database = try ServiceDatabase.open(at: configuration.runtime.databasePath, migrator: RulesTables.migrator)
     let secrets = try SecretBox.load(keyFile: configuration.secretKeyFile)
     let console = configuration.consoleURL
+    let rules = EnabledRules(database)
     var handlers = BusHandlers()
     // A fact seen before (replayed under a new epoch of the backups stream) decides nothing again.
     handlers.on(BackupJobRecorded.self) { job, header, db, outbox in
         guard try AppliedFacts.firstTime(job, tenant: header.tenant, in: db) else { return }
-        try RuleEngine.evaluate(job, tenant: header.tenant, now: Date(), console: console, db: db, outbox: outbox)
+        try RuleEngine.evaluate(job, tenant: header.tenant, now: Date(), console: console, rules: rules, db: db, outbox: outbox)
     }
     handlers.on(BackupConditionChanged.self) { condition, header, db, outbox in
         guard try AppliedFacts.firstTime(condition, tenant: header.tenant, in: db) else { return }
-        try RuleEngine.evaluate(condition, tenant: header.tenant, now: Date(), console: console, db: db, outbox: outbox)
+        try RuleEngine.evaluate(condition, tenant: header.tenant, now: Date(), console: console, rules: rules, db: db, outbox: outbox)
     }
     handlers.on(DattoAgentSeen.self) { agent, header, db, _ in
         try AgentClassRecord.save(agent, tenant: header.tenant, at: Date(), db)

@@ -12,21 +12,27 @@ enum RuleEngine {
         "vectis:\(tenant):\(customerId):\(agentId):ru_\(ruleId)"
     }
 
-    static func evaluate(_ job: BackupJobRecorded, tenant: String, now: Date, console: String, db: Database, outbox: Outbox) throws {
-        try evaluate(RuleProblem(job, tenant: tenant), tenant: tenant, now: now, console: console, db: db, outbox: outbox)
+    static func evaluate(
+        _ job: BackupJobRecorded, tenant: String, now: Date, console: String, rules: EnabledRules, db: Database, outbox: Outbox
+    ) throws {
+        try evaluate(RuleProblem(job, tenant: tenant), tenant: tenant, now: now, console: console, rules: rules, db: db, outbox: outbox)
     }
 
     static func evaluate(
-        _ condition: BackupConditionChanged, tenant: String, now: Date, console: String, db: Database, outbox: Outbox
+        _ condition: BackupConditionChanged, tenant: String, now: Date, console: String, rules: EnabledRules, db: Database,
+        outbox: Outbox
     ) throws {
-        try evaluate(RuleProblem(condition, tenant: tenant), tenant: tenant, now: now, console: console, db: db, outbox: outbox)
+        try evaluate(
+            RuleProblem(condition, tenant: tenant), tenant: tenant, now: now, console: console, rules: rules, db: db, outbox: outbox)
     }
 
     /// `console`: the console's address, for the links in notifications.
-    static func evaluate(_ problem: RuleProblem, tenant: String, now: Date, console: String, db: Database, outbox: Outbox) throws {
+    static func evaluate(
+        _ problem: RuleProblem, tenant: String, now: Date, console: String, rules: EnabledRules, db: Database, outbox: Outbox
+    ) throws {
         // The digest lists what is failing whatever the rules say.
         try OpenProblems.record(problem, tenant: tenant, now: now, db)
-        for rule in try RuleRecord.enabled(tenant: tenant, trigger: problem.trigger, db) {
+        for rule in try rules.rules(tenant: tenant, trigger: problem.trigger, db) {
             let decision = Decision(rule: rule, problem: problem, tenant: tenant, now: now, db: db, outbox: outbox)
             try decision.carryOut()
             if !rule.channelIds.isEmpty { try decision.notify(console: console) }
