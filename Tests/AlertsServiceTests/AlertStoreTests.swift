@@ -51,6 +51,40 @@ struct AlertStoreTests {
         #expect(topics == [AlertRaised.topic, AlertUpdated.topic, AlertResolved.topic])
     }
 
+    @Test("a rule's remark lands on its subject's unresolved alert only, reached through an index whether or not it names the type")
+    func remarks() throws {
+        _ = try Self.withStore { db, outbox in
+            for volume in ["v1", "v2"] {
+                var job = Self.job(.failure, nights: 2, at: 0)
+                job.agentVolume = volume
+                try AlertStore.apply(job, tenant: "default", at: Self.start, db: db, outbox: outbox)
+            }
+            func fired(_ detail: String, type: String?) -> RuleFired {
+                RuleFired(
+                    ruleId: "ru_1", ruleName: "r", templateId: "t", action: .notMapped,
+                    subject: AlertSubject(customer: Self.customer, deviceSerial: "S1", agentVolume: "v1", agentName: "FS01"),
+                    detail: detail, alertType: type)
+            }
+            try AlertStore.note(fired("no company mapped", type: AlertStore.backupJobFailure), tenant: "default", db: db)
+            #expect(
+                try String.fetchAll(db, sql: "SELECT coalesce(note, '-') FROM alert ORDER BY agent_volume") == ["no company mapped", "-"])
+            try AlertStore.note(fired("older event, no type", type: nil), tenant: "default", db: db)
+            #expect(
+                try String.fetchAll(db, sql: "SELECT coalesce(note, '-') FROM alert ORDER BY agent_volume") == ["older event, no type", "-"]
+            )
+            try AlertStore.note(fired("another type's", type: "backup-missed"), tenant: "default", db: db)
+            #expect(try String.fetchOne(db, sql: "SELECT note FROM alert WHERE agent_volume = 'v1'") == "older event, no type")
+            // Every alert of a large tenant would be read for each remark without an index.
+            for sql in [
+                "UPDATE alert SET note = 'x' WHERE tenant = 'default' AND type = 't' AND agent_id = 'a' AND \(AlertRecord.unresolvedSQL)",
+                "UPDATE alert SET note = 'x' WHERE tenant = 'default' AND agent_id = 'a' AND \(AlertRecord.unresolvedSQL)"
+            ] {
+                let details = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }
+                #expect(!details.isEmpty && details.allSatisfy { $0.contains("USING INDEX") }, "\(details)")
+            }
+        }
+    }
+
     @Test("a muted agent's failure is recorded but raises nothing; acknowledging needs an open alert")
     func muteAndAcknowledge() throws {
         let topics = try Self.withStore { db, outbox in

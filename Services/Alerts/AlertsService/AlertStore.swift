@@ -149,10 +149,16 @@ enum AlertStore {
     /// on the subject's unresolved alert (of the rule's alert type, when the event names one).
     static func note(_ fired: RuleFired, tenant: String, db: Database) throws {
         guard let detail = fired.detail else { return }
-        try db.cachedStatement(
-            sql: "UPDATE alert SET note = ? WHERE tenant = ? AND agent_id = ? AND (? IS NULL OR type = ?) AND \(AlertRecord.unresolvedSQL)"
-        )
-        .execute(arguments: [String(detail.prefix(500)), tenant, subjectId(fired, tenant: tenant), fired.alertType, fired.alertType])
+        let note = String(detail.prefix(500))
+        // Two statements rather than `(? IS NULL OR type = ?)`, which no index can serve.
+        if let type = fired.alertType {
+            try db.cachedStatement(
+                sql: "UPDATE alert SET note = ? WHERE tenant = ? AND type = ? AND agent_id = ? AND \(AlertRecord.unresolvedSQL)"
+            ).execute(arguments: [note, tenant, type, subjectId(fired, tenant: tenant)])
+        } else {
+            try db.cachedStatement(sql: "UPDATE alert SET note = ? WHERE tenant = ? AND agent_id = ? AND \(AlertRecord.unresolvedSQL)")
+                .execute(arguments: [note, tenant, subjectId(fired, tenant: tenant)])
+        }
     }
 
     /// A person closed the rule's ticket once the problem was over: the alert of that problem is resolved `ticket-closed`.

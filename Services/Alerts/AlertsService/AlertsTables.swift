@@ -64,6 +64,11 @@ enum AlertsTables {
                     ALTER TABLE alert ADD COLUMN days INTEGER;
                     """)
         }
+        migrator.registerMigration("alerts-v4-subject-index") { db in
+            // A rule's remark names the subject, and not always the alert type: without this, putting it on the
+            // alert scanned every unresolved alert of the tenant (a third of the service's time on the pipeline).
+            try db.execute(sql: "CREATE INDEX alert_subject_unresolved ON alert (tenant, agent_id) WHERE state != 'resolved'")
+        }
         return migrator
     }
 }
