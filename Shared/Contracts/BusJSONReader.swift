@@ -20,8 +20,13 @@ public struct BusJSONReader {
         return index == bytes.count
     }
 
+    /// Keys an object may have before the reader gives up: the objects it reads have a fixed handful, and looking for
+    /// a repeated key among thousands (a hostile header) would cost quadratic time.
+    static let maxKeys = 64
+
     /// Reads an object, handing each key to `field` with the reader at its value; `field` reads the value and returns
-    /// true, or false to give up. A key given twice gives up too (decoders disagree on which one wins).
+    /// true, or false to give up. A key given twice gives up too (decoders disagree on which one wins), and so do
+    /// more than `maxKeys` keys.
     public mutating func readObject(_ field: (inout BusJSONReader, String) -> Bool) -> Bool {
         skipSpace()
         guard take(UInt8(ascii: "{")) else { return false }
@@ -30,7 +35,7 @@ public struct BusJSONReader {
         var seen: [String] = []
         while true {
             skipSpace()
-            guard let key = readString(), !seen.contains(key) else { return false }
+            guard seen.count < Self.maxKeys, let key = readString(), !seen.contains(key) else { return false }
             seen.append(key)
             skipSpace()
             guard take(UInt8(ascii: ":")) else { return false }

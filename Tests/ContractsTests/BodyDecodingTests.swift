@@ -93,6 +93,15 @@ struct BodyDecodingTests {
             #expect(BackupRunObserved(plainJSON: Array(text.utf8)) == nil, "\(text)")
             Self.agree(BackupRunObserved.self, Array(text.utf8))
         }
+        // A header padded with thousands of unknown keys is not searched for repeats key by key (quadratic): the
+        // plain reader gives up after 64 keys — the bus refuses such a header — and JSONDecoder still reads it.
+        let padding = (0..<5_000).map { #""x\#($0)":1,"# }.joined()
+        let header = MessageHeader(schemaVersion: 1, stream: "collector/a", seq: 1, timestamp: Date(timeIntervalSince1970: 0))
+        let padded = Array(("{" + padding).utf8) + header.jsonBytes().dropFirst()
+        #expect(MessageHeader(plainJSONBytes: padded) == nil)
+        #expect(try MessageHeader(jsonBytes: padded) == header)
+        #expect(MessageHeader(plainJSONBytes: header.jsonBytes()) == header)
+
         // Escapes and surrogate pairs are read by hand, as JSONDecoder reads them.
         let escaped = base + #","errorMessage":"C:\\Data \"full\" \u00e9 \ud83d\ude00\n\/"}"#
         let read = try #require(BackupRunObserved(plainJSON: Array(escaped.utf8)))
