@@ -86,4 +86,44 @@ struct BodyEncodingTests {
                 "\(String(decoding: expected, as: UTF8.self))\n\(String(decoding: event.busJSON(), as: UTF8.self))")
         }
     }
+
+    static func subject(_ n: [Int64]) -> AlertSubject {
+        AlertSubject(
+            customer: CustomerRef(key: Self.text(n[0], length: 9), name: Self.text(n[1], length: 20)),
+            deviceSerial: Self.text(n[2], length: 12), agentVolume: n[3] % 3 == 0 ? nil : Self.text(n[3], length: 15),
+            agentName: n[4] % 3 == 0 ? nil : Self.text(n[4], length: Int(n[4] % 30)))
+    }
+
+    static func snapshot(_ n: [Int64]) -> AlertSnapshot {
+        func date(_ value: Int64) -> Date { Date(timeIntervalSince1970: Double(value.magnitude % 7_258_118_400)) }
+        return AlertSnapshot(
+            alertId: "al_\(n[5].magnitude % 100_000)", type: Self.text(n[6], length: 18),
+            severity: AlertSeverity.allCases[Int(n[6].magnitude % 3)], state: AlertState.allCases[Int(n[7].magnitude % 4)],
+            subject: subject(n), occurrences: Int(n[7] % 1_000), firstSeenAt: date(n[8]), lastSeenAt: date(n[9]),
+            lastError: n[8] % 2 == 0 ? nil : Self.text(n[8], length: 40), failedNightsInARow: n[9] % 3 == 0 ? nil : Int(n[9] % 60))
+    }
+
+    @Test("alert.raised, alert.updated, alert.resolved and rule.fired, any field values, with and without the optional ones")
+    func publishedPerFailure() async throws {
+        await propertyCheck(count: 300, input: Gen.int64().array(of: 12...12)) { n in
+            let alert = Self.snapshot(n)
+            let fired = RuleFired(
+                ruleId: "ru_\(n[10].magnitude % 1_000)", ruleName: Self.text(n[10], length: 25), templateId: Self.text(n[11], length: 30),
+                action: [.openTicket, .noteTicket, .closeTicket, .retry, .notMapped, .reopenTicket, .closedByPerson, .resolvedByPerson][
+                    Int(n[11].magnitude % 8)], subject: Self.subject(n), alertId: n[0] % 2 == 0 ? nil : "al_1",
+                failedNightsInARow: n[1] % 2 == 0 ? nil : Int(n[1] % 30), dryRun: n[2] % 2 == 0,
+                detail: n[3] % 2 == 0 ? nil : Self.text(n[3], length: 60), alertType: n[4] % 2 == 0 ? nil : "backup-job-failure",
+                subjectId: n[5] % 2 == 0 ? nil : "a_\(n[5].magnitude)")
+            let events: [any BusEvent & BusJSONEncodable] = [
+                AlertRaised(alert: alert), AlertUpdated(alert: alert, reason: AlertUpdated.Reason.allCases[Int(n[0].magnitude % 4)]),
+                AlertResolved(alert: alert, reason: Self.text(n[1], length: 12), resolvedAt: alert.lastSeenAt), fired
+            ]
+            for event in events {
+                let expected = try Self.encoder.encode(event)
+                #expect(
+                    event.busJSON() == [UInt8](expected),
+                    "\(String(decoding: expected, as: UTF8.self))\n\(String(decoding: event.busJSON(), as: UTF8.self))")
+            }
+        }
+    }
 }
