@@ -33,8 +33,7 @@ public struct BusMessage: Sendable {
     }
 
     public func decode<E: BusEvent>(_ type: E.Type, using decoder: JSONDecoder = BusJSON.makeDecoder()) throws -> E {
-        if let fast = type as? any BusJSONDecodable.Type, let event = fast.init(plainJSON: body) as? E { return event }
-        return try decoder.decode(type, from: Data(body))
+        try decoder.decode(type, from: Data(body))
     }
 }
 

@@ -29,6 +29,18 @@ struct NightCalendarTests {
         }
     }
 
+    @Test("instants before the Gregorian calendar's start, far in the future, or not numbers at all are named as Calendar names them")
+    func outsideTheFastPath() {
+        let calendar = NightCalendar(timeZone: TimeZone(identifier: "Europe/Amsterdam")!, boundaryHour: 12)
+        for seconds in [-30_610_224_000.0, -12_212_553_601, -12_212_553_600, 253_402_300_799, 253_402_300_800, 1e15, -1e15] {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(calendar.night(of: date) == calendar.calendarNight(of: date), "\(seconds)")
+        }
+        // A NaN or infinite instant (a hostile number that became a date) is named without trapping.
+        _ = calendar.night(of: Date(timeIntervalSince1970: .nan))
+        _ = calendar.night(of: Date(timeIntervalSince1970: .infinity))
+    }
+
     @Test("adding nights: across months, leap days and centuries, as Calendar counts; nonsense is nil")
     func adding() throws {
         var calendar = Calendar(identifier: .gregorian)
@@ -45,7 +57,7 @@ struct NightCalendarTests {
         #expect(NightCalendar.night("2024-02-28", adding: 1) == "2024-02-29")
         #expect(NightCalendar.night("2100-02-28", adding: 1) == "2100-03-01")
         #expect(NightCalendar.night("2026-02-31", adding: 0) == "2026-03-03", "a day past the month's end rolls over")
-        for nonsense in ["", "2026-13-01", "2026-00-10", "x-y-z", "2026-1-5", "99999-01-01", "2026-01-01-01"] {
+        for nonsense in ["", "2026-13-01", "2026-00-10", "x-y-z", "2026-1-5", "99999-01-01", "2026-01-01-01", "2026-+1-01", "+026-01-01"] {
             #expect(NightCalendar.night(nonsense, adding: 1) == nil, "\(nonsense)")
         }
         #expect(NightCalendar.night("2026-01-01", adding: Int.max) == nil)

@@ -190,6 +190,19 @@ struct HeaderCodecTests {
         for text in bad {
             #expect(throws: (any Error).self, "\(text)") { try MessageHeader(jsonBytes: Array(text.utf8)) }
         }
+        // A field the reader does not know must still be JSON, or the bus's reader refuses the header (JSONDecoder is
+        // laxer about values it skips — it takes `01`, `1.`, `[1,]` there — so a consumer falls back to it, never the bus).
+        let valid =
+            #""schemaVersion":1,"messageId":"6F1C1E0B-5B8E-4E0C-9F59-0B8B8E0F2D11","stream":"a/b","seq":1,"#
+            + #""timestamp":"2026-01-01T00:00:00Z","tenant":"d""#
+        for unknown in [#"[}"#, #"{"a"}"#, "+-.e", "01", "1.", "-", "[1,]", #"{"a":1,}"#, "tru", "1e", #"[["#] {
+            let text = "{" + valid + #","x":"# + unknown + "}"
+            #expect(MessageHeader(plainJSONBytes: Array(text.utf8)) == nil, "\(text)")
+        }
+        for unknown in [#"[1,{"a":[true,null,"}"]},-0.5e+3]"#, "0", "-12.25E-2", #"{}"#, "[]"] {
+            let text = "{" + valid + #","x":"# + unknown + "}"
+            #expect(MessageHeader(plainJSONBytes: Array(text.utf8)) != nil, "\(text)")
+        }
     }
 }
 

@@ -17,12 +17,13 @@ public struct NightCalendar: Sendable, Equatable {
     ///
     /// Every recorded run asks this: the date is worked out from the zone's offset at that instant with integer
     /// arithmetic (a `Calendar` and `String(format:)` per run were a twentieth of the backups service's time on the
-    /// pipeline); years outside 0–9999 go the calendar's way.
+    /// pipeline). Years before 1583 (Foundation's Gregorian calendar is Julian before October 1582) and after 9999 go
+    /// the calendar's way.
     public func night(of date: Date) -> String {
         let shifted = date.addingTimeInterval(-Double(boundaryHour) * 3_600)
         let local = shifted.timeIntervalSince1970 + Double(timeZone.secondsFromGMT(for: shifted))
-        // Years 0–9999 only; the calendar takes anything else (and a NaN never reaches an integer conversion).
-        guard local > -62_167_219_200, local < 253_402_300_800 else { return calendarNight(of: date) }
+        // 1583-01-01 to 9999-12-31 only; the calendar takes anything else (and a NaN never reaches an integer conversion).
+        guard local >= -12_212_553_600, local < 253_402_300_800 else { return calendarNight(of: date) }
         let (year, month, day) = Self.civil(days: Int64((local / 86_400).rounded(.down)))
         return Self.name(year: year, month: month, day: day)
     }
@@ -36,10 +37,12 @@ public struct NightCalendar: Sendable, Equatable {
         return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
     }
 
-    /// The night `days` after `night` (before, when negative): plain date arithmetic, the same in every time zone.
+    /// The night `days` after `night` (before, when negative): plain (proleptic Gregorian) date arithmetic, the same in
+    /// every time zone; nil for anything but `YYYY-MM-DD` or a result outside 0000–9999.
     public static func night(_ night: String, adding days: Int) -> String? {
         let parts = night.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+            parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
             let year = Int64(parts[0]), let month = Int64(parts[1]), let day = Int64(parts[2]), (1...12).contains(month),
             (1...31).contains(day), (-100_000...100_000).contains(days)
         else { return nil }
