@@ -272,6 +272,13 @@ let package = Package(
             ],
             path: "Tests/AlertsServiceTests"
         ),
+        .testTarget(
+            name: "AssetsServiceTests",
+            dependencies: [
+                "AssetsService", "VectisAPI", "VectisContracts", "VectisDelivery", .product(name: "GRDB", package: "GRDB.swift")
+            ],
+            path: "Tests/AssetsServiceTests"
+        ),
         .testTarget(name: "CollectorServiceTests", dependencies: ["CollectorService"], path: "Tests/CollectorServiceTests"),
         .testTarget(
             name: "RulesServiceTests",
