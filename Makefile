@@ -18,11 +18,14 @@ run: build
 HEAVY_TESTS = ChaosTests|OpenAPITests|SoakCommandTests
 
 ## Checks the layout (`swift format`, .swift-format), builds everything (executables included: the tests start
-## them as processes) and runs every test.
+## them as processes) and runs every test. The tests' data directories, keys and browser profiles go to one scratch
+## folder (TMPDIR) removed at the end, pass or fail: a run leaves nothing behind in /tmp.
 test: deps lint
 	swift build --build-tests
-	swift test --skip-build --skip '$(HEAVY_TESTS)'
-	swift test --skip-build --filter '$(HEAVY_TESTS)'
+	@scratch=$$(mktemp -d "$${TMPDIR:-/tmp}/vectis-test-run.XXXXXX"); trap 'rm -rf "$$scratch"' EXIT; \
+	  echo "scratch: $$scratch"; \
+	  TMPDIR=$$scratch swift test --skip-build --skip '$(HEAVY_TESTS)' && \
+	  TMPDIR=$$scratch swift test --skip-build --filter '$(HEAVY_TESTS)'
 	@echo "Console screenshots (CI artifacts): $$(ls .build/console-screenshots 2>/dev/null | tr '\n' ' ')in .build/console-screenshots/"
 
 SWIFT_SOURCES = Services Shared Tests Package.swift

@@ -28,7 +28,15 @@ struct PipelineBenchmark: AsyncParsableCommand {
     var compare: String?
 
     func run() async throws {
-        let before = try compare.map { try PipelineFigures.read(from: $0) }
+        // An earlier run that cannot be read (another version's file) leaves the figures uncompared, not unmeasured.
+        var before: PipelineFigures?
+        if let compare {
+            do {
+                before = try PipelineFigures.read(from: compare)
+            } catch {
+                print("cannot read \(compare) to compare with (\(error)); the figures are printed without ratios")
+            }
+        }
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
         // The paths under the pipeline, measured first in the same run so every ratio is taken on the same machine state.

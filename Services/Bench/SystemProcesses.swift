@@ -79,9 +79,16 @@ final class SystemProcesses {
     /// The services (not the sandbox) with their pids.
     var services: [(name: String, process: Process)] { children.filter { $0.name != "sandbox" } }
 
+    /// Stops every process and removes the data directory (a pipeline run leaves hundreds of MiB there);
+    /// `VECTIS_BENCH_KEEP=1` keeps it, with the services' logs, and prints where.
     func stop() {
         for child in children { kill(child.process.processIdentifier, SIGTERM) }
         for child in children { child.process.waitUntilExit() }
+        if ProcessInfo.processInfo.environment["VECTIS_BENCH_KEEP"] == "1" {
+            print("kept \(state.path) (VECTIS_BENCH_KEEP=1)")
+            return
+        }
+        do { try FileManager.default.removeItem(at: state) } catch { print("warning: \(state.path) not removed: \(error)") }
     }
 
     /// `bus 12 MiB  backups 20 MiB …`
