@@ -46,6 +46,7 @@ compose-test: deps
 
 ## Prints the performance figures (release build; docs/performance.md explains each): about 15 minutes. The pipeline's
 ## figures go to .build/bench/latest.json; each run prints every figure's ratio to the run before it (previous.json).
+## Memory is measured for the development build and, when `make compose-test` has built them, the image's executables.
 bench: deps
 	swift build -c release
 	.build/release/vectis-bench bus
@@ -54,6 +55,8 @@ bench: deps
 	@mkdir -p .build/bench; if [ -f .build/bench/latest.json ]; then cp .build/bench/latest.json .build/bench/previous.json; fi
 	.build/release/vectis-bench pipeline --json .build/bench/latest.json $$([ -f .build/bench/previous.json ] && echo --compare .build/bench/previous.json)
 	.build/release/vectis-bench memory
+	@if [ -x .build/dist/bin/vectis-rules ]; then .build/release/vectis-bench memory --binaries .build/dist/bin; \
+	  else echo "(make compose-test builds the image's executables in .build/dist/bin; memory then measures those too)"; fi
 	.build/release/vectis-bench sync
 	.build/release/vectis-bench grid
 

@@ -86,11 +86,17 @@ struct MemoryBenchmark: AsyncParsableCommand {
 
     @OptionGroup var workload: PipelineWorkload.Options
 
+    @Option(help: "Folder of the services' executables (default: vectis-bench's own; .build/dist/bin: the image's).")
+    var binaries: String?
+
     func run() async throws {
-        let system = try await SystemProcesses(services: ["collector", "assets", "backups", "alerts", "rules"])
+        let system = try await SystemProcesses(
+            services: ["collector", "assets", "backups", "alerts", "rules"], binaries: binaries)
         defer { system.stop() }
+        print("executables: \(system.binaries.path)")
         try await Task.sleep(for: .seconds(5))
         print("idle (5 s after ready):  " + system.memoryLine())
+        print("  of which private MiB:  " + system.privateMemoryLine())
         _ = try await PipelineWorkload(options: workload, system: system).run(compare: false)
         print("after the pipeline:      " + system.memoryLine())
     }

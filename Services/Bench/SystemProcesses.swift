@@ -13,7 +13,9 @@ import VectisBus
 /// The system's executables (from the folder `vectis-bench` runs from) as processes on free loopback ports,
 /// sharing one data directory: what the soak, pipeline and memory benchmarks measure.
 final class SystemProcesses {
-    let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    /// The folder the services' executables are started from: `vectis-bench`'s own unless given (`memory
+    /// --binaries .build/dist/bin` measures the image's executables, built with the Swift runtime linked in).
+    let binaries: URL
     let state = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-bench-\(UUID().uuidString)")
     let token = "bench-admin-token-0123456789"
     private(set) var ports: [String: Int] = [:]
@@ -35,7 +37,10 @@ final class SystemProcesses {
     func url(_ name: String) -> String { "http://127.0.0.1:\(ports[name]!)" }
 
     /// Starts `vectis-bus`, then each named service, and waits until all answer /readyz.
-    init(services: [String], environment extra: [String: String] = [:], sandbox: [String]? = nil) async throws {
+    init(services: [String], environment extra: [String: String] = [:], sandbox: [String]? = nil, binaries: String? = nil) async throws {
+        self.binaries =
+            binaries.map { URL(fileURLWithPath: $0) }
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
         for name in ["publish", "subscribe", "tap", "bus", "datto", "collector", "assets", "backups", "alerts", "rules"] {
             ports[name] = try Self.freePort()
@@ -96,9 +101,15 @@ final class SystemProcesses {
         services.map { "\($0.name) \(Self.residentKiB($0.process.processIdentifier) / 1_024) MiB" }.joined(separator: "  ")
     }
 
-    static func residentKiB(_ pid: Int32) -> Int {
+    /// `bus 7  backups 9 …`: the part of each resident figure that is the process's own (anonymous) memory, the rest
+    /// being code and data pages mapped from files and shared with every process mapping them.
+    func privateMemoryLine() -> String {
+        services.map { "\($0.name) \(Self.residentKiB($0.process.processIdentifier, field: "RssAnon") / 1_024)" }.joined(separator: "  ")
+    }
+
+    static func residentKiB(_ pid: Int32, field: String = "VmRSS") -> Int {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix(field + ":") } ?? ""
         return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
     }
 

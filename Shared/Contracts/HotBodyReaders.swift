@@ -1,7 +1,8 @@
 import Foundation
 
-// The two bodies every backup run puts on the bus read by hand (`BusJSONReader`); anything the reader does not take
-// goes to `JSONDecoder`, so both accept the same messages with the same values (a property test holds them equal).
+// The bodies on every backup run's path read by hand (`BusJSONReader`): `backup.run.observed`, `backup.job.recorded`
+// and `rule.fired`; anything the reader does not take goes to `JSONDecoder`, so both accept the same messages with the
+// same values (property tests hold them equal).
 
 extension CustomerRef {
     static func read(_ reader: inout BusJSONReader) -> CustomerRef? {
@@ -225,5 +226,96 @@ extension BackupJobRecorded: BusJSONDecodable {
             status: status, rawStatus: rawStatus, errorMessage: errorMessage ?? nil, sizeBytes: sizeBytes ?? nil, night: night,
             failedNightsInARow: failedNightsInARow, lastSuccessAt: lastSuccessAt ?? nil, lastFailureAt: lastFailureAt ?? nil,
             lastFailureMessage: lastFailureMessage ?? nil, currentlyFailing: currentlyFailing ?? nil, lastRunAt: lastRunAt ?? nil)
+    }
+}
+
+extension AlertSubject {
+    static func read(_ reader: inout BusJSONReader) -> AlertSubject? {
+        var customer: CustomerRef?
+        var deviceSerial: String?
+        var agentVolume: String??
+        var agentName: String??
+        let read = reader.readObject { reader, field in
+            switch field {
+            case "customer":
+                customer = CustomerRef.read(&reader)
+                return customer != nil
+            case "deviceSerial":
+                deviceSerial = reader.readString()
+                return deviceSerial != nil
+            case "agentVolume":
+                agentVolume = reader.readOptionalString()
+                return agentVolume != nil
+            case "agentName":
+                agentName = reader.readOptionalString()
+                return agentName != nil
+            default:
+                return false
+            }
+        }
+        guard read, let customer, let deviceSerial else { return nil }
+        return AlertSubject(customer: customer, deviceSerial: deviceSerial, agentVolume: agentVolume ?? nil, agentName: agentName ?? nil)
+    }
+}
+
+// `rule.fired` goes back to the alerts service for every decision (a remark on the alert).
+extension RuleFired: BusJSONDecodable {
+    public init?(plainJSON bytes: [UInt8]) {
+        var ruleId: String?
+        var ruleName: String?
+        var templateId: String?
+        var action: Action?
+        var subject: AlertSubject?
+        var alertId: String??
+        var failedNightsInARow: Int??
+        var dryRun: Bool?
+        var detail: String??
+        var alertType: String??
+        var subjectId: String??
+        var reader = BusJSONReader(bytes)
+        let read = reader.readObject { reader, field in
+            switch field {
+            case "ruleId":
+                ruleId = reader.readString()
+                return ruleId != nil
+            case "ruleName":
+                ruleName = reader.readString()
+                return ruleName != nil
+            case "templateId":
+                templateId = reader.readString()
+                return templateId != nil
+            case "action":
+                action = reader.readString().flatMap(Action.init(rawValue:))
+                return action != nil
+            case "subject":
+                subject = AlertSubject.read(&reader)
+                return subject != nil
+            case "alertId":
+                alertId = reader.readOptionalString()
+                return alertId != nil
+            case "failedNightsInARow":
+                failedNightsInARow = reader.readNull() ? .some(nil) : reader.readInteger().flatMap { Int(exactly: $0) }.map { .some($0) }
+                return failedNightsInARow != nil
+            case "dryRun":
+                dryRun = reader.readBool()
+                return dryRun != nil
+            case "detail":
+                detail = reader.readOptionalString()
+                return detail != nil
+            case "alertType":
+                alertType = reader.readOptionalString()
+                return alertType != nil
+            case "subjectId":
+                subjectId = reader.readOptionalString()
+                return subjectId != nil
+            default:
+                return false
+            }
+        }
+        guard read, reader.atEnd(), let ruleId, let ruleName, let templateId, let action, let subject, let dryRun else { return nil }
+        self.init(
+            ruleId: ruleId, ruleName: ruleName, templateId: templateId, action: action, subject: subject, alertId: alertId ?? nil,
+            failedNightsInARow: failedNightsInARow ?? nil, dryRun: dryRun, detail: detail ?? nil, alertType: alertType ?? nil,
+            subjectId: subjectId ?? nil)
     }
 }

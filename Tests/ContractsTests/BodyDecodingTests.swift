@@ -66,6 +66,33 @@ struct BodyDecodingTests {
         }
     }
 
+    @Test("rule.fired: every encoding of any value is read by hand, to the same value, with or without the optional fields")
+    func ruleFiredRoundTrip() async throws {
+        await propertyCheck(count: 300, input: Gen.int64().array(of: 12...12)) { n in
+            let event = BodyEncodingTests.ruleFired(n)
+            let bytes = Array(try Self.encoder.encode(event))
+            let fast = try #require(RuleFired(plainJSON: bytes), "not read by hand: \(String(decoding: bytes, as: UTF8.self))")
+            #expect(fast == event)
+            #expect(fast == (try Self.decoder.decode(RuleFired.self, from: Data(bytes))))
+        }
+        // What JSONDecoder also reads: an optional field given as null, and fields in another order.
+        let reordered =
+            #"{"subject":{"deviceSerial":"S1","agentName":null,"customer":{"name":"Acme","key":"org:1"}},"dryRun":true,"#
+            + #""templateId":"t","action":"not-mapped","ruleName":"r","ruleId":"ru_1","detail":null,"failedNightsInARow":2}"#
+        let read = try #require(RuleFired(plainJSON: Array(reordered.utf8)))
+        #expect(read == (try Self.decoder.decode(RuleFired.self, from: Data(reordered.utf8))))
+        #expect(read.failedNightsInARow == 2 && read.detail == nil && read.subject.agentName == nil && read.action == .notMapped)
+        // An action this build does not know, a count past Int, a missing dryRun: not read by hand; JSONDecoder decides.
+        for text in [
+            reordered.replacingOccurrences(of: "not-mapped", with: "page-someone"),
+            reordered.replacingOccurrences(of: #""failedNightsInARow":2"#, with: #""failedNightsInARow":2.5"#),
+            reordered.replacingOccurrences(of: #""dryRun":true,"#, with: "")
+        ] {
+            #expect(RuleFired(plainJSON: Array(text.utf8)) == nil, "\(text)")
+            Self.agree(RuleFired.self, Array(text.utf8))
+        }
+    }
+
     @Test("damaged bodies: the reader never accepts what JSONDecoder refuses, nor reads a value differently")
     func damagedBodies() async throws {
         await propertyCheck(count: 2_000, input: Gen.int64().array(of: 14...14)) { n in
@@ -75,6 +102,9 @@ struct BodyDecodingTests {
             let job = Array(try Self.encoder.encode(BodyEncodingTests.jobRecorded(Array(n[0..<10]))))
             Self.agree(BackupJobRecorded.self, Self.mutate(job, n[12], n[13]))
             Self.agree(BackupJobRecorded.self, Self.mutate(Self.mutate(job, n[12], n[13]), n[13], n[12]))
+            let fired = Array(try Self.encoder.encode(BodyEncodingTests.ruleFired(Array(n[0..<12]))))
+            Self.agree(RuleFired.self, Self.mutate(fired, n[12], n[13]))
+            Self.agree(RuleFired.self, Self.mutate(Self.mutate(fired, n[12], n[13]), n[13], n[12]))
         }
     }
 

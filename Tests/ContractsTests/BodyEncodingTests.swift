@@ -94,6 +94,17 @@ struct BodyEncodingTests {
             agentName: n[4] % 3 == 0 ? nil : Self.text(n[4], length: Int(n[4] % 30)))
     }
 
+    /// Any `rule.fired`, from twelve numbers.
+    static func ruleFired(_ n: [Int64]) -> RuleFired {
+        RuleFired(
+            ruleId: "ru_\(n[10].magnitude % 1_000)", ruleName: Self.text(n[10], length: 25), templateId: Self.text(n[11], length: 30),
+            action: [.openTicket, .noteTicket, .closeTicket, .retry, .notMapped, .reopenTicket, .closedByPerson, .resolvedByPerson][
+                Int(n[11].magnitude % 8)], subject: Self.subject(n), alertId: n[0] % 2 == 0 ? nil : "al_1",
+            failedNightsInARow: n[1] % 2 == 0 ? nil : Int(n[1] % 30), dryRun: n[2] % 2 == 0,
+            detail: n[3] % 2 == 0 ? nil : Self.text(n[3], length: 60), alertType: n[4] % 2 == 0 ? nil : "backup-job-failure",
+            subjectId: n[5] % 2 == 0 ? nil : "a_\(n[5].magnitude)")
+    }
+
     static func snapshot(_ n: [Int64]) -> AlertSnapshot {
         func date(_ value: Int64) -> Date { Date(timeIntervalSince1970: Double(value.magnitude % 7_258_118_400)) }
         return AlertSnapshot(
@@ -107,13 +118,7 @@ struct BodyEncodingTests {
     func publishedPerFailure() async throws {
         await propertyCheck(count: 300, input: Gen.int64().array(of: 12...12)) { n in
             let alert = Self.snapshot(n)
-            let fired = RuleFired(
-                ruleId: "ru_\(n[10].magnitude % 1_000)", ruleName: Self.text(n[10], length: 25), templateId: Self.text(n[11], length: 30),
-                action: [.openTicket, .noteTicket, .closeTicket, .retry, .notMapped, .reopenTicket, .closedByPerson, .resolvedByPerson][
-                    Int(n[11].magnitude % 8)], subject: Self.subject(n), alertId: n[0] % 2 == 0 ? nil : "al_1",
-                failedNightsInARow: n[1] % 2 == 0 ? nil : Int(n[1] % 30), dryRun: n[2] % 2 == 0,
-                detail: n[3] % 2 == 0 ? nil : Self.text(n[3], length: 60), alertType: n[4] % 2 == 0 ? nil : "backup-job-failure",
-                subjectId: n[5] % 2 == 0 ? nil : "a_\(n[5].magnitude)")
+            let fired = Self.ruleFired(n)
             let events: [any BusEvent & BusJSONEncodable] = [
                 AlertRaised(alert: alert), AlertUpdated(alert: alert, reason: AlertUpdated.Reason.allCases[Int(n[0].magnitude % 4)]),
                 AlertResolved(alert: alert, reason: Self.text(n[1], length: 12), resolvedAt: alert.lastSeenAt), fired

@@ -95,6 +95,25 @@ struct ContractTests {
         #expect(try encoder.encode(decoded) == data, "\(E.topic)")
     }
 
+    @Test("message ids: version 4, and no repeat among 200,000 drawn by four tasks at once (blocks of random bytes shared)")
+    func messageIDs() async {
+        let ids = await withTaskGroup(of: [UUID].self) { group in
+            for _ in 0..<4 { group.addTask { (0..<50_000).map { _ in UUID.randomMessageID() } } }
+            return await group.reduce(into: [UUID]()) { $0 += $1 }
+        }
+        #expect(Set(ids).count == 200_000)
+        #expect(ids.allSatisfy { $0.uuid.6 >> 4 == 4 && $0.uuid.8 >> 6 == 0b10 })
+        // Bytes are random, not a counter: across all ids each of the 16 × 8 bit positions is set about half the time.
+        var ones = [Int](repeating: 0, count: 128)
+        for id in ids.prefix(20_000) {
+            withUnsafeBytes(of: id.uuid) { bytes in
+                for (index, byte) in bytes.enumerated() { for bit in 0..<8 where byte & (1 << bit) != 0 { ones[index * 8 + bit] += 1 } }
+            }
+        }
+        let fixed: Set<Int> = [52, 53, 54, 55, 70, 71]  // the version's and the variant's bits
+        for position in 0..<128 where !fixed.contains(position) { #expect((9_000...11_000).contains(ones[position]), "bit \(position)") }
+    }
+
     @Test("topics are unique, lowercase and dot-separated")
     func topicShape() {
         let topics = EventCatalog.all.map { $0.topic }
