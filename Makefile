@@ -22,7 +22,7 @@ HEAVY_TESTS = ChaosTests|OpenAPITests|SoakCommandTests
 ## folder (TMPDIR) removed at the end, pass or fail: a run leaves nothing behind in /tmp.
 test: deps lint
 	swift build --build-tests
-	@scratch=$$(mktemp -d "$${TMPDIR:-/tmp}/vectis-test-run.XXXXXX"); trap 'rm -rf "$$scratch"' EXIT; \
+	@scratch=$$(mktemp -d "$${TMPDIR:-/tmp}/vectis-test-run.XXXXXX"); trap 'rm -rf "$$scratch"' EXIT; trap 'exit 130' INT TERM; \
 	  echo "scratch: $$scratch"; \
 	  TMPDIR=$$scratch swift test --skip-build --skip '$(HEAVY_TESTS)' && \
 	  TMPDIR=$$scratch swift test --skip-build --filter '$(HEAVY_TESTS)'
