@@ -22,7 +22,8 @@ HEAVY_TESTS = ChaosTests|OpenAPITests|SoakCommandTests
 ## folder (TMPDIR) removed at the end, pass or fail: a run leaves nothing behind in /tmp.
 test: deps lint
 	swift build --build-tests
-	@scratch=$$(mktemp -d "$${TMPDIR:-/tmp}/vectis-test-run.XXXXXX"); trap 'rm -rf "$$scratch"' EXIT; trap 'exit 130' INT TERM; \
+	@scratch=$$(mktemp -d "$${TMPDIR:-/tmp}/vectis-test-run.XXXXXX") || exit 1; \
+	  trap 'rm -rf "$$scratch"' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	  echo "scratch: $$scratch"; \
 	  TMPDIR=$$scratch swift test --skip-build --skip '$(HEAVY_TESTS)' && \
 	  TMPDIR=$$scratch swift test --skip-build --filter '$(HEAVY_TESTS)'
@@ -55,7 +56,8 @@ bench: deps
 	@mkdir -p .build/bench; if [ -f .build/bench/latest.json ]; then cp .build/bench/latest.json .build/bench/previous.json; fi
 	.build/release/vectis-bench pipeline --json .build/bench/latest.json $$([ -f .build/bench/previous.json ] && echo --compare .build/bench/previous.json)
 	.build/release/vectis-bench memory
-	@if [ -x .build/dist/bin/vectis-rules ]; then .build/release/vectis-bench memory --binaries .build/dist/bin; \
+	@if [ -x .build/dist/bin/vectis-rules ]; then .build/release/vectis-bench memory --binaries .build/dist/bin \
+	  || echo "the image's executables in .build/dist/bin did not start (older than the sources?): not measured"; \
 	  else echo "(make compose-test builds the image's executables in .build/dist/bin; memory then measures those too)"; fi
 	.build/release/vectis-bench sync
 	.build/release/vectis-bench grid

@@ -48,7 +48,8 @@ struct SoakBenchmark: AsyncParsableCommand {
         let runsPerSecond = Double(devices * agentsPerDevice) * speed / (cadenceHours * 3_600)
         print(
             "soak: \(devices) devices × \(agentsPerDevice) agents, sandbox at ×\(Int(speed)) → \(String(format: "%.1f", runsPerSecond)) new runs/s, "
-                + "polled every \(pollSeconds) s, for \(minutes) min; logs in \(system.state.path)")
+                + "polled every \(pollSeconds) s, for \(minutes) min; logs in \(system.state.path) (removed at the end unless VECTIS_BENCH_KEEP=1)"
+        )
 
         let database = try DatabaseQueue(path: system.state.appendingPathComponent("backups.sqlite").path)
         func recorded() async throws -> Int {

@@ -54,15 +54,21 @@ final class SystemProcesses {
             "VECTIS_ADMIN_TOKEN": token, "VECTIS_LOG_LEVEL": "warning",
             "VECTIS_DATTO_BASE_URL_US": "\(url("datto"))/v1"
         ].merging(extra) { _, new in new }
-        try start(
-            "bus", "vectis-bus",
-            extra: [
-                "VECTIS_BUS_PUBLISH_BIND": busPublish, "VECTIS_BUS_SUBSCRIBE_BIND": busSubscribe,
-                "VECTIS_BUS_TAP_BIND": "tcp://127.0.0.1:\(ports["tap"]!)"
-            ])
-        if let sandbox { try start("sandbox", "vectis-sandbox", ["datto", "--port", "\(ports["datto"]!)"] + sandbox) }
-        for service in services { try start(service, "vectis-\(service)") }
-        for name in ["bus"] + services { try await Self.waitFor(url(name) + "/readyz", seconds: 60) }
+        // A system that does not come up is stopped, and its folder kept: the services' logs say why.
+        do {
+            try start(
+                "bus", "vectis-bus",
+                extra: [
+                    "VECTIS_BUS_PUBLISH_BIND": busPublish, "VECTIS_BUS_SUBSCRIBE_BIND": busSubscribe,
+                    "VECTIS_BUS_TAP_BIND": "tcp://127.0.0.1:\(ports["tap"]!)"
+                ])
+            if let sandbox { try start("sandbox", "vectis-sandbox", ["datto", "--port", "\(ports["datto"]!)"] + sandbox) }
+            for service in services { try start(service, "vectis-\(service)") }
+            for name in ["bus"] + services { try await Self.waitFor(url(name) + "/readyz", seconds: 60) }
+        } catch {
+            stop(keep: true)
+            throw error
+        }
     }
 
     private func start(_ name: String, _ executable: String, _ arguments: [String] = [], extra: [String: String] = [:]) throws {
@@ -85,12 +91,12 @@ final class SystemProcesses {
     var services: [(name: String, process: Process)] { children.filter { $0.name != "sandbox" } }
 
     /// Stops every process and removes the data directory (a pipeline run leaves hundreds of MiB there);
-    /// `VECTIS_BENCH_KEEP=1` keeps it, with the services' logs, and prints where.
-    func stop() {
+    /// `VECTIS_BENCH_KEEP=1` (or `keep`) keeps it, with the services' logs, and prints where.
+    func stop(keep: Bool = false) {
         for child in children { kill(child.process.processIdentifier, SIGTERM) }
         for child in children { child.process.waitUntilExit() }
-        if ProcessInfo.processInfo.environment["VECTIS_BENCH_KEEP"] == "1" {
-            print("kept \(state.path) (VECTIS_BENCH_KEEP=1)")
+        if keep || ProcessInfo.processInfo.environment["VECTIS_BENCH_KEEP"] == "1" {
+            print("kept \(state.path) with the services' logs")
             return
         }
         do { try FileManager.default.removeItem(at: state) } catch { print("warning: \(state.path) not removed: \(error)") }
