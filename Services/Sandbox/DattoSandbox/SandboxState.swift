@@ -31,6 +31,10 @@ public final class SandboxState: Sendable {
         return configuration.fleet.start.addingTimeInterval(seconds)
     }
 
+    /// The first instant after `now`. A run at exactly `now` has already been listed, so what changes "from now"
+    /// starts after it and what ends "now" ends after it: a run keeps the status it was first shown with.
+    private var afterNow: Date { Date(timeIntervalSinceReferenceDate: now.timeIntervalSinceReferenceDate.nextUp) }
+
     public func advanceClock(by seconds: TimeInterval) {
         clockOffset.withLock { $0 += seconds }
     }
@@ -97,32 +101,32 @@ public final class SandboxState: Sendable {
 
     /// Makes the asset's runs fail from now on for `nights` nights.
     public func fail(volume: String, nights: Int) -> Bool {
-        let now = self.now
+        let start = afterNow
         return updateAsset(volume) { asset in
-            asset.failureWindows.append(now..<now.addingTimeInterval(Double(nights) * 86_400))
+            asset.failureWindows.append(start..<start.addingTimeInterval(Double(nights) * 86_400))
         }
     }
 
     /// Ends every failure of the asset now.
     public func recover(volume: String) -> Bool {
-        let now = self.now
+        let end = afterNow
         return updateAsset(volume) { asset in
-            asset.failureWindows = asset.failureWindows.map { $0.lowerBound..<min($0.upperBound, max($0.lowerBound, now)) }
+            asset.failureWindows = asset.failureWindows.map { $0.lowerBound..<min($0.upperBound, max($0.lowerBound, end)) }
         }
     }
 
     /// The asset's backups from now on fail their screenshot verification for `nights` nights (the backups succeed).
     public func failScreenshots(volume: String, nights: Int) -> Bool {
-        let now = self.now
-        return updateAsset(volume) { $0.screenshotFailureWindows.append(now..<now.addingTimeInterval(Double(nights) * 86_400)) }
+        let start = afterNow
+        return updateAsset(volume) { $0.screenshotFailureWindows.append(start..<start.addingTimeInterval(Double(nights) * 86_400)) }
     }
 
     /// Screenshot verifications boot again from now.
     public func fixScreenshots(volume: String) -> Bool {
-        let now = self.now
+        let end = afterNow
         return updateAsset(volume) { asset in
             asset.screenshotFailureWindows = asset.screenshotFailureWindows.map {
-                $0.lowerBound..<min($0.upperBound, max($0.lowerBound, now))
+                $0.lowerBound..<min($0.upperBound, max($0.lowerBound, end))
             }
         }
     }
@@ -183,15 +187,17 @@ public final class SandboxState: Sendable {
 
     /// A SaaS application's backups fail from now for `nights` nights.
     public func failSaaS(saasCustomerId: Int, application: String, nights: Int) -> Bool {
-        let now = self.now
-        return updateSaaS(saasCustomerId, application) { $0.failureWindows.append(now..<now.addingTimeInterval(Double(nights) * 86_400)) }
+        let start = afterNow
+        return updateSaaS(saasCustomerId, application) {
+            $0.failureWindows.append(start..<start.addingTimeInterval(Double(nights) * 86_400))
+        }
     }
 
     /// A SaaS application's backups succeed again from now.
     public func recoverSaaS(saasCustomerId: Int, application: String) -> Bool {
-        let now = self.now
+        let end = afterNow
         return updateSaaS(saasCustomerId, application) { app in
-            app.failureWindows = app.failureWindows.map { $0.lowerBound..<min($0.upperBound, max($0.lowerBound, now)) }
+            app.failureWindows = app.failureWindows.map { $0.lowerBound..<min($0.upperBound, max($0.lowerBound, end)) }
         }
     }
 
@@ -202,10 +208,10 @@ public final class SandboxState: Sendable {
 
     /// An endpoint's backups fail from now for `nights` nights (`false` in `last10Backups`).
     public func failEndpoint(assetUuid: String, nights: Int) -> Bool {
-        let now = self.now
+        let start = afterNow
         return fleet.withLock { fleet in
             guard let index = fleet.endpoints.firstIndex(where: { $0.asset.volume == assetUuid }) else { return false }
-            fleet.endpoints[index].asset.failureWindows.append(now..<now.addingTimeInterval(Double(nights) * 86_400))
+            fleet.endpoints[index].asset.failureWindows.append(start..<start.addingTimeInterval(Double(nights) * 86_400))
             return true
         }
     }
@@ -227,15 +233,15 @@ public final class SandboxState: Sendable {
 
     /// The agent stops backing up from now (no failed run: nothing at all) until `resume`.
     public func silence(volume: String) -> Bool {
-        let now = self.now
-        return updateAsset(volume) { $0.silentWindows.append(now..<Date.distantFuture) }
+        let start = afterNow
+        return updateAsset(volume) { $0.silentWindows.append(start..<Date.distantFuture) }
     }
 
     /// Ends the agent's silence: its next scheduled run happens again.
     public func resume(volume: String) -> Bool {
-        let now = self.now
+        let end = afterNow
         return updateAsset(volume) { asset in
-            asset.silentWindows = asset.silentWindows.map { $0.lowerBound..<min($0.upperBound, max($0.lowerBound, now)) }
+            asset.silentWindows = asset.silentWindows.map { $0.lowerBound..<min($0.upperBound, max($0.lowerBound, end)) }
         }
     }
 
