@@ -81,17 +81,29 @@ public struct BusJSONReader {
     public mutating func readString() -> String? {
         guard take(UInt8(ascii: "\"")) else { return nil }
         let start = index
+        var ascii = true
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 defer { index += 1 }
-                return String(validating: bytes[start..<index], as: UTF8.self)
+                return Self.string(bytes, start..<index, ascii: ascii)
             }
             if byte == UInt8(ascii: "\\") { return readEscapedString(from: start) }
             if byte < 0x20 { return nil }
+            if byte >= 0x80 { ascii = false }
             index += 1
         }
         return nil
+    }
+
+    /// The bytes as a string; nil when they are not valid UTF-8. ASCII (nearly every string on the bus) needs no
+    /// validation and is copied straight from contiguous memory: the generic validating initializer on an array slice
+    /// cost a consumer more than the rest of the read.
+    static func string(_ bytes: [UInt8], _ range: Range<Int>, ascii: Bool) -> String? {
+        bytes.withUnsafeBufferPointer { buffer in
+            let slice = UnsafeBufferPointer(rebasing: buffer[range])
+            return ascii ? String(decoding: slice, as: UTF8.self) : String(validating: slice, as: UTF8.self)
+        }
     }
 
     /// The rest of a string that has escapes, from its first byte at `start`.

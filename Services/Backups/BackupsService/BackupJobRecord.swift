@@ -37,19 +37,28 @@ struct BackupJobRecord: StoredRecord, TableRecord {
             arguments: [customerId, limit])
     }
 
-    /// An agent's runs before `before`, newest first.
     /// The agent's runs before `before`, newest first; only the night's when `night` is given (a grid cell's runs).
-    static func history(agentId: String, before: Date?, night: String? = nil, limit: Int, _ db: Database) throws -> [BackupJobRecord] {
+    /// Found through the natural key (the agent's tenant, appliance and volume), the one index on an agent's runs.
+    static func history(
+        of agent: AgentKey, before: Date?, night: String? = nil, limit: Int, _ db: Database
+    ) throws -> [BackupJobRecord] {
         let before = before?.timeIntervalSince1970 ?? Double.greatestFiniteMagnitude
         guard let night else {
             return try BackupJobRecord.fetchAll(
-                db.cachedStatement(sql: "SELECT * FROM backup_jobs WHERE agent_id = ? AND run_at < ? ORDER BY run_at DESC LIMIT ?"),
-                arguments: [agentId, before, limit])
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM backup_jobs WHERE tenant = ? AND device_serial = ? AND agent_volume = ? AND run_at < ?
+                        ORDER BY run_at DESC LIMIT ?
+                        """),
+                arguments: [agent.tenant, agent.deviceSerial, agent.volume, before, limit])
         }
         return try BackupJobRecord.fetchAll(
             db.cachedStatement(
-                sql: "SELECT * FROM backup_jobs WHERE agent_id = ? AND night = ? AND run_at < ? ORDER BY run_at DESC LIMIT ?"),
-            arguments: [agentId, night, before, limit])
+                sql: """
+                    SELECT * FROM backup_jobs WHERE tenant = ? AND device_serial = ? AND agent_volume = ? AND run_at < ? AND night = ?
+                    ORDER BY run_at DESC LIMIT ?
+                    """),
+            arguments: [agent.tenant, agent.deviceSerial, agent.volume, before, night, limit])
     }
 
     var view: RunView {
@@ -62,4 +71,11 @@ struct BackupJobRecord: StoredRecord, TableRecord {
             rawStatus: rawStatus, errorMessage: errorMessage, sizeBytes: sizeBytes, localVerificationStatus: localVerificationStatus,
             localVerificationErrors: errors, screenshotStatus: screenshotStatus, firstSeenAt: firstSeenAt, kind: kind)
     }
+}
+
+/// What names an agent's runs in `backup_jobs`: the natural key without the run time.
+struct AgentKey {
+    var tenant: String
+    var deviceSerial: String
+    var volume: String
 }

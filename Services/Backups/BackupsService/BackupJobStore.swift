@@ -105,7 +105,9 @@ enum BackupJobStore {
         try NightRollup.recordRun(
             agentId: agentId, tenant: tenant, customerId: customerId, night: night, runAt: run.runAt, status: status,
             errorMessage: run.errorMessage, db)
-        let summary = try updateSummary(agentId: agentId, run: run, night: night, db: db)
+        let summary = try updateSummary(
+            agentId: agentId, key: AgentKey(tenant: tenant, deviceSerial: run.deviceSerial, volume: run.agentVolume), run: run,
+            night: night, db: db)
         let event = BackupJobRecorded(
             jobId: jobId, deviceSerial: run.deviceSerial, agentVolume: run.agentVolume, agentName: run.agentName,
             customer: run.customer, runAt: run.runAt, status: status, rawStatus: run.rawStatus, errorMessage: run.errorMessage,
@@ -122,35 +124,37 @@ enum BackupJobStore {
     /// Brings the agent's summary up to date with a newly recorded run. A run newer than every run recorded
     /// (the usual order) updates it from the summary alone; anything else — the agent's first run, a run that
     /// arrives after a newer one — recomputes it from the rows, which are the truth.
-    static func updateSummary(agentId: String, run: BackupRunObserved, night: String, db: Database) throws -> Summary {
+    static func updateSummary(agentId: String, key: AgentKey, run: BackupRunObserved, night: String, db: Database) throws -> Summary {
         let stored = try AgentRunSummary.Stored.fetchOne(db.cachedStatement(sql: AgentRunSummary.Stored.sql), arguments: [agentId])
         if let summary = stored?.advanced(runAt: run.runAt, succeeded: run.succeeded, errorMessage: run.errorMessage, night: night) {
             try store(summary, agentId: agentId, lastNight: night, db: db)
             return summary
         }
-        return try recomputeSummary(agentId: agentId, db: db)
+        return try recomputeSummary(agentId: agentId, key: key, db: db)
     }
 
-    /// The agent's summary from its rows.
-    static func recomputeSummary(agentId: String, db: Database) throws -> Summary {
+    /// The agent's summary from its rows (found by the natural key's index).
+    static func recomputeSummary(agentId: String, key: AgentKey, db: Database) throws -> Summary {
+        let agent = "tenant = ? AND device_serial = ? AND agent_volume = ?"
+        let keyArguments: StatementArguments = [key.tenant, key.deviceSerial, key.volume]
         let latest = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT run_at, status, night FROM backup_jobs WHERE agent_id = ? ORDER BY run_at DESC LIMIT 1"),
-            arguments: [agentId])
+            db.cachedStatement(sql: "SELECT run_at, status, night FROM backup_jobs WHERE \(agent) ORDER BY run_at DESC LIMIT 1"),
+            arguments: keyArguments)
         let lastSuccess = try Date.fetchOne(
-            db.cachedStatement(sql: "SELECT MAX(run_at) FROM backup_jobs WHERE agent_id = ? AND status = ?"),
-            arguments: [agentId, BackupJobRecorded.Status.success.rawValue])
+            db.cachedStatement(sql: "SELECT MAX(run_at) FROM backup_jobs WHERE \(agent) AND status = ?"),
+            arguments: keyArguments + [BackupJobRecorded.Status.success.rawValue])
         let lastFailure = try Row.fetchOne(
             db.cachedStatement(
-                sql: "SELECT run_at, error_message FROM backup_jobs WHERE agent_id = ? AND status = ? ORDER BY run_at DESC LIMIT 1"),
-            arguments: [agentId, BackupJobRecorded.Status.failure.rawValue])
+                sql: "SELECT run_at, error_message FROM backup_jobs WHERE \(agent) AND status = ? ORDER BY run_at DESC LIMIT 1"),
+            arguments: keyArguments + [BackupJobRecorded.Status.failure.rawValue])
         // Latest nights first: whether each had a successful run.
         let nights = try Bool.fetchAll(
             db.cachedStatement(
                 sql: """
-                    SELECT MAX(status = ?) AS succeeded FROM backup_jobs WHERE agent_id = ?
+                    SELECT MAX(status = ?) AS succeeded FROM backup_jobs WHERE \(agent)
                     GROUP BY night ORDER BY night DESC LIMIT 400
                     """),
-            arguments: [BackupJobRecorded.Status.success.rawValue, agentId])
+            arguments: [BackupJobRecorded.Status.success.rawValue] + keyArguments)
         let summary = Summary(
             lastRunAt: latest?["run_at"],
             lastSuccessAt: lastSuccess,

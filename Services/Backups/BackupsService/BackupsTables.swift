@@ -191,6 +191,17 @@ enum BackupsTables {
                         WHERE EXISTS (SELECT 1 FROM agent a WHERE a.id = backup_jobs.agent_id AND a.kind != 'agent');
                     """)
         }
+        migrator.registerMigration("backups-v7-natural-key-only") { db in
+            // An agent's runs are found through the natural key `(tenant, device_serial, agent_volume, run_at)`, which
+            // must exist anyway to record each run once: two more indexes keyed by the hashed agent id cost two random
+            // B-tree pages on every recorded run (the largest share of the service's writes) and answered nothing the
+            // natural key cannot.
+            try db.execute(
+                sql: """
+                    DROP INDEX IF EXISTS backup_jobs_agent;
+                    DROP INDEX IF EXISTS backup_jobs_agent_night;
+                    """)
+        }
         return migrator
     }
 }

@@ -39,7 +39,9 @@ struct HubQueries: Sendable {
                 sql: """
                     SELECT a.*, s.last_run_at, s.last_success_at, s.last_failure_at, s.last_failure_message,
                         s.currently_failing, s.failed_nights,
-                        (SELECT COUNT(*) FROM backup_jobs j WHERE j.agent_id = a.id AND j.run_at >= ?) AS runs_24h
+                        (SELECT COUNT(*) FROM backup_jobs j
+                            WHERE j.tenant = a.tenant AND j.device_serial = a.device_serial AND j.agent_volume = a.volume
+                                AND j.run_at >= ?) AS runs_24h
                     FROM agent a LEFT JOIN agent_summary s ON s.agent_id = a.id
                     WHERE a.customer_id = ? ORDER BY a.device_serial, a.kind, a.name
                     """,
@@ -62,12 +64,15 @@ struct HubQueries: Sendable {
                     sql: """
                         SELECT a.*, s.last_run_at, s.last_success_at, s.last_failure_at, s.last_failure_message,
                             s.currently_failing, s.failed_nights,
-                            (SELECT COUNT(*) FROM backup_jobs j WHERE j.agent_id = a.id AND j.run_at >= ?) AS runs_24h
+                            (SELECT COUNT(*) FROM backup_jobs j
+                            WHERE j.tenant = a.tenant AND j.device_serial = a.device_serial AND j.agent_volume = a.volume
+                                AND j.run_at >= ?) AS runs_24h
                         FROM agent a LEFT JOIN agent_summary s ON s.agent_id = a.id WHERE a.id = ?
                         """,
                     arguments: [now.timeIntervalSince1970 - 86_400, id])
             else { return nil }
-            let rows = try BackupJobRecord.history(agentId: id, before: before, night: night, limit: limit + 1, db)
+            let key = AgentKey(tenant: agent["tenant"], deviceSerial: agent["device_serial"], volume: agent["volume"])
+            let rows = try BackupJobRecord.history(of: key, before: before, night: night, limit: limit + 1, db)
             let runs = rows.prefix(limit).map(\.view)
             let conditions = try Self.conditions(customerId: agent["customer_id"], now: now, db: db)
             return AgentRuns(
