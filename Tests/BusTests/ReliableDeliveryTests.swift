@@ -213,7 +213,9 @@ struct ReliableDeliveryTests {
         }
     }
 
-    @Test("a message its handler refuses is kept as a dead letter; the rest of the batch and the stream go on")
+    @Test(
+        "a message its handler refuses (after writing) is kept as a dead letter with nothing it wrote; the rest of the batch is applied once and the stream goes on"
+    )
     func deadLetter() async throws {
         try await TestBus.with(.development) { testBus in
             let owner = try ReliableNode(testBus, instance: "owner")

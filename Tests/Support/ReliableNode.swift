@@ -79,7 +79,6 @@ public final class ReliableNode: Sendable {
                 ?? (received.event as? BackupRunObserved)
                 .flatMap { Int64($0.agentVolume.dropFirst("job-".count)) }
             struct Refused: Error {}
-            if let refuseJob, job == refuseJob, refusing.value { throw Refused() }
             if let busyJob, job == busyJob,
                 busyLeft.withLock({ left in
                     defer { left -= 1 }
@@ -92,6 +91,8 @@ public final class ReliableNode: Sendable {
                 sql: "INSERT INTO applied (stream, topic, seq, job, key) VALUES (?, ?, ?, ?, ?)",
                 arguments: [received.header.stream, Shard.baseTopic(received.topic), received.header.seq, job, Self.key(of: received.event)]
             )
+            // Refused after writing: what the handler wrote for a refused message must not be kept.
+            if let refuseJob, job == refuseJob, refusing.value { throw Refused() }
             // A middle service: what it applies causes an event of its own, committed in the same transaction.
             if forwardAsRuns, let recorded = received.event as? BackupJobRecorded {
                 try outbox.append(
