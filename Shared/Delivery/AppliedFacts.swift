@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import VectisContracts
 
 /// Facts a service has already acted on, by their natural key, so the same fact arriving again under a new
@@ -10,13 +11,18 @@ import VectisContracts
 /// either way, and the table stays bounded.
 public enum AppliedFacts {
     public static let retention: TimeInterval = 120 * 86_400
+    /// New facts between two prunes.
+    static let pruneEvery = 2_000
+    /// Counted rather than drawn at random: the system generator makes a `getrandom` system call per draw, once per
+    /// applied event.
+    private static let recorded = Atomic<Int>(0)
 
     /// True the first time `key` is seen for `kind`; false when the fact was already applied.
     public static func firstTime(_ kind: String, _ key: String, at time: Date, in db: Database) throws -> Bool {
         try db.cachedStatement(sql: "INSERT OR IGNORE INTO bus_applied_fact (kind, key, at) VALUES (?, ?, ?)")
             .execute(arguments: [kind, key, time.timeIntervalSince1970])
         let first = db.changesCount == 1
-        if first, Int.random(in: 0..<2_000) == 0 {
+        if first, recorded.add(1, ordering: .relaxed).newValue % pruneEvery == 0 {
             try db.execute(
                 sql: "DELETE FROM bus_applied_fact WHERE at < ?", arguments: [Date().timeIntervalSince1970 - retention])
         }
