@@ -47,18 +47,16 @@ struct BackupJobRecord: StoredRecord, TableRecord {
             return try BackupJobRecord.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT * FROM backup_jobs WHERE tenant = ? AND device_serial = ? AND agent_volume = ? AND run_at < ?
-                        ORDER BY run_at DESC LIMIT ?
+                        SELECT * FROM backup_jobs WHERE \(AgentKey.sql) AND run_at < ? ORDER BY run_at DESC LIMIT ?
                         """),
-                arguments: [agent.tenant, agent.deviceSerial, agent.volume, before, limit])
+                arguments: agent.arguments + [before, limit])
         }
         return try BackupJobRecord.fetchAll(
             db.cachedStatement(
                 sql: """
-                    SELECT * FROM backup_jobs WHERE tenant = ? AND device_serial = ? AND agent_volume = ? AND run_at < ? AND night = ?
-                    ORDER BY run_at DESC LIMIT ?
+                    SELECT * FROM backup_jobs WHERE \(AgentKey.sql) AND run_at < ? AND night = ? ORDER BY run_at DESC LIMIT ?
                     """),
-            arguments: [agent.tenant, agent.deviceSerial, agent.volume, before, night, limit])
+            arguments: agent.arguments + [before, night, limit])
     }
 
     var view: RunView {
@@ -78,4 +76,8 @@ struct AgentKey {
     var tenant: String
     var deviceSerial: String
     var volume: String
+
+    /// The WHERE terms that select the agent's rows through the natural key's index, and their arguments.
+    static let sql = "tenant = ? AND device_serial = ? AND agent_volume = ?"
+    var arguments: StatementArguments { [tenant, deviceSerial, volume] }
 }

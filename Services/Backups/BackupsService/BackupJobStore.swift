@@ -135,8 +135,8 @@ enum BackupJobStore {
 
     /// The agent's summary from its rows (found by the natural key's index).
     static func recomputeSummary(agentId: String, key: AgentKey, db: Database) throws -> Summary {
-        let agent = "tenant = ? AND device_serial = ? AND agent_volume = ?"
-        let keyArguments: StatementArguments = [key.tenant, key.deviceSerial, key.volume]
+        let agent = AgentKey.sql
+        let keyArguments = key.arguments
         let latest = try Row.fetchOne(
             db.cachedStatement(sql: "SELECT run_at, status, night FROM backup_jobs WHERE \(agent) ORDER BY run_at DESC LIMIT 1"),
             arguments: keyArguments)

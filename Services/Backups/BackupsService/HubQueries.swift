@@ -36,15 +36,7 @@ struct HubQueries: Sendable {
             }
             let agents = try Row.fetchAll(
                 db,
-                sql: """
-                    SELECT a.*, s.last_run_at, s.last_success_at, s.last_failure_at, s.last_failure_message,
-                        s.currently_failing, s.failed_nights,
-                        (SELECT COUNT(*) FROM backup_jobs j
-                            WHERE j.tenant = a.tenant AND j.device_serial = a.device_serial AND j.agent_volume = a.volume
-                                AND j.run_at >= ?) AS runs_24h
-                    FROM agent a LEFT JOIN agent_summary s ON s.agent_id = a.id
-                    WHERE a.customer_id = ? ORDER BY a.device_serial, a.kind, a.name
-                    """,
+                sql: Self.agentCards + " WHERE a.customer_id = ? ORDER BY a.device_serial, a.kind, a.name",
                 arguments: [now.timeIntervalSince1970 - 86_400, id])
             let runs = try BackupJobRecord.recent(customerId: id, limit: 10, db)
             let conditions = try Self.conditions(customerId: id, now: now, db: db)
@@ -55,20 +47,24 @@ struct HubQueries: Sendable {
         }
     }
 
+    /// What an agent's card shows: the agent, its summary and its runs since `?` (a Unix time), counted through the
+    /// natural key's index. Callers add the WHERE.
+    static let agentCards = """
+        SELECT a.*, s.last_run_at, s.last_success_at, s.last_failure_at, s.last_failure_message, s.currently_failing,
+            s.failed_nights,
+            (SELECT COUNT(*) FROM backup_jobs j
+                WHERE j.tenant = a.tenant AND j.device_serial = a.device_serial AND j.agent_volume = a.volume AND j.run_at >= ?
+            ) AS runs_24h
+        FROM agent a LEFT JOIN agent_summary s ON s.agent_id = a.id
+        """
+
     func agentRuns(id: String, limit: Int, before: Date?, night: String? = nil) async throws -> AgentRuns? {
         let now = clock()
         return try await database.read { db in
             guard
                 let agent = try Row.fetchOne(
                     db,
-                    sql: """
-                        SELECT a.*, s.last_run_at, s.last_success_at, s.last_failure_at, s.last_failure_message,
-                            s.currently_failing, s.failed_nights,
-                            (SELECT COUNT(*) FROM backup_jobs j
-                            WHERE j.tenant = a.tenant AND j.device_serial = a.device_serial AND j.agent_volume = a.volume
-                                AND j.run_at >= ?) AS runs_24h
-                        FROM agent a LEFT JOIN agent_summary s ON s.agent_id = a.id WHERE a.id = ?
-                        """,
+                    sql: Self.agentCards + " WHERE a.id = ?",
                     arguments: [now.timeIntervalSince1970 - 86_400, id])
             else { return nil }
             let key = AgentKey(tenant: agent["tenant"], deviceSerial: agent["device_serial"], volume: agent["volume"])

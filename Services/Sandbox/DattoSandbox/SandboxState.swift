@@ -103,7 +103,7 @@ public final class SandboxState: Sendable {
     public func fail(volume: String, nights: Int) -> Bool {
         let start = afterNow
         return updateAsset(volume) { asset in
-            asset.failureWindows.append(start..<start.addingTimeInterval(Double(nights) * 86_400))
+            asset.failureWindows.append(Range(nights: nights, from: start))
         }
     }
 
@@ -111,23 +111,21 @@ public final class SandboxState: Sendable {
     public func recover(volume: String) -> Bool {
         let end = afterNow
         return updateAsset(volume) { asset in
-            asset.failureWindows = asset.failureWindows.map { $0.lowerBound..<min($0.upperBound, max($0.lowerBound, end)) }
+            asset.failureWindows = asset.failureWindows.ended(at: end)
         }
     }
 
     /// The asset's backups from now on fail their screenshot verification for `nights` nights (the backups succeed).
     public func failScreenshots(volume: String, nights: Int) -> Bool {
         let start = afterNow
-        return updateAsset(volume) { $0.screenshotFailureWindows.append(start..<start.addingTimeInterval(Double(nights) * 86_400)) }
+        return updateAsset(volume) { $0.screenshotFailureWindows.append(Range(nights: nights, from: start)) }
     }
 
     /// Screenshot verifications boot again from now.
     public func fixScreenshots(volume: String) -> Bool {
         let end = afterNow
         return updateAsset(volume) { asset in
-            asset.screenshotFailureWindows = asset.screenshotFailureWindows.map {
-                $0.lowerBound..<min($0.upperBound, max($0.lowerBound, end))
-            }
+            asset.screenshotFailureWindows = asset.screenshotFailureWindows.ended(at: end)
         }
     }
 
@@ -189,7 +187,7 @@ public final class SandboxState: Sendable {
     public func failSaaS(saasCustomerId: Int, application: String, nights: Int) -> Bool {
         let start = afterNow
         return updateSaaS(saasCustomerId, application) {
-            $0.failureWindows.append(start..<start.addingTimeInterval(Double(nights) * 86_400))
+            $0.failureWindows.append(Range(nights: nights, from: start))
         }
     }
 
@@ -197,7 +195,7 @@ public final class SandboxState: Sendable {
     public func recoverSaaS(saasCustomerId: Int, application: String) -> Bool {
         let end = afterNow
         return updateSaaS(saasCustomerId, application) { app in
-            app.failureWindows = app.failureWindows.map { $0.lowerBound..<min($0.upperBound, max($0.lowerBound, end)) }
+            app.failureWindows = app.failureWindows.ended(at: end)
         }
     }
 
@@ -211,7 +209,7 @@ public final class SandboxState: Sendable {
         let start = afterNow
         return fleet.withLock { fleet in
             guard let index = fleet.endpoints.firstIndex(where: { $0.asset.volume == assetUuid }) else { return false }
-            fleet.endpoints[index].asset.failureWindows.append(start..<start.addingTimeInterval(Double(nights) * 86_400))
+            fleet.endpoints[index].asset.failureWindows.append(Range(nights: nights, from: start))
             return true
         }
     }
@@ -241,7 +239,7 @@ public final class SandboxState: Sendable {
     public func resume(volume: String) -> Bool {
         let end = afterNow
         return updateAsset(volume) { asset in
-            asset.silentWindows = asset.silentWindows.map { $0.lowerBound..<min($0.upperBound, max($0.lowerBound, end)) }
+            asset.silentWindows = asset.silentWindows.ended(at: end)
         }
     }
 
@@ -444,5 +442,19 @@ extension SandboxState {
             if remaining > 0 { queue[index].count = remaining } else { queue.remove(at: index) }
             return fault
         }
+    }
+}
+
+extension Range where Bound == Date {
+    /// `nights` nights of a window starting at `start`.
+    init(nights: Int, from start: Date) {
+        self = start..<start.addingTimeInterval(Double(nights) * 86_400)
+    }
+}
+
+extension Array where Element == Range<Date> {
+    /// The windows cut off at `end`: nothing of them after it, what came before unchanged.
+    func ended(at end: Date) -> [Range<Date>] {
+        map { $0.lowerBound..<Swift.min($0.upperBound, Swift.max($0.lowerBound, end)) }
     }
 }
