@@ -95,7 +95,7 @@ let package = Package(
         ),
 
         // MARK: Services: a library with all the logic, a thin executable
-        .target(name: "BusService", dependencies: ["ZeroMQ", "VectisRuntime"], path: "Services/Bus/BusService"),
+        .target(name: "BusService", dependencies: ["ZeroMQ", "VectisBus", "VectisRuntime"], path: "Services/Bus/BusService"),
         .executableTarget(name: "VectisBusMain", dependencies: ["BusService"], path: "Services/Bus/Main"),
 
         .target(

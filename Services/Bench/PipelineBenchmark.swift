@@ -44,7 +44,8 @@ struct PipelineBenchmark: AsyncParsableCommand {
         let bus = try await BusBenchmark.measure(count: 1_000_000, typedCount: 0, logger: logger) { print("  " + $0) }
         var reliable: [Bool: Double] = [:]
         for curve in [false, true] {
-            let result = try await ReliableBenchmark.measure(count: 200_000, batch: 1_000, curve: curve, logger: logger, raw: false)
+            let result = try await ReliableBenchmark.measure(
+                count: 200_000, batch: 1_000, curve: curve, bundleEvents: workload.bundleEvents, logger: logger, raw: false)
             reliable[curve] = result.rate
             print(
                 String(
@@ -52,7 +53,8 @@ struct PipelineBenchmark: AsyncParsableCommand {
                     result.rate))
         }
 
-        let system = try await SystemProcesses(services: ["backups", "alerts", "rules"])
+        let system = try await SystemProcesses(
+            services: ["backups", "alerts", "rules"], environment: ["VECTIS_BUS_BUNDLE_EVENTS": "\(workload.bundleEvents)"])
         defer { system.stop() }
         let outcome = try await PipelineWorkload(options: workload, system: system).run(compare: true)
         print("resident memory after: " + system.memoryLine())
@@ -91,7 +93,8 @@ struct MemoryBenchmark: AsyncParsableCommand {
 
     func run() async throws {
         let system = try await SystemProcesses(
-            services: ["collector", "assets", "backups", "alerts", "rules"], binaries: binaries)
+            services: ["collector", "assets", "backups", "alerts", "rules"],
+            environment: ["VECTIS_BUS_BUNDLE_EVENTS": "\(workload.bundleEvents)"], binaries: binaries)
         defer { system.stop() }
         print("executables: \(system.binaries.path)")
         try await Task.sleep(for: .seconds(5))
@@ -111,6 +114,8 @@ struct PipelineWorkload {
         @Option(help: "Runs per outbox transaction, as the collector commits a device at a time.") var batch = 500
         @Option(help: "Seconds of paced publishing for the latency measurement.") var pacedSeconds = 10.0
         @Option(help: "Runs/s for the latency measurement (default: half the measured end-to-end rate).") var pacedRate: Double?
+        @Option(help: "Most events per bus message, in every service and path measured (1: every event alone).")
+        var bundleEvents = BusBundle.defaultEvents
     }
 
     let options: Options
@@ -176,7 +181,7 @@ struct PipelineWorkload {
         let collector = try ReliableBenchmark.Node(
             bus: busConfiguration, service: BusOwnership.collector, instance: "stand-in",
             path: directory.appendingPathComponent("collector.sqlite").path,
-            subscriptions: [], logger: logger)
+            subscriptions: [], bundleEvents: options.bundleEvents, logger: logger)
         let group = ServiceGroup(services: collector.bus.services, gracefulShutdownSignals: [], logger: logger)
         let running = Task { try await group.run() }
         _ = await collector.bus.connection.publisher.waitUntilReady()

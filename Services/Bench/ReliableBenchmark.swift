@@ -22,14 +22,23 @@ struct ReliableBenchmark: AsyncParsableCommand {
     @Option(help: "Events appended per outbox transaction.") var batch = 1_000
 
     @Flag(help: "Measure only the outbox append alone.") var appendOnly = false
+    @Option(help: "Measure with CURVE off, on or both.") var curve: CurveChoice = .both
+    @Flag(inversion: .prefixedNo, help: "Measure the raw pair through the bus first (one million messages).") var raw = true
+    @Option(help: "Most events per bus message (1: every event alone).") var bundleEvents = BusBundle.defaultEvents
+
+    enum CurveChoice: String, ExpressibleByArgument, CaseIterable {
+        case off, on, both
+        var modes: [Bool] { self == .both ? [false, true] : [self == .on] }
+    }
 
     func run() async throws {
         try await appendAlone()
         if appendOnly { return }
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
-        for curve in [false, true] {
-            let result = try await Self.measure(count: count, batch: batch, curve: curve, logger: logger)
+        for curve in curve.modes {
+            let result = try await Self.measure(
+                count: count, batch: batch, curve: curve, bundleEvents: bundleEvents, logger: logger, raw: raw)
             print(
                 "raw through vectis-bus, CURVE \(curve ? "on " : "off"):  \(result.raw.summary)\n"
                     + String(format: "outbox append (%d per txn):   %10.0f events/s\n", batch, result.appendRate)
@@ -55,7 +64,9 @@ struct ReliableBenchmark: AsyncParsableCommand {
     /// applied exactly once by a subscriber, beside the raw pair through the same bus (a token 1,000 messages when
     /// `raw` is false); with `curve`, the bus authenticates both (as `collector` and `backups`)
     /// and checks each message's identity, topic ownership and stream, as in production.
-    static func measure(count: Int, batch: Int, curve: Bool, logger: Logger, raw measureRaw: Bool = true) async throws -> Result {
+    static func measure(
+        count: Int, batch: Int, curve: Bool, bundleEvents: Int, logger: Logger, raw measureRaw: Bool = true
+    ) async throws -> Result {
         let server = try ZMQCurve.keyPair()
         let publisher = try ZMQCurve.keyPair()
         let subscriber = try ZMQCurve.keyPair()
@@ -81,11 +92,12 @@ struct ReliableBenchmark: AsyncParsableCommand {
             defer { try? FileManager.default.removeItem(at: directory) }
             let owner = try Node(
                 bus: ownerBus, service: BusOwnership.collector, instance: "owner",
-                path: directory.appendingPathComponent("owner.sqlite").path, subscriptions: [], logger: logger)
+                path: directory.appendingPathComponent("owner.sqlite").path, subscriptions: [], bundleEvents: bundleEvents,
+                logger: logger)
             let reader = try Node(
                 bus: readerBus, service: BusOwnership.backups, instance: "reader",
                 path: directory.appendingPathComponent("reader.sqlite").path, subscriptions: [.exact(BackupRunObserved.topic)],
-                logger: logger)
+                bundleEvents: bundleEvents, logger: logger)
             let group = ServiceGroup(services: owner.bus.services + reader.bus.services, gracefulShutdownSignals: [], logger: logger)
             let nodes = Task { try await group.run() }
             _ = await owner.bus.connection.publisher.waitUntilReady()
@@ -163,7 +175,7 @@ struct ReliableBenchmark: AsyncParsableCommand {
         /// connects as.
         init(
             bus configuration: BusConfiguration, service: String = "bench", instance: String, path: String, subscriptions: [TopicFilter],
-            logger: Logger
+            bundleEvents: Int = BusBundle.defaultEvents, logger: Logger
         ) throws {
             var migrator = DatabaseMigrator()
             DeliveryTables.register(in: &migrator)
@@ -171,7 +183,9 @@ struct ReliableBenchmark: AsyncParsableCommand {
                 try db.execute(sql: "CREATE TABLE runs (volume TEXT NOT NULL, run_at DOUBLE NOT NULL, PRIMARY KEY (volume, run_at))")
             }
             database = try ServiceDatabase.open(at: path, migrator: migrator)
-            let runtime = RuntimeConfiguration(service: service, instance: instance, httpPort: 0, bus: configuration)
+            let runtime = RuntimeConfiguration(
+                service: service, instance: instance, httpPort: 0, bus: configuration,
+                delivery: DeliveryConfiguration(bundleEvents: bundleEvents))
             bus = try ReliableBus(
                 configuration: runtime, database: database, subscriptions: subscriptions, metrics: metrics, logger: logger
             ) { received, db, _ in

@@ -6,7 +6,9 @@ public struct BusConfiguration: Sendable {
     public var subscribeEndpoint: String
     /// `vectis-bus`'s capture PUB endpoint: taps read a copy of every frame here.
     public var tapEndpoint: String
-    /// Messages queued per socket before libzmq drops (PUB) — lost messages are found again by seq and replay.
+    /// Messages queued per socket before libzmq drops (PUB) — lost messages are found again by seq and replay. A
+    /// bundle is one message of up to `BusBundle.maxBytes`, so 20,000 bounds a queue near 160 MiB at worst while it
+    /// still holds ≈ 250,000 bundled events.
     public var sendHighWaterMark: Int32
     public var receiveHighWaterMark: Int32
     /// A fixed kernel receive buffer (bytes); nil leaves TCP autotuning, which on loopback grows to tens of MiB.
@@ -26,8 +28,8 @@ public struct BusConfiguration: Sendable {
         publishEndpoint: String = "tcp://127.0.0.1:5550",
         subscribeEndpoint: String = "tcp://127.0.0.1:5551",
         tapEndpoint: String = "tcp://127.0.0.1:5552",
-        sendHighWaterMark: Int32 = 100_000,
-        receiveHighWaterMark: Int32 = 100_000,
+        sendHighWaterMark: Int32 = 20_000,
+        receiveHighWaterMark: Int32 = 20_000,
         maxMessageBytes: Int = 1 << 20,
         heartbeatIntervalMilliseconds: Int32 = 2_000,
         reconnectIntervalMilliseconds: Int32 = 100,

@@ -15,6 +15,8 @@ public enum DropReason: String, Error, Sendable, CaseIterable {
     case unknownVersion = "unknown_version"
     /// Body does not decode as the topic's type.
     case invalidBody = "invalid_body"
+    /// A bundle whose headers and bodies do not match (counts, streams, seqs that do not follow each other).
+    case invalidBundle = "invalid_bundle"
     /// Body decodes but its values make no sense (a seq past Int64.max, a reversed range, an unbounded name).
     case invalidValue = "invalid_value"
 }
@@ -55,8 +57,46 @@ public struct BusFrameCodec {
         [Array(topic.utf8), header.jsonBytes(), body]
     }
 
-    /// Checks the frame layout, size, header and schema version. The body is left for ``decodeEvent(_:)``.
+    /// Checks the frame layout, size, header and schema version of a single message. The body is left for
+    /// ``decodeEvent(_:)``.
     public func decode(frames: [[UInt8]]) -> Result<BusMessage, DropReason> {
+        let topic: String
+        switch checkedTopic(frames) {
+        case .failure(let reason): return .failure(reason)
+        case .success(let checked): topic = checked
+        }
+        guard let header = try? MessageHeader(jsonBytes: frames[1]), header.validationProblem == nil else {
+            return .failure(.invalidHeader)
+        }
+        if let refusal = versionRefusal(header, topic: topic) { return .failure(refusal) }
+        return .success(BusMessage(topic: topic, header: header, body: frames[2]))
+    }
+
+    /// A single message or a bundle (``BusBundle``), checked like ``decode(frames:)``: the messages in stream order. A
+    /// bundle is taken whole or refused whole.
+    public func decodeMessages(frames: [[UInt8]]) -> Result<[BusMessage], DropReason> {
+        guard frames.count == 3, BusBundle.isBundle(headerFrame: frames[1]) else { return decode(frames: frames).map { [$0] } }
+        let topic: String
+        switch checkedTopic(frames) {
+        case .failure(let reason): return .failure(reason)
+        case .success(let checked): topic = checked
+        }
+        guard let headers = MessageHeader.plainHeaders(bundle: frames[1], limit: BusLimits.maxBundleEvents),
+            headers.allSatisfy({ $0.validationProblem == nil })
+        else { return .failure(.invalidHeader) }
+        for header in headers {
+            if let refusal = versionRefusal(header, topic: topic) { return .failure(refusal) }
+        }
+        guard BusBundle.isConsistent(headers) else { return .failure(.invalidBundle) }
+        var reader = BusJSONReader(frames[2])
+        guard let ranges = reader.elementRanges(limit: headers.count), ranges.count == headers.count else {
+            return .failure(.invalidBundle)
+        }
+        return .success(zip(headers, ranges).map { BusMessage(topic: topic, header: $0, body: Array(frames[2][$1])) })
+    }
+
+    /// Frame count, size and topic.
+    private func checkedTopic(_ frames: [[UInt8]]) -> Result<String, DropReason> {
         guard frames.count == 3 else { return .failure(.frameCount) }
         guard frames[0].count + frames[1].count + frames[2].count <= maxMessageBytes else {
             return .failure(.oversized)
@@ -65,14 +105,12 @@ public struct BusFrameCodec {
         else {
             return .failure(.invalidTopic)
         }
-        guard let header = try? MessageHeader(jsonBytes: frames[1]), header.validationProblem == nil else {
-            return .failure(.invalidHeader)
-        }
-        if let known = EventCatalog.byTopic[Shard.baseTopic(topic)], header.schemaVersion > known.schemaVersion || header.schemaVersion < 1
-        {
-            return .failure(.unknownVersion)
-        }
-        return .success(BusMessage(topic: topic, header: header, body: frames[2]))
+        return .success(topic)
+    }
+
+    private func versionRefusal(_ header: MessageHeader, topic: String) -> DropReason? {
+        guard let known = EventCatalog.byTopic[Shard.baseTopic(topic)] else { return nil }
+        return header.schemaVersion > known.schemaVersion || header.schemaVersion < 1 ? .unknownVersion : nil
     }
 
     /// Decodes the body as the type the catalog registers for the topic.

@@ -10,6 +10,8 @@ import ZeroMQ
 /// encodes the queue in order and sends it. Publishing never blocks on the network.
 public final class BusPublisher: Sendable {
     public let stream: String
+    /// The bus's limit for one message, which a bundle stays under.
+    public let maxMessageBytes: Int
     /// Numbering done here is in memory and starts again with the process, so each process is an epoch.
     public let memoryEpoch = StreamEpoch.make()
     private let queue = PendingQueue<Outgoing>()
@@ -26,8 +28,8 @@ public final class BusPublisher: Sendable {
         enum Body: Sendable {
             case event(any BusEvent)
             case encoded([UInt8])
-            /// Already framed (e.g. read back from an outbox): sent as is.
-            case frames([[UInt8]])
+            /// Already framed (e.g. read back from an outbox, maybe a bundle of `events`): sent as is.
+            case frames([[UInt8]], events: Int)
         }
     }
 
@@ -36,6 +38,7 @@ public final class BusPublisher: Sendable {
         context: ZMQContext, configuration: BusConfiguration, stream: String, metrics: BusMetrics, logger: Logger
     ) {
         self.stream = stream
+        maxMessageBytes = configuration.maxMessageBytes
         let queue = self.queue
         let readiness = self.readiness
         thread = ZMQSocketThread.start(name: "bus-publisher \(stream)") {
@@ -64,12 +67,17 @@ public final class BusPublisher: Sendable {
         queue.append(Outgoing(header: header, topic: E.topic, body: .event(event)))
     }
 
-    /// Queues messages framed elsewhere (an outbox), in order.
-    public func publish(frames messages: [[[UInt8]]]) {
+    /// Queues messages framed elsewhere (an outbox's rows, single or bundled), in order.
+    public func publish(messages: [BusBundle.Message]) {
         let header = MessageHeader(schemaVersion: 1, stream: stream, seq: 0)
-        for frames in messages {
-            queue.append(Outgoing(header: header, topic: "", body: .frames(frames)))
+        for message in messages {
+            queue.append(Outgoing(header: header, topic: "", body: .frames(message.frames, events: message.events)))
         }
+    }
+
+    /// Queues messages framed elsewhere, each one event (tools and tests that send what no Swift type describes).
+    public func publish(frames messages: [[[UInt8]]]) {
+        publish(messages: messages.map { BusBundle.Message(frames: $0) })
     }
 
     /// Queues an already-encoded body (tools and tests that send what no Swift type describes).
@@ -145,16 +153,18 @@ public final class BusPublisher: Sendable {
                 let (items, closed) = queue.takeAll(timeout: 0.1)
                 for item in items {
                     let frames: [[UInt8]]
+                    var events = 1
                     switch item.body {
                     case .event(let event):
                         frames = try encode(event, header: item.header, codec: codec)
                     case .encoded(let body):
                         frames = try codec.encode(topic: item.topic, header: item.header, body: body)
-                    case .frames(let ready):
+                    case .frames(let ready, let count):
                         frames = ready
+                        events = count
                     }
                     try socket.send(frames)
-                    metrics.published.increment()
+                    metrics.published.increment(by: Int64(events))
                 }
                 if closed && items.isEmpty { break }
             }

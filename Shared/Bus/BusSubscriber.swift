@@ -181,23 +181,28 @@ private final class SubscriberLoop: @unchecked Sendable {
     }
 
     private func ingest(_ frames: [[UInt8]]) {
-        metrics.received.increment()
-        switch codec.decode(frames: frames) {
+        switch codec.decodeMessages(frames: frames) {
         case .failure(let reason):
+            metrics.received.increment()
             drop(reason, topic: frames.first.flatMap { String(validating: $0, as: UTF8.self) })
-        case .success(let message):
-            // libzmq matched a byte prefix; `backup.job.recorded` must not also take `backup.job.recordedx`.
-            guard filters.contains(where: { $0.matches(message.topic) }) else { return }
-            if message.topic.hasPrefix(BusProbe.topicPrefix) { return }
-            if decodeBodies {
-                switch codec.decodeEvent(message) {
-                case .success(let event):
-                    batch.append(ReceivedEvent(message: message, event: event))
-                case .failure(let reason):
-                    drop(reason, topic: message.topic)
+        case .success(let messages):
+            metrics.received.increment(by: Int64(messages.count))
+            // One topic per message (a bundle has one): libzmq matched a byte prefix, and `backup.job.recorded` must
+            // not also take `backup.job.recordedx`.
+            guard let topic = messages.first?.topic, filters.contains(where: { $0.matches(topic) }),
+                !topic.hasPrefix(BusProbe.topicPrefix)
+            else { return }
+            for message in messages {
+                if decodeBodies {
+                    switch codec.decodeEvent(message) {
+                    case .success(let event):
+                        batch.append(ReceivedEvent(message: message, event: event))
+                    case .failure(let reason):
+                        drop(reason, topic: message.topic)
+                    }
+                } else {
+                    batch.append(ReceivedEvent(message: message, event: nil))
                 }
-            } else {
-                batch.append(ReceivedEvent(message: message, event: nil))
             }
         }
     }

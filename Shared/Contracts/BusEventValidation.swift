@@ -16,6 +16,8 @@ public enum BusLimits {
     public static let maxNameBytes = 200
     /// The longest topic frame (the longest real topic, `bus.probe.<uuid>`, is 46 bytes).
     public static let maxTopicBytes = 128
+    /// Events one bundle may carry (`[topic][[header, …]][[body, …]]`); a sender bundles fewer.
+    public static let maxBundleEvents = 256
     /// Topics a heartbeat may list.
     public static let maxHeartbeatTopics = 4_096
 

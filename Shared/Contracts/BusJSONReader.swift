@@ -96,6 +96,41 @@ public struct BusJSONReader {
         return nil
     }
 
+    /// Skips a string, checking it as `readString` does, without building it (escapes, rare here, are decoded).
+    mutating func skipString() -> Bool {
+        guard take(UInt8(ascii: "\"")) else { return false }
+        let start = index
+        var ascii = true
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                defer { index += 1 }
+                return ascii || Self.string(bytes, start..<index, ascii: false) != nil
+            }
+            if byte == UInt8(ascii: "\\") { return readEscapedString(from: start) != nil }
+            if byte < 0x20 { return false }
+            if byte >= 0x80 { ascii = false }
+            index += 1
+        }
+        return false
+    }
+
+    /// Reads an array and answers the byte range of each element (each checked to be JSON, as `skipValue` checks), at
+    /// most `limit` of them, with nothing after the array: how a bundle's frames are cut into its events without
+    /// decoding anything twice.
+    public mutating func elementRanges(limit: Int) -> [Range<Int>]? {
+        var ranges: [Range<Int>] = []
+        let read = readArray { reader in
+            guard ranges.count < limit else { return false }
+            let start = reader.index
+            guard reader.skipValue() else { return false }
+            ranges.append(start..<reader.index)
+            return true
+        }
+        guard read, atEnd() else { return nil }
+        return ranges
+    }
+
     /// The bytes as a string; nil when they are not valid UTF-8. ASCII (nearly every string on the bus) needs no
     /// validation and is copied straight from contiguous memory: the generic validating initializer on an array slice
     /// cost a consumer more than the rest of the read.

@@ -44,6 +44,26 @@ extension MessageHeader {
 /// Returns nil (to fall back to `JSONDecoder`) on anything else.
 extension MessageHeader {
     static func readPlain(_ bytes: [UInt8]) -> MessageHeader? {
+        var reader = BusJSONReader(bytes)
+        guard let header = readPlain(from: &reader), reader.atEnd() else { return nil }
+        return header
+    }
+
+    /// The headers of a bundle, a JSON array of 1 to `limit` headers in the plain form (a bundle is only ever written
+    /// by this code, so nothing else is taken), or nil.
+    public static func plainHeaders(bundle bytes: [UInt8], limit: Int) -> [MessageHeader]? {
+        var reader = BusJSONReader(bytes)
+        var headers: [MessageHeader] = []
+        let read = reader.readArray { reader in
+            guard headers.count < limit, let header = readPlain(from: &reader) else { return false }
+            headers.append(header)
+            return true
+        }
+        guard read, reader.atEnd(), !headers.isEmpty else { return nil }
+        return headers
+    }
+
+    static func readPlain(from reader: inout BusJSONReader) -> MessageHeader? {
         var schemaVersion: Int?
         var messageId: UUID?
         var stream: String?
@@ -54,7 +74,6 @@ extension MessageHeader {
         var correlationId: String??
         var replay: Bool??
         var epoch: String??
-        var reader = BusJSONReader(bytes)
         let read = reader.readObject { reader, key in
             switch key {
             case "schemaVersion":
@@ -91,7 +110,7 @@ extension MessageHeader {
                 return reader.skipValue()
             }
         }
-        guard read, reader.atEnd(), let schemaVersion, let messageId, let stream, let seq, let timestamp, let tenant else {
+        guard read, let schemaVersion, let messageId, let stream, let seq, let timestamp, let tenant else {
             return nil
         }
         return MessageHeader(
@@ -139,7 +158,7 @@ extension BusJSONReader {
     mutating func skipValue(depth: Int = 0) -> Bool {
         guard depth < 32, index < bytes.count else { return false }
         switch bytes[index] {
-        case UInt8(ascii: "\""): return readString() != nil
+        case UInt8(ascii: "\""): return skipString()
         case UInt8(ascii: "t"), UInt8(ascii: "f"): return readBool() != nil
         case UInt8(ascii: "n"): return readNull()
         case UInt8(ascii: "{"):
@@ -148,7 +167,7 @@ extension BusJSONReader {
             if take(UInt8(ascii: "}")) { return true }
             while true {
                 skipSpace()
-                guard readString() != nil else { return false }
+                guard skipString() else { return false }
                 skipSpace()
                 guard take(UInt8(ascii: ":")) else { return false }
                 skipSpace()

@@ -1,3 +1,5 @@
+import VectisBus
+
 /// Tuning of reliable delivery; every value has a default that suits one machine.
 public struct DeliveryConfiguration: Sendable {
     /// Sent outbox rows older than this are pruned…
@@ -30,6 +32,9 @@ public struct DeliveryConfiguration: Sendable {
     /// to be sent, or the oldest has waited `outboxAlarmAge`: the service is producing faster than it can send.
     public var outboxAlarmRows: Int
     public var outboxAlarmAge: Duration
+    /// Most events the relay sends in one bus message (`BusBundle`); 1 sends every event alone, as a version before
+    /// bundles did (set it while services of such a version still consume this service's stream).
+    public var bundleEvents: Int
 
     public init(
         outboxMaxAge: Duration = .seconds(72 * 3600), outboxMaxRows: Int = 1_000_000,
@@ -37,8 +42,10 @@ public struct DeliveryConfiguration: Sendable {
         replayBatchLimit: Int = 20_000, replayRequestsPerSecond: Double = 5, replayBurst: Double = 20,
         replayRowsPerSecond: Double = 50_000, applyRetryDelay: Duration = .milliseconds(50),
         applyRetryMaxDelay: Duration = .seconds(5), applyFailureStreakUnready: Int = 3,
-        resynchronisation: String? = nil, outboxAlarmRows: Int = 50_000, outboxAlarmAge: Duration = .seconds(60)
+        resynchronisation: String? = nil, outboxAlarmRows: Int = 50_000, outboxAlarmAge: Duration = .seconds(60),
+        bundleEvents: Int = BusBundle.defaultEvents
     ) {
+        self.bundleEvents = bundleEvents
         self.outboxAlarmRows = outboxAlarmRows
         self.outboxAlarmAge = outboxAlarmAge
         self.outboxMaxAge = outboxMaxAge

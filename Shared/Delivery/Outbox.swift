@@ -76,7 +76,7 @@ public final class Outbox: Sendable {
             createdAt = row["created_at"]
         }
 
-        var frames: [[UInt8]] { [Array(topic.utf8), header, body] }
+        var item: BusBundle.Item { BusBundle.Item(topic: topic, seq: seq, header: header, body: body) }
     }
 
     func rows(after id: Int64, limit: Int) async throws -> [Row] {

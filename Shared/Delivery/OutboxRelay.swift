@@ -83,12 +83,18 @@ public final class OutboxRelay: Service, Sendable {
         let sentThrough = try await outbox.sentThrough()
         let rows = try await outbox.rows(after: sentThrough, limit: 100_000)
         if !rows.isEmpty {
-            publisher.publish(frames: rows.map(\.frames))
+            publisher.publish(messages: bundled(rows.map(\.item)))
             try await outbox.setSentThrough(rows.last!.id)
         }
     }
 
     static let batchSize = 2_000
+
+    /// Rows as bus messages: consecutive rows of a topic in bundles (`BusBundle`), sized for the bus's message limit.
+    private func bundled(_ items: [BusBundle.Item]) -> [BusBundle.Message] {
+        BusBundle.messages(
+            items, maxEvents: configuration.bundleEvents, maxBytes: min(BusBundle.maxBytes, publisher.maxMessageBytes))
+    }
 
     /// Sends, serves replays and prunes until cancelled (graceful shutdown).
     private func relay() async throws {
@@ -101,7 +107,7 @@ public final class OutboxRelay: Service, Sendable {
             try await serveReplays()
             let rows = try await outbox.rows(after: sentThrough, limit: Self.batchSize)
             if let last = rows.last {
-                publisher.publish(frames: rows.map(\.frames))
+                publisher.publish(messages: bundled(rows.map(\.item)))
                 broadcast?.publish(rows.map { EventBroadcast.Item(topic: Shard.baseTopic($0.topic), body: $0.body) })
                 sentThrough = last.id
                 for row in rows { sentLatest[row.topic] = max(sentLatest[row.topic] ?? 0, row.seq) }
@@ -182,9 +188,12 @@ public final class OutboxRelay: Service, Sendable {
             }
             guard !rows.isEmpty else { continue }
             publisher.publish(
-                frames: try rows.map { row in
-                    [Array(row.topic.utf8), try outbox.markedAsReplay(row.header), row.body]
-                })
+                messages: bundled(
+                    try rows.map { row in
+                        var item = row.item
+                        item.header = try outbox.markedAsReplay(row.header)
+                        return item
+                    }))
             metrics.replaysServed.increment()
             metrics.replayedMessages.increment(by: Int64(rows.count))
             logger.debug(

@@ -78,6 +78,12 @@ public struct RuntimeConfiguration: Sendable {
             try env.int("VECTIS_OUTBOX_ALARM_SECONDS", default: Int(delivery.outboxAlarmAge.components.seconds)))
         delivery.replayRequestsPerSecond = try env.double(
             "VECTIS_REPLAY_REQUESTS_PER_SECOND", default: delivery.replayRequestsPerSecond)
+        delivery.bundleEvents = try env.int("VECTIS_BUS_BUNDLE_EVENTS", default: delivery.bundleEvents)
+        guard (1...BusLimits.maxBundleEvents).contains(delivery.bundleEvents) else {
+            throw ConfigurationError(
+                variable: "VECTIS_BUS_BUNDLE_EVENTS", value: "\(delivery.bundleEvents)",
+                expected: "1 (every event alone) to \(BusLimits.maxBundleEvents)")
+        }
         self.init(
             service: service,
             instance: env.string("VECTIS_INSTANCE", default: Self.defaultInstance),

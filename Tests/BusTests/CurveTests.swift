@@ -116,6 +116,64 @@ struct CurveTests {
         }
     }
 
+    @Test(
+        "the bus checks every header of a bundle: one foreign stream or topic drops the whole bundle; honest bundles arrive as their events"
+    )
+    func bundleOwnership() async throws {
+        let server = try ZMQCurve.keyPair()
+        let backups = try ZMQCurve.keyPair()
+        let assets = try ZMQCurve.keyPair()
+        let tap = try ZMQCurve.keyPair()
+        let allowed = [backups.publicKey: "backups", assets.publicKey: "assets", tap.publicKey: "tap"]
+        try await TestBus.with(curveSecretKey: server.secretKey, allowedClients: allowed) { bus in
+            func configuration(_ keys: (publicKey: String, secretKey: String)) -> BusConfiguration {
+                var configuration = bus.configuration
+                configuration.curve = CurveClientKeys(
+                    serverPublicKey: server.publicKey, publicKey: keys.publicKey, secretKey: keys.secretKey)
+                return configuration
+            }
+            let context = try ZMQContext()
+            let metrics = BusMetrics(factory: bus.metrics.factory)
+            let subscriber = BusSubscriber(
+                context: context, configuration: configuration(tap), filters: [.prefix("backup.")], metrics: metrics,
+                logger: TestBus.quietLogger)
+            #expect(await subscriber.waitUntilReady())
+            let inbox = TestInbox(subscriber)
+            let honest = BusPublisher(
+                context: context, configuration: configuration(backups), stream: "backups/1", metrics: metrics, logger: TestBus.quietLogger)
+            let impostor = BusPublisher(
+                context: context, configuration: configuration(assets), stream: "assets/1", metrics: metrics, logger: TestBus.quietLogger)
+            #expect(await honest.waitUntilReady())
+            #expect(await impostor.waitUntilReady())
+            let topic = BackupJobRecorded.topic
+            let body = Array(try BusJSON.makeEncoder().encode(BackupJobRecorded.sample(1)))
+            func bundle(_ seqs: ClosedRange<UInt64>, streams: (UInt64) -> String) -> BusBundle.Message {
+                let items = seqs.map { seq in
+                    BusBundle.Item(
+                        topic: topic, seq: seq, header: MessageHeader(schemaVersion: 1, stream: streams(seq), seq: seq).jsonBytes(),
+                        body: body)
+                }
+                return BusBundle.messages(items, maxEvents: 256, maxBytes: 1 << 20)[0]
+            }
+            // Honest 1...8; then 9...16 with the fifth header in the rules service's stream (behind four honest ones);
+            // then the assets key sending a bundle of backups' topic in its own stream; then honest 9...12.
+            honest.publish(messages: [bundle(1...8) { _ in "backups/1" }])
+            honest.publish(messages: [bundle(9...16) { $0 == 13 ? "rules/1" : "backups/1" }])
+            impostor.publish(messages: [bundle(1...4) { _ in "assets/1" }])
+            honest.publish(messages: [bundle(9...12) { _ in "backups/1" }])
+            await inbox.wait { $0.count >= 12 }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(inbox.events.map(\.header.seq) == Array(1...12), "the honest bundles' events, in order, and nothing else")
+            #expect(Set(inbox.events.map(\.header.stream)) == ["backups/1"])
+            let dropped = bus.proxy.droppedCounts
+            #expect(dropped["backups|stream_not_own"] == 1, "\(dropped)")
+            #expect(dropped["assets|topic_not_owned"] == 1, "\(dropped)")
+            await honest.close()
+            await impostor.close()
+            await subscriber.close()
+        }
+    }
+
     @Test("the tap needs an allowed key too")
     func tapNeedsAKey() async throws {
         let server = try ZMQCurve.keyPair()

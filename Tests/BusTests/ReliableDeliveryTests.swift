@@ -86,6 +86,73 @@ struct ReliableDeliveryTests {
         }
     }
 
+    @Test(
+        "a backlog travels in bundles and is applied once each, in order; its replay is bundled and marked; bundles of 1 send events alone")
+    func bundles() async throws {
+        for bundleEvents in [BusBundle.defaultEvents, 1] {
+            try await TestBus.with(.development) { testBus in
+                let delivery = DeliveryConfiguration(
+                    heartbeatInterval: .milliseconds(200), replayRetryAfter: .milliseconds(300), bundleEvents: bundleEvents)
+                // What travels, seen by a plain socket on the bus.
+                let context = try ZMQContext()
+                let wire = try ZMQSocket(context: context, type: .sub)
+                try wire.setLinger(milliseconds: 0)
+                try wire.subscribe(BackupJobRecorded.topic)
+                try wire.connect(testBus.endpoints.subscribe)
+                let owner = try ReliableNode(testBus, instance: "owner", delivery: delivery)
+                #expect(await owner.waitUntilReady())
+                try await Task.sleep(for: .milliseconds(300))
+                let codec = BusFrameCodec()
+                var messages = (live: 0, replayed: 0)
+                var events = (live: [UInt64](), replayed: [UInt64]())
+                func drainWire() throws {
+                    while let frames = try wire.receiveMessage(dontWait: true) {
+                        guard case .success(let decoded) = codec.decodeMessages(frames: frames) else {
+                            Issue.record("the relay sent a message the codec refuses")
+                            continue
+                        }
+                        let replay = decoded[0].header.replay == true
+                        #expect(decoded.allSatisfy { ($0.header.replay == true) == replay }, "a bundle is all replay or none")
+                        if replay {
+                            messages.replayed += 1
+                            events.replayed += decoded.map(\.header.seq)
+                        } else {
+                            messages.live += 1
+                            events.live += decoded.map(\.header.seq)
+                        }
+                    }
+                }
+                try await owner.publish(1...200)
+                // Sent before the reader exists: it misses all 200, learns of them from the next one, and asks for a replay.
+                #expect(
+                    try await eventually {
+                        try drainWire()
+                        return events.live.count == 200
+                    })
+                let reader = try ReliableNode(
+                    testBus, instance: "reader", subscriptions: [.exact(BackupJobRecorded.topic)], delivery: delivery)
+                #expect(await reader.waitUntilReady())
+                try await owner.publish(201...201)
+                #expect(try await eventually { try reader.applied().compactMap(\.job) == Array(1...201) })
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(try reader.applied().count == 201, "nothing applied twice")
+                try drainWire()
+                #expect(events.live == Array(1...201))
+                #expect(Array(events.replayed.prefix(200)) == Array(1...200))
+                if bundleEvents == 1 {
+                    #expect(messages.live == 201)
+                    #expect(messages.replayed == events.replayed.count)
+                } else {
+                    #expect(messages.live <= 201 / 4, "\(messages.live) messages for 201 events")
+                    #expect(messages.replayed <= events.replayed.count / 4, "\(messages.replayed) for \(events.replayed.count)")
+                }
+                wire.close()
+                try await reader.stop()
+                try await owner.stop()
+            }
+        }
+    }
+
     @Test("a gap is not applied past: the consumer asks for a replay from the first missing seq")
     func gapAsksForReplay() async throws {
         try await TestBus.with(.development) { testBus in

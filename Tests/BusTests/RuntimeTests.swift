@@ -101,6 +101,22 @@ struct RuntimeTests {
         }
     }
 
+    @Test("VECTIS_BUS_BUNDLE_EVENTS sets the events per bus message; 0, 257 and words are refused")
+    func bundleEvents() throws {
+        func events(_ text: String?) throws -> Int {
+            try RuntimeConfiguration(
+                service: "backups", defaultHTTPPort: 8083,
+                environment: Environment.development(text.map { ["VECTIS_BUS_BUNDLE_EVENTS": $0] } ?? [:])
+            ).delivery.bundleEvents
+        }
+        #expect(try events(nil) == BusBundle.defaultEvents)
+        #expect(try events("1") == 1)
+        #expect(try events("256") == 256)
+        for bad in ["0", "-1", "257", "many", "99999999999999999999"] {
+            #expect(throws: ConfigurationError.self, "\(bad)") { try events(bad) }
+        }
+    }
+
     @Test("secure by default: without bus keys, and without VECTIS_BUS_INSECURE, a service refuses to start and says what to set")
     func busKeysRequired() throws {
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("vectis-nokeys-\(UUID().uuidString)").path

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VectisBus
 import VectisCLI
 import VectisContracts
 import VectisTestSupport
@@ -41,6 +42,31 @@ struct TapFormatterTests {
             // Raw output is hex; check the hex of the secret too.
             let secretHex = Array("s3cr3t".utf8).map { String(format: "%02x", $0) }.joined(separator: " ")
             #expect(!output.contains("s3cr3t") && !output.contains(secretHex), "\(style)")
+        }
+    }
+
+    @Test("a bundle shows as its events, one line each, in order; raw mode dumps its frames once; no style shows a secret")
+    func bundle() throws {
+        let items = (1...3).map { seq in
+            BusBundle.Item(
+                topic: "collector.sync.started", seq: UInt64(seq),
+                header: MessageHeader(schemaVersion: 1, stream: "collector/a", seq: UInt64(seq)).jsonBytes(), body: Array(secretBody.utf8))
+        }
+        let frames = BusBundle.messages(items, maxEvents: 16, maxBytes: 1 << 20)[0].frames
+        let pretty = try #require(TapFormatter(style: .pretty).format(frames)).split(separator: "\n")
+        #expect(pretty.count == 3)
+        #expect(pretty.map { $0.contains("collector/a#1") } == [true, false, false])
+        #expect(pretty[2].contains("collector/a#3"))
+        let json = try #require(TapFormatter(style: .json).format(frames)).split(separator: "\n")
+        #expect(
+            try json.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.compactMap { $0?["seq"] as? Int } == [
+                1, 2, 3
+            ])
+        let raw = try #require(TapFormatter(style: .raw).format(frames))
+        #expect(raw.contains("bundle collector.sync.started of 3 events, 3 frames"))
+        for output in [pretty.joined(separator: "\n"), json.joined(separator: "\n"), raw] {
+            let secretHex = Array("s3cr3t".utf8).map { String(format: "%02x", $0) }.joined(separator: " ")
+            #expect(!output.contains("s3cr3t") && !output.contains(secretHex))
         }
     }
 

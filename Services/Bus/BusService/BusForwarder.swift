@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import VectisBus
 import VectisContracts
 import ZeroMQ
 
@@ -139,9 +140,24 @@ final class BusForwarder {
     private func ownershipViolation(identity: String) -> Violation? {
         let topic = frames[0].withBytes { String(decoding: $0, as: UTF8.self) }
         if topic.hasPrefix(ProbeTopics.prefix) { return nil }
-        // Only the plain header form this project writes: what passes here, every consumer reads the same way.
-        guard let header = MessageHeader(plainJSONBytes: frames[1].bytes) else { return .invalidHeader }
-        switch BusOwnership.refusal(identity: identity, topic: topic, stream: header.stream) {
+        // Only the plain header form this project writes: what passes here, every consumer reads the same way. A
+        // bundle's every header is checked, not only its first.
+        let bytes = frames[1].bytes
+        if BusBundle.isBundle(headerFrame: bytes) {
+            guard let headers = MessageHeader.plainHeaders(bundle: bytes, limit: BusLimits.maxBundleEvents) else {
+                return .invalidHeader
+            }
+            for header in headers {
+                if let violation = ownershipViolation(identity: identity, topic: topic, stream: header.stream) { return violation }
+            }
+            return nil
+        }
+        guard let header = MessageHeader(plainJSONBytes: bytes) else { return .invalidHeader }
+        return ownershipViolation(identity: identity, topic: topic, stream: header.stream)
+    }
+
+    private func ownershipViolation(identity: String, topic: String, stream: String) -> Violation? {
+        switch BusOwnership.refusal(identity: identity, topic: topic, stream: stream) {
         case nil: return nil
         case .unknownTopic: return .unknownTopic
         case .notOwner: return .notOwner

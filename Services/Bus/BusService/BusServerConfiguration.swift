@@ -20,7 +20,8 @@ public struct BusServerConfiguration: Sendable {
     public var maxMessageBytes: Int
     /// A publisher sending a single frame larger than this is disconnected by libzmq before the frame is read.
     public var maxFrameBytes: Int64
-    /// Per-connection queue length on the proxy sockets; beyond it libzmq drops (seq numbers reveal the loss).
+    /// Per-connection queue length on the proxy sockets, in messages (a bundle is one, at most 8 KiB); beyond it
+    /// libzmq drops (seq numbers reveal the loss).
     public var highWaterMark: Int32
     /// How often the forwarder's counters are copied into metrics.
     public var statisticsIntervalMilliseconds: Int
@@ -42,7 +43,7 @@ public struct BusServerConfiguration: Sendable {
     public init(
         publishBind: String = "tcp://127.0.0.1:5550", subscribeBind: String = "tcp://127.0.0.1:5551",
         tapBind: String = "tcp://127.0.0.1:5552", httpHost: String = "127.0.0.1", httpPort: Int = 8080,
-        maxMessageBytes: Int = 1 << 20, maxFrameBytes: Int64? = nil, highWaterMark: Int32 = 100_000,
+        maxMessageBytes: Int = 1 << 20, maxFrameBytes: Int64? = nil, highWaterMark: Int32 = 20_000,
         statisticsIntervalMilliseconds: Int = 1_000, curveSecretKey: String? = nil,
         allowedClients: [String: String] = [:], maxTopicsPerIdentity: Int = 2_000, banDuration: Duration = .seconds(60)
     ) {

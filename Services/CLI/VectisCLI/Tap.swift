@@ -57,12 +57,17 @@ public struct Tap {
         var shown = 0
         let target = options.count
         func handle(_ frames: [[UInt8]]) -> Bool {
-            if case .message(let message) = formatter.classify(frames), !shows(topic: message.topic) { return false }
+            let events = eventCount(frames, formatter)
+            if case .messages(let messages) = formatter.classify(frames), let first = messages.first, !shows(topic: first.topic) {
+                return false
+            }
             // Subscription frames and malformed messages have no topic to filter on; raw mode shows them all.
-            if options.style != .raw, !options.topicPrefixes.isEmpty, !isMessage(frames, formatter) { return false }
-            guard let line = formatter.format(frames) else { return false }
-            output(line)
-            if isMessage(frames, formatter) { shown += 1 }
+            if options.style != .raw, !options.topicPrefixes.isEmpty, events == 0 { return false }
+            var lines = formatter.lines(frames)
+            // `--count` counts events: a bundle straddling it is shown only up to it (raw mode shows frames whole).
+            if let target, options.style != .raw, events > 0 { lines = Array(lines.prefix(max(target - shown, 0))) }
+            for line in lines { output(line) }
+            shown += options.style == .raw ? events : min(events, lines.count)
             return target.map { shown >= $0 } ?? false
         }
 
@@ -84,9 +89,10 @@ public struct Tap {
         }
     }
 
-    private func isMessage(_ frames: [[UInt8]], _ formatter: TapFormatter) -> Bool {
-        if case .message = formatter.classify(frames) { return true }
-        return false
+    /// Events in a capture message: one, a bundle's count, or none (a subscription, a malformed message).
+    private func eventCount(_ frames: [[UInt8]], _ formatter: TapFormatter) -> Int {
+        if case .messages(let messages) = formatter.classify(frames) { return messages.count }
+        return 0
     }
 
     /// Sends a probe through the bus until it shows up on the tap, so "listening" means the tap really sees traffic.

@@ -19,7 +19,8 @@ public struct TapFormatter {
         case subscription(subscribe: Bool, prefix: String)
         /// A command to the proxy's control socket (libzmq 4.3 copies those to the capture socket too).
         case control(String)
-        case message(BusMessage)
+        /// One event, or the events of a bundle (`BusBundle`) in stream order.
+        case messages([BusMessage])
         case malformed(DropReason, frames: [[UInt8]])
     }
 
@@ -32,8 +33,8 @@ public struct TapFormatter {
         {
             return .control(command)
         }
-        switch codec.decode(frames: frames) {
-        case .success(let message): return .message(message)
+        switch codec.decodeMessages(frames: frames) {
+        case .success(let messages): return .messages(messages)
         case .failure(let reason): return .malformed(reason, frames: frames)
         }
     }
@@ -53,26 +54,36 @@ public struct TapFormatter {
 
     /// The output line(s) for one capture message, or nil when this style does not show it.
     public func format(_ frames: [[UInt8]], receivedAt: Date = Date()) -> String? {
+        let lines = lines(frames, receivedAt: receivedAt)
+        return lines.isEmpty ? nil : lines.joined(separator: "\n")
+    }
+
+    /// The output lines for one capture message: in the pretty and JSON styles one per event (a bundle shows as its
+    /// events), in the raw style one dump of the frames as they travelled.
+    public func lines(_ frames: [[UInt8]], receivedAt: Date = Date()) -> [String] {
         let captured = classify(frames)
         switch style {
         case .raw:
-            return rawDump(frames, captured: captured, receivedAt: receivedAt)
+            return [rawDump(frames, captured: captured, receivedAt: receivedAt)]
         case .json:
             switch captured {
-            case .message(let message): return jsonLine(message, receivedAt: receivedAt)
-            case .malformed(let reason, let frames): return malformedJSONLine(reason, frames: frames, receivedAt: receivedAt)
-            case .subscription, .control: return nil
+            case .messages(let messages): return messages.compactMap { jsonLine($0, receivedAt: receivedAt) }
+            case .malformed(let reason, let frames):
+                return malformedJSONLine(reason, frames: frames, receivedAt: receivedAt).map { [$0] } ?? []
+            case .subscription, .control: return []
             }
         case .pretty:
             switch captured {
-            case .subscription, .control: return nil
+            case .subscription, .control: return []
             case .malformed(let reason, let frames):
-                return "\(clock(receivedAt))  !! malformed message (\(reason.rawValue), \(frames.count) frames) — subscribers drop it"
-            case .message(let message):
-                let body = SecretRedactor.redactedJSON(message.body).flatMap(compactJSON) ?? "<\(message.body.count) bytes, not JSON>"
-                // Topic and stream come off the wire: control characters are shown escaped, never sent to the terminal.
-                return
-                    "\(clock(receivedAt))  \(LogText.cut(message.topic, maxBytes: 300))  \(LogText.cut(message.header.stream, maxBytes: 300))#\(message.header.seq)  \(body)"
+                return ["\(clock(receivedAt))  !! malformed message (\(reason.rawValue), \(frames.count) frames) — subscribers drop it"]
+            case .messages(let messages):
+                return messages.map { message in
+                    let body = SecretRedactor.redactedJSON(message.body).flatMap(compactJSON) ?? "<\(message.body.count) bytes, not JSON>"
+                    // Topic and stream come off the wire: control characters are shown escaped, never sent to the terminal.
+                    return
+                        "\(clock(receivedAt))  \(LogText.cut(message.topic, maxBytes: 300))  \(LogText.cut(message.header.stream, maxBytes: 300))#\(message.header.seq)  \(body)"
+                }
             }
         }
     }
@@ -98,8 +109,12 @@ public struct TapFormatter {
             lines.append("\(clock(receivedAt))  [\(subscribe ? "subscribe" : "unsubscribe") \"\(prefix)\"]")
         case .control(let command):
             lines.append("\(clock(receivedAt))  [proxy control \(command)]")
-        case .message(let message):
-            lines.append("\(clock(receivedAt))  message \(message.topic), \(frames.count) frames")
+        case .messages(let messages) where messages.count > 1:
+            lines.append(
+                "\(clock(receivedAt))  bundle \(LogText.cut(messages[0].topic, maxBytes: 300)) of \(messages.count) events, \(frames.count) frames"
+            )
+        case .messages(let messages):
+            lines.append("\(clock(receivedAt))  message \(LogText.cut(messages.first?.topic ?? "", maxBytes: 300)), \(frames.count) frames")
         case .malformed(let reason, _):
             lines.append("\(clock(receivedAt))  malformed (\(reason.rawValue)), \(frames.count) frames")
         }
