@@ -63,6 +63,28 @@ extension MessageHeader {
         return headers
     }
 
+    /// Only the `stream` of each header of a bundle, read with the same reader as `plainHeaders` (a key twice, an
+    /// escape, a value that is not JSON are treated alike) but skipping every other field: the bus checks a bundle's
+    /// ownership with this, and its consumers then read the whole headers strictly.
+    public static func plainStreams(bundle bytes: [UInt8], limit: Int) -> [String]? {
+        var reader = BusJSONReader(bytes)
+        var streams: [String] = []
+        let read = reader.readArray { reader in
+            guard streams.count < limit else { return false }
+            var stream: String?
+            let object = reader.readObject { reader, key in
+                guard key == "stream" else { return reader.skipValue() }
+                stream = reader.readString()
+                return stream != nil
+            }
+            guard object, let stream else { return false }
+            streams.append(stream)
+            return true
+        }
+        guard read, reader.atEnd(), !streams.isEmpty else { return nil }
+        return streams
+    }
+
     static func readPlain(from reader: inout BusJSONReader) -> MessageHeader? {
         var schemaVersion: Int?
         var messageId: UUID?

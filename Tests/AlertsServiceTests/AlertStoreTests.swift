@@ -38,7 +38,7 @@ struct AlertStoreTests {
         let topics = try Self.withStore { db, outbox in
             try AlertStore.apply(Self.job(.failure, nights: 1, at: 0), tenant: "default", at: Self.start, db: db, outbox: outbox)
             try AlertStore.apply(Self.job(.failure, nights: 2, at: 24), tenant: "default", at: Self.start, db: db, outbox: outbox)
-            let open = try #require(try AlertRecord.fetchOne(db, sql: "SELECT * FROM alert"))
+            let open = try #require(try AlertRecord.fetchOne(db, sql: AlertRecord.select))
             #expect(open.state == .open && open.occurrences == 2 && open.failedNights == 2 && open.lastError == "disk full")
             try AlertStore.apply(Self.job(.success, nights: 0, at: 48), tenant: "default", at: Self.start, db: db, outbox: outbox)
             let resolved = try #require(try AlertRecord.find(id: open.id, db))
@@ -93,7 +93,7 @@ struct AlertStoreTests {
                 scope: .agent, targetId: agent, until: Self.start + 86_400, reason: nil, by: "tech", now: Self.start, db: db,
                 outbox: outbox)
             try AlertStore.apply(Self.job(.failure, nights: 1, at: 0), tenant: "default", at: Self.start, db: db, outbox: outbox)
-            let muted = try #require(try AlertRecord.fetchOne(db, sql: "SELECT * FROM alert"))
+            let muted = try #require(try AlertRecord.fetchOne(db, sql: AlertRecord.select))
             #expect(muted.state == .muted && !muted.raised)
             #expect(throws: AlertStore.ActionError.notOpen) {
                 try AlertStore.acknowledge(id: muted.id, by: "tech", now: Self.start, db: db, outbox: outbox)
@@ -112,7 +112,36 @@ struct AlertStoreTests {
             // The CHECK list guards the column; a file from elsewhere may not have it.
             try db.execute(sql: "PRAGMA ignore_check_constraints = ON")
             try db.execute(sql: "UPDATE alert SET state = 'snoozed'")
-            #expect(throws: UnknownStoredValue.self) { try AlertRecord.fetchOne(db, sql: "SELECT * FROM alert") }
+            #expect(throws: UnknownStoredValue.self) { try AlertRecord.fetchOne(db, sql: AlertRecord.select) }
+            #expect(throws: UnknownStoredValue.self) { try AlertRecord.find(id: 1, db) }
+        }
+    }
+
+    @Test(
+        "an alert read by position (the hot path) is the alert read through GRDB's Row; a damaged value or a SELECT * throws, never traps")
+    func readByPosition() throws {
+        _ = try Self.withStore { db, outbox in
+            try AlertStore.apply(Self.job(.failure, nights: 1, at: 0), tenant: "default", at: Self.start, db: db, outbox: outbox)
+            try AlertStore.apply(Self.job(.failure, nights: 2, at: 24), tenant: "default", at: Self.start, db: db, outbox: outbox)
+            try db.execute(sql: "UPDATE alert SET note = 'call the client', acknowledged_by = 'tech', acknowledged_at = 1790000100")
+            let byPosition = try #require(try AlertRecord.find(id: 1, db))
+            let open = try #require(
+                try AlertRecord.unresolved(type: byPosition.type, tenant: "default", subjectId: byPosition.subjectId, db))
+            let byRow = try #require(try AlertRecord.fetchOne(db, sql: "\(AlertRecord.select) WHERE id = 1"))
+            #expect(byPosition.view == byRow.view && open.view == byRow.view)
+            #expect(byRow.view.note == "call the client" && byRow.view.occurrences == 2 && byRow.view.failedNightsInARow == 2)
+            #expect(byRow.view.acknowledgedAt == Date(timeIntervalSince1970: 1_790_000_100))
+            // The table's own column order is not the record's: refused by name, not read shifted.
+            #expect(throws: StoredColumnsMismatch.self) { try AlertRecord.fetchOne(db, sql: "SELECT * FROM alert") }
+            // A number column holding text (a file edited by hand): an error the consumer can set aside, not a trap.
+            try db.execute(sql: "UPDATE alert SET occurrences = 'many'")
+            #expect(throws: UnreadableStoredValue.self) { try AlertRecord.find(id: 1, db) }
+            #expect(throws: UnreadableStoredValue.self) {
+                try AlertStore.apply(Self.job(.failure, nights: 3, at: 48), tenant: "default", at: Self.start, db: db, outbox: outbox)
+            }
+            // A date that is no date.
+            try db.execute(sql: "UPDATE alert SET occurrences = 2, first_seen_at = 'yesterday'")
+            #expect(throws: UnreadableStoredValue.self) { try AlertRecord.find(id: 1, db) }
         }
     }
 }

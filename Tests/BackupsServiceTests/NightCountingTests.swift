@@ -109,7 +109,17 @@ struct NightCountingTests {
                         run, tenant: "default", calendar: Self.utc, at: Self.start, db: db, outbox: outbox, correlationId: nil) ?? last
             }
             let agentId = StableID.agent(tenant: "default", deviceSerial: "S1", volume: "v1")
-            return try #require(try AgentRunSummary.Stored.fetchOne(db, sql: AgentRunSummary.Stored.sql, arguments: [agentId])).summary
+            // Read by position (as each recorded run reads it) and through GRDB's Row: the same summary, and the same night.
+            let byRow = try #require(try AgentRunSummary.Stored.fetchOne(db, sql: AgentRunSummary.Stored.sql, arguments: [agentId]))
+            let byPosition = try #require(try AgentRunSummary.Stored.fetch(agentId: agentId, db))
+            #expect(byPosition.summary == byRow.summary && byPosition.lastNight == byRow.lastNight)
+            let night = try #require(byRow.lastNight)
+            let rollup = try #require(try NightRollup.fetch(agentId: agentId, night: night, db))
+            #expect(
+                try AgentNight.fetchOne(
+                    db, sql: "SELECT \(AgentNight.columns) FROM agent_night WHERE agent_id = ? AND night = ?", arguments: [agentId, night])
+                    == rollup)
+            return byRow.summary
         }
     }
 }

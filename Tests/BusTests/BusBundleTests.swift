@@ -148,6 +148,25 @@ struct BusBundleTests {
         #expect(failure([Array(Self.topic.utf8), Array("[[[[[[".utf8), Array("[]".utf8)]) == .invalidHeader)
     }
 
+    @Test("the bus reads a bundle's streams as consumers read its headers: escapes alike, a stream given twice refused by both")
+    func streamsAsConsumersReadThem() {
+        let base = String(decoding: Self.header(1), as: UTF8.self)
+        let escaped = base.replacingOccurrences(of: "\"backups/1\"", with: #""backups\/1""#)
+        let twice = base.replacingOccurrences(of: "{", with: #"{"stream":"rules/1","#)
+        let missing = base.replacingOccurrences(of: #""stream":"backups/1","#, with: "")
+        func both(_ header: String) -> ([String]?, [String]?) {
+            let bytes = Array("[\(header)]".utf8)
+            return (
+                MessageHeader.plainHeaders(bundle: bytes, limit: 8)?.map(\.stream), MessageHeader.plainStreams(bundle: bytes, limit: 8)
+            )
+        }
+        #expect(escaped != base && twice != base && missing != base)
+        #expect(both(escaped).0 == ["backups/1"] && both(escaped).1 == ["backups/1"])
+        #expect(both(twice).0 == nil && both(twice).1 == nil)
+        #expect(both(missing).0 == nil && both(missing).1 == nil)
+        #expect(MessageHeader.plainStreams(bundle: Array("[\(base),\(base)]".utf8), limit: 1) == nil, "no more than the limit")
+    }
+
     @Test("5,000 damaged bundles: no crash, each taken whole and consistent, or refused with a reason")
     func fuzz() throws {
         var random = SplitMix64(state: 0xB0D1E)
@@ -167,6 +186,10 @@ struct BusBundleTests {
             default:
                 let at = Int(random.next() % UInt64(frames[frame].count))
                 frames[frame].insert(contentsOf: Array(",[]{}\"\\".utf8).shuffled(using: &random).prefix(3), at: at)
+            }
+            // What the bus reads of the headers (only the streams) agrees with what consumers read whole.
+            if let headers = MessageHeader.plainHeaders(bundle: frames[1], limit: BusLimits.maxBundleEvents) {
+                #expect(MessageHeader.plainStreams(bundle: frames[1], limit: BusLimits.maxBundleEvents) == headers.map(\.stream))
             }
             switch codec.decodeMessages(frames: frames) {
             case .success(let messages):

@@ -84,7 +84,7 @@ struct AlertQueries: Sendable {
             let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
             arguments.append(filter.limit + 1)
             let rows = try AlertRecord.fetchAll(
-                db, sql: "SELECT * FROM alert \(whereClause) ORDER BY id DESC LIMIT ?", arguments: StatementArguments(arguments))
+                db, sql: "\(AlertRecord.select) \(whereClause) ORDER BY id DESC LIMIT ?", arguments: StatementArguments(arguments))
             let page = rows.prefix(filter.limit).map(\.view)
             return AlertPage(alerts: Array(page), nextCursor: rows.count > filter.limit ? page.last?.id : nil)
         }

@@ -39,33 +39,49 @@ struct AlertRecord: FetchableRecord {
     var resolvedBy: String?
     var note: String?
 
+    /// The columns of a whole alert, in the order `init(columns:)` reads them.
+    static let columns = [
+        "id", "tenant", "type", "severity", "state", "agent_id", "customer_key", "customer_name", "device_serial", "agent_volume",
+        "agent_name", "occurrences", "first_seen_at", "last_seen_at", "last_error", "failed_nights", "raised", "customer_id",
+        "device_name", "since", "days", "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_reason", "resolved_by", "note"
+    ]
+    /// Every query for whole alerts starts with this.
+    static let select = "SELECT \(columns.joined(separator: ", ")) FROM alert"
+
+    /// A row of a query that starts with `select` (checked: a `SELECT *` would put the columns in the table's order).
     init(row: Row) throws {
-        id = row["id"]
-        tenant = row["tenant"]
-        type = row["type"]
-        severity = try row.decodeValue(AlertSeverity.self, forColumn: "severity")
-        state = try row.decodeValue(AlertState.self, forColumn: "state")
-        subjectId = row["agent_id"]
-        customer = CustomerRef(key: row["customer_key"], name: row["customer_name"])
-        deviceSerial = row["device_serial"]
-        agentVolume = row["agent_volume"]
-        agentName = row["agent_name"]
-        occurrences = row["occurrences"]
-        firstSeenAt = row["first_seen_at"]
-        lastSeenAt = row["last_seen_at"]
-        lastError = row["last_error"]
-        failedNights = row["failed_nights"]
-        raised = row["raised"]
-        customerId = row["customer_id"]
-        deviceName = row["device_name"]
-        since = row["since"]
-        days = row["days"]
-        acknowledgedAt = row["acknowledged_at"]
-        acknowledgedBy = row["acknowledged_by"]
-        resolvedAt = row["resolved_at"]
-        resolvedReason = row["resolved_reason"]
-        resolvedBy = row["resolved_by"]
-        note = row["note"]
+        try row.requireColumns(Self.columns, select: Self.select)
+        try self.init(columns: row)
+    }
+
+    /// Reads the columns `select` lists, by position.
+    init(columns row: some StoredColumns) throws {
+        id = try row.value(0)
+        tenant = try row.value(1)
+        type = try row.value(2)
+        severity = try row.enumValue(3)
+        state = try row.enumValue(4)
+        subjectId = try row.value(5)
+        customer = CustomerRef(key: try row.value(6), name: try row.value(7))
+        deviceSerial = try row.value(8)
+        agentVolume = try row.value(9)
+        agentName = try row.value(10)
+        occurrences = try row.value(11)
+        firstSeenAt = try row.value(12)
+        lastSeenAt = try row.value(13)
+        lastError = try row.optional(14)
+        failedNights = try row.optional(15)
+        raised = try row.value(16)
+        customerId = try row.value(17)
+        deviceName = try row.optional(18)
+        since = try row.optional(19)
+        days = try row.optional(20)
+        acknowledgedAt = try row.optional(21)
+        acknowledgedBy = try row.optional(22)
+        resolvedAt = try row.optional(23)
+        resolvedReason = try row.optional(24)
+        resolvedBy = try row.optional(25)
+        note = try row.optional(26)
     }
 
     /// As the feed shows it.
@@ -81,14 +97,13 @@ struct AlertRecord: FetchableRecord {
     }
 
     static func find(id: Int64, _ db: Database) throws -> AlertRecord? {
-        try AlertRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM alert WHERE id = ?"), arguments: [id])
+        try db.cachedStatement(sql: "\(select) WHERE id = ?").fetchFirst(arguments: [id]) { try AlertRecord(columns: $0) }
     }
 
-    /// The subject's live (not resolved) alert of this type.
+    /// The subject's live (not resolved) alert of this type (one at most: the partial unique index `alert_one_open`).
     static func unresolved(type: String, tenant: String, subjectId: String, _ db: Database) throws -> AlertRecord? {
-        try AlertRecord.fetchOne(
-            db.cachedStatement(sql: "SELECT * FROM alert WHERE tenant = ? AND type = ? AND agent_id = ? AND \(unresolvedSQL)"),
-            arguments: [tenant, type, subjectId])
+        try db.cachedStatement(sql: "\(select) WHERE tenant = ? AND type = ? AND agent_id = ? AND \(unresolvedSQL)")
+            .fetchFirst(arguments: [tenant, type, subjectId]) { try AlertRecord(columns: $0) }
     }
 
     /// As published on the bus and answered by the API.

@@ -207,7 +207,7 @@ enum AlertStore {
         .execute(arguments: [scope, targetId, until.timeIntervalSince1970, reason, by, now.timeIntervalSince1970])
         let muteId = db.lastInsertedRowID
         let affected = try AlertRecord.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM alert WHERE \(scope.alertColumn) = ? AND state IN (?, ?)"),
+            db.cachedStatement(sql: "\(AlertRecord.select) WHERE \(scope.alertColumn) = ? AND state IN (?, ?)"),
             arguments: [targetId, AlertState.open.rawValue, AlertState.acknowledged.rawValue])
         for alert in affected {
             try db.cachedStatement(sql: "UPDATE alert SET state = ?, updated_at = ? WHERE id = ?")

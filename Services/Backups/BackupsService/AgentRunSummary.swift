@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import VectisStorage
 
 /// An agent's backup-run summary (`agent_summary`): last run, last success, last failure and failed nights in a
 /// row — what the hub, the alerts and the rules read instead of the run history.
@@ -13,21 +14,32 @@ struct AgentRunSummary: Equatable {
 
     /// The stored row, with the night of its latest run.
     struct Stored: FetchableRecord {
-        static let sql = """
-            SELECT last_run_at, last_success_at, last_failure_at, last_failure_message, currently_failing, failed_nights, last_night
-            FROM agent_summary WHERE agent_id = ?
-            """
+        static let columns = [
+            "last_run_at", "last_success_at", "last_failure_at", "last_failure_message", "currently_failing", "failed_nights",
+            "last_night"
+        ]
+        static let sql = "SELECT \(columns.joined(separator: ", ")) FROM agent_summary WHERE agent_id = ?"
 
         var summary: AgentRunSummary
         var lastNight: String?
 
-        init(row: Row) {
-            let failedNights: Int = row["failed_nights"]
+        init(row: Row) throws {
+            try row.requireColumns(Self.columns, select: Self.sql)
+            try self.init(columns: row)
+        }
+
+        /// Reads `columns` by position (the summary is read for every recorded run).
+        init(columns row: some StoredColumns) throws {
             summary = AgentRunSummary(
-                lastRunAt: row["last_run_at"], lastSuccessAt: row["last_success_at"], lastFailureAt: row["last_failure_at"],
-                lastFailureMessage: row["last_failure_message"], currentlyFailing: row["currently_failing"],
-                failedNights: max(0, failedNights))
-            lastNight = row["last_night"]
+                lastRunAt: try row.optional(0), lastSuccessAt: try row.optional(1), lastFailureAt: try row.optional(2),
+                lastFailureMessage: try row.optional(3), currentlyFailing: try row.value(4),
+                failedNights: max(0, try row.value(5, as: Int.self)))
+            lastNight = try row.optional(6)
+        }
+
+        /// The agent's stored summary, or nil before its first run.
+        static func fetch(agentId: String, _ db: Database) throws -> Stored? {
+            try db.cachedStatement(sql: sql).fetchFirst(arguments: [agentId]) { try Stored(columns: $0) }
         }
 
         init(summary: AgentRunSummary, lastNight: String?) {

@@ -125,7 +125,7 @@ enum BackupJobStore {
     /// (the usual order) updates it from the summary alone; anything else — the agent's first run, a run that
     /// arrives after a newer one — recomputes it from the rows, which are the truth.
     static func updateSummary(agentId: String, key: AgentKey, run: BackupRunObserved, night: String, db: Database) throws -> Summary {
-        let stored = try AgentRunSummary.Stored.fetchOne(db.cachedStatement(sql: AgentRunSummary.Stored.sql), arguments: [agentId])
+        let stored = try AgentRunSummary.Stored.fetch(agentId: agentId, db)
         if let summary = stored?.advanced(runAt: run.runAt, succeeded: run.succeeded, errorMessage: run.errorMessage, night: night) {
             try store(summary, agentId: agentId, lastNight: night, db: db)
             return summary

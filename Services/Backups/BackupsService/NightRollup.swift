@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import VectisAPI
 import VectisContracts
+import VectisStorage
 
 /// One agent's night (`agent_night`), kept as runs, pauses and silent conditions arrive, so the grid, the rates
 /// and the dashboard never scan `backup_jobs`.
@@ -24,24 +25,35 @@ struct AgentNight: Equatable, FetchableRecord {
     var paused = false
     var silence: Silence?
 
-    static let columns = "agent_id, night, tenant, customer_id, successes, failures, last_run_at, last_status, last_error, paused, silence"
+    /// The columns of a night, in the order `init(columns:)` reads them.
+    static let columnNames = [
+        "agent_id", "night", "tenant", "customer_id", "successes", "failures", "last_run_at", "last_status", "last_error", "paused",
+        "silence"
+    ]
+    static let columns = columnNames.joined(separator: ", ")
 
     init(agentId: String, night: String, tenant: String, customerId: String) {
         (self.agentId, self.night, self.tenant, self.customerId) = (agentId, night, tenant, customerId)
     }
 
-    init(row: Row) {
-        agentId = row["agent_id"]
-        night = row["night"]
-        tenant = row["tenant"]
-        customerId = row["customer_id"]
-        successes = max(0, row["successes"] as Int)
-        failures = max(0, row["failures"] as Int)
-        lastRunAt = row["last_run_at"]
-        lastStatus = (row["last_status"] as String?).flatMap(BackupJobRecorded.Status.init(rawValue:))
-        lastError = row["last_error"]
-        paused = row["paused"]
-        silence = (row["silence"] as String?).flatMap(Silence.init(rawValue:))
+    init(row: Row) throws {
+        try row.requireColumns(Self.columnNames, select: "SELECT \(Self.columns) FROM agent_night")
+        try self.init(columns: row)
+    }
+
+    /// Reads `columnNames` by position (the roll-up is read for every recorded run).
+    init(columns row: some StoredColumns) throws {
+        agentId = try row.value(0)
+        night = try row.value(1)
+        tenant = try row.value(2)
+        customerId = try row.value(3)
+        successes = max(0, try row.value(4, as: Int.self))
+        failures = max(0, try row.value(5, as: Int.self))
+        lastRunAt = try row.optional(6)
+        lastStatus = try row.optional(7, as: String.self).flatMap(BackupJobRecorded.Status.init(rawValue:))
+        lastError = try row.optional(8)
+        paused = try row.value(9)
+        silence = try row.optional(10, as: String.self).flatMap(Silence.init(rawValue:))
     }
 
     var hasRuns: Bool { successes > 0 || failures > 0 }
@@ -77,9 +89,8 @@ struct AgentNight: Equatable, FetchableRecord {
 /// moved by the same changes, so rates and the fleet's chart sum a few rows per customer).
 enum NightRollup {
     static func fetch(agentId: String, night: String, _ db: Database) throws -> AgentNight? {
-        try AgentNight.fetchOne(
-            db.cachedStatement(sql: "SELECT \(AgentNight.columns) FROM agent_night WHERE agent_id = ? AND night = ?"),
-            arguments: [agentId, night])
+        try db.cachedStatement(sql: "SELECT \(AgentNight.columns) FROM agent_night WHERE agent_id = ? AND night = ?")
+            .fetchFirst(arguments: [agentId, night]) { try AgentNight(columns: $0) }
     }
 
     /// A run recorded for the first time.

@@ -144,11 +144,14 @@ final class BusForwarder {
         // bundle's every header is checked, not only its first.
         let bytes = frames[1].bytes
         if BusBundle.isBundle(headerFrame: bytes) {
-            guard let headers = MessageHeader.plainHeaders(bundle: bytes, limit: BusLimits.maxBundleEvents) else {
+            // Only the streams are read here (the rest of each header is the consumers' to check, strictly).
+            guard let streams = MessageHeader.plainStreams(bundle: bytes, limit: BusLimits.maxBundleEvents) else {
                 return .invalidHeader
             }
-            for header in headers {
-                if let violation = ownershipViolation(identity: identity, topic: topic, stream: header.stream) { return violation }
+            var checked: String?
+            for stream in streams where stream != checked {
+                if let violation = ownershipViolation(identity: identity, topic: topic, stream: stream) { return violation }
+                checked = stream
             }
             return nil
         }
