@@ -66,20 +66,31 @@ struct CurveTests {
         }
     }
 
-    @Test("a service key publishing another service's topic, or a stream not its own, is dropped and counted; the legitimate flow goes on")
-    func ownership() async throws {
+    typealias Keys = (publicKey: String, secretKey: String)
+
+    /// A CURVE bus that admits the backups, assets and tap keys; `configuration` connects as one of them.
+    static func withOwnershipBus(
+        _ body: (TestBus, _ backups: Keys, _ assets: Keys, _ tap: Keys, _ configuration: (Keys) -> BusConfiguration) async throws -> Void
+    ) async throws {
         let server = try ZMQCurve.keyPair()
         let backups = try ZMQCurve.keyPair()
         let assets = try ZMQCurve.keyPair()
         let tap = try ZMQCurve.keyPair()
         let allowed = [backups.publicKey: "backups", assets.publicKey: "assets", tap.publicKey: "tap"]
         try await TestBus.with(curveSecretKey: server.secretKey, allowedClients: allowed) { bus in
-            func configuration(_ keys: (publicKey: String, secretKey: String)) -> BusConfiguration {
+            func configuration(_ keys: Keys) -> BusConfiguration {
                 var configuration = bus.configuration
                 configuration.curve = CurveClientKeys(
                     serverPublicKey: server.publicKey, publicKey: keys.publicKey, secretKey: keys.secretKey)
                 return configuration
             }
+            try await body(bus, backups, assets, tap, configuration)
+        }
+    }
+
+    @Test("a service key publishing another service's topic, or a stream not its own, is dropped and counted; the legitimate flow goes on")
+    func ownership() async throws {
+        try await Self.withOwnershipBus { bus, backups, assets, tap, configuration in
             let context = try ZMQContext()
             let metrics = BusMetrics(factory: bus.metrics.factory)
             let subscriber = BusSubscriber(
@@ -87,7 +98,7 @@ struct CurveTests {
                 metrics: metrics, logger: TestBus.quietLogger)
             #expect(await subscriber.waitUntilReady())
             let inbox = TestInbox(subscriber)
-            func publisher(_ keys: (publicKey: String, secretKey: String), _ stream: String) async -> BusPublisher {
+            func publisher(_ keys: Keys, _ stream: String) async -> BusPublisher {
                 let publisher = BusPublisher(
                     context: context, configuration: configuration(keys), stream: stream, metrics: metrics, logger: TestBus.quietLogger)
                 _ = await publisher.waitUntilReady()
@@ -120,18 +131,7 @@ struct CurveTests {
         "the bus checks every header of a bundle: one foreign stream or topic drops the whole bundle; honest bundles arrive as their events"
     )
     func bundleOwnership() async throws {
-        let server = try ZMQCurve.keyPair()
-        let backups = try ZMQCurve.keyPair()
-        let assets = try ZMQCurve.keyPair()
-        let tap = try ZMQCurve.keyPair()
-        let allowed = [backups.publicKey: "backups", assets.publicKey: "assets", tap.publicKey: "tap"]
-        try await TestBus.with(curveSecretKey: server.secretKey, allowedClients: allowed) { bus in
-            func configuration(_ keys: (publicKey: String, secretKey: String)) -> BusConfiguration {
-                var configuration = bus.configuration
-                configuration.curve = CurveClientKeys(
-                    serverPublicKey: server.publicKey, publicKey: keys.publicKey, secretKey: keys.secretKey)
-                return configuration
-            }
+        try await Self.withOwnershipBus { bus, backups, assets, tap, configuration in
             let context = try ZMQContext()
             let metrics = BusMetrics(factory: bus.metrics.factory)
             let subscriber = BusSubscriber(
