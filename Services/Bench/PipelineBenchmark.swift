@@ -285,14 +285,15 @@ struct PipelineWorkload {
                     try await node.database.write { [outbox = node.bus.outbox] db in
                         for (agent, night) in runs {
                             let failing = agent % everyFailing == 0
-                            let customer = CustomerRef(key: "org:\(agent % 200)", name: "Customer \(agent % 200)")
+                            // Ten agents to an appliance, and an appliance belongs to one customer (as in Datto).
+                            let customer = CustomerRef(key: "org:\(agent / 10 % 200)", name: "Customer \(agent / 10 % 200)")
                             try outbox.append(
                                 BackupRunObserved(
                                     deviceSerial: "BENCH\(prefix)\(agent / 10)", agentVolume: "\(prefix)-agent-\(agent)",
                                     agentName: "SRV-\(agent)", customer: customer,
                                     runAt: Date(timeIntervalSince1970: midnight + Double(night) * 86_400 + 3_600),
                                     rawStatus: failing ? "failure" : "success",
-                                    errorMessage: failing ? "BKP0615 Backup skipped due to not enough free space" : nil),
+                                    errorMessage: failing ? "BKP0615 Backup skipped due to not enough free space" : nil, kind: .agent),
                                 tenant: "default", customerKey: customer.key, in: db)
                         }
                     }
@@ -339,7 +340,8 @@ struct PipelineWorkload {
                 for index in first..<min(first + batch, rows) {
                     let agent = index % 10_000
                     try statement.execute(arguments: [
-                        "ag_\(agent)", "cu_\(agent % 200)", "org:\(agent % 200)", "Customer \(agent % 200)", "BENCH\(agent / 10)",
+                        "ag_\(agent)", "cu_\(agent / 10 % 200)", "org:\(agent / 10 % 200)", "Customer \(agent / 10 % 200)",
+                        "BENCH\(agent / 10)",
                         "agent-\(agent)", "SRV-\(agent)", 1_790_000_000 + Double(index / 10_000) * 86_400, "2026-09-01", "success",
                         "success", nil, 1_790_000_000.0
                     ])

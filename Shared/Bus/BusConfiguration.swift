@@ -19,8 +19,13 @@ public struct BusConfiguration: Sendable {
     public var heartbeatIntervalMilliseconds: Int32
     public var reconnectIntervalMilliseconds: Int32
     public var reconnectIntervalMaxMilliseconds: Int32
-    /// Most messages handed to the consumer in one batch (one transaction per batch downstream).
+    /// Most events handed to the consumer in one batch (one transaction per batch downstream). Large, because a
+    /// backlog is cheapest applied in large transactions: a page that many events change (an agent's summary, a
+    /// customer's night) is written once per batch, and SQLite writes whole pages.
     public var maxBatchSize: Int
+    /// A batch is handed over once its messages add up to this many bytes, however few: with two batches in flight,
+    /// what a service holds in memory stays bounded even when every message is near `maxMessageBytes`.
+    public var maxBatchBytes: Int = 8 << 20
     /// When the bus runs CURVE: its public key and this peer's key pair (Z85). Nil: plain TCP.
     public var curve: CurveClientKeys?
 
@@ -34,7 +39,7 @@ public struct BusConfiguration: Sendable {
         heartbeatIntervalMilliseconds: Int32 = 2_000,
         reconnectIntervalMilliseconds: Int32 = 100,
         reconnectIntervalMaxMilliseconds: Int32 = 5_000,
-        maxBatchSize: Int = 512
+        maxBatchSize: Int = 2_048
     ) {
         self.publishEndpoint = publishEndpoint
         self.subscribeEndpoint = subscribeEndpoint

@@ -106,6 +106,8 @@ private final class SubscriberLoop: @unchecked Sendable {
     let shouldStop: @Sendable () -> Bool
     let codec: BusFrameCodec
     var batch: [ReceivedEvent] = []
+    /// The frames' bytes behind `batch`.
+    var batchBytes = 0
     var loggedReasons: Set<DropReason> = []
     var probeTopic = ""
 
@@ -172,7 +174,7 @@ private final class SubscriberLoop: @unchecked Sendable {
         while !shouldStop() {
             if let frames = try socket.receiveMessage(dontWait: true) {
                 ingest(frames)
-                if batch.count >= configuration.maxBatchSize { flush() }
+                if batch.count >= configuration.maxBatchSize || batchBytes >= configuration.maxBatchBytes { flush() }
                 continue
             }
             flush()
@@ -192,6 +194,7 @@ private final class SubscriberLoop: @unchecked Sendable {
             guard let topic = messages.first?.topic, filters.contains(where: { $0.matches(topic) }),
                 !topic.hasPrefix(BusProbe.topicPrefix)
             else { return }
+            batchBytes += frames.reduce(0) { $0 + $1.count }
             for message in messages {
                 if decodeBodies {
                     switch codec.decodeEvent(message) {
@@ -218,7 +221,10 @@ private final class SubscriberLoop: @unchecked Sendable {
     }
 
     private func flush() {
-        guard !batch.isEmpty else { return }
+        guard !batch.isEmpty else {
+            batchBytes = 0
+            return
+        }
         while !permits.acquire(timeout: 0.1) {
             if shouldStop() { return }
         }
@@ -226,5 +232,6 @@ private final class SubscriberLoop: @unchecked Sendable {
         metrics.batches.increment()
         continuation.yield(batch)
         batch.removeAll(keepingCapacity: true)
+        batchBytes = 0
     }
 }

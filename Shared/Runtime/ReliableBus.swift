@@ -17,6 +17,8 @@ public final class ReliableBus: Sendable {
     public let relay: OutboxRelay
     public let consumer: BusConsumer
     public let heartbeat: HeartbeatService
+    /// Keeps the database's write-ahead log copied back into its file off the writer's path.
+    public let checkpointer: WALCheckpointer
     public let metrics: DeliveryMetrics
     /// What this service publishes, for `GET /v1/events` (Server-Sent Events).
     public let broadcast = EventBroadcast()
@@ -57,9 +59,10 @@ public final class ReliableBus: Sendable {
             publisher: connection.publisher, outbox: outbox, relay: relay,
             interval: configuration.delivery.heartbeatInterval,
             logger: logger)
+        checkpointer = WALCheckpointer(database: database, logger: logger)
     }
 
-    public var services: [any Service] { [connection, relay, consumer, heartbeat] }
+    public var services: [any Service] { [checkpointer, connection, relay, consumer, heartbeat] }
 
     /// A replica `i/n` subscribes to its buckets of each exact topic only, so the bus never sends it other tenants.
     static func sharded(_ filters: [TopicFilter], _ shard: ShardAssignment?) -> [TopicFilter] {

@@ -287,14 +287,24 @@ struct SilenceTests {
                 }
             }
             let agentA = StableID.agent(tenant: "default", deviceSerial: serial, volume: "a")
+            let agentB = StableID.agent(tenant: "default", deviceSerial: serial, volume: "b")
+            let hubPath = "/v1/customers/\(StableID.customer(tenant: "default", key: customer.key))/backups"
+            /// The agent's last run as the customer's hub shows it (nil until the service answers).
+            func lastRun(of agentId: String) async throws -> Date? {
+                guard let response = try? await HTTP.send("GET", url + hubPath, bearer: CollectorHarness.readToken) else { return nil }
+                return try? HTTP.decode(CustomerBackups.self, response, "GET \(hubPath)").agents.first { $0.agentId == agentId }?.lastRunAt
+            }
 
             try await runBackups {
                 try await publish(
                     seen(at: start) + [
                         success("a", at: start.addingTimeInterval(-3_600)), success("b", at: start.addingTimeInterval(-3_600))
                     ])
+                // B's backup of 26 h is applied before the clock reaches 27 h: a check between the two would find B silent.
+                try await publish([success("b", at: start.addingTimeInterval(26 * 3_600))])
+                #expect(try await eventually { try await lastRun(of: agentB) == start.addingTimeInterval(26 * 3_600) })
                 now.withLock { $0 = start.addingTimeInterval(27 * 3_600) }
-                try await publish(seen(at: start.addingTimeInterval(27 * 3_600)) + [success("b", at: start.addingTimeInterval(26 * 3_600))])
+                try await publish(seen(at: start.addingTimeInterval(27 * 3_600)))
                 #expect(try await eventually { try conditions() == ["backup-missed/started/\(serial)/a/1"] })
             }
             // While it is down, a poll at 51 h reports B's backup of 48 h; by the time it is back it is 75 h, and

@@ -47,20 +47,31 @@ struct AgentRunSummary: Equatable {
             self.lastNight = lastNight
         }
 
-        /// The summary after a run newer than every run recorded, in the same night or a later one; nil when the
-        /// rows must be read instead (no run yet, or the run arrived out of order).
+        /// Moves the stored summary on by a run newer than every run recorded, in the same night or a later one, in one
+        /// statement; nil when the rows must be read instead (no run yet, or the run arrived out of order).
         ///
         /// Failed nights in a row: a success ends the streak; a failure in a new night adds one (a night with runs
-        /// and no success); a failure in the same night leaves it as it was.
-        func advanced(runAt: Date, succeeded: Bool, errorMessage: String?, night: String) -> AgentRunSummary? {
-            guard let lastRunAt = summary.lastRunAt, let lastNight, runAt > lastRunAt, night >= lastNight else { return nil }
-            let streak = succeeded ? 0 : night == lastNight ? summary.failedNights : summary.failedNights.addingClamped(1)
-            return AgentRunSummary(
-                lastRunAt: runAt,
-                lastSuccessAt: succeeded ? runAt : summary.lastSuccessAt,
-                lastFailureAt: succeeded ? summary.lastFailureAt : runAt,
-                lastFailureMessage: succeeded ? summary.lastFailureMessage : errorMessage,
-                currentlyFailing: !succeeded, failedNights: streak)
+        /// and no success); a failure in the same night leaves it as it was. A streak stored at its largest stays there.
+        static func advance(
+            agentId: String, runAt: Date, succeeded: Bool, errorMessage: String?, night: String, _ db: Database
+        ) throws -> AgentRunSummary? {
+            try db.cachedStatement(
+                sql: """
+                    UPDATE agent_summary SET
+                        last_success_at = CASE WHEN ?3 THEN ?2 ELSE last_success_at END,
+                        last_failure_at = CASE WHEN ?3 THEN last_failure_at ELSE ?2 END,
+                        last_failure_message = CASE WHEN ?3 THEN last_failure_message ELSE ?4 END,
+                        currently_failing = NOT ?3,
+                        failed_nights = CASE WHEN ?3 THEN 0 WHEN last_night = ?5 THEN max(0, failed_nights)
+                            WHEN failed_nights >= 9223372036854775807 THEN failed_nights ELSE max(0, failed_nights) + 1 END,
+                        last_run_at = ?2, last_night = ?5
+                    WHERE agent_id = ?1 AND typeof(last_run_at) IN ('real', 'integer') AND typeof(last_night) = 'text'
+                        AND ?2 > last_run_at AND ?5 >= last_night
+                    RETURNING \(columns.joined(separator: ", "))
+                    """
+            ).fetchFirst(arguments: [agentId, runAt.timeIntervalSince1970, succeeded, errorMessage, night]) {
+                try Stored(columns: $0).summary
+            }
         }
     }
 

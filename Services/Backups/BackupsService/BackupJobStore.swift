@@ -65,19 +65,8 @@ enum BackupJobStore {
     ) throws -> BackupJobRecorded? {
         let agentId = StableID.agent(tenant: tenant, deviceSerial: run.deviceSerial, volume: run.agentVolume)
         let customerId = StableID.customer(tenant: tenant, key: run.customer.key)
-        // A run can come before its agent's announcement (they are separate topics); know the agent either way.
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO agent (id, tenant, customer_id, customer_key, customer_name, device_serial, volume, name, kind, updated_at,
-                    first_known_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
-                """
-        )
-        .execute(arguments: [
-            agentId, tenant, customerId, run.customer.key, run.customer.name, run.deviceSerial, run.agentVolume,
-            run.agentName, (run.kind ?? .agent).rawValue, now.timeIntervalSince1970, now.timeIntervalSince1970
-        ])
-        // The run says what backed up; a run from an older collector takes its agent's kind.
+        // The run says what backed up; a run from an older collector takes its agent's kind (known first, so there is one).
+        if run.kind == nil { try knowAgent(of: run, agentId: agentId, customerId: customerId, tenant: tenant, at: now, db: db) }
         let kind =
             try run.kind?.rawValue
             ?? String.fetchOne(db.cachedStatement(sql: "SELECT kind FROM agent WHERE id = ?"), arguments: [agentId])
@@ -105,9 +94,17 @@ enum BackupJobStore {
         try NightRollup.recordRun(
             agentId: agentId, tenant: tenant, customerId: customerId, night: night, runAt: run.runAt, status: status,
             errorMessage: run.errorMessage, db)
-        let summary = try updateSummary(
-            agentId: agentId, key: AgentKey(tenant: tenant, deviceSerial: run.deviceSerial, volume: run.agentVolume), run: run,
-            night: night, db: db)
+        let summary: Summary
+        if let advanced = try Summary.Stored.advance(
+            agentId: agentId, runAt: run.runAt, succeeded: run.succeeded, errorMessage: run.errorMessage, night: night, db)
+        {
+            // A summary is written only after its agent, and neither is ever deleted: the agent is known.
+            summary = advanced
+        } else {
+            if run.kind != nil { try knowAgent(of: run, agentId: agentId, customerId: customerId, tenant: tenant, at: now, db: db) }
+            summary = try recomputeSummary(
+                agentId: agentId, key: AgentKey(tenant: tenant, deviceSerial: run.deviceSerial, volume: run.agentVolume), db: db)
+        }
         let event = BackupJobRecorded(
             jobId: jobId, deviceSerial: run.deviceSerial, agentVolume: run.agentVolume, agentName: run.agentName,
             customer: run.customer, runAt: run.runAt, status: status, rawStatus: run.rawStatus, errorMessage: run.errorMessage,
@@ -121,16 +118,20 @@ enum BackupJobStore {
 
     typealias Summary = AgentRunSummary
 
-    /// Brings the agent's summary up to date with a newly recorded run. A run newer than every run recorded
-    /// (the usual order) updates it from the summary alone; anything else — the agent's first run, a run that
-    /// arrives after a newer one — recomputes it from the rows, which are the truth.
-    static func updateSummary(agentId: String, key: AgentKey, run: BackupRunObserved, night: String, db: Database) throws -> Summary {
-        let stored = try AgentRunSummary.Stored.fetch(agentId: agentId, db)
-        if let summary = stored?.advanced(runAt: run.runAt, succeeded: run.succeeded, errorMessage: run.errorMessage, night: night) {
-            try store(summary, agentId: agentId, lastNight: night, db: db)
-            return summary
-        }
-        return try recomputeSummary(agentId: agentId, key: key, db: db)
+    /// A run can come before its agent's announcement (they are separate topics); know the agent either way.
+    static func knowAgent(of run: BackupRunObserved, agentId: String, customerId: String, tenant: String, at now: Date, db: Database) throws
+    {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO agent (id, tenant, customer_id, customer_key, customer_name, device_serial, volume, name, kind, updated_at,
+                    first_known_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+                """
+        )
+        .execute(arguments: [
+            agentId, tenant, customerId, run.customer.key, run.customer.name, run.deviceSerial, run.agentVolume,
+            run.agentName, (run.kind ?? .agent).rawValue, now.timeIntervalSince1970, now.timeIntervalSince1970
+        ])
     }
 
     /// The agent's summary from its rows (found by the natural key's index).

@@ -93,19 +93,37 @@ enum NightRollup {
             .fetchFirst(arguments: [agentId, night]) { try AgentNight(columns: $0) }
     }
 
-    /// A run recorded for the first time.
+    /// A run recorded for the first time: one upsert that counts it and returns the night as it now is, so the
+    /// customer's night moves without reading the row first (a run is read and written on every recorded run).
+    /// The night before the run is the returned one less this run: a night that did not exist reads as counted
+    /// nothing, not paused, not silent — exactly as a missing row does.
     static func recordRun(
         agentId: String, tenant: String, customerId: String, night: String, runAt: Date, status: BackupJobRecorded.Status,
         errorMessage: String?, _ db: Database
     ) throws {
-        try change(agentId: agentId, tenant: tenant, customerId: customerId, night: night, db) { row in
-            if status == .success { row.successes = row.successes.addingClamped(1) } else { row.failures = row.failures.addingClamped(1) }
-            if row.lastRunAt.map({ runAt >= $0 }) ?? true {
-                row.lastRunAt = runAt
-                row.lastStatus = status
-            }
-            if status == .failure, row.lastError == nil || row.lastRunAt == runAt { row.lastError = errorMessage }
-        }
+        let succeeded = status == .success
+        // The latest run (the later, or the same time as the one held) names the night's last status; a failure's
+        // message is kept when it is the latest failure or the night had none.
+        let after = try db.cachedStatement(
+            sql: """
+                INSERT INTO agent_night (\(AgentNight.columns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, NULL)
+                ON CONFLICT (agent_id, night) DO UPDATE SET
+                    successes = CASE WHEN successes >= 9223372036854775807 THEN successes ELSE successes + ?5 END,
+                    failures = CASE WHEN failures >= 9223372036854775807 THEN failures ELSE failures + ?6 END,
+                    last_error = CASE WHEN ?6 = 1 AND (last_error IS NULL OR last_run_at IS NULL OR ?7 >= last_run_at)
+                        THEN ?9 ELSE last_error END,
+                    last_status = CASE WHEN last_run_at IS NULL OR ?7 >= last_run_at THEN ?8 ELSE last_status END,
+                    last_run_at = CASE WHEN last_run_at IS NULL OR ?7 >= last_run_at THEN ?7 ELSE last_run_at END
+                RETURNING \(AgentNight.columns)
+                """
+        ).fetchFirst(arguments: [
+            agentId, night, tenant, customerId, succeeded ? 1 : 0, succeeded ? 0 : 1, runAt.timeIntervalSince1970, status.rawValue,
+            succeeded ? nil : errorMessage
+        ]) { try AgentNight(columns: $0) }
+        guard let after else { return }
+        var before = after
+        if succeeded { before.successes -= min(1, before.successes) } else { before.failures -= min(1, before.failures) }
+        try moveCustomerNight(from: before, to: after, db)
     }
 
     /// Datto listed the agent paused or archived during this night.
@@ -145,19 +163,22 @@ enum NightRollup {
             row.agentId, row.night, row.tenant, row.customerId, row.successes, row.failures, row.lastRunAt?.timeIntervalSince1970,
             row.lastStatus?.rawValue, row.lastError, row.paused, row.silence?.rawValue
         ])
+        try moveCustomerNight(from: before, to: row, db)
+    }
+
+    /// Moves the customer's night by what changed between two states of an agent's night (nil: it did not exist,
+    /// which counts as a night with nothing in it).
+    private static func moveCustomerNight(from before: AgentNight?, to row: AgentNight, _ db: Database) throws {
         let expected = (row.expected ? 1 : 0) - (before?.expected == true ? 1 : 0)
         let succeeded = (row.succeeded ? 1 : 0) - (before?.succeeded == true ? 1 : 0)
         guard expected != 0 || succeeded != 0 else { return }
-        // The night counts for the customer it was recorded under.
-        try db.cachedStatement(
-            sql: "INSERT OR IGNORE INTO customer_night (customer_id, night, tenant, expected, succeeded) VALUES (?, ?, ?, 0, 0)"
-        ).execute(arguments: [row.customerId, row.night, row.tenant])
+        // The night counts for the customer it was recorded under; the counts never go below zero.
         try db.cachedStatement(
             sql: """
-                UPDATE customer_night SET expected = max(0, expected + ?), succeeded = max(0, succeeded + ?)
-                WHERE customer_id = ? AND night = ?
+                INSERT INTO customer_night (customer_id, night, tenant, expected, succeeded) VALUES (?1, ?2, ?3, max(0, ?4), max(0, ?5))
+                ON CONFLICT (customer_id, night) DO UPDATE SET expected = max(0, expected + ?4), succeeded = max(0, succeeded + ?5)
                 """
-        ).execute(arguments: [expected, succeeded, row.customerId, row.night])
+        ).execute(arguments: [row.customerId, row.night, row.tenant, expected, succeeded])
     }
 }
 

@@ -1,0 +1,78 @@
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+
+/// Copies the write-ahead log back into the database file from its own connection, so the writer never stops to
+/// do it.
+///
+/// SQLite's default has the committing writer checkpoint whenever the log passes 1,000 pages (4 MiB). A busy
+/// consumer commits that much in one or two batches, so almost every batch paid for a checkpoint — reading each
+/// page back from the log, writing it into the file, two `fdatasync`s — while the events behind it waited; a page
+/// rewritten by every batch (an agent's summary, a night's roll-up) was copied every time. Here a passive
+/// checkpoint runs every `interval` beside the writer (it never blocks the writer or readers), each page is copied
+/// once per checkpoint however often it changed.
+///
+/// The log starts over from its beginning when a transaction begins with every page of it copied. A writer that
+/// seldom pauses may never give a checkpoint on another connection that moment, so the writer's own checkpoint stays
+/// as a backstop at `backstopPages`: by then this one has copied nearly everything, so the backstop's copy is short,
+/// and the next transaction starts the log over. `journal_size_limit` gives the disk back after a burst.
+public struct WALCheckpointer: Service {
+    /// The writer's own checkpoint starts only past this many log pages (4 KiB each: 40 MiB).
+    public static let backstopPages = 10_000
+    /// The log file is cut back to this size when it restarts.
+    public static let logSizeLimitBytes = 64 << 20
+
+    let database: DatabasePool
+    let interval: Duration
+    let logger: Logger
+
+    public init(database: DatabasePool, interval: Duration = .milliseconds(250), logger: Logger) {
+        self.database = database
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await database.writeWithoutTransaction { db in
+            try Self.leaveCheckpointsToCheckpointer(db)
+        }
+        let connection = try Self.connection(to: database.path)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            guard !Task.isShuttingDownGracefully && !Task.isCancelled else { break }
+            do {
+                try await Self.checkpoint(connection)
+            } catch is CancellationError {
+                break
+            } catch {
+                // A failed checkpoint loses nothing (the log still holds every commit); the next one retries.
+                logger.warning(
+                    "background checkpoint failed; the writer's own checkpoint still bounds the log", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Raises the writer's checkpoint threshold to the backstop and bounds the log file's size.
+    static func leaveCheckpointsToCheckpointer(_ db: Database) throws {
+        _ = try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint = \(backstopPages)")
+        _ = try Int.fetchOne(db, sql: "PRAGMA journal_size_limit = \(logSizeLimitBytes)")
+    }
+
+    /// A connection of its own: the pool's readers are read-only, and its writer is what must not wait.
+    static func connection(to path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.label = "checkpointer"
+        return try DatabaseQueue(path: path, configuration: configuration)
+    }
+
+    /// One passive checkpoint on the checkpointer's connection (it never waits for a reader or the writer): copies
+    /// every committed page no reader still needs. Returns the log's pages and how many of them are in the file.
+    @discardableResult
+    static func checkpoint(_ connection: DatabaseQueue) async throws -> (logPages: Int, checkpointedPages: Int) {
+        try await connection.writeWithoutTransaction { db in
+            let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
+            return (row?[1] ?? 0, row?[2] ?? 0)
+        }
+    }
+}
