@@ -181,7 +181,10 @@ struct NightCountingTests {
             let agentId = StableID.agent(tenant: "default", deviceSerial: "S1", volume: "v1")
             // Read by position (as each recorded run reads it) and through GRDB's Row: the same summary, and the same night.
             let byRow = try #require(try AgentRunSummary.Stored.fetchOne(db, sql: AgentRunSummary.Stored.sql, arguments: [agentId]))
-            let byPosition = try #require(try AgentRunSummary.Stored.fetch(agentId: agentId, db))
+            let byPosition = try #require(
+                try db.cachedStatement(sql: AgentRunSummary.Stored.sql).fetchFirst(arguments: [agentId]) {
+                    try AgentRunSummary.Stored(columns: $0)
+                })
             #expect(byPosition.summary == byRow.summary && byPosition.lastNight == byRow.lastNight)
             let night = try #require(byRow.lastNight)
             let rollup = try #require(try NightRollup.fetch(agentId: agentId, night: night, db))

@@ -37,11 +37,6 @@ struct AgentRunSummary: Equatable {
             lastNight = try row.optional(6)
         }
 
-        /// The agent's stored summary, or nil before its first run.
-        static func fetch(agentId: String, _ db: Database) throws -> Stored? {
-            try db.cachedStatement(sql: sql).fetchFirst(arguments: [agentId]) { try Stored(columns: $0) }
-        }
-
         init(summary: AgentRunSummary, lastNight: String?) {
             self.summary = summary
             self.lastNight = lastNight
