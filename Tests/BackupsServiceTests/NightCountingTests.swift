@@ -35,11 +35,17 @@ struct NightCountingTests {
     }
 
     static func withDatabase<T>(_ body: (Database) throws -> T) throws -> T {
+        try withRecording { db, _ in try body(db) }
+    }
+
+    /// `body` in a write transaction of a new, migrated backups database, with its outbox (the file is removed after).
+    static func withRecording<T>(_ body: (Database, Outbox) throws -> T) throws -> T {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("backups-unit-\(UUID().uuidString).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let database = try DatabasePool(path: path)
         try BackupsTables.migrator.migrate(database)
-        return try database.write(body)
+        let outbox = try Outbox(stream: "backups/unit", database: database)
+        return try database.write { db in try body(db, outbox) }
     }
 
     @Test("a night runs from noon to noon: a 23:00 and a 01:00 run are one night, 13:00 the next")
@@ -92,13 +98,8 @@ struct NightCountingTests {
 
     @Test("after an agent's first run, a later run moves the stored summary on without going back to the rows")
     func inOrderRunAdvances() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("backups-unit-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let database = try DatabasePool(path: path)
-        try BackupsTables.migrator.migrate(database)
-        let outbox = try Outbox(stream: "backups/unit", database: database)
         let customer = CustomerRef(key: "org:1", name: "Acme")
-        try database.write { db in
+        try Self.withRecording { db, outbox in
             let first = BackupRunObserved(
                 deviceSerial: "S1", agentVolume: "v1", agentName: "FS01", customer: customer, runAt: Self.start, rawStatus: "failure",
                 errorMessage: "disk full", kind: .agent)
@@ -161,13 +162,8 @@ struct NightCountingTests {
     }
 
     static func summary(after plan: [(hours: Double, succeeded: Bool)]) throws -> AgentRunSummary {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("backups-unit-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let database = try DatabasePool(path: path)
-        try BackupsTables.migrator.migrate(database)
-        let outbox = try Outbox(stream: "backups/unit", database: database)
         let customer = CustomerRef(key: "org:1", name: "Acme")
-        return try database.write { db in
+        return try Self.withRecording { db, outbox in
             var last: BackupJobRecorded?
             for step in plan {
                 let run = BackupRunObserved(
