@@ -64,7 +64,10 @@ let package = Package(
         ),
         .target(
             name: "VectisStorage",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto")
+            ],
             path: "Shared/Storage"
         ),
         .target(

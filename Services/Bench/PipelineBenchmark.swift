@@ -116,6 +116,8 @@ struct PipelineWorkload {
         @Option(help: "Runs/s for the latency measurement (default: half the measured end-to-end rate).") var pacedRate: Double?
         @Option(help: "Most events per bus message, in every service and path measured (1: every event alone).")
         var bundleEvents = BusBundle.defaultEvents
+        @Option(help: "Writes each paced decision as `published-µs latency-µs` (publish time from the first), one a line.")
+        var latencyTrace: String?
     }
 
     let options: Options
@@ -255,6 +257,11 @@ struct PipelineWorkload {
             batch: max(1, Int(paced / 50)))
         try await Task.sleep(for: .seconds(2))
         print(String(format: "latency publish → rule decision at %.0f runs/s: ", paced) + decisions.summary())
+        print("  worst decision per 250 ms of publishing: " + decisions.windows(of: .milliseconds(250)))
+        if let path = options.latencyTrace {
+            try decisions.trace().write(toFile: path, atomically: true, encoding: .utf8)
+            print("  every decision written to \(path)")
+        }
         let outcome = Outcome(
             rate: rate, sqliteUpsert: sqlite, fullSpeedP99: fullSpeedP99, pacedRate: paced, pacedP50: decisions.milliseconds(at: 50),
             pacedP99: decisions.milliseconds(at: 99), cpuPerRun: cpuPerRun)
@@ -357,6 +364,8 @@ final class DecisionClock: Sendable {
     private struct State {
         var published: [String: ContinuousClock.Instant] = [:]
         var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+        /// Every decision as (published, latency µs), to see when in the run the slow ones were published.
+        var decisions: [(published: ContinuousClock.Instant, micros: UInt64)] = []
         var unmatched = 0
         var sampleUnmatched: String?
     }
@@ -374,8 +383,40 @@ final class DecisionClock: Sendable {
                 return
             }
             let elapsed = published.duration(to: instant)
-            state.histogram.record(
-                UInt64(max(0, elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)))
+            let micros = UInt64(
+                clamping: max(0, elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000))
+            state.histogram.record(micros)
+            state.decisions.append((published, micros))
+        }
+    }
+
+    /// How the worst decision is spread over time: windows of `width` by publish time, counted by their worst latency
+    /// (a steady tail shows in every window, a periodic stall in a few).
+    func windows(of width: Duration) -> String {
+        state.withLock { state in
+            guard let first = state.decisions.map(\.published).min() else { return "no decisions" }
+            var worst: [Int: UInt64] = [:]
+            for decision in state.decisions {
+                let window = Int(first.duration(to: decision.published) / width)
+                worst[window] = max(worst[window] ?? 0, decision.micros)
+            }
+            let bounds: [(String, ClosedRange<UInt64>)] = [
+                ("< 25 ms", 0...24_999), ("25–50 ms", 25_000...49_999), ("50–100 ms", 50_000...99_999),
+                ("≥ 100 ms", 100_000...UInt64.max)
+            ]
+            return bounds.map { label, range in "\(worst.values.filter { range.contains($0) }.count) \(label)" }
+                .joined(separator: ", ") + " (of \(worst.count) windows)"
+        }
+    }
+
+    /// `published-µs latency-µs` per decision, in publish order.
+    func trace() -> String {
+        state.withLock { state in
+            guard let first = state.decisions.map(\.published).min() else { return "" }
+            return state.decisions.sorted { $0.published < $1.published }.map { decision in
+                let offset = first.duration(to: decision.published)
+                return "\(offset.components.seconds * 1_000_000 + offset.components.attoseconds / 1_000_000_000_000) \(decision.micros)"
+            }.joined(separator: "\n") + "\n"
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 import VectisContracts
+import VectisStorage
 
 /// Facts a service has already acted on, by their natural key, so the same fact arriving again under a new
 /// stream epoch (a producer's database rebuilt and replayed from the start) takes effect once. Within one epoch
@@ -19,8 +20,9 @@ public enum AppliedFacts {
 
     /// True the first time `key` is seen for `kind`; false when the fact was already applied.
     public static func firstTime(_ kind: String, _ key: String, at time: Date, in db: Database) throws -> Bool {
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO bus_applied_fact (kind, key, at) VALUES (?, ?, ?)")
-            .execute(arguments: [kind, key, time.timeIntervalSince1970])
+        let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO bus_applied_fact (kind, key, at) VALUES (?, ?, ?)")
+        try insert.bind(kind, key, time.timeIntervalSince1970)
+        try insert.execute()
         let first = db.changesCount == 1
         if first, recorded.add(1, ordering: .relaxed).newValue % pruneEvery == 0 {
             try db.execute(

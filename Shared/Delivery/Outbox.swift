@@ -3,6 +3,7 @@ import GRDB
 import Synchronization
 import VectisBus
 import VectisContracts
+import VectisStorage
 
 /// A service's outbox: events are appended inside the same SQLite transaction as the state change that
 /// caused them, and a relay sends them after commit. A crash between commit and send loses nothing.
@@ -34,25 +35,27 @@ public final class Outbox: Sendable {
         // Numbered per wire topic (the topic with the tenant's shard bucket), so a replica that takes only some
         // buckets still sees gap-free sequences.
         let wireTopic = Shard.wireTopic(E.topic, tenant: tenant)
-        let seq = try UInt64.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    INSERT INTO bus_outbox_sequence (topic, last_seq) VALUES (?, 1)
-                    ON CONFLICT (topic) DO UPDATE SET last_seq = last_seq + 1
-                    RETURNING last_seq
-                    """),
-            arguments: [wireTopic])!
+        let next = try db.cachedStatement(
+            sql: """
+                INSERT INTO bus_outbox_sequence (topic, last_seq) VALUES (?, 1)
+                ON CONFLICT (topic) DO UPDATE SET last_seq = last_seq + 1
+                RETURNING last_seq
+                """)
+        try next.bind(wireTopic)
+        guard let seq = try next.fetchFirst({ try $0.value(0, as: UInt64.self) }) else {
+            throw DatabaseError(resultCode: .SQLITE_ERROR, message: "the outbox sequence returned no row", sql: next.sql)
+        }
         let header = MessageHeader(
             schemaVersion: E.schemaVersion, stream: stream, seq: seq, tenant: tenant, customerKey: customerKey,
             correlationId: correlationId, epoch: epoch)
-        let headerBytes = Data(header.jsonBytes())
         // The hot bodies have a hand-written encoding (the same bytes, a fraction of the cost).
-        let bodyBytes = try (event as? BusJSONEncodable).map { Data($0.busJSON()) } ?? encoder.withLock { try $0.encode(event) }
-        try db.cachedStatement(
+        let body = try (event as? BusJSONEncodable)?.busJSON() ?? [UInt8](encoder.withLock { try $0.encode(event) })
+        let insert = try db.cachedStatement(
             sql: """
                 INSERT INTO bus_outbox (topic, seq, header, body, created_at) VALUES (?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [wireTopic, seq, headerBytes, bodyBytes, Date().timeIntervalSince1970])
+                """)
+        try insert.bind(wireTopic, Int64(clamping: seq), Blob(header.jsonBytes()), Blob(body), Date().timeIntervalSince1970)
+        try insert.execute()
         return seq
     }
 

@@ -13,23 +13,33 @@ import ServiceLifecycle
 /// checkpoint runs every `interval` beside the writer (it never blocks the writer or readers), each page is copied
 /// once per checkpoint however often it changed.
 ///
-/// The log starts over from its beginning when a transaction begins with every page of it copied. A writer that
-/// seldom pauses may never give a checkpoint on another connection that moment, so the writer's own checkpoint stays
-/// as a backstop at `backstopPages`: by then this one has copied nearly everything, so the backstop's copy is short,
-/// and the next transaction starts the log over. `journal_size_limit` gives the disk back after a burst.
+/// The log starts over from its beginning only when a transaction begins with every page of it copied. A writer
+/// that commits every few milliseconds never gives a checkpoint on another connection that moment: it always commits
+/// something while the checkpoint copies. So once the log passes `restartPages`, the checkpoint is finished on the
+/// writer's own connection, between two of its transactions: only what was committed during the passive checkpoint
+/// is left to copy, and the next transaction starts the log over. Left to itself, the log grew until the writer's own
+/// checkpoint (the backstop at `backstopPages`) ran inside a commit — copying up to 250 ms of pages and syncing both
+/// files while the events behind it waited, a 16–40 ms stall about once a second across the services. The backstop
+/// stays, for a checkpointer that cannot keep up. `journal_size_limit` gives the disk back after a burst.
 public struct WALCheckpointer: Service {
     /// The writer's own checkpoint starts only past this many log pages (4 KiB each: 40 MiB).
     public static let backstopPages = 10_000
+    /// Past this many log pages (12 MiB) the checkpoint is finished on the writer's connection, so the log starts over.
+    public static let restartPages = 3_000
     /// The log file is cut back to this size when it restarts.
     public static let logSizeLimitBytes = 64 << 20
 
     let database: DatabasePool
     let interval: Duration
+    let restartPages: Int
     let logger: Logger
 
-    public init(database: DatabasePool, interval: Duration = .milliseconds(250), logger: Logger) {
+    public init(
+        database: DatabasePool, interval: Duration = .milliseconds(250), restartPages: Int = Self.restartPages, logger: Logger
+    ) {
         self.database = database
         self.interval = interval
+        self.restartPages = restartPages
         self.logger = logger
     }
 
@@ -42,7 +52,9 @@ public struct WALCheckpointer: Service {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             guard !Task.isShuttingDownGracefully && !Task.isCancelled else { break }
             do {
-                try await Self.checkpoint(connection)
+                if try await Self.checkpoint(connection).logPages >= restartPages {
+                    try await Self.finishOnWriter(database)
+                }
             } catch is CancellationError {
                 break
             } catch {
@@ -64,6 +76,18 @@ public struct WALCheckpointer: Service {
         var configuration = Configuration()
         configuration.label = "checkpointer"
         return try DatabaseQueue(path: path, configuration: configuration)
+    }
+
+    /// A passive checkpoint on the writer's own connection, between two of its transactions: it copies what was
+    /// committed since the last checkpoint (the writer waits that long), and the writer's next transaction finds every
+    /// page copied and starts the log over. (A reader still reading from the log at that moment puts the restart off to
+    /// the next time; nothing waits for it.)
+    @discardableResult
+    static func finishOnWriter(_ database: DatabasePool) async throws -> (logPages: Int, checkpointedPages: Int) {
+        try await database.writeWithoutTransaction { db in
+            let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
+            return (row?[1] ?? 0, row?[2] ?? 0)
+        }
     }
 
     /// One passive checkpoint on the checkpointer's connection (it never waits for a reader or the writer): copies

@@ -76,6 +76,11 @@ extension Statement {
     /// before the transaction goes on.
     public func fetchFirst<Value>(arguments: StatementArguments, _ read: (StatementColumns) throws -> Value) throws -> Value? {
         try setArguments(arguments)
+        return try fetchFirst(read)
+    }
+
+    /// The first row for the values bound by ``GRDB/Statement/bind(_:)``, read by position (as above).
+    public func fetchFirst<Value>(_ read: (StatementColumns) throws -> Value) throws -> Value? {
         let cursor = StepCursor(statement: self)
         guard try cursor.next() != nil else { return nil }
         let value = try read(StatementColumns(statement: self))

@@ -73,10 +73,35 @@ struct WALCheckpointerTests {
             running.cancel()
             _ = await running.result
             #expect(largest > 0)
-            // Without restarts the log would hold all 96 MiB.
             // Without restarts the log would hold all 128 MiB (and be cut back only when it next restarts).
             #expect(largest <= WALCheckpointer.logSizeLimitBytes, "log grew to \(largest) bytes")
             #expect(try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM blob") } == 128 * 16)
+        }
+    }
+
+    @Test("under a writer that never pauses, the log still starts over near the restart size, far below the backstop")
+    func writerThatNeverPauses() async throws {
+        try await Self.withDatabase { database, path in
+            // 2 MiB. The writer below commits ≈ 80 MiB; without restarts the log would grow to the backstop's 40 MiB.
+            let checkpointer = WALCheckpointer(
+                database: database, interval: .milliseconds(20), restartPages: 500, logger: Logger(label: "test"))
+            let running = Task { try await checkpointer.run() }
+            try await Task.sleep(for: .milliseconds(100))
+            var largest = 0
+            // Back to back, as a consumer with a backlog commits: the only moments the log could start over by itself
+            // are between two transactions, and a checkpoint on another connection is never done by then.
+            let data = Data(repeating: 0x5A, count: 16 << 10)
+            for _ in 0..<1_200 {
+                try await database.write { db in
+                    for _ in 0..<4 { try db.execute(sql: "INSERT INTO blob (data) VALUES (?)", arguments: [data]) }
+                }
+                largest = max(largest, Self.size(path + "-wal"))
+            }
+            running.cancel()
+            _ = await running.result
+            #expect(largest > 0)
+            #expect(largest < 24 << 20, "log grew to \(largest) bytes")
+            #expect(try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM blob") } == 1_200 * 4)
         }
     }
 }

@@ -97,13 +97,16 @@ struct AlertRecord: FetchableRecord {
     }
 
     static func find(id: Int64, _ db: Database) throws -> AlertRecord? {
-        try db.cachedStatement(sql: "\(select) WHERE id = ?").fetchFirst(arguments: [id]) { try AlertRecord(columns: $0) }
+        let query = try db.cachedStatement(sql: "\(select) WHERE id = ?")
+        try query.bind(id)
+        return try query.fetchFirst { try AlertRecord(columns: $0) }
     }
 
     /// The subject's live (not resolved) alert of this type (one at most: the partial unique index `alert_one_open`).
     static func unresolved(type: String, tenant: String, subjectId: String, _ db: Database) throws -> AlertRecord? {
-        try db.cachedStatement(sql: "\(select) WHERE tenant = ? AND type = ? AND agent_id = ? AND \(unresolvedSQL)")
-            .fetchFirst(arguments: [tenant, type, subjectId]) { try AlertRecord(columns: $0) }
+        let query = try db.cachedStatement(sql: "\(select) WHERE tenant = ? AND type = ? AND agent_id = ? AND \(unresolvedSQL)")
+        try query.bind(tenant, type, subjectId)
+        return try query.fetchFirst { try AlertRecord(columns: $0) }
     }
 
     /// As published on the bus and answered by the API.

@@ -3,6 +3,7 @@ import GRDB
 import VectisAPI
 import VectisContracts
 import VectisDelivery
+import VectisStorage
 
 /// Turns recorded backup runs into alerts — one per problem — and carries out what people do with them.
 enum AlertStore {
@@ -89,21 +90,20 @@ enum AlertStore {
         let subjectName = sighting.agentName ?? sighting.deviceName ?? sighting.deviceSerial
         guard let existing = try AlertRecord.unresolved(type: sighting.type, tenant: sighting.tenant, subjectId: sighting.subjectId, db)
         else {
-            try db.cachedStatement(
+            let insert = try db.cachedStatement(
                 sql: """
                     INSERT INTO alert (tenant, type, severity, state, agent_id, customer_id, customer_key, customer_name,
                         device_serial, agent_volume, agent_name, occurrences, first_seen_at, last_seen_at, last_error,
                         failed_nights, raised, updated_at, device_name, since, days)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            )
-            .execute(arguments: [
+                    """)
+            try insert.bind(
                 sighting.tenant, sighting.type, sighting.severity.rawValue, (muted ? AlertState.muted : .open).rawValue, sighting.subjectId,
                 customerId, sighting.customer.key, sighting.customer.name, sighting.deviceSerial, sighting.agentVolume ?? "",
                 subjectName, sighting.seenAt.timeIntervalSince1970, sighting.seenAt.timeIntervalSince1970, sighting.lastError,
                 sighting.failedNights, !muted, now.timeIntervalSince1970, sighting.deviceName,
-                sighting.since?.timeIntervalSince1970, sighting.days
-            ])
+                sighting.since?.timeIntervalSince1970, sighting.days)
+            try insert.execute()
             if !muted {
                 try outbox.append(
                     AlertRaised(alert: try snapshot(id: db.lastInsertedRowID, db: db)),
@@ -114,19 +114,18 @@ enum AlertStore {
         let id = existing.id
         let wasMuted = existing.state == .muted
         let state: AlertState = wasMuted && !muted ? .open : existing.state
-        try db.cachedStatement(
+        let update = try db.cachedStatement(
             sql: """
                 UPDATE alert SET occurrences = occurrences + 1, last_seen_at = max(last_seen_at, ?), last_error = ?,
                     failed_nights = ?, customer_name = ?, agent_name = ?, state = ?, raised = raised OR ?, updated_at = ?,
                     device_name = coalesce(?, device_name), since = coalesce(?, since), days = coalesce(?, days), severity = ?
                 WHERE id = ?
-                """
-        )
-        .execute(arguments: [
+                """)
+        try update.bind(
             sighting.seenAt.timeIntervalSince1970, sighting.lastError, sighting.failedNights, sighting.customer.name,
             subjectName, state.rawValue, state != .muted, now.timeIntervalSince1970, sighting.deviceName,
-            sighting.since?.timeIntervalSince1970, sighting.days, sighting.severity.rawValue, id
-        ])
+            sighting.since?.timeIntervalSince1970, sighting.days, sighting.severity.rawValue, id)
+        try update.execute()
         guard state != .muted else { return }  // recorded, but a muted condition raises nothing
         let alert = try snapshot(id: id, db: db)
         if !existing.raised {
@@ -220,13 +219,13 @@ enum AlertStore {
     }
 
     static func isMuted(agentId: String, customerId: String, at now: Date, db: Database) throws -> Bool {
-        try Bool.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT 1 FROM mute WHERE until > ? AND ((scope = ? AND target_id = ?) OR (scope = ? AND target_id = ?))
-                    LIMIT 1
-                    """),
-            arguments: [now.timeIntervalSince1970, MuteScope.agent, agentId, MuteScope.customer, customerId]) ?? false
+        let query = try db.cachedStatement(
+            sql: """
+                SELECT 1 FROM mute WHERE until > ? AND ((scope = ? AND target_id = ?) OR (scope = ? AND target_id = ?))
+                LIMIT 1
+                """)
+        try query.bind(now.timeIntervalSince1970, MuteScope.agent.rawValue, agentId, MuteScope.customer.rawValue, customerId)
+        return try query.fetchFirst { _ in true } ?? false
     }
 
     static func snapshot(id: Int64, db: Database) throws -> AlertSnapshot {

@@ -50,7 +50,7 @@ struct AgentRunSummary: Equatable {
         static func advance(
             agentId: String, runAt: Date, succeeded: Bool, errorMessage: String?, night: String, _ db: Database
         ) throws -> AgentRunSummary? {
-            try db.cachedStatement(
+            let update = try db.cachedStatement(
                 sql: """
                     UPDATE agent_summary SET
                         last_success_at = CASE WHEN ?3 THEN ?2 ELSE last_success_at END,
@@ -63,10 +63,9 @@ struct AgentRunSummary: Equatable {
                     WHERE agent_id = ?1 AND typeof(last_run_at) IN ('real', 'integer') AND typeof(last_night) = 'text'
                         AND ?2 > last_run_at AND ?5 >= last_night
                     RETURNING \(columns.joined(separator: ", "))
-                    """
-            ).fetchFirst(arguments: [agentId, runAt.timeIntervalSince1970, succeeded, errorMessage, night]) {
-                try Stored(columns: $0).summary
-            }
+                    """)
+            try update.bind(agentId, runAt.timeIntervalSince1970, succeeded, errorMessage, night)
+            return try update.fetchFirst { try Stored(columns: $0).summary }
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import VectisContracts
 import VectisDelivery
+import VectisStorage
 
 /// Records runs in `backup_jobs` (once each, by natural key), keeps each agent's summary, and publishes
 /// `backup.job.recorded` for every new row.
@@ -76,19 +77,19 @@ enum BackupJobStore {
         let verification = run.verification
         let errorsJSON = try verification.flatMap { $0.localErrors.isEmpty ? nil : try BusJSON.makeEncoder().encode($0.localErrors) }
             .map { String(decoding: $0, as: UTF8.self) }
-        try db.cachedStatement(
+        let insert = try db.cachedStatement(
             sql: """
                 INSERT OR IGNORE INTO backup_jobs (agent_id, tenant, customer_id, customer_key, customer_name, device_serial,
                     agent_volume, agent_name, run_at, night, status, raw_status, error_message, size_bytes,
                     local_verification_status, local_verification_errors, screenshot_status, screenshot_image, first_seen_at, kind)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [
+                """)
+        try insert.bind(
             agentId, tenant, customerId, run.customer.key, run.customer.name, run.deviceSerial, run.agentVolume, run.agentName,
             run.runAt.timeIntervalSince1970, night, status.rawValue, run.rawStatus, run.errorMessage, run.sizeBytes,
             verification?.localStatus, errorsJSON, verification?.screenshotStatus, verification?.screenshotImageURL,
-            now.timeIntervalSince1970, kind
-        ])
+            now.timeIntervalSince1970, kind)
+        try insert.execute()
         guard db.changesCount == 1 else { return nil }  // re-poll, replay or restart: already recorded
         let jobId = db.lastInsertedRowID
         try NightRollup.recordRun(

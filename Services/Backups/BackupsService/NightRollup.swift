@@ -104,7 +104,7 @@ enum NightRollup {
         let succeeded = status == .success
         // The latest run (the later, or the same time as the one held) names the night's last status; a failure's
         // message is kept when it is the latest failure or the night had none.
-        let after = try db.cachedStatement(
+        let upsert = try db.cachedStatement(
             sql: """
                 INSERT INTO agent_night (\(AgentNight.columns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, NULL)
                 ON CONFLICT (agent_id, night) DO UPDATE SET
@@ -115,11 +115,11 @@ enum NightRollup {
                     last_status = CASE WHEN last_run_at IS NULL OR ?7 >= last_run_at THEN ?8 ELSE last_status END,
                     last_run_at = CASE WHEN last_run_at IS NULL OR ?7 >= last_run_at THEN ?7 ELSE last_run_at END
                 RETURNING \(AgentNight.columns)
-                """
-        ).fetchFirst(arguments: [
+                """)
+        try upsert.bind(
             agentId, night, tenant, customerId, succeeded ? 1 : 0, succeeded ? 0 : 1, runAt.timeIntervalSince1970, status.rawValue,
-            succeeded ? nil : errorMessage
-        ]) { try AgentNight(columns: $0) }
+            succeeded ? nil : errorMessage)
+        let after = try upsert.fetchFirst { try AgentNight(columns: $0) }
         guard let after else { return }
         var before = after
         if succeeded { before.successes -= min(1, before.successes) } else { before.failures -= min(1, before.failures) }
@@ -173,12 +173,13 @@ enum NightRollup {
         let succeeded = (row.succeeded ? 1 : 0) - (before?.succeeded == true ? 1 : 0)
         guard expected != 0 || succeeded != 0 else { return }
         // The night counts for the customer it was recorded under; the counts never go below zero.
-        try db.cachedStatement(
+        let upsert = try db.cachedStatement(
             sql: """
                 INSERT INTO customer_night (customer_id, night, tenant, expected, succeeded) VALUES (?1, ?2, ?3, max(0, ?4), max(0, ?5))
                 ON CONFLICT (customer_id, night) DO UPDATE SET expected = max(0, expected + ?4), succeeded = max(0, succeeded + ?5)
-                """
-        ).execute(arguments: [row.customerId, row.night, row.tenant, expected, succeeded])
+                """)
+        try upsert.bind(row.customerId, row.night, row.tenant, expected, succeeded)
+        try upsert.execute()
     }
 }
 

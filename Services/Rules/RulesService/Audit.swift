@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import VectisAPI
+import VectisStorage
 
 /// The append-only audit log: every decision and every PSA call.
 enum Audit {
@@ -8,17 +9,18 @@ enum Audit {
         rule: Int64?, subject: String?, kind: String, detail: String, status: Int? = nil, durationMs: Int? = nil,
         dryRun: Bool = false, at: Date = Date(), db: Database
     ) throws {
-        try db.cachedStatement(
-            sql: "INSERT INTO audit (rule_id, at, subject, kind, detail, status, duration_ms, dry_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        )
-        .execute(arguments: [rule, at.timeIntervalSince1970, subject, kind, detail, status, durationMs, dryRun])
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO audit (rule_id, at, subject, kind, detail, status, duration_ms, dry_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        try insert.bind(rule, at.timeIntervalSince1970, subject, kind, detail, status, durationMs, dryRun)
+        try insert.execute()
     }
 
     /// Whether this decision was already recorded for this problem and night (so a re-run does not repeat it).
     static func exists(rule: Int64, subject: String, kind: String, detail: String, db: Database) throws -> Bool {
-        try Bool.fetchOne(
-            db.cachedStatement(sql: "SELECT 1 FROM audit WHERE rule_id = ? AND subject = ? AND kind = ? AND detail = ? LIMIT 1"),
-            arguments: [rule, subject, kind, detail]) ?? false
+        let query = try db.cachedStatement(
+            sql: "SELECT 1 FROM audit WHERE rule_id = ? AND subject = ? AND kind = ? AND detail = ? LIMIT 1")
+        try query.bind(rule, subject, kind, detail)
+        return try query.fetchFirst { _ in true } ?? false
     }
 
     /// How many times this was decided for this problem (e.g. retries requested).

@@ -50,11 +50,9 @@ struct TicketRecord: StoredRecord, Sendable {
     /// Asked on every decision and mostly answered "none", so the id is looked up first: reading a whole record costs
     /// a column table per query, which was the largest part of a decision's reads.
     static func latest(rule: Int64, dedupeKey: String, _ db: Database) throws -> TicketRecord? {
-        guard
-            let id = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT id FROM ticket WHERE rule_id = ? AND dedupe_key = ? ORDER BY id DESC LIMIT 1"),
-                arguments: [rule, dedupeKey])
-        else { return nil }
+        let query = try db.cachedStatement(sql: "SELECT id FROM ticket WHERE rule_id = ? AND dedupe_key = ? ORDER BY id DESC LIMIT 1")
+        try query.bind(rule, dedupeKey)
+        guard let id = try query.fetchFirst({ try $0.value(0, as: Int64.self) }) else { return nil }
         return try find(id: id, db)
     }
 
@@ -107,8 +105,9 @@ struct PSAMappingRecord: StoredRecord, Sendable {
     var view: PSAMapping { PSAMapping(psa: psa, customerId: customerId, companyId: companyId, updatedAt: updatedAt) }
 
     static func companyId(psa: PSAKind, customerId: String, _ db: Database) throws -> String? {
-        try String.fetchOne(
-            db.cachedStatement(sql: "SELECT company_id FROM psa_mapping WHERE psa = ? AND customer_id = ?"), arguments: [psa, customerId])
+        let query = try db.cachedStatement(sql: "SELECT company_id FROM psa_mapping WHERE psa = ? AND customer_id = ?")
+        try query.bind(psa.rawValue, customerId)
+        return try query.fetchFirst { try $0.optional(0, as: String.self) } ?? nil
     }
 
     static func all(psa: PSAKind?, _ db: Database) throws -> [PSAMappingRecord] {

@@ -28,7 +28,7 @@ enum OpenProblems {
         guard problem.trigger == .failedNights || problem.trigger == .backupMissed else { return }
         switch problem.phase {
         case .on:
-            try db.cachedStatement(
+            let upsert = try db.cachedStatement(
                 sql: """
                     INSERT INTO open_problem (tenant, subject_id, trigger, customer_id, customer_name, subject_name, device_serial,
                         count, error, since_token, updated_at)
@@ -36,15 +36,16 @@ enum OpenProblems {
                     ON CONFLICT (tenant, subject_id, trigger) DO UPDATE SET customer_name = excluded.customer_name,
                         subject_name = excluded.subject_name, count = excluded.count, error = excluded.error,
                         updated_at = excluded.updated_at
-                    """
-            ).execute(arguments: [
-                tenant, problem.subjectId, problem.trigger, StableID.customer(tenant: tenant, key: problem.customer.key),
+                    """)
+            try upsert.bind(
+                tenant, problem.subjectId, problem.trigger.rawValue, StableID.customer(tenant: tenant, key: problem.customer.key),
                 problem.customer.name, problem.name, problem.deviceSerial, problem.count, problem.error, problem.token,
-                now.timeIntervalSince1970
-            ])
+                now.timeIntervalSince1970)
+            try upsert.execute()
         case .recovered, .ended:
-            try db.cachedStatement(sql: "DELETE FROM open_problem WHERE tenant = ? AND subject_id = ? AND trigger = ?")
-                .execute(arguments: [tenant, problem.subjectId, problem.trigger])
+            let delete = try db.cachedStatement(sql: "DELETE FROM open_problem WHERE tenant = ? AND subject_id = ? AND trigger = ?")
+            try delete.bind(tenant, problem.subjectId, problem.trigger.rawValue)
+            try delete.execute()
         case .neither:
             return
         }
