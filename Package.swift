@@ -62,10 +62,11 @@ let package = Package(
             ],
             path: "Shared/Bus"
         ),
+        .target(name: "CSQLiteSetup", path: "Shared/CSQLiteSetup", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "VectisStorage",
             dependencies: [
-                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "CSQLiteSetup", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto")
             ],
             path: "Shared/Storage"
