@@ -16,6 +16,16 @@ struct BoundValuesTests {
         FROM value ORDER BY id
         """
 
+    /// A database with the table, and `body` run with its insert statement in one transaction.
+    static func withInsert(_ body: (Database, Statement) throws -> Void) throws -> DatabaseQueue {
+        let database = try DatabaseQueue()
+        try database.write { db in
+            try db.execute(sql: table)
+            try body(db, try db.cachedStatement(sql: insert))
+        }
+        return database
+    }
+
     @Test("every kind of value is stored exactly as GRDB's arguments store it")
     func sameStorage() throws {
         let texts: [String?] = ["", "plain", "é ü 日本 🙂", String(repeating: "x", count: 100_000), "tab\there", nil]
@@ -59,10 +69,7 @@ struct BoundValuesTests {
 
     @Test("a statement runs with the values bound last, whichever way the call before it bound its own")
     func noLeftoverValues() throws {
-        let database = try DatabaseQueue()
-        try database.write { db in
-            try db.execute(sql: Self.table)
-            let statement = try db.cachedStatement(sql: Self.insert)
+        let database = try Self.withInsert { db, statement in
             try statement.execute(arguments: ["grdb", 1, true, nil])
             try statement.bind("bound", 2, false, Optional<Data>.none)
             try statement.execute()
@@ -70,11 +77,9 @@ struct BoundValuesTests {
             try statement.bind("bound again", Optional<Int>.none, true, Blob([1]))
             try statement.execute()
             let query = try db.cachedStatement(sql: "SELECT text FROM value WHERE number = ?")
-            for number in [3, 1, 2] {
+            for (number, text) in [(3, "grdb again"), (1, "grdb"), (2, "bound")] {
                 try query.bind(number)
-                #expect(
-                    try query.fetchFirst { try $0.value(0, as: String.self) }
-                        == ["grdb again", "grdb", "bound"][[3, 1, 2].firstIndex(of: number)!])
+                #expect(try query.fetchFirst { try $0.value(0, as: String.self) } == text)
             }
             try query.bind(99)
             #expect(try query.fetchFirst { try $0.value(0, as: String.self) } == nil)
@@ -85,10 +90,7 @@ struct BoundValuesTests {
 
     @Test("the wrong number of values is refused before anything runs")
     func wrongCount() throws {
-        let database = try DatabaseQueue()
-        try database.write { db in
-            try db.execute(sql: Self.table)
-            let statement = try db.cachedStatement(sql: Self.insert)
+        let database = try Self.withInsert { db, statement in
             #expect(throws: DatabaseError.self) { try statement.bind("too few", 1) }
             #expect(throws: DatabaseError.self) { try statement.bind("too many", 1, true, Blob([]), 5) }
             // Numbered parameters count up to the largest number, as SQLite does.
@@ -101,10 +103,7 @@ struct BoundValuesTests {
 
     @Test("after a statement failed, the next values bind and run (no trap on the old error)")
     func afterAFailure() throws {
-        let database = try DatabaseQueue()
-        try database.write { db in
-            try db.execute(sql: Self.table)
-            let statement = try db.cachedStatement(sql: Self.insert)
+        let database = try Self.withInsert { _, statement in
             try statement.bind("same", 1, true, Blob([]))
             try statement.execute()
             try statement.bind("same", 2, true, Blob([]))
