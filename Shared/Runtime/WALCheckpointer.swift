@@ -84,19 +84,19 @@ public struct WALCheckpointer: Service {
     /// the next time; nothing waits for it.)
     @discardableResult
     static func finishOnWriter(_ database: DatabasePool) async throws -> (logPages: Int, checkpointedPages: Int) {
-        try await database.writeWithoutTransaction { db in
-            let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
-            return (row?[1] ?? 0, row?[2] ?? 0)
-        }
+        try await database.writeWithoutTransaction(passiveCheckpoint)
     }
 
     /// One passive checkpoint on the checkpointer's connection (it never waits for a reader or the writer): copies
     /// every committed page no reader still needs. Returns the log's pages and how many of them are in the file.
     @discardableResult
     static func checkpoint(_ connection: DatabaseQueue) async throws -> (logPages: Int, checkpointedPages: Int) {
-        try await connection.writeWithoutTransaction { db in
-            let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
-            return (row?[1] ?? 0, row?[2] ?? 0)
-        }
+        try await connection.writeWithoutTransaction(passiveCheckpoint)
+    }
+
+    /// `PRAGMA wal_checkpoint(PASSIVE)` on `db`'s connection: the log's pages and how many of them are in the file.
+    @Sendable static func passiveCheckpoint(_ db: Database) throws -> (logPages: Int, checkpointedPages: Int) {
+        let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
+        return (row?[1] ?? 0, row?[2] ?? 0)
     }
 }
