@@ -26,9 +26,11 @@ struct BusBenchmark: AsyncParsableCommand {
         _ = try await Self.measure(count: count, typedCount: typedCount, logger: logger) { line in print(line) }
     }
 
-    /// The raw pair's three figures, measured one after the other.
+    /// The raw pair's figures, measured one after the other.
     struct Figures {
         var direct: Measurement
+        /// Through libzmq's own `zmq_proxy`, which checks nothing: what any forwarder reaches here at this moment.
+        var builtInProxy: Measurement
         var curveOff: Measurement
         var curveOn: Measurement
     }
@@ -39,6 +41,10 @@ struct BusBenchmark: AsyncParsableCommand {
         let payload = [UInt8](repeating: 0x61, count: 100)
         let direct = try RawPair.measure(count: count, payload: payload, viaProxy: nil)
         report("raw PUB→SUB direct:        \(direct.summary)")
+        let builtIn = try BuiltInProxyReference.measure(count: count, payload: payload)
+        report(
+            "raw through libzmq's zmq_proxy (no checks, the reference):         \(builtIn.summary)"
+                + String(format: "  ratio to direct %.2f", builtIn.rate / direct.rate))
 
         var plain: Measurement?
         try await withBenchBus(logger: logger) { endpoints in
@@ -46,7 +52,7 @@ struct BusBenchmark: AsyncParsableCommand {
             plain = viaBus
             report(
                 "raw through vectis-bus, CURVE off (frame and size checks):        \(viaBus.summary)"
-                    + String(format: "  ratio to direct %.2f", viaBus.rate / direct.rate))
+                    + String(format: "  ratio to direct %.2f, to zmq_proxy %.2f", viaBus.rate / direct.rate, viaBus.rate / builtIn.rate))
             guard typedCount > 0 else { return }
             let typed = try await TypedPath.measure(count: typedCount, endpoints: endpoints, logger: logger)
             report(
@@ -74,7 +80,44 @@ struct BusBenchmark: AsyncParsableCommand {
         report(
             "raw through vectis-bus, CURVE on (identity, ownership, stream):   \(secured.summary)"
                 + String(format: "  ratio to CURVE off %.2f, to direct %.2f", secured.rate / plain.rate, secured.rate / direct.rate))
-        return Figures(direct: direct, curveOff: plain, curveOn: secured)
+        return Figures(direct: direct, builtInProxy: builtIn, curveOff: plain, curveOn: secured)
+    }
+}
+
+/// The raw pair through libzmq's `zmq_proxy` on ephemeral loopback ports, with the bus's high-water marks: the
+/// forwarding rate of a loop that checks nothing, measured beside `vectis-bus`'s.
+enum BuiltInProxyReference {
+    static func measure(count: Int, payload: [UInt8]) throws -> Measurement {
+        let context = try ZMQContext()
+        let endpoints = Latch<Result<(publish: String, subscribe: String), ZMQError>>()
+        // The sockets live on the proxy's thread, as every socket does; it returns once the context is shut down.
+        let proxy = ZMQSocketThread.start(name: "bench-zmq-proxy") {
+            do {
+                let frontend = try ZMQSocket(context: context, type: .xsub)
+                let backend = try ZMQSocket(context: context, type: .xpub)
+                defer { for socket in [frontend, backend] { socket.close() } }
+                let marks = BusServerConfiguration().highWaterMark
+                for socket in [frontend, backend] {
+                    try socket.setLinger(milliseconds: 0)
+                    try socket.setSendHighWaterMark(marks)
+                    try socket.setReceiveHighWaterMark(marks)
+                }
+                try frontend.bind("tcp://127.0.0.1:*")
+                try backend.bind("tcp://127.0.0.1:*")
+                endpoints.set(.success((publish: try frontend.lastEndpoint, subscribe: try backend.lastEndpoint)))
+                ZMQBuiltInProxy.run(frontend: frontend, backend: backend)
+            } catch let error as ZMQError {
+                endpoints.set(.failure(error))
+            } catch {
+                endpoints.set(.failure(ZMQError(code: 0, operation: "\(error)")))
+            }
+        }
+        defer {
+            context.shutdown()
+            _ = proxy.join(timeout: .seconds(5))
+        }
+        while endpoints.current == nil { Thread.sleep(forTimeInterval: 0.001) }
+        return try RawPair.measure(count: count, payload: payload, via: endpoints.current!.get())
     }
 }
 

@@ -64,7 +64,8 @@ struct PipelineBenchmark: AsyncParsableCommand {
                     $0.name + String(format: " %.1f s", SystemProcesses.cpuSeconds($0.process.processIdentifier))
                 }.joined(separator: "  "))
         let figures = PipelineFigures(
-            rawDirect: bus.direct.rate, forwarderCurveOff: bus.curveOff.rate, forwarderCurveOn: bus.curveOn.rate,
+            rawDirect: bus.direct.rate, builtInProxy: bus.builtInProxy.rate, forwarderCurveOff: bus.curveOff.rate,
+            forwarderCurveOn: bus.curveOn.rate,
             reliableCurveOff: reliable[false] ?? 0, reliableCurveOn: reliable[true] ?? 0, sqliteUpsert: outcome.sqliteUpsert ?? 0,
             pipeline: outcome.rate, fullSpeedP99Milliseconds: outcome.fullSpeedP99, pacedRate: outcome.pacedRate,
             pacedP50Milliseconds: outcome.pacedP50, pacedP99Milliseconds: outcome.pacedP99, cpuMicrosecondsPerRun: outcome.cpuPerRun,

@@ -5,6 +5,8 @@ import Foundation
 struct PipelineFigures: Codable {
     /// Messages/s of 100-byte frames: a direct PUB→SUB pair, and through `vectis-bus`'s forwarding loop.
     var rawDirect: Double
+    /// Through libzmq's own `zmq_proxy`, which checks nothing (absent from runs made before it was measured).
+    var builtInProxy: Double?
     var forwarderCurveOff: Double
     var forwarderCurveOn: Double
     /// Events/s: outbox → bus → exactly-once apply, with the bus insecure and authenticated.
@@ -29,6 +31,7 @@ struct PipelineFigures: Codable {
     var named: [(name: String, value: Double, unit: String, higherIsBetter: Bool)] {
         var figures: [(String, Double, String, Bool)] = [
             ("raw PUB→SUB direct", rawDirect, "msg/s", true),
+            ("libzmq's zmq_proxy", builtInProxy ?? 0, "msg/s", true),
             ("forwarder, CURVE off", forwarderCurveOff, "msg/s", true),
             ("forwarder, CURVE on", forwarderCurveOn, "msg/s", true),
             ("reliable path, CURVE off", reliableCurveOff, "events/s", true),

@@ -69,14 +69,18 @@ public final class Outbox: Sendable {
         var body: [UInt8]
         var createdAt: Double
 
-        /// From `SELECT id, topic, seq, header, body, created_at`.
-        init(_ row: GRDB.Row) {
-            id = row["id"]
-            topic = row["topic"]
-            seq = row["seq"]
-            header = [UInt8](row["header"] as Data)
-            body = [UInt8](row["body"] as Data)
-            createdAt = row["created_at"]
+        /// The columns ``init(columns:)`` reads, in order; callers add the WHERE.
+        static let select = "SELECT id, topic, seq, header, body, created_at FROM bus_outbox"
+
+        /// A row of ``select``, read by position (the relay reads every published event this way; a damaged value
+        /// fails the read with the column named instead of trapping).
+        init(columns: some StoredColumns) throws {
+            id = try columns.value(0)
+            topic = try columns.value(1)
+            seq = try columns.value(2)
+            header = [UInt8](try columns.value(3, as: Data.self))
+            body = [UInt8](try columns.value(4, as: Data.self))
+            createdAt = try columns.value(5)
         }
 
         var item: BusBundle.Item { BusBundle.Item(topic: topic, seq: seq, header: header, body: body) }
@@ -84,10 +88,9 @@ public final class Outbox: Sendable {
 
     func rows(after id: Int64, limit: Int) async throws -> [Row] {
         try await database.read { db in
-            try GRDB.Row.fetchAll(
-                db, sql: "SELECT id, topic, seq, header, body, created_at FROM bus_outbox WHERE id > ? ORDER BY id LIMIT ?",
-                arguments: [id, limit]
-            ).map(Row.init)
+            let statement = try db.cachedStatement(sql: Row.select + " WHERE id > ? ORDER BY id LIMIT ?")
+            try statement.bind(id, limit)
+            return try statement.fetchAll(Row.init(columns:))
         }
     }
 
@@ -99,12 +102,8 @@ public final class Outbox: Sendable {
         let from = Int64(clamping: fromSeq)
         let to = Int64(clamping: toSeq ?? UInt64(Int64.max))
         return try await database.read { db in
-            let rows = try GRDB.Row.fetchAll(
-                db,
-                sql:
-                    "SELECT id, topic, seq, header, body, created_at FROM bus_outbox WHERE topic = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
-                arguments: [topic, from, to, limit]
-            ).map(Row.init)
+            let rows = try db.cachedStatement(sql: Row.select + " WHERE topic = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?")
+                .fetchAll(arguments: [topic, from, to, limit], Row.init(columns:))
             let first = try UInt64.fetchOne(db, sql: "SELECT MIN(seq) FROM bus_outbox WHERE topic = ?", arguments: [topic])
             let latest =
                 try UInt64.fetchOne(
@@ -118,10 +117,8 @@ public final class Outbox: Sendable {
     public func committed<E: BusEvent>(_ type: E.Type) async throws -> [(header: MessageHeader, event: E)] {
         let rows = try await database.read { db in
             // Wire topics carry the tenant's shard bucket: `backup.run.observed@17`.
-            try GRDB.Row.fetchAll(
-                db, sql: "SELECT id, topic, seq, header, body, created_at FROM bus_outbox WHERE topic LIKE ? ORDER BY id",
-                arguments: [E.topic + "@%"]
-            ).map(Row.init)
+            try db.makeStatement(sql: Row.select + " WHERE topic LIKE ? ORDER BY id").fetchAll(
+                arguments: [E.topic + "@%"], Row.init(columns:))
         }
         let decoder = BusJSON.makeDecoder()
         return try rows.map { (try MessageHeader(jsonBytes: $0.header), try decoder.decode(E.self, from: Data($0.body))) }

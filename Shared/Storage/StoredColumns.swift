@@ -89,6 +89,19 @@ extension Statement {
     }
 }
 
+extension Statement {
+    /// Every row this statement answers for the values bound by ``GRDB/Statement/bind(_:)`` (or `arguments`), each
+    /// read by position.
+    public func fetchAll<Value>(arguments: StatementArguments? = nil, _ read: (StatementColumns) throws -> Value) throws -> [Value] {
+        if let arguments { try setArguments(arguments) }
+        let cursor = StepCursor(statement: self)
+        let columns = StatementColumns(statement: self)
+        var values: [Value] = []
+        while try cursor.next() != nil { values.append(try read(columns)) }
+        return values
+    }
+}
+
 /// Steps a statement; its element says only that there is a row.
 private final class StepCursor: DatabaseCursor {
     typealias Element = Void

@@ -69,11 +69,27 @@ struct AgentRunsLookupTests {
         }
     }
 
-    @Test("every lookup of an agent's runs uses the natural key's index; the hashed-id indexes are gone")
+    @Test("a customer's recent runs are its agents' newest merged: newest first, ties by the later recorded, only its agents")
+    func recentAcrossAgents() throws {
+        try Self.withRuns { db in
+            let keys = [("S1", "v1"), ("S1", "v2"), ("S2", "v1")].map { AgentKey(tenant: "default", deviceSerial: $0, volume: $1) }
+            let newest = try BackupJobRecord.recent(of: keys, limit: 4, db)
+            #expect(
+                newest.map { "\($0.deviceSerial)/\($0.agentVolume)@\(Int($0.runAt.timeIntervalSince(Self.start) / 3_600))" } == [
+                    "S2/v1@72", "S1/v2@72", "S1/v1@72", "S2/v1@48"
+                ])
+            let oneAppliance = try BackupJobRecord.recent(of: Array(keys.prefix(2)), limit: 10, db)
+            #expect(oneAppliance.count == 6 && oneAppliance.allSatisfy { $0.deviceSerial == "S1" })
+            #expect(oneAppliance.map(\.runAt) == oneAppliance.map(\.runAt).sorted(by: >))
+            #expect(try BackupJobRecord.recent(of: [], limit: 10, db).isEmpty)
+        }
+    }
+
+    @Test("every lookup of an agent's runs uses the natural key's index; the hashed-id and customer indexes are gone")
     func queryPlans() throws {
         try Self.withRuns { db in
             let indexes = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'backup_jobs'")
-            #expect(!indexes.contains("backup_jobs_agent") && !indexes.contains("backup_jobs_agent_night"), "\(indexes)")
+            #expect(indexes.allSatisfy { $0.hasPrefix("sqlite_autoindex_backup_jobs") }, "\(indexes)")
             let agent = "tenant = 'default' AND device_serial = 'S1' AND agent_volume = 'v1'"
             for sql in [
                 "SELECT * FROM backup_jobs WHERE \(agent) AND run_at < 1e300 ORDER BY run_at DESC LIMIT 10",

@@ -114,4 +114,31 @@ struct BoundValuesTests {
         let texts = try database.read { try String.fetchAll($0, sql: "SELECT text FROM value ORDER BY id") }
         #expect(texts == ["same", "other"])
     }
+
+    @Test("every row is read by position, in order, as GRDB reads it; a damaged value fails the read naming its column")
+    func everyRowByPosition() throws {
+        _ = try Self.withInsert { db, statement in
+            for (text, number) in [("a", 1), ("b", 2), ("c", 3)] {
+                try statement.bind(text, number, number.isMultiple(of: 2), Blob([UInt8(number)]))
+                try statement.execute()
+            }
+            let query = try db.cachedStatement(sql: "SELECT text, number, blob FROM value WHERE id > ? ORDER BY id")
+            try query.bind(1)
+            let rows = try query.fetchAll {
+                (try $0.value(0, as: String.self), try $0.value(1, as: Int.self), try $0.value(2, as: Data.self))
+            }
+            #expect(rows.map(\.0) == ["b", "c"] && rows.map(\.1) == [2, 3] && rows.map(\.2) == [Data([2]), Data([3])])
+            let grdb = try Row.fetchAll(db, sql: "SELECT text, number, blob FROM value WHERE id > 1 ORDER BY id")
+            #expect(grdb.map { $0[0] as String } == rows.map(\.0))
+            #expect(try query.fetchAll(arguments: [3]) { try $0.value(0, as: String.self) }.isEmpty)
+
+            try db.execute(sql: "UPDATE value SET number = NULL WHERE text = 'c'")
+            let damaged = #expect(throws: UnreadableStoredValue.self) {
+                try query.fetchAll(arguments: [0]) { try $0.value(1, as: Int.self) }
+            }
+            #expect(damaged?.column == "number")
+            // The statement is usable again right after.
+            #expect(try query.fetchAll(arguments: [0]) { try $0.optional(1, as: Int.self) } == [1, 2, nil])
+        }
+    }
 }

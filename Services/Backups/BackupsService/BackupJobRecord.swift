@@ -30,11 +30,13 @@ struct BackupJobRecord: StoredRecord, TableRecord {
     var firstSeenAt: Date
     var kind: DattoAgentSeen.Kind
 
-    /// The customer's newest runs across its agents.
-    static func recent(customerId: String, limit: Int, _ db: Database) throws -> [BackupJobRecord] {
-        try BackupJobRecord.fetchAll(
-            db.cachedStatement(sql: "SELECT * FROM backup_jobs WHERE customer_id = ? ORDER BY run_at DESC, id DESC LIMIT ?"),
-            arguments: [customerId, limit])
+    /// The newest runs across these agents (a customer's), newest first: each agent's newest `limit` through the
+    /// natural key, merged. A customer index on `backup_jobs` would answer this in one seek but cost a random B-tree
+    /// page on every recorded run; this costs `limit` rows per agent on a page view.
+    static func recent(of agents: [AgentKey], limit: Int, _ db: Database) throws -> [BackupJobRecord] {
+        var runs: [BackupJobRecord] = []
+        for agent in agents { runs += try history(of: agent, before: nil, limit: limit, db) }
+        return Array(runs.sorted { ($0.runAt, $0.id) > ($1.runAt, $1.id) }.prefix(limit))
     }
 
     /// The agent's runs before `before`, newest first; only the night's when `night` is given (a grid cell's runs).
@@ -76,6 +78,17 @@ struct AgentKey {
     var tenant: String
     var deviceSerial: String
     var volume: String
+
+    init(tenant: String, deviceSerial: String, volume: String) {
+        self.tenant = tenant
+        self.deviceSerial = deviceSerial
+        self.volume = volume
+    }
+
+    /// The key of an `agent` row.
+    init(agent row: Row) {
+        self.init(tenant: row["tenant"], deviceSerial: row["device_serial"], volume: row["volume"])
+    }
 
     /// The WHERE terms that select the agent's rows through the natural key's index, and their arguments.
     static let sql = "tenant = ? AND device_serial = ? AND agent_volume = ?"

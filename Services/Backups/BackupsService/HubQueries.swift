@@ -38,7 +38,7 @@ struct HubQueries: Sendable {
                 db,
                 sql: Self.agentCards + " WHERE a.customer_id = ? ORDER BY a.device_serial, a.kind, a.name",
                 arguments: [now.timeIntervalSince1970 - 86_400, id])
-            let runs = try BackupJobRecord.recent(customerId: id, limit: 10, db)
+            let runs = try BackupJobRecord.recent(of: agents.map(AgentKey.init(agent:)), limit: 10, db)
             let conditions = try Self.conditions(customerId: id, now: now, db: db)
             return CustomerBackups(
                 customer: .init(id: id, tenant: customer["tenant"], key: customer["customer_key"], name: customer["customer_name"]),
@@ -67,7 +67,7 @@ struct HubQueries: Sendable {
                     sql: Self.agentCards + " WHERE a.id = ?",
                     arguments: [now.timeIntervalSince1970 - 86_400, id])
             else { return nil }
-            let key = AgentKey(tenant: agent["tenant"], deviceSerial: agent["device_serial"], volume: agent["volume"])
+            let key = AgentKey(agent: agent)
             let rows = try BackupJobRecord.history(of: key, before: before, night: night, limit: limit + 1, db)
             let runs = rows.prefix(limit).map(\.view)
             let conditions = try Self.conditions(customerId: agent["customer_id"], now: now, db: db)
