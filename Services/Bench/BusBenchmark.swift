@@ -196,16 +196,25 @@ enum RawPair {
                 var received = 0
                 var started: ContinuousClock.Instant?
                 var last = ContinuousClock.now
+                // Frames received in place, no arrays per message: the receiving side should not spend the cores
+                // the path it measures needs (the forwarder's run shares two cores with this thread and the sender).
+                let topic = ZMQFrame()
+                let rest = ZMQFrame()
                 while true {
-                    guard let frames = try receiver.receiveMessage(dontWait: true) else {
+                    guard try topic.receive(from: receiver, dontWait: true) else {
                         _ = try receiver.waitReadable(timeoutMilliseconds: 100)
                         continue
                     }
-                    if frames[0] == dataTopic {
+                    var more = topic.more
+                    while more {
+                        guard try rest.receive(from: receiver, dontWait: false) else { continue }
+                        more = rest.more
+                    }
+                    if topic.withBytes({ $0.elementsEqual(dataTopic) }) {
                         if started == nil { started = .now }
                         received += 1
                         last = .now
-                    } else if frames[0] == endTopic, started != nil {
+                    } else if topic.withBytes({ $0.elementsEqual(endTopic) }), started != nil {
                         break
                     } else {
                         warmed.set(true)
