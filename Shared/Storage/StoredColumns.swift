@@ -87,9 +87,7 @@ extension Statement {
         while try cursor.next() != nil {}
         return value
     }
-}
 
-extension Statement {
     /// Every row this statement answers for the values bound by ``GRDB/Statement/bind(_:)`` (or `arguments`), each
     /// read by position.
     public func fetchAll<Value>(arguments: StatementArguments? = nil, _ read: (StatementColumns) throws -> Value) throws -> [Value] {
