@@ -14,7 +14,8 @@ import VectisContracts
 /// - `bus_outbox_epoch`: this service's stream epoch, a random id made with the sequence table (a lost or
 ///   replaced database gets a new one, which tells consumers the numbering started again).
 /// - `bus_stream_epoch`: per stream consumed, the epoch its cursors belong to, and the epochs seen retired.
-/// - `bus_applied_fact`: natural keys of facts already acted on (`AppliedFacts`), the guard across epochs.
+/// - `bus_applied_fact`: natural keys of facts already acted on (`AppliedFacts`), the guard across epochs, in the
+///   order of the facts' own time.
 public enum DeliveryTables {
     public static func register(in migrator: inout DatabaseMigrator) {
         migrator.registerMigration("delivery-v1") { db in
@@ -88,6 +89,36 @@ public enum DeliveryTables {
                     ) WITHOUT ROWID;
                     CREATE INDEX bus_applied_fact_age ON bus_applied_fact (at);
                     """)
+        }
+        migrator.registerMigration("delivery-v4-applied-facts-in-time-order") { db in
+            // Keyed by agent, each applied run took a page of its own in the log, and its time index another: 40% of
+            // the alerts service's log, a third of the rules service's. Ordered by the fact's own time, a poll's
+            // facts share the table's last pages, and pruning reads from its start without an index.
+            try db.execute(
+                sql: """
+                    CREATE TABLE bus_applied_fact_v4 (
+                        at_ms INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        PRIMARY KEY (at_ms, kind, key)
+                    ) WITHOUT ROWID
+                    """)
+            // Each earlier fact's time as `firstTime` computes it now, through the same Swift function. A damaged row
+            // (no time) is left behind rather than stopping the service's start: it guards one fact.
+            let time = DatabaseFunction("vectis_applied_fact_time", argumentCount: 3, pure: true) { values in
+                guard let kind = String.fromDatabaseValue(values[0]), let key = String.fromDatabaseValue(values[1]),
+                    let at = Double.fromDatabaseValue(values[2])
+                else { return nil }
+                return AppliedFacts.time(ofStored: kind, key: key, at: at)
+            }
+            db.add(function: time)
+            defer { db.remove(function: time) }
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO bus_applied_fact_v4 (at_ms, kind, key)
+                    SELECT vectis_applied_fact_time(kind, key, at), kind, key FROM bus_applied_fact
+                    """)
+            try db.execute(sql: "DROP TABLE bus_applied_fact; ALTER TABLE bus_applied_fact_v4 RENAME TO bus_applied_fact")
         }
     }
 }
