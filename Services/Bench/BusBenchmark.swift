@@ -116,8 +116,7 @@ enum BuiltInProxyReference {
             context.shutdown()
             _ = proxy.join(timeout: .seconds(5))
         }
-        while endpoints.current == nil { Thread.sleep(forTimeInterval: 0.001) }
-        return try RawPair.measure(count: count, payload: payload, via: endpoints.current!.get())
+        return try RawPair.measure(count: count, payload: payload, via: blockingWait(endpoints).get())
     }
 }
 
@@ -230,7 +229,7 @@ enum RawPair {
         try sender.setLinger(milliseconds: 0)
         try sender.setSendHighWaterMark(0)
         try sender.applyCurve(curve?.sender)
-        try sender.connect(try blockingWait(endpoint))
+        try sender.connect(blockingWait(endpoint))
         // Slow joiner: send warm-up messages until the subscription has reached this sender.
         let warm: [[UInt8]] = [Array(CollectorSyncStarted.topic.utf8), header, []]
         while warmed.current == nil {
@@ -249,11 +248,13 @@ enum RawPair {
         return Measurement(sent: count, received: received, elapsed: elapsed)
     }
 
-    private static func blockingWait(_ latch: Latch<String>) throws -> String {
-        while true {
-            if let value = latch.current { return value }
-            Thread.sleep(forTimeInterval: 0.001)
-        }
+}
+
+/// The latch's value, waited for on a thread that is not a task's (the bench's socket threads and their drivers).
+func blockingWait<Value>(_ latch: Latch<Value>) -> Value {
+    while true {
+        if let value = latch.current { return value }
+        Thread.sleep(forTimeInterval: 0.001)
     }
 }
 
