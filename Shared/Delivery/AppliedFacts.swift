@@ -12,9 +12,12 @@ import VectisStorage
 /// the same time (a run's time, a silent failure's start and day). The table is ordered by that time first, so
 /// what a poll brings (recent runs) lands on the few pages at the table's end instead of one page per agent, and
 /// rows older than `retention` are pruned now and then from the table's start: a fact that old is history
-/// either way, and the table stays bounded.
+/// either way. So are rows dated more than `aheadLimit` ahead (a device whose clock is years off, a hostile time),
+/// from the table's end, so the table stays bounded whatever times arrive.
 public enum AppliedFacts {
     public static let retention: TimeInterval = 120 * 86_400
+    /// How far ahead of now a fact's time is kept.
+    public static let aheadLimit: TimeInterval = 366 * 86_400
     /// New facts between two prunes.
     static let pruneEvery = 2_000
     /// Counted rather than drawn at random: the system generator makes a `getrandom` system call per draw, once per
@@ -49,9 +52,9 @@ public enum AppliedFacts {
         try insert.execute()
         let first = db.changesCount == 1
         if first, recorded.add(1, ordering: .relaxed).newValue % pruneEvery == 0 {
-            try db.execute(
-                sql: "DELETE FROM bus_applied_fact WHERE at_ms < ?",
-                arguments: [milliseconds(Date().timeIntervalSince1970 - retention)])
+            let now = Date().timeIntervalSince1970
+            try db.execute(sql: "DELETE FROM bus_applied_fact WHERE at_ms < ?", arguments: [milliseconds(now - retention)])
+            try db.execute(sql: "DELETE FROM bus_applied_fact WHERE at_ms > ?", arguments: [milliseconds(now + aheadLimit)])
         }
         return first
     }

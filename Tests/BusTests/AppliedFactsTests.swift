@@ -16,13 +16,15 @@ struct AppliedFactsTests {
         return database
     }
 
-    @Test("a fact takes effect once; facts older than the retention are pruned as new ones arrive, recent ones kept")
+    @Test("a fact takes effect once; facts older than the retention or dated years ahead are pruned as new ones arrive, recent ones kept")
     func onceAndPruned() throws {
         let database = try Self.database()
         let now = Date()
         try database.write { db throws in
             #expect(try AppliedFacts.firstTime("run", "old", at: now - AppliedFacts.retention - 86_400, in: db))
             #expect(try AppliedFacts.firstTime("run", "recent", at: now - 86_400, in: db))
+            #expect(try AppliedFacts.firstTime("run", "years ahead", at: now + AppliedFacts.aheadLimit + 86_400, in: db))
+            #expect(try AppliedFacts.firstTime("run", "tomorrow", at: now + 86_400, in: db))
             #expect(try !AppliedFacts.firstTime("run", "recent", at: now - 86_400, in: db), "a repeat is refused")
             func held(_ key: String) throws -> Bool {
                 try Bool.fetchOne(db, sql: "SELECT 1 FROM bus_applied_fact WHERE key = ?", arguments: [key]) ?? false
@@ -35,8 +37,9 @@ struct AppliedFactsTests {
                 added += 1
             }
             #expect(try !held("old"), "the fact past the retention is still held after \(added) new facts")
-            #expect(try held("recent"))
-            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bus_applied_fact") == added + 1)
+            #expect(try !held("years ahead"), "a fact dated past the limit ahead is pruned with it")
+            #expect(try held("recent") && held("tomorrow"))
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM bus_applied_fact") == added + 2)
         }
     }
     static func silence(_ change: BackupConditionChanged.Change, days: Int, observedAt: Date) -> BackupConditionChanged {
@@ -114,10 +117,12 @@ struct AppliedFactsTests {
                 try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE tbl_name = 'bus_applied_fact' AND type = 'index'")
                     .allSatisfy { $0.hasPrefix("sqlite_autoindex") },
                 "no index beside the table's own key")
-            let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN DELETE FROM bus_applied_fact WHERE at_ms < 5").map {
-                $0["detail"] as String
+            for bound in ["at_ms < 5", "at_ms > 5"] {
+                let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN DELETE FROM bus_applied_fact WHERE \(bound)").map {
+                    $0["detail"] as String
+                }
+                #expect(plan.contains { $0.contains("USING PRIMARY KEY") }, "pruning reads from the table's ends: \(plan)")
             }
-            #expect(plan.contains { $0.contains("USING PRIMARY KEY") }, "pruning reads from the table's start: \(plan)")
         }
     }
 }
