@@ -33,7 +33,7 @@ public enum AppliedFacts {
     public static func firstTime(_ job: BackupJobRecorded, tenant: String, in db: Database) throws -> Bool {
         let time = milliseconds(job.runAt.timeIntervalSince1970)
         return try firstTime(
-            "backup.job.recorded", "\(tenant)|\(job.deviceSerial)|\(job.agentVolume)|\(time)", atMilliseconds: time, in: db)
+            BackupJobRecorded.topic, "\(tenant)|\(job.deviceSerial)|\(job.agentVolume)|\(time)", atMilliseconds: time, in: db)
     }
 
     /// A silent failure's start, one more day, or end. Its time is its start plus its days, not when it was observed:
@@ -41,7 +41,7 @@ public enum AppliedFacts {
     public static func firstTime(_ condition: BackupConditionChanged, tenant: String, in db: Database) throws -> Bool {
         let since = seconds(condition.since.timeIntervalSince1970)
         return try firstTime(
-            "backup.condition.changed",
+            BackupConditionChanged.topic,
             "\(tenant)|\(condition.kind.rawValue)|\(condition.change.rawValue)|\(condition.deviceSerial)|\(condition.agentVolume ?? "-")|\(since)|\(condition.days)",
             atMilliseconds: conditionTime(since: since, days: Int64(clamping: condition.days)), in: db)
     }
@@ -81,7 +81,7 @@ public enum AppliedFacts {
     /// Migration `delivery-v4-applied-facts-in-time-order`: each earlier fact's time as `firstTime` now computes it
     /// (a run's time is in its `at`; a silent failure's is its start and days, the last two parts of its key).
     static func time(ofStored kind: String, key: String, at: Double) -> Int64 {
-        if kind == "backup.condition.changed" {
+        if kind == BackupConditionChanged.topic {
             let parts = key.split(separator: "|", omittingEmptySubsequences: false)
             if parts.count >= 2, let since = Int64(parts[parts.count - 2]), let days = Int64(parts[parts.count - 1]) {
                 return conditionTime(since: since, days: days)

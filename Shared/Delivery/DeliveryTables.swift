@@ -91,8 +91,8 @@ public enum DeliveryTables {
                     """)
         }
         migrator.registerMigration("delivery-v4-applied-facts-in-time-order") { db in
-            // Keyed by agent, each applied run took a page of its own in the log, and its time index another: 40% of
-            // the alerts service's log, a third of the rules service's. Ordered by the fact's own time, a poll's
+            // Keyed by agent, each applied run took a page of its own in the log, and its time index another: half of
+            // the alerts service's log, 40% of the rules service's. Ordered by the fact's own time, a poll's
             // facts share the table's last pages, and pruning reads from its start without an index.
             try db.execute(
                 sql: """
